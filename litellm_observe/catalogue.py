@@ -1,0 +1,156 @@
+"""The metric catalogue: every metric this package emits, declared once.
+
+The logger, the exporter, the dashboards, the alert rules, the README's metric
+table and the tests all read this module; no other file spells a metric name.
+Names here carry no namespace: `Metric.family(namespace)` adds it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+DEFAULT_NAMESPACE = "litellm"
+
+
+class Kind(str, Enum):
+    COUNTER = "counter"
+    GAUGE = "gauge"
+    HISTOGRAM = "histogram"
+
+
+class GaugeMode(str, Enum):
+    """How a gauge combines across worker processes (as in prometheus_client)."""
+
+    LIVESUM = "livesum"  # sum over live workers; a dead worker's share drops out
+    MOSTRECENT = "mostrecent"  # the value written last by any live worker wins
+    EXPORTER = "exporter"  # written by the exporter itself, not by workers
+
+
+# OpenTelemetry GenAI semantic conventions give the bucket advice below
+# (gen_ai.client.operation.duration, gen_ai.server.time_to_first_token,
+# gen_ai.server.time_per_output_token). Alert and SLO thresholds must be bucket
+# edges, so 30 s (the p99 latency alert) is added, and the doubling is carried
+# on past 81.92 s because reasoning models answer in minutes.
+DURATION_BUCKETS = (0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 30.0,
+                    40.96, 81.92, 163.84, 327.68)
+TTFT_BUCKETS = (0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5,
+                10.0, 30.0)
+TPOT_BUCKETS = (0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 2.5)
+
+
+@dataclass(frozen=True)
+class Metric:
+    name: str  # family name without namespace, without `_total`
+    kind: Kind
+    help: str
+    labels: tuple[str, ...] = ()
+    buckets: tuple[float, ...] = ()
+    gauge_mode: GaugeMode | None = None
+    level: str = ""  # request, attempt, cost, resilience, capacity, self: for the README table
+
+    def family(self, namespace: str = DEFAULT_NAMESPACE) -> str:
+        return f"{namespace}_{self.name}" if namespace else self.name
+
+    def sample_names(self, namespace: str = DEFAULT_NAMESPACE) -> tuple[str, ...]:
+        """The series names Prometheus stores for this metric."""
+        base = self.family(namespace)
+        if self.kind is Kind.COUNTER:
+            return (f"{base}_total",)
+        if self.kind is Kind.HISTOGRAM:
+            return (f"{base}_bucket", f"{base}_sum", f"{base}_count")
+        return (base,)
+
+    def value_slots(self) -> int:
+        """How many floats a worker stores per series (see store.py)."""
+        if self.kind is Kind.HISTOGRAM:
+            return len(self.buckets) + 2  # one per bucket, +Inf, sum
+        if self.kind is Kind.GAUGE:
+            return 2  # value, time written (for MOSTRECENT)
+        return 1
+
+
+def _counter(name, help, labels, level):
+    return Metric(name, Kind.COUNTER, help, tuple(labels), level=level)
+
+
+def _histogram(name, help, labels, buckets, level):
+    return Metric(name, Kind.HISTOGRAM, help, tuple(labels), buckets=buckets, level=level)
+
+
+def _gauge(name, help, labels, mode, level):
+    return Metric(name, Kind.GAUGE, help, tuple(labels), gauge_mode=mode, level=level)
+
+
+CATALOGUE: tuple[Metric, ...] = (
+    # Request level: exactly one per client request, its final outcome.
+    _counter("requests", "Client requests by final outcome; status_code is what the client was answered.",
+             ("model", "provider", "team", "status_code"), "request"),
+    _counter("errors", "Client requests that failed, by error class; sums to requests_total{status_code=~\"[45]..\"}.",
+             ("model", "provider", "team", "error_type", "status_code"), "request"),
+    _histogram("request_duration_seconds", "End-to-end duration of a client request, retries and fallbacks included.",
+               ("model", "provider"), DURATION_BUCKETS, "request"),
+    # Attempt level: one per upstream LLM API call, retries and fallback steps included.
+    _counter("provider_requests", "Upstream LLM API calls (attempts), by status code.",
+             ("provider", "model", "status_code"), "attempt"),
+    _counter("provider_errors", "Upstream LLM API calls that failed, by error class.",
+             ("provider", "model", "error_type"), "attempt"),
+    _histogram("provider_latency_seconds", "Duration of one upstream LLM API call.",
+               ("provider", "model"), DURATION_BUCKETS, "attempt"),
+    _histogram("time_to_first_token_seconds", "Time from the upstream call to its first streamed token.",
+               ("provider", "model"), TTFT_BUCKETS, "attempt"),
+    _histogram("time_per_output_token_seconds", "Time per streamed output token after the first.",
+               ("provider", "model"), TPOT_BUCKETS, "attempt"),
+    # Cost and cache.
+    _counter("tokens_used", "Tokens billed by the upstream, by type (input, output, cached_input).",
+             ("provider", "model", "team", "token_type"), "cost"),
+    _counter("spend_usd", "Spend in US dollars as priced by LiteLLM (response_cost).",
+             ("provider", "model", "team"), "cost"),
+    _counter("cache_hits", "Requests answered from LiteLLM's cache.", ("model",), "cost"),
+    _counter("cache_misses", "Requests that looked in a configured cache and missed.", ("model",), "cost"),
+    # Resilience and budgets.
+    _counter("fallbacks", "Fallbacks from one model group to another, by outcome (success true/false).",
+             ("from_model", "to_model", "success"), "resilience"),
+    _counter("retries", "Retries of upstream calls made by LiteLLM's router.", ("provider", "model"), "resilience"),
+    _counter("budget_resets", "Budget resets seen in request metadata (see README: what is and is not seen).",
+             ("entity_type",), "resilience"),
+    # Capacity.
+    _gauge("requests_remaining", "Upstream x-ratelimit-remaining-requests, most recent value.",
+           ("provider", "model"), GaugeMode.MOSTRECENT, "capacity"),
+    _gauge("requests_limit", "Upstream x-ratelimit-limit-requests, most recent value.",
+           ("provider", "model"), GaugeMode.MOSTRECENT, "capacity"),
+    _gauge("tokens_remaining", "Upstream x-ratelimit-remaining-tokens, most recent value.",
+           ("provider", "model"), GaugeMode.MOSTRECENT, "capacity"),
+    _gauge("tokens_limit", "Upstream x-ratelimit-limit-tokens, most recent value.",
+           ("provider", "model"), GaugeMode.MOSTRECENT, "capacity"),
+    _gauge("current_load", "Client requests in flight, summed over live workers.", (), GaugeMode.LIVESUM,
+           "capacity"),
+    # The logger itself.
+    _gauge("observe_build_info", "Version of litellm-observe and of litellm; always 1.",
+           ("version", "litellm_version"), GaugeMode.EXPORTER, "self"),
+    _counter("observe_internal_errors", "Events the logger could not record, by hook; each one is also logged.",
+             ("hook",), "self"),
+    _counter("observe_label_overflow", "Label values replaced by `overflow` because the label reached its cap.",
+             ("label",), "self"),
+)
+
+BY_NAME: dict[str, Metric] = {m.name: m for m in CATALOGUE}
+if len(BY_NAME) != len(CATALOGUE):  # pragma: no cover - a catalogue typo, caught at import
+    raise RuntimeError("duplicate metric name in the catalogue")
+
+
+def metric(name: str) -> Metric:
+    """Look a metric up by its catalogue name (KeyError names the typo)."""
+    return BY_NAME[name]
+
+
+def all_labels() -> tuple[str, ...]:
+    """Every label name used by any metric, sorted."""
+    return tuple(sorted({label for m in CATALOGUE for label in m.labels}))
+
+
+# Fixed value sets: labels whose values never come from a client.
+TOKEN_TYPES = ("input", "output", "cached_input")
+ENTITY_TYPES = ("key", "user", "team", "end_user")
+ERROR_TYPES = ("rate_limit", "authentication", "permission_denied", "bad_request", "context_window_exceeded",
+               "content_policy", "not_found", "timeout", "connection", "service_unavailable",
+               "internal_server_error", "budget_exceeded", "other")

@@ -1,0 +1,91 @@
+"""Command line: `litellm_observe generate | check | serve-metrics`."""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import logging
+import os
+import sys
+
+from . import settings as settings_mod
+
+
+def _settings(args) -> settings_mod.Settings:
+    s = settings_mod.load(args.config)
+    dash = {k: v for k, v in (("datasource", args.datasource), ("selector", args.selector),
+                              ("title_prefix", args.title_prefix), ("refresh", args.refresh)) if v is not None}
+    if args.tags is not None:
+        dash["tags"] = [t.strip() for t in args.tags.split(",") if t.strip()]
+    if dash:  # flags are validated exactly as the config section is
+        merged = {**dataclasses.asdict(s.dashboards), **dash}
+        s = dataclasses.replace(s, dashboards=settings_mod._build(settings_mod.DashboardSettings, merged, "dashboards."))
+    return s
+
+
+def _generate_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--out", default=".", help="folder that receives dashboards/ and alerts/ (default: .)")
+    p.add_argument("--config", help="config.yaml whose litellm_observe: section to read")
+    p.add_argument("--datasource", help="default Prometheus datasource name")
+    p.add_argument("--selector", help='extra label matchers for every query, e.g. namespace="llm"')
+    p.add_argument("--title-prefix", dest="title_prefix", help="dashboard title prefix")
+    p.add_argument("--tags", help="comma-separated dashboard tags")
+    p.add_argument("--refresh", help="dashboard refresh interval, e.g. 30s")
+    p.add_argument("--kubernetes", action="store_true",
+                   help="also write Grafana sidecar ConfigMaps and a PrometheusRule")
+
+
+def cmd_generate(args) -> int:
+    from . import generate
+
+    s = _settings(args)
+    if args.check:
+        bad = generate.stale(args.out, s, args.kubernetes)
+        for rel in bad:
+            print(f"stale: {os.path.join(args.out, rel)} differs from what `litellm_observe generate` writes",
+                  file=sys.stderr)
+        if bad:
+            print("run `litellm_observe generate` and commit the result", file=sys.stderr)
+            return 1
+        print("generated files are up to date")
+        return 0
+    for rel in generate.write(args.out, s, args.kubernetes):
+        print(f"wrote {os.path.join(args.out, rel)}")
+    return 0
+
+
+def cmd_check(args) -> int:
+    from . import promtool
+
+    return promtool.check_all(args.out)
+
+
+def cmd_serve(args) -> int:
+    from . import exporter
+
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(message)s")
+    s = settings_mod.load(args.config)
+    return exporter.run(args.dir, s, None, address=args.address, port=args.port)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="litellm_observe", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+    g = sub.add_parser("generate", help="write dashboards/ and alerts/ (or check them with --check)")
+    _generate_args(g)
+    g.add_argument("--check", action="store_true", help="exit 1 and name the files that are stale")
+    g.set_defaults(func=cmd_generate)
+    c = sub.add_parser("check", help="promtool check rules, test rules and check metrics on the generated output")
+    c.add_argument("--out", default=".")
+    c.set_defaults(func=cmd_check)
+    s = sub.add_parser("serve-metrics", help="serve the aggregate of a metrics directory (sidecar)")
+    s.add_argument("--dir", required=True, help="a run directory (with w-*.lob files)")
+    s.add_argument("--address", default=None, help="bind address (default: the bind_address setting)")
+    s.add_argument("--port", type=int, default=None, help="port (default: the port setting)")
+    s.add_argument("--config", help="config.yaml with a litellm_observe: section")
+    s.set_defaults(func=cmd_serve)
+    args = p.parse_args(argv)
+    try:
+        return args.func(args)
+    except settings_mod.SettingsError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2

@@ -1,0 +1,230 @@
+"""One settings object, read from the optional `litellm_observe:` section of the
+proxy's config.yaml, with environment overrides.
+
+Environment: `LITELLM_OBSERVE_<KEY>` for a top-level key, `__` for nesting
+(`LITELLM_OBSERVE_ALERTS__ERROR_RATIO=0.1`); values are parsed as YAML scalars.
+`LITELLM_OBSERVE_CONFIG` names the config file when the proxy's cannot be found.
+A bad value raises SettingsError naming the key, at start, never during a request.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+import yaml
+
+from .catalogue import DEFAULT_NAMESPACE, all_labels
+
+SECTION = "litellm_observe"
+ENV_PREFIX = "LITELLM_OBSERVE_"
+
+
+class SettingsError(ValueError):
+    """A setting is wrong; the message names `litellm_observe.<key>`."""
+
+
+@dataclass(frozen=True)
+class DashboardSettings:
+    datasource: str = "Prometheus"  # default datasource name for the template variable
+    selector: str = ""  # extra label matchers added to every query, e.g. 'namespace="llm"'
+    title_prefix: str = "LiteLLM / "
+    tags: tuple[str, ...] = ("litellm", "litellm-observe")
+    refresh: str = "30s"
+
+
+@dataclass(frozen=True)
+class AlertSettings:
+    selector: str = ""  # extra label matchers added to every rule expression
+    runbook_base_url: str = "https://github.com/litellm-observe/litellm-observe/blob/main/docs/runbooks.md"
+    error_ratio: float = 0.05
+    error_ratio_for: str = "5m"
+    ratelimit_headroom: float = 0.2
+    ratelimit_headroom_for: str = "2m"
+    p99_latency_seconds: float = 30.0
+    p99_latency_for: str = "10m"
+    p95_ttft_seconds: float = 5.0
+    p95_ttft_for: str = "10m"
+    fallback_failure_ratio: float = 0.5
+    fallback_failure_for: str = "10m"
+    retries_per_request: float = 1.0
+    retries_for: str = "10m"
+    daily_budget_usd: float = 1000.0
+    spend_burn_for: str = "15m"
+    cache_hit_ratio: float = 0.3
+    cache_hit_for: str = "30m"
+    slo_objective: float = 0.995
+    slo_window: str = "30d"
+    absent_for: str = "5m"
+    internal_errors_for: str = "5m"
+    label_overflow_for: str = "5m"
+    severity_page: str = "critical"
+    severity_ticket: str = "warning"
+
+
+@dataclass(frozen=True)
+class Settings:
+    namespace: str = DEFAULT_NAMESPACE
+    exporter: bool = True  # serve aggregated metrics from one process per proxy run
+    port: int = 9464
+    # All interfaces, like node_exporter and prometheus_client's start_http_server: Prometheus
+    # normally scrapes a pod or host address. Set 127.0.0.1 when only a local agent scrapes.
+    bind_address: str = "0.0.0.0"
+    metrics_dir: str | None = None  # default: $PROMETHEUS_MULTIPROC_DIR, else the temp dir
+    label_cap: int = 200  # distinct values per label per proxy run
+    label_caps: Mapping[str, int] = field(default_factory=lambda: {"team": 500, "provider": 50})
+    bearer_token: str | None = None  # exporter auth; never logged
+    basic_auth_username: str | None = None
+    basic_auth_password: str | None = None
+    inflight_timeout_seconds: float = 900.0  # a request not ended after this no longer counts as in flight
+    error_log_interval_seconds: float = 60.0  # internal errors are logged at most once per hook per interval
+    dashboards: DashboardSettings = field(default_factory=DashboardSettings)
+    alerts: AlertSettings = field(default_factory=AlertSettings)
+
+    def cap_for(self, label: str) -> int:
+        return self.label_caps.get(label, self.label_cap)
+
+    def public(self) -> dict:
+        """The settings without secrets, for logs and the exporter's spawn."""
+        data = dataclasses.asdict(self)
+        for secret in ("bearer_token", "basic_auth_password"):
+            if data[secret] is not None:
+                data[secret] = "***"
+        return data
+
+
+_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
+
+
+def _check(key: str, ok: bool, message: str, value: Any) -> None:
+    if not ok:
+        raise SettingsError(f"{SECTION}.{key}: {message}, got {value!r}")
+
+
+def _coerce(key: str, ftype: Any, value: Any) -> Any:
+    """Check one value against the dataclass field's type."""
+    t = str(ftype)
+    if t == "bool":
+        _check(key, isinstance(value, bool), "must be true or false", value)
+    elif t == "int":
+        _check(key, isinstance(value, int) and not isinstance(value, bool), "must be an integer", value)
+    elif t == "float":
+        _check(key, isinstance(value, (int, float)) and not isinstance(value, bool), "must be a number", value)
+        value = float(value)
+    elif t == "str":
+        _check(key, isinstance(value, str), "must be a string", value)
+    elif t == "str | None":
+        _check(key, value is None or isinstance(value, str), "must be a string", value)
+    elif t == "tuple[str, ...]":
+        _check(key, isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value),
+               "must be a list of strings", value)
+        value = tuple(value)
+    elif t == "Mapping[str, int]":
+        _check(key, isinstance(value, dict), "must be a mapping of label name to integer", value)
+        for label, cap in value.items():
+            _check(f"{key}.{label}", label in all_labels(), f"unknown label (known: {', '.join(all_labels())})", label)
+            _check(f"{key}.{label}", isinstance(cap, int) and not isinstance(cap, bool) and cap >= 1,
+                   "must be an integer >= 1", cap)
+        value = dict(value)
+    return value
+
+
+def _build(cls: type, data: Mapping[str, Any], prefix: str) -> Any:
+    if not isinstance(data, Mapping):
+        raise SettingsError(f"{SECTION}{'.' + prefix.rstrip('.') if prefix else ''}: must be a mapping, got {data!r}")
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    kwargs = {}
+    for key, value in data.items():
+        if key not in fields:
+            raise SettingsError(f"{SECTION}.{prefix}{key}: unknown setting (known: {', '.join(sorted(fields))})")
+        ftype = fields[key].type
+        if dataclasses.is_dataclass(_SUBSECTIONS.get(key)) and not prefix:
+            kwargs[key] = _build(_SUBSECTIONS[key], value if value is not None else {}, f"{key}.")
+        else:
+            kwargs[key] = _coerce(prefix + key, ftype, value)
+    return cls(**kwargs)
+
+
+_SUBSECTIONS = {"dashboards": DashboardSettings, "alerts": AlertSettings}
+
+
+def _validate(s: Settings) -> Settings:
+    _check("namespace", s.namespace == "" or bool(_NAME.match(s.namespace)),
+           "must be a Prometheus metric name prefix ([a-zA-Z_][a-zA-Z0-9_]*)", s.namespace)
+    _check("port", 1 <= s.port <= 65535, "must be a TCP port 1..65535", s.port)
+    _check("label_cap", s.label_cap >= 1, "must be >= 1", s.label_cap)
+    _check("inflight_timeout_seconds", s.inflight_timeout_seconds > 0, "must be > 0", s.inflight_timeout_seconds)
+    _check("basic_auth_password", (s.basic_auth_username is None) == (s.basic_auth_password is None),
+           "basic_auth_username and basic_auth_password go together", "***")
+    a = s.alerts
+    for key in ("error_ratio", "ratelimit_headroom", "fallback_failure_ratio", "cache_hit_ratio"):
+        _check(f"alerts.{key}", 0 < getattr(a, key) < 1, "must be between 0 and 1", getattr(a, key))
+    _check("alerts.slo_objective", 0.5 < a.slo_objective < 1, "must be between 0.5 and 1", a.slo_objective)
+    return s
+
+
+def _env_overrides(environ: Mapping[str, str]) -> dict:
+    out: dict = {}
+    for name, raw in environ.items():
+        if not name.startswith(ENV_PREFIX) or name == ENV_PREFIX + "CONFIG":
+            continue
+        path = name[len(ENV_PREFIX):].lower().split("__")
+        try:
+            value = yaml.safe_load(raw) if raw != "" else None
+        except yaml.YAMLError as e:
+            raise SettingsError(f"{SECTION}.{'.'.join(path)} (from {name}): not a YAML value: {e}") from None
+        target = out
+        for part in path[:-1]:
+            target = target.setdefault(part, {})
+        target[path[-1]] = value
+    return out
+
+
+def _merge(base: dict, over: dict) -> dict:
+    merged = dict(base)
+    for k, v in over.items():
+        merged[k] = _merge(merged[k], v) if isinstance(v, dict) and isinstance(merged.get(k), dict) else v
+    return merged
+
+
+def proxy_config_path(environ: Mapping[str, str] = os.environ) -> str | None:
+    """Where the running proxy's config.yaml is, as far as a worker can tell."""
+    explicit = environ.get(ENV_PREFIX + "CONFIG") or environ.get("CONFIG_FILE_PATH")
+    if explicit:
+        return explicit
+    import sys
+
+    server = sys.modules.get("litellm.proxy.proxy_server")
+    path = getattr(server, "user_config_file_path", None)
+    if isinstance(path, str) and path:
+        return path
+    worker = environ.get("WORKER_CONFIG")
+    if worker:
+        try:
+            data = json.loads(worker)
+        except ValueError:
+            return worker if os.path.isfile(worker) else None
+        if isinstance(data, dict) and isinstance(data.get("config"), str):
+            return data["config"]
+    return None
+
+
+def load(config_path: str | None = None, environ: Mapping[str, str] = os.environ, section: Mapping | None = None) -> Settings:
+    """Settings from `section` (or the config file's section), then the environment."""
+    if section is None:
+        section = {}
+        path = config_path or proxy_config_path(environ)
+        if path and os.path.isfile(path):
+            with open(path, encoding="utf-8") as f:
+                try:
+                    doc = yaml.safe_load(f) or {}
+                except yaml.YAMLError as e:
+                    raise SettingsError(f"{path}: not valid YAML: {e}") from None
+            section = doc.get(SECTION) or {} if isinstance(doc, dict) else {}
+    if not isinstance(section, Mapping):
+        raise SettingsError(f"{SECTION}: must be a mapping, got {section!r}")
+    data = _merge(dict(section), _env_overrides(environ))
+    return _validate(_build(Settings, data, ""))

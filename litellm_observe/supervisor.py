@@ -1,0 +1,95 @@
+"""Keeps one exporter process alive per proxy run, from inside the workers.
+
+Each worker runs a daemon thread that checks every few seconds whether any process
+holds the run's exporter lock; if none does, the worker that wins `spawn.lock`
+starts `python -m litellm_observe.exporter`. A worker that is recycled or killed
+takes nothing with it: the exporter is its own session and outlives it.
+"""
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import subprocess
+import sys
+import threading
+import time
+
+from . import settings as settings_mod
+from .exporter import EXIT_BIND, LOCK_NAME, READY_NAME
+from .rundir import Root
+
+log = logging.getLogger("litellm_observe")
+CHECK_SECONDS = 2.0
+MAX_BACKOFF_SECONDS = 60.0
+
+
+def exporter_running(directory: str) -> bool:
+    fd = os.open(os.path.join(directory, LOCK_NAME), os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+    return False
+
+
+def _read(path: str) -> str | None:
+    try:
+        with open(path) as f:
+            return f.read().strip()
+    except OSError:
+        return None
+
+
+class ExporterSupervisor(threading.Thread):
+    def __init__(self, directory: str, root: Root, settings: settings_mod.Settings, config_path: str | None):
+        super().__init__(daemon=True, name="litellm-observe-supervisor")
+        self.directory, self.root, self.settings, self.config_path = directory, root, settings, config_path
+        self._backoff = 0.0
+        self._children: list[subprocess.Popen] = []
+
+    def run(self) -> None:
+        while True:
+            try:
+                self.check()
+            except Exception:
+                log.exception("litellm_observe: exporter supervisor check failed")
+            time.sleep(CHECK_SECONDS + self._backoff)
+
+    def check(self) -> None:
+        self._children = [c for c in self._children if c.poll() is None]  # reap
+        if exporter_running(self.directory):
+            return
+        fd = os.open(os.path.join(self.directory, "spawn.lock"), os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return  # another worker is starting one
+            if not exporter_running(self.directory):
+                self._spawn()
+        finally:
+            os.close(fd)
+
+    def _spawn(self) -> None:
+        cmd = [sys.executable, "-m", "litellm_observe.exporter", "--run-dir", self.directory,
+               "--root", f"{self.root.pid}:{self.root.start}"]
+        if self.config_path:
+            cmd += ["--config", self.config_path]
+        child = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, start_new_session=True,
+                                 close_fds=True)
+        self._children.append(child)
+        deadline = time.monotonic() + 10.0
+        ready = os.path.join(self.directory, READY_NAME)
+        while time.monotonic() < deadline:
+            if _read(ready) == str(child.pid):
+                self._backoff = 0.0
+                return
+            code = child.poll()
+            if code is not None:
+                if code == EXIT_BIND:
+                    self._backoff = min(MAX_BACKOFF_SECONDS, max(2.0, self._backoff * 2))
+                return
+            time.sleep(0.05)
