@@ -6,6 +6,7 @@ Behaviour is chosen by the upstream model name the proxy sends:
   fake-429    429 with x-ratelimit-* headers (remaining 0)
   fake-500    500
   fake-flaky  500 on odd-numbered calls, 200 on even ones (for retries)
+  fake-slowstream  a stream whose chunks come STREAM_GAP_SECONDS apart (for client disconnects)
 Every reply counts into `stats` so a test can compare with what it sees.
 """
 from __future__ import annotations
@@ -17,6 +18,7 @@ from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 SLOW_SECONDS = 1.5
+STREAM_GAP_SECONDS = 0.3
 PROMPT_TOKENS = 11
 COMPLETION_TOKENS = 7
 LIMIT_REQUESTS = 1000
@@ -65,10 +67,11 @@ class _Handler(BaseHTTPRequestHandler):
             time.sleep(server.slow_seconds)
         remaining = (LIMIT_REQUESTS - 10, LIMIT_TOKENS - 500)
         if req.get("stream"):
-            return self._stream(model, remaining, bool((req.get("stream_options") or {}).get("include_usage")))
+            gap = STREAM_GAP_SECONDS if kind == "fake-slowstream" else 0.01
+            return self._stream(model, remaining, bool((req.get("stream_options") or {}).get("include_usage")), gap)
         self._json(200, _completion(model), remaining)
 
-    def _stream(self, model: str, remaining: tuple[int, int], include_usage: bool) -> None:
+    def _stream(self, model: str, remaining: tuple[int, int], include_usage: bool, gap: float) -> None:
         self.send_response(200)
         self.send_header("content-type", "text/event-stream")
         self.send_header("transfer-encoding", "chunked")
@@ -80,13 +83,21 @@ class _Handler(BaseHTTPRequestHandler):
             {**base, "choices": [{"index": 0, "delta": {"content": " world"}, "finish_reason": None}]},
             {**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]},
         ]
+        if gap > 0.1:
+            chunks[1:1] = [{**base, "choices": [{"index": 0, "delta": {"content": " more"}, "finish_reason": None}]}] * 6
         if include_usage:
             chunks.append({**base, "choices": [], "usage": _usage()})
-        for chunk in chunks:
-            self._chunk(f"data: {json.dumps(chunk)}\n\n".encode())
-            time.sleep(0.01)
-        self._chunk(b"data: [DONE]\n\n")
-        self._chunk(b"")
+        try:
+            for chunk in chunks:
+                self._chunk(f"data: {json.dumps(chunk)}\n\n".encode())
+                time.sleep(gap)
+        except (BrokenPipeError, ConnectionResetError):
+            return  # the proxy hung up: its client went away
+        try:
+            self._chunk(b"data: [DONE]\n\n")
+            self._chunk(b"")
+        except (BrokenPipeError, ConnectionResetError):
+            pass
 
     def _chunk(self, data: bytes) -> None:
         self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")

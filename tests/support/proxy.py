@@ -1,0 +1,195 @@
+"""Start a real `litellm` proxy with this package's callback, on 127.0.0.1 only.
+
+Every wait is bounded; `stop()` always ends the whole process group.
+"""
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import yaml
+
+PRICE = {"input_cost_per_token": 0.000001, "output_cost_per_token": 0.000002}
+START_TIMEOUT = 180.0
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def model_list(api_base: str) -> list[dict]:
+    def entry(name: str, upstream: str, priced: bool = True) -> dict:
+        params = {"model": f"openai/{upstream}", "api_base": api_base, "api_key": "fake"}
+        return {"model_name": name, "litellm_params": {**params, **(PRICE if priced else {})}}
+
+    return [entry("ok", "fake-ok"), entry("slow", "fake-slow"), entry("slowstream", "fake-slowstream"),
+            entry("bad429", "fake-429"), entry("bad500", "fake-500"), entry("flaky", "fake-flaky"),
+            entry("primary", "fake-500")]
+
+
+def default_config(api_base: str, metrics_port: int) -> dict:
+    return {
+        "model_list": model_list(api_base),
+        "router_settings": {"num_retries": 0, "fallbacks": [{"primary": ["ok"]}],
+                            "model_group_retry_policy": {"flaky": {"InternalServerErrorRetries": 2}}},
+        "litellm_settings": {"callbacks": ["litellm_observe.proxy_handler"], "cache": True,
+                             "cache_params": {"type": "local"}},
+        "general_settings": {"master_key": "os.environ/LITELLM_MASTER_KEY"},
+        "litellm_observe": {"port": metrics_port, "bind_address": "127.0.0.1"},
+    }
+
+
+class Proxy:
+    def __init__(self, workdir: Path, upstream_url: str, workers: int = 4, config: dict | None = None,
+                 args: tuple[str, ...] = (), env: dict | None = None, tmpdir: Path | None = None):
+        self.workdir = Path(workdir)
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.port = free_port()
+        self.metrics_port = free_port()
+        self.config = config or default_config(upstream_url, self.metrics_port)
+        obs = self.config.setdefault("litellm_observe", {})
+        obs.setdefault("port", self.metrics_port)
+        obs.setdefault("bind_address", "127.0.0.1")
+        self.metrics_port = obs["port"]
+        self.master_key = "sk-" + secrets.token_hex(32)
+        self.workers = workers
+        self.args = args
+        self.tmpdir = tmpdir or (self.workdir / "tmp")  # the run directory lands under here
+        self.tmpdir.mkdir(parents=True, exist_ok=True)
+        self.env = env or {}
+        self.proc: subprocess.Popen | None = None
+        self.log_path = self.workdir / "proxy.log"
+        self.client = httpx.Client(timeout=60.0)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def metrics_target(self) -> str:
+        return f"127.0.0.1:{self.metrics_port}"
+
+    @property
+    def metrics_url(self) -> str:
+        return f"http://{self.metrics_target}/metrics"
+
+    def start(self) -> "Proxy":
+        cfg = self.workdir / "config.yaml"
+        cfg.write_text(yaml.safe_dump(self.config, sort_keys=True))
+        env = {**os.environ, "LITELLM_MASTER_KEY": self.master_key, "LITELLM_LOCAL_MODEL_COST_MAP": "True",
+               "TMPDIR": str(self.tmpdir), "LITELLM_LOG": "ERROR", **self.env}
+        env.pop("PROMETHEUS_MULTIPROC_DIR", None) if "PROMETHEUS_MULTIPROC_DIR" not in self.env else None
+        litellm = os.path.join(os.path.dirname(sys.executable), "litellm")
+        cmd = [litellm if os.path.exists(litellm) else "litellm", "--config", str(cfg), "--host", "127.0.0.1",
+               "--port", str(self.port), "--num_workers", str(self.workers), *self.args]
+        self._log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(cmd, cwd=self.workdir, env=env, stdout=self._log, stderr=subprocess.STDOUT,
+                                     stdin=subprocess.DEVNULL, start_new_session=True)
+        self._wait(f"{self.url}/health/liveliness", "proxy")
+        self._wait(self.metrics_url, "exporter")
+        return self
+
+    def _wait(self, url: str, what: str) -> None:
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"{what} exited with {self.proc.returncode}; log:\n{self.log_tail()}")
+            try:
+                if self.client.get(url, timeout=2.0).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.5)
+        raise TimeoutError(f"{what} not ready at {url} after {START_TIMEOUT}s; log:\n{self.log_tail()}")
+
+    def log_tail(self, n: int = 60) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-n:])
+        except OSError:
+            return ""
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGTERM)
+                self.proc.wait(timeout=30)
+            except (ProcessLookupError, subprocess.TimeoutExpired):
+                try:
+                    os.killpg(self.proc.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                self.proc.wait(timeout=10)
+        self.client.close()
+        if hasattr(self, "_log"):
+            self._log.close()
+
+    def __enter__(self) -> "Proxy":
+        try:
+            return self.start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    # ---- requests ----------------------------------------------------------------------------
+    def headers(self, key: str | None = None) -> dict:
+        return {"Authorization": f"Bearer {key or self.master_key}"}
+
+    def chat(self, model: str, content: str = "hi", stream: bool = False, key: str | None = None,
+             body: bytes | None = None, extra: dict | None = None) -> int:
+        """One chat completion; returns the HTTP status the client saw (streams read to the end)."""
+        payload = body if body is not None else json.dumps(
+            {"model": model, "messages": [{"role": "user", "content": content}], "stream": stream, **(extra or {})})
+        url = f"{self.url}/v1/chat/completions"
+        headers = {**self.headers(key), "content-type": "application/json"}
+        if stream:
+            with self.client.stream("POST", url, content=payload, headers=headers) as r:
+                for _ in r.iter_bytes():
+                    pass
+                return r.status_code
+        return self.client.post(url, content=payload, headers=headers).status_code
+
+    def disconnect_stream(self, model: str = "slowstream", content: str = "bye") -> int:
+        """Start a stream, read its first bytes, hang up."""
+        payload = json.dumps({"model": model, "messages": [{"role": "user", "content": content}], "stream": True})
+        with httpx.Client(timeout=30.0) as c:
+            with c.stream("POST", f"{self.url}/v1/chat/completions", content=payload,
+                          headers={**self.headers(), "content-type": "application/json"}) as r:
+                for _ in r.iter_bytes():
+                    break
+                return r.status_code
+
+    def scrape(self, headers: dict | None = None) -> str:
+        r = self.client.get(self.metrics_url, headers=headers or {}, timeout=10.0)
+        r.raise_for_status()
+        return r.text
+
+    def worker_pids(self) -> list[int]:
+        """Children of the proxy's root process that serve requests (not the resource tracker)."""
+        pids = []
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    stat = f.read()
+                with open(f"/proc/{entry}/cmdline", "rb") as f:
+                    cmdline = f.read()
+            except OSError:
+                continue
+            ppid = int(stat[stat.rfind(")") + 2:].split()[1])
+            if ppid == self.proc.pid and b"resource_tracker" not in cmdline:
+                pids.append(int(entry))
+        return sorted(pids)
