@@ -17,7 +17,7 @@ from typing import Any, Mapping
 
 import yaml
 
-from .catalogue import DEFAULT_NAMESPACE, all_labels
+from .catalogue import DEFAULT_NAMESPACE, DURATION_BUCKETS, ERROR_TYPES, TTFT_BUCKETS, all_labels
 
 SECTION = "litellm_observe"
 ENV_PREFIX = "LITELLM_OBSERVE_"
@@ -25,6 +25,11 @@ ENV_PREFIX = "LITELLM_OBSERVE_"
 
 class SettingsError(ValueError):
     """A setting is wrong; the message names `litellm_observe.<key>`."""
+
+
+_MATCHER = r'\s*[a-zA-Z_][a-zA-Z0-9_]*\s*(=~|!~|!=|=)\s*"(?:[^"\\\n]|\\.)*"\s*'
+_SELECTOR = re.compile(rf"^(?:{_MATCHER}(?:,{_MATCHER})*,?)?\s*$")
+_GRAFANA_DURATION = re.compile(r"^[1-9][0-9]*(s|m|h|d)$")
 
 
 @dataclass(frozen=True)
@@ -35,32 +40,68 @@ class DashboardSettings:
     tags: tuple[str, ...] = ("litellm", "litellm-observe")
     refresh: str = "30s"
 
+    def __post_init__(self):
+        # Checked here, not in _validate, because the CLI flags build this dataclass on their own.
+        key = "dashboards."
+        _check(key + "datasource", isinstance(self.datasource, str) and self.datasource.strip() != "",
+               "must be a non-empty datasource name", self.datasource)
+        _check(key + "selector", isinstance(self.selector, str) and bool(_SELECTOR.match(self.selector)),
+               'must be PromQL label matchers separated by commas, e.g. namespace="llm",env!~"dev.*"',
+               self.selector)
+        _check(key + "title_prefix", isinstance(self.title_prefix, str) and "\n" not in self.title_prefix,
+               "must be a one-line string", self.title_prefix)
+        _check(key + "tags", all(isinstance(t, str) and t.strip() for t in self.tags),
+               "must be a list of non-empty strings", self.tags)
+        _check(key + "refresh", isinstance(self.refresh, str) and bool(_GRAFANA_DURATION.match(self.refresh)),
+               "must be a Grafana refresh interval such as 10s, 1m or 1h", self.refresh)
+
+    def matchers(self) -> str:
+        """The selector without surrounding blanks or a trailing comma, ready to join a `{...}`."""
+        return self.selector.strip().rstrip(",").strip()
+
 
 @dataclass(frozen=True)
 class AlertSettings:
+    """Alert and recording rule knobs (litellm_observe.rules); histogram thresholds must be bucket edges."""
+
     selector: str = ""  # extra label matchers added to every rule expression
     runbook_base_url: str = "https://github.com/litellm-observe/litellm-observe/blob/main/docs/runbooks.md"
+    scrape_job: str = "litellm"  # Prometheus job scraping the exporters, for LitellmMetricsAbsent's `up`
     error_ratio: float = 0.05
     error_ratio_for: str = "5m"
+    error_ratio_severity: str = "warning"
     ratelimit_headroom: float = 0.2
     ratelimit_headroom_for: str = "2m"
+    ratelimit_headroom_severity: str = "warning"
     p99_latency_seconds: float = 30.0
     p99_latency_for: str = "10m"
+    p99_latency_severity: str = "warning"
     p95_ttft_seconds: float = 5.0
     p95_ttft_for: str = "10m"
+    p95_ttft_severity: str = "warning"
     fallback_failure_ratio: float = 0.5
     fallback_failure_for: str = "10m"
+    fallback_failure_severity: str = "warning"
     retries_per_request: float = 1.0
     retries_for: str = "10m"
+    retries_severity: str = "warning"
     daily_budget_usd: float = 1000.0
     spend_burn_for: str = "15m"
+    spend_burn_severity: str = "warning"
     cache_hit_ratio: float = 0.3
     cache_hit_for: str = "30m"
+    cache_hit_severity: str = "info"
     slo_objective: float = 0.995
     slo_window: str = "30d"
+    # upstream failures the caller did not cause; they count against a provider's availability
+    slo_error_types: tuple[str, ...] = ("connection", "internal_server_error", "other", "rate_limit",
+                                        "service_unavailable", "timeout")
     absent_for: str = "5m"
+    absent_severity: str = "critical"  # with no metrics, no other alert can fire
     internal_errors_for: str = "5m"
+    internal_errors_severity: str = "warning"
     label_overflow_for: str = "5m"
+    label_overflow_severity: str = "warning"
     severity_page: str = "critical"
     severity_ticket: str = "warning"
 
@@ -97,6 +138,10 @@ class Settings:
 
 
 _NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
+_DURATION = re.compile(r"^([0-9]+(ms|s|m|h|d|w|y))+$")
+_MATCHER = r'[a-zA-Z_][a-zA-Z0-9_]*\s*(=~|!~|!=|=)\s*"(?:[^"\\]|\\.)*"'
+_SELECTOR = re.compile(rf"^\s*({_MATCHER}\s*(,\s*{_MATCHER}\s*)*,?)?\s*$")
+SEVERITIES = ("critical", "warning", "info")
 
 
 def _check(key: str, ok: bool, message: str, value: Any) -> None:
@@ -163,6 +208,27 @@ def _validate(s: Settings) -> Settings:
     for key in ("error_ratio", "ratelimit_headroom", "fallback_failure_ratio", "cache_hit_ratio"):
         _check(f"alerts.{key}", 0 < getattr(a, key) < 1, "must be between 0 and 1", getattr(a, key))
     _check("alerts.slo_objective", 0.5 < a.slo_objective < 1, "must be between 0.5 and 1", a.slo_objective)
+    for f in dataclasses.fields(a):
+        value = getattr(a, f.name)
+        if f.name.endswith("_for") or f.name == "slo_window":
+            _check(f"alerts.{f.name}", bool(_DURATION.match(value)), "must be a Prometheus duration like 5m", value)
+        elif f.name.endswith("_severity") or f.name.startswith("severity_"):
+            _check(f"alerts.{f.name}", value in SEVERITIES, f"must be one of {', '.join(SEVERITIES)}", value)
+    for key in ("retries_per_request", "daily_budget_usd"):
+        _check(f"alerts.{key}", getattr(a, key) > 0, "must be > 0", getattr(a, key))
+    # a quantile can only exceed a bucket edge below the last one (above it, it is clamped to the last edge)
+    _check("alerts.p99_latency_seconds", a.p99_latency_seconds in DURATION_BUCKETS[:-1],
+           f"must be a request_duration_seconds bucket edge below the last ({DURATION_BUCKETS[:-1]})",
+           a.p99_latency_seconds)
+    _check("alerts.p95_ttft_seconds", a.p95_ttft_seconds in TTFT_BUCKETS[:-1],
+           f"must be a time_to_first_token_seconds bucket edge below the last ({TTFT_BUCKETS[:-1]})",
+           a.p95_ttft_seconds)
+    _check("alerts.selector", bool(_SELECTOR.match(a.selector)), 'must be label matchers like namespace="llm"',
+           a.selector)
+    _check("alerts.scrape_job", a.scrape_job != "", "must name the Prometheus job scraping the exporter",
+           a.scrape_job)
+    _check("alerts.slo_error_types", bool(a.slo_error_types) and set(a.slo_error_types) <= set(ERROR_TYPES),
+           f"must be a non-empty list of error types ({', '.join(ERROR_TYPES)})", a.slo_error_types)
     return s
 
 
