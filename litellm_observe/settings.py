@@ -27,8 +27,8 @@ class SettingsError(ValueError):
     """A setting is wrong; the message names `litellm_observe.<key>`."""
 
 
-_MATCHER = r'\s*[a-zA-Z_][a-zA-Z0-9_]*\s*(=~|!~|!=|=)\s*"(?:[^"\\\n]|\\.)*"\s*'
-_SELECTOR = re.compile(rf"^(?:{_MATCHER}(?:,{_MATCHER})*,?)?\s*$")
+_DASHBOARD_MATCHER = r'\s*[a-zA-Z_][a-zA-Z0-9_]*\s*(=~|!~|!=|=)\s*"(?:[^"\\\n]|\\.)*"\s*'
+_DASHBOARD_SELECTOR = re.compile(rf"^(?:{_DASHBOARD_MATCHER}(?:,{_DASHBOARD_MATCHER})*,?)?\s*$")
 _GRAFANA_DURATION = re.compile(r"^[1-9][0-9]*(s|m|h|d)$")
 
 
@@ -45,7 +45,7 @@ class DashboardSettings:
         key = "dashboards."
         _check(key + "datasource", isinstance(self.datasource, str) and self.datasource.strip() != "",
                "must be a non-empty datasource name", self.datasource)
-        _check(key + "selector", isinstance(self.selector, str) and bool(_SELECTOR.match(self.selector)),
+        _check(key + "selector", isinstance(self.selector, str) and bool(_DASHBOARD_SELECTOR.match(self.selector)),
                'must be PromQL label matchers separated by commas, e.g. namespace="llm",env!~"dev.*"',
                self.selector)
         _check(key + "title_prefix", isinstance(self.title_prefix, str) and "\n" not in self.title_prefix,

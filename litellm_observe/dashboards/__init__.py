@@ -1,0 +1,114 @@
+"""Grafana dashboards, one module per dashboard, written by `litellm_observe generate`.
+
+`outputs` gives `dashboards/<uid>.json` per dashboard, `dashboards/provisioning.yaml` and,
+with `kubernetes`, one Grafana-sidecar ConfigMap per dashboard under `dashboards/kubernetes/`.
+`readme_blocks` lists every panel with the question it answers.
+"""
+from __future__ import annotations
+
+import json
+
+from grafanalib._gen import DashboardEncoder
+
+from ..catalogue import metric
+from ..settings import Settings
+from . import exporter_health, overview, providers, spend
+
+MODULES = (overview, providers, spend, exporter_health)
+FOLDER = "dashboards"
+PROVISIONING = f"{FOLDER}/provisioning.yaml"
+KUBERNETES_FOLDER = f"{FOLDER}/kubernetes"
+GRAFANA_PATH = "/var/lib/grafana/dashboards/litellm"  # where provisioning.yaml expects the JSON files
+
+
+def build_all(settings: Settings) -> dict[str, dict]:
+    """{uid: dashboard JSON as a dict}, in MODULES order."""
+    out = {}
+    for module in MODULES:
+        data = json.loads(json.dumps(module.build(settings).to_json_data(), cls=DashboardEncoder))
+        # grafanalib always writes `__inputs`; the datasource is a variable instead, so the same
+        # file works for UI import and for file provisioning.
+        data.pop("__inputs", None)
+        out[module.UID] = data
+    return out
+
+
+def render(data: dict) -> str:
+    return json.dumps(data, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+
+
+def provisioning_yaml() -> str:
+    return f"""# Grafana dashboard provider for litellm-observe: copy this file to
+# /etc/grafana/provisioning/dashboards/ and the dashboards/*.json files to {GRAFANA_PATH}/.
+apiVersion: 1
+providers:
+  - name: litellm-observe
+    orgId: 1
+    folder: LiteLLM
+    type: file
+    disableDeletion: false
+    allowUiUpdates: false
+    updateIntervalSeconds: 60
+    options:
+      path: {GRAFANA_PATH}
+"""
+
+
+def configmap_yaml(uid: str, text: str) -> str:
+    """A ConfigMap the Grafana sidecar (kiwigrid k8s-sidecar) loads: it looks for this label."""
+    body = "".join(f"    {line}\n" if line else "\n" for line in text.splitlines())
+    return (f"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {uid}-dashboard\n  labels:\n"
+            f'    grafana_dashboard: "1"\n    app.kubernetes.io/part-of: litellm-observe\n'
+            f"data:\n  {uid}.json: |\n{body}")
+
+
+def outputs(settings: Settings, kubernetes: bool = False) -> dict[str, str]:
+    files = {}
+    for uid, data in build_all(settings).items():
+        text = render(data)
+        files[f"{FOLDER}/{uid}.json"] = text
+        if kubernetes:
+            files[f"{KUBERNETES_FOLDER}/{uid}.yaml"] = configmap_yaml(uid, text)
+    files[PROVISIONING] = provisioning_yaml()
+    return files
+
+
+def iter_panels(data: dict):
+    """Every panel of a dashboard's JSON, rows' nested panels included."""
+    for panel in data.get("panels", []):
+        yield panel
+        yield from panel.get("panels", [])
+
+
+LOADING = """`litellm_observe generate` writes one Grafana JSON file per dashboard into `dashboards/`
+(committed; regenerate after changing options, CI runs `litellm_observe generate --check`). Every panel
+and query uses the `datasource` variable (`${{datasource}}`), so the same file works everywhere:
+
+- **UI import**: Grafana → Dashboards → New → Import → upload a `dashboards/*.json` file, then pick the
+  Prometheus data source in the `Data source` drop-down at the top of the dashboard.
+- **File provisioning**: copy `dashboards/provisioning.yaml` to `/etc/grafana/provisioning/dashboards/` and
+  the `dashboards/*.json` files to `{path}/`, then restart Grafana. The dashboards
+  appear in the `LiteLLM` folder, read-only; change the generator options instead of editing them.
+- **Kubernetes** (Grafana Helm chart with `sidecar.dashboards.enabled: true`):
+  `litellm_observe generate --kubernetes` also writes `dashboards/kubernetes/<uid>.yaml`, one ConfigMap per
+  dashboard labelled `grafana_dashboard: "1"`; `kubectl apply -f dashboards/kubernetes/` in the namespace
+  the sidecar watches.
+
+Options (flags or the `dashboards:` keys of the `litellm_observe:` config section): `--datasource` (the
+default data source name), `--selector 'namespace="llm"'` (label matchers added to every query),
+`--title-prefix`, `--tags a,b`, `--refresh 30s`, `--out DIR`.
+
+Template variables: `job` and `instance` (the targets exporting `{build_info}`; All means those),
+`provider`, `model`, `team` (All matches any value). Every query is filtered by them and sums across
+proxy replicas, so a fleet of proxies reads as one service.
+"""
+
+
+def readme_blocks(settings: Settings) -> dict[str, str]:
+    parts = [LOADING.format(path=GRAFANA_PATH, build_info=metric("observe_build_info").family(settings.namespace))]
+    for module, (uid, data) in zip(MODULES, build_all(settings).items()):
+        parts.append(f"\n### {data['title']}\n\n{data['description']} (`{FOLDER}/{uid}.json`, uid `{uid}`)\n\n"
+                     "| panel | the question it answers |\n| --- | --- |\n")
+        parts += [f"| {pn['title']} | {pn['description']} |\n".replace("`overflow`", "overflow")
+                  for pn in iter_panels(data)]
+    return {"dashboard-panels": "".join(parts)}

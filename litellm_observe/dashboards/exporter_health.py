@@ -1,0 +1,40 @@
+"""LiteLLM / Exporter health: is litellm-observe itself recording and being scraped well."""
+from __future__ import annotations
+
+from ..settings import Settings
+from . import panels as p
+from .promql import RATE_WINDOW, Queries, by
+
+UID = "litellm-exporter-health"
+TITLE = "Exporter health"
+DESCRIPTION = "litellm-observe's own health: events it could not record, capped labels, versions, scrapes."
+UP_MAPPING = [{"type": "value", "options": {"0": {"text": "down", "color": "red", "index": 0},
+                                            "1": {"text": "up", "color": "green", "index": 1}}}]
+
+
+def build(settings: Settings):
+    q = Queries(settings)
+    by_target = ("job", "instance")
+    return p.dashboard(settings, UID, TITLE, DESCRIPTION, [
+        [p.timeseries("Internal errors by hook",
+                      "How many proxy events could the logger not record, and in which hook? (should be none)",
+                      [p.target(q.increase("observe_internal_errors", ("hook",), window=RATE_WINDOW), "{{hook}}")],
+                      "short", bars=True),
+         p.timeseries("Label overflow by label",
+                      "Which labels reached their value cap, so new values are recorded as `overflow`?",
+                      [p.target(q.increase("observe_label_overflow", ("label",), window=RATE_WINDOW), "{{label}}")],
+                      "short", bars=True)],
+        [p.table("Build info", "Which litellm-observe and litellm versions run, on how many exporters?",
+                 q.gauge("observe_build_info", ("version", "litellm_version"), "count"), "short", "exporters"),
+         p.state_timeline("Scrape target up", "Could Prometheus scrape each exporter, and when could it not?",
+                          [p.target(f'max{by(by_target)} ({q.prometheus_series("up")})', "{{instance}}")],
+                          "none", mappings=UP_MAPPING)],
+        [p.timeseries("Scrape duration", "How long does Prometheus take to scrape each exporter?",
+                      [p.target(f'max{by(by_target)} ({q.prometheus_series("scrape_duration_seconds")})',
+                                "{{instance}}")], "s"),
+         p.timeseries("Series per scrape", "How many series does each exporter expose, and how many are new?",
+                      [p.target(f'sum{by(by_target)} ({q.prometheus_series("scrape_samples_scraped")})',
+                                "{{instance}} samples"),
+                       p.target(f'sum{by(by_target)} ({q.prometheus_series("scrape_series_added")})',
+                                "{{instance}} new series")], "short")],
+    ])

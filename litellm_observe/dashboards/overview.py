@@ -1,0 +1,53 @@
+"""LiteLLM / Overview: is the proxy serving, how fast, how well, at what cost."""
+from __future__ import annotations
+
+from ..settings import Settings
+from . import panels as p
+from .promql import RATE_WINDOW, Queries
+
+UID = "litellm-overview"
+TITLE = "Overview"
+INPUT_OUTPUT = 'token_type=~"input|output"'  # cached_input is a share of input, not extra
+TODAY = "now/d"  # Grafana's relative time "today so far": $__range then runs from midnight
+DESCRIPTION = "Traffic, errors, latency, tokens, spend, cache, fallbacks and load of the LiteLLM proxy fleet."
+
+
+def build(settings: Settings):
+    q = Queries(settings)
+    requests = q.rate("requests")
+    hits = f'({q.increase("cache_hits")} or vector(0))'
+    misses = f'({q.increase("cache_misses")} or vector(0))'
+    return p.dashboard(settings, UID, TITLE, DESCRIPTION, [
+        [p.timeseries("Requests by model", "How many client requests per second does each model serve?",
+                      [p.target(q.rate("requests", ("model",)), "{{model}}")], "reqps", stacked=True),
+         p.timeseries("Requests by provider", "How many client requests per second go to each provider?",
+                      [p.target(q.rate("requests", ("provider",)), "{{provider}}")], "reqps", stacked=True)],
+        [p.timeseries("Errors per 100 requests by provider",
+                      "Out of every 100 client requests to a provider, how many fail?",
+                      [p.target(f'100 * {q.rate("errors", ("provider",))} / {q.rate("requests", ("provider",))}',
+                                "{{provider}}")], "percent"),
+         p.timeseries("Errors per 100 requests by error type",
+                      "Out of every 100 client requests, how many fail with each kind of error?",
+                      [p.target(f'100 * {q.rate("errors", ("error_type",))} / ignoring(error_type) group_left() '
+                                f'{requests}', "{{error_type}}")], "percent", stacked=True)],
+        [p.quantiles("Request latency by model",
+                     "How long do clients wait end to end (retries and fallbacks included), p50/p95/p99 per model?",
+                     q, "request_duration_seconds", ("model",), "{{model}}"),
+         p.timeseries("Token throughput", "How many input and output tokens per hour does the fleet bill?",
+                      [p.target(f'3600 * {q.rate("tokens_used", ("token_type",), (INPUT_OUTPUT,))}',
+                                "{{token_type}}")], "suffix: tokens/h")],
+        [p.stat("Spend today by model", "How many US dollars has each model cost since midnight?",
+                [p.target(q.increase("spend_usd", ("model",)), "{{model}}", instant=True)], "currencyUSD",
+                decimals=2, graph=False, time_from=TODAY),
+         p.gauge("Cache hit rate", "What share of cache lookups were answered from LiteLLM's cache in this time range?",
+                 f"{hits} / ({hits} + {misses})", "percentunit",
+                 [("red", None), ("orange", 0.3), ("green", 0.7)], 0, 1)],
+        [p.state_timeline("Fallbacks", "Which fallbacks (from model to model) happened when, and did they succeed?",
+                          [p.target(q.increase("fallbacks", ("from_model", "to_model", "success"),
+                                               window=RATE_WINDOW),
+                                    "{{from_model}} → {{to_model}} success={{success}}")], "short",
+                          overrides=[p.color_by_name(".*success=false", "red"),
+                                     p.color_by_name(".*success=true", "green")]),
+         p.timeseries("Requests in flight", "How many client requests is the fleet handling right now?",
+                      [p.target(q.gauge("current_load"), "in flight")], "short")],
+    ])

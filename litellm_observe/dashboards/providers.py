@@ -1,0 +1,52 @@
+"""LiteLLM / Providers: how each upstream LLM API behaves, attempt by attempt."""
+from __future__ import annotations
+
+from ..settings import Settings
+from . import panels as p
+from .promql import Queries
+
+UID = "litellm-providers"
+TITLE = "Providers"
+DESCRIPTION = "Upstream LLM API calls per provider and model: latency, streaming speed, errors, retries, " \
+              "rate-limit headroom and fallbacks."
+PM = ("provider", "model")
+PM_LEGEND = "{{provider}} {{model}}"
+
+
+def _headroom(q: Queries, remaining: str, limit: str) -> str:
+    # Replicas share the upstream's limit: the lowest remaining over the highest limit is the
+    # fleet's headroom, where a sum would count the same quota once per replica.
+    return f'{q.gauge(remaining, PM, "min")} / {q.gauge(limit, PM, "max")}'
+
+
+def build(settings: Settings):
+    q = Queries(settings)
+    return p.dashboard(settings, UID, TITLE, DESCRIPTION, [
+        [p.quantiles("LLM API latency", "How long does one upstream call take, p50/p95/p99 per provider and model?",
+                     q, "provider_latency_seconds", PM, PM_LEGEND),
+         p.timeseries("Attempts by status code",
+                      "How many upstream calls per second does each provider get, and what do they answer?",
+                      [p.target(q.rate("provider_requests", ("provider", "status_code")),
+                                "{{provider}} {{status_code}}")], "reqps", stacked=True)],
+        [p.quantiles("Time to first token", "How long until a streamed answer starts, p50/p95/p99?",
+                     q, "time_to_first_token_seconds", PM, PM_LEGEND),
+         p.quantiles("Time per output token", "How fast do streamed tokens arrive after the first, p50/p95/p99?",
+                     q, "time_per_output_token_seconds", PM, PM_LEGEND)],
+        [p.timeseries("Attempt errors per 100 attempts by error type",
+                      "Out of every 100 upstream calls to a provider and model, how many fail, and why?",
+                      [p.target(f'100 * {q.rate("provider_errors", PM + ("error_type",))} / ignoring(error_type) '
+                                f'group_left() {q.rate("provider_requests", PM)}',
+                                PM_LEGEND + " {{error_type}}")], "percent", stacked=True),
+         p.timeseries("Retries", "How many retries per second does LiteLLM's router make against each provider?",
+                      [p.target(q.rate("retries", PM), PM_LEGEND)], "ops")],
+        [p.timeseries("Rate-limit headroom",
+                      "What share of the upstream's request and token rate limits is still unused?",
+                      [p.target(_headroom(q, "requests_remaining", "requests_limit"), PM_LEGEND + " requests"),
+                       p.target(_headroom(q, "tokens_remaining", "tokens_limit"), PM_LEGEND + " tokens")],
+                      "percentunit"),
+         p.timeseries("Fallback outcomes", "How often does each model group fall back, and does the fallback work?",
+                      [p.target(q.rate("fallbacks", ("from_model", "success")),
+                                "{{from_model}} success={{success}}")], "ops", stacked=True, bars=True,
+                      overrides=[p.color_by_name(".*success=false", "red"),
+                                 p.color_by_name(".*success=true", "green")])],
+    ])

@@ -1,0 +1,297 @@
+"""Static checks of the generated dashboards: queries, conventions, options, output files."""
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from litellm_observe import dashboards, generate
+from litellm_observe.catalogue import CATALOGUE, metric
+from litellm_observe.dashboards import lint, panels, promql
+from litellm_observe.settings import DashboardSettings, Settings, SettingsError
+
+DEFAULT = Settings()
+SELECTOR_RE = re.compile(r"([a-zA-Z_:][\w:]*)\{([^{}]*)\}")
+AGGREGATIONS = ("sum", "min", "max", "count", "topk")
+
+
+def all_targets(settings: Settings = DEFAULT):
+    for uid, data in dashboards.build_all(settings).items():
+        for panel in dashboards.iter_panels(data):
+            for t in panel.get("targets", []):
+                yield uid, panel, t
+
+
+def all_exprs(settings: Settings = DEFAULT) -> list[str]:
+    return [t["expr"] for _, _, t in all_targets(settings)]
+
+
+def enclosing_calls(expr: str, pos: int) -> list[str]:
+    """Function or aggregation names whose parentheses enclose `pos`, innermost first."""
+    stack: list[str] = []
+    for i, ch in enumerate(expr[:pos]):
+        if ch == "(":
+            head = re.search(r"([a-zA-Z_]+)(\s+by\s*\([^()]*\))?\s*$", expr[:i])
+            stack.append(head.group(1) if head else "")
+        elif ch == ")":
+            stack.pop()
+    return list(reversed(stack))
+
+
+def test_there_are_four_dashboards_with_stable_uids():
+    assert list(dashboards.build_all(DEFAULT)) == [
+        "litellm-overview", "litellm-providers", "litellm-spend", "litellm-exporter-health"]
+    titles = [d["title"] for d in dashboards.build_all(DEFAULT).values()]
+    assert titles == ["LiteLLM / Overview", "LiteLLM / Providers", "LiteLLM / Spend & budgets",
+                      "LiteLLM / Exporter health"]
+
+
+@pytest.mark.parametrize("namespace", ["litellm", "acme_llm"])
+def test_every_query_reads_only_catalogue_series_correctly(namespace):
+    settings = dataclasses.replace(DEFAULT, namespace=namespace)
+    exprs = all_exprs(settings)
+    assert len(exprs) > 30
+    for expr in exprs:
+        assert lint.problems(expr, namespace) == [], expr
+
+
+def test_every_catalogue_metric_is_on_a_dashboard():
+    read = {name for expr in all_exprs() for name in lint.series_names(expr)}
+    for m in CATALOGUE:
+        assert set(m.sample_names()) & read, f"{m.name} is on no dashboard"
+
+
+@pytest.mark.parametrize("expr, complaint", [
+    ("sum(rate(litellm_no_such_metric_total[5m]))", "unknown series 'litellm_no_such_metric_total'"),
+    ("sum(litellm_requests)", "unknown series 'litellm_requests'"),  # counter without _total
+    ("rate(litellm_current_load[$__rate_interval])", "rate() on 'litellm_current_load', a gauge"),
+    ("increase(litellm_tokens_remaining{model=~\"$model\"}[1h])", "increase() on 'litellm_tokens_remaining'"),
+    ("sum(rate(litellm_request_duration_seconds_sum[5m]))", "a histogram _sum series"),
+    ("rate(up[5m])", "rate() on 'up', a Prometheus gauge"),
+    ("sum(rate(litellm_provider_latency_seconds_bucket[5m]))", "read outside histogram_quantile"),
+    ("sum(rate(other_requests_total[5m]))", "unknown series 'other_requests_total'"),  # wrong namespace
+])
+def test_checker_catches_wrong_queries(expr, complaint):
+    found = lint.problems(expr, "litellm")
+    assert any(complaint in p for p in found), found
+
+
+def test_checker_accepts_what_it_should():
+    assert lint.problems('sum by (le) (litellm_requests_total{status_code=~"5.."} offset 5m) or vector(0)',
+                         "litellm") == []
+    assert lint.series_names('sum by (model) (rate(litellm_requests_total{model="rate(x)"}[1m])) / 1e3') == [
+        "litellm_requests_total"]
+
+
+def test_every_series_is_filtered_by_the_variables_its_labels_allow():
+    samples = lint.samples(DEFAULT.namespace)
+    for uid, panel, t in all_targets():
+        for name, matchers in SELECTOR_RE.findall(t["expr"]):
+            m, _ = samples[name]
+            labels = m.labels if m else ()
+            for var in promql.TARGET_VARIABLES + promql.LABEL_VARIABLES:
+                wanted = f'{var}=~"${var}"'
+                assert (wanted in matchers) == (var in promql.TARGET_VARIABLES or var in labels), \
+                    (uid, panel["title"], name, var)
+
+
+def test_counters_use_grafana_windows_and_quantiles_sum_by_le():
+    for expr in all_exprs():
+        for window in re.findall(r"\[([^\]]+)\]", expr):
+            assert window in ("$__rate_interval", "$__range"), expr
+        if "histogram_quantile" in expr:
+            assert re.search(r"histogram_quantile\([0-9.]+, sum by \(le\b", expr), expr
+
+
+def test_every_series_is_aggregated_across_replicas():
+    for expr in all_exprs():
+        for m in SELECTOR_RE.finditer(expr):
+            calls = enclosing_calls(expr, m.start())
+            assert any(c in AGGREGATIONS for c in calls), (expr, m.group(1), calls)
+
+
+def test_every_panel_has_title_description_unit_and_the_datasource_variable():
+    for uid, data in dashboards.build_all(DEFAULT).items():
+        assert "__inputs" not in data
+        for panel in dashboards.iter_panels(data):
+            assert panel["title"], uid
+            assert panel["description"] and "\n" not in panel["description"], panel["title"]
+            assert panel["fieldConfig"]["defaults"]["unit"], panel["title"]
+            assert panel["datasource"] == {"type": "prometheus", "uid": "${datasource}"}, panel["title"]
+            assert panel["targets"], panel["title"]
+            for t in panel["targets"]:
+                assert t["datasource"] == panel["datasource"], panel["title"]
+            assert panel["gridPos"]["w"] > 0 and panel["id"]
+
+
+def test_template_variables():
+    for data in dashboards.build_all(DEFAULT).values():
+        variables = {v["name"]: v for v in data["templating"]["list"]}
+        assert list(variables) == ["datasource", "job", "instance", "provider", "model", "team"]
+        assert variables["datasource"]["type"] == "datasource"
+        assert variables["datasource"]["query"] == "prometheus"
+        assert variables["datasource"]["current"]["value"] == "Prometheus"
+        for name in ("job", "instance", "provider", "model", "team"):
+            v = variables[name]
+            assert v["multi"] and v["includeAll"] and v["current"]["value"] == ["$__all"], name
+            assert v["query"].startswith("label_values(") and v["query"].endswith(f", {name})")
+            assert v["datasource"] == {"type": "prometheus", "uid": "${datasource}"}
+        assert variables["model"]["allValue"] == ".*" and variables["job"]["allValue"] is None
+
+
+def test_cache_gauge_thresholds_at_30_and_70_percent():
+    overview = dashboards.build_all(DEFAULT)["litellm-overview"]
+    cache = next(p for p in overview["panels"] if p["title"] == "Cache hit rate")
+    assert cache["type"] == "gauge"
+    assert [s["value"] for s in cache["fieldConfig"]["defaults"]["thresholds"]["steps"]] == [None, 0.3, 0.7]
+    assert cache["fieldConfig"]["defaults"]["unit"] == "percentunit"
+
+
+def test_output_is_deterministic_sorted_and_ends_with_a_newline():
+    first, second = dashboards.outputs(DEFAULT, kubernetes=True), dashboards.outputs(DEFAULT, kubernetes=True)
+    assert first == second
+    for path, text in first.items():
+        assert text.endswith("\n"), path
+        if path.endswith(".json"):
+            assert text == json.dumps(json.loads(text), sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+
+
+def test_generate_twice_in_fresh_processes_gives_identical_bytes(tmp_path):
+    def run(out):
+        subprocess.run([sys.executable, "-m", "litellm_observe", "generate", "--out", str(out), "--kubernetes"],
+                       check=True, capture_output=True)
+        return {p.relative_to(out): p.read_bytes() for p in sorted((out / "dashboards").rglob("*")) if p.is_file()}
+
+    a, b = run(tmp_path / "a"), run(tmp_path / "b")
+    assert a == b and len(a) == 9
+
+
+def test_check_names_the_stale_dashboard(tmp_path):
+    cmd = [sys.executable, "-m", "litellm_observe", "generate", "--out", str(tmp_path)]
+    subprocess.run(cmd, check=True, capture_output=True)
+    assert subprocess.run(cmd + ["--check"], capture_output=True).returncode == 0
+    stale = tmp_path / "dashboards" / "litellm-spend.json"
+    stale.write_text(stale.read_text().replace("Top 10 spenders", "Top spenders"))
+    result = subprocess.run(cmd + ["--check"], capture_output=True, text=True)
+    assert result.returncode == 1
+    assert "dashboards/litellm-spend.json" in result.stderr
+    # the same holds with an option: the committed files are checked against those options
+    assert subprocess.run(cmd + ["--check", "--refresh", "1m"], capture_output=True).returncode == 1
+
+
+def test_committed_dashboards_are_current():
+    files = dashboards.outputs(Settings())
+    for rel, text in files.items():
+        with open(rel, encoding="utf-8", newline="") as f:
+            assert f.read() == text, f"{rel} is stale: run `litellm_observe generate`"
+
+
+def test_selector_option_reaches_every_query_and_variable():
+    selector = 'namespace="llm", cluster!~"dev.*"'
+    settings = dataclasses.replace(DEFAULT, dashboards=DashboardSettings(selector=selector))
+    for expr in all_exprs(settings):
+        for name, matchers in SELECTOR_RE.findall(expr):
+            assert matchers.endswith(selector), (name, expr)
+        assert lint.problems(expr, settings.namespace) == []
+    for data in dashboards.build_all(settings).values():
+        for v in data["templating"]["list"][1:]:
+            assert selector in v["query"], v["name"]
+
+
+def test_title_prefix_tags_refresh_and_datasource_options():
+    d = DashboardSettings(datasource="Mimir", title_prefix="Prod / ", tags=("llm",), refresh="1m")
+    built = dashboards.build_all(dataclasses.replace(DEFAULT, dashboards=d))
+    for data in built.values():
+        assert data["title"].startswith("Prod / ")
+        assert data["tags"] == ["llm"] and data["refresh"] == "1m"
+        assert data["templating"]["list"][0]["current"]["value"] == "Mimir"
+    assert "Prod / Overview" in dashboards.readme_blocks(dataclasses.replace(DEFAULT, dashboards=d))[
+        "dashboard-panels"]
+
+
+@pytest.mark.parametrize("field, value", [
+    ("selector", "namespace=llm"), ("selector", 'namespace="llm" env="x"'), ("selector", "{}"),
+    ("refresh", "soon"), ("refresh", "0s"), ("datasource", " "), ("tags", ("ok", "")),
+    ("title_prefix", "two\nlines"),
+])
+def test_bad_dashboard_option_is_a_clear_error(field, value):
+    with pytest.raises(SettingsError, match=rf"litellm_observe\.dashboards\.{field}:"):
+        DashboardSettings(**{field: value})
+
+
+@pytest.mark.parametrize("flag, value, key", [
+    ("--selector", "namespace=llm", "selector"), ("--refresh", "fast", "refresh"), ("--datasource", "", "datasource"),
+])
+def test_bad_flag_exits_2_naming_the_key(tmp_path, flag, value, key):
+    result = subprocess.run([sys.executable, "-m", "litellm_observe", "generate", "--out", str(tmp_path), flag, value],
+                            capture_output=True, text=True)
+    assert result.returncode == 2
+    assert f"litellm_observe.dashboards.{key}" in result.stderr
+    assert not (tmp_path / "dashboards").exists()
+
+
+def test_config_section_sets_dashboard_options():
+    from litellm_observe import settings as settings_mod
+
+    s = settings_mod.load(environ={}, section={"dashboards": {"selector": 'env="prod"', "tags": ["a", "b"]}})
+    assert s.dashboards.selector == 'env="prod"' and s.dashboards.tags == ("a", "b")
+    with pytest.raises(SettingsError, match="dashboards.refresh"):
+        settings_mod.load(environ={}, section={"dashboards": {"refresh": 30}})
+
+
+def test_provisioning_file():
+    files = dashboards.outputs(DEFAULT)
+    doc = yaml.safe_load(files["dashboards/provisioning.yaml"])
+    (provider,) = doc["providers"]
+    assert doc["apiVersion"] == 1 and provider["type"] == "file"
+    assert provider["options"]["path"] == dashboards.GRAFANA_PATH
+    assert not any(path.startswith("dashboards/kubernetes/") for path in files)
+
+
+def test_kubernetes_configmaps(tmp_path):
+    subprocess.run([sys.executable, "-m", "litellm_observe", "generate", "--out", str(tmp_path), "--kubernetes"],
+                   check=True, capture_output=True)
+    maps = sorted((tmp_path / "dashboards" / "kubernetes").glob("*.yaml"))
+    assert [p.stem for p in maps] == sorted(dashboards.build_all(DEFAULT))
+    for path in maps:
+        doc = yaml.safe_load(path.read_text())
+        assert doc["kind"] == "ConfigMap" and doc["metadata"]["labels"]["grafana_dashboard"] == "1"
+        (name, body), = doc["data"].items()
+        assert name == f"{path.stem}.json"
+        assert body == (tmp_path / "dashboards" / name).read_text()
+
+
+def test_readme_block_lists_every_dashboard_and_panel():
+    block = dashboards.readme_blocks(DEFAULT)["dashboard-panels"]
+    for data in dashboards.build_all(DEFAULT).values():
+        assert f"### {data['title']}" in block
+        for panel in dashboards.iter_panels(data):
+            assert f"| {panel['title']} | {panel['description'].replace('`overflow`', 'overflow')} |" in block
+    for needed in ("Import", "provisioning.yaml", 'grafana_dashboard: "1"'):
+        assert needed in block
+    with open(generate.README, encoding="utf-8") as f:
+        assert block.strip() in f.read(), "README is stale: run `litellm_observe generate`"
+
+
+def test_promql_builders_refuse_misuse():
+    q = promql.Queries(DEFAULT)
+    with pytest.raises(ValueError, match="gauge"):
+        q.rate("current_load")
+    with pytest.raises(ValueError, match="not a histogram"):
+        q.quantile(0.5, "requests")
+    with pytest.raises(ValueError, match="not a gauge"):
+        q.gauge("requests")
+    with pytest.raises(KeyError):
+        q.rate("no_such_metric")
+    assert q.series("request_duration_seconds", "_count").startswith(
+        metric("request_duration_seconds").family() + "_count{")
+
+
+def test_panels_need_one_line_descriptions():
+    with pytest.raises(ValueError, match="one-line description"):
+        panels.timeseries("t", "", [panels.target("up")], "s")
