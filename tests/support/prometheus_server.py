@@ -1,0 +1,155 @@
+"""A real Prometheus server for tests, on 127.0.0.1 only, always stopped on exit.
+
+    with PrometheusServer({"litellm": ["127.0.0.1:9464"]}) as prom:
+        prom.wait_for("up == 1")
+        result = prom.query('sum(rate(x_total[1m]))')
+
+It scrapes every second: the given jobs, and itself (job `prometheus`) so that `up` and
+`scrape_*` exist for a second job too. Every wait is bounded in time.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+
+import yaml
+
+from .proxy import free_port
+
+READY_TIMEOUT = 30.0
+STOP_TIMEOUT = 10.0
+HTTP_TIMEOUT = 10.0
+
+
+class PrometheusError(RuntimeError):
+    pass
+
+
+class PrometheusServer:
+    def __init__(self, jobs: dict[str, list[str]], scrape_interval: str = "1s", binary: str | None = None):
+        self.binary = binary or shutil.which("prometheus")
+        if not self.binary:
+            raise PrometheusError("prometheus not on PATH: apt-get install prometheus (scripts/test does)")
+        self.jobs = jobs
+        self.scrape_interval = scrape_interval
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._dir: tempfile.TemporaryDirectory | None = None
+        self._proc: subprocess.Popen | None = None
+        self._log = None
+
+    def _config(self) -> dict:
+        scrape = [{"job_name": name, "static_configs": [{"targets": targets}]} for name, targets in self.jobs.items()]
+        scrape.append({"job_name": "prometheus", "static_configs": [{"targets": [f"127.0.0.1:{self.port}"]}]})
+        return {"global": {"scrape_interval": self.scrape_interval, "scrape_timeout": self.scrape_interval,
+                           "evaluation_interval": self.scrape_interval},
+                "scrape_configs": scrape}
+
+    def start(self) -> "PrometheusServer":
+        self._dir = tempfile.TemporaryDirectory(prefix="prometheus-test-")
+        config = os.path.join(self._dir.name, "prometheus.yml")
+        with open(config, "w", encoding="utf-8") as f:
+            yaml.safe_dump(self._config(), f)
+        self._log = open(os.path.join(self._dir.name, "prometheus.log"), "wb")
+        self._proc = subprocess.Popen(
+            [self.binary, f"--config.file={config}", f"--web.listen-address=127.0.0.1:{self.port}",
+             f"--storage.tsdb.path={os.path.join(self._dir.name, 'data')}", "--storage.tsdb.retention.time=1h",
+             "--log.level=warn"],
+            stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            self._wait_ready()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _wait_ready(self) -> None:
+        deadline = time.monotonic() + READY_TIMEOUT
+        for _ in range(int(READY_TIMEOUT / 0.1) + 1):
+            if self._proc.poll() is not None:
+                raise PrometheusError(f"prometheus exited with {self._proc.returncode}:\n{self.log_tail()}")
+            try:
+                with urllib.request.urlopen(self.url + "/-/ready", timeout=1) as r:
+                    if r.status == 200:
+                        return
+            except (urllib.error.URLError, OSError):
+                pass
+            if time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+        raise PrometheusError(f"prometheus not ready after {READY_TIMEOUT}s:\n{self.log_tail()}")
+
+    def log_tail(self, n: int = 40) -> str:
+        if not self._dir:
+            return ""
+        try:
+            with open(os.path.join(self._dir.name, "prometheus.log"), encoding="utf-8", errors="replace") as f:
+                return "".join(f.readlines()[-n:])
+        except OSError:
+            return ""
+
+    def stop(self) -> None:
+        proc, self._proc = self._proc, None
+        if proc and proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)  # our own session: only prometheus is in it
+            try:
+                proc.wait(STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(STOP_TIMEOUT)
+        if self._log:
+            self._log.close()
+            self._log = None
+        if self._dir:
+            self._dir.cleanup()
+            self._dir = None
+
+    def __enter__(self) -> "PrometheusServer":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    # ---- HTTP API ------------------------------------------------------------------------------
+    def api(self, path: str, params: dict | list) -> dict:
+        """GET /api/v1/<path>; the `data` of a success, PrometheusError (with Prometheus's words) otherwise."""
+        url = f"{self.url}/api/v1/{path}?{urllib.parse.urlencode(params)}"
+        try:
+            with urllib.request.urlopen(url, timeout=HTTP_TIMEOUT) as r:
+                body = json.load(r)
+        except urllib.error.HTTPError as e:  # 400/422: a bad query; the body says why
+            body = json.load(e)
+        if body.get("status") != "success":
+            raise PrometheusError(f"{body.get('errorType')}: {body.get('error')}")
+        return body["data"]
+
+    def query(self, expr: str) -> list[dict]:
+        """An instant query at now: the result vector (a scalar comes back as one series)."""
+        data = self.api("query", {"query": expr})
+        if data["resultType"] == "scalar":
+            return [{"metric": {}, "value": data["result"]}]
+        return data["result"]
+
+    def label_values(self, label: str, match: str) -> list[str]:
+        """What Grafana's `label_values(match, label)` lists."""
+        return self.api(f"label/{label}/values", [("match[]", match)])
+
+    def wait_for(self, expr: str, timeout: float = 60.0, interval: float = 0.5) -> list[dict]:
+        """Poll until `expr` returns a series; bounded in time and in attempts."""
+        deadline = time.monotonic() + timeout
+        for _ in range(int(timeout / interval) + 1):
+            result = self.query(expr)
+            if result:
+                return result
+            if time.monotonic() > deadline:
+                break
+            time.sleep(interval)
+        raise PrometheusError(f"no series for {expr!r} after {timeout}s:\n{self.log_tail()}")
