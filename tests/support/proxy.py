@@ -51,7 +51,9 @@ def default_config(api_base: str, metrics_port: int) -> dict:
 
 class Proxy:
     def __init__(self, workdir: Path, upstream_url: str, workers: int = 4, config: dict | None = None,
-                 args: tuple[str, ...] = (), env: dict | None = None, tmpdir: Path | None = None):
+                 args: tuple[str, ...] = (), env: dict | None = None, tmpdir: Path | None = None,
+                 expect_exporter: bool = True):
+        self.expect_exporter = expect_exporter
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
@@ -96,11 +98,14 @@ class Proxy:
         self.proc = subprocess.Popen(cmd, cwd=self.workdir, env=env, stdout=self._log, stderr=subprocess.STDOUT,
                                      stdin=subprocess.DEVNULL, start_new_session=True)
         self._wait(f"{self.url}/health/liveliness", "proxy")
-        self._wait(self.metrics_url, "exporter")
+        if self.expect_exporter:
+            self._wait(self.metrics_url, "exporter")
         return self
 
+    start_timeout = START_TIMEOUT
+
     def _wait(self, url: str, what: str) -> None:
-        deadline = time.monotonic() + START_TIMEOUT
+        deadline = time.monotonic() + self.start_timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"{what} exited with {self.proc.returncode}; log:\n{self.log_tail()}")
@@ -110,7 +115,7 @@ class Proxy:
             except httpx.HTTPError:
                 pass
             time.sleep(0.5)
-        raise TimeoutError(f"{what} not ready at {url} after {START_TIMEOUT}s; log:\n{self.log_tail()}")
+        raise TimeoutError(f"{what} not ready at {url} after {self.start_timeout}s; log:\n{self.log_tail()}")
 
     def log_tail(self, n: int = 60) -> str:
         try:
