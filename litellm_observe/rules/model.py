@@ -1,0 +1,131 @@
+"""Rules as data: an alert, the promtool test cases that prove it, and how `$value` is shown.
+
+A description is written once with `{label}` and `{value}` placeholders; it becomes the Go
+template in the rule and, filled with a case's labels and value, the annotation the promtool
+test expects. So rule text and tests cannot drift apart.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+from ..settings import Settings
+
+
+@dataclass(frozen=True)
+class ValueFormat:
+    go: str  # template pipeline applied to $value
+    py: Callable[[float], str]  # what that pipeline prints, for expected annotations
+
+
+PERCENT = ValueFormat("humanizePercentage", lambda v: "%.4g%%" % (v * 100))
+SECONDS = ValueFormat('printf "%.2fs"', lambda v: "%.2fs" % v)
+RATIO = ValueFormat('printf "%.2f"', lambda v: "%.2f" % v)
+COUNT = ValueFormat('printf "%.0f"', lambda v: "%.0f" % v)
+
+
+@dataclass(frozen=True)
+class Alert:
+    name: str
+    expr: str
+    for_: str
+    severity: str
+    summary: str  # plain sentence, no template
+    description: str  # with {label} and {value} placeholders
+    value: ValueFormat
+    labels: dict[str, str] = field(default_factory=dict)  # static labels besides severity
+    # runbook: one section per alert name
+    meaning: str = ""
+    confirm: str = ""  # a PromQL query
+    action: str = ""
+
+    def runbook_url(self, settings: Settings) -> str:
+        return f"{settings.alerts.runbook_base_url}#{self.name.lower()}"
+
+    def annotations(self, settings: Settings, labels: dict[str, str] | None = None,
+                    value: float | None = None) -> dict[str, str]:
+        """The rule's annotations (templates) or, given labels and value, their expansion."""
+        if labels is None:
+            fill = {k: f"{{{{ $labels.{k} }}}}" for k in _placeholders(self.description)}
+            fill["value"] = f"{{{{ $value | {self.value.go} }}}}"
+        else:
+            fill = {k: labels.get(k, "") for k in _placeholders(self.description)}
+            fill["value"] = self.value.py(value)
+        return {"summary": self.summary, "description": self.description.format(**fill),
+                "runbook_url": self.runbook_url(settings)}
+
+    def rule(self, settings: Settings) -> dict:
+        return {"alert": self.name, "expr": self.expr, "for": self.for_,
+                "labels": {**self.labels, "severity": self.severity},
+                "annotations": self.annotations(settings)}
+
+
+def _placeholders(template: str) -> list[str]:
+    import string
+
+    return sorted({f for _, f, _, _ in string.Formatter().parse(template) if f and f != "value"})
+
+
+@dataclass(frozen=True)
+class Expected:
+    alert: Alert  # the rule expected to fire (several rules may share a name)
+    labels: dict[str, str]  # labels of the result, besides the rule's static ones
+    value: float
+
+
+@dataclass(frozen=True)
+class Case:
+    """Input series and, per evaluation minute, the alerts expected firing (empty: none)."""
+
+    name: str
+    series: tuple[tuple[str, str], ...]  # (series, promtool values notation)
+    checks: tuple[tuple[int, tuple[Expected, ...]], ...]
+
+
+def boundary(name: str, series, for_: str, onset: int, fires: tuple[Expected, ...]) -> Case:
+    """Pending a minute before `for` elapses since the condition's onset, firing at the boundary."""
+    from .promql import minutes
+
+    end = onset + minutes(for_)
+    return Case(name, tuple(series), ((end - 1, ()), (end, fires)))
+
+
+def negative(name: str, series, for_: str, onset: int = 1) -> Case:
+    """Nothing fires well after `for` would have elapsed."""
+    from .promql import minutes
+
+    end = onset + minutes(for_)
+    return Case(name, tuple(series), ((end, ()), (end + 10, ())))
+
+
+@dataclass(frozen=True)
+class Spec:
+    """All rules sharing one alert name, with the test cases that prove them."""
+
+    alerts: tuple[Alert, ...]
+    cases: tuple[Case, ...]
+
+    @property
+    def name(self) -> str:
+        return self.alerts[0].name
+
+
+@dataclass(frozen=True)
+class Recording:
+    record: str
+    expr: str
+    meaning: str
+
+
+# promtool values notation
+def counter(per_minute: float, minutes: int, start: float = 0.0) -> str:
+    return f"{start!r}+{float(per_minute)!r}x{minutes}"
+
+
+def constant(value: float, minutes: int) -> str:
+    return f"{float(value)!r}+0x{minutes}"
+
+
+def series(name: str, labels: dict[str, str]) -> str:
+    inner = ", ".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
+    return f"{name}{{{inner}}}"

@@ -1,0 +1,193 @@
+"""Provider availability SLO: multi-window, multi-burn-rate alerts (Google SRE workbook, ch. 5).
+
+One table, WINDOWS, drives the recording rules (an error ratio per window), the alerts
+(one per window pair) and their promtool cases. As in sloth, each pair is stated as the
+share of the whole SLO window's error budget it would spend, so the burn factor follows
+the configured SLO window: 2 % of a 30 d budget in 1 h is a 14.4x burn.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..settings import Settings
+from .model import Alert, Case, Expected, PERCENT, Recording, Spec, counter, series
+from .promql import family, fmt, minutes, sample, seconds, selector, regex_matcher
+
+
+@dataclass(frozen=True)
+class BurnWindow:
+    long: str
+    short: str  # must also be over the threshold, so the alert stops soon after the errors do
+    budget_spent: float  # share of the SLO window's error budget spent in `long` at this burn
+    page: bool  # page (critical) or ticket (warning)
+    for_: str
+
+
+WINDOWS = (
+    BurnWindow("1h", "5m", 0.02, True, "2m"),
+    BurnWindow("6h", "30m", 0.05, True, "15m"),
+    BurnWindow("1d", "2h", 0.10, False, "1h"),
+    BurnWindow("3d", "6h", 0.10, False, "3h"),
+)
+ALERT = "LitellmProviderErrorBudgetBurn"
+
+
+def factor(w: BurnWindow, settings: Settings) -> float:
+    return round(w.budget_spent * seconds(settings.alerts.slo_window) / seconds(w.long), 6)
+
+
+def budget(settings: Settings) -> float:
+    return round(1 - settings.alerts.slo_objective, 9)
+
+
+def ratio_record(window: str, settings: Settings) -> str:
+    return f"provider:{family('provider_errors', settings)}:ratio_rate{window}"
+
+
+def windows() -> list[str]:
+    return sorted({d for w in WINDOWS for d in (w.long, w.short)}, key=seconds)
+
+
+def recording_rules(settings: Settings) -> list[Recording]:
+    errors = selector(sample("provider_errors", settings), settings,
+                      regex_matcher("error_type", settings.alerts.slo_error_types))
+    requests = selector(sample("provider_requests", settings), settings)
+    rules = []
+    for w in windows():
+        total = f"sum by (provider) (rate({requests}[{w}]))"
+        # `or 0 * total`: a provider with calls and no failures has ratio 0, not no data
+        expr = f"(\n  sum by (provider) (rate({errors}[{w}]))\nor\n  0 * {total}\n)\n/\n{total}\n"
+        rules.append(Recording(ratio_record(w, settings), expr,
+                               f"Share of a provider's upstream calls that failed for a reason the caller did not "
+                               f"cause, over {w}."))
+    return rules
+
+
+def alerts(settings: Settings) -> list[Alert]:
+    a = settings.alerts
+    out = []
+    for w in WINDOWS:
+        f = fmt(factor(w, settings))
+        threshold = f"({f} * (1 - {fmt(a.slo_objective)}))"
+        expr = (f"{ratio_record(w.long, settings)} > {threshold}\n"
+                f"and\n{ratio_record(w.short, settings)} > {threshold}\n")
+        description = ("Provider {provider} is spending its availability error budget " + f"{f}x as fast as a "
+                       f"{fmt(a.slo_objective * 100)} % objective over {a.slo_window} allows: " + "{value} of "
+                       f"upstream calls failed over the last {w.long}, and still over the last {w.short}.")
+        out.append(Alert(
+            ALERT, expr, w.for_, a.severity_page if w.page else a.severity_ticket,
+            "A provider is using up its availability error budget too fast.", description, PERCENT,
+            labels={"long_window": w.long, "short_window": w.short},
+            meaning=(f"The provider's upstream calls fail (for reasons in `alerts.slo_error_types`: "
+                     f"{', '.join(a.slo_error_types)}) often enough that, at this rate, a share of the "
+                     f"{a.slo_window} error budget of a {fmt(a.slo_objective * 100)} % objective is gone within "
+                     f"the long window. Page-level pairs (1h/5m, 6h/30m) mean the whole budget goes within days; "
+                     f"ticket-level pairs (1d/2h, 3d/6h) mean a slow, steady burn."),
+            confirm=f'{ratio_record(w.long, settings)}{{provider="<provider>"}}',
+            action=("Check the provider's status page and the error types in the Providers dashboard. Route "
+                    "traffic away (fallbacks, weights in the router's model_list) while it lasts; for a ticket, "
+                    "look for a steady error source such as an expired key or a deprecated model.")))
+    return out
+
+
+def _ratio(b: float, end: int | None, window: int, t: int) -> float:
+    """Error ratio over `window` minutes at minute t when calls fail at ratio b from 0 until `end`."""
+    start = max(t - window, 0)
+    failing_until = t if end is None else end
+    failing = max(0, min(t, failing_until) - min(start, failing_until))
+    return b * failing / (t - start)
+
+
+def _firing(settings: Settings, rules: list[Alert], b: float, end: int | None, t: int, labels) -> tuple:
+    """Which pairs fire at minute t: both ratios over the threshold at every evaluation in `for`."""
+    fired = []
+    for w, rule in zip(WINDOWS, rules):
+        threshold = factor(w, settings) * budget(settings)
+        held = range(t - minutes(w.for_), t + 1)
+        if held.start >= 1 and all(_ratio(b, end, minutes(w.long), s) > threshold
+                                   and _ratio(b, end, minutes(w.short), s) > threshold for s in held):
+            fired.append(Expected(rule, labels, _ratio(b, end, minutes(w.long), t)))
+    return tuple(fired)
+
+
+def spec(settings: Settings, base_labels: dict[str, str]) -> Spec:
+    """Cases: per pair, a burn just above its factor (fires it and the slower pairs, not the faster)
+    before and at its `for`; a burn under every factor; errors that stopped (short window clears)."""
+    rules = alerts(settings)
+    factors = [factor(w, settings) for w in WINDOWS]
+    labels = {"provider": "openai"}
+    cases = []
+    for i, f in enumerate(factors):
+        b = (f + factors[i - 1]) / 2 if i else f * 1.25
+        ratio = b * budget(settings)
+        if ratio >= 1:
+            raise ValueError(f"alerts.slo_objective {settings.alerts.slo_objective}: a {fmt(f)}x burn needs more "
+                             "than 100 % errors; the objective is too low for these burn rates")
+        fire_at = sorted({1 + minutes(w.for_) + d for w, g in zip(WINDOWS, factors) if g < b for d in (-1, 0)})
+        checks = tuple((t, _firing(settings, rules, ratio, None, t, labels)) for t in fire_at)
+        cases.append(Case(f"burn {fmt(b)}x: the {WINDOWS[i].long}/{WINDOWS[i].short} pair and slower ones fire",
+                          _calls(settings, base_labels, ratio, None, fire_at[-1] + 5), checks))
+    b = min(factors) / 2
+    last = 1 + max(minutes(w.for_) for w in WINDOWS) + 10
+    cases.append(Case(f"burn {fmt(b)}x: under every factor, nothing fires",
+                      _calls(settings, base_labels, b * budget(settings), None, last + 5),
+                      ((last, ()),)))
+    # Errors stop at 30m: by 40m the 5m window is clean, so the 1h/5m page resolves while 1h is still high.
+    ratio, end, t = factors[0] * 1.25 * budget(settings), 30, 40
+    cases.append(Case("errors stopped: the short window resolves the fast page",
+                      _calls(settings, base_labels, ratio, end, t + 5),
+                      ((t, _firing(settings, rules, ratio, end, t, labels)),)))
+    return Spec(tuple(rules), tuple(cases))
+
+
+def _calls(settings: Settings, base: dict[str, str], ratio: float, end: int | None, length: int):
+    """1000 calls a minute to one provider, `ratio` of them failing (until `end`)."""
+    labels = {**base, "provider": "openai", "model": "gpt-4o"}
+    failed = ratio * 1000
+    errors = counter(failed, length) if end is None else f"{counter(failed, end)} {failed * end!r}+0x{length - end}"
+    return ((series(sample("provider_requests", settings), {**labels, "status_code": "200"}), counter(1000, length)),
+            (series(sample("provider_errors", settings), {**labels, "error_type": settings.alerts.slo_error_types[0]}),
+             errors))
+
+
+def _step(window: str) -> int:
+    """Minutes between test samples: an hour for day-long windows keeps promtool fast."""
+    return 60 if seconds(window) >= 86400 and seconds(window) % 3600 == 0 else 1
+
+
+def recording_cases(settings: Settings, base: dict[str, str]) -> dict[int, dict]:
+    """promql_expr_test cases per sample step: the ratio over two replicas, with excluded error
+    types left out; and for each window, a failure in the first step is in the window at
+    t=window and gone one step later."""
+    labels = {**base, "provider": "openai", "model": "gpt-4o"}
+    err, req = sample("provider_errors", settings), sample("provider_requests", settings)
+    counted = settings.alerts.slo_error_types[0]
+    excluded = "bad_request" if "bad_request" not in settings.alerts.slo_error_types else None
+    out = {}
+    for step in sorted({_step(w) for w in windows()}):
+        mine = [w for w in windows() if _step(w) == step]
+        length = max(minutes(w) for w in mine) // step + 5
+        inputs = [
+            (series(req, {**labels, "instance": "a", "status_code": "200"}), counter(40, length)),
+            (series(err, {**labels, "instance": "a", "error_type": counted}), counter(10, length)),
+            (series(req, {**labels, "instance": "b", "status_code": "200"}), counter(120, length)),
+            (series(err, {**labels, "instance": "b", "error_type": counted}), counter(30, length)),
+            # one failure in the first step only, for the window-length checks
+            (series(req, {**labels, "provider": "azure", "instance": "a", "status_code": "200"}),
+             counter(40, length)),
+            (series(err, {**labels, "provider": "azure", "instance": "a", "error_type": counted}),
+             f"0 1+0x{length - 1}"),
+        ]
+        if excluded:  # the caller's mistakes do not count against the provider
+            inputs.append((series(err, {**labels, "instance": "a", "error_type": excluded}), counter(500, length)))
+        tests = []
+        for w in mine:
+            name = ratio_record(w, settings)
+            tests.append({"expr": f'{name}{{provider="openai"}}', "eval_time": f"{10 * step}m",
+                          "exp_samples": [{"labels": series(name, {"provider": "openai"}), "value": 0.25}]})
+            for t, inside in ((minutes(w), 1), (minutes(w) + step, 0)):
+                tests.append({"expr": f'{name}{{provider="azure"}} > bool 0', "eval_time": f"{t}m",
+                              "exp_samples": [{"labels": series("", {"provider": "azure"}), "value": inside}]})
+        out[step] = {"name": f"recording rules over {', '.join(mine)}: provider error ratios", "inputs": inputs,
+                     "tests": tests, "interval": f"{step}m"}
+    return out
