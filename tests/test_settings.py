@@ -1,0 +1,141 @@
+"""settings: the `litellm_observe:` config section, LITELLM_OBSERVE_* overrides, errors naming the key."""
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from litellm_observe import settings as s
+from litellm_observe.settings import SettingsError
+
+
+def load(section=None, env=None, **kw):
+    return s.load(environ=env or {}, section=section if section is not None else {}, **kw)
+
+
+def test_defaults():
+    st = load()
+    assert st == s.Settings()
+    assert st.port == 9464 and st.namespace == "litellm"
+    assert st.cap_for("team") == 500 and st.cap_for("model") == 200
+
+
+def test_section_values():
+    st = load({"port": 9000, "namespace": "acme", "label_cap": 7, "alerts": {"error_ratio": 0.1},
+               "dashboards": {"tags": ["a", "b"], "refresh": "1m"}, "bearer_token": "t"})
+    assert (st.port, st.namespace, st.label_cap) == (9000, "acme", 7)
+    assert st.alerts.error_ratio == 0.1 and st.alerts.p99_latency_seconds == 30.0
+    assert st.dashboards.tags == ("a", "b") and st.dashboards.refresh == "1m"
+    assert st.cap_for("model") == 7
+
+
+def test_env_overrides_section_with_nesting():
+    env = {"LITELLM_OBSERVE_PORT": "9100", "LITELLM_OBSERVE_ALERTS__ERROR_RATIO": "0.2",
+           "LITELLM_OBSERVE_EXPORTER": "false", "LITELLM_OBSERVE_DASHBOARDS__TAGS": "[x, y]",
+           "LITELLM_OBSERVE_LABEL_CAPS__TEAM": "9", "UNRELATED": "1",
+           "LITELLM_OBSERVE_CONFIG": "/nonexistent.yaml"}  # names the file, not a setting
+    st = load({"port": 9000, "alerts": {"error_ratio": 0.05, "cache_hit_ratio": 0.4}}, env)
+    assert st.port == 9100 and st.exporter is False
+    assert st.alerts.error_ratio == 0.2
+    assert st.alerts.cache_hit_ratio == 0.4  # the section's sibling key survives the nested override
+    assert st.dashboards.tags == ("x", "y")
+    assert st.cap_for("team") == 9
+
+
+def test_empty_env_value_is_none():
+    assert load({"bearer_token": "t"}, {"LITELLM_OBSERVE_BEARER_TOKEN": ""}).bearer_token is None
+
+
+def test_config_file(tmp_path):
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump({"model_list": [], "litellm_observe": {"port": 9200}}))
+    assert s.load(str(path), environ={}).port == 9200
+    path.write_text(yaml.safe_dump({"model_list": []}))
+    assert s.load(str(path), environ={}).port == 9464
+    assert s.load(environ={"LITELLM_OBSERVE_CONFIG": str(path)}).port == 9464
+
+
+def test_config_file_invalid_yaml_names_the_file(tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text("a: [unclosed\n")
+    with pytest.raises(SettingsError, match="bad.yaml"):
+        s.load(str(path), environ={})
+
+
+def test_proxy_config_path(monkeypatch, tmp_path):
+    monkeypatch.delitem(__import__("sys").modules, "litellm.proxy.proxy_server", raising=False)
+    assert s.proxy_config_path({"LITELLM_OBSERVE_CONFIG": "/a.yaml", "CONFIG_FILE_PATH": "/b.yaml"}) == "/a.yaml"
+    assert s.proxy_config_path({"CONFIG_FILE_PATH": "/b.yaml"}) == "/b.yaml"
+    assert s.proxy_config_path({"WORKER_CONFIG": '{"config": "/c.yaml"}'}) == "/c.yaml"
+    real = tmp_path / "w.yaml"
+    real.write_text("{}")
+    assert s.proxy_config_path({"WORKER_CONFIG": str(real)}) == str(real)
+    assert s.proxy_config_path({"WORKER_CONFIG": "/no/such/file.yaml"}) is None
+    assert s.proxy_config_path({}) is None
+
+
+@pytest.mark.parametrize("section, env, key", [
+    ({"port": "abc"}, {}, "litellm_observe.port"),
+    ({"port": 0}, {}, "litellm_observe.port"),
+    ({"port": 70000}, {}, "litellm_observe.port"),
+    ({"port": True}, {}, "litellm_observe.port"),
+    ({"exporter": "yes please"}, {}, "litellm_observe.exporter"),
+    ({"label_cap": 0}, {}, "litellm_observe.label_cap"),
+    ({"label_cap": 1.5}, {}, "litellm_observe.label_cap"),
+    ({"label_caps": {"team": 0}}, {}, "litellm_observe.label_caps.team"),
+    ({"label_caps": {"colour": 3}}, {}, "litellm_observe.label_caps.colour"),
+    ({"label_caps": [1]}, {}, "litellm_observe.label_caps"),
+    ({"namespace": "1bad"}, {}, "litellm_observe.namespace"),
+    ({"namespace": "has-dash"}, {}, "litellm_observe.namespace"),
+    ({"inflight_timeout_seconds": 0}, {}, "litellm_observe.inflight_timeout_seconds"),
+    ({"inflight_timeout_seconds": "soon"}, {}, "litellm_observe.inflight_timeout_seconds"),
+    ({"bearer_token": 5}, {}, "litellm_observe.bearer_token"),
+    ({"basic_auth_username": "u"}, {}, "litellm_observe.basic_auth_password"),
+    ({"alerts": {"error_ratio": 1.5}}, {}, "litellm_observe.alerts.error_ratio"),
+    ({"alerts": {"slo_objective": 0.2}}, {}, "litellm_observe.alerts.slo_objective"),
+    ({"alerts": {"nope": 1}}, {}, "litellm_observe.alerts.nope"),
+    ({"alerts": 5}, {}, "litellm_observe.alerts"),
+    ({"dashboards": {"refresh": "soon"}}, {}, "litellm_observe.dashboards.refresh"),
+    ({"dashboards": {"selector": "not a matcher"}}, {}, "litellm_observe.dashboards.selector"),
+    ({"dashboards": {"tags": "one"}}, {}, "litellm_observe.dashboards.tags"),
+    ({"no_such_key": 1}, {}, "litellm_observe.no_such_key"),
+    ({}, {"LITELLM_OBSERVE_PORT": "eighty"}, "litellm_observe.port"),
+    ({}, {"LITELLM_OBSERVE_ALERTS__ERROR_RATIO": "2"}, "litellm_observe.alerts.error_ratio"),
+    ({}, {"LITELLM_OBSERVE_ALERTS__NOPE": "2"}, "litellm_observe.alerts.nope"),
+    ({}, {"LITELLM_OBSERVE_TYPO": "1"}, "litellm_observe.typo"),
+    ({}, {"LITELLM_OBSERVE_PORT": "[unclosed"}, "litellm_observe.port"),
+])
+def test_every_error_names_the_key(section, env, key):
+    with pytest.raises(SettingsError) as info:
+        load(section, env)
+    message = str(info.value)
+    assert message.startswith(key + ":") or message.startswith(key + " "), message
+
+
+def test_section_not_a_mapping():
+    with pytest.raises(SettingsError, match="^litellm_observe: must be a mapping"):
+        load(["port", 1])
+
+
+def test_unknown_key_lists_the_known_ones():
+    with pytest.raises(SettingsError, match="unknown setting") as info:
+        load({"prot": 9000})
+    assert "port" in str(info.value)
+
+
+def test_public_hides_secrets():
+    st = load({"bearer_token": "sekrit", "basic_auth_username": "u", "basic_auth_password": "pw"})
+    pub = st.public()
+    assert pub["bearer_token"] == "***" and pub["basic_auth_password"] == "***"
+    assert pub["basic_auth_username"] == "u"
+    assert "sekrit" not in repr(pub) and "pw" not in str(pub.values())
+
+
+def test_password_never_in_the_error():
+    with pytest.raises(SettingsError) as info:
+        load({"basic_auth_password": "hunter2"})
+    assert "hunter2" not in str(info.value)
+
+
+def test_dashboard_selector_forms():
+    st = load({"dashboards": {"selector": ' namespace="llm", env!~"dev.*", '}})
+    assert st.dashboards.matchers() == 'namespace="llm", env!~"dev.*"'
