@@ -1,0 +1,159 @@
+"""CPU per event: litellm_observe's ObserveLogger vs LiteLLM's built-in PrometheusLogger.
+
+Both loggers run in multiprocess mode, each in a fresh subprocess of this one run
+(PROMETHEUS_MULTIPROC_DIR is set to an empty directory before anything imports
+prometheus_client), and replay the same realistic requests (benchmarks/events.py)
+from one asyncio event loop. A third subprocess replays them through a no-op
+CustomLogger: that is the cost of the driver loop and the awaits themselves, and the
+"net" columns subtract it. CPU time is time.process_time_ns() (user + system, all
+threads of the process) over the measured loop, after a warm-up; each figure is the
+median of --rounds rounds.
+
+    python benchmarks/bench_events.py            # 20,000 success + 5,000 failure requests per round
+    python benchmarks/bench_events.py --quick    # tiny sizes (smoke test)
+
+Prints a table and exits 0; it asserts nothing about timings.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+LOGGERS = ("noop", "ours", "builtin")
+LABELS = {"noop": "no-op (loop)", "ours": "litellm_observe", "builtin": "LiteLLM built-in"}
+PHASES = (("success", "success request (all hooks)"),
+          ("success_hook", "async_log_success_event only"),
+          ("failure", "failure request (all hooks)"))
+
+
+# ---- child: one logger in its own process --------------------------------------------------
+def _make_logger(name: str, run_dir: str):
+    if name == "noop":
+        from litellm.integrations.custom_logger import CustomLogger
+
+        return CustomLogger()
+    if name == "ours":
+        from litellm_observe import settings as settings_mod
+        from litellm_observe.logger import ObserveLogger
+
+        from events import MODEL_NAMES
+
+        return ObserveLogger(settings_mod.load(environ={}, section={}), run_directory=run_dir,
+                             model_names=lambda: list(MODEL_NAMES), caching_on=lambda: True, start_exporter=False)
+    from litellm.integrations.prometheus import PrometheusLogger
+
+    return PrometheusLogger()
+
+
+def _recorded(name: str, run_dir: str) -> float | None:
+    """How many client requests the logger counted: proof that it accepted the events."""
+    if name == "ours":
+        from litellm_observe.aggregate import Aggregator
+
+        return sum(v[0] for (metric, _), v in Aggregator(run_dir).collect().items() if metric == "requests")
+    if name == "builtin":
+        from prometheus_client import CollectorRegistry
+        from prometheus_client.multiprocess import MultiProcessCollector
+
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry, os.environ["PROMETHEUS_MULTIPROC_DIR"])
+        return sum(s.value for fam in registry.collect() if fam.name == "litellm_proxy_total_requests_metric"
+                   for s in fam.samples if s.name.endswith("_total"))
+    return None
+
+
+def child(args) -> None:
+    sys.path.insert(0, HERE)
+    import asyncio
+
+    import events
+
+    successes, failures = events.success_events(), events.failure_events()
+    run_dir = tempfile.mkdtemp(prefix="bench-events-run-")
+    logger = _make_logger(args.child, run_dir)
+
+    async def measure(evts, count, hooks="request") -> int:
+        start = time.process_time_ns()
+        await events.replay(logger, evts, count, hooks)
+        return time.process_time_ns() - start
+
+    async def main():
+        sent = 0
+        await measure(successes, args.warmup)  # warm-up: caches, label admission, first records
+        await measure(failures, max(args.warmup // 4, 1))
+        sent += args.warmup + max(args.warmup // 4, 1)
+        per = {p: [] for p, _ in PHASES}
+        for _ in range(args.rounds):
+            per["success"].append(await measure(successes, args.success) / args.success)
+            per["success_hook"].append(await measure(successes, args.success, "success-hook") / args.success)
+            per["failure"].append(await measure(failures, args.failure) / args.failure)
+            sent += args.success * 2 + args.failure
+        return per, sent
+
+    per, sent = asyncio.run(main())
+    out = {"ns": {p: statistics.median(v) for p, v in per.items()}, "sent": sent,
+           "recorded": _recorded(args.child, run_dir)}
+    print("RESULT " + json.dumps(out), flush=True)
+
+
+# ---- parent: run the three children, print the table ----------------------------------------
+def run_child(name: str, args) -> dict:
+    multiproc = tempfile.mkdtemp(prefix=f"bench-events-{name}-")
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": multiproc, "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
+    cmd = [sys.executable, os.path.abspath(__file__), "--child", name, "--success", str(args.success),
+           "--failure", str(args.failure), "--warmup", str(args.warmup), "--rounds", str(args.rounds)]
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=900)
+    lines = [l for l in proc.stdout.splitlines() if l.startswith("RESULT ")]
+    if proc.returncode != 0 or not lines:
+        sys.stderr.write(proc.stdout[-4000:] + proc.stderr[-4000:])
+        raise SystemExit(f"benchmark child {name!r} failed with exit code {proc.returncode}")
+    return json.loads(lines[-1][len("RESULT "):])
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--quick", action="store_true", help="tiny sizes, for the smoke test")
+    p.add_argument("--success", type=int, default=20_000, help="success requests per round")
+    p.add_argument("--failure", type=int, default=5_000, help="failure requests per round")
+    p.add_argument("--warmup", type=int, default=2_000)
+    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--child", choices=LOGGERS, help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    if args.quick:
+        args.success, args.failure, args.warmup, args.rounds = 300, 100, 100, 1
+    if args.child:
+        child(args)
+        return 0
+
+    started = time.time()
+    res = {name: run_child(name, args) for name in LOGGERS}
+    loop = res["noop"]["ns"]
+    print(f"\nCPU per request, µs (median of {args.rounds} round(s); {args.success:,} success + "
+          f"{args.failure:,} failure requests per round; net = minus the no-op loop)")
+    head = f"{'phase':<32} {'loop':>7} {'ours':>8} {'ours net':>9} {'built-in':>9} {'built-in net':>13} {'ratio':>7}"
+    print(head)
+    print("-" * len(head))
+    for phase, label in PHASES:
+        base = loop[phase] / 1e3
+        ours, builtin = res["ours"]["ns"][phase] / 1e3, res["builtin"]["ns"][phase] / 1e3
+        on, bn = ours - base, builtin - base
+        ratio = f"{bn / on:.1f}x" if on > 0 else "n/a"
+        print(f"{label:<32} {base:>7.2f} {ours:>8.2f} {on:>9.2f} {builtin:>9.2f} {bn:>13.2f} {ratio:>7}")
+    print()
+    for name in ("ours", "builtin"):
+        r = res[name]
+        print(f"{LABELS[name]}: {r['recorded']:,.0f} requests counted of {r['sent']:,} sent")
+    print(f"ratio = built-in net / ours net; target: ours <= 25 µs per success request, ratio >= 20x")
+    print(f"total wall time {time.time() - started:.1f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
