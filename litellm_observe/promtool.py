@@ -81,13 +81,14 @@ def _kubernetes_groups(path: str) -> str:
     return yaml.safe_dump({"groups": resource["spec"]["groups"]}, sort_keys=False)
 
 
-def check_all(out: str = ".", settings=None, stream: TextIO = sys.stdout) -> int:
+def check_all(out: str = ".", settings=None, stream: TextIO | None = None) -> int:
     """promtool check rules + test rules on alerts/, the Python lint, and check metrics on the
     catalogue's exposition; 0 when all pass, 1 otherwise, 2 when promtool is missing."""
     from . import settings as settings_mod
     from .rules import lint
 
     settings = settings or settings_mod.load()
+    stream = stream or sys.stdout
     rule_files = sorted(glob.glob(os.path.join(out, "alerts", "*.yaml")))
     tests = sorted(glob.glob(os.path.join(out, "alerts", "tests", "*.yaml")))
     if not rule_files or not tests:

@@ -1,0 +1,115 @@
+"""The promtool wrapper: finding promtool, check/test rules, check metrics, check_all."""
+from __future__ import annotations
+
+import os
+import stat
+
+import pytest
+
+from litellm_observe import promtool, rules
+from litellm_observe.settings import load
+
+S = load(section={}, environ={})
+GOOD_EXPOSITION = """# HELP litellm_requests_total Client requests.
+# TYPE litellm_requests_total counter
+litellm_requests_total{model="gpt-4o",provider="openai",team="a",status_code="200"} 3
+# HELP litellm_request_duration_seconds End-to-end duration.
+# TYPE litellm_request_duration_seconds histogram
+litellm_request_duration_seconds_bucket{le="1.0"} 1
+litellm_request_duration_seconds_bucket{le="+Inf"} 2
+litellm_request_duration_seconds_sum 3.5
+litellm_request_duration_seconds_count 2
+"""
+
+
+def generated(tmp_path) -> str:
+    for rel, text in rules.outputs(S).items():
+        path = tmp_path / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    return str(tmp_path)
+
+
+def test_promtool_is_installed_for_the_tests():
+    assert os.path.isfile(promtool.find()), "tests need promtool: scripts/test installs it"
+
+
+def test_promtool_variable_wins_over_path(tmp_path):
+    fake = tmp_path / "my-promtool"
+    fake.write_text("#!/bin/sh\n")
+    fake.chmod(fake.stat().st_mode | stat.S_IXUSR)
+    assert promtool.find({"PROMTOOL": str(fake), "PATH": ""}) == str(fake)
+
+
+def test_missing_promtool_says_how_to_install(tmp_path):
+    with pytest.raises(promtool.PromtoolMissing, match="apt-get install prometheus"):
+        promtool.find({"PATH": str(tmp_path)})
+    with pytest.raises(promtool.PromtoolMissing, match="PROMTOOL=/nowhere/promtool is not an executable"):
+        promtool.find({"PROMTOOL": "/nowhere/promtool"})
+
+
+def test_check_metrics_accepts_a_good_exposition():
+    assert promtool.check_metrics(GOOD_EXPOSITION) == (True, "")
+
+
+@pytest.mark.parametrize("bad, says", [
+    ("# HELP litellm_requests Requests.\n# TYPE litellm_requests counter\nlitellm_requests 1\n", '"_total" suffix'),
+    ("litellm_requests_total{model=gpt} 1\n", "pars"),
+])
+def test_check_metrics_rejects_a_bad_exposition(bad, says):
+    ok, output = promtool.check_metrics(bad)
+    assert not ok and says in output
+
+
+def test_check_metrics_accepts_the_catalogue():
+    assert promtool.check_metrics(promtool.catalogue_exposition(S.namespace)) == (True, "")
+
+
+def test_check_all_passes_on_generated_output(tmp_path, capsys):
+    assert promtool.check_all(generated(tmp_path), S) == 0
+    assert "FAIL" not in capsys.readouterr().out
+
+
+def test_check_rules_reports_a_broken_rule_file(tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text("groups:\n- name: x\n  rules:\n  - alert: X\n    expr: sum(rate(x[5m]) > \n")
+    ok, output = promtool.check_rules(str(path))
+    assert not ok and "bad.yaml" in output
+
+
+def test_a_broken_unit_test_makes_the_wrapper_fail(tmp_path, capsys):
+    root = generated(tmp_path)
+    path = os.path.join(root, rules.TESTS_DIR, "high-error-rate.yaml")
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
+    # expect the alert a minute earlier than `for` allows
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(text.replace("eval_time: 6m", "eval_time: 5m"))
+    ok, output = promtool.test_rules(path)
+    assert not ok and "LitellmHighErrorRate" in output
+    assert promtool.check_all(root, S) == 1
+    assert "FAIL promtool test rules" in capsys.readouterr().out
+
+
+def test_check_all_runs_the_lint(tmp_path, capsys):
+    root = generated(tmp_path)
+    path = os.path.join(root, rules.ALERTS_FILE)
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(text.replace("summary: A provider fails too many upstream calls.",
+                             "summary: A provider fails too many upstream calls"))
+    assert promtool.check_all(root, S) == 1
+    assert "LitellmHighErrorRate: summary must be a plain sentence" in capsys.readouterr().out
+
+
+def test_check_all_without_promtool_explains(tmp_path, monkeypatch, capsys):
+    root = generated(tmp_path)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.delenv("PROMTOOL", raising=False)
+    assert promtool.check_all(root, S) == 2
+    assert "apt-get install prometheus" in capsys.readouterr().out
+
+
+def test_check_all_on_an_empty_folder_fails(tmp_path):
+    assert promtool.check_all(str(tmp_path), S) == 1

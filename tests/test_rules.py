@@ -1,0 +1,178 @@
+"""The generated rules: content, determinism, configuration, promtool on fresh and committed output."""
+from __future__ import annotations
+
+import dataclasses
+import os
+
+import pytest
+import yaml
+
+from litellm_observe import generate, promtool, rules
+from litellm_observe.rules import alerts, lint, slo
+from litellm_observe.settings import SettingsError, load
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ISSUE_ALERTS = {"LitellmHighErrorRate", "LitellmRateLimitHeadroom", "LitellmHighP99Latency",
+                "LitellmHighTimeToFirstToken", "LitellmFallbacksFailing", "LitellmRetryStorm", "LitellmSpendBurnHigh",
+                "LitellmCacheHitRateLow", "LitellmProviderErrorBudgetBurn", "LitellmMetricsAbsent",
+                "LitellmObserveInternalErrors", "LitellmObserveLabelOverflow"}
+
+
+def settings(**alert_overrides):
+    return load(section={"alerts": alert_overrides} if alert_overrides else {}, environ={})
+
+
+def write(tmp_path, files: dict[str, str]) -> str:
+    for rel, text in files.items():
+        path = tmp_path / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    return str(tmp_path)
+
+
+def rules_by_name(files: dict[str, str]) -> dict[str, list[dict]]:
+    out: dict[str, list[dict]] = {}
+    for rel in (rules.RULES_FILE, rules.ALERTS_FILE):
+        for group in yaml.safe_load(files[rel])["groups"]:
+            for rule in group["rules"]:
+                out.setdefault(rule.get("alert") or rule["record"], []).append(rule)
+    return out
+
+
+def promtool_passes(root: str) -> None:
+    rule_files = [os.path.join(root, p) for p in (rules.RULES_FILE, rules.ALERTS_FILE)]
+    ok, output = promtool.check_rules(*rule_files)
+    assert ok, output
+    tests_dir = os.path.join(root, rules.TESTS_DIR)
+    ok, output = promtool.test_rules(*(os.path.join(tests_dir, f) for f in sorted(os.listdir(tests_dir))))
+    assert ok, output
+
+
+def test_every_alert_from_the_issue_is_generated_with_its_defaults():
+    by_name = rules_by_name(rules.outputs(settings()))
+    assert ISSUE_ALERTS <= set(by_name)
+    assert by_name["LitellmHighErrorRate"][0]["for"] == "5m"
+    assert "> 0.05" in by_name["LitellmHighErrorRate"][0]["expr"]
+    assert by_name["LitellmHighP99Latency"][0]["for"] == "10m"
+    assert "> 30\n" in by_name["LitellmHighP99Latency"][0]["expr"]
+    assert {r["labels"]["resource"] for r in by_name["LitellmRateLimitHeadroom"]} == {"requests", "tokens"}
+    assert by_name["LitellmCacheHitRateLow"][0]["labels"]["severity"] == "info"
+    assert by_name["LitellmObserveLabelOverflow"][0]["labels"]["severity"] == "warning"
+
+
+def test_slo_windows_follow_the_workbook():
+    burn = rules_by_name(rules.outputs(settings()))["LitellmProviderErrorBudgetBurn"]
+    got = {(r["labels"]["long_window"], r["labels"]["short_window"], r["labels"]["severity"]): r["expr"] for r in burn}
+    assert set(got) == {("1h", "5m", "critical"), ("6h", "30m", "critical"), ("1d", "2h", "warning"),
+                        ("3d", "6h", "warning")}
+    assert "(14.4 * (1 - 0.995))" in got[("1h", "5m", "critical")]
+    assert "(6 * (1 - 0.995))" in got[("6h", "30m", "critical")]
+    assert "(3 * (1 - 0.995))" in got[("1d", "2h", "warning")]
+    assert "(1 * (1 - 0.995))" in got[("3d", "6h", "warning")]
+    # the same table drives the recording rules: one ratio per window the alerts use
+    records = {r.record for r in slo.recording_rules(settings())}
+    assert records == {f"provider:litellm_provider_errors:ratio_rate{w}" for w in ("5m", "30m", "1h", "2h", "6h",
+                                                                                     "1d", "3d")}
+
+
+def test_burn_factors_scale_with_the_slo_window():
+    factors = [slo.factor(w, settings(slo_window="28d")) for w in slo.WINDOWS]
+    assert factors == pytest.approx([13.44, 5.6, 2.8, 2.8 / 3])
+
+
+def test_output_is_deterministic():
+    first, second = rules.outputs(settings(), kubernetes=True), rules.outputs(settings(), kubernetes=True)
+    assert first == second
+    assert list(first) == sorted(first)
+
+
+def test_generated_rules_pass_lint_and_every_alert_has_tests_and_a_runbook():
+    s = settings()
+    files = rules.outputs(s)
+    groups = [g for rel in (rules.RULES_FILE, rules.ALERTS_FILE) for g in yaml.safe_load(files[rel])["groups"]]
+    assert lint.problems(groups, s, files[rules.RUNBOOKS]) == []
+    for spec in alerts.specs(s):
+        test_file = yaml.safe_load(files[f"{rules.TESTS_DIR}/{rules.unit_tests.file_name(spec.name)}"])
+        checks = [c for t in test_file["tests"] for c in t["alert_rule_test"]]
+        assert any(c["exp_alerts"] for c in checks), f"{spec.name}: no case where it fires"
+        assert any(not c["exp_alerts"] for c in checks), f"{spec.name}: no case where it does not"
+        assert f"## {spec.name}\n" in files[rules.RUNBOOKS]
+
+
+def test_fresh_output_passes_promtool(tmp_path):
+    promtool_passes(write(tmp_path, rules.outputs(settings())))
+
+
+def test_committed_output_is_current_and_passes_promtool():
+    s = load(section={}, environ={})
+    stale = [p for p in generate.stale(REPO, s) if p.startswith(("alerts/", rules.RUNBOOKS))]
+    assert stale == [], "run `litellm_observe generate` and commit"
+    with open(os.path.join(REPO, "README.md"), encoding="utf-8") as f:
+        assert rules.readme_blocks(s)["alerts"] in f.read()
+    promtool_passes(REPO)
+
+
+def test_non_default_settings_change_the_expressions_and_still_pass_promtool(tmp_path):
+    s = settings(error_ratio=0.1, selector='namespace="llm"', p99_latency_seconds=20.48, slo_objective=0.999,
+                 cache_hit_severity="warning", error_ratio_for="3m")
+    files = rules.outputs(s)
+    by_name = rules_by_name(files)
+    high = by_name["LitellmHighErrorRate"][0]
+    assert high["expr"].strip().endswith("> 0.1") and high["for"] == "3m"
+    assert "> 20.48" in by_name["LitellmHighP99Latency"][0]["expr"]
+    assert "(14.4 * (1 - 0.999))" in by_name["LitellmProviderErrorBudgetBurn"][0]["expr"]
+    assert by_name["LitellmCacheHitRateLow"][0]["labels"]["severity"] == "warning"
+    # the selector reaches every selection of a catalogue metric and `up`
+    for name, group in by_name.items():
+        for rule in group:
+            for selected in lint.metric_names(rule["expr"]):
+                if ":" not in selected:
+                    assert f'{selected}{{' in rule["expr"] and 'namespace="llm"' in rule["expr"], (name, selected)
+    assert files != rules.outputs(settings())
+    promtool_passes(write(tmp_path, files))
+
+
+def test_ratelimit_headroom_does_not_sum_remaining_over_replicas():
+    expr = rules_by_name(rules.outputs(settings()))["LitellmRateLimitHeadroom"][0]["expr"]
+    assert expr.startswith("min by (provider, model)")
+
+
+def test_kubernetes_prometheus_rule_holds_the_same_groups(tmp_path):
+    s = settings()
+    files = rules.outputs(s, kubernetes=True)
+    assert rules.KUBERNETES_FILE not in rules.outputs(s)
+    resource = yaml.safe_load(files[rules.KUBERNETES_FILE])
+    assert resource["apiVersion"] == "monitoring.coreos.com/v1" and resource["kind"] == "PrometheusRule"
+    plain = [g for rel in (rules.RULES_FILE, rules.ALERTS_FILE) for g in yaml.safe_load(files[rel])["groups"]]
+    assert resource["spec"]["groups"] == plain
+    root = write(tmp_path, files)
+    assert promtool.check_all(root, s) == 0
+
+
+def test_an_objective_too_low_for_the_fast_burn_is_refused():
+    with pytest.raises(ValueError, match="too low"):
+        rules.outputs(settings(slo_objective=0.9))
+
+
+@pytest.mark.parametrize("override", [{"p99_latency_seconds": 31}, {"p95_ttft_seconds": 30.0},
+                                      {"error_ratio_for": "five minutes"}, {"cache_hit_severity": "page"},
+                                      {"selector": "namespace=llm"}, {"slo_error_types": ["nope"]}])
+def test_bad_alert_settings_are_refused(override):
+    with pytest.raises(SettingsError, match="alerts."):
+        settings(**override)
+
+
+def test_readme_block_lists_every_alert_and_recording_rule():
+    block = rules.readme_blocks(settings())["alerts"]
+    for name in ISSUE_ALERTS:
+        assert f"`{name}`" in block
+    for r in slo.recording_rules(settings()):
+        assert f"`{r.record}`" in block
+
+
+def test_default_histogram_thresholds_are_bucket_edges():
+    defaults = dataclasses.replace(settings().alerts)
+    from litellm_observe.catalogue import metric
+
+    assert defaults.p99_latency_seconds in metric("request_duration_seconds").buckets
+    assert defaults.p95_ttft_seconds in metric("time_to_first_token_seconds").buckets
