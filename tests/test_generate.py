@@ -1,0 +1,147 @@
+"""generate: README block rendering, writing, and stale detection that names the file."""
+from __future__ import annotations
+
+import os
+import sys
+import types
+
+import pytest
+
+from litellm_observe import docs, generate
+from litellm_observe.catalogue import CATALOGUE
+from litellm_observe.settings import Settings
+
+README = """# Title
+intro
+<!-- BEGIN generated:alpha -->
+old alpha
+<!-- END generated:alpha -->
+middle
+<!-- BEGIN generated:beta -->
+<!-- END generated:beta -->
+<!-- BEGIN generated:unknown -->
+left alone
+<!-- END generated:unknown -->
+end
+"""
+
+
+def test_render_readme_replaces_only_known_blocks():
+    out = generate.render_readme(README, {"alpha": "new alpha\n", "beta": "| a |\n| b |"})
+    assert "old alpha" not in out
+    assert "<!-- BEGIN generated:alpha -->\nnew alpha\n<!-- END generated:alpha -->" in out
+    assert "<!-- BEGIN generated:beta -->\n| a |\n| b |\n<!-- END generated:beta -->" in out
+    assert "left alone" in out
+    assert out.startswith("# Title\nintro\n") and out.endswith("end\n")
+    assert generate.render_readme(out, {"alpha": "new alpha\n", "beta": "| a |\n| b |"}) == out
+
+
+def test_render_readme_block_names_must_match():
+    text = "<!-- BEGIN generated:a -->\nx\n<!-- END generated:b -->\n"
+    assert generate.render_readme(text, {"a": "y", "b": "z"}) == text
+
+
+def _fake(name, outputs=None, blocks=None):
+    mod = types.ModuleType(name)
+    if outputs is not None:
+        mod.outputs = lambda settings, kubernetes=False: dict(outputs(kubernetes))
+    if blocks is not None:
+        mod.readme_blocks = lambda settings: dict(blocks)
+    return mod
+
+
+@pytest.fixture
+def fake_generators(monkeypatch):
+    files = {"dashboards/a.json": '{"a": 1}\n', "alerts/r.yaml": "groups: []\n"}
+
+    def outputs(kubernetes):
+        out = dict(files)
+        if kubernetes:
+            out["kubernetes/cm.yaml"] = "kind: ConfigMap\n"
+        return out
+
+    gens = {"fake_gen_one": _fake("fake_gen_one", outputs, {"alpha": "ALPHA\n"}),
+            "fake_gen_two": _fake("fake_gen_two", None, {"beta": "BETA\n"})}
+    for name, mod in gens.items():
+        monkeypatch.setitem(sys.modules, name, mod)
+    monkeypatch.setattr(generate, "GENERATORS", ("fake_gen_one", "fake_gen_two", "fake_gen_absent_xyz"))
+    return files
+
+
+def test_outputs_and_blocks(fake_generators):
+    s = Settings()
+    assert generate.outputs(s) == dict(sorted(fake_generators.items()))
+    assert "kubernetes/cm.yaml" in generate.outputs(s, kubernetes=True)
+    assert generate.readme_blocks(s) == {"alpha": "ALPHA\n", "beta": "BETA\n"}
+
+
+def test_two_generators_writing_one_path(monkeypatch):
+    a = _fake("fake_a", lambda k: {"x.json": "1"})
+    b = _fake("fake_b", lambda k: {"x.json": "2"})
+    monkeypatch.setitem(sys.modules, "fake_a", a)
+    monkeypatch.setitem(sys.modules, "fake_b", b)
+    monkeypatch.setattr(generate, "GENERATORS", ("fake_a", "fake_b"))
+    with pytest.raises(RuntimeError, match="x.json"):
+        generate.outputs(Settings())
+
+
+def test_a_generator_with_a_broken_import_is_an_error(monkeypatch, tmp_path):
+    (tmp_path / "fake_broken_gen.py").write_text("import no_such_module_for_sure\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(generate, "GENERATORS", ("fake_broken_gen",))
+    with pytest.raises(ModuleNotFoundError):
+        generate.outputs(Settings())
+
+
+def test_write_then_not_stale(tmp_path, fake_generators):
+    (tmp_path / "README.md").write_text(README)
+    s = Settings()
+    written = generate.write(str(tmp_path), s)
+    assert sorted(written) == sorted(list(fake_generators) + ["README.md"])
+    assert generate.stale(str(tmp_path), s) == []
+    assert generate.write(str(tmp_path), s) == []  # nothing changes the second time
+    assert "ALPHA" in (tmp_path / "README.md").read_text()
+
+
+@pytest.mark.parametrize("damage, named", [
+    (lambda d: (d / "dashboards/a.json").write_text("{}\n"), "dashboards/a.json"),
+    (lambda d: os.remove(d / "alerts/r.yaml"), "alerts/r.yaml"),
+    (lambda d: (d / "dashboards/extra.json").write_text("{}"), "dashboards/extra.json"),
+    (lambda d: (d / "README.md").write_text((d / "README.md").read_text().replace("ALPHA", "edited")), "README.md"),
+])
+def test_stale_names_the_file(tmp_path, fake_generators, damage, named):
+    (tmp_path / "README.md").write_text(README)
+    s = Settings()
+    generate.write(str(tmp_path), s)
+    damage(tmp_path)
+    assert generate.stale(str(tmp_path), s) == [named]
+    generate.write(str(tmp_path), s)
+    assert generate.stale(str(tmp_path), s) == []
+    assert not (tmp_path / "dashboards/extra.json").exists()
+
+
+def test_unmanaged_files_are_left_alone(tmp_path, fake_generators):
+    generate.write(str(tmp_path), Settings())
+    (tmp_path / "dashboards/notes.txt").write_text("mine")
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other/x.json").write_text("{}")
+    assert generate.stale(str(tmp_path), Settings()) == []
+    generate.write(str(tmp_path), Settings())
+    assert (tmp_path / "dashboards/notes.txt").exists() and (tmp_path / "other/x.json").exists()
+
+
+def test_no_readme_is_not_stale(tmp_path, fake_generators):
+    generate.write(str(tmp_path), Settings())
+    assert "README.md" not in generate.plan(str(tmp_path), Settings())
+
+
+def test_docs_metric_table_lists_every_metric():
+    table = docs.metric_table(Settings(namespace="acme"))
+    for m in CATALOGUE:
+        assert f"`{m.sample_names('acme')[0] if m.kind.value == 'counter' else m.family('acme')}`" in table
+    assert table.count("\n") == len(CATALOGUE) + 2
+
+
+def test_docs_blocks_are_pure():
+    assert docs.readme_blocks(Settings()) == docs.readme_blocks(Settings())
+    assert set(docs.readme_blocks(Settings())) == {"metrics", "error-types", "settings"}
