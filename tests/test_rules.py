@@ -176,3 +176,36 @@ def test_default_histogram_thresholds_are_bucket_edges():
 
     assert defaults.p99_latency_seconds in metric("request_duration_seconds").buckets
     assert defaults.p95_ttft_seconds in metric("time_to_first_token_seconds").buckets
+
+
+def _ratio():
+    from hypothesis import strategies as st
+
+    return st.floats(min_value=0.01, max_value=0.95).map(lambda x: round(x, 3))
+
+
+def test_any_valid_thresholds_give_clean_rules_and_matching_cases():
+    from hypothesis import given, settings as hsettings, strategies as st
+
+    from litellm_observe.catalogue import DURATION_BUCKETS, TTFT_BUCKETS
+
+    @hsettings(max_examples=25, deadline=None)
+    @given(error_ratio=_ratio(), headroom=_ratio(), cache=_ratio(),
+           p99=st.sampled_from(DURATION_BUCKETS[:-1]), ttft=st.sampled_from(TTFT_BUCKETS[:-1]),
+           objective=st.sampled_from([0.99, 0.995, 0.999, 0.9999]))
+    def check(error_ratio, headroom, cache, p99, ttft, objective):
+        s = settings(error_ratio=error_ratio, ratelimit_headroom=headroom, cache_hit_ratio=cache,
+                     p99_latency_seconds=p99, p95_ttft_seconds=ttft, slo_objective=objective)
+        files = rules.outputs(s)
+        groups = [g for rel in (rules.RULES_FILE, rules.ALERTS_FILE) for g in yaml.safe_load(files[rel])["groups"]]
+        assert lint.problems(groups, s, files[rules.RUNBOOKS]) == []
+        by_name = rules_by_name(files)
+        assert by_name["LitellmHighErrorRate"][0]["expr"].strip().endswith(f"> {rules.promql.fmt(error_ratio)}")
+        assert f"> {rules.promql.fmt(p99)}\n" in by_name["LitellmHighP99Latency"][0]["expr"]
+        # the generated promtool cases fire above and stay quiet below the configured threshold
+        high = yaml.safe_load(files[f"{rules.TESTS_DIR}/high-error-rate.yaml"])["tests"]
+        fired = [a for t in high for c in t["alert_rule_test"] for a in c["exp_alerts"]]
+        assert [a["exp_annotations"]["description"].split(" ")[0] for a in fired] == \
+            [f"{min(error_ratio * 2, (error_ratio + 1) / 2) * 100:.4g}%"]
+
+    check()
