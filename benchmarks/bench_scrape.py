@@ -1,0 +1,283 @@
+"""Scrape cost vs worker recycling: litellm_observe's Exporter vs prometheus_client's
+stock MultiProcessCollector, on the same workload, in one run.
+
+Each worker is a real forked process that writes the same SERIES series (by default
+1,500 counter series + 500 histogram series = 2,000) once:
+  ours   a WorkerStore (the logger's per-worker mmap file) in a run directory;
+  stock  prometheus_client Counter/Histogram in multiprocess mode (PROMETHEUS_MULTIPROC_DIR),
+         same metric names, labels and buckets.
+Scenarios, for both:
+  A  4 live workers, no recycles;
+  B  the same 4 live workers + 100 recycled workers (each wrote its series and exited).
+A scrape is a full rendering of the text format: `Exporter.render(None)` for ours,
+`generate_latest` over a registry holding a `MultiProcessCollector` for stock. Wall time
+(time.perf_counter) and CPU time (time.process_time, the scraping process) are medians
+over --scrapes scrapes. For ours the first scrape after the recycles folds the dead
+workers' files into the archive; it is reported on its own row, and the rows after it
+are steady state. Last, 8 threads scrape at once to show concurrent scrapes sharing one
+rendering (SharedRender.renders counts the renderings).
+
+    python benchmarks/bench_scrape.py            # 4 live + 100 recycled, 2,000 series each
+    python benchmarks/bench_scrape.py --quick    # tiny sizes (smoke test)
+
+Prints tables and exits 0; it asserts nothing about timings.
+"""
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+
+# Before anything imports prometheus_client: the stock workers (forked from this process)
+# must be in multiprocess mode. The scraping side reads files by path and does not care.
+STOCK_DIR = tempfile.mkdtemp(prefix="bench-scrape-stock-")
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = STOCK_DIR
+
+import argparse  # noqa: E402
+import multiprocessing  # noqa: E402
+import shutil  # noqa: E402
+import statistics  # noqa: E402
+import threading  # noqa: E402
+import time  # noqa: E402
+from bisect import bisect_left  # noqa: E402
+
+from litellm_observe import settings as settings_mod  # noqa: E402
+from litellm_observe.catalogue import BY_NAME, CATALOGUE  # noqa: E402
+
+COUNTER, HISTOGRAM = BY_NAME["requests"], BY_NAME["request_duration_seconds"]
+STATUSES = ("200", "429", "500")
+
+
+def series(total: int) -> tuple[list[tuple], list[tuple]]:
+    """3/4 counter series (model, provider, team, status), 1/4 histogram series (model, provider)."""
+    n_hist = total // 4
+    n_counter = total - n_hist
+    counters = []
+    i = 0
+    while len(counters) < n_counter:
+        model = f"model-{i % 10}"
+        counters.append((model, f"provider-{i % 10 % 5}", f"team-{i // 10 % 50}", STATUSES[i // 500 % 3]))
+        i += 1
+    hists = [(f"model-{i // 5}", f"provider-{i % 5}") for i in range(n_hist)]
+    return counters, hists
+
+
+# ---- workers (forked) -------------------------------------------------------------------------
+def _write_ours(run_dir: str, total: int) -> None:
+    from litellm_observe.store import WorkerStore
+
+    store = WorkerStore(run_dir, {m.name: m.value_slots() for m in CATALOGUE})
+    counters, hists = series(total)
+    for labels in counters:
+        store.inc(COUNTER.name, labels, 1.0)
+    bucket = bisect_left(HISTOGRAM.buckets, 0.7)
+    for labels in hists:
+        store.observe(HISTOGRAM.name, labels, bucket, 0.7)
+    return store  # kept open (and locked) while the worker lives
+
+
+def _write_stock(total: int):
+    from prometheus_client import Counter, Histogram
+
+    c = Counter(f"litellm_{COUNTER.name}", COUNTER.help, list(COUNTER.labels), registry=None)
+    h = Histogram(f"litellm_{HISTOGRAM.name}", HISTOGRAM.help, list(HISTOGRAM.labels), registry=None,
+                  buckets=HISTOGRAM.buckets)
+    counters, hists = series(total)
+    for labels in counters:
+        c.labels(*labels).inc()
+    for labels in hists:
+        h.labels(*labels).observe(0.7)
+    return c, h
+
+
+def worker(kind: str, run_dir: str, total: int, conn) -> None:
+    keep = _write_ours(run_dir, total) if kind == "ours" else _write_stock(total)
+    if conn is not None:  # a live worker: stay until told to go
+        conn.send("ready")
+        conn.recv()
+    del keep
+
+
+class Workers:
+    def __init__(self, ctx):
+        self.ctx = ctx
+        self.live: list[tuple] = []
+
+    def start_live(self, kind: str, run_dir: str, total: int, n: int) -> None:
+        started = []
+        for _ in range(n):
+            parent, child = self.ctx.Pipe()
+            p = self.ctx.Process(target=worker, args=(kind, run_dir, total, child), daemon=True)
+            p.start()
+            started.append((p, parent))
+        self.live += started
+        for p, parent in started:  # each has written its series
+            if not parent.poll(120):
+                raise SystemExit(f"a live {kind} worker did not start")
+            parent.recv()
+
+    def recycle(self, kind: str, run_dir: str, total: int, n: int, batch: int = 4) -> None:
+        """n workers that write their series and exit, `batch` at a time."""
+        done = 0
+        while done < n:
+            procs = [self.ctx.Process(target=worker, args=(kind, run_dir, total, None))
+                     for _ in range(min(batch, n - done))]
+            for p in procs:
+                p.start()
+            for p in procs:
+                p.join(120)
+                if p.exitcode != 0:
+                    raise SystemExit(f"a recycled {kind} worker failed with exit code {p.exitcode}")
+            done += len(procs)
+
+    def stop(self) -> None:
+        for p, parent in self.live:
+            try:
+                parent.send("stop")
+            except OSError:
+                pass
+        for p, _ in self.live:
+            p.join(30)
+            if p.is_alive():
+                p.terminate()
+                p.join(5)
+        self.live.clear()
+
+
+# ---- scraping -------------------------------------------------------------------------------
+def timed(scrape, n: int) -> dict:
+    walls, cpus, body = [], [], b""
+    for _ in range(n):
+        w, c = time.perf_counter(), time.process_time()
+        body = scrape()
+        cpus.append(time.process_time() - c)
+        walls.append(time.perf_counter() - w)
+    return {"wall": statistics.median(walls), "cpu": statistics.median(cpus), "bytes": len(body),
+            "requests": requests_total(body), "n": n}
+
+
+def requests_total(body: bytes) -> float:
+    """Sum of litellm_requests_total over all series: both sides must agree."""
+    total = 0.0
+    for line in body.decode().splitlines():
+        if line.startswith("litellm_requests_total{"):
+            total += float(line.rsplit(" ", 1)[1])
+    return total
+
+
+def concurrent(scrape, threads: int) -> float:
+    """Wall time for `threads` scrapes started together."""
+    barrier = threading.Barrier(threads)
+    errors = []
+
+    def run():
+        barrier.wait()
+        try:
+            scrape()
+        except Exception as e:  # reported, not raised in a thread
+            errors.append(e)
+
+    ts = [threading.Thread(target=run) for _ in range(threads)]
+    w = time.perf_counter()
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    if errors:
+        raise errors[0]
+    return time.perf_counter() - w
+
+
+def fmt_row(label: str, ours: dict | None, stock: dict | None) -> str:
+    def cell(r):
+        return f"{r['wall'] * 1e3:>9.1f} {r['cpu'] * 1e3:>9.1f}" if r else f"{'-':>9} {'-':>9}"
+
+    return f"{label:<44} {cell(ours)}   {cell(stock)}"
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--quick", action="store_true", help="tiny sizes, for the smoke test")
+    p.add_argument("--live", type=int, default=4)
+    p.add_argument("--recycled", type=int, default=100)
+    p.add_argument("--series", type=int, default=2_000, help="series each worker writes")
+    p.add_argument("--scrapes", type=int, default=5, help="scrapes per measurement (median)")
+    p.add_argument("--threads", type=int, default=8, help="concurrent scrapes")
+    args = p.parse_args(argv)
+    if args.quick:
+        args.live, args.recycled, args.series, args.scrapes, args.threads = 2, 6, 200, 2, 4
+
+    from prometheus_client import CollectorRegistry, generate_latest
+    from prometheus_client.multiprocess import MultiProcessCollector
+
+    from litellm_observe.exporter import Exporter
+
+    started = time.time()
+    ctx = multiprocessing.get_context("fork")
+    run_dir = tempfile.mkdtemp(prefix="bench-scrape-ours-")
+    exporter = Exporter(run_dir, settings_mod.load(environ={}, section={}))
+    registry = CollectorRegistry()
+    MultiProcessCollector(registry, STOCK_DIR)
+
+    def ours():
+        return exporter.render(None)[0]
+
+    def stock():
+        return generate_latest(registry)
+
+    workers = Workers(ctx)
+    try:
+        workers.start_live("ours", run_dir, args.series, args.live)
+        workers.start_live("stock", run_dir, args.series, args.live)
+        ours(), stock()  # warm-up (imports, decode caches)
+        a_ours, a_stock = timed(ours, args.scrapes), timed(stock, args.scrapes)
+
+        t = time.time()
+        workers.recycle("ours", run_dir, args.series, args.recycled)
+        workers.recycle("stock", run_dir, args.series, args.recycled)
+        recycle_s = time.time() - t
+        files_ours = len(exporter.aggregator.worker_files())
+        files_stock = len([n for n in os.listdir(STOCK_DIR) if n.endswith(".db")])
+        b_first_ours, b_first_stock = timed(ours, 1), timed(stock, 1)
+        files_ours_after = len(exporter.aggregator.worker_files())
+        # stock scrapes in B take seconds each: fewer of them keep the run short
+        b_ours, b_stock = timed(ours, args.scrapes), timed(stock, min(args.scrapes, 3))
+
+        renders_before = exporter.render.renders
+        rounds = 3
+        conc_ours = statistics.median(concurrent(ours, args.threads) for _ in range(rounds))
+        renders = exporter.render.renders - renders_before
+        conc_stock = concurrent(stock, args.threads)  # one round: no sharing, each thread renders
+    finally:
+        workers.stop()
+
+    n_workers = args.live + args.recycled
+    print(f"\nScrape time, ms (median of {args.scrapes}, stock B steady: {min(args.scrapes, 3)}; {args.live} live workers x {args.series:,} series; "
+          f"then + {args.recycled} recycled workers)")
+    head = f"{'scenario':<44} {'ours wall':>9} {'ours cpu':>9}   {'stock wall':>9} {'stock cpu':>9}"
+    print(head)
+    print("-" * len(head))
+    print(fmt_row(f"A  {args.live} live, no recycles", a_ours, a_stock))
+    print(fmt_row(f"B  {args.live} live + {args.recycled} recycled: first scrape", b_first_ours, b_first_stock))
+    print(fmt_row(f"B  {args.live} live + {args.recycled} recycled: steady state", b_ours, b_stock))
+    ratio_ours, ratio_stock = b_ours["wall"] / a_ours["wall"], b_stock["wall"] / a_stock["wall"]
+    print(f"{'B steady / A (wall)':<44} {ratio_ours:>8.2f}x {'':>9}   {ratio_stock:>8.2f}x")
+    print(f"\nworker files before the first scrape after recycling: ours {files_ours} "
+          f"(+ archive; {files_ours_after} after it), stock {files_stock} .db files")
+    print(f"litellm_requests_total summed over series: ours {b_ours['requests']:,.0f}, stock "
+          f"{b_stock['requests']:,.0f} (expected {n_workers * len(series(args.series)[0]):,})")
+    print(f"exposition size: ours {b_ours['bytes']:,} bytes, stock {b_stock['bytes']:,} bytes "
+          f"(ours also lists the catalogue's other, empty, families)")
+    print(f"\nconcurrent scrapes (scenario B, steady state): {args.threads} threads scrape at once")
+    print(f"  ours : {rounds} rounds -> {renders} rendering(s) in all for {args.threads * rounds} scrapes "
+          f"(SharedRender.renders); median wall per round {conc_ours * 1e3:.1f} ms")
+    print(f"  stock: 1 round -> {args.threads} renderings (no sharing); wall {conc_stock * 1e3:.1f} ms")
+    print(f"target: ours B steady <= 2x A. recycling {2 * args.recycled} workers took {recycle_s:.1f} s; "
+          f"total wall time {time.time() - started:.1f} s")
+    shutil.rmtree(run_dir, ignore_errors=True)
+    shutil.rmtree(STOCK_DIR, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,41 @@
+"""The benchmarks run to the end with tiny sizes and print both sides. No timing thresholds:
+benchmarks report figures, tests check behaviour."""
+import os
+import re
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def run(script: str) -> str:
+    env = {k: v for k, v in os.environ.items() if k != "PROMETHEUS_MULTIPROC_DIR"}
+    proc = subprocess.run([sys.executable, os.path.join(ROOT, "benchmarks", script), "--quick"], cwd=ROOT,
+                          env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return proc.stdout
+
+
+def test_bench_events_quick_prints_ours_and_builtin():
+    out = run("bench_events.py")
+    header = next(line for line in out.splitlines() if line.startswith("phase"))
+    assert "ours" in header and "built-in" in header and "ratio" in header
+    for phase in ("success request (all hooks)", "async_log_success_event only", "failure request (all hooks)"):
+        row = next(line for line in out.splitlines() if line.startswith(phase))
+        assert len(re.findall(r"-?\d+\.\d+", row)) == 6, row
+    # both loggers accepted every event: what they counted is what was sent
+    for name in ("litellm_observe", "LiteLLM built-in"):
+        counted, sent = re.search(rf"^{name}: ([\d,]+) requests counted of ([\d,]+) sent", out, re.M).groups()
+        assert counted == sent
+
+
+def test_bench_scrape_quick_prints_ours_and_stock():
+    out = run("bench_scrape.py")
+    header = next(line for line in out.splitlines() if line.startswith("scenario"))
+    assert "ours wall" in header and "stock wall" in header
+    assert sum(line.startswith(("A ", "B ")) for line in out.splitlines()) == 4
+    ours, stock, expected = re.search(r"summed over series: ours ([\d,]+), stock ([\d,]+) \(expected ([\d,]+)\)",
+                                      out).groups()
+    assert ours == stock == expected
+    renders = int(re.search(r"ours : \d+ rounds -> (\d+) rendering", out).group(1))
+    assert renders >= 1
