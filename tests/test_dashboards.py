@@ -6,6 +6,7 @@ import json
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import yaml
@@ -16,6 +17,7 @@ from litellm_observe.dashboards import lint, panels, promql
 from litellm_observe.settings import DashboardSettings, Settings, SettingsError
 
 DEFAULT = Settings()
+REPO = Path(__file__).resolve().parent.parent
 SELECTOR_RE = re.compile(r"([a-zA-Z_:][\w:]*)\{([^{}]*)\}")
 AGGREGATIONS = ("sum", "min", "max", "count", "topk")
 
@@ -187,7 +189,7 @@ def test_check_names_the_stale_dashboard(tmp_path):
 def test_committed_dashboards_are_current():
     files = dashboards.outputs(Settings())
     for rel, text in files.items():
-        with open(rel, encoding="utf-8", newline="") as f:
+        with open(REPO / rel, encoding="utf-8", newline="") as f:
             assert f.read() == text, f"{rel} is stale: run `litellm_observe generate`"
 
 
@@ -274,7 +276,7 @@ def test_readme_block_lists_every_dashboard_and_panel():
             assert f"| {panel['title']} | {panel['description'].replace('`overflow`', 'overflow')} |" in block
     for needed in ("Import", "provisioning.yaml", 'grafana_dashboard: "1"'):
         assert needed in block
-    with open(generate.README, encoding="utf-8") as f:
+    with open(REPO / generate.README, encoding="utf-8") as f:
         assert block.strip() in f.read(), "README is stale: run `litellm_observe generate`"
 
 

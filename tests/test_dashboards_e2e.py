@@ -1,8 +1,8 @@
 """Every panel query of every dashboard, run by a real Prometheus scraping a real proxy.
 
 Prometheus starts first; then a mixed load (streaming, errors, a fallback, cache hits, ...)
-goes through the 4-worker proxy of the `loaded_proxy` fixture while Prometheus scrapes it
-every second, so rates and increases see the traffic. Grafana's variables are substituted
+goes through a 4-worker proxy while Prometheus scrapes its exporter every second, so rates
+and increases see the traffic. Grafana's variables are substituted
 the way Grafana does it with every variable set to All, and each query must parse and return
 at least one series, except the panels in NO_DATA, each with the reason it cannot have data here.
 """
@@ -19,8 +19,10 @@ from litellm_observe.catalogue import metric
 from litellm_observe.settings import Settings
 from tests.conftest import wait_until
 from tests.support import load
+from tests.support.fake_upstream import FakeUpstream
 from tests.support.metrics import total
 from tests.support.prometheus_server import PrometheusServer
+from tests.support.proxy import Proxy
 
 pytestmark = pytest.mark.e2e
 
@@ -35,6 +37,12 @@ NO_DATA = {
     ("litellm-exporter-health", "Label overflow by label"):
         "counts label values beyond the cap (200 per label by default); the load uses a handful",
 }
+
+# Panels whose right answer after the load is 0; they still must return a series.
+ZERO_IS_RIGHT = {
+    ("litellm-overview", "Requests in flight"): "the load is over when the queries run: nothing is in flight",
+}
+INF = float("inf")
 
 
 def grafana_regex_escape(value: str) -> str:
@@ -85,18 +93,27 @@ def panel_scope(panel: dict, variables: dict[str, str]) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def prometheus(loaded_proxy):
-    """Prometheus scraping the proxy's exporter while a second mixed load runs."""
-    ns = Settings().namespace
-    requests = metric("requests").sample_names(ns)[0]
-    with PrometheusServer({JOB: [loaded_proxy.metrics_target]}) as prom:
-        prom.wait_for(f'{requests}{{job="{JOB}"}}', timeout=60)  # a sample from before the new load
-        seen = load.run(loaded_proxy.proxy, load.mixed_jobs(tag="dashboards-"))
-        loaded_proxy.counts.update(seen)  # keep the fixture's record of what the client saw exact
-        expected = sum(loaded_proxy.counts.values())
-        wait_until(lambda: total(loaded_proxy.proxy.scrape(), "requests") == expected, timeout=60,
-                   what="the exporter to reflect the second load")
-        prom.wait_for(f'sum({requests}{{job="{JOB}"}}) == {expected}', timeout=60)
+def prometheus(tmp_path_factory):
+    """Prometheus scraping a 4-worker proxy from before its first request, through a mixed load.
+
+    The proxy is this module's own, built with the shared harness: the session's `loaded_proxy`
+    has had its load before any Prometheus could watch, so every rate there would be 0, and more
+    load through it would break the exact counts other tests assert on it.
+    """
+    requests = metric("requests").sample_names(Settings().namespace)[0]
+    build_info = metric("observe_build_info").sample_names(Settings().namespace)[0]
+    with FakeUpstream() as upstream, Proxy(tmp_path_factory.mktemp("dashboards-proxy"), upstream.base_url,
+                                           workers=4) as proxy, \
+            PrometheusServer({JOB: [proxy.metrics_target]}) as prom:
+        prom.wait_for(f'{build_info}{{job="{JOB}"}}', timeout=60)  # scraped before any traffic
+        expected = 0
+        # Twice: a series is born on its first event, and rate() cannot see the step from
+        # nothing to its first value; the second round moves every series Prometheus already has.
+        for tag in ("first-", "second-"):
+            expected += sum(load.run(proxy, load.mixed_jobs(tag)).values())
+            wait_until(lambda: total(proxy.scrape(), "requests") == expected, timeout=60,
+                       what=f"the exporter to count {expected} requests")
+            prom.wait_for(f'sum({requests}{{job="{JOB}"}}) == {expected}', timeout=60)
         time.sleep(3)  # a few more scrapes, so every rate window holds samples after the last increment
         yield prom
 
@@ -144,3 +161,16 @@ def test_every_panel_query_parses_and_returns_data(prometheus):
             failures.append(f"{uid} / {title} / {ref}: no series\n  {expr}")
     print("\n".join(report))
     assert not failures, "\n".join(failures)
+
+
+def test_every_panel_with_traffic_shows_a_real_number(prometheus):
+    """Stronger than "a series": some series of the panel is a finite, non-zero number."""
+    shown: dict[tuple[str, str], bool] = {}
+    for uid, title, _, _, series, _ in run_all_panels(prometheus):
+        values = [float(s["value"][1]) for s in series]
+        shown[(uid, title)] = shown.get((uid, title), False) or any(v == v and v not in (0, INF, -INF)
+                                                                    for v in values)
+    blank = [panel for panel, ok in shown.items() if not ok and panel not in NO_DATA and panel not in ZERO_IS_RIGHT]
+    assert not blank, f"panels showing only 0 or NaN: {blank}"
+    for panel in ZERO_IS_RIGHT:
+        assert panel in shown, f"ZERO_IS_RIGHT names a panel that no longer exists: {panel}"
