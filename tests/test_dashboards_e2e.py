@@ -21,7 +21,7 @@ from tests.conftest import wait_until
 from tests.support import load
 from tests.support.fake_upstream import FakeUpstream
 from tests.support.metrics import total
-from tests.support.prometheus_server import PrometheusServer
+from tests.support.prometheus_server import PrometheusError, PrometheusServer
 from tests.support.proxy import Proxy
 
 pytestmark = pytest.mark.e2e
@@ -174,3 +174,41 @@ def test_every_panel_with_traffic_shows_a_real_number(prometheus):
     assert not blank, f"panels showing only 0 or NaN: {blank}"
     for panel in ZERO_IS_RIGHT:
         assert panel in shown, f"ZERO_IS_RIGHT names a panel that no longer exists: {panel}"
+
+
+@pytest.fixture(scope="module")
+def bare_prometheus():
+    """Prometheus scraping only itself: enough to parse queries and to test the helper."""
+    with PrometheusServer({}) as prom:
+        prom.wait_for('up{job="prometheus"} == 1', timeout=30)
+        yield prom
+
+
+def test_prometheus_helper_reports_bad_queries_and_stops(bare_prometheus):
+    with pytest.raises(PrometheusError, match="bad_data"):
+        bare_prometheus.query("sum(rate(up[1m])")
+    assert bare_prometheus.query("vector(1)")[0]["value"][1] == "1"
+    with PrometheusServer({}) as other:
+        proc = other._proc
+        assert other.port != bare_prometheus.port and proc.poll() is None
+    assert proc.poll() is not None  # stopped and reaped on exit
+    assert bare_prometheus._proc.poll() is None  # stopping one server leaves the other running
+
+
+@pytest.mark.parametrize("options", [
+    {"namespace": "acme_llm", "dashboards": {"selector": 'namespace="llm", cluster!~"dev.*"'}},
+    {"dashboards": {"selector": 'env="prod",'}},
+])
+def test_queries_with_options_parse(bare_prometheus, options):
+    """Options change every query; Prometheus must still accept every one of them."""
+    from litellm_observe import settings as settings_mod
+
+    settings = settings_mod.load(environ={}, section=options)
+    scope = {name: ".*" for name in ("job", "instance", "provider", "model", "team")}
+    for uid, data in dashboards.build_all(settings).items():
+        for panel in dashboards.iter_panels(data):
+            for target in panel["targets"]:
+                bare_prometheus.query(interpolate(target["expr"], panel_scope(panel, scope)))  # raises if rejected
+        for variable in data["templating"]["list"][1:]:
+            match = re.fullmatch(r"label_values\((.+), (\w+)\)", variable["query"]).group(1)
+            bare_prometheus.label_values(variable["name"], interpolate(match, scope))
