@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -100,6 +101,7 @@ def child(args) -> None:
     per, sent = asyncio.run(main())
     out = {"ns": {p: statistics.median(v) for p, v in per.items()}, "sent": sent,
            "recorded": _recorded(args.child, run_dir)}
+    shutil.rmtree(run_dir, ignore_errors=True)
     print("RESULT " + json.dumps(out), flush=True)
 
 
@@ -109,7 +111,10 @@ def run_child(name: str, args) -> dict:
     env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": multiproc, "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
     cmd = [sys.executable, os.path.abspath(__file__), "--child", name, "--success", str(args.success),
            "--failure", str(args.failure), "--warmup", str(args.warmup), "--rounds", str(args.rounds)]
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=900)
+    try:
+        proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=900)
+    finally:
+        shutil.rmtree(multiproc, ignore_errors=True)
     lines = [l for l in proc.stdout.splitlines() if l.startswith("RESULT ")]
     if proc.returncode != 0 or not lines:
         sys.stderr.write(proc.stdout[-4000:] + proc.stderr[-4000:])
