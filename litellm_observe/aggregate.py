@@ -5,12 +5,19 @@ workers that are gone are folded into one archive (counters and histograms only;
 a dead worker's gauges drop out) and deleted. Folding and reading exclude each
 other through an flock on `compact.lock`, so a scrape never counts a dead worker
 both in its own file and in the archive.
+
+Sums must not depend on which workers are folded yet: float addition is not
+associative, and a counter that drops by one ulp reads as a reset to Prometheus.
+So every total is `math.fsum` over per-worker values (correctly rounded, order
+free) and the archive keeps each folded sum as a double-double (hi, lo), exact to
+about 106 bits, so fsum over (hi, lo, live...) equals fsum over all workers.
 """
 from __future__ import annotations
 
 import fcntl
 import json
 import logging
+import math
 import os
 from contextlib import contextmanager
 from typing import Iterator
@@ -91,14 +98,15 @@ class Aggregator:
             return 0
         archive_path = os.path.join(self.dir, ARCHIVE)
         with _flock(self._lock_path, fcntl.LOCK_EX):
-            archive: dict[bytes, list[float]] = {}
+            archive: dict[bytes, list[list[float]]] = {}  # key -> per slot, the values to fsum
             merged: set[str] = set()
             for key, values in (self._read(archive_path) or []):
                 decoded = self._decode(key)
                 if decoded and decoded[0] == MERGED:
                     merged.add(decoded[1][0])
                 elif decoded:
-                    archive[key] = list(values)
+                    half = len(values) // 2
+                    archive[key] = [[hi, lo] for hi, lo in zip(values[:half], values[half:])]
             folded = []
             for path in dead:
                 name = os.path.basename(path)
@@ -114,15 +122,15 @@ class Aggregator:
                         continue
                     acc = archive.get(key)
                     if acc is None or len(acc) != len(values):
-                        archive[key] = list(values)
+                        archive[key] = [[v] for v in values]
                     else:
-                        for i, v in enumerate(values):
-                            acc[i] += v
+                        for parts, v in zip(acc, values):
+                            parts.append(v)
                 folded.append(path)
             # Remember only names whose files still exist: those are the ones a crash
             # between the archive's rename and the unlink below could count twice.
             names = {os.path.basename(p) for p in folded}
-            records = [(k, tuple(v)) for k, v in archive.items()]
+            records = [(k, _double_double(slots)) for k, slots in archive.items()]
             records += [(store.encode_key(MERGED, (n,)), ()) for n in sorted(names)]
             store.write(archive_path, records)
             for path in folded:
@@ -134,30 +142,43 @@ class Aggregator:
 
     def collect(self) -> Series:
         """Every series of the run: archive plus live workers, combined per catalogue rules."""
-        out: Series = {}
+        sums: dict[tuple[str, tuple[str, ...]], list[tuple[float, ...]]] = {}
+        gauges: Series = {}
         stamps: dict[tuple[str, tuple[str, ...]], float] = {}
         with _flock(self._lock_path, fcntl.LOCK_SH):
-            files = [os.path.join(self.dir, ARCHIVE)] + self.worker_files()
-            for path in files:
-                records = self._read(path) if os.path.exists(path) else None
+            archive = os.path.join(self.dir, ARCHIVE)
+            for path in [archive] + self.worker_files():
+                records = self._read(path) if path != archive or os.path.exists(path) else None
                 for key, values in records or ():
                     decoded = self._decode(key)
                     if decoded is None or decoded[0] == MERGED:
                         continue
                     metric = BY_NAME[decoded[0]]
-                    acc = out.get(decoded)
-                    if metric.kind is Kind.GAUGE:
-                        if metric.gauge_mode is GaugeMode.MOSTRECENT:
-                            if acc is None or values[1] >= stamps[decoded]:
-                                out[decoded] = [values[0]]
-                                stamps[decoded] = values[1]
-                        elif acc is None:
-                            out[decoded] = [values[0]]
+                    if metric.kind is not Kind.GAUGE:
+                        if path == archive:  # hi half, lo half
+                            half = len(values) // 2
+                            sums.setdefault(decoded, []).extend((values[:half], values[half:]))
                         else:
-                            acc[0] += values[0]
-                    elif acc is None or len(acc) != len(values):
-                        out[decoded] = list(values)
+                            sums.setdefault(decoded, []).append(values)
+                    elif metric.gauge_mode is GaugeMode.MOSTRECENT:
+                        if decoded not in gauges or values[1] >= stamps[decoded]:
+                            gauges[decoded] = [values[0]]
+                            stamps[decoded] = values[1]
+                    elif decoded in gauges:
+                        gauges[decoded][0] += values[0]
                     else:
-                        for i, v in enumerate(values):
-                            acc[i] += v
+                        gauges[decoded] = [values[0]]
+        out: Series = gauges
+        for series, parts in sums.items():
+            width = len(parts[0])
+            if any(len(p) != width for p in parts):
+                parts = [p for p in parts if len(p) == width]  # a record from another catalogue version
+            out[series] = list(parts[0]) if len(parts) == 1 else [math.fsum(col) for col in zip(*parts)]
         return out
+
+
+def _double_double(slots: list[list[float]]) -> tuple[float, ...]:
+    """Each slot's exact sum as hi + lo: hi the correctly rounded sum, lo what rounding left."""
+    hi = [math.fsum(parts) for parts in slots]
+    lo = [math.fsum(parts + [-h]) for parts, h in zip(slots, hi)]
+    return tuple(hi + lo)
