@@ -2,19 +2,27 @@
 
 LiteLLM has no hook for its budget reset job. Each request's metadata carries, for
 the key, its user, its team and its end user, the current spend and (for keys) the
-next reset time. A reset is seen when, for the same entity, the reset time moves
-forward or the spend drops. Workers see different requests, so the first worker to
-see a given reset claims it with an exclusive-create marker file in the run
-directory; the others see the claim and do not count it again.
+next reset time. A worker sees a reset when, for the same entity, the reset time
+moved forward or the spend dropped since that worker's previous request for it.
 
-Not seen: an entity with no request after its reset; a reset on a proxy without a
-database (there is no spend to reset); a reset while spend was already 0.
+Workers see different requests, so one reset is seen by up to every worker. Each
+entity has a claim file in the run directory; under its flock, a worker counts the
+reset only if nobody claimed one after this worker's previous sighting of the
+entity (the reset it sees happened after that sighting), then stamps the claim.
+
+Not seen: an entity with no request after its reset; resets on a proxy without a
+database (there is no spend to reset); a reset while the spend was already 0 and
+the key has no reset time; two resets of one entity between two of a worker's
+requests for it count once.
 """
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import math
 import os
+import struct
+import time
 from collections import OrderedDict
 
 # entity type -> (id field, spend field, reset-time field or None)
@@ -25,22 +33,31 @@ FIELDS = {
     "end_user": ("user_api_key_end_user_id", "user_api_key_end_user_spend", None),
 }
 MAX_TRACKED = 10_000  # entities remembered per worker (least recently seen forgotten first)
+_STAMP = struct.Struct("<d")
 
 
 def _number(value: object) -> float | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
-    return float(value) if math.isfinite(value) else None
+    try:
+        value = float(value)
+    except OverflowError:
+        return None
+    return value if math.isfinite(value) else None
 
 
 class BudgetResets:
-    def __init__(self, marker_dir: str | None):
-        self._dir = marker_dir
-        self._last: OrderedDict[tuple[str, str], tuple[float | None, str | None]] = OrderedDict()
+    def __init__(self, claim_dir: str | None, clock=time.time):
+        self._dir = claim_dir
+        self._clock = clock
+        self._claims: dict[str, float] = {}  # without a directory: one process, claims in memory
+        # (entity, id) -> (spend, reset time, when this worker saw it)
+        self._last: OrderedDict[tuple[str, str], tuple[float | None, str | None, float]] = OrderedDict()
 
-    def observe(self, metadata: dict) -> list[str]:
-        """Entity types whose reset this call is the first to see."""
+    def observe(self, metadata) -> list[str]:
+        """Entity types whose reset this call is the first to count."""
         resets = []
+        now = None
         for entity, (id_field, spend_field, reset_field) in FIELDS.items():
             ident = metadata.get(id_field)
             if not isinstance(ident, str) or not ident:
@@ -50,30 +67,39 @@ class BudgetResets:
             reset_at = str(reset_at) if reset_at not in (None, "") else None
             key = (entity, ident)
             previous = self._last.get(key)
-            self._last[key] = (spend, reset_at)
+            if previous is not None and previous[0] == spend and previous[1] == reset_at:
+                self._last.move_to_end(key)  # nothing changed: the common case, no clock read
+                continue
+            now = self._clock() if now is None else now
+            self._last[key] = (spend, reset_at, now)
             self._last.move_to_end(key)
             if len(self._last) > MAX_TRACKED:
                 self._last.popitem(last=False)
             if previous is None:
                 continue
-            old_spend, old_reset = previous
+            old_spend, old_reset, seen_at = previous
             moved = reset_at is not None and old_reset is not None and reset_at > old_reset
             dropped = spend is not None and old_spend is not None and spend < old_spend
-            if not (moved or dropped):
-                continue
-            # The same reset seen by several workers has the same new reset time (or, without
-            # one, drops spend from the same window); the marker name encodes that.
-            token = f"{entity}\0{ident}\0{reset_at if moved else 'drop'}\0{'' if moved else old_reset}"
-            if self._claim(token if moved else f"{token}\0{old_spend}"):
+            if (moved or dropped) and self._claim(f"{entity}\0{ident}", seen_at, now):
                 resets.append(entity)
         return resets
 
-    def _claim(self, token: str) -> bool:
+    def _claim(self, entity: str, seen_at: float, now: float) -> bool:
+        """Count a reset unless one was claimed after `seen_at` (then it is the same reset)."""
         if self._dir is None:
+            if self._claims.get(entity, float("-inf")) > seen_at:
+                return False
+            self._claims[entity] = now
             return True
-        name = hashlib.sha256(token.encode()).hexdigest()[:32]
+        path = os.path.join(self._dir, hashlib.sha256(entity.encode()).hexdigest()[:32])
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
-            os.close(os.open(os.path.join(self._dir, name), os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
-        except FileExistsError:
-            return False
-        return True
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            raw = os.pread(fd, _STAMP.size, 0)
+            claimed_at = _STAMP.unpack(raw)[0] if len(raw) == _STAMP.size else float("-inf")
+            if claimed_at > seen_at:
+                return False
+            os.pwrite(fd, _STAMP.pack(max(now, claimed_at)), 0)
+            return True
+        finally:
+            os.close(fd)

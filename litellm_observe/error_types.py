@@ -1,7 +1,8 @@
 """Map any exception LiteLLM raises to a status code and one `error_type` from a small fixed set.
 
 By class first (the most specific class in the exception's MRO wins), then by status
-code, else `other`. The table is in README.md; tests/test_error_types.py checks it
+code (an exception with none counts as 500, so a plain Exception is
+`internal_server_error`), else `bad_request` for other 4xx and `other` for other 5xx. The table is in README.md; tests/test_error_types.py checks it
 against LiteLLM's own exception classes.
 """
 from __future__ import annotations
@@ -51,7 +52,7 @@ def status_code(exc: object) -> int:
             continue
         if isinstance(raw, int):
             code = raw
-        elif isinstance(raw, str) and raw.strip().isdigit():
+        elif isinstance(raw, str) and raw.strip().isascii() and raw.strip().isdigit():
             code = int(raw.strip())
         else:
             continue

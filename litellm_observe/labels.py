@@ -27,14 +27,17 @@ def clean(value: object) -> str:
     if value is None or isinstance(value, bool):
         return UNKNOWN if value is None else str(value).lower()
     if not isinstance(value, str):
-        if isinstance(value, (int, float)):
-            value = str(value)
-        else:
+        if not isinstance(value, (int, float)):
             return UNKNOWN
-    if value.isascii() and value.isprintable() and 0 < len(value) <= MAX_LENGTH:
+        try:
+            value = str(value)
+        except ValueError:  # an int too long to print
+            return UNKNOWN
+    if (0 < len(value) <= MAX_LENGTH and value.isascii() and value.isprintable()
+            and not value[0].isspace() and not value[-1].isspace()):
         return UNKNOWN if value.lower() in _MISSING else value  # fast path
     value = value.encode("utf-8", "replace").decode("utf-8")
-    value = "".join(ch if ch.isprintable() else " " for ch in value).strip()[:MAX_LENGTH]
+    value = "".join(ch if ch.isprintable() else " " for ch in value)[:MAX_LENGTH].strip()
     return UNKNOWN if value.lower() in _MISSING else value
 
 

@@ -45,23 +45,34 @@ _RATELIMIT_HEADERS = (
 _MODEL_REFRESH_SECONDS = 10.0
 
 
+def _float(value: object) -> float | None:
+    """A finite float from an int or float (not bool); None for anything else."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    try:
+        value = float(value)  # an int past 1e308 raises OverflowError
+    except OverflowError:
+        return None
+    return value if math.isfinite(value) else None
+
+
 def _amount(value: object) -> float | None:
     """A number that may go into a counter, None when absent; ValueError when it is bad."""
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ValueError(f"not a number: {type(value).__name__}")
-    if not math.isfinite(value) or value < 0:
-        raise ValueError(f"negative or not finite: {value!r}")
-    return float(value)
+    number = _float(value)
+    if number is None or number < 0:
+        raise ValueError(f"negative, not finite or not a number: {str(value)[:40]!r}")
+    return number
 
 
 def _epoch(value: object) -> float | None:
     if isinstance(value, datetime.datetime):
-        return value.timestamp()
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
-        return float(value)
-    return None
+        try:
+            return value.timestamp()
+        except (OverflowError, ValueError, OSError):
+            return None
+    return _float(value)
 
 
 def _dict(value: object) -> Mapping:
@@ -357,10 +368,11 @@ class ObserveLogger(CustomLogger):
         now = time.time()
         for metric, header in _RATELIMIT_HEADERS:
             value = headers.get(header)
-            if isinstance(value, str) and value.strip().isdigit():
+            if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
                 value = int(value)
-            if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
-                store.set(metric, pm, float(value), now)
+            value = _float(value)
+            if value is not None:
+                store.set(metric, pm, value, now)
         for entity in self.budgets.observe(slo_meta):
             store.inc("budget_resets", (entity,))
 

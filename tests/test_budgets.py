@@ -67,9 +67,6 @@ def test_two_workers_same_spend_drop_counted_once(tmp_path):
     assert w2.observe({**m, "user_api_key_team_spend": 0.0}) == []
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: budgets.py _claim token for a spend drop includes this worker's "
-                   "own last-seen spend (old_spend), so workers that last saw different spends (the normal case "
-                   "under load) each claim the same reset")
 def test_two_workers_that_saw_different_spends_count_one_drop_once(tmp_path):
     w1, w2 = BudgetResets(str(tmp_path)), BudgetResets(str(tmp_path))
     m = {"user_api_key_team_id": "t1"}
