@@ -49,13 +49,13 @@ class Exporter:
         self._expected = self._credentials(settings)
 
     @staticmethod
-    def _credentials(s: settings_mod.Settings) -> list[bytes]:
+    def _credentials(s: settings_mod.Settings) -> list[tuple[str, bytes]]:
         allowed = []
         if s.bearer_token:
-            allowed.append(b"Bearer " + s.bearer_token.encode())
+            allowed.append(("bearer", s.bearer_token.encode()))
         if s.basic_auth_username is not None:
             pair = f"{s.basic_auth_username}:{s.basic_auth_password}".encode()
-            allowed.append(b"Basic " + base64.b64encode(pair))
+            allowed.append(("basic", base64.b64encode(pair)))
         return allowed
 
     def _corrupt(self, path: str, err: Exception) -> None:
@@ -69,10 +69,11 @@ class Exporter:
     def authorized(self, header: str | None) -> bool:
         if not self._expected:
             return True
-        given = (header or "").encode()
+        scheme, _, given = (header or "").partition(" ")
+        scheme, given = scheme.lower(), given.encode()  # the scheme is case-insensitive (RFC 7235)
         ok = False
-        for expected in self._expected:  # compare against all, constant time
-            ok |= hmac.compare_digest(given, expected)
+        for expected_scheme, expected in self._expected:  # compare against all, constant time
+            ok |= hmac.compare_digest(given, expected) & (scheme == expected_scheme)
         return ok
 
     def respond(self, headers) -> tuple[int, dict[str, str], bytes]:

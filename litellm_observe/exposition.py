@@ -106,8 +106,13 @@ class SharedRender:
 
 
 def maybe_gzip(body: bytes, accept_encoding: str | None) -> tuple[bytes, dict[str, str]]:
-    encodings = [e.split(";")[0].strip() for e in (accept_encoding or "").split(",")]
-    if "gzip" in encodings:
+    for item in (accept_encoding or "").lower().split(","):
+        name, _, params = item.partition(";")
+        if name.strip() == "gzip" and params.replace(" ", "") not in ("q=0", "q=0.0", "q=0.00", "q=0.000"):
+            break
+    else:
+        item = None
+    if item is not None:
         return gzip.compress(body, compresslevel=1), {"Content-Encoding": "gzip"}
     return body, {}
 

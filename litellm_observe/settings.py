@@ -20,6 +20,7 @@ import yaml
 from .catalogue import DEFAULT_NAMESPACE, DURATION_BUCKETS, ERROR_TYPES, TTFT_BUCKETS, all_labels
 
 SECTION = "litellm_observe"
+DEFAULT_LABEL_CAPS = {"team": 500, "provider": 50}
 ENV_PREFIX = "LITELLM_OBSERVE_"
 
 
@@ -116,7 +117,8 @@ class Settings:
     bind_address: str = "0.0.0.0"
     metrics_dir: str | None = None  # default: $PROMETHEUS_MULTIPROC_DIR, else the temp dir
     label_cap: int = 200  # distinct values per label per proxy run
-    label_caps: Mapping[str, int] = field(default_factory=lambda: {"team": 500, "provider": 50})
+    # per-label caps; labels not named keep these defaults, then label_cap
+    label_caps: Mapping[str, int] = field(default_factory=dict)
     bearer_token: str | None = None  # exporter auth; never logged
     basic_auth_username: str | None = None
     basic_auth_password: str | None = None
@@ -126,7 +128,7 @@ class Settings:
     alerts: AlertSettings = field(default_factory=AlertSettings)
 
     def cap_for(self, label: str) -> int:
-        return self.label_caps.get(label, self.label_cap)
+        return self.label_caps.get(label) or DEFAULT_LABEL_CAPS.get(label) or self.label_cap
 
     def public(self) -> dict:
         """The settings without secrets, for logs and the exporter's spawn."""
@@ -239,7 +241,9 @@ def _env_overrides(environ: Mapping[str, str]) -> dict:
             continue
         path = name[len(ENV_PREFIX):].lower().split("__")
         try:
-            value = yaml.safe_load(raw) if raw != "" else None
+            # a string setting takes the variable as it is: a token "123456" stays a string
+            kind = _str_field(path)
+            value = (raw if raw or kind == "str" else None) if kind else yaml.safe_load(raw) if raw != "" else None
         except yaml.YAMLError as e:
             raise SettingsError(f"{SECTION}.{'.'.join(path)} (from {name}): not a YAML value: {e}") from None
         target = out
@@ -247,6 +251,17 @@ def _env_overrides(environ: Mapping[str, str]) -> dict:
             target = target.setdefault(part, {})
         target[path[-1]] = value
     return out
+
+
+def _str_field(path: list[str]) -> str | None:
+    """'str' or 'str | None' when the setting at `path` is a string, else None."""
+    cls = Settings
+    for part in path[:-1]:
+        cls = _SUBSECTIONS.get(part) if cls is Settings else None
+        if cls is None:
+            return None
+    kind = {f.name: str(f.type) for f in dataclasses.fields(cls)}.get(path[-1])
+    return kind if kind in ("str", "str | None") else None
 
 
 def _merge(base: dict, over: dict) -> dict:
