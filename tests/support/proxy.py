@@ -52,8 +52,11 @@ def default_config(api_base: str, metrics_port: int) -> dict:
 class Proxy:
     def __init__(self, workdir: Path, upstream_url: str, workers: int = 4, config: dict | None = None,
                  args: tuple[str, ...] = (), env: dict | None = None, tmpdir: Path | None = None,
-                 expect_exporter: bool = True):
+                 expect_exporter: bool = True, files: dict[str, str] | None = None):
         self.expect_exporter = expect_exporter
+        for name, text in (files or {}).items():  # modules the config names, beside config.yaml
+            (Path(workdir) / name).parent.mkdir(parents=True, exist_ok=True)
+            (Path(workdir) / name).write_text(text)
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
@@ -149,8 +152,10 @@ class Proxy:
         self.stop()
 
     # ---- requests ----------------------------------------------------------------------------
+    # A fresh connection per request: a recycled worker closes its idle keep-alive
+    # connections, and a request raced onto one would break on the client side.
     def headers(self, key: str | None = None) -> dict:
-        return {"Authorization": f"Bearer {key or self.master_key}"}
+        return {"Authorization": f"Bearer {key or self.master_key}", "Connection": "close"}
 
     def chat(self, model: str, content: str = "hi", stream: bool = False, key: str | None = None,
              body: bytes | None = None, extra: dict | None = None) -> int:
@@ -176,6 +181,16 @@ class Proxy:
                     break
                 return r.status_code
 
+    def rss_kib(self, pid: int) -> int:
+        with open(f"/proc/{pid}/status") as f:
+            return next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
+
+    def exporter_pid(self) -> int:
+        from litellm_observe import rundir
+
+        run = next((self.tmpdir / rundir.BASE_NAME).glob(rundir.RUN_PREFIX + "*"))
+        return int((run / "exporter.pid").read_text())
+
     def scrape(self, headers: dict | None = None) -> str:
         r = self.client.get(self.metrics_url, headers=headers or {}, timeout=10.0)
         r.raise_for_status()
@@ -195,6 +210,7 @@ class Proxy:
             except OSError:
                 continue
             ppid = int(stat[stat.rfind(")") + 2:].split()[1])
-            if ppid == self.proc.pid and b"resource_tracker" not in cmdline:
+            # LiteLLM makes its root a child subreaper, so an orphaned exporter shows up here too
+            if ppid == self.proc.pid and b"resource_tracker" not in cmdline and b"litellm_observe" not in cmdline:
                 pids.append(int(entry))
         return sorted(pids)
