@@ -23,7 +23,7 @@ from . import settings as settings_mod
 from .aggregate import Aggregator
 from .catalogue import CATALOGUE
 from .exposition import SharedRender, families, maybe_gzip
-from .rundir import Root
+from .rundir import RUN_PREFIX, Root
 from .store import WorkerStore
 
 log = logging.getLogger("litellm_observe.exporter")
@@ -34,16 +34,19 @@ EXIT_BIND = 3  # the address could not be bound (told to the supervisor)
 
 
 class Exporter:
-    """Aggregation, rendering and auth for one directory; the HTTP server calls `respond`."""
+    """Aggregation, rendering and auth for one run directory (or, for the sidecar, a base
+    directory: the sum of the `run-*` directories in it); the HTTP server calls `respond`."""
 
     def __init__(self, directory: str, settings: settings_mod.Settings):
         self.settings = settings
         self.directory = directory
         self._own: WorkerStore | None = None
-        try:  # the exporter's own counters live beside the workers', so they survive its restarts
-            self._own = WorkerStore(directory, {m.name: m.value_slots() for m in CATALOGUE})
-        except OSError as e:
-            log.warning("litellm_observe: exporter cannot write its own counters in %s: %s", directory, e)
+        self._runs: dict[str, Aggregator] = {}
+        if not self._run_dirs():
+            try:  # the exporter's own counters live beside the workers', so they survive its restarts
+                self._own = WorkerStore(directory, {m.name: m.value_slots() for m in CATALOGUE})
+            except OSError as e:
+                log.warning("litellm_observe: exporter cannot write its own counters in %s: %s", directory, e)
         self.aggregator = Aggregator(directory, on_corrupt=self._corrupt)
         self.render = SharedRender(self._families)
         self._expected = self._credentials(settings)
@@ -62,9 +65,29 @@ class Exporter:
         if self._own is not None:
             self._own.inc("observe_internal_errors", ("exporter_read",))
 
+    def _run_dirs(self) -> list[str]:
+        try:
+            return sorted(os.path.join(self.directory, n) for n in os.listdir(self.directory)
+                          if n.startswith(RUN_PREFIX) and os.path.isdir(os.path.join(self.directory, n)))
+        except OSError:
+            return []
+
     def _families(self) -> list:
-        self.aggregator.compact()
-        return families(self.aggregator.collect(), self.settings.namespace)
+        runs = self._run_dirs()
+        if not runs:
+            self.aggregator.compact()
+            return families(self.aggregator.collect(), self.settings.namespace)
+        self._runs = {d: self._runs.get(d) or Aggregator(d, on_corrupt=self._corrupt) for d in runs}
+        total: dict = {}
+        for aggregator in self._runs.values():
+            aggregator.compact()
+            for key, values in aggregator.collect().items():
+                acc = total.get(key)
+                if acc is None or len(acc) != len(values):
+                    total[key] = values
+                else:
+                    total[key] = [a + v for a, v in zip(acc, values)]
+        return families(total, self.settings.namespace)
 
     def authorized(self, header: str | None) -> bool:
         if not self._expected:
@@ -125,8 +148,9 @@ def hold_lock(directory: str) -> int | None:
 
 def run(directory: str, settings: settings_mod.Settings, root: Root | None, address: str | None = None,
         port: int | None = None) -> int:
-    """Serve until the root process is gone (or forever without one)."""
-    if hold_lock(directory) is None:
+    """Serve until the root process is gone. Without a root (the `serve-metrics` sidecar)
+    serve forever, beside any other reader: folding is guarded by its own lock."""
+    if root is not None and hold_lock(directory) is None:
         return EXIT_BUSY
     address = settings.bind_address if address is None else address
     port = settings.port if port is None else port
@@ -135,8 +159,9 @@ def run(directory: str, settings: settings_mod.Settings, root: Root | None, addr
     except OSError as e:
         log.error("litellm_observe: exporter cannot listen on %s:%s: %s", address, port, e)
         return EXIT_BIND
-    with open(os.path.join(directory, READY_NAME), "w") as f:
-        f.write(str(os.getpid()))
+    if root is not None:
+        with open(os.path.join(directory, READY_NAME), "w") as f:
+            f.write(str(os.getpid()))
     log.info("litellm_observe: serving metrics of %s on http://%s:%s/metrics", directory, address, port)
     threading.Thread(target=server.serve_forever, daemon=True, name="litellm-observe-http").start()
     try:
