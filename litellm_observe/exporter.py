@@ -155,7 +155,8 @@ def run(directory: str, settings: settings_mod.Settings, root: Root | None, addr
     address = settings.bind_address if address is None else address
     port = settings.port if port is None else port
     try:
-        server = make_server(Exporter(directory, settings), address, port)
+        exporter = Exporter(directory, settings)
+        server = make_server(exporter, address, port)
     except OSError as e:
         log.error("litellm_observe: exporter cannot listen on %s:%s: %s", address, port, e)
         return EXIT_BIND
@@ -167,6 +168,10 @@ def run(directory: str, settings: settings_mod.Settings, root: Root | None, addr
     try:
         while root is None or root.alive():
             time.sleep(1.0)
+            try:  # fold recycled workers between scrapes, so a scrape seldom pays for it
+                exporter.aggregator.compact()
+            except Exception:
+                log.exception("litellm_observe: folding dead workers failed; the next scrape retries")
     except KeyboardInterrupt:
         pass
     server.shutdown()

@@ -161,10 +161,17 @@ def test_render_failure_is_a_500(tmp_path, monkeypatch):
         t.join(30)
 
 
+def _this_process_as_root():
+    from litellm_observe.rundir import Root, start_time
+
+    return Root(os.getpid(), start_time(os.getpid()))
+
+
 def test_run_returns_busy_when_another_exporter_holds_the_lock(tmp_path):
     fd = exp.hold_lock(str(tmp_path))
-    try:
-        assert exp.run(str(tmp_path), settings_mod.Settings(), None, "127.0.0.1", 0) == exp.EXIT_BUSY
+    try:  # a run's exporter (with a root) is unique per run
+        assert exp.run(str(tmp_path), settings_mod.Settings(), _this_process_as_root(), "127.0.0.1", 0) \
+            == exp.EXIT_BUSY
     finally:
         os.close(fd)
 
