@@ -168,16 +168,22 @@ def write(path: str, records: list[tuple[bytes, tuple[float, ...]]]) -> None:
     os.rename(tmp, path)
 
 
-def is_dead(path: str) -> bool:
-    """True when no process holds the worker's lock (it exited, was killed, or never locked)."""
+def lock_held(path: str, create: bool = False) -> bool | None:
+    """Whether some process holds an flock on `path` (None: no such file and not `create`).
+    The test takes the lock for an instant and gives it back."""
     try:
-        fd = os.open(path, os.O_RDONLY)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644) if create else os.open(path, os.O_RDONLY)
     except FileNotFoundError:
-        return False
+        return None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
-        return False
+        return True
     finally:
         os.close(fd)
-    return True
+    return False
+
+
+def is_dead(path: str) -> bool:
+    """True when no process holds the worker's lock (it exited, was killed, or never locked)."""
+    return lock_held(path) is False

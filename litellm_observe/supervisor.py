@@ -18,6 +18,7 @@ import time
 from . import settings as settings_mod
 from .exporter import EXIT_BIND, LOCK_NAME, READY_NAME
 from .rundir import Root
+from .store import lock_held
 
 log = logging.getLogger("litellm_observe")
 CHECK_SECONDS = 2.0
@@ -25,14 +26,7 @@ MAX_BACKOFF_SECONDS = 60.0
 
 
 def exporter_running(directory: str) -> bool:
-    fd = os.open(os.path.join(directory, LOCK_NAME), os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return True
-    finally:
-        os.close(fd)
-    return False
+    return bool(lock_held(os.path.join(directory, LOCK_NAME), create=True))
 
 
 def _read(path: str) -> str | None:

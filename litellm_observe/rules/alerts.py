@@ -12,7 +12,7 @@ from ..settings import Settings
 from . import slo
 from .model import (COUNT, PERCENT, RATIO, SECONDS, Alert, Case, Expected, Spec, boundary, constant, counter,
                     negative, series)
-from .promql import SCRAPE_UP, equality_labels, fmt, minutes, sample, selector, selector_labels, sum_rate
+from .promql import SCRAPE_UP, equality_labels, fmt, sample, selector, selector_labels, sum_rate
 
 RATE = "5m"  # rate window of the ratio and quantile alerts
 MODEL = {"provider": "openai", "model": "gpt-4o"}

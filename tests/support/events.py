@@ -18,7 +18,7 @@ from prometheus_client.parser import text_string_to_metric_families  # noqa: E40
 
 from litellm_observe import settings as settings_mod  # noqa: E402
 from litellm_observe.aggregate import Aggregator  # noqa: E402
-from litellm_observe.catalogue import BY_NAME, Kind  # noqa: E402
+from litellm_observe.catalogue import BY_NAME  # noqa: E402
 from litellm_observe.exposition import families  # noqa: E402
 from litellm_observe.logger import ObserveLogger  # noqa: E402
 
