@@ -67,9 +67,13 @@ class Root:
 def current_root() -> Root:
     """The process that owns this proxy run."""
     me, parent = os.getpid(), os.getppid()
-    spawned = multiprocessing.parent_process() is not None  # uvicorn's default workers
-    forked = parent > 1 and _cmdline(parent) == _cmdline(me)  # gunicorn workers, forked without exec
-    pid = parent if (spawned or forked) and parent > 1 else me
+    supervisor = multiprocessing.parent_process()  # set in uvicorn's spawned workers
+    if supervisor is not None and supervisor.pid:
+        pid = supervisor.pid  # may be 1: `litellm` as a container's first process
+    elif parent > 0 and _cmdline(parent) == _cmdline(me):
+        pid = parent  # gunicorn's workers, forked without exec
+    else:
+        pid = me  # a single worker is its own run
     return Root(pid, start_time(pid) or 0)
 
 

@@ -94,3 +94,47 @@ def test_remove_dead_runs(tmp_path):
 
 def test_remove_dead_runs_without_base(tmp_path):
     assert rundir.remove_dead_runs(str(tmp_path / "missing")) == []
+
+
+def test_current_root_of_a_forked_worker_is_its_parent():
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # gunicorn-style worker: forked, no exec
+        os.write(write, str(rundir.current_root().pid).encode())
+        os._exit(0)
+    os.close(write)
+    try:
+        assert int(os.read(read, 64)) == os.getpid()
+    finally:
+        os.close(read)
+        os.waitpid(pid, 0)
+
+
+PID1_SCRIPT = """
+import multiprocessing, sys
+sys.path.insert(0, sys.argv[1])
+from litellm_observe import rundir
+def child(q):
+    q.put(rundir.current_root().pid)
+if __name__ == "__main__":
+    ctx = multiprocessing.get_context("spawn")
+    q = ctx.Queue()
+    p = ctx.Process(target=child, args=(q,))
+    p.start()
+    print(q.get(timeout=60))
+    p.join(60)
+"""
+
+
+def test_spawned_workers_of_a_first_process_find_it(tmp_path):
+    """`litellm` as PID 1 in a container: its spawned workers' parent is 1, still the run's root."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "pid1.py"
+    script.write_text(PID1_SCRIPT)
+    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    out = subprocess.run(["unshare", "--pid", "--fork", "--mount-proc", sys.executable, str(script), repo],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["1"]
