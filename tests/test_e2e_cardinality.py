@@ -1,14 +1,12 @@
 """Issue 5 §1: a cardinality attack through a real proxy grows no series past the caps."""
-import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import httpx
 import pytest
 
 from litellm_observe.labels import OVERFLOW, SENTINELS
 from tests.conftest import wait_until
+from tests.support import load
 from tests.support.metrics import samples, total
 from tests.support.proxy import Proxy, default_config, free_port
 
@@ -33,24 +31,6 @@ def _attack_jobs(proxy: Proxy, phase: int) -> list[dict]:
     return jobs
 
 
-def _send(proxy: Proxy, jobs: list[dict]) -> dict:
-    deadline = time.monotonic() + PHASE_SECONDS
-    seen: dict = {}
-
-    def one(job):
-        if time.monotonic() > deadline:
-            return "late"
-        try:
-            return proxy.chat(**job)
-        except httpx.HTTPError as e:
-            return f"broken {e!r}"
-
-    with ThreadPoolExecutor(8) as pool:
-        for status in pool.map(one, jobs):
-            seen[status] = seen.get(status, 0) + 1
-    return seen
-
-
 def _scrape_when(proxy: Proxy, requests: int) -> str | None:
     text = proxy.scrape()
     return text if total(text, "requests") == requests else None
@@ -68,8 +48,8 @@ def test_cardinality_attack_is_capped_and_memory_stays_flat(upstream, tmp_path):
     with Proxy(tmp_path, upstream.base_url, workers=4, config=config, files={"custom_auth.py": auth}) as proxy:
         assert proxy.chat("ok", key="sk-team-x", content="warm up") == 200
         baseline = len(samples(proxy.scrape()))
-        seen1 = _send(proxy, _attack_jobs(proxy, 0))
-        assert set(seen1) <= {200, 400}, seen1
+        seen1, unanswered = load.send(proxy, _attack_jobs(proxy, 0), threads=8, seconds=PHASE_SECONDS)
+        assert not unanswered and set(seen1) <= {200, 400}, (seen1, unanswered[:5])
         sent = sum(seen1.values()) + 1
         text1 = wait_until(lambda: _scrape_when(proxy, sent), timeout=90, what=f"requests_total == {sent}")
         series1 = set(samples(text1))
@@ -77,8 +57,8 @@ def test_cardinality_attack_is_capped_and_memory_stays_flat(upstream, tmp_path):
         rss1 = {pid: proxy.rss_kib(pid) for pid in pids}
         exporter1 = proxy.rss_kib(proxy.exporter_pid())
 
-        seen2 = _send(proxy, _attack_jobs(proxy, 1))
-        assert set(seen2) <= {200, 400}, seen2
+        seen2, unanswered = load.send(proxy, _attack_jobs(proxy, 1), threads=8, seconds=PHASE_SECONDS)
+        assert not unanswered and set(seen2) <= {200, 400}, (seen2, unanswered[:5])
         sent += sum(seen2.values())
         text2 = wait_until(lambda: _scrape_when(proxy, sent), timeout=90, what=f"requests_total == {sent}")
         series2 = set(samples(text2))

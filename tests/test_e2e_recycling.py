@@ -10,6 +10,7 @@ import pytest
 
 from litellm_observe import rundir
 from tests.conftest import wait_until
+from tests.support import load
 from tests.support.metrics import samples, total
 from tests.support.proxy import Proxy
 
@@ -46,35 +47,13 @@ class MonotonicWatch(threading.Thread):
                 time.sleep(0.1)
 
 
-def _send(proxy: Proxy, jobs: list[dict], deadline: float) -> tuple[dict, list[str]]:
-    """Statuses the client saw, and the requests that got no answer at all (with why)."""
-    seen, broken = {}, []
-
-    def one(job):
-        if time.monotonic() > deadline:
-            return None
-        try:
-            return proxy.chat(**job)
-        except httpx.HTTPError as e:
-            return f"broken: {type(e).__name__}: {e}"
-
-    with ThreadPoolExecutor(6) as pool:
-        for status in pool.map(one, jobs):
-            if isinstance(status, str):
-                broken.append(status)
-            elif status is not None:
-                seen[status] = seen.get(status, 0) + 1
-    return seen, broken
-
-
 def test_recycled_and_killed_workers_never_lower_a_counter(upstream, tmp_path):
     with Proxy(tmp_path, upstream.base_url, workers=4, args=("--max_requests_before_restart", "15")) as proxy:
         watch = MonotonicWatch(proxy)
         watch.start()
-        deadline = time.monotonic() + LOAD_SECONDS
         jobs = [dict(model="ok" if i % 5 else "bad500", content=f"recycle {i}", stream=i % 3 == 0)
                 for i in range(400)]
-        seen, broken = _send(proxy, jobs, deadline)
+        seen, broken = load.send(proxy, jobs, threads=6, seconds=LOAD_SECONDS)
         # uvicorn closes connections a recycling worker accepted but never read: those
         # requests got no answer and were never processed, so they are never counted.
         assert len(broken) < len(jobs) // 10, broken[:5]

@@ -1,8 +1,11 @@
 """A mixed, bounded load: every kind of outcome the metrics must account for."""
 from __future__ import annotations
 
+import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
+
+import httpx
 
 BAD_JSON = b'{"model": "ok", bad json'
 
@@ -35,3 +38,27 @@ def run(proxy, jobs: list[dict], threads: int = 6) -> Counter:
     for job in probes:  # one at a time, so each worker's cache write lands before its next read
         seen[proxy.chat(**job)] += 1
     return seen
+
+
+def send(proxy, jobs: list[dict], threads: int, seconds: float) -> tuple[Counter, list[str]]:
+    """Send jobs concurrently, bounded in time. Returns the statuses the client saw, and the
+    requests that got no answer (why: the exception, or `late` past the deadline)."""
+    deadline = time.monotonic() + seconds
+
+    def one(job):
+        if time.monotonic() > deadline:
+            return "late"
+        try:
+            return proxy.chat(**job)
+        except httpx.HTTPError as e:
+            return f"broken: {type(e).__name__}: {e}"
+
+    seen: Counter = Counter()
+    unanswered: list[str] = []
+    with ThreadPoolExecutor(threads) as pool:
+        for status in pool.map(one, jobs):
+            if isinstance(status, str):
+                unanswered.append(status)
+            else:
+                seen[status] += 1
+    return seen, unanswered
