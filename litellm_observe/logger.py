@@ -95,9 +95,7 @@ def _router_model_names() -> Iterable[str] | None:
 
 
 def _caching_on() -> bool:
-    import litellm
-
-    return getattr(litellm, "cache", None) is not None
+    return getattr(sys.modules.get("litellm"), "cache", None) is not None  # no import on the hot path
 
 
 class ObserveLogger(CustomLogger):
