@@ -43,6 +43,12 @@ BY_PROXY_TYPE: dict[str, str] = {"budget_exceeded": "budget_exceeded", "auth_err
 assert set(BY_CLASS.values()) | set(BY_STATUS.values()) | set(BY_PROXY_TYPE.values()) <= set(ERROR_TYPES)
 
 
+def ascii_int(raw: str) -> int | None:
+    """'429' -> 429; None for anything but ASCII digits ('²' passes str.isdigit, not int())."""
+    raw = raw.strip()
+    return int(raw) if raw.isascii() and raw.isdigit() else None
+
+
 def status_code(exc: object) -> int:
     """The HTTP status a failed request gets: the exception's `status_code` or `code`,
     else 500. Always 400..599, so failures always match `status_code=~"[45].."`."""
@@ -52,8 +58,8 @@ def status_code(exc: object) -> int:
             continue
         if isinstance(raw, int):
             code = raw
-        elif isinstance(raw, str) and raw.strip().isascii() and raw.strip().isdigit():
-            code = int(raw.strip())
+        elif isinstance(raw, str) and (parsed := ascii_int(raw)) is not None:
+            code = parsed
         else:
             continue
         if 400 <= code <= 599:

@@ -133,9 +133,7 @@ class ObserveLogger(CustomLogger):
         self.store = None
         try:
             if self._fixed_run_directory:
-                directory = self._fixed_run_directory
-                os.makedirs(os.path.join(directory, rundir.LABELS_DIR), exist_ok=True)
-                os.makedirs(os.path.join(directory, rundir.RESETS_DIR), exist_ok=True)
+                directory = rundir.prepare(self._fixed_run_directory)
                 root = None
             else:
                 base = rundir.base_dir(self.settings.metrics_dir)
@@ -245,11 +243,16 @@ class ObserveLogger(CustomLogger):
         return entry[0]
 
     def _finish(self, call_id: object) -> float | None:
-        started = self._release(call_id)
-        if isinstance(call_id, str):
-            with self._inflight_lock:
-                self._inflight.pop(call_id, None)
-        return started
+        """The request ended: forget it (one lock), returns when it started, if known."""
+        if not isinstance(call_id, str):
+            return None
+        with self._inflight_lock:
+            entry = self._inflight.pop(call_id, None)
+        if entry is None:
+            return None
+        if entry[1]:
+            self.store.add("current_load", (), -1.0, time.time())
+        return entry[0]
 
     def _sweep(self, now: float) -> None:
         """Requests that never ended (a client gone mid-request with no event) stop counting."""
@@ -366,8 +369,8 @@ class ObserveLogger(CustomLogger):
         now = time.time()
         for metric, header in _RATELIMIT_HEADERS:
             value = headers.get(header)
-            if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
-                value = int(value)
+            if isinstance(value, str):
+                value = error_types.ascii_int(value)
             value = _float(value)
             if value is not None:
                 store.set(metric, pm, value, now)

@@ -87,7 +87,11 @@ def base_dir(configured: str | None, environ=os.environ) -> str:
 
 
 def run_dir(base: str, root: Root) -> str:
-    path = os.path.join(base, root.name)
+    return prepare(os.path.join(base, root.name))
+
+
+def prepare(path: str) -> str:
+    """Create a run directory with its sub-folders (raises OSError when it cannot)."""
     os.makedirs(os.path.join(path, LABELS_DIR), exist_ok=True)
     os.makedirs(os.path.join(path, RESETS_DIR), exist_ok=True)
     return path
