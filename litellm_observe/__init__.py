@@ -13,7 +13,7 @@ def __getattr__(name: str):
     if name == "proxy_handler":
         global _handler
         if _handler is None:
-            from .logger import ObserveLogger
+            from .worker.logger import ObserveLogger
 
             _handler = ObserveLogger()
         return _handler

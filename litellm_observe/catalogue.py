@@ -6,8 +6,11 @@ Names here carry no namespace: `Metric.family(namespace)` adds it.
 """
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
 from enum import Enum
+from functools import cached_property
 
 DEFAULT_NAMESPACE = "litellm"
 
@@ -59,6 +62,14 @@ class Metric:
         if self.kind is Kind.HISTOGRAM:
             return (f"{base}_bucket", f"{base}_sum", f"{base}_count")
         return (base,)
+
+    @cached_property
+    def schema(self) -> str:
+        """A fingerprint of what a stored record of this metric means: kind, label names in
+        order, buckets. Sample files carry it, so a reader built from another catalogue
+        skips a record instead of mislabelling it (rundir/samplefile.py)."""
+        text = json.dumps([self.kind.value, list(self.labels), list(self.buckets)])
+        return hashlib.blake2s(text.encode(), digest_size=4).hexdigest()
 
     def value_slots(self) -> int:
         """How many floats a worker stores per series (see store.py)."""

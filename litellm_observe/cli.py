@@ -60,11 +60,11 @@ def cmd_check(args) -> int:
 
 
 def cmd_serve(args) -> int:
-    from . import exporter
+    from .exporter import service
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(message)s")
     s = settings_mod.load(args.config)
-    return exporter.run(args.dir, s, None, address=args.address, port=args.port)
+    return service.run(args.dir, s, None, address=args.address, port=args.port)
 
 
 def main(argv: list[str] | None = None) -> int:

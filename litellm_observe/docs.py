@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from . import error_types
+from .worker import error_types
 from .catalogue import CATALOGUE, Kind
 from .settings import Settings
 

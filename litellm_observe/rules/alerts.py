@@ -316,9 +316,14 @@ def internal_errors(s: Settings, base: dict) -> Spec:
         s, base, "LitellmObserveInternalErrors", "observe_internal_errors", "hook", "async_log_success_event",
         s.alerts.internal_errors_for, s.alerts.internal_errors_severity,
         "The litellm-observe logger is failing to record events.",
-        "The logger raised while recording an event and dropped it; metrics undercount from then on.",
-        "Read the proxy's log for `litellm_observe` errors (logged at most once a minute per hook) and report "
-        "them with the litellm version from build_info; a litellm upgrade that changed a payload is the usual cause.")
+        "The logger raised while recording an event and dropped it; metrics undercount from then on. The `hook` "
+        "label says where: a LiteLLM hook; `exporter_read`, a dead worker's unreadable sample file was set aside "
+        "and its samples lost; `exporter_read_retry`, the exporter could not read a file for now (too many open "
+        "files, out of memory) and served the last values, which loses nothing unless it lasts.",
+        "Read the proxy's log for `litellm_observe` errors (logged at most once a minute per hook). For a full "
+        "metrics directory, free space or move `metrics_dir`; for `exporter_read_retry`, raise the exporter's "
+        "open-file limit or find what holds so many connections; otherwise report them with the litellm version "
+        "from build_info: a litellm upgrade that changed a payload is the usual cause.")
 
 
 def label_overflow(s: Settings, base: dict) -> Spec:

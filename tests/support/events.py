@@ -17,10 +17,10 @@ from prometheus_client import CollectorRegistry, generate_latest  # noqa: E402
 from prometheus_client.parser import text_string_to_metric_families  # noqa: E402
 
 from litellm_observe import settings as settings_mod  # noqa: E402
-from litellm_observe.aggregate import Aggregator  # noqa: E402
+from litellm_observe.exporter.aggregate import Aggregator  # noqa: E402
 from litellm_observe.catalogue import BY_NAME  # noqa: E402
-from litellm_observe.exposition import families  # noqa: E402
-from litellm_observe.logger import ObserveLogger  # noqa: E402
+from litellm_observe.exporter.exposition import families  # noqa: E402
+from litellm_observe.worker.logger import ObserveLogger  # noqa: E402
 
 MODELS = ["ok", "bad500"]
 _REQ = httpx.Request("POST", "http://127.0.0.1/v1/chat/completions")

@@ -186,7 +186,7 @@ class Proxy:
             return next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
 
     def exporter_pid(self) -> int:
-        from litellm_observe import rundir
+        from litellm_observe.rundir import protocol as rundir
 
         run = next((self.tmpdir / rundir.BASE_NAME).glob(rundir.RUN_PREFIX + "*"))
         return int((run / "exporter.pid").read_text())

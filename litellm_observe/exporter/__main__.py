@@ -1,0 +1,27 @@
+"""`python -m litellm_observe.exporter --run-dir DIR --root PID:START [--config FILE]`:
+the run's exporter, started by a worker's supervisor (worker/supervisor.py)."""
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from .. import settings as settings_mod
+from ..rundir.protocol import Root
+from .service import run
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m litellm_observe.exporter")
+    p.add_argument("--run-dir", required=True)
+    p.add_argument("--root", required=True, help="PID:STARTTIME of the proxy run's root process")
+    p.add_argument("--config", default=None)
+    args = p.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(levelname)s: %(message)s")
+    pid, start = args.root.split(":")
+    settings = settings_mod.load(args.config)
+    return run(args.run_dir, settings, Root(int(pid), int(start)))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

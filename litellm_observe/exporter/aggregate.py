@@ -1,0 +1,374 @@
+"""Merge the sample files of one directory (a run, or a sidecar's base): this module only reads and folds.
+
+Scrape cost depends on live data, not on how many writers ever lived: the files of
+writers that are gone are folded into one archive (counters and histograms only; a
+dead writer's gauges drop out) and deleted. Folding holds `compact.lock` exclusively
+and reading holds it shared, so a scrape never counts a dead writer both in its own
+file and in the archive.
+
+Sums must not depend on which writers are folded yet: float addition is not
+associative, and a counter that drops by one ulp reads as a reset to Prometheus.
+So every total is `math.fsum` over per-writer values (correctly rounded, order free)
+and the archive keeps each folded sum as a double-double (hi, lo), exact to about
+106 bits, so fsum over (hi, lo, live...) equals fsum over all writers. A sum that
+overflows is +Inf for that series alone (valid exposition), never an error.
+
+What a read error means:
+- OSError (too many open files, out of memory, ...) says nothing about the file: it
+  is retried on the next scrape, never renamed or deleted.
+- A file that does not parse while its writer lives is a tail not yet visible: read
+  what parses, retry the rest.
+- Only a file that does not parse and whose writer is gone is set aside
+  (`*.corrupt`), counted and logged once: its samples are lost.
+Whenever a scrape could not read everything, it serves, per series, the larger of the
+last complete values and what it could read (`Snapshot.fill`), so a counter never
+drops because of a transient error, and never counts more than was written.
+"""
+from __future__ import annotations
+
+import logging
+import math
+import os
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Iterable
+
+from ..catalogue import BY_NAME, GaugeMode, Kind
+from ..rundir import samplefile
+from ..rundir.protocol import CORRUPT_SUFFIX, Directory, locked, writer_gone, write_atomically
+
+log = logging.getLogger("litellm_observe.exporter")
+MERGED = "__merged__"  # archive records naming the files (or runs) already folded in
+
+SeriesKey = tuple[str, tuple[str, ...]]
+Series = dict[SeriesKey, list[float]]
+QUARANTINED, RETRIED = "quarantined", "retried"
+ErrorHook = Callable[[str, str, BaseException], None]
+
+
+def exact_sum(values: Iterable[float]) -> float:
+    """fsum; a sum past the float range is +Inf (or -Inf / NaN), never an exception."""
+    values = list(values)
+    try:
+        return math.fsum(values)
+    except (OverflowError, ValueError):
+        total = 0.0
+        for v in values:
+            total += v
+        return total
+
+
+def double_double(parts: list[float]) -> tuple[float, float]:
+    """The exact sum of `parts` as hi + lo: hi correctly rounded, lo what rounding left."""
+    hi = exact_sum(parts)
+    return hi, (exact_sum(parts + [-hi]) if math.isfinite(hi) else 0.0)
+
+
+@dataclass
+class Snapshot:
+    """What one read saw: per series, the contributions still to be combined."""
+
+    sums: dict[SeriesKey, list[tuple[float, ...]]] = field(default_factory=dict)
+    gauges: dict[SeriesKey, list[tuple[float, float]]] = field(default_factory=dict)  # (value, written at)
+    complete: bool = True
+
+    def add_sum(self, key: SeriesKey, values: tuple[float, ...]) -> None:
+        self.sums.setdefault(key, []).append(values)
+
+    def merge(self, other: "Snapshot") -> "Snapshot":
+        for key, parts in other.sums.items():
+            self.sums.setdefault(key, []).extend(parts)
+        for key, parts in other.gauges.items():
+            self.gauges.setdefault(key, []).extend(parts)
+        self.complete &= other.complete
+        return self
+
+    def series(self) -> Series:
+        out: Series = {}
+        for key, parts in self.gauges.items():
+            if BY_NAME[key[0]].gauge_mode is GaugeMode.MOSTRECENT:
+                out[key] = [max(parts, key=lambda p: p[1])[0]]
+            else:
+                out[key] = [exact_sum(p[0] for p in parts)]
+        for key, parts in self.sums.items():
+            width = len(parts[0])
+            out[key] = list(parts[0]) if len(parts) == 1 else [
+                exact_sum(col) for col in zip(*(p for p in parts if len(p) == width))]
+        return out
+
+
+def fill(last: Series, now: Series) -> Series:
+    """An incomplete read, made safe to serve: counters and histogram slots take the larger
+    of the last complete value and what was read; gauges keep their last values."""
+    out = dict(now)
+    for key, old in last.items():
+        new = now.get(key)
+        if BY_NAME[key[0]].kind is Kind.GAUGE or new is None or len(new) != len(old):
+            out[key] = old
+        else:
+            out[key] = [max(a, b) for a, b in zip(old, new)]
+    return out
+
+
+class Aggregator:
+    """Reads and folds one directory of sample files (see rundir/protocol.py)."""
+
+    def __init__(self, directory: Directory | str, on_error: ErrorHook | None = None,
+                 retry_log_seconds: float = 60.0):
+        self.dir = directory if isinstance(directory, Directory) else Directory(directory)
+        self._keys: dict[bytes, SeriesKey | None] = {}
+        self._on_error = on_error or (lambda outcome, path, err: None)
+        self._retry_log_seconds = retry_log_seconds
+        self._retry_logged = -1e9
+        self._cache: dict[str, tuple[tuple | None, list]] = {}  # path -> (identity, records last read)
+        self.last: Series = {}
+
+    # ---- reading one file ----------------------------------------------------------------------
+    def _decode(self, key: bytes) -> SeriesKey | None:
+        try:
+            return self._keys[key]
+        except KeyError:
+            pass
+        decoded = samplefile.decode_key(key)
+        out = None
+        if decoded is not None:
+            metric, schema, labels = decoded
+            m = BY_NAME.get(metric)
+            if metric == MERGED or (m is not None and m.schema == schema and len(labels) == len(m.labels)):
+                out = (metric, labels)  # a record of another catalogue version is skipped, never misread
+        if len(self._keys) > 200_000:
+            self._keys.clear()
+        self._keys[key] = out
+        return out
+
+    def _retry(self, path: str, err: BaseException) -> None:
+        self._on_error(RETRIED, path, err)
+        now = time.monotonic()
+        if now - self._retry_logged >= self._retry_log_seconds:
+            self._retry_logged = now
+            log.warning("litellm_observe: could not read %s for now (%s); serving the last values, retrying",
+                        path, err)
+
+    def _quarantine(self, path: str, err: BaseException) -> None:
+        try:
+            os.replace(path, path + CORRUPT_SUFFIX)
+        except OSError:
+            pass
+        log.error("litellm_observe: skipped unreadable sample file %s (%s); its writer is gone and its samples "
+                  "are lost", path, err)
+        self._on_error(QUARANTINED, path, err)
+
+    def _read(self, path: str, writer_may_live: bool) -> tuple[list, bool] | None:
+        """(records, complete) of a file; None when it is gone or was set aside.
+
+        `writer_may_live`: a parse failure is a tail not yet visible unless the writer is gone.
+        When the file cannot be read now, its records from the last read stand in for it
+        (values only grow, so they are never more than the file holds): complete when the
+        file provably did not change since (same inode, size and mtime), else not."""
+        cached = self._cache.get(path)
+        try:
+            parsed = samplefile.read(path)
+        except FileNotFoundError:
+            self._cache.pop(path, None)
+            return None
+        except samplefile.CorruptSampleFile as e:
+            if writer_may_live and not writer_gone(path):
+                self._retry(path, e)
+                return (cached[1] if cached else []), False
+            self._quarantine(path, e)
+            return None
+        except OSError as e:
+            self._retry(path, e)
+            if cached is not None and cached[0] is not None and cached[0] == _identity(path):
+                return cached[1], True
+            return (cached[1] if cached else []), False
+        if parsed.complete:
+            self._cache[path] = (None if writer_may_live else _identity(path), parsed.records)
+            return parsed.records, True
+        if writer_may_live and not writer_gone(path):
+            # a live writer's tail not yet visible: what parses, and the rest as last read
+            seen = dict(cached[1]) if cached else {}
+            seen.update(parsed.records)
+            return list(seen.items()), False
+        self._quarantine(path, samplefile.CorruptSampleFile(parsed.problem))
+        return None
+
+    # ---- folding -------------------------------------------------------------------------------
+    def _load_archive(self) -> tuple[dict[SeriesKey, list[list[float]]], set[str]] | None:
+        """The archive as per-slot parts to fsum, and the names already folded; None when it
+        exists but cannot be read now (then nothing may be folded: it would be lost)."""
+        got = self._read(self.dir.archive, writer_may_live=False)
+        if got is None:
+            return {}, set()
+        records, complete = got
+        if not complete:
+            return None
+        halves, merged = self._archive(records)
+        return {key: [[h, l] for h, l in zip(hi, lo)] for key, (hi, lo) in halves.items()}, merged
+
+    def _archive(self, records: list) -> tuple[dict[SeriesKey, tuple[tuple, tuple]], set[str]]:
+        """An archive's records: per series its (hi, lo) halves, and the names already folded."""
+        halves: dict[SeriesKey, tuple[tuple, tuple]] = {}
+        merged: set[str] = set()
+        for key, values in records:
+            decoded = self._decode(key)
+            if decoded is None:
+                continue
+            if decoded[0] == MERGED:
+                merged.add(decoded[1][0])
+            else:
+                half = len(values) // 2
+                halves[decoded] = (values[:half], values[half:])
+        return halves, merged
+
+    def _fold(self, sources: list[tuple[str, Callable[[], list | None], Callable[[], None]]]) -> int:
+        """Fold (name, read records, remove) sources into the archive; returns how many were folded."""
+        if not sources:
+            return 0
+        with locked(self.dir.compact_lock):
+            loaded = self._load_archive()
+            if loaded is None:
+                return 0  # retried next time
+            archive, merged = loaded
+            folded = []
+            for name, read_records, remove in sources:
+                if name in merged:
+                    folded.append((name, remove))  # folded before a crash, not yet removed
+                    continue
+                records = read_records()
+                if records is None:
+                    continue
+                for key, values in records:
+                    acc = archive.get(key)
+                    if acc is None or len(acc) != len(values):
+                        archive[key] = [[v] for v in values]
+                    else:
+                        for slot, v in zip(acc, values):
+                            slot.append(v)
+                folded.append((name, remove))
+            if not folded:
+                return 0
+            # Name only what still exists: those are what a crash between the archive's
+            # rename and the removals below could count twice.
+            records = []
+            for key, slots in archive.items():
+                pairs = [double_double(parts) for parts in slots]
+                records.append((samplefile.encode_key(key[0], BY_NAME[key[0]].schema, key[1]),
+                                tuple(p[0] for p in pairs) + tuple(p[1] for p in pairs)))
+            records += [(samplefile.encode_key(MERGED, "", (n,)), ()) for n, _ in sorted(folded)]
+            try:
+                write_atomically(self.dir.archive, samplefile.encode(records))
+            except OSError as e:  # full disk, out of descriptors: nothing removed, retried next time
+                self._retry(self.dir.archive, e)
+                return 0
+            self._cache.pop(self.dir.archive, None)
+            for _, remove in folded:
+                remove()
+            return len(folded)
+
+    def _counters_of(self, path: str) -> list | None:
+        """A dead writer's counter and histogram records; None when it cannot be read whole now."""
+        got = self._read(path, writer_may_live=False)
+        if got is None or not got[1]:
+            return None
+        out = []
+        for key, values in got[0]:
+            decoded = self._decode(key)
+            if decoded is not None and decoded[0] != MERGED and BY_NAME[decoded[0]].kind is not Kind.GAUGE:
+                out.append((decoded, values))
+        return out
+
+    def compact(self) -> int:
+        """Fold dead writers into the archive; returns how many files were folded."""
+        for path in self.dir.abandoned_new_files():
+            _unlink(path)
+        dead = [p for p in self.dir.sample_files() if writer_gone(p)]
+        return self._fold([(os.path.basename(p), lambda p=p: self._counters_of(p), lambda p=p: _unlink(p))
+                           for p in dead])
+
+    def fold_directories(self, ended: list["Aggregator"], remove: Callable[[Directory], None]) -> int:
+        """Fold whole directories whose every writer is gone (a sidecar's ended runs) into this
+        one's archive, each contribution kept apart so the sums stay exact; then `remove` them."""
+        def contributions(agg: Aggregator) -> list | None:
+            agg.compact()
+            snap = agg.snapshot()
+            if not snap.complete:
+                return None
+            return [(key, part) for key, parts in snap.sums.items() for part in parts]
+
+        return self._fold([(os.path.basename(a.dir.path), lambda a=a: contributions(a), lambda a=a: remove(a.dir))
+                           for a in ended])
+
+    # ---- reading everything ----------------------------------------------------------------------
+    def snapshot(self, children: Iterable["Aggregator"] = ()) -> Snapshot:
+        """Every contribution of the directory (the archive's halves and each live file), and of
+        `children` read while this directory's folding is held off, so a child folded into this
+        archive meanwhile is never missed nor counted twice."""
+        snap = Snapshot()
+        if not os.path.isdir(self.dir.path):
+            self._cache.clear()
+            return snap
+        try:
+            with locked(self.dir.compact_lock, shared=True):
+                self._read_all(snap)
+                for child in children:
+                    snap.merge(child.snapshot())
+        except OSError as e:  # even the lock could not be opened: serve the last values
+            self._retry(self.dir.compact_lock, e)
+            snap.complete = False
+        return snap
+
+    def _read_all(self, snap: Snapshot) -> None:
+        merged: set[str] = set()
+        got = self._read(self.dir.archive, writer_may_live=False)
+        if got is not None:
+            snap.complete &= got[1]
+            halves, merged = self._archive(got[0])
+            for key, (hi, lo) in halves.items():
+                snap.add_sum(key, hi)
+                snap.add_sum(key, lo)
+        files = self.dir.sample_files()
+        for path in set(self._cache) - set(files) - {self.dir.archive}:
+            del self._cache[path]
+        for path in files:
+            if os.path.basename(path) in merged:
+                continue  # folded by a compaction that crashed before deleting it
+            got = self._read(path, writer_may_live=True)
+            if got is None:
+                continue
+            records, complete = got
+            snap.complete &= complete
+            for key, values in records:
+                decoded = self._decode(key)
+                if decoded is None or decoded[0] == MERGED:
+                    continue
+                if BY_NAME[decoded[0]].kind is Kind.GAUGE:
+                    snap.gauges.setdefault(decoded, []).append((values[0], values[1]))
+                else:
+                    snap.add_sum(decoded, values)
+
+    def collect(self, children: Iterable["Aggregator"] = ()) -> Series:
+        """Every series, combined per catalogue rules. Safe to serve even when a file could not
+        be read: then filled from the last values this aggregator returned."""
+        snap = self.snapshot(children)
+        now = snap.series()
+        if not snap.complete:
+            now = fill(self.last, now)
+        self.last = now
+        return now
+
+
+def _identity(path: str) -> tuple | None:
+    """What changes when a file is replaced or written (stat needs no descriptor)."""
+    try:
+        st = os.stat(path, follow_symlinks=False)
+    except OSError:
+        return None
+    return st.st_ino, st.st_size, st.st_mtime_ns
+
+
+def _unlink(path: str) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass

@@ -1,0 +1,342 @@
+"""The run directory protocol: every path, file name, lock and handshake, in one place.
+
+The worker side (worker/) and the exporter side (exporter/) both follow this module
+and never import each other.
+
+  <base>/                       one per host user (or the configured metrics_dir)
+    sidecar.lock                held by a `serve-metrics` sidecar serving the base
+    w-*.lob, archive.lob        the sidecar's own counters and the runs it folded
+    run-<pid>-<start>/          one proxy run, named after its root process
+      w-<pid>-<rand>.lob        one sample file per live writer, flock held for life
+      w-<pid>-<rand>.lob.new    being created: not yet locked or complete; never read
+      archive.lob               what dead writers left (written whole, then renamed)
+      *.corrupt                 a dead writer's file that did not parse, set aside
+      compact.lock              folding (exclusive) excludes reading (shared)
+      exporter.lock             held by the run's one exporter for its whole life
+      exporter.pid              the exporter's pid, written once it listens
+      spawn.lock                the worker that starts an exporter holds it meanwhile
+      labels/<label>.values     label values admitted in this run, one JSON per line
+      resets/<sha256 prefix>    budget reset claims, an 8-byte stamp each
+
+Handshakes:
+- A writer creates `<name>.new`, takes an exclusive flock on it, writes the header,
+  then renames it to `<name>`: a visible sample file is always complete and locked
+  while its writer lives. Whoever can take that flock knows the writer is gone.
+- A dead writer's file is folded into `archive.lob` under `compact.lock` held
+  exclusively; readers hold it shared, so no reader counts a writer twice.
+- A run ends when its root process is gone. Its exporter then deletes the run
+  directory, unless a sidecar holds `sidecar.lock` in the base: then the sidecar folds
+  the run into the base's archive and deletes it (so its totals never drop).
+"""
+from __future__ import annotations
+
+import errno
+import fcntl
+import hashlib
+import multiprocessing
+import os
+import shutil
+import tempfile
+import uuid
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Iterator
+
+BASE_NAME = "litellm_observe"
+RUN_PREFIX = "run-"
+WORKER_PREFIX = "w-"
+SAMPLE_SUFFIX = ".lob"  # not `.db`: prometheus_client and LiteLLM glob and wipe `*.db`
+NEW_SUFFIX = ".new"
+CORRUPT_SUFFIX = ".corrupt"
+ARCHIVE = "archive" + SAMPLE_SUFFIX
+COMPACT_LOCK = "compact.lock"
+EXPORTER_LOCK = "exporter.lock"
+EXPORTER_PID = "exporter.pid"
+SPAWN_LOCK = "spawn.lock"
+SIDECAR_LOCK = "sidecar.lock"
+LABELS_DIR = "labels"
+RESETS_DIR = "resets"
+
+# The exporter's exit codes, read by the supervisor that started it.
+EXPORTER_MODULE = "litellm_observe.exporter"
+EXIT_BUSY = 0  # another exporter already serves this run
+EXIT_BIND = 3  # the address could not be bound: retry later, with backoff
+
+FILE_MODE = 0o600
+DIR_MODE = 0o700
+_OPEN_FLAGS = os.O_CLOEXEC | os.O_NOFOLLOW
+
+# Errors that say nothing about a file's content: retry later, never set the file aside.
+TRANSIENT_ERRNOS = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOMEM, errno.EINTR, errno.EAGAIN,
+                              errno.ENOBUFS, errno.EIO, errno.ETIMEDOUT, errno.ESTALE})
+
+
+def is_transient(error: OSError) -> bool:
+    return error.errno in TRANSIENT_ERRNOS
+
+
+# ---- opening files ------------------------------------------------------------------------------
+def open_file(path: str, flags: int = os.O_RDONLY, mode: int = FILE_MODE) -> int:
+    """os.open that never follows a symlink in the last component."""
+    return os.open(path, flags | _OPEN_FLAGS, mode)
+
+
+def create_exclusive(path: str, flags: int = os.O_RDWR) -> int:
+    """A new file that did not exist (no symlink, no file planted in advance)."""
+    return open_file(path, flags | os.O_CREAT | os.O_EXCL)
+
+
+def write_atomically(path: str, data: bytes) -> None:
+    """Replace `path` by a file holding `data`: readers see the old file or the new, whole."""
+    tmp = f"{path}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp"
+    fd = create_exclusive(tmp, os.O_WRONLY)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+        os.fsync(fd)
+    except BaseException:
+        os.close(fd)
+        os.unlink(tmp)
+        raise
+    os.close(fd)
+    os.replace(tmp, path)
+
+
+# ---- locks --------------------------------------------------------------------------------------
+@contextmanager
+def locked(path: str, *, shared: bool = False, wait: bool = True) -> Iterator[bool]:
+    """Hold an flock on `path` (created if missing) for the `with` block.
+
+    Yields True when held; with wait=False, yields False when another process holds it."""
+    fd = open_file(path, os.O_RDWR | os.O_CREAT)
+    try:
+        try:
+            fcntl.flock(fd, (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            yield False
+            return
+        yield True
+    finally:
+        os.close(fd)  # closing the descriptor releases the flock
+
+
+def hold(path: str) -> int | None:
+    """Take an exclusive flock for as long as the returned descriptor stays open (None: taken)."""
+    fd = open_file(path, os.O_RDWR | os.O_CREAT)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return None
+    return fd
+
+
+def lock_held(path: str, create: bool = False) -> bool | None:
+    """Whether some process holds an flock on `path` (None: no such file and not `create`).
+    The probe takes the lock for an instant and gives it back. Raises other OSErrors."""
+    try:
+        fd = open_file(path, os.O_RDWR | os.O_CREAT) if create else open_file(path)
+    except FileNotFoundError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+    return False
+
+
+def writer_gone(path: str) -> bool:
+    """True only when certain: the file exists and no process holds its lock. Any error
+    (too many open files, ...) answers False: a live writer's file is never taken for dead."""
+    try:
+        return lock_held(path) is False
+    except OSError:
+        return False
+
+
+# ---- runs ---------------------------------------------------------------------------------------
+def _stat_fields(pid: int) -> list[str] | None:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            raw = f.read().decode(errors="replace")
+    except OSError:
+        return None
+    return raw[raw.rfind(")") + 2:].split()  # fields after the command name
+
+
+def start_time(pid: int) -> int | None:
+    fields = _stat_fields(pid)
+    return int(fields[19]) if fields and len(fields) > 19 else None  # field 22 of proc(5)
+
+
+def _cmdline(pid: int) -> bytes | None:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read()
+    except OSError:
+        return None
+
+
+@dataclass(frozen=True)
+class Root:
+    """The process that owns a proxy run: the uvicorn supervisor or gunicorn master whose
+    children are the workers (or the worker itself when there is only one). Its pid and
+    kernel start time name the run directory, so a new run starts from empty and two
+    proxies on one host never share a directory."""
+
+    pid: int
+    start: int
+
+    @property
+    def name(self) -> str:
+        return f"{RUN_PREFIX}{self.pid}-{self.start}"
+
+    def alive(self) -> bool:
+        return start_time(self.pid) == self.start
+
+    def arg(self) -> str:
+        return f"{self.pid}:{self.start}"
+
+    @classmethod
+    def parse(cls, name: str) -> "Root | None":
+        try:
+            pid, start = name[len(RUN_PREFIX):].split("-")
+            return cls(int(pid), int(start))
+        except ValueError:
+            return None
+
+
+def current_root() -> Root:
+    me, parent = os.getpid(), os.getppid()
+    supervisor = multiprocessing.parent_process()  # set in uvicorn's spawned workers
+    if supervisor is not None and supervisor.pid:
+        pid = supervisor.pid  # may be 1: `litellm` as a container's first process
+    elif parent > 0 and _cmdline(parent) == _cmdline(me):
+        pid = parent  # gunicorn's workers, forked without exec
+    else:
+        pid = me  # a single worker is its own run
+    return Root(pid, start_time(pid) or 0)
+
+
+def default_base(environ=os.environ) -> str:
+    multiproc = environ.get("PROMETHEUS_MULTIPROC_DIR") or environ.get("prometheus_multiproc_dir")
+    if multiproc:
+        return os.path.join(multiproc, BASE_NAME)  # a sub-folder LiteLLM's wipe of *.db leaves alone
+    return os.path.join(tempfile.gettempdir(), BASE_NAME)
+
+
+def base_dir(configured: str | None, environ=os.environ) -> str:
+    return configured or default_base(environ)
+
+
+def _named(name: str) -> property:
+    return property(lambda self: os.path.join(self.path, name), doc=f"`{name}` in this directory")
+
+
+@dataclass(frozen=True)
+class Directory:
+    """A directory of sample files: a run directory, or a sidecar's base directory."""
+
+    path: str
+
+    def join(self, *parts: str) -> str:
+        return os.path.join(self.path, *parts)
+
+    archive = _named(ARCHIVE)
+    compact_lock = _named(COMPACT_LOCK)
+    exporter_lock = _named(EXPORTER_LOCK)
+    exporter_pid = _named(EXPORTER_PID)
+    spawn_lock = _named(SPAWN_LOCK)
+    sidecar_lock = _named(SIDECAR_LOCK)
+    labels_dir = _named(LABELS_DIR)
+    resets_dir = _named(RESETS_DIR)
+
+    def label_values(self, label: str) -> str:
+        return self.join(LABELS_DIR, f"{label}.values")
+
+    def new_sample_file(self) -> str:
+        """A fresh name for this process's sample file (without the `.new` suffix)."""
+        return self.join(f"{WORKER_PREFIX}{os.getpid()}-{uuid.uuid4().hex[:8]}{SAMPLE_SUFFIX}")
+
+    def sample_files(self) -> list[str]:
+        """Visible sample files of writers (live or dead), sorted; the archive excluded."""
+        try:
+            names = os.listdir(self.path)
+        except FileNotFoundError:
+            return []
+        return sorted(self.join(n) for n in names if n.startswith(WORKER_PREFIX) and n.endswith(SAMPLE_SUFFIX))
+
+    def abandoned_new_files(self) -> list[str]:
+        """`.new` files whose creator died before publishing them."""
+        try:
+            names = os.listdir(self.path)
+        except FileNotFoundError:
+            return []
+        return [self.join(n) for n in names if n.startswith(WORKER_PREFIX) and n.endswith(SAMPLE_SUFFIX + NEW_SUFFIX)
+                and writer_gone(self.join(n))]
+
+    def run_dirs(self) -> list["Directory"]:
+        try:
+            names = os.listdir(self.path)
+        except OSError:
+            return []
+        return [Directory(self.join(n)) for n in sorted(names)
+                if n.startswith(RUN_PREFIX) and Root.parse(n) is not None and os.path.isdir(self.join(n))]
+
+    @property
+    def root(self) -> Root | None:
+        return Root.parse(os.path.basename(self.path))
+
+    def sidecar_watching(self) -> bool:
+        """Whether a sidecar serves this run or its base (then the sidecar folds the run when it
+        ends, and removes it)."""
+        return sidecar_watching(self.path) or sidecar_watching(os.path.dirname(self.path))
+
+    def reset_claim(self, entity: str) -> str:
+        """The claim file of one budget entity (worker/budgets.py)."""
+        return self.join(RESETS_DIR, hashlib.sha256(entity.encode()).hexdigest()[:32])
+
+
+def sidecar_watching(directory: str) -> bool:
+    """Whether a `serve-metrics` sidecar holds `directory`'s sidecar lock."""
+    try:
+        return bool(lock_held(os.path.join(directory, SIDECAR_LOCK)))
+    except OSError:
+        return True  # unsure: keep a run for the sidecar rather than lose it
+
+
+def watch_as_sidecar(directory: str) -> int:
+    """Take a shared hold on `directory`'s sidecar lock for this process's life (several
+    sidecars may serve one directory); returns the descriptor."""
+    fd = open_file(os.path.join(directory, SIDECAR_LOCK), os.O_RDWR | os.O_CREAT)
+    fcntl.flock(fd, fcntl.LOCK_SH)
+    return fd
+
+
+def prepare(path: str) -> Directory:
+    """Create a run directory with its sub-folders (raises OSError when it cannot)."""
+    for sub in (path, os.path.join(path, LABELS_DIR), os.path.join(path, RESETS_DIR)):
+        os.makedirs(sub, mode=DIR_MODE, exist_ok=True)
+    return Directory(path)
+
+
+def run_dir(base: str, root: Root) -> Directory:
+    return prepare(os.path.join(base, root.name))
+
+
+def remove_dead_runs(base: str, keep: Root | None = None) -> list[str]:
+    """Delete run directories whose root process has exited (left to a sidecar serving the
+    base, which folds them first); returns what was removed."""
+    if sidecar_watching(base):
+        return []
+    removed = []
+    for run in Directory(base).run_dirs():
+        root = run.root
+        if root is None or root == keep or root.alive():
+            continue
+        shutil.rmtree(run.path, ignore_errors=True)
+        removed.append(os.path.basename(run.path))
+    return removed

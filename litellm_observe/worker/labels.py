@@ -1,0 +1,117 @@
+"""Label values that never lie and never explode.
+
+- `clean` turns anything into a valid, bounded label value; missing values become `unknown`.
+- `LabelCaps` admits at most N distinct values per label per proxy run, shared by all
+  workers through files in the run directory so the admitted set survives worker
+  recycling; past the cap a value becomes `overflow`.
+"""
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import threading
+from typing import Callable
+
+from ..rundir.protocol import Directory, open_file
+
+UNKNOWN = "unknown"  # the value was missing, None, "None", "null" or empty
+UNLISTED = "unlisted"  # a model name that is not in the proxy's model list
+OVERFLOW = "overflow"  # the label had reached its cap of distinct values
+SENTINELS = frozenset((UNKNOWN, UNLISTED, OVERFLOW))
+MAX_LENGTH = 120
+_MISSING = frozenset(("", "none", "null", "nil", "undefined", "nan"))
+_INT_LIMIT = 10 ** MAX_LENGTH
+
+
+def clean(value: object) -> str:
+    """A label value: never empty, never a literal None/null, at most MAX_LENGTH
+    characters, no control characters, always encodable as UTF-8."""
+    if value is None or isinstance(value, bool):
+        return UNKNOWN if value is None else str(value).lower()
+    if not isinstance(value, str):
+        if not isinstance(value, (int, float)):
+            return UNKNOWN
+        if isinstance(value, int) and not -_INT_LIMIT < value < _INT_LIMIT:
+            return UNKNOWN  # too long for a label anyway; printing it costs time
+        value = str(value)
+    value = value[:MAX_LENGTH]  # bounded work whatever the input: nothing below sees more
+    if (0 < len(value) <= MAX_LENGTH and value.isascii() and value.isprintable()
+            and not value[0].isspace() and not value[-1].isspace()):
+        return UNKNOWN if value.lower() in _MISSING else value  # fast path
+    value = value.encode("utf-8", "replace").decode("utf-8")
+    value = "".join(ch if ch.isprintable() else " " for ch in value).strip()
+    return UNKNOWN if value.lower() in _MISSING else value
+
+
+class LabelCaps:
+    """Admits label values up to a cap per label; one instance per process."""
+
+    def __init__(self, cap_for: Callable[[str], int], directory: Directory | str | None = None,
+                 on_overflow: Callable[[str], None] | None = None):
+        self._cap_for = cap_for
+        self._dir = Directory(directory) if isinstance(directory, str) else directory
+        if self._dir is not None:
+            os.makedirs(self._dir.labels_dir, mode=0o700, exist_ok=True)
+        self._on_overflow = on_overflow or (lambda label: None)
+        self._admitted: dict[str, set[str]] = {}
+        self._offsets: dict[str, int] = {}
+        self._full: set[str] = set()
+        self._lock = threading.Lock()
+
+    def admit(self, label: str, value: str) -> str:
+        seen = self._admitted.get(label)
+        if seen is not None and value in seen:
+            return value
+        if value in SENTINELS:
+            return value
+        with self._lock:
+            return self._admit_slow(label, value)
+
+    def admitted(self, label: str) -> frozenset[str]:
+        return frozenset(self._admitted.get(label, ()))
+
+    def _admit_slow(self, label: str, value: str) -> str:
+        seen = self._admitted.setdefault(label, set())
+        cap = self._cap_for(label)
+        if label not in self._full:
+            if self._dir is None:
+                if len(seen) < cap:
+                    seen.add(value)
+                    return value
+                self._full.add(label)
+            else:
+                if self._admit_shared(label, value, seen, cap):
+                    return value
+        if value in seen:
+            return value
+        self._on_overflow(label)
+        return OVERFLOW
+
+    def _admit_shared(self, label: str, value: str, seen: set[str], cap: int) -> bool:
+        """Read values other workers admitted, then append ours if there is room."""
+        fd = open_file(self._dir.label_values(label), os.O_RDWR | os.O_CREAT | os.O_APPEND)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            start = self._offsets.get(label, 0)
+            size = os.fstat(fd).st_size
+            if size > start:
+                data = os.pread(fd, size - start, start)
+                end = data.rfind(b"\n") + 1
+                for line in data[:end].splitlines():
+                    try:
+                        seen.add(json.loads(line))
+                    except ValueError:
+                        pass  # a torn line from a killed writer: skip it
+                self._offsets[label] = start + end
+            if value in seen:
+                return True
+            if len(seen) >= cap:
+                self._full.add(label)
+                return False
+            os.write(fd, json.dumps(value).encode() + b"\n")
+            self._offsets[label] = os.fstat(fd).st_size
+            seen.add(value)
+            return True
+        finally:
+            os.close(fd)  # closing releases the flock

@@ -1,0 +1,79 @@
+"""Keeps one exporter process alive per proxy run, from inside the workers.
+
+Each worker runs a daemon thread that checks every few seconds whether any process
+holds the run's exporter lock; if none does, the worker that wins `spawn.lock`
+starts `python -m litellm_observe.exporter`. A worker that is recycled or killed
+takes nothing with it: the exporter is its own session and outlives it. The
+handshake (lock names, pid file, exit codes) is rundir/protocol.py's; this module
+never imports the exporter.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+import threading
+import time
+
+from .. import settings as settings_mod
+from ..rundir.protocol import EXIT_BIND, EXPORTER_MODULE, Directory, Root, lock_held, locked
+
+log = logging.getLogger("litellm_observe")
+CHECK_SECONDS = 2.0
+MAX_BACKOFF_SECONDS = 60.0
+
+
+def exporter_running(directory: Directory) -> bool:
+    return bool(lock_held(directory.exporter_lock, create=True))
+
+
+def _read(path: str) -> str | None:
+    try:
+        with open(path) as f:
+            return f.read().strip()
+    except OSError:
+        return None
+
+
+class ExporterSupervisor(threading.Thread):
+    def __init__(self, directory: Directory, root: Root, settings: settings_mod.Settings, config_path: str | None):
+        super().__init__(daemon=True, name="litellm-observe-supervisor")
+        self.directory, self.root, self.settings, self.config_path = directory, root, settings, config_path
+        self._backoff = 0.0
+        self._children: list[subprocess.Popen] = []
+
+    def run(self) -> None:
+        while True:
+            try:
+                self.check()
+            except Exception:
+                log.exception("litellm_observe: exporter supervisor check failed")
+            time.sleep(CHECK_SECONDS + self._backoff)
+
+    def check(self) -> None:
+        self._children = [c for c in self._children if c.poll() is None]  # reap
+        if exporter_running(self.directory):
+            return
+        with locked(self.directory.spawn_lock, wait=False) as mine:
+            if mine and not exporter_running(self.directory):  # else another worker is starting one
+                self._spawn()
+
+    def _spawn(self) -> None:
+        cmd = [sys.executable, "-m", EXPORTER_MODULE, "--run-dir", self.directory.path, "--root", self.root.arg()]
+        if self.config_path:
+            cmd += ["--config", self.config_path]
+        child = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, start_new_session=True,
+                                 close_fds=True)
+        self._children.append(child)
+        deadline = time.monotonic() + 10.0
+        while time.monotonic() < deadline:
+            if _read(self.directory.exporter_pid) == str(child.pid):
+                self._backoff = 0.0
+                return
+            code = child.poll()
+            if code is not None:
+                if code == EXIT_BIND:
+                    self._backoff = min(MAX_BACKOFF_SECONDS, max(2.0, self._backoff * 2))
+                return
+            time.sleep(0.05)

@@ -1,0 +1,320 @@
+"""aggregate: dead writers folded into archive.lob; exact sums; transient errors never lose or lower a
+value; only a dead writer's corrupt file is set aside."""
+from __future__ import annotations
+
+import errno
+import logging
+import math
+import os
+import shutil
+
+import pytest
+
+from litellm_observe.catalogue import BY_NAME
+from litellm_observe.exporter.aggregate import QUARANTINED, RETRIED, Aggregator, exact_sum
+from litellm_observe.rundir import samplefile
+from litellm_observe.rundir.protocol import ARCHIVE, CORRUPT_SUFFIX, NEW_SUFFIX, Directory, write_atomically
+from litellm_observe.worker.store import WorkerStore
+
+REQ = ("requests", ("ok", "openai", "t", "200"))
+SPEND = ("spend_usd", ("openai", "ok", "t"))
+HIST = ("request_duration_seconds", ("ok", "openai"))
+LOAD = ("current_load", ())
+REMAINING = ("requests_remaining", ("openai", "ok"))
+
+
+def worker(d, requests=1.0, load=0.0, remaining=None, when=0.0, hist_bucket=None):
+    w = WorkerStore(str(d))
+    if requests:
+        w.inc(*REQ, requests)
+    if load:
+        w.add(*LOAD, load, when)
+    if remaining is not None:
+        w.set(*REMAINING, remaining, when)
+    if hist_bucket is not None:
+        w.observe(*HIST, hist_bucket, 0.5)
+    return w
+
+
+def key(metric, labels):
+    return samplefile.encode_key(metric, BY_NAME[metric].schema, labels)
+
+
+def planted(path, *records):
+    """A file written whole, never locked: a dead writer's."""
+    write_atomically(str(path), samplefile.encode(list(records)))
+
+
+class Errors:
+    def __init__(self):
+        self.seen = []
+
+    def __call__(self, outcome, path, err):
+        self.seen.append((outcome, os.path.basename(path)))
+
+
+@pytest.fixture
+def fail_open(monkeypatch):
+    """Make os.open fail with an errno for paths whose name ends with a suffix."""
+    real = os.open
+    rules = {}
+
+    def fake(path, *args, **kwargs):
+        for suffix, code in rules.items():
+            if str(path).endswith(suffix):
+                raise OSError(code, os.strerror(code), str(path))
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", fake)
+    return rules
+
+
+def test_live_workers_are_summed(tmp_path):
+    w1, w2 = worker(tmp_path, 2, load=1, hist_bucket=0), worker(tmp_path, 3, load=2, hist_bucket=0)
+    out = Aggregator(str(tmp_path)).collect()
+    assert out[REQ] == [5.0]
+    assert out[LOAD] == [3.0]
+    assert out[HIST][0] == 2.0 and out[HIST][-1] == 1.0
+    w1.close(), w2.close()
+
+
+def test_dead_worker_counters_survive_compaction_and_gauges_drop_out(tmp_path):
+    live = worker(tmp_path, 1, load=1, remaining=10, when=1.0)
+    dead = worker(tmp_path, 4, load=5, remaining=99, when=2.0, hist_bucket=2)
+    dead.close()  # its lock is released: as if the process exited
+    agg = Aggregator(str(tmp_path))
+    assert agg.compact() == 1
+    assert not os.path.exists(dead.path)
+    assert os.path.exists(os.path.join(tmp_path, ARCHIVE))
+    out = agg.collect()
+    assert out[REQ] == [5.0]
+    assert out[HIST][2] == 1.0
+    assert out[LOAD] == [1.0]  # the dead worker's in-flight share is gone
+    assert out[REMAINING] == [10.0]  # the dead worker's newer gauge is gone with it
+    live.close()
+
+
+def test_compaction_is_idempotent(tmp_path):
+    for n in (1, 2, 3):
+        worker(tmp_path, n, hist_bucket=1).close()
+    agg = Aggregator(str(tmp_path))
+    assert agg.compact() == 3
+    first = agg.collect()
+    assert agg.compact() == 0
+    assert agg.collect() == first
+    assert first[REQ] == [6.0] and first[HIST][1] == 3.0
+    worker(tmp_path, 10).close()
+    assert agg.compact() == 1
+    assert agg.collect()[REQ] == [16.0]
+
+
+def test_sums_do_not_depend_on_what_is_folded_yet(tmp_path):
+    amounts = [0.1, 1e16, 0.3, -0.0, 1e-9, 7.7, 0.1]
+    writers = []
+    for a in amounts:
+        w = WorkerStore(str(tmp_path))
+        w.inc(*SPEND, a)
+        writers.append(w)
+    agg = Aggregator(str(tmp_path))
+    exact = math.fsum(amounts)
+    assert agg.collect()[SPEND] == [exact]
+    for w in writers[:-1]:  # fold one at a time: the total never moves by an ulp
+        w.close()
+        agg.compact()
+        assert agg.collect()[SPEND] == [exact]
+
+
+def test_crash_between_archive_and_unlink_does_not_count_twice(tmp_path):
+    w = worker(tmp_path, 7)
+    w.close()
+    saved = str(tmp_path / "saved")
+    shutil.copy(w.path, saved)
+    agg = Aggregator(str(tmp_path))
+    assert agg.compact() == 1
+    shutil.copy(saved, w.path)  # the file the crashed compaction had not yet deleted
+    os.unlink(saved)
+    assert agg.compact() == 1  # removed, not folded again
+    assert not os.path.exists(w.path)
+    assert agg.collect()[REQ] == [7.0]
+
+
+def test_abandoned_new_file_is_removed_and_a_locked_one_left(tmp_path):
+    (tmp_path / ("w-1-dead.lob" + NEW_SUFFIX)).write_bytes(b"")
+    live = worker(tmp_path, 1)
+    Aggregator(str(tmp_path)).compact()
+    assert not (tmp_path / ("w-1-dead.lob" + NEW_SUFFIX)).exists()
+    assert os.path.exists(live.path)
+    live.close()
+
+
+def test_mostrecent_picks_newest_timestamp(tmp_path):
+    a = worker(tmp_path, 0, remaining=50, when=200.0)
+    b = worker(tmp_path, 0, remaining=70, when=100.0)
+    c = worker(tmp_path, 0, remaining=60, when=150.0)
+    assert Aggregator(str(tmp_path)).collect()[REMAINING] == [50.0]
+    b.set(*REMAINING, 80.0, 300.0)
+    assert Aggregator(str(tmp_path)).collect()[REMAINING] == [80.0]
+    for w in (a, b, c):
+        w.close()
+
+
+def test_dead_writers_corrupt_files_quarantined_counted_logged_once(tmp_path, caplog):
+    good = worker(tmp_path, 2)
+    (tmp_path / "w-1-zero.lob").write_bytes(b"")
+    full = samplefile.encode([(key(*REQ), (5.0,))])
+    (tmp_path / "w-2-trunc.lob").write_bytes(full[:samplefile.HEADER.size + 5] + bytes(3))
+    errors = Errors()
+    agg = Aggregator(str(tmp_path), on_error=errors)
+    with caplog.at_level(logging.ERROR, logger="litellm_observe.exporter"):
+        for _ in range(3):
+            agg.compact()
+            assert agg.collect()[REQ] == [2.0]
+    assert sorted(errors.seen) == [(QUARANTINED, "w-1-zero.lob"), (QUARANTINED, "w-2-trunc.lob")]
+    assert len([r for r in caplog.records if "unreadable" in r.getMessage()]) == 2
+    assert sorted(p for p in os.listdir(tmp_path) if p.endswith(CORRUPT_SUFFIX)) == [
+        "w-1-zero.lob" + CORRUPT_SUFFIX, "w-2-trunc.lob" + CORRUPT_SUFFIX]
+    good.close()
+
+
+def test_a_live_writers_file_is_never_set_aside(tmp_path):
+    """A reader can catch a live file mid-append or see garbage: retry, serve the last values."""
+    holder = worker(tmp_path, 3)
+    errors = Errors()
+    agg = Aggregator(str(tmp_path), on_error=errors)
+    assert agg.collect()[REQ] == [3.0]
+    with open(holder.path, "r+b") as f:
+        original = f.read(4)
+        f.seek(0)
+        f.write(b"JUNK")
+    for _ in range(3):
+        agg.compact()
+        assert agg.collect()[REQ] == [3.0]  # the last good value, not 0
+    assert os.path.exists(holder.path) and not [p for p in os.listdir(tmp_path) if p.endswith(CORRUPT_SUFFIX)]
+    assert {o for o, _ in errors.seen} == {RETRIED}
+    with open(holder.path, "r+b") as f:
+        f.write(original)
+    holder.inc(*REQ)
+    assert agg.collect()[REQ] == [4.0]
+    holder.close()
+
+
+@pytest.mark.parametrize("code", [errno.EMFILE, errno.ENFILE, errno.ENOMEM, errno.EINTR])
+def test_transient_error_on_a_worker_file_never_lowers_or_discards(tmp_path, fail_open, code):
+    live, other = worker(tmp_path, 5, load=2), worker(tmp_path, 1)
+    errors = Errors()
+    agg = Aggregator(str(tmp_path), on_error=errors)
+    assert agg.collect()[REQ] == [6.0]
+    fail_open[os.path.basename(live.path)] = code
+    other.inc(*REQ, 10)
+    out = agg.collect()
+    assert out[REQ] == [16.0]  # the readable file moved on; the unreadable one keeps its last value
+    assert out[LOAD] == [2.0]  # a gauge keeps its last value rather than drop the unread share
+    live.close()  # even dead, an unreadable file is not folded (or lost) until it can be read
+    assert agg.compact() == 0
+    assert os.path.exists(live.path)
+    del fail_open[os.path.basename(live.path)]
+    assert agg.compact() == 1
+    assert agg.collect()[REQ] == [16.0]
+    assert (RETRIED, os.path.basename(live.path)) in errors.seen
+    assert not [o for o, _ in errors.seen if o == QUARANTINED]
+    other.close()
+
+
+def test_transient_error_on_an_unchanged_archive_uses_the_copy_last_read(tmp_path, fail_open):
+    worker(tmp_path, 4).close()
+    agg = Aggregator(str(tmp_path))
+    agg.compact()
+    assert agg.collect()[REQ] == [4.0]
+    late = worker(tmp_path, 3)
+    late.close()
+    fail_open[ARCHIVE] = errno.EMFILE
+    assert agg.compact() == 1  # the archive provably did not change since it was read: fold onto that copy
+    del fail_open[ARCHIVE]
+    assert agg.collect()[REQ] == [7.0]
+
+
+def test_transient_error_on_a_changed_archive_folds_nothing_and_lowers_nothing(tmp_path, fail_open):
+    worker(tmp_path, 4).close()
+    agg = Aggregator(str(tmp_path))
+    agg.compact()
+    assert agg.collect()[REQ] == [4.0]
+    worker(tmp_path, 2).close()
+    assert Aggregator(str(tmp_path)).compact() == 1  # another reader (a sidecar) folds: the archive changes
+    late = worker(tmp_path, 3)
+    late.close()
+    fail_open[ARCHIVE] = errno.EMFILE
+    assert agg.compact() == 0  # folding now would write an archive without the counts it cannot read
+    assert os.path.exists(late.path)
+    # the archive as last read (4) and the files readable now (3): the 2 folded meanwhile are not
+    # seen yet, but nothing is lower than before or more than was written
+    assert agg.collect()[REQ] == [7.0]
+    del fail_open[ARCHIVE]
+    assert agg.compact() == 1
+    assert agg.collect()[REQ] == [9.0]
+
+
+def test_corrupt_archive_is_quarantined(tmp_path):
+    (tmp_path / ARCHIVE).write_bytes(b"garbage!")
+    w = worker(tmp_path, 3)
+    errors = Errors()
+    out = Aggregator(str(tmp_path), on_error=errors).collect()
+    assert out[REQ] == [3.0] and errors.seen == [(QUARANTINED, ARCHIVE)]
+    w.close()
+
+
+def test_records_of_unknown_metrics_or_another_schema_are_skipped(tmp_path):
+    planted(tmp_path / "w-9-x.lob",
+            (samplefile.encode_key("not_in_catalogue", "x", ("a",)), (1.0,)),
+            (b"not json", (1.0,)),
+            (samplefile.encode_key("requests", "0000beef", REQ[1]), (100.0,)),  # another catalogue's requests
+            (key(*REQ), (4.0,)))
+    agg = Aggregator(str(tmp_path))
+    assert agg.compact() == 1  # never locked: dead
+    assert agg.collect() == {REQ: [4.0]}
+
+
+def test_sums_past_the_float_range_are_inf_for_that_series_alone(tmp_path):
+    a, b = WorkerStore(str(tmp_path)), WorkerStore(str(tmp_path))
+    a.inc(*SPEND, 1e308)
+    b.inc(*SPEND, 1e308)
+    a.inc(*REQ, 2)
+    agg = Aggregator(str(tmp_path))
+    out = agg.collect()
+    assert out[SPEND] == [math.inf] and out[REQ] == [2.0]
+    b.close()
+    assert agg.compact() == 1  # folding a share of an infinite sum works too
+    out = agg.collect()
+    assert out[SPEND] == [math.inf] and out[REQ] == [2.0]
+    planted(tmp_path / "w-8-inf.lob", (key(*REQ), (math.inf,)))
+    assert agg.compact() == 1
+    assert agg.collect()[REQ] == [math.inf]
+    a.close()
+
+
+def test_exact_sum_never_raises():
+    assert exact_sum([1e308, 1e308]) == math.inf
+    assert exact_sum([-1e308, -1e308]) == -math.inf
+    assert math.isnan(exact_sum([math.inf, -math.inf]))
+    assert exact_sum([0.1] * 10) == 1.0
+
+
+def test_fold_directories_keeps_totals_exact_and_removes_them(tmp_path):
+    base, runs = tmp_path / "base", []
+    for i in range(3):
+        run = Directory(str(base / f"run-{100 + i}-1"))
+        os.makedirs(run.path)
+        w = WorkerStore(run)
+        w.inc(*SPEND, [0.1, 1e16, 0.3][i])
+        w.close()
+        runs.append(Aggregator(run))
+    top = Aggregator(Directory(str(base)))
+    before = top.collect(runs)[SPEND]
+    assert before == [math.fsum([0.1, 1e16, 0.3])]
+    assert top.fold_directories(runs[:2], lambda d: shutil.rmtree(d.path)) == 2
+    assert top.collect(runs[2:])[SPEND] == before
+    assert sorted(os.listdir(base)) == sorted([ARCHIVE, "compact.lock", "run-102-1"])
+
+
+def test_empty_and_missing_directory(tmp_path):
+    assert Aggregator(str(tmp_path)).collect() == {}
+    assert Aggregator(str(tmp_path / "gone")).collect() == {}

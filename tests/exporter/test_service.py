@@ -1,0 +1,177 @@
+"""exporter: auth before rendering, gzip and OpenMetrics negotiation, a real server on loopback."""
+from __future__ import annotations
+
+import base64
+import gzip
+import http.client
+import os
+import math
+import threading
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from litellm_observe import settings as settings_mod
+from litellm_observe.exporter import service as exp
+from litellm_observe.rundir import protocol
+from litellm_observe.worker.store import WorkerStore
+
+
+def make(tmp_path, **section):
+    w = WorkerStore(str(tmp_path))
+    w.inc("requests", ("ok", "openai", "t", "200"), 3)
+    return exp.Exporter(str(tmp_path), settings_mod.load(environ={}, section=section)), w
+
+
+def basic(user, pw):
+    return "Basic " + base64.b64encode(f"{user}:{pw}".encode()).decode()
+
+
+def test_no_auth_configured_serves(tmp_path):
+    e, _ = make(tmp_path)
+    status, headers, body = e.respond({})
+    assert status == 200 and headers["Content-Type"].startswith("text/plain")
+    assert b'litellm_requests_total{model="ok",provider="openai",status_code="200",team="t"} 3.0' in body
+    assert e.render.renders == 1
+
+
+@pytest.mark.parametrize("header", [None, "", "Bearer wrong", "Bearer sekrit ", "Bearer sekri", "sekrit",
+                                    basic("u", "pw")])
+def test_bearer_rejects_without_rendering(tmp_path, header):
+    e, _ = make(tmp_path, bearer_token="sekrit")
+    status, headers, body = e.respond({} if header is None else {"Authorization": header})
+    assert status == 401 and "WWW-Authenticate" in headers
+    assert b"litellm_" not in body
+    assert e.render.renders == 0
+
+
+@pytest.mark.parametrize("header", [None, basic("u", "wrong"), basic("x", "pw"), "Bearer pw", "Basic !!!"])
+def test_basic_rejects_without_rendering(tmp_path, header):
+    e, _ = make(tmp_path, basic_auth_username="u", basic_auth_password="pw")
+    status, _, _ = e.respond({} if header is None else {"Authorization": header})
+    assert status == 401
+    assert e.render.renders == 0
+
+
+def test_bearer_and_basic_ok(tmp_path):
+    e, _ = make(tmp_path, bearer_token="sekrit", basic_auth_username="u", basic_auth_password="p:w")
+    assert e.respond({"Authorization": "Bearer sekrit"})[0] == 200
+    assert e.respond({"Authorization": basic("u", "p:w")})[0] == 200
+    assert e.render.renders == 2
+
+
+def test_gzip_when_asked(tmp_path):
+    e, _ = make(tmp_path)
+    status, headers, body = e.respond({"Accept-Encoding": "gzip"})
+    assert status == 200 and headers["Content-Encoding"] == "gzip"
+    assert b"litellm_requests_total" in gzip.decompress(body)
+    status, headers, body = e.respond({})
+    assert "Content-Encoding" not in headers and b"litellm_requests_total" in body
+
+
+def test_openmetrics_when_accept_asks(tmp_path):
+    e, _ = make(tmp_path)
+    _, headers, body = e.respond({"Accept": "application/openmetrics-text; version=1.0.0; charset=utf-8"})
+    assert headers["Content-Type"].startswith("application/openmetrics-text")
+    assert body.rstrip().endswith(b"# EOF")
+    _, headers, body = e.respond({"Accept": "text/plain"})
+    assert headers["Content-Type"].startswith("text/plain; version=0.0.4")
+
+
+def test_scrape_compacts_dead_workers(tmp_path):
+    e, live = make(tmp_path)
+    dead = WorkerStore(str(tmp_path))
+    dead.inc("requests", ("ok", "openai", "t", "200"), 4)
+    dead.close()
+    _, _, body = e.respond({})
+    assert b'team="t"} 7.0' in body
+    assert not os.path.exists(dead.path)
+    _, _, body = e.respond({})
+    assert b'team="t"} 7.0' in body
+
+
+def test_corrupt_file_counts_an_exporter_internal_error(tmp_path):
+    e, _ = make(tmp_path)
+    with open(os.path.join(tmp_path, "w-1-bad.lob"), "wb") as f:
+        f.write(b"")
+    e.respond({})  # quarantines and counts
+    _, _, body = e.respond({})
+    assert b'litellm_observe_internal_errors_total{hook="exporter_read"} 1.0' in body
+
+
+def _this_process_as_root():
+    return protocol.Root(os.getpid(), protocol.start_time(os.getpid()))
+
+
+def test_run_returns_busy_when_another_exporter_holds_the_lock(tmp_path):
+    fd = protocol.hold(protocol.Directory(str(tmp_path)).exporter_lock)
+    try:  # a run's exporter (with a root) is unique per run
+        assert exp.run(str(tmp_path), settings_mod.Settings(), _this_process_as_root(), "127.0.0.1", 0) \
+            == protocol.EXIT_BUSY
+    finally:
+        os.close(fd)
+
+
+def test_run_reports_bind_failure(tmp_path):
+    import socket
+
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    s.listen()
+    try:
+        port = s.getsockname()[1]
+        assert exp.run(str(tmp_path), settings_mod.Settings(), None, "127.0.0.1", port) == protocol.EXIT_BIND
+    finally:
+        s.close()
+
+
+# ---- the sidecar over a base directory ----------------------------------------------------------------------
+def _run_of(base, child_pid):
+    """A run directory named after a live child process (its root), with one worker that wrote `n`."""
+    root = protocol.Root(child_pid, protocol.start_time(child_pid))
+    return protocol.run_dir(str(base), root)
+
+
+def test_sidecar_folds_an_ended_run_so_totals_never_drop(tmp_path):
+    import subprocess
+    import sys
+
+    base = tmp_path / "base"
+    roots = [subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"]) for _ in range(2)]
+    try:
+        runs = [_run_of(base, p.pid) for p in roots]
+        for run, n in zip(runs, (0.1, 1e16)):
+            w = WorkerStore(run)
+            w.inc("spend_usd", ("openai", "ok", "t"), n)
+            w.inc("requests", ("ok", "openai", "t", "200"), 3)
+            w.close()  # the workers are gone, the roots (proxies) still run
+        e = exp.Exporter(str(base), settings_mod.Settings(), sidecar=True)
+        first = e.respond({})[2]
+        assert b'litellm_requests_total{model="ok",provider="openai",status_code="200",team="t"} 6.0' in first
+        spend = [smp.value for fam in text_string_to_metric_families(first.decode()) for smp in fam.samples
+                 if smp.name == "litellm_spend_usd_total"]
+        assert spend == [math.fsum([0.1, 1e16])]
+        roots[0].kill()
+        roots[0].wait()
+        again = e.respond({})[2]
+        assert again == first  # the run that ended is folded into the base's archive, exactly
+        assert not os.path.exists(runs[0].path) and os.path.exists(runs[1].path)
+        assert protocol.ARCHIVE in os.listdir(base)
+    finally:
+        for p in roots:
+            p.kill()
+            p.wait()
+
+
+def test_a_run_exporter_leaves_an_ended_run_to_a_watching_sidecar(tmp_path):
+    base = tmp_path / "base"
+    run = protocol.prepare(str(base / "run-1-1"))
+    assert not run.sidecar_watching()
+    fd = protocol.watch_as_sidecar(str(base))
+    try:
+        assert run.sidecar_watching()
+        assert protocol.remove_dead_runs(str(base)) == []  # the next proxy run leaves it too
+        assert os.path.isdir(run.path)
+    finally:
+        os.close(fd)
+    assert protocol.remove_dead_runs(str(base)) == ["run-1-1"]

@@ -1,0 +1,205 @@
+"""rundir protocol: one directory per proxy run, named by the root process's pid and start time; locks,
+handshakes and files that never follow a symlink."""
+from __future__ import annotations
+
+import multiprocessing
+import os
+import subprocess
+import sys
+
+import pytest
+
+from litellm_observe.rundir import protocol as rundir
+from litellm_observe.rundir.protocol import Root
+
+
+def _root_in_child(q):
+    q.put(rundir.current_root())
+
+
+def test_start_time_of_self_and_of_nothing():
+    assert isinstance(rundir.start_time(os.getpid()), int)
+    assert rundir.start_time(os.getpid()) == rundir.start_time(os.getpid())
+    assert rundir.start_time(2**22 + 12345) is None  # above pid_max's default ceiling
+
+
+def test_root_name_round_trip():
+    r = Root(1234, 987654)
+    assert r.name == "run-1234-987654"
+    assert Root.parse(r.name) == r
+    for bad in ("run-", "run-x-1", "run-1-2-3", "run-12", "run--1-5"):
+        assert Root.parse(bad) is None, bad
+
+
+def test_alive():
+    me = Root(os.getpid(), rundir.start_time(os.getpid()))
+    assert me.alive()
+    assert not Root(os.getpid(), me.start + 1).alive()  # same pid, another process (pid reuse)
+
+
+def test_current_root_is_self_when_not_a_worker():
+    root = rundir.current_root()
+    assert root == Root(os.getpid(), rundir.start_time(os.getpid()))
+
+
+def test_current_root_of_a_spawned_worker_is_its_parent():
+    ctx = multiprocessing.get_context("spawn")
+    q = ctx.Queue()
+    p = ctx.Process(target=_root_in_child, args=(q,))
+    p.start()
+    try:
+        root = q.get(timeout=60)
+    finally:
+        p.join(60)
+    assert root == Root(os.getpid(), rundir.start_time(os.getpid()))
+
+
+def test_base_dir(tmp_path):
+    assert rundir.base_dir("/configured", {"PROMETHEUS_MULTIPROC_DIR": "/m"}) == "/configured"
+    assert rundir.base_dir(None, {"PROMETHEUS_MULTIPROC_DIR": "/m"}) == os.path.join("/m", rundir.BASE_NAME)
+    assert rundir.base_dir(None, {"prometheus_multiproc_dir": "/m2"}) == os.path.join("/m2", rundir.BASE_NAME)
+    import tempfile
+
+    assert rundir.base_dir(None, {}) == os.path.join(tempfile.gettempdir(), rundir.BASE_NAME)
+
+
+def test_run_dir_creates_subfolders(tmp_path):
+    run = rundir.run_dir(str(tmp_path), Root(1, 2))
+    assert run.path == str(tmp_path / "run-1-2")
+    assert os.path.isdir(run.labels_dir) and os.path.isdir(run.resets_dir)
+    assert os.stat(run.path).st_mode & 0o777 == 0o700
+    assert rundir.run_dir(str(tmp_path), Root(1, 2)) == run  # idempotent
+
+
+def _dead_root() -> Root:
+    child = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE)
+    start = rundir.start_time(child.pid)
+    child.communicate(b"", timeout=60)
+    assert start is not None
+    return Root(child.pid, start)
+
+
+def test_remove_dead_runs(tmp_path):
+    base = str(tmp_path)
+    me = Root(os.getpid(), rundir.start_time(os.getpid()))
+    dead = _dead_root()
+    kept_dead = Root(dead.pid, dead.start + 1)  # also dead (start time differs), but asked to keep
+    for r in (me, dead, kept_dead):
+        rundir.run_dir(base, r)
+        open(os.path.join(base, r.name, "w-1.lob"), "wb").close()
+    os.makedirs(os.path.join(base, "not-a-run"))
+    os.makedirs(os.path.join(base, "run-garbage"))
+    removed = rundir.remove_dead_runs(base, keep=kept_dead)
+    assert removed == [dead.name]
+    assert sorted(os.listdir(base)) == sorted([me.name, kept_dead.name, "not-a-run", "run-garbage"])
+    assert rundir.remove_dead_runs(base, keep=kept_dead) == []
+
+
+def test_remove_dead_runs_without_base(tmp_path):
+    assert rundir.remove_dead_runs(str(tmp_path / "missing")) == []
+
+
+def test_current_root_of_a_forked_worker_is_its_parent():
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # gunicorn-style worker: forked, no exec
+        os.write(write, str(rundir.current_root().pid).encode())
+        os._exit(0)
+    os.close(write)
+    try:
+        assert int(os.read(read, 64)) == os.getpid()
+    finally:
+        os.close(read)
+        os.waitpid(pid, 0)
+
+
+PID1_SCRIPT = """
+import multiprocessing, sys
+sys.path.insert(0, sys.argv[1])
+from litellm_observe.rundir import protocol as rundir
+def child(q):
+    q.put(rundir.current_root().pid)
+if __name__ == "__main__":
+    ctx = multiprocessing.get_context("spawn")
+    q = ctx.Queue()
+    p = ctx.Process(target=child, args=(q,))
+    p.start()
+    print(q.get(timeout=60))
+    p.join(60)
+"""
+
+
+def test_spawned_workers_of_a_first_process_find_it(tmp_path):
+    """`litellm` as PID 1 in a container: its spawned workers' parent is 1, still the run's root."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "pid1.py"
+    script.write_text(PID1_SCRIPT)
+    repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    out = subprocess.run(["unshare", "--pid", "--fork", "--mount-proc", sys.executable, str(script), repo],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["1"]
+
+
+# ---- locks and files ----------------------------------------------------------------------------------------
+def test_locked_is_exclusive_and_hold_keeps_it(tmp_path):
+    path = str(tmp_path / "x.lock")
+    fd = rundir.hold(path)
+    assert fd is not None and rundir.hold(path) is None and rundir.lock_held(path) is True
+    with rundir.locked(path, wait=False) as mine:
+        assert mine is False
+    os.close(fd)
+    with rundir.locked(path, wait=False) as mine:
+        assert mine is True and rundir.lock_held(path) is True
+    assert rundir.lock_held(path) is False
+    assert rundir.lock_held(str(tmp_path / "missing")) is None
+
+
+def test_shared_holders_exclude_an_exclusive_one(tmp_path):
+    path = str(tmp_path / "compact.lock")
+    with rundir.locked(path, shared=True), rundir.locked(path, shared=True, wait=False) as second:
+        assert second is True
+        with rundir.locked(path, wait=False) as exclusive:
+            assert exclusive is False
+
+
+def test_writer_gone_answers_false_when_unsure(tmp_path, monkeypatch):
+    import errno
+
+    dead = tmp_path / "w-1.lob"
+    dead.write_bytes(b"")
+    assert rundir.writer_gone(str(dead))
+
+    def emfile(*args, **kwargs):
+        raise OSError(errno.EMFILE, "Too many open files")
+
+    monkeypatch.setattr(os, "open", emfile)
+    assert not rundir.writer_gone(str(dead))  # a live writer's file is never taken for dead
+
+
+def test_files_are_never_opened_through_a_symlink(tmp_path):
+    target = tmp_path / "victim"
+    target.write_text("private")
+    link = tmp_path / "exporter.pid"
+    link.symlink_to(target)
+    with pytest.raises(OSError):
+        rundir.open_file(str(link), os.O_RDWR | os.O_CREAT)
+    with pytest.raises(FileExistsError):
+        rundir.create_exclusive(str(link))
+    rundir.write_atomically(str(link), b"123")  # replaces the link itself, never writes through it
+    assert target.read_text() == "private" and not link.is_symlink() and link.read_text() == "123"
+    assert os.stat(link).st_mode & 0o777 == 0o600
+
+
+def test_write_atomically_leaves_no_temporary_file_on_failure(tmp_path, monkeypatch):
+    import errno
+
+    def full(fd, data):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "write", full)
+    with pytest.raises(OSError):
+        rundir.write_atomically(str(tmp_path / "archive.lob"), b"data")
+    assert os.listdir(tmp_path) == []

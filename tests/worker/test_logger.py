@@ -1,0 +1,378 @@
+"""logger: each hook records exactly the expected series."""
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import re
+from types import MappingProxyType
+
+import pytest
+
+from tests.support import events as ev
+
+from fastapi import HTTPException  # noqa: E402
+from litellm.proxy._types import ProxyException  # noqa: E402
+
+from litellm_observe.catalogue import BY_NAME, Kind  # noqa: E402
+from litellm_observe.worker.labels import OVERFLOW, UNKNOWN, UNLISTED  # noqa: E402
+
+run = asyncio.run
+OK = ("ok", "openai")
+
+
+def keys(data):
+    """Series recorded, less in-flight and the internal-error series every store reserves at 0."""
+    return {k for k, v in data.items() if not (BY_NAME[k[0]].kind is Kind.GAUGE and k[0] == "current_load")
+            and not (k[0] == "observe_internal_errors" and v == [0.0])}
+
+
+def hist_count(data, metric, *labels):
+    v = data.get((metric, tuple(labels)))
+    return 0 if v is None else sum(v[:-1])
+
+
+def pre(lg, call_id, model="ok"):
+    run(lg.async_pre_call_hook(ev.user(), None, {"litellm_call_id": call_id, "model": model}, "completion"))
+
+
+def success(lg, **kw):
+    run(lg.async_log_success_event(ev.success_kwargs(**kw), None, None, None))
+
+
+def fail(lg, exc=None, model="bad500", call_id="c2", user=None, **kw):
+    exc = exc if exc is not None else ev.EXCEPTIONS["InternalServerError"][0]()
+    run(lg.async_post_call_failure_hook(ev.failure_request(model, call_id, **kw), exc, user or ev.user()))
+
+
+async def _consume(lg, call_id, n=3):
+    async def upstream():
+        for i in range(n):
+            yield i
+    return [x async for x in lg.async_post_call_streaming_iterator_hook(ev.user(), upstream(),
+                                                                         {"litellm_call_id": call_id})]
+
+
+@pytest.fixture
+def lg(tmp_path):
+    return ev.make_logger(tmp_path)
+
+
+def test_success_records_exactly(lg, tmp_path):
+    pre(lg, "c1")
+    success(lg, call_id="c1")
+    data = ev.series(tmp_path)
+    assert keys(data) == {
+        ("requests", ("ok", "openai", UNKNOWN, "200")),
+        ("request_duration_seconds", OK),
+        ("provider_requests", ("openai", "ok", "200")),
+        ("provider_latency_seconds", ("openai", "ok")),
+        ("tokens_used", ("openai", "ok", UNKNOWN, "input")),
+        ("tokens_used", ("openai", "ok", UNKNOWN, "output")),
+        ("spend_usd", ("openai", "ok", UNKNOWN)),
+        ("cache_misses", ("ok",)),
+        ("requests_remaining", ("openai", "ok")), ("requests_limit", ("openai", "ok")),
+        ("tokens_remaining", ("openai", "ok")), ("tokens_limit", ("openai", "ok")),
+    }
+    assert ev.value(data, "requests", "ok", "openai", UNKNOWN, "200") == 1
+    assert ev.value(data, "tokens_used", "openai", "ok", UNKNOWN, "input") == 11
+    assert ev.value(data, "tokens_used", "openai", "ok", UNKNOWN, "output") == 7
+    assert ev.value(data, "spend_usd", "openai", "ok", UNKNOWN) == pytest.approx(0.0001)
+    assert ev.value(data, "requests_remaining", "openai", "ok") == 990
+    assert ev.value(data, "tokens_limit", "openai", "ok") == 100000
+    assert hist_count(data, "request_duration_seconds", *OK) == 1
+    assert hist_count(data, "provider_latency_seconds", "openai", "ok") == 1
+    assert data[("provider_latency_seconds", ("openai", "ok"))][-1] == pytest.approx(0.5, abs=1e-3)
+    assert ev.value(data, "current_load") == 0 and lg.inflight() == 0
+
+
+def test_stream_adds_ttft_and_tpot(lg, tmp_path):
+    pre(lg, "s1")
+    assert run(_consume(lg, "s1")) == [0, 1, 2]
+    assert ev.value(ev.series(tmp_path), "current_load") == 0  # released at the end of the stream
+    success(lg, call_id="s1", stream=True, cache_hit=False, completion=5)
+    data = ev.series(tmp_path)
+    assert hist_count(data, "time_to_first_token_seconds", "openai", "ok") == 1
+    assert data[("time_to_first_token_seconds", ("openai", "ok"))][-1] == pytest.approx(0.1, abs=1e-3)
+    assert hist_count(data, "time_per_output_token_seconds", "openai", "ok") == 1
+    assert data[("time_per_output_token_seconds", ("openai", "ok"))][-1] == pytest.approx(0.4 / 4, abs=1e-3)
+    assert ev.value(data, "requests", "ok", "openai", UNKNOWN, "200") == 1
+    assert ev.value(data, "current_load") == 0  # not decremented twice
+
+
+def test_non_stream_has_no_ttft(lg, tmp_path):
+    success(lg)
+    assert not ev.metric_series(ev.series(tmp_path), "time_to_first_token_seconds")
+
+
+def test_cache_hit_records_no_attempt(lg, tmp_path):
+    pre(lg, "h1")
+    success(lg, call_id="h1", cache_hit=True)
+    data = ev.series(tmp_path)
+    assert keys(data) == {("requests", ("ok", "openai", UNKNOWN, "200")), ("request_duration_seconds", OK),
+                          ("cache_hits", ("ok",))}
+    assert ev.value(data, "current_load") == 0
+
+
+def test_no_cache_configured_no_misses(tmp_path):
+    lg = ev.make_logger(tmp_path, caching=False)
+    success(lg)
+    data = ev.series(tmp_path)
+    assert not ev.metric_series(data, "cache_misses") and not ev.metric_series(data, "cache_hits")
+
+
+def test_failure_records_exactly(lg, tmp_path):
+    pre(lg, "c2", "bad500")
+    assert ev.value(ev.series(tmp_path), "current_load") == 1
+    fail(lg, call_id="c2", user=ev.user("team-id", "team-alias"))
+    data = ev.series(tmp_path)
+    labels = ("bad500", "openai", "team-alias", "500")
+    assert keys(data) == {("requests", labels), ("errors", ("bad500", "openai", "team-alias",
+                                                            "internal_server_error", "500")),
+                          ("request_duration_seconds", ("bad500", "openai"))}
+    assert ev.value(data, "requests", *labels) == 1
+    assert ev.value(data, "current_load") == 0
+
+
+def test_failure_retries_counted(lg, tmp_path):
+    fail(lg, retries=2)
+    assert ev.value(ev.series(tmp_path), "retries", "openai", "bad500") == 2
+
+
+def test_deployment_failure_records_an_attempt(lg, tmp_path):
+    exc = ev.le.RateLimitError("m", "openai", "fake")
+    data_in = MappingProxyType({"model": "openai/fake-bad", "metadata": MappingProxyType({"model_group": "bad500"})})
+    assert run(lg.async_post_call_failure_deployment_hook(data_in, exc, "acompletion")) is None
+    data = ev.series(tmp_path)
+    assert keys(data) == {("provider_requests", ("openai", "bad500", "429")),
+                          ("provider_errors", ("openai", "bad500", "rate_limit"))}
+
+
+def test_deployment_failure_provider_from_model_prefix(lg, tmp_path):
+    data_in = MappingProxyType({"model": "azure/gpt", "metadata": {"model_group": "ok"}})
+    run(lg.async_post_call_failure_deployment_hook(data_in, Exception("x"), "acompletion"))
+    assert ("provider_errors", ("azure", "ok", "internal_server_error")) in ev.series(tmp_path)
+
+
+@pytest.mark.parametrize("hook, outcome", [("log_success_fallback_event", "true"),
+                                           ("log_failure_fallback_event", "false")])
+def test_fallback(lg, tmp_path, hook, outcome):
+    run(getattr(lg, hook)("bad500", {"model": "ok"}, Exception("x")))
+    run(getattr(lg, hook)("bad500", {"metadata": {"model_group": "ok"}}, Exception("x")))
+    data = ev.series(tmp_path)
+    assert keys(data) == {("fallbacks", ("bad500", "ok", outcome))}
+    assert ev.value(data, "fallbacks", "bad500", "ok", outcome) == 2
+
+
+def test_fallback_success_keeps_requested_model_on_request_metrics(lg, tmp_path):
+    success(lg, model_group="ok", original="bad500")
+    data = ev.series(tmp_path)
+    assert ev.value(data, "requests", "bad500", "openai", UNKNOWN, "200") == 1  # what the client asked for
+    assert ev.value(data, "provider_requests", "openai", "ok", "200") == 1  # what served it
+
+
+def test_errors_identity(lg, tmp_path):
+    excs = [ev.EXCEPTIONS[n][0]() for n in sorted(ev.EXCEPTIONS)] + [
+        ProxyException("m", "budget_exceeded", None, "400"), HTTPException(status_code=418, detail="x"), Exception()]
+    for i, exc in enumerate(excs):
+        fail(lg, exc, call_id=f"f{i}")
+    for i in range(3):
+        success(lg, call_id=f"s{i}")
+    data = ev.series(tmp_path)
+    failed = sum(v[0] for labels, v in ev.metric_series(data, "requests").items() if labels[3][0] in "45")
+    assert failed == len(excs) == ev.total(data, "errors")
+    assert ev.total(data, "requests") == len(excs) + 3
+    by_status = {}
+    for labels, v in ev.metric_series(data, "errors").items():
+        by_status[labels[4]] = by_status.get(labels[4], 0) + v[0]
+    for status, n in by_status.items():
+        assert n == sum(v[0] for lab, v in ev.metric_series(data, "requests").items() if lab[3] == status)
+
+
+@pytest.mark.parametrize("exc", [HTTPException(status_code=302, detail="x"), ProxyException("m", "x", None, "99"),
+                                 ProxyException("m", "x", None, "abc"), Exception("x"), None, "a string"])
+def test_status_code_always_three_digits(lg, tmp_path, exc):
+    run(lg.async_post_call_failure_hook(ev.failure_request(), exc, ev.user()))
+    for labels in ev.metric_series(ev.series(tmp_path), "requests"):
+        assert re.fullmatch(r"[45][0-9]{2}", labels[3]), labels
+
+
+def test_unknown_model_is_unlisted(lg, tmp_path):
+    success(lg, model_group="mystery-model")
+    fail(lg, model="another-mystery")
+    data = ev.series(tmp_path)
+    models = {labels[0] for labels in ev.metric_series(data, "requests")}
+    assert models == {UNLISTED}
+
+
+def test_missing_model_is_unknown(lg, tmp_path):
+    fail(lg, model=None)
+    assert {labels[0] for labels in ev.metric_series(ev.series(tmp_path), "requests")} == {UNKNOWN}
+
+
+def test_wildcard_model_group(tmp_path):
+    lg = ev.make_logger(tmp_path, models=["ok", "openai/*"])
+    success(lg, model_group="openai/gpt-x")
+    assert ev.value(ev.series(tmp_path), "requests", "openai/*", "openai", UNKNOWN, "200") == 1
+
+
+def test_outside_a_proxy_every_model_is_a_model(tmp_path):
+    from litellm_observe import settings as settings_mod
+    from litellm_observe.worker.logger import ObserveLogger
+
+    lg = ObserveLogger(settings_mod.load(environ={}, section={}), run_directory=str(tmp_path),
+                       model_names=lambda: None, caching_on=lambda: False, start_exporter=False)
+    success(lg, model_group="anything")
+    success(lg, model_group="another")  # within the refresh interval: still its own model group
+    data = ev.series(tmp_path)
+    assert ev.value(data, "requests", "anything", "openai", UNKNOWN, "200") == 1
+    assert ev.value(data, "requests", "another", "openai", UNKNOWN, "200") == 1
+
+
+def test_team_cap_overflow_counted(tmp_path):
+    lg = ev.make_logger(tmp_path, section={"label_caps": {"team": 1}})
+    success(lg, team="t1")
+    success(lg, team="t2")
+    success(lg, team="t3")
+    data = ev.series(tmp_path)
+    assert {labels[2] for labels in ev.metric_series(data, "requests")} == {"t1", OVERFLOW}
+    assert ev.value(data, "observe_label_overflow", "team") == 2
+
+
+def test_budget_reset_seen(lg, tmp_path):
+    success(lg, spend=5.0, reset_at="2026-11-01 00:00:00")
+    success(lg, spend=0.0, reset_at="2026-12-01 00:00:00")
+    assert ev.value(ev.series(tmp_path), "budget_resets", "key") == 1
+
+
+def test_ratelimit_headers_as_strings(lg, tmp_path):
+    kw = ev.success_kwargs()
+    kw["standard_logging_object"]["hidden_params"]["additional_headers"] = {"x_ratelimit_remaining_requests": "42"}
+    run(lg.async_log_success_event(kw, None, None, None))
+    data = ev.series(tmp_path)
+    assert ev.value(data, "requests_remaining", "openai", "ok") == 42
+    assert not ev.metric_series(data, "tokens_limit")
+
+
+def test_inflight_goes_back_to_zero(lg, tmp_path):
+    for i in range(5):
+        pre(lg, f"r{i}")
+    pre(lg, "r0")  # the same call id twice counts once
+    assert ev.value(ev.series(tmp_path), "current_load") == 5 == lg.inflight()
+    success(lg, call_id="r0")
+    fail(lg, call_id="r1")
+    run(_consume(lg, "r2"))
+    run(lg.async_post_call_failure_hook({"litellm_call_id": "r3"}, Exception(), None))
+    success(lg, call_id="r4", cache_hit=True)
+    success(lg, call_id="never-started")
+    data = ev.series(tmp_path)
+    assert ev.value(data, "current_load") == 0 == lg.inflight()
+
+
+def test_stream_abandoned_midway_releases(lg, tmp_path):
+    pre(lg, "s9")
+
+    async def partial():
+        async def upstream():
+            for i in range(10):
+                yield i
+        it = lg.async_post_call_streaming_iterator_hook(ev.user(), upstream(), {"litellm_call_id": "s9"})
+        assert await it.__anext__() == 0
+        await it.aclose()  # the client went away
+
+    run(partial())
+    assert ev.value(ev.series(tmp_path), "current_load") == 0
+
+
+def test_stale_inflight_is_swept(lg, tmp_path):
+    pre(lg, "old")
+    lg._inflight["old"][0] -= lg.settings.inflight_timeout_seconds + 1  # started long ago
+    lg._next_sweep = 0.0
+    pre(lg, "new")
+    assert ev.value(ev.series(tmp_path), "current_load") == 1 == lg.inflight()
+
+
+def test_internal_error_counted_and_logged_at_a_bounded_rate(lg, tmp_path, caplog):
+    with caplog.at_level(logging.WARNING, logger="litellm_observe"):
+        for _ in range(5):
+            success(lg, cost=-1.0)
+    data = ev.series(tmp_path)
+    assert ev.value(data, "observe_internal_errors", "async_log_success_event") == 5
+    assert len([r for r in caplog.records if "could not record" in r.getMessage()]) == 1
+    assert ev.total(data, "spend_usd") == 0 and ev.total(data, "requests") == 5
+
+
+def _unwritable(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    return str(blocker / "metrics")
+
+
+def test_unwritable_run_directory_disables_and_hooks_do_not_raise(tmp_path, caplog):
+    with caplog.at_level(logging.ERROR, logger="litellm_observe"):
+        lg = ev.make_logger(_unwritable(tmp_path))
+    assert lg.disabled_reason and "a-file" in lg.disabled_reason
+    assert lg.store is None
+    assert any("metrics are OFF" in r.getMessage() for r in caplog.records)
+    pre(lg, "x")
+    success(lg, call_id="x")
+    fail(lg, call_id="x")
+    run(lg.async_post_call_failure_deployment_hook({}, Exception(), "acompletion"))
+    run(lg.log_success_fallback_event("a", {}, Exception()))
+    run(lg.log_failure_fallback_event("a", {}, Exception()))
+    assert run(_consume(lg, "x")) == [0, 1, 2]
+    assert lg.inflight() == 0
+
+
+def test_unwritable_metrics_dir_setting(tmp_path):
+    from litellm_observe import settings as settings_mod
+    from litellm_observe.worker.logger import ObserveLogger
+
+    lg = ObserveLogger(settings_mod.load(environ={}, section={"metrics_dir": _unwritable(tmp_path)}),
+                       model_names=lambda: ["ok"], caching_on=lambda: False, start_exporter=False)
+    assert lg.disabled_reason is not None and lg.store is None
+    success(lg)
+
+
+def test_metrics_dir_setting_makes_a_run_directory(tmp_path):
+    from litellm_observe import settings as settings_mod
+    from litellm_observe.rundir import protocol as rundir
+    from litellm_observe.worker.logger import ObserveLogger
+
+    lg = ObserveLogger(settings_mod.load(environ={}, section={"metrics_dir": str(tmp_path)}),
+                       model_names=lambda: ["ok"], caching_on=lambda: False, start_exporter=False)
+    assert lg.disabled_reason is None
+    assert lg.run_directory == str(tmp_path / rundir.current_root().name)
+    success(lg)
+    assert ev.total(ev.series(lg.run_directory), "requests") == 1
+
+
+def test_finite_amounts_only(lg, tmp_path):
+    success(lg, prompt=math.nan, completion=-3, cost=math.inf)
+    data = ev.series(tmp_path)
+    assert ev.total(data, "tokens_used") == 0 and ev.total(data, "spend_usd") == 0
+    assert ev.value(data, "observe_internal_errors", "async_log_success_event") == 3
+
+
+def test_huge_int_start_time_still_counts_the_request(lg, tmp_path):
+    kw = ev.success_kwargs()
+    kw["standard_logging_object"]["startTime"] = 10**400
+    run(lg.async_log_success_event(kw, None, None, None))
+    assert ev.total(ev.series(tmp_path), "requests") == 1
+
+
+def test_huge_int_token_count_rejects_only_that_amount(lg, tmp_path):
+    kw = ev.success_kwargs()
+    kw["standard_logging_object"]["prompt_tokens"] = 10**400
+    run(lg.async_log_success_event(kw, None, None, None))
+    data = ev.series(tmp_path)
+    assert ev.total(data, "tokens_used", token_type="output") == 7
+    assert ev.total(data, "spend_usd") > 0
+
+
+def test_unicode_digit_header_does_not_stop_the_event(lg, tmp_path):
+    success(lg, spend=5.0, reset_at="2026-11-01 00:00:00")
+    kw = ev.success_kwargs(spend=0.0, reset_at="2026-12-01 00:00:00")
+    kw["standard_logging_object"]["hidden_params"]["additional_headers"]["x_ratelimit_limit_requests"] = "²"
+    run(lg.async_log_success_event(kw, None, None, None))
+    assert ev.value(ev.series(tmp_path), "budget_resets", "key") == 1

@@ -1,0 +1,134 @@
+"""store: this process's sample file, published complete and locked, with space reserved before use."""
+from __future__ import annotations
+
+import errno
+import multiprocessing
+import os
+
+import pytest
+
+from litellm_observe.catalogue import BY_NAME
+from litellm_observe.rundir import samplefile
+from litellm_observe.rundir.protocol import NEW_SUFFIX, Directory, writer_gone
+from litellm_observe.worker.store import INITIAL_SIZE, WorkerStore
+
+REQ = ("requests", ("ok", "openai", "t", "200"))
+
+
+def records(path) -> dict:
+    parsed = samplefile.read(path)
+    assert parsed.complete
+    out = {}
+    for key, values in parsed.records:
+        metric, schema, labels = samplefile.decode_key(key)
+        assert schema == BY_NAME[metric].schema
+        out[(metric, labels)] = values
+    return out
+
+
+def test_round_trip(tmp_path):
+    w = WorkerStore(str(tmp_path))
+    w.inc(*REQ)
+    w.inc(*REQ, 2.5)
+    w.inc("spend_usd", ("openai", "ok", "t"), 0.25)
+    w.observe("request_duration_seconds", ("ok", "openai"), 3, 0.1)
+    w.observe("request_duration_seconds", ("ok", "openai"), 3, 0.05)
+    w.set("requests_remaining", ("openai", "ok"), 990.0, 123.0)
+    w.add("current_load", (), 1.0, 5.0)
+    w.add("current_load", (), -1.0, 6.0)
+    got = records(w.path)
+    assert got[REQ] == (3.5,)
+    assert got[("spend_usd", ("openai", "ok", "t"))] == (0.25,)
+    hist = got[("request_duration_seconds", ("ok", "openai"))]
+    assert len(hist) == BY_NAME["request_duration_seconds"].value_slots()
+    assert hist[3] == 2.0 and sum(hist[:-1]) == 2.0 and hist[-1] == pytest.approx(0.15)
+    assert got[("requests_remaining", ("openai", "ok"))] == (990.0, 123.0)
+    assert got[("current_load", ())] == (0.0, 6.0)
+    assert len(got) == 5
+    assert [os.path.basename(p) for p in Directory(str(tmp_path)).sample_files()] == [os.path.basename(w.path)]
+    assert not [n for n in os.listdir(tmp_path) if n.endswith(NEW_SUFFIX)]
+    assert os.stat(w.path).st_mode & 0o777 == 0o600
+    w.close()
+
+
+def test_unicode_keys(tmp_path):
+    w = WorkerStore(str(tmp_path))
+    labels = ('模型🙂', 'a"b\\c', "t", "200")
+    w.inc("requests", labels)
+    assert records(w.path) == {("requests", labels): (1.0,)}
+
+
+def test_growth_past_initial_size(tmp_path):
+    w = WorkerStore(str(tmp_path))
+    n = 3000
+    for i in range(n):
+        w.inc("requests", (f"model-{i}", "openai", "team", "200"), i)
+    w.observe("request_duration_seconds", ("late", "openai"), 0, 1.0)
+    assert os.path.getsize(w.path) > INITIAL_SIZE
+    got = records(w.path)
+    assert len(got) == n + 1
+    assert all(got[("requests", (f"model-{i}", "openai", "team", "200"))] == (float(i),) for i in range(n))
+    w.inc("requests", ("model-0", "openai", "team", "200"), 7)  # after growth, into the existing record
+    assert records(w.path)[("requests", ("model-0", "openai", "team", "200"))] == (7.0,)
+
+
+def test_full_filesystem_is_an_oserror_and_existing_series_keep_counting(tmp_path, monkeypatch):
+    w = WorkerStore(str(tmp_path), initial_size=4096)
+    w.reserve("observe_internal_errors", ("async_log_success_event",))
+    w.inc(*REQ)
+
+    def full(fd, offset, length):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "posix_fallocate", full)
+    with pytest.raises(OSError) as e:
+        for i in range(200):
+            w.inc("requests", (f"m{i}", "openai", "t", "200"))
+    assert e.value.errno == errno.ENOSPC
+    w.inc(*REQ)
+    w.inc("observe_internal_errors", ("async_log_success_event",))
+    got = records(w.path)
+    assert got[REQ] == (2.0,) and got[("observe_internal_errors", ("async_log_success_event",))] == (1.0,)
+
+
+def test_creation_on_a_full_filesystem_leaves_nothing_behind(tmp_path, monkeypatch):
+    def full(fd, offset, length):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "posix_fallocate", full)
+    with pytest.raises(OSError):
+        WorkerStore(str(tmp_path))
+    assert os.listdir(tmp_path) == []
+
+
+def _hold_store_then_exit(directory, q, go):
+    w = WorkerStore(directory)
+    w.inc(*REQ)
+    q.put(w.path)
+    go.wait(60)  # hold the lock until told to exit
+
+
+def test_writer_gone_after_child_exits(tmp_path):
+    ctx = multiprocessing.get_context("spawn")
+    q, go = ctx.Queue(), ctx.Event()
+    child = ctx.Process(target=_hold_store_then_exit, args=(str(tmp_path), q, go))
+    child.start()
+    try:
+        path = q.get(timeout=60)
+        assert not writer_gone(path)  # the child is alive and holds its lock
+        go.set()
+        child.join(60)
+        assert child.exitcode == 0
+        assert writer_gone(path)
+        assert records(path) == {REQ: (1.0,)}
+    finally:
+        go.set()
+        child.join(10)
+
+
+def test_writer_gone_own_store_and_missing(tmp_path):
+    w = WorkerStore(str(tmp_path))
+    assert not writer_gone(w.path)  # held by this process: flock is per open file, not per process
+    assert not writer_gone(str(tmp_path / "gone.lob"))
+    w.close()
+    assert writer_gone(w.path)
