@@ -1,0 +1,81 @@
+"""Issue 5 §1: a cardinality attack through a real proxy grows no series past the caps."""
+import uuid
+from pathlib import Path
+
+import pytest
+
+from litellm_observe.worker.labels import OVERFLOW, SENTINELS
+from tests.conftest import wait_until
+from tests.support import load
+from tests.support.metrics import samples, total
+from tests.support.proxy import Proxy, default_config, free_port
+
+pytestmark = pytest.mark.e2e
+TEAM_CAP = 50
+PHASE_SECONDS = 300  # bound per phase; the test fails if a phase cannot send everything in time
+# Measured on the 2-core dev machine (see README): growth between the two attack phases
+# stayed well below these; a per-series leak of 2,500 new values would exceed them.
+EXPORTER_GROWTH_KIB = 8 * 1024
+WORKERS_GROWTH_KIB = 64 * 1024
+
+
+def _attack_jobs(proxy: Proxy, phase: int) -> list[dict]:
+    teams = range(phase * 200, phase * 200 + 200)  # 200 new teams each phase
+    jobs = []
+    for i in range(1000):  # random model names, random users, master key
+        jobs.append(dict(model=f"rand-{uuid.uuid4().hex}", extra={"user": uuid.uuid4().hex}))
+    for i in range(1250):  # real model, one of 200 teams, random users
+        jobs.append(dict(model="ok", key=f"sk-team-{teams[i % 200]}", content=f"p{phase} {i}",
+                         extra={"user": uuid.uuid4().hex}))
+    jobs += [dict(model="ok", content=f"normal p{phase} {i}") for i in range(250)]  # normal traffic
+    return jobs
+
+
+def _scrape_when(proxy: Proxy, requests: int) -> str | None:
+    text = proxy.scrape()
+    return text if total(text, "requests") == requests else None
+
+
+def _label_values(text: str, label: str) -> set[str]:
+    return {dict(labels)[label] for (_, labels) in samples(text) if label in dict(labels)}
+
+
+def test_cardinality_attack_is_capped_and_memory_stays_flat(upstream, tmp_path):
+    config = default_config(upstream.base_url, free_port())
+    config["general_settings"]["custom_auth"] = "custom_auth.user_api_key_auth"
+    config["litellm_observe"]["label_caps"] = {"team": TEAM_CAP}
+    auth = (Path(__file__).parent.parent / "support" / "custom_auth.py").read_text()
+    with Proxy(tmp_path, upstream.base_url, workers=4, config=config, files={"custom_auth.py": auth}) as proxy:
+        assert proxy.chat("ok", key="sk-team-x", content="warm up") == 200
+        baseline = len(samples(proxy.scrape()))
+        seen1, unanswered = load.send(proxy, _attack_jobs(proxy, 0), threads=8, seconds=PHASE_SECONDS)
+        assert not unanswered and set(seen1) <= {200, 400}, (seen1, unanswered[:5])
+        sent = sum(seen1.values()) + 1
+        text1 = wait_until(lambda: _scrape_when(proxy, sent), timeout=90, what=f"requests_total == {sent}")
+        series1 = set(samples(text1))
+        pids = proxy.worker_pids()
+        rss1 = {pid: proxy.rss_kib(pid) for pid in pids}
+        exporter1 = proxy.rss_kib(proxy.exporter_pid())
+
+        seen2, unanswered = load.send(proxy, _attack_jobs(proxy, 1), threads=8, seconds=PHASE_SECONDS)
+        assert not unanswered and set(seen2) <= {200, 400}, (seen2, unanswered[:5])
+        sent += sum(seen2.values())
+        text2 = wait_until(lambda: _scrape_when(proxy, sent), timeout=90, what=f"requests_total == {sent}")
+        series2 = set(samples(text2))
+
+        # Caps hold: at most TEAM_CAP real team values (plus the sentinels), one model per config entry.
+        teams = _label_values(text2, "team")
+        assert len(teams - SENTINELS) <= TEAM_CAP and OVERFLOW in teams
+        assert _label_values(text2, "model") <= {"ok", "unlisted", "unknown"}
+        assert total(text2, "observe_label_overflow", label="team") > 0
+        # Once the caps are reached, 2,500 more hostile requests add no series at all.
+        assert series2 == series1, sorted(series2 ^ series1)[:10]
+        print(f"series: {baseline} before, {len(series1)} after 2,500 hostile requests, {len(series2)} after 5,000")
+        # Normal traffic stays exact beside the attack.
+        assert total(text2, "requests", team="unknown", model="ok", status_code="200") == 500
+        # Memory: live processes only (a recycled pid is not comparable).
+        growth = sum(proxy.rss_kib(pid) - rss for pid, rss in rss1.items() if pid in proxy.worker_pids())
+        exporter_growth = proxy.rss_kib(proxy.exporter_pid()) - exporter1
+        print(f"RSS growth over the second 2,500 requests: workers {growth} KiB, exporter {exporter_growth} KiB")
+        assert exporter_growth < EXPORTER_GROWTH_KIB
+        assert growth < WORKERS_GROWTH_KIB

@@ -1,0 +1,215 @@
+"""Every panel query of every dashboard, run by a real Prometheus scraping a real proxy.
+
+Prometheus starts first; then a mixed load (streaming, errors, a fallback, cache hits, ...)
+goes through a 4-worker proxy while Prometheus scrapes its exporter every second, so rates
+and increases see the traffic. Grafana's variables are substituted
+the way Grafana does it with every variable set to All, and each query must parse and return
+at least one series, except the panels in NO_DATA, each with the reason it cannot have data here.
+"""
+from __future__ import annotations
+
+import datetime
+import re
+import time
+
+import pytest
+
+from litellm_observe import dashboards
+from litellm_observe.catalogue import metric
+from litellm_observe.settings import Settings
+from tests.conftest import wait_until
+from tests.support import load
+from tests.support.fake_upstream import FakeUpstream
+from tests.support.metrics import total
+from tests.support.prometheus_server import PrometheusError, PrometheusServer
+from tests.support.proxy import Proxy
+
+pytestmark = pytest.mark.e2e
+
+JOB = "litellm"
+RATE_INTERVAL = "1m"  # what Grafana computes with its default 15s scrape interval setting: 4 x 15s
+DASHBOARD_RANGE = "6h"  # the dashboards' default time range, now-6h to now
+NO_DATA = {
+    ("litellm-spend", "Budget resets by entity type"):
+        "budget resets happen in LiteLLM's database jobs; the test proxy runs without a database",
+    ("litellm-exporter-health", "Label overflow by label"):
+        "counts label values beyond the cap (200 per label by default); the load uses a handful",
+}
+
+# Panels whose right answer after the load is 0; they still must return a series.
+ZERO_IS_RIGHT = {
+    ("litellm-overview", "Requests in flight"): "the load is over when the queries run: nothing is in flight",
+    ("litellm-exporter-health", "Internal errors by hook"):
+        "counts events the logger failed to record: a healthy run has none; every worker's store creates the "
+        "series at 0, so the panel shows 0 rather than no data",
+}
+INF = float("inf")
+
+
+def grafana_regex_escape(value: str) -> str:
+    """Grafana's prometheusSpecialRegexEscape: the value as a regex, inside a PromQL string."""
+    return re.sub(r"([$^*{}\[\]'+?.()|\\])", r"\\\\\1", value)
+
+
+def all_value(variable: dict, values: list[str]) -> str:
+    """What `$var` becomes when All is selected (Grafana's Prometheus multi-value formatting)."""
+    if variable.get("allValue"):
+        return variable["allValue"]
+    escaped = [grafana_regex_escape(v) for v in values]
+    return escaped[0] if len(escaped) == 1 else "(" + "|".join(escaped) + ")"
+
+
+def interpolate(text: str, scope: dict[str, str]) -> str:
+    def sub(m: re.Match) -> str:
+        name = m.group(1) or m.group(2)
+        assert name in scope, f"unknown Grafana variable ${name} in {text}"
+        return scope[name]
+
+    return re.sub(r"\$\{(\w+)\}|\$(\w+)", sub, text)
+
+
+def resolve_variables(prom: PrometheusServer, data: dict) -> tuple[dict[str, str], dict[str, list[str]]]:
+    """Each query variable's options (from Prometheus, as Grafana lists them) and its All value."""
+    scope, options = {}, {}
+    for variable in data["templating"]["list"]:
+        if variable["type"] != "query":
+            continue
+        m = re.fullmatch(r"label_values\((.+), (\w+)\)", variable["query"])
+        assert m, variable["query"]
+        match, label = interpolate(m.group(1), scope), m.group(2)
+        options[variable["name"]] = prom.label_values(label, match)
+        scope[variable["name"]] = all_value(variable, options[variable["name"]])
+    return scope, options
+
+
+def seconds_since_midnight() -> int:
+    now = datetime.datetime.now()
+    # a panel showing "today so far" right after midnight legitimately has little; keep 5 minutes
+    return max(300, int((now - now.replace(hour=0, minute=0, second=0, microsecond=0)).total_seconds()))
+
+
+def panel_scope(panel: dict, variables: dict[str, str]) -> dict[str, str]:
+    rng = f"{seconds_since_midnight()}s" if panel.get("timeFrom") == "now/d" else DASHBOARD_RANGE
+    return {**variables, "__rate_interval": RATE_INTERVAL, "__range": rng, "__interval": "15s"}
+
+
+@pytest.fixture(scope="module")
+def prometheus(tmp_path_factory):
+    """Prometheus scraping a 4-worker proxy from before its first request, through a mixed load.
+
+    The proxy is this module's own, built with the shared harness: the session's `loaded_proxy`
+    has had its load before any Prometheus could watch, so every rate there would be 0, and more
+    load through it would break the exact counts other tests assert on it.
+    """
+    requests = metric("requests").sample_names(Settings().namespace)[0]
+    build_info = metric("observe_build_info").sample_names(Settings().namespace)[0]
+    with FakeUpstream() as upstream, Proxy(tmp_path_factory.mktemp("dashboards-proxy"), upstream.base_url,
+                                           workers=4) as proxy, \
+            PrometheusServer({JOB: [proxy.metrics_target]}) as prom:
+        prom.wait_for(f'{build_info}{{job="{JOB}"}}', timeout=60)  # scraped before any traffic
+        expected = 0
+        # Twice: a series is born on its first event, and rate() cannot see the step from
+        # nothing to its first value; the second round moves every series Prometheus already has.
+        for tag in ("first-", "second-"):
+            expected += sum(load.run(proxy, load.mixed_jobs(tag)).values())
+            wait_until(lambda: total(proxy.scrape(), "requests") == expected, timeout=60,
+                       what=f"the exporter to count {expected} requests")
+            prom.wait_for(f'sum({requests}{{job="{JOB}"}}) == {expected}', timeout=60)
+        time.sleep(3)  # a few more scrapes, so every rate window holds samples after the last increment
+        yield prom
+
+
+def run_all_panels(prom: PrometheusServer):
+    results = []  # (uid, panel title, refId, expr, series, error)
+    for uid, data in dashboards.build_all(Settings()).items():
+        variables, _ = resolve_variables(prom, data)
+        for panel in dashboards.iter_panels(data):
+            scope = panel_scope(panel, variables)
+            for target in panel["targets"]:
+                expr = interpolate(target["expr"], scope)
+                try:
+                    series, error = prom.query(expr), None
+                except Exception as e:  # noqa: BLE001 - reported per query below
+                    series, error = [], str(e)
+                results.append((uid, panel["title"], target["refId"], expr, series, error))
+    return results
+
+
+def test_variables_list_the_load(prometheus):
+    for uid, data in dashboards.build_all(Settings()).items():
+        scope, options = resolve_variables(prometheus, data)
+        assert options["job"] == [JOB], uid  # only targets exporting build info: not Prometheus itself
+        assert len(options["instance"]) == 1 and scope["instance"] == grafana_regex_escape(options["instance"][0])
+        assert "ok" in options["model"] and "openai" in options["provider"] and options["team"] == ["unknown"]
+
+
+def test_every_panel_query_parses_and_returns_data(prometheus):
+    results = run_all_panels(prometheus)
+    panels = {(uid, title) for uid, title, *_ in results}
+    assert set(NO_DATA) <= panels, "NO_DATA names a panel that no longer exists"
+    report, failures = [], []
+    for uid, title, ref, expr, series, error in results:
+        values = [float(s["value"][1]) for s in series]
+        nonzero = sum(1 for v in values if v == v and v != 0)  # v == v: not NaN
+        report.append(f"{uid:26} {title[:44]:44} {ref} series={len(series):3} nonzero={nonzero:3}")
+        if error:
+            failures.append(f"{uid} / {title} / {ref}: Prometheus rejected the query: {error}\n  {expr}")
+        elif (uid, title) in NO_DATA:
+            if series:
+                failures.append(f"{uid} / {title}: listed in NO_DATA but returned {len(series)} series; "
+                                "update the list")
+        elif not series:
+            failures.append(f"{uid} / {title} / {ref}: no series\n  {expr}")
+    print("\n".join(report))
+    assert not failures, "\n".join(failures)
+
+
+def test_every_panel_with_traffic_shows_a_real_number(prometheus):
+    """Stronger than "a series": some series of the panel is a finite, non-zero number."""
+    shown: dict[tuple[str, str], bool] = {}
+    for uid, title, _, _, series, _ in run_all_panels(prometheus):
+        values = [float(s["value"][1]) for s in series]
+        shown[(uid, title)] = shown.get((uid, title), False) or any(v == v and v not in (0, INF, -INF)
+                                                                    for v in values)
+    blank = [panel for panel, ok in shown.items() if not ok and panel not in NO_DATA and panel not in ZERO_IS_RIGHT]
+    assert not blank, f"panels showing only 0 or NaN: {blank}"
+    for panel in ZERO_IS_RIGHT:
+        assert panel in shown, f"ZERO_IS_RIGHT names a panel that no longer exists: {panel}"
+
+
+@pytest.fixture(scope="module")
+def bare_prometheus():
+    """Prometheus scraping only itself: enough to parse queries and to test the helper."""
+    with PrometheusServer({}) as prom:
+        prom.wait_for('up{job="prometheus"} == 1', timeout=30)
+        yield prom
+
+
+def test_prometheus_helper_reports_bad_queries_and_stops(bare_prometheus):
+    with pytest.raises(PrometheusError, match="bad_data"):
+        bare_prometheus.query("sum(rate(up[1m])")
+    assert bare_prometheus.query("vector(1)")[0]["value"][1] == "1"
+    with PrometheusServer({}) as other:
+        proc = other._proc
+        assert other.port != bare_prometheus.port and proc.poll() is None
+    assert proc.poll() is not None  # stopped and reaped on exit
+    assert bare_prometheus._proc.poll() is None  # stopping one server leaves the other running
+
+
+@pytest.mark.parametrize("options", [
+    {"namespace": "acme_llm", "dashboards": {"selector": 'namespace="llm", cluster!~"dev.*"'}},
+    {"dashboards": {"selector": 'env="prod",'}},
+])
+def test_queries_with_options_parse(bare_prometheus, options):
+    """Options change every query; Prometheus must still accept every one of them."""
+    from litellm_observe import settings as settings_mod
+
+    settings = settings_mod.load(environ={}, section=options)
+    scope = {name: ".*" for name in ("job", "instance", "provider", "model", "team")}
+    for uid, data in dashboards.build_all(settings).items():
+        for panel in dashboards.iter_panels(data):
+            for target in panel["targets"]:
+                bare_prometheus.query(interpolate(target["expr"], panel_scope(panel, scope)))  # raises if rejected
+        for variable in data["templating"]["list"][1:]:
+            match = re.fullmatch(r"label_values\((.+), (\w+)\)", variable["query"]).group(1)
+            bare_prometheus.label_values(variable["name"], interpolate(match, scope))
