@@ -11,6 +11,7 @@ median of --rounds rounds.
 
     python benchmarks/bench_events.py            # 20,000 success + 5,000 failure requests per round
     python benchmarks/bench_events.py --quick    # tiny sizes (smoke test)
+    python benchmarks/bench_events.py --baseline 63bccb3   # also that revision of ours, side by side
 
 Prints a table and exits 0; it asserts nothing about timings.
 """
@@ -40,13 +41,13 @@ def _make_logger(name: str, run_dir: str):
         from litellm.integrations.custom_logger import CustomLogger
 
         return CustomLogger()
-    if name == "ours":
+    if name in ("ours", "baseline"):
         from litellm_observe import settings as settings_mod
-        from litellm_observe.logger import ObserveLogger
 
+        from baseline import logger_class
         from events import MODEL_NAMES
 
-        return ObserveLogger(settings_mod.load(environ={}, section={}), run_directory=run_dir,
+        return logger_class()(settings_mod.load(environ={}, section={}), run_directory=run_dir,
                              model_names=lambda: list(MODEL_NAMES), caching_on=lambda: True, start_exporter=False)
     from litellm.integrations.prometheus import PrometheusLogger
 
@@ -55,10 +56,10 @@ def _make_logger(name: str, run_dir: str):
 
 def _recorded(name: str, run_dir: str) -> float | None:
     """How many client requests the logger counted: proof that it accepted the events."""
-    if name == "ours":
-        from litellm_observe.aggregate import Aggregator
+    if name in ("ours", "baseline"):
+        from baseline import aggregator_class
 
-        return sum(v[0] for (metric, _), v in Aggregator(run_dir).collect().items() if metric == "requests")
+        return sum(v[0] for (metric, _), v in aggregator_class()(run_dir).collect().items() if metric == "requests")
     if name == "builtin":
         from prometheus_client import CollectorRegistry
         from prometheus_client.multiprocess import MultiProcessCollector
@@ -106,9 +107,11 @@ def child(args) -> None:
 
 
 # ---- parent: run the three children, print the table ----------------------------------------
-def run_child(name: str, args) -> dict:
+def run_child(name: str, args, pythonpath: str | None = None) -> dict:
     multiproc = tempfile.mkdtemp(prefix=f"bench-events-{name}-")
     env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": multiproc, "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
+    if pythonpath:
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [pythonpath, env.get("PYTHONPATH")]))
     cmd = [sys.executable, os.path.abspath(__file__), "--child", name, "--success", str(args.success),
            "--failure", str(args.failure), "--warmup", str(args.warmup), "--rounds", str(args.rounds)]
     try:
@@ -129,7 +132,8 @@ def main(argv=None) -> int:
     p.add_argument("--failure", type=int, default=5_000, help="failure requests per round")
     p.add_argument("--warmup", type=int, default=2_000)
     p.add_argument("--rounds", type=int, default=3)
-    p.add_argument("--child", choices=LOGGERS, help=argparse.SUPPRESS)
+    p.add_argument("--baseline", metavar="REF", help="also measure ours as of this git revision (before/after)")
+    p.add_argument("--child", choices=LOGGERS + ("baseline",), help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.quick:
         args.success, args.failure, args.warmup, args.rounds = 300, 100, 100, 1
@@ -139,6 +143,15 @@ def main(argv=None) -> int:
 
     started = time.time()
     res = {name: run_child(name, args) for name in LOGGERS}
+    if args.baseline:
+        import baseline
+
+        folder = baseline.extract(args.baseline)
+        try:  # ours again in the same run, so that before and after see the same machine
+            res["baseline"] = run_child("baseline", args, pythonpath=folder)
+            res["ours_again"] = run_child("ours", args)
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
     loop = res["noop"]["ns"]
     print(f"\nCPU per request, µs (median of {args.rounds} round(s); {args.success:,} success + "
           f"{args.failure:,} failure requests per round; net = minus the no-op loop)")
@@ -156,6 +169,17 @@ def main(argv=None) -> int:
         r = res[name]
         print(f"{LABELS[name]}: {r['recorded']:,.0f} requests counted of {r['sent']:,} sent")
     print("ratio = built-in net / ours net; target: ours <= 25 µs per success request, ratio >= 20x")
+    if args.baseline:
+        print(f"\nbefore / after: ours as of {args.baseline} vs this tree (net µs; this tree measured twice, "
+              "before and after the baseline, to show the run's own noise)")
+        print(f"{'phase':<32} {'baseline':>9} {'now (1st)':>10} {'now (2nd)':>10} {'change':>8}")
+        for phase, label in PHASES:
+            base = loop[phase] / 1e3
+            old = res["baseline"]["ns"][phase] / 1e3 - base
+            now = [res[k]["ns"][phase] / 1e3 - base for k in ("ours", "ours_again")]
+            change = (statistics.mean(now) / old - 1) * 100 if old > 0 else float("nan")
+            print(f"{label:<32} {old:>9.2f} {now[0]:>10.2f} {now[1]:>10.2f} {change:>+7.1f}%")
+        print(f"baseline counted {res['baseline']['recorded']:,.0f} of {res['baseline']['sent']:,} sent")
     print(f"total wall time {time.time() - started:.1f} s")
     return 0
 

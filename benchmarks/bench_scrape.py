@@ -19,6 +19,7 @@ rendering (SharedRender.renders counts the renderings).
 
     python benchmarks/bench_scrape.py            # 4 live + 100 recycled, 2,000 series each
     python benchmarks/bench_scrape.py --quick    # tiny sizes (smoke test)
+    python benchmarks/bench_scrape.py --baseline 63bccb3   # also ours as of that revision, side by side
 
 Prints tables and exits 0; it asserts nothing about timings.
 """
@@ -34,15 +35,18 @@ STOCK_DIR = tempfile.mkdtemp(prefix="bench-scrape-stock-")
 os.environ["PROMETHEUS_MULTIPROC_DIR"] = STOCK_DIR
 
 import argparse  # noqa: E402
+import json  # noqa: E402
 import multiprocessing  # noqa: E402
+import subprocess  # noqa: E402
 import shutil  # noqa: E402
 import statistics  # noqa: E402
 import threading  # noqa: E402
 import time  # noqa: E402
 from bisect import bisect_left  # noqa: E402
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from litellm_observe import settings as settings_mod  # noqa: E402
-from litellm_observe.catalogue import BY_NAME, CATALOGUE  # noqa: E402
+from litellm_observe.catalogue import BY_NAME  # noqa: E402
 
 COUNTER, HISTOGRAM = BY_NAME["requests"], BY_NAME["request_duration_seconds"]
 STATUSES = ("200", "429", "500")
@@ -64,9 +68,9 @@ def series(total: int) -> tuple[list[tuple], list[tuple]]:
 
 # ---- workers (forked) -------------------------------------------------------------------------
 def _write_ours(run_dir: str, total: int) -> None:
-    from litellm_observe.store import WorkerStore
+    from baseline import worker_store
 
-    store = WorkerStore(run_dir, {m.name: m.value_slots() for m in CATALOGUE})
+    store = worker_store(run_dir)
     counters, hists = series(total)
     for labels in counters:
         store.inc(COUNTER.name, labels, 1.0)
@@ -195,6 +199,59 @@ def fmt_row(label: str, ours: dict | None, stock: dict | None) -> str:
     return f"{label:<44} {cell(ours)}   {cell(stock)}"
 
 
+def ours_only(args) -> dict:
+    """Scenarios A and B for ours alone (run in a child, possibly on a baseline version)."""
+    from baseline import exporter_class
+
+    run_dir = tempfile.mkdtemp(prefix="bench-scrape-ours-")
+    exporter = exporter_class()(run_dir, settings_mod.load(environ={}, section={}))
+    workers = Workers(multiprocessing.get_context("fork"))
+    try:
+        workers.start_live("ours", run_dir, args.series, args.live)
+        exporter.render(None)
+        a = timed(lambda: exporter.render(None)[0], args.scrapes)
+        workers.recycle("ours", run_dir, args.series, args.recycled)
+        first = timed(lambda: exporter.render(None)[0], 1)
+        b = timed(lambda: exporter.render(None)[0], args.scrapes)
+    finally:
+        workers.stop()
+        shutil.rmtree(run_dir, ignore_errors=True)
+    return {"A": a, "B first": first, "B steady": b}
+
+
+def compare_baseline(args) -> None:
+    import baseline
+
+    folder = baseline.extract(args.baseline)
+    sizes = ["--live", str(args.live), "--recycled", str(args.recycled), "--series", str(args.series),
+             "--scrapes", str(args.scrapes), "--only-ours"]
+    results = {}
+    try:
+        for name, path in (("now (1st)", None), ("baseline", folder), ("now (2nd)", None)):
+            env = dict(os.environ)
+            if path:
+                env["PYTHONPATH"] = os.pathsep.join(filter(None, [path, env.get("PYTHONPATH")]))
+            proc = subprocess.run([sys.executable, os.path.abspath(__file__), *sizes], env=env,
+                                  capture_output=True, text=True, timeout=1800)
+            lines = [l for l in proc.stdout.splitlines() if l.startswith("RESULT ")]
+            if proc.returncode != 0 or not lines:
+                sys.stderr.write(proc.stdout[-3000:] + proc.stderr[-3000:])
+                raise SystemExit(f"baseline child {name} failed")
+            results[name] = json.loads(lines[-1][len("RESULT "):])
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    print(f"\nbefore / after: ours as of {args.baseline} vs this tree, scrape wall ms (median; this tree "
+          "measured before and after the baseline, to show the run's own noise)")
+    print(f"{'scenario':<28} {'baseline':>9} {'now (1st)':>10} {'now (2nd)':>10} {'change':>8}")
+    for scenario in ("A", "B first", "B steady"):
+        old = results["baseline"][scenario]["wall"] * 1e3
+        now = [results[k][scenario]["wall"] * 1e3 for k in ("now (1st)", "now (2nd)")]
+        print(f"{scenario:<28} {old:>9.1f} {now[0]:>10.1f} {now[1]:>10.1f} "
+              f"{(statistics.mean(now) / old - 1) * 100:>+7.1f}%")
+    counted = {k: v["B steady"]["requests"] for k, v in results.items()}
+    print(f"litellm_requests_total in B: {counted}")
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--quick", action="store_true", help="tiny sizes, for the smoke test")
@@ -203,19 +260,24 @@ def main(argv=None) -> int:
     p.add_argument("--series", type=int, default=2_000, help="series each worker writes")
     p.add_argument("--scrapes", type=int, default=5, help="scrapes per measurement (median)")
     p.add_argument("--threads", type=int, default=8, help="concurrent scrapes")
+    p.add_argument("--baseline", metavar="REF", help="also measure ours as of this git revision (before/after)")
+    p.add_argument("--only-ours", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.quick:
         args.live, args.recycled, args.series, args.scrapes, args.threads = 2, 6, 200, 2, 4
+    if args.only_ours:
+        print("RESULT " + json.dumps(ours_only(args)), flush=True)
+        return 0
 
     from prometheus_client import CollectorRegistry, generate_latest
     from prometheus_client.multiprocess import MultiProcessCollector
 
-    from litellm_observe.exporter import Exporter
+    from baseline import exporter_class, sample_files
 
     started = time.time()
     ctx = multiprocessing.get_context("fork")
     run_dir = tempfile.mkdtemp(prefix="bench-scrape-ours-")
-    exporter = Exporter(run_dir, settings_mod.load(environ={}, section={}))
+    exporter = exporter_class()(run_dir, settings_mod.load(environ={}, section={}))
     registry = CollectorRegistry()
     MultiProcessCollector(registry, STOCK_DIR)
 
@@ -236,10 +298,10 @@ def main(argv=None) -> int:
         workers.recycle("ours", run_dir, args.series, args.recycled)
         workers.recycle("stock", run_dir, args.series, args.recycled)
         recycle_s = time.time() - t
-        files_ours = len(exporter.aggregator.worker_files())
+        files_ours = len(sample_files(exporter))
         files_stock = len([n for n in os.listdir(STOCK_DIR) if n.endswith(".db")])
         b_first_ours, b_first_stock = timed(ours, 1), timed(stock, 1)
-        files_ours_after = len(exporter.aggregator.worker_files())
+        files_ours_after = len(sample_files(exporter))
         # stock scrapes in B take seconds each: fewer of them keep the run short
         b_ours, b_stock = timed(ours, args.scrapes), timed(stock, min(args.scrapes, 3))
 
@@ -276,6 +338,8 @@ def main(argv=None) -> int:
           f"total wall time {time.time() - started:.1f} s")
     shutil.rmtree(run_dir, ignore_errors=True)
     shutil.rmtree(STOCK_DIR, ignore_errors=True)
+    if args.baseline:
+        compare_baseline(args)
     return 0
 
 
