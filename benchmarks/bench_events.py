@@ -133,10 +133,11 @@ def main(argv=None) -> int:
     p.add_argument("--warmup", type=int, default=2_000)
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--baseline", metavar="REF", help="also measure ours as of this git revision (before/after)")
+    p.add_argument("--repeat", type=int, default=3, help="runs of each version with --baseline, alternated")
     p.add_argument("--child", choices=LOGGERS + ("baseline",), help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.quick:
-        args.success, args.failure, args.warmup, args.rounds = 300, 100, 100, 1
+        args.success, args.failure, args.warmup, args.rounds, args.repeat = 300, 100, 100, 1, 1
     if args.child:
         child(args)
         return 0
@@ -147,9 +148,12 @@ def main(argv=None) -> int:
         import baseline
 
         folder = baseline.extract(args.baseline)
-        try:  # ours again in the same run, so that before and after see the same machine
-            res["baseline"] = run_child("baseline", args, pythonpath=folder)
-            res["ours_again"] = run_child("ours", args)
+        try:  # alternate the two versions, so that both see the same machine over the same minutes
+            res["baseline_runs"], res["ours_runs"] = [], [res["ours"]]
+            for i in range(args.repeat):
+                res["baseline_runs"].append(run_child("baseline", args, pythonpath=folder))
+                if i < args.repeat - 1:
+                    res["ours_runs"].append(run_child("ours", args))
         finally:
             shutil.rmtree(folder, ignore_errors=True)
     loop = res["noop"]["ns"]
@@ -170,16 +174,19 @@ def main(argv=None) -> int:
         print(f"{LABELS[name]}: {r['recorded']:,.0f} requests counted of {r['sent']:,} sent")
     print("ratio = built-in net / ours net; target: ours <= 25 µs per success request, ratio >= 20x")
     if args.baseline:
-        print(f"\nbefore / after: ours as of {args.baseline} vs this tree (net µs; this tree measured twice, "
-              "before and after the baseline, to show the run's own noise)")
-        print(f"{'phase':<32} {'baseline':>9} {'now (1st)':>10} {'now (2nd)':>10} {'change':>8}")
+        print(f"\nbefore / after: ours as of {args.baseline} vs this tree, net µs per request, {args.repeat} runs "
+              "of each, alternated; median (and range) of the runs")
+        print(f"{'phase':<32} {'baseline':>18} {'this tree':>18} {'change':>8}")
         for phase, label in PHASES:
             base = loop[phase] / 1e3
-            old = res["baseline"]["ns"][phase] / 1e3 - base
-            now = [res[k]["ns"][phase] / 1e3 - base for k in ("ours", "ours_again")]
-            change = (statistics.mean(now) / old - 1) * 100 if old > 0 else float("nan")
-            print(f"{label:<32} {old:>9.2f} {now[0]:>10.2f} {now[1]:>10.2f} {change:>+7.1f}%")
-        print(f"baseline counted {res['baseline']['recorded']:,.0f} of {res['baseline']['sent']:,} sent")
+            old = sorted(r["ns"][phase] / 1e3 - base for r in res["baseline_runs"])
+            now = sorted(r["ns"][phase] / 1e3 - base for r in res["ours_runs"])
+            o, n = statistics.median(old), statistics.median(now)
+            change = (n / o - 1) * 100 if o > 0 else float("nan")
+            print(f"{label:<32} {o:>7.2f} ({old[0]:.1f}-{old[-1]:.1f}) {n:>7.2f} ({now[0]:.1f}-{now[-1]:.1f}) "
+                  f"{change:>+7.1f}%")
+        counted = [r["recorded"] for r in res["baseline_runs"]]
+        print(f"baseline counted {counted} of {res['baseline_runs'][0]['sent']:,} sent per run")
     print(f"total wall time {time.time() - started:.1f} s")
     return 0
 

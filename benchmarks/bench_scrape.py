@@ -225,30 +225,32 @@ def compare_baseline(args) -> None:
     folder = baseline.extract(args.baseline)
     sizes = ["--live", str(args.live), "--recycled", str(args.recycled), "--series", str(args.series),
              "--scrapes", str(args.scrapes), "--only-ours"]
-    results = {}
-    try:
-        for name, path in (("now (1st)", None), ("baseline", folder), ("now (2nd)", None)):
-            env = dict(os.environ)
-            if path:
-                env["PYTHONPATH"] = os.pathsep.join(filter(None, [path, env.get("PYTHONPATH")]))
-            proc = subprocess.run([sys.executable, os.path.abspath(__file__), *sizes], env=env,
-                                  capture_output=True, text=True, timeout=1800)
-            lines = [l for l in proc.stdout.splitlines() if l.startswith("RESULT ")]
-            if proc.returncode != 0 or not lines:
-                sys.stderr.write(proc.stdout[-3000:] + proc.stderr[-3000:])
-                raise SystemExit(f"baseline child {name} failed")
-            results[name] = json.loads(lines[-1][len("RESULT "):])
+    runs: dict[str, list] = {"baseline": [], "this tree": []}
+    try:  # alternate the two versions, so that both see the same machine over the same minutes
+        for _ in range(args.repeat):
+            for name, path in (("baseline", folder), ("this tree", None)):
+                env = dict(os.environ)
+                if path:
+                    env["PYTHONPATH"] = os.pathsep.join(filter(None, [path, env.get("PYTHONPATH")]))
+                proc = subprocess.run([sys.executable, os.path.abspath(__file__), *sizes], env=env,
+                                      capture_output=True, text=True, timeout=1800)
+                lines = [l for l in proc.stdout.splitlines() if l.startswith("RESULT ")]
+                if proc.returncode != 0 or not lines:
+                    sys.stderr.write(proc.stdout[-3000:] + proc.stderr[-3000:])
+                    raise SystemExit(f"baseline child {name} failed")
+                runs[name].append(json.loads(lines[-1][len("RESULT "):]))
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-    print(f"\nbefore / after: ours as of {args.baseline} vs this tree, scrape wall ms (median; this tree "
-          "measured before and after the baseline, to show the run's own noise)")
-    print(f"{'scenario':<28} {'baseline':>9} {'now (1st)':>10} {'now (2nd)':>10} {'change':>8}")
+    print(f"\nbefore / after: ours as of {args.baseline} vs this tree, scrape wall ms; {args.repeat} runs of "
+          "each, alternated; median (and range) of the runs' medians")
+    print(f"{'scenario':<28} {'baseline':>20} {'this tree':>20} {'change':>8}")
     for scenario in ("A", "B first", "B steady"):
-        old = results["baseline"][scenario]["wall"] * 1e3
-        now = [results[k][scenario]["wall"] * 1e3 for k in ("now (1st)", "now (2nd)")]
-        print(f"{scenario:<28} {old:>9.1f} {now[0]:>10.1f} {now[1]:>10.1f} "
-              f"{(statistics.mean(now) / old - 1) * 100:>+7.1f}%")
-    counted = {k: v["B steady"]["requests"] for k, v in results.items()}
+        old = sorted(r[scenario]["wall"] * 1e3 for r in runs["baseline"])
+        now = sorted(r[scenario]["wall"] * 1e3 for r in runs["this tree"])
+        o, n = statistics.median(old), statistics.median(now)
+        print(f"{scenario:<28} {o:>7.1f} ({old[0]:.0f}-{old[-1]:.0f}) {n:>9.1f} ({now[0]:.0f}-{now[-1]:.0f}) "
+              f"{(n / o - 1) * 100:>+7.1f}%")
+    counted = {k: [r["B steady"]["requests"] for r in v] for k, v in runs.items()}
     print(f"litellm_requests_total in B: {counted}")
 
 
@@ -261,10 +263,11 @@ def main(argv=None) -> int:
     p.add_argument("--scrapes", type=int, default=5, help="scrapes per measurement (median)")
     p.add_argument("--threads", type=int, default=8, help="concurrent scrapes")
     p.add_argument("--baseline", metavar="REF", help="also measure ours as of this git revision (before/after)")
+    p.add_argument("--repeat", type=int, default=3, help="runs of each version with --baseline, alternated")
     p.add_argument("--only-ours", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.quick:
-        args.live, args.recycled, args.series, args.scrapes, args.threads = 2, 6, 200, 2, 4
+        args.live, args.recycled, args.series, args.scrapes, args.threads, args.repeat = 2, 6, 200, 2, 4, 1
     if args.only_ours:
         print("RESULT " + json.dumps(ours_only(args)), flush=True)
         return 0

@@ -31,7 +31,7 @@ import math
 import os
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Sequence
 
 from ..catalogue import BY_NAME, GaugeMode, Kind
 from ..rundir import samplefile
@@ -46,9 +46,8 @@ QUARANTINED, RETRIED = "quarantined", "retried"
 ErrorHook = Callable[[str, str, BaseException], None]
 
 
-def exact_sum(values: Iterable[float]) -> float:
+def exact_sum(values: Sequence[float]) -> float:
     """fsum; a sum past the float range is +Inf (or -Inf / NaN), never an exception."""
-    values = list(values)
     try:
         return math.fsum(values)
     except (OverflowError, ValueError):
@@ -89,7 +88,7 @@ class Snapshot:
             if BY_NAME[key[0]].gauge_mode is GaugeMode.MOSTRECENT:
                 out[key] = [max(parts, key=lambda p: p[1])[0]]
             else:
-                out[key] = [exact_sum(p[0] for p in parts)]
+                out[key] = [exact_sum([p[0] for p in parts])]
         for key, parts in self.sums.items():
             width = len(parts[0])
             out[key] = list(parts[0]) if len(parts) == 1 else [
@@ -121,6 +120,7 @@ class Aggregator:
         self._retry_log_seconds = retry_log_seconds
         self._retry_logged = -1e9
         self._cache: dict[str, tuple[tuple | None, list]] = {}  # path -> (identity, records last read)
+        self._readers: dict[str, samplefile.FileReader] = {}  # open, mapped files, one per path
         self.last: Series = {}
 
     # ---- reading one file ----------------------------------------------------------------------
@@ -158,45 +158,73 @@ class Aggregator:
                   "are lost", path, err)
         self._on_error(QUARANTINED, path, err)
 
-    def _read(self, path: str, writer_may_live: bool) -> tuple[list, bool] | None:
+    def _reader(self, path: str) -> samplefile.FileReader:
+        """The open reader of `path`, opened (or reopened, when the name now holds another file:
+        the archive is replaced whole) as needed. Raises what opening raises."""
+        reader = self._readers.get(path)
+        if reader is not None and path == self.dir.archive:
+            st = os.stat(path, follow_symlinks=False)  # no descriptor needed
+            if (st.st_dev, st.st_ino) != reader.inode:
+                self._forget(path)
+                reader = None
+        if reader is None:
+            reader = samplefile.FileReader(path)
+            self._readers[path] = reader
+        return reader
+
+    def _forget(self, path: str, records: bool = False) -> None:
+        reader = self._readers.pop(path, None)
+        if reader is not None:
+            reader.close()
+        if records:
+            self._cache.pop(path, None)
+
+    def _read(self, path: str, writer_may_live: bool, once: bool = False) -> tuple[list, bool] | None:
         """(records, complete) of a file; None when it is gone or was set aside.
 
         `writer_may_live`: a parse failure is a tail not yet visible unless the writer is gone.
         When the file cannot be read now, its records from the last read stand in for it
-        (values only grow, so they are never more than the file holds): complete when the
-        file provably did not change since (same inode, size and mtime), else not."""
+        (values only grow, so they are never more than the file holds): complete when it is
+        provably the same file, unchanged since (a dead writer's, or the archive), else not.
+        `once`: a dead writer's file read to be folded: read whole, no reader kept."""
         cached = self._cache.get(path)
         try:
-            parsed = samplefile.read(path)
+            parsed = samplefile.read_whole(path) if once else self._reader(path).read()
         except FileNotFoundError:
-            self._cache.pop(path, None)
+            self._forget(path, records=True)
             return None
         except samplefile.CorruptSampleFile as e:
+            self._forget(path)
             if writer_may_live and not writer_gone(path):
                 self._retry(path, e)
                 return (cached[1] if cached else []), False
+            self._forget(path, records=True)
             self._quarantine(path, e)
             return None
         except OSError as e:
+            self._forget(path)
             self._retry(path, e)
             if cached is not None and cached[0] is not None and cached[0] == _identity(path):
                 return cached[1], True
             return (cached[1] if cached else []), False
         if parsed.complete:
-            self._cache[path] = (None if writer_may_live else _identity(path), parsed.records)
+            if not once:
+                self._cache[path] = (None if writer_may_live else _identity(path), parsed.records)
             return parsed.records, True
         if writer_may_live and not writer_gone(path):
             # a live writer's tail not yet visible: what parses, and the rest as last read
             seen = dict(cached[1]) if cached else {}
             seen.update(parsed.records)
             return list(seen.items()), False
+        self._forget(path, records=True)
         self._quarantine(path, samplefile.CorruptSampleFile(parsed.problem))
         return None
 
     # ---- folding -------------------------------------------------------------------------------
-    def _load_archive(self) -> tuple[dict[SeriesKey, list[list[float]]], set[str]] | None:
-        """The archive as per-slot parts to fsum, and the names already folded; None when it
-        exists but cannot be read now (then nothing may be folded: it would be lost)."""
+    def _load_archive(self) -> tuple[dict[SeriesKey, list[tuple]], set[str]] | None:
+        """The archive as per-series contributions to sum (its hi and lo halves), and the names
+        already folded; None when it exists but cannot be read now (then nothing may be folded:
+        it would be lost)."""
         got = self._read(self.dir.archive, writer_may_live=False)
         if got is None:
             return {}, set()
@@ -204,7 +232,7 @@ class Aggregator:
         if not complete:
             return None
         halves, merged = self._archive(records)
-        return {key: [[h, l] for h, l in zip(hi, lo)] for key, (hi, lo) in halves.items()}, merged
+        return {key: [hi, lo] for key, (hi, lo) in halves.items()}, merged
 
     def _archive(self, records: list) -> tuple[dict[SeriesKey, tuple[tuple, tuple]], set[str]]:
         """An archive's records: per series its (hi, lo) halves, and the names already folded."""
@@ -239,20 +267,16 @@ class Aggregator:
                 if records is None:
                     continue
                 for key, values in records:
-                    acc = archive.get(key)
-                    if acc is None or len(acc) != len(values):
-                        archive[key] = [[v] for v in values]
-                    else:
-                        for slot, v in zip(acc, values):
-                            slot.append(v)
+                    archive.setdefault(key, []).append(values)
                 folded.append((name, remove))
             if not folded:
                 return 0
             # Name only what still exists: those are what a crash between the archive's
             # rename and the removals below could count twice.
             records = []
-            for key, slots in archive.items():
-                pairs = [double_double(parts) for parts in slots]
+            for key, parts in archive.items():
+                width = len(parts[-1])
+                pairs = [double_double(list(col)) for col in zip(*(p for p in parts if len(p) == width))]
                 records.append((samplefile.encode_key(key[0], BY_NAME[key[0]].schema, key[1]),
                                 tuple(p[0] for p in pairs) + tuple(p[1] for p in pairs)))
             records += [(samplefile.encode_key(MERGED, "", (n,)), ()) for n, _ in sorted(folded)]
@@ -261,14 +285,15 @@ class Aggregator:
             except OSError as e:  # full disk, out of descriptors: nothing removed, retried next time
                 self._retry(self.dir.archive, e)
                 return 0
-            self._cache.pop(self.dir.archive, None)
-            for _, remove in folded:
+            self._forget(self.dir.archive, records=True)
+            for name, remove in folded:
                 remove()
+                self._forget(self.dir.join(name), records=True)
             return len(folded)
 
     def _counters_of(self, path: str) -> list | None:
         """A dead writer's counter and histogram records; None when it cannot be read whole now."""
-        got = self._read(path, writer_may_live=False)
+        got = self._read(path, writer_may_live=False, once=True)
         if got is None or not got[1]:
             return None
         out = []
@@ -306,6 +331,8 @@ class Aggregator:
         archive meanwhile is never missed nor counted twice."""
         snap = Snapshot()
         if not os.path.isdir(self.dir.path):
+            for path in list(self._readers):
+                self._forget(path)
             self._cache.clear()
             return snap
         try:
@@ -328,8 +355,8 @@ class Aggregator:
                 snap.add_sum(key, hi)
                 snap.add_sum(key, lo)
         files = self.dir.sample_files()
-        for path in set(self._cache) - set(files) - {self.dir.archive}:
-            del self._cache[path]
+        for path in (set(self._cache) | set(self._readers)) - set(files) - {self.dir.archive}:
+            self._forget(path, records=True)
         for path in files:
             if os.path.basename(path) in merged:
                 continue  # folded by a compaction that crashed before deleting it
@@ -364,7 +391,7 @@ def _identity(path: str) -> tuple | None:
         st = os.stat(path, follow_symlinks=False)
     except OSError:
         return None
-    return st.st_ino, st.st_size, st.st_mtime_ns
+    return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns
 
 
 def _unlink(path: str) -> None:

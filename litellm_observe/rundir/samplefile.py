@@ -28,6 +28,7 @@ torture test):
 from __future__ import annotations
 
 import errno
+import functools
 import json
 import mmap
 import os
@@ -79,59 +80,146 @@ class Parsed:
     problem: str = ""
 
 
-def parse(buf, length: int | None = None) -> Parsed:
-    """Records of a sample file given as a buffer (bytes, or a shared mapping).
+def parse(data: bytes) -> Parsed:
+    """Records of a sample file's bytes (a copy: a dead writer's file, or the archive, which is
+    written whole; a live file is read through FileReader, never copied).
 
     Raises CorruptSampleFile when the header is not ours. A record that does not parse
     stops the walk (`complete` False): for a live writer that is a tail not yet visible,
     for a dead one, corruption; the caller decides which.
     """
-    size = len(buf) if length is None else length
-    if size < HEADER.size:
-        raise CorruptSampleFile(f"{size} bytes, shorter than the header")
-    with memoryview(buf) as whole, whole[:size - size % 8] as view, view.cast("Q") as words, \
-            view.cast("d") as doubles:
-        if bytes(view[:4]) != MAGIC:
-            raise CorruptSampleFile(f"bad magic {bytes(view[:4])!r}")
-        used = words[USED_INDEX]  # one 8-byte load
-        if used < HEADER.size or used % 8:
-            raise CorruptSampleFile(f"header says {used} bytes used")
-        if used > len(view):
-            return Parsed([], False, f"header says {used} bytes used, {len(view)} mapped")
-        out = []
-        pos = HEADER.size
-        while pos < used:
-            if pos + RECORD.size > used:
-                return Parsed(out, False, f"truncated record header at {pos}")
-            klen, slots = RECORD.unpack_from(view, pos)  # written once, before `used` covered them
-            value_off = pos + RECORD.size + klen + _pad(klen)
-            end = value_off + 8 * slots
-            if klen > MAX_KEY or slots > MAX_SLOTS or end > used:
-                return Parsed(out, False, f"record at {pos} runs past the end")
-            key = bytes(view[pos + RECORD.size:pos + RECORD.size + klen])
-            first = value_off // 8
-            out.append((key, tuple(doubles[first:first + slots].tolist())))  # one 8-byte load per value
-            pos = end
-        return Parsed(out, True)
+    data = bytes(data)
+    if len(data) < HEADER.size:
+        raise CorruptSampleFile(f"{len(data)} bytes, shorter than the header")
+    magic, _, used = HEADER.unpack_from(data, 0)
+    if magic != MAGIC:
+        raise CorruptSampleFile(f"bad magic {magic!r}")
+    if used < HEADER.size or used % 8:
+        raise CorruptSampleFile(f"header says {used} bytes used")
+    if used > len(data):
+        return Parsed([], False, f"header says {used} bytes used, {len(data)} there")
+    out = []
+    pos = HEADER.size
+    unpack = RECORD.unpack_from
+    while pos < used:
+        if pos + RECORD.size > used:
+            return Parsed(out, False, f"truncated record header at {pos}")
+        klen, slots = unpack(data, pos)
+        key_end = pos + RECORD.size + klen
+        value_off = key_end + (-(RECORD.size + klen)) % 8
+        end = value_off + 8 * slots
+        if klen > MAX_KEY or slots > MAX_SLOTS or end > used:
+            return Parsed(out, False, f"record at {pos} runs past the end")
+        out.append((data[pos + RECORD.size:key_end], _values(slots).unpack_from(data, value_off)))
+        pos = end
+    return Parsed(out, True)
 
 
-def read(path: str, opener=None) -> Parsed:
-    """Map a file read-only and parse it; OSError when it cannot be opened or mapped."""
-    fd = opener(path) if opener is not None else os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
-    try:
-        size = os.fstat(fd).st_size
+@functools.lru_cache(maxsize=None)
+def _values(slots: int) -> struct.Struct:
+    return struct.Struct(f"<{slots}d")
+
+
+class FileReader:
+    """Follows one sample file across reads (the exporter keeps one per file).
+
+    The file is mapped once, and again only when it has grown; each record's layout is
+    parsed once, so a later read is one 8-byte load per value. Valid because files only
+    grow and records only append: what was parsed once never moves. A file replaced
+    under the same name (the archive) needs a new reader: compare `inode`.
+    """
+
+    def __init__(self, path: str):
+        self.path = path
+        self._fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        self._mm: mmap.mmap | None = None
+        self._size = 0
+        self._layout: list[tuple[bytes, int, int]] = []  # key, first value index, slots
+        self._parsed_to = HEADER.size
+        try:
+            st = os.fstat(self._fd)
+            self.inode = (st.st_dev, st.st_ino)
+            self._map(st.st_size)
+            if bytes(self._view[:4]) != MAGIC:
+                raise CorruptSampleFile(f"bad magic {bytes(self._view[:4])!r}")
+        except BaseException:
+            self.close()
+            raise
+
+    def _map(self, size: int) -> None:
+        size -= size % 8
         if size < HEADER.size:
             raise CorruptSampleFile(f"{size} bytes, shorter than the header")
-        with mmap.mmap(fd, size, prot=mmap.PROT_READ) as mm:
-            parsed = parse(mm)
-            grown = not parsed.complete and parsed.problem.startswith("header says")
-        if grown:  # the writer grew the file after our fstat: map its new size once
-            size = os.fstat(fd).st_size
-            with mmap.mmap(fd, size, prot=mmap.PROT_READ) as mm:
-                parsed = parse(mm)
-        return parsed
+        self._unmap()
+        self._mm = mmap.mmap(self._fd, size, prot=mmap.PROT_READ)
+        self._view = memoryview(self._mm)
+        self._words = self._view.cast("Q")
+        self._doubles = self._view.cast("d")
+        self._size = size
+
+    def _unmap(self) -> None:
+        if self._mm is not None:
+            self._doubles.release()
+            self._words.release()
+            self._view.release()
+            self._mm.close()
+            self._mm = None
+
+    def read(self) -> Parsed:
+        used = self._words[USED_INDEX]  # one 8-byte load
+        if used < self._parsed_to or used % 8:
+            raise CorruptSampleFile(f"header says {used} bytes used")
+        problem = ""
+        if used > self._size:  # the writer grew the file since it was mapped
+            self._map(os.fstat(self._fd).st_size)
+            if used > self._size:
+                problem = f"header says {used} bytes used, {self._size} mapped"
+                used = self._parsed_to
+        view, pos = self._view, self._parsed_to
+        while pos < used:
+            if pos + RECORD.size > used:
+                problem = f"truncated record header at {pos}"
+                break
+            klen, slots = RECORD.unpack_from(view, pos)  # written once, before `used` covered them
+            value_off = pos + RECORD.size + klen + (-(RECORD.size + klen)) % 8
+            end = value_off + 8 * slots
+            if klen > MAX_KEY or slots > MAX_SLOTS or end > used:
+                problem = f"record at {pos} runs past the end"
+                break
+            self._layout.append((bytes(view[pos + RECORD.size:pos + RECORD.size + klen]), value_off // 8, slots))
+            pos = end
+        self._parsed_to = pos
+        doubles = self._doubles
+        records = [(key, tuple(doubles[first:first + slots].tolist())) for key, first, slots in self._layout]
+        return Parsed(records, not problem, problem)
+
+    def close(self) -> None:
+        self._unmap()
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+
+
+def read_whole(path: str) -> Parsed:
+    """Read a file whose writer is gone (nothing can change under the reader) and parse it:
+    one read, no mapping. OSError when it cannot be opened or read."""
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    try:
+        chunks = []
+        while chunk := os.read(fd, 1 << 20):
+            chunks.append(chunk)
     finally:
         os.close(fd)
+    return parse(b"".join(chunks))
+
+
+def read(path: str) -> Parsed:
+    """Map a file read-only and parse it once; OSError when it cannot be opened or mapped."""
+    reader = FileReader(path)
+    try:
+        return reader.read()
+    finally:
+        reader.close()
 
 
 def encode(records: list[tuple[bytes, tuple[float, ...]]]) -> bytes:
@@ -196,6 +284,12 @@ class MappedFile:
         self.used = value_off + 8 * slots
         self._words[USED_INDEX] = self.used  # one 8-byte store publishes the record
         return value_off // 8
+
+    @property
+    def doubles(self) -> memoryview:
+        """The values as a 'd' view: `doubles[i] = x` is one 8-byte store. Valid until the next
+        `append` (which may grow and map the file again)."""
+        return self._doubles
 
     def get(self, index: int) -> float:
         return self._doubles[index]

@@ -83,8 +83,7 @@ class BudgetResets:
                 continue
             ident = ident[:MAX_ID]
             spend = _number(metadata.get(spend_field))
-            reset_at = metadata.get(reset_field) if reset_field else None
-            reset_at = _stamp(reset_at)
+            reset_at = _stamp(metadata.get(reset_field)) if reset_field else None
             key = (entity, ident)
             previous = self._last.get(key)
             if previous is not None and previous[0] == spend and previous[1] == reset_at:

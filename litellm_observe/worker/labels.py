@@ -26,7 +26,11 @@ _INT_LIMIT = 10 ** MAX_LENGTH
 
 def clean(value: object) -> str:
     """A label value: never empty, never a literal None/null, at most MAX_LENGTH
-    characters, no control characters, always encodable as UTF-8."""
+    characters, no control characters, always encodable as UTF-8. Bounded work whatever
+    the input: a long value is cut before anything else looks at it."""
+    if (type(value) is str and 0 < len(value) <= MAX_LENGTH and value.isascii() and value.isprintable()
+            and not value[0].isspace() and not value[-1].isspace()):
+        return UNKNOWN if value.lower() in _MISSING else value  # the common case, in one test
     if value is None or isinstance(value, bool):
         return UNKNOWN if value is None else str(value).lower()
     if not isinstance(value, str):
@@ -35,10 +39,7 @@ def clean(value: object) -> str:
         if isinstance(value, int) and not -_INT_LIMIT < value < _INT_LIMIT:
             return UNKNOWN  # too long for a label anyway; printing it costs time
         value = str(value)
-    value = value[:MAX_LENGTH]  # bounded work whatever the input: nothing below sees more
-    if (0 < len(value) <= MAX_LENGTH and value.isascii() and value.isprintable()
-            and not value[0].isspace() and not value[-1].isspace()):
-        return UNKNOWN if value.lower() in _MISSING else value  # fast path
+    value = str(value[:MAX_LENGTH])  # nothing below sees more (str(): a subclass's slice stays plain)
     value = value.encode("utf-8", "replace").decode("utf-8")
     value = "".join(ch if ch.isprintable() else " " for ch in value).strip()
     return UNKNOWN if value.lower() in _MISSING else value

@@ -16,11 +16,12 @@ import fcntl
 import os
 import threading
 
-from ..catalogue import BY_NAME
+from ..catalogue import BY_NAME, CATALOGUE, Kind
 from ..rundir import samplefile
 from ..rundir.protocol import NEW_SUFFIX, Directory, create_exclusive
 
 INITIAL_SIZE = 64 * 1024
+_SUM_SLOT = {m.name: m.value_slots() - 1 for m in CATALOGUE if m.kind is Kind.HISTOGRAM}
 
 
 class WorkerStore:
@@ -43,52 +44,65 @@ class WorkerStore:
                 pass
             raise
         self._fd = fd
+        self._values = self._file.doubles
 
-    def _slot(self, metric: str, labels: tuple[str, ...]) -> int:
-        key = (metric, labels)
-        index = self._index.get(key)
-        if index is None:
-            m = BY_NAME[metric]
-            index = self._file.append(samplefile.encode_key(metric, m.schema, labels), m.value_slots())
-            self._index[key] = index
+    def _new(self, key: tuple[str, tuple[str, ...]]) -> int:
+        metric, labels = key
+        m = BY_NAME[metric]
+        index = self._file.append(samplefile.encode_key(metric, m.schema, labels), m.value_slots())
+        self._values = self._file.doubles  # the file may have grown: a new view
+        self._index[key] = index
         return index
 
     def reserve(self, metric: str, labels: tuple[str, ...]) -> None:
         with self._lock:
-            self._slot(metric, labels)
+            if (metric, labels) not in self._index:
+                self._new((metric, labels))
 
+    # Each store below is `values[i] = ...`: one aligned 8-byte write (rundir/samplefile.py).
     def inc(self, metric: str, labels: tuple[str, ...], amount: float = 1.0) -> None:
+        key = (metric, labels)
         with self._lock:
-            i = self._slot(metric, labels)
-            f = self._file
-            f.put(i, f.get(i) + amount)
+            i = self._index.get(key)
+            if i is None:
+                i = self._new(key)
+            self._values[i] += amount
 
     def observe(self, metric: str, labels: tuple[str, ...], bucket_index: int, amount: float) -> None:
         """Histogram: one count into its (non-cumulative) bucket slot, `amount` into the sum slot."""
+        key = (metric, labels)
         with self._lock:
-            i = self._slot(metric, labels)
-            f = self._file
-            b = i + bucket_index
-            f.put(b, f.get(b) + 1.0)
-            s = i + BY_NAME[metric].value_slots() - 1
-            f.put(s, f.get(s) + amount)
+            i = self._index.get(key)
+            if i is None:
+                i = self._new(key)
+            values = self._values
+            values[i + bucket_index] += 1.0
+            values[i + _SUM_SLOT[metric]] += amount
 
     def set(self, metric: str, labels: tuple[str, ...], value: float, when: float) -> None:
         """Gauge, most recent value: the value, then when it was written."""
+        key = (metric, labels)
         with self._lock:
-            i = self._slot(metric, labels)
-            self._file.put(i, value)
-            self._file.put(i + 1, when)
+            i = self._index.get(key)
+            if i is None:
+                i = self._new(key)
+            values = self._values
+            values[i] = value
+            values[i + 1] = when
 
     def add(self, metric: str, labels: tuple[str, ...], delta: float, when: float) -> None:
         """Gauge increment (in-flight requests)."""
+        key = (metric, labels)
         with self._lock:
-            i = self._slot(metric, labels)
-            f = self._file
-            f.put(i, f.get(i) + delta)
-            f.put(i + 1, when)
+            i = self._index.get(key)
+            if i is None:
+                i = self._new(key)
+            values = self._values
+            values[i] += delta
+            values[i + 1] = when
 
     def close(self) -> None:
         with self._lock:
+            self._values = None
             self._file.close()
             os.close(self._fd)

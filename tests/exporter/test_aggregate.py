@@ -7,6 +7,7 @@ import logging
 import math
 import os
 import shutil
+import struct
 
 import pytest
 
@@ -183,30 +184,43 @@ def test_a_live_writers_file_is_never_set_aside(tmp_path):
     agg = Aggregator(str(tmp_path), on_error=errors)
     assert agg.collect()[REQ] == [3.0]
     with open(holder.path, "r+b") as f:
-        original = f.read(4)
-        f.seek(0)
+        original = f.read(16)
+        f.seek(8)
+        f.write(struct.pack("<Q", 3))  # `used` garbage
+    fresh = Aggregator(str(tmp_path), on_error=errors)  # and one that must open it now: bad magic too
+    with open(holder.path, "r+b") as f:
         f.write(b"JUNK")
     for _ in range(3):
         agg.compact()
         assert agg.collect()[REQ] == [3.0]  # the last good value, not 0
+        assert REQ not in fresh.collect()  # nothing read yet: nothing to serve, nothing set aside
     assert os.path.exists(holder.path) and not [p for p in os.listdir(tmp_path) if p.endswith(CORRUPT_SUFFIX)]
     assert {o for o, _ in errors.seen} == {RETRIED}
     with open(holder.path, "r+b") as f:
         f.write(original)
     holder.inc(*REQ)
-    assert agg.collect()[REQ] == [4.0]
+    assert agg.collect()[REQ] == [4.0] and fresh.collect()[REQ] == [4.0]
     holder.close()
 
 
 @pytest.mark.parametrize("code", [errno.EMFILE, errno.ENFILE, errno.ENOMEM, errno.EINTR])
-def test_transient_error_on_a_worker_file_never_lowers_or_discards(tmp_path, fail_open, code):
+def test_transient_error_on_a_worker_file_never_lowers_or_discards(tmp_path, fail_open, monkeypatch, code):
     live, other = worker(tmp_path, 5, load=2), worker(tmp_path, 1)
     errors = Errors()
     agg = Aggregator(str(tmp_path), on_error=errors)
     assert agg.collect()[REQ] == [6.0]
-    fail_open[os.path.basename(live.path)] = code
+    for i in range(2000):  # the live file grows: its reader must map it again ...
+        live.inc("requests", (f"m{i}", "openai", "t", "200"))
+    real_mmap = samplefile.mmap.mmap
+
+    def no_memory(*args, **kwargs):
+        raise OSError(errno.ENOMEM, "Cannot allocate memory")
+
+    monkeypatch.setattr(samplefile.mmap, "mmap", no_memory)  # ... and cannot
+    fail_open[os.path.basename(live.path)] = code  # nor open it again
     other.inc(*REQ, 10)
     out = agg.collect()
+    monkeypatch.setattr(samplefile.mmap, "mmap", real_mmap)  # from here only opening the live file fails
     assert out[REQ] == [16.0]  # the readable file moved on; the unreadable one keeps its last value
     assert out[LOAD] == [2.0]  # a gauge keeps its last value rather than drop the unread share
     live.close()  # even dead, an unreadable file is not folded (or lost) until it can be read
@@ -214,10 +228,14 @@ def test_transient_error_on_a_worker_file_never_lowers_or_discards(tmp_path, fai
     assert os.path.exists(live.path)
     del fail_open[os.path.basename(live.path)]
     assert agg.compact() == 1
-    assert agg.collect()[REQ] == [16.0]
+    assert agg.collect()[REQ] == [16.0] and ev_total(agg.collect(), "requests") == 2016.0
     assert (RETRIED, os.path.basename(live.path)) in errors.seen
     assert not [o for o, _ in errors.seen if o == QUARANTINED]
     other.close()
+
+
+def ev_total(series, metric):
+    return sum(v[0] for (m, _), v in series.items() if m == metric)
 
 
 def test_transient_error_on_an_unchanged_archive_uses_the_copy_last_read(tmp_path, fail_open):
