@@ -15,6 +15,7 @@ answers; failures are 429 RateLimitError, 500 InternalServerError and 408 Timeou
 from __future__ import annotations
 
 import datetime
+import itertools
 import os
 import uuid
 
@@ -227,6 +228,9 @@ def failure_events(n: int = POOL, base: float | None = None) -> list[Event]:
     return out
 
 
+_CALL_IDS = itertools.count()
+
+
 async def replay(logger, events: list[Event], count: int, hooks: str = "request") -> None:
     """Send `count` requests, cycling through `events`, each with a fresh call id.
 
@@ -236,7 +240,7 @@ async def replay(logger, events: list[Event], count: int, hooks: str = "request"
     n = len(events)
     for j in range(count):
         e = events[j % n]
-        cid = f"bench-{j}"
+        cid = f"bench-{next(_CALL_IDS)}"  # unique across calls of replay: a repeated id is one request
         e.kwargs["litellm_call_id"] = cid
         e.request_data["litellm_call_id"] = cid
         if e.ok:

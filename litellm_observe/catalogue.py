@@ -164,4 +164,4 @@ TOKEN_TYPES = ("input", "output", "cached_input")
 ENTITY_TYPES = ("key", "user", "team", "end_user")
 ERROR_TYPES = ("rate_limit", "authentication", "permission_denied", "bad_request", "context_window_exceeded",
                "content_policy", "not_found", "timeout", "connection", "service_unavailable",
-               "internal_server_error", "budget_exceeded", "other")
+               "internal_server_error", "budget_exceeded", "client_disconnected", "other")

@@ -33,7 +33,7 @@ BY_CLASS: dict[str, str] = {
 
 BY_STATUS: dict[int, str] = {
     400: "bad_request", 401: "authentication", 403: "permission_denied", 404: "not_found",
-    408: "timeout", 413: "bad_request", 422: "bad_request", 429: "rate_limit",
+    408: "timeout", 413: "bad_request", 422: "bad_request", 429: "rate_limit", 499: "client_disconnected",
     500: "internal_server_error", 502: "connection", 503: "service_unavailable", 504: "timeout",
 }
 

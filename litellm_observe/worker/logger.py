@@ -13,13 +13,13 @@ Which hook counts what (see README "Where each number comes from"):
 """
 from __future__ import annotations
 
+import asyncio
 import datetime
 import errno
 import logging
 import math
 import os
 import sys
-import threading
 import time
 from bisect import bisect_left
 from collections.abc import Mapping
@@ -30,7 +30,7 @@ from litellm.integrations.custom_logger import CustomLogger
 from .. import catalogue, settings as settings_mod
 from ..catalogue import Kind
 from ..rundir import protocol
-from . import error_types
+from . import calls, error_types
 from .budgets import BudgetResets
 from .labels import OVERFLOW, UNKNOWN, UNLISTED, LabelCaps, clean
 from .store import WorkerStore
@@ -49,9 +49,14 @@ _STORE_RETRY_SECONDS = 30.0  # a process whose sample file could not be created 
 _DISK_FULL = frozenset({errno.ENOSPC, errno.EDQUOT})
 # Hooks that can count an internal error: their series exist from the start, so counting
 # one never needs new space in the sample file (a full disk is itself an internal error).
-HOOKS = ("async_pre_call_hook", "async_post_call_streaming_iterator_hook", "async_log_success_event",
-         "async_post_call_failure_hook", "async_post_call_failure_deployment_hook", "log_success_fallback_event",
-         "log_failure_fallback_event")
+HOOKS = ("async_pre_call_hook", "log_pre_api_call", "async_post_call_streaming_iterator_hook",
+         "async_log_success_event", "async_log_failure_event", "async_post_call_failure_hook",
+         "async_post_call_failure_deployment_hook", "log_success_fallback_event", "log_failure_fallback_event",
+         "grace", "settle")
+CLIENT_CLOSED = "client_disconnected"  # error_type of a request whose client went away mid-stream
+CLIENT_CLOSED_STATUS = 499  # nginx's and LiteLLM's own code for a client that closed the request
+_ERROR_FRAMES = (b"event: error", b"event:error", b'"type":"error"', b'"type": "error"', b"response.failed",
+                 b'data: {"error"')
 
 
 def _float(value: object) -> float | None:
@@ -103,6 +108,16 @@ def _router_model_names() -> Iterable[str] | None:
     return names
 
 
+def _error_item(item: object) -> bool:
+    """A stream item that carries an error in-band: an SSE frame (bytes or text, /v1/messages) or a
+    Responses API event of type `error` or `response.failed`."""
+    if isinstance(item, (bytes, str)):
+        raw = item.encode(errors="replace") if isinstance(item, str) else item
+        return any(marker in raw for marker in _ERROR_FRAMES)
+    kind = getattr(item, "type", None)
+    return kind == "error" or kind == "response.failed"
+
+
 def _caching_on() -> bool:
     return getattr(sys.modules.get("litellm"), "cache", None) is not None  # no import on the hot path
 
@@ -126,8 +141,9 @@ class ObserveLogger(CustomLogger):
         self._patterns: list[str] = []
         self._models_checked = 0.0
         self._any_model = False  # outside a proxy (no model list): every name is a model group
-        self._inflight: dict[str, list] = {}  # call id -> [start epoch, still counted in current_load]
-        self._inflight_lock = threading.Lock()
+        self.calls = calls.CallBook()
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_at: float | None = None
         self._next_sweep = 0.0
         self._error_log_at: dict[str, float] = {}
         self._suppressed: dict[str, int] = {}
@@ -174,7 +190,8 @@ class ObserveLogger(CustomLogger):
         self.run_directory = directory.path
         self.caps = LabelCaps(self.settings.cap_for, directory, self._overflowed)
         self.budgets = BudgetResets(directory)
-        self._inflight.clear()
+        self.calls.clear()
+        self._timer = self._timer_at = None
         if self._start_exporter and root is not None:
             from .supervisor import ExporterSupervisor
 
@@ -251,72 +268,114 @@ class ObserveLogger(CustomLogger):
                 out.append(None)
         return out
 
-    # ---- in flight ---------------------------------------------------------------------------
-    def _begin(self, call_id: object) -> None:
-        if not isinstance(call_id, str):
-            return
+    # ---- calls in flight and how they end (calls.py) ---------------------------------------
+    def _begin(self, data: Mapping, user: object) -> None:
         now = time.time()
-        with self._inflight_lock:
-            if call_id in self._inflight:
-                return
-            self._inflight[call_id] = [now, True]
+        call = self.calls.begin(data.get("litellm_call_id"), now, data.get("model"), user)
+        if call is None:
+            return
         self.store.add("current_load", (), 1.0, now)
         if now >= self._next_sweep:
             self._sweep(now)
 
-    def _release(self, call_id: object) -> float | None:
-        """Stop counting a request as in flight; returns when it started, if known."""
-        if not isinstance(call_id, str):
-            return None
-        with self._inflight_lock:
-            entry = self._inflight.get(call_id)
-            if entry is None or not entry[1]:
-                return entry[0] if entry else None
-            entry[1] = False
-        self.store.add("current_load", (), -1.0, time.time())
-        return entry[0]
-
-    def _finish(self, call_id: object) -> float | None:
-        """The request ended: forget it (one lock), returns when it started, if known."""
-        if not isinstance(call_id, str):
-            return None
-        with self._inflight_lock:
-            entry = self._inflight.pop(call_id, None)
-        if entry is None:
-            return None
-        if entry[1]:
-            self.store.add("current_load", (), -1.0, time.time())
-        return entry[0]
+    def _unload(self, call, now: float) -> None:
+        """The request stops counting in flight (end of stream, or its end, whichever is first)."""
+        if call is not None and call.in_load:
+            call.in_load = False
+            self.store.add("current_load", (), -1.0, now)
 
     def _sweep(self, now: float) -> None:
-        """Requests that never ended (a client gone mid-request with no event) stop counting."""
+        """Requests that never ended (no event at all) stop counting in flight after the timeout."""
         self._next_sweep = now + 30.0
-        cutoff = now - self.settings.inflight_timeout_seconds
-        with self._inflight_lock:
-            stale = [cid for cid, (start, _) in self._inflight.items() if start < cutoff]
-        for cid in stale:
-            self._finish(cid)
+        for call in self.calls.stale(now - self.settings.inflight_timeout_seconds):
+            self._unload(call, now)
 
     def inflight(self) -> int:
-        return sum(1 for _, counted in self._inflight.values() if counted)
+        return sum(1 for call in self.calls.calls() if call.in_load)
+
+    def _tick(self, now: float) -> None:
+        """Settle what is due: at every hook, and from a timer on the event loop when idle."""
+        due = self.calls.next_due()
+        if due is None:
+            return  # the common case: nothing waits
+        while due is not None and due <= now:  # a grace's end can make a settle due by `now` too
+            for kind, call in self.calls.due(now):
+                try:
+                    if kind == "grace":
+                        self._stream_ended_alone(call)
+                    else:
+                        self._settle(call)
+                except Exception as e:
+                    self._internal_error(kind, e)
+            due = self.calls.next_due()
+        if due is not None and (self._timer_at is None or due < self._timer_at):
+            self._wake(due)
+
+    def settle(self, now: float | None = None) -> None:
+        """Settle what is due by `now` (default: the present); the event loop's timer does this in a
+        proxy, tests call it with a time in the future."""
+        if self._ensure_process():
+            self._tick(time.time() if now is None else now)
+
+    def _wake(self, due: float) -> None:
+        """Make sure the event loop runs _tick by `due`, even if no hook comes (one timer at a time)."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return  # no event loop here: the next hook settles what is due
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer_at = due
+        self._timer = loop.call_later(max(0.0, due - time.time()) + 0.01, self._on_timer)
+
+    def _on_timer(self) -> None:
+        self._timer = self._timer_at = None
+        try:
+            if self.store is not None and self._pid == os.getpid():
+                self._tick(time.time())
+        except Exception as e:
+            self._internal_error("settle", e)
 
     # ---- hooks -------------------------------------------------------------------------------
     async def async_pre_call_hook(self, user_api_key_dict, cache, data, call_type):
         try:
             if self._ensure_process():
-                self._begin(_dict(data).get("litellm_call_id"))
+                self._begin(_dict(data), user_api_key_dict)
         except Exception as e:
             self._internal_error("async_pre_call_hook", e)
         return None
 
+    def log_pre_api_call(self, model, messages, kwargs):
+        """Once per upstream attempt (retries and fallback steps too; not for cache hits)."""
+        try:
+            if self.store is not None and self._pid == os.getpid():
+                kwargs = _dict(kwargs)
+                call_id = kwargs.get("litellm_call_id")
+                if self.calls.known(call_id):
+                    params = _dict(kwargs.get("litellm_params"))
+                    meta = _dict(params.get("metadata")) or _dict(params.get("litellm_metadata"))
+                    provider = kwargs.get("custom_llm_provider") or params.get("custom_llm_provider")
+                    self.calls.attempt_started(call_id, time.time(), (provider, meta.get("model_group")))
+        except Exception as e:
+            self._internal_error("log_pre_api_call", e)
+
     async def async_post_call_streaming_iterator_hook(self, user_api_key_dict, response, request_data):
+        how, error, error_frame = calls.EXHAUSTED, None, False
         try:
             async for item in response:
+                if not error_frame and _error_item(item):
+                    error_frame = True
                 yield item
+        except (GeneratorExit, asyncio.CancelledError):
+            how = calls.CLOSED  # the client went away
+            raise
+        except Exception as e:
+            how, error = calls.RAISED, e
+            raise
         finally:
             try:
                 if self._ensure_process():
-                    self._release(_dict(request_data).get("litellm_call_id"))
+                    self._stream_ended(_dict(request_data).get("litellm_call_id"), how, error, error_frame)
             except Exception as e:
                 self._internal_error("async_post_call_streaming_iterator_hook", e)
 
@@ -326,6 +385,16 @@ class ObserveLogger(CustomLogger):
                 self._success(_dict(kwargs))
         except Exception as e:
             self._internal_error("async_log_success_event", e)
+
+    async def async_log_failure_event(self, kwargs, response_obj, start_time, end_time):
+        """Not counted (it fires once for several failed attempts, or once per attempt, depending
+        on the path): only remembered, to say why a stream that ended alone failed."""
+        try:
+            if self._ensure_process():
+                kwargs = _dict(kwargs)
+                self.calls.remember_error(kwargs.get("litellm_call_id"), kwargs.get("exception"))
+        except Exception as e:
+            self._internal_error("async_log_failure_event", e)
 
     async def async_post_call_failure_hook(self, request_data, original_exception, user_api_key_dict,
                                            traceback_str=None):
@@ -353,7 +422,23 @@ class ObserveLogger(CustomLogger):
     # ---- what each event records -------------------------------------------------------------
     def _success(self, kwargs: dict) -> None:
         hook = "async_log_success_event"
+        now = time.time()
+        book = self.calls
+        if book.next_due() is not None:
+            self._tick(now)
+        call_id = kwargs.get("litellm_call_id")
+        call = book.get(call_id)
         slo = _dict(kwargs.get("standard_logging_object"))
+        cache_hit = slo.get("cache_hit") if "cache_hit" in slo else kwargs.get("cache_hit")
+        # request level once: unless a disconnect or a stream that ended alone ended it already
+        # (LiteLLM sends a success event for billing after a client disconnect)
+        if call is None:
+            request_level = not book.ended_earlier(call_id)
+        else:
+            if cache_hit is not True:
+                call.succeeded += 1  # this attempt is reported (calls.py)
+            request_level = book.end_call(call, calls.SUCCESS, now) is not None
+            self._unload(call, now)
         meta = _dict(_dict(kwargs.get("litellm_params")).get("metadata"))
         slo_meta = _dict(slo.get("metadata"))
         store = self.store
@@ -362,17 +447,17 @@ class ObserveLogger(CustomLogger):
         requested = meta.get("original_model_group")
         model = self._model(requested) if requested and requested != slo.get("model_group") else served
         team = self._label("team", slo_meta.get("user_api_key_team_alias") or slo_meta.get("user_api_key_team_id"))
-        started = self._finish(kwargs.get("litellm_call_id"))
         st, et = _epoch(slo.get("startTime")), _epoch(slo.get("endTime"))
         if st is None:
             st = _epoch(kwargs.get("start_time")) if "start_time" in kwargs else None
-        store.inc("requests", (model, provider, team, "200"))
-        first = started if started is not None else st
-        if et is not None and first is not None:
-            self._observe("request_duration_seconds", (model, provider), et - first)
-        cache_hit = slo.get("cache_hit") if "cache_hit" in slo else kwargs.get("cache_hit")
+        if request_level:
+            store.inc("requests", (model, provider, team, "200"))
+            first = call.started if call is not None else st
+            if et is not None and first is not None:
+                self._observe("request_duration_seconds", (model, provider), et - first)
+            if cache_hit is True:
+                store.inc("cache_hits", (served,))
         if cache_hit is True:
-            store.inc("cache_hits", (served,))
             return  # no upstream call: no attempt, tokens or spend
         if self._caching_on():
             store.inc("cache_misses", (served,))
@@ -400,7 +485,6 @@ class ObserveLogger(CustomLogger):
         if retries:
             store.inc("retries", pm, retries)
         headers = _dict(_dict(slo.get("hidden_params")).get("additional_headers"))
-        now = time.time()
         for metric, header in _RATELIMIT_HEADERS:
             value = headers.get(header)
             if isinstance(value, str):
@@ -412,26 +496,95 @@ class ObserveLogger(CustomLogger):
             store.inc("budget_resets", (entity,))
 
     def _failure(self, request_data: dict, exc: object, user: object) -> None:
-        code = error_types.status_code(exc)
-        etype = error_types.error_type(exc, code)
-        model = self._model(request_data.get("model"))
-        provider = getattr(exc, "llm_provider", None) or None
-        provider = self._label("provider", provider)
+        now = time.time()
+        if self.calls.next_due() is not None:
+            self._tick(now)
+        call_id = request_data.get("litellm_call_id")
+        call = self.calls.get(call_id)
+        if call is None and self.calls.ended_earlier(call_id):
+            return  # a late failure hook for a request that ended without one: counted once
+        if call is not None:
+            if self.calls.end(call_id, calls.FAILURE, now) is None:
+                return  # ended already (a disconnect, or a stream that ended alone): counted once
+            self.calls.remember_error(call_id, exc)
+            self._unload(call, now)
+        self._request_failed(request_data.get("model"), exc, user, call.started if call is not None else None,
+                             now, retries_meta=_dict(request_data.get("metadata")))
+
+    def _request_failed(self, requested: object, exc: object, user: object, started: float | None, now: float,
+                        retries_meta: Mapping | None = None, provider: object = None,
+                        code: int | None = None, etype: str | None = None) -> None:
+        code = error_types.status_code(exc) if code is None else code
+        etype = error_types.error_type(exc, code) if etype is None else etype
+        model = self._model(requested)
+        provider = self._label("provider", getattr(exc, "llm_provider", None) or provider or None)
         team = self._label("team", getattr(user, "team_alias", None) or getattr(user, "team_id", None))
-        started = self._finish(request_data.get("litellm_call_id"))
         status = str(code)
         self.store.inc("requests", (model, provider, team, status))
         self.store.inc("errors", (model, provider, team, self._label("error_type", etype), status))
         if started is not None:
-            self._observe("request_duration_seconds", (model, provider), time.time() - started)
-        meta = _dict(request_data.get("metadata"))
+            self._observe("request_duration_seconds", (model, provider), now - started)
+        meta = retries_meta or {}
         (retries,) = self._amounts("async_post_call_failure_hook", [(meta.get("attempted_retries"), "attempted_retries")])
         if retries:
-            self.store.inc("retries", (provider, self._model(meta.get("model_group") or request_data.get("model"))),
-                           retries)
+            self.store.inc("retries", (provider, self._model(meta.get("model_group") or requested)), retries)
+
+    def _stream_ended(self, call_id: object, how: str, error: object, error_frame: bool) -> None:
+        now = time.time()
+        call = self.calls.get(call_id)
+        if call is None:
+            return
+        self._unload(call, now)
+        ended = self.calls.stream_ended(call_id, how, now, error, error_frame)
+        if ended is not None:  # the client disconnected: the request ends here, as 499
+            provider = (ended.attempt_labels or (None,))[0]
+            self._request_failed(ended.model, None, ended.user, ended.started, now, provider=provider,
+                                 code=CLIENT_CLOSED_STATUS, etype=CLIENT_CLOSED)
+        self._tick(now)
+
+    def _stream_ended_alone(self, call) -> None:
+        """GRACE seconds after its stream ended, no terminal event came: end it from what was seen."""
+        failed = call.stream_end == calls.RAISED or call.error_frame
+        end = call.stream_ended_at
+        if self.calls.end(call.call_id, calls.STREAM_FAILED if failed else calls.STREAM_EMPTY,
+                          end + self.calls.grace) is None:
+            return
+        provider = (call.attempt_labels or (None,))[0]
+        if failed:
+            self._request_failed(call.model, call.error, call.user, call.started, end, provider=provider)
+            return
+        model, provider = self._model(call.model), self._label("provider", provider)
+        team = self._label("team", getattr(call.user, "team_alias", None) or getattr(call.user, "team_id", None))
+        self.store.inc("requests", (model, provider, team, "200"))
+        self._observe("request_duration_seconds", (model, provider), end - call.started)
+
+    def _settle(self, call) -> None:
+        """SETTLE seconds after a request ended: attempts nobody reported (a stream broken mid-way,
+        cancelled by a disconnect, or ended empty) are counted now, as what ended them."""
+        n = call.unreported()
+        if not n:
+            return
+        provider, group = call.attempt_labels or (None, None)
+        pm = (self._label("provider", provider), self._model(group or call.model))
+        if call.ended == calls.DISCONNECT:
+            code, etype = CLIENT_CLOSED_STATUS, CLIENT_CLOSED
+        elif call.ended == calls.STREAM_EMPTY or (call.ended == calls.SUCCESS and call.error is None):
+            code, etype = 200, None
+        else:
+            code = error_types.status_code(call.error)
+            etype = error_types.error_type(call.error, code)
+        self.store.inc("provider_requests", (*pm, str(code)), n)
+        if etype is not None:
+            self.store.inc("provider_errors", (*pm, etype), n)
+        if call.attempt_began is not None:  # the last attempt's duration, up to the end of its stream
+            self._observe("provider_latency_seconds", pm, (call.stream_ended_at or call.ended_at) - call.attempt_began)
 
     def _failed_attempt(self, request_data: dict, exc: object) -> None:
-        meta = _dict(request_data.get("metadata"))
+        call_id = request_data.get("litellm_call_id")
+        self.calls.remember_error(call_id, exc)
+        if not self.calls.attempt_failed(call_id):
+            return  # the same attempt reported twice (/v1/messages through the Responses API)
+        meta = _dict(request_data.get("metadata")) or _dict(request_data.get("litellm_metadata"))
         provider = getattr(exc, "llm_provider", None)
         if not provider:
             deployment = str(request_data.get("model") or "")

@@ -286,7 +286,7 @@ def test_stream_abandoned_midway_releases(lg, tmp_path):
 
 def test_stale_inflight_is_swept(lg, tmp_path):
     pre(lg, "old")
-    lg._inflight["old"][0] -= lg.settings.inflight_timeout_seconds + 1  # started long ago
+    lg.calls.get("old").started -= lg.settings.inflight_timeout_seconds + 1  # started long ago
     lg._next_sweep = 0.0
     pre(lg, "new")
     assert ev.value(ev.series(tmp_path), "current_load") == 1 == lg.inflight()
@@ -376,3 +376,179 @@ def test_unicode_digit_header_does_not_stop_the_event(lg, tmp_path):
     kw["standard_logging_object"]["hidden_params"]["additional_headers"]["x_ratelimit_limit_requests"] = "²"
     run(lg.async_log_success_event(kw, None, None, None))
     assert ev.value(ev.series(tmp_path), "budget_resets", "key") == 1
+
+
+# ---- how requests end: the hook sequences LiteLLM 1.106.2 and 1.109.1 were seen to send (issue 15) ----------
+def attempt(lg, call_id, provider="openai", group="ok"):
+    lg.log_pre_api_call(f"fake-{group}", [], {"litellm_call_id": call_id, "custom_llm_provider": provider,
+                                              "litellm_params": {"metadata": {"model_group": group}}})
+
+
+def stream(lg, call_id, items=(b"data: 1\n\n",), raises=None, close_after=None):
+    """Drive the streaming iterator hook: yield `items`, then raise, or close it like a client that left."""
+    async def upstream():
+        for item in items:
+            yield item
+        if raises is not None:
+            raise raises
+
+    async def consume():
+        it = lg.async_post_call_streaming_iterator_hook(ev.user(), upstream(), {"litellm_call_id": call_id})
+        got = 0
+        try:
+            async for _ in it:
+                got += 1
+                if close_after is not None and got >= close_after:
+                    await it.aclose()
+                    return
+        except (Exception, asyncio.CancelledError):
+            pass  # the proxy's problem, not the hook's: it re-raises what the stream raised
+
+    run(consume())
+
+
+def failure_event(lg, call_id, exc):
+    run(lg.async_log_failure_event({"litellm_call_id": call_id, "exception": exc}, None, None, None))
+
+
+def deployment_failure(lg, call_id, exc, group="ok"):
+    run(lg.async_post_call_failure_deployment_hook({"litellm_call_id": call_id, "model": "openai/fake",
+                                                    "metadata": {"model_group": group}}, exc, "acompletion"))
+
+
+def later(lg, seconds=60.0):
+    lg.settle(ev.time.time() + seconds)
+
+
+def connection_error():
+    return ev.le.APIConnectionError("stream closed", "openai", "fake-ok")
+
+
+def test_a_chat_stream_broken_mid_way_is_one_failed_request_and_one_failed_attempt(lg, tmp_path):
+    pre(lg, "b1")
+    attempt(lg, "b1")
+    stream(lg, "b1", raises=connection_error())
+    failure_event(lg, "b1", connection_error())
+    fail(lg, connection_error(), model="ok", call_id="b1")
+    later(lg)
+    data = ev.series(tmp_path)
+    assert ev.total(data, "requests") == 1 and ev.total(data, "requests", status_code="500") == 1
+    assert ev.total(data, "errors", error_type="connection") == 1
+    assert ev.total(data, "provider_requests", status_code="500") == 1
+    assert ev.total(data, "provider_errors", error_type="connection", model="ok") == 1
+    assert ev.value(data, "current_load") == 0
+
+
+def test_a_messages_stream_that_ends_alone_after_an_error_frame_is_counted_as_failed(lg, tmp_path):
+    """1.106.2, /v1/messages served through the Responses API: no success event, no failure hook."""
+    pre(lg, "m1")
+    attempt(lg, "m1")
+    failure_event(lg, "m1", connection_error())
+    stream(lg, "m1", items=(b"event: message_start\ndata: {}\n\n", b'event: error\ndata: {"type":"error"}\n\n'))
+    assert ev.total(ev.series(tmp_path), "requests") == 0  # a terminal event may still come
+    later(lg, 6.0)  # past the grace, before the settle
+    data = ev.series(tmp_path)
+    assert ev.total(data, "requests", status_code="500") == 1 and ev.total(data, "errors", error_type="connection") == 1
+    assert ev.total(data, "provider_requests") == 0
+    later(lg)
+    data = ev.series(tmp_path)
+    assert ev.total(data, "provider_errors", error_type="connection") == 1
+    # 1.109.1 then sends the failure hook too: still one request
+    fail(lg, connection_error(), model="ok", call_id="m1")
+    assert ev.total(ev.series(tmp_path), "requests") == 1
+
+
+def test_the_failure_hook_after_the_stream_ended_counts_once_not_twice(lg, tmp_path):
+    pre(lg, "m2")
+    attempt(lg, "m2")
+    stream(lg, "m2", items=(b'event: error\ndata: {"type":"error"}\n\n',))
+    fail(lg, connection_error(), model="ok", call_id="m2")  # 1.109.1: within milliseconds
+    later(lg)
+    data = ev.series(tmp_path)
+    assert ev.total(data, "requests") == 1 and ev.total(data, "provider_errors") == 1
+
+
+def test_a_client_that_disconnects_mid_stream_is_a_499_and_the_billing_success_is_not_a_second_request(lg, tmp_path):
+    pre(lg, "d1")
+    attempt(lg, "d1")
+    stream(lg, "d1", items=(b"a", b"b", b"c"), close_after=1)
+    success(lg, call_id="d1")  # LiteLLM bills what was streamed
+    later(lg)
+    data = ev.series(tmp_path)
+    assert ev.total(data, "requests") == 1 and ev.total(data, "requests", status_code="499") == 1
+    assert ev.total(data, "errors", error_type="client_disconnected", status_code="499") == 1
+    assert ev.total(data, "provider_requests", status_code="200") == 1  # the upstream call did answer
+    assert ev.total(data, "tokens_used", token_type="input") == 11  # and its tokens are billed
+    assert ev.total(data, "provider_errors") == 0
+    assert ev.value(data, "current_load") == 0
+
+
+def test_a_client_gone_before_anything_was_relayed_cancels_the_attempt(lg, tmp_path):
+    pre(lg, "d2")
+    attempt(lg, "d2")
+    stream(lg, "d2", items=(), raises=asyncio.CancelledError())
+    later(lg)
+    data = ev.series(tmp_path)
+    assert ev.total(data, "requests", status_code="499") == 1
+    assert ev.total(data, "provider_requests", status_code="499") == 1
+    assert ev.total(data, "provider_errors", error_type="client_disconnected") == 1
+
+
+def test_an_empty_stream_with_no_event_is_one_answered_request(lg, tmp_path):
+    pre(lg, "e1")
+    attempt(lg, "e1")
+    stream(lg, "e1", items=())
+    later(lg)
+    data = ev.series(tmp_path)
+    assert ev.total(data, "requests", status_code="200") == 1 and ev.total(data, "errors") == 0
+    assert ev.total(data, "provider_requests", status_code="200") == 1
+
+
+def test_one_upstream_call_reported_twice_is_one_failed_attempt(lg, tmp_path):
+    """/v1/messages through the Responses API fires the deployment failure hook for aresponses, then
+    for anthropic_messages, for one upstream request."""
+    exc = ev.EXCEPTIONS["InternalServerError"][0]()
+    pre(lg, "x1")
+    attempt(lg, "x1")
+    deployment_failure(lg, "x1", exc)
+    deployment_failure(lg, "x1", exc)
+    fail(lg, exc, model="ok", call_id="x1")
+    later(lg)
+    data = ev.series(tmp_path)
+    assert ev.total(data, "provider_errors") == 1 and ev.total(data, "provider_requests") == 1
+
+
+def test_retried_attempts_each_count_once(lg, tmp_path):
+    exc = ev.EXCEPTIONS["InternalServerError"][0]()
+    pre(lg, "r1")
+    for _ in range(3):
+        attempt(lg, "r1")
+        deployment_failure(lg, "r1", exc)
+    fail(lg, exc, model="ok", call_id="r1")
+    later(lg)
+    data = ev.series(tmp_path)
+    assert ev.total(data, "provider_errors") == 3 and ev.total(data, "requests") == 1
+
+
+def test_a_successful_stream_is_counted_once_with_nothing_left_to_settle(lg, tmp_path):
+    pre(lg, "s1")
+    attempt(lg, "s1")
+    stream(lg, "s1", items=(b"x", b"y"))
+    success(lg, call_id="s1", stream=True)
+    assert len(lg.calls) == 0  # every attempt reported: forgotten at once, nothing left to settle
+    later(lg)
+    data = ev.series(tmp_path)
+    assert ev.total(data, "requests") == 1 and ev.total(data, "provider_requests") == 1
+
+
+def test_error_items_in_every_stream_format():
+    from types import SimpleNamespace
+
+    from litellm_observe.worker.logger import _error_item
+
+    assert _error_item(b'event: error\ndata: {"type":"error","error":{}}\n\n')  # /v1/messages
+    assert _error_item('data: {"error": {"message": "x"}}\n\n')  # chat, as text
+    assert _error_item(SimpleNamespace(type="response.failed")) and _error_item(SimpleNamespace(type="error"))
+    assert not _error_item(b"event: content_block_delta\ndata: {}\n\n")
+    assert not _error_item(SimpleNamespace(type="response.output_text.delta"))
+    assert not _error_item(object())
