@@ -54,7 +54,7 @@ def exporter_class():
 
 def worker_store(run_dir: str):
     """A WorkerStore in `run_dir`, whatever its constructor takes in this version."""
-    module = _first("litellm_observe.worker.store", "litellm_observe.store")
+    module = _first("litellm_observe.rundir.store", "litellm_observe.store")
     try:
         return module.WorkerStore(run_dir)
     except TypeError:

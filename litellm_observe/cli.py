@@ -12,9 +12,9 @@ from . import settings as settings_mod
 
 def _settings(args) -> settings_mod.Settings:
     s = settings_mod.load(args.config)
-    dash = {k: v for k, v in (("datasource", args.datasource), ("selector", args.selector),
-                              ("title_prefix", args.title_prefix), ("refresh", args.refresh)) if v is not None}
-    if args.tags is not None:
+    dash = {k: getattr(args, k, None) for k in ("datasource", "selector", "title_prefix", "refresh")}
+    dash = {k: v for k, v in dash.items() if v is not None}
+    if getattr(args, "tags", None) is not None:
         dash["tags"] = [t.strip() for t in args.tags.split(",") if t.strip()]
     if dash:  # flags are validated exactly as the config section is
         merged = {**dataclasses.asdict(s.dashboards), **dash}
@@ -56,7 +56,7 @@ def cmd_generate(args) -> int:
 def cmd_check(args) -> int:
     from . import promtool
 
-    return promtool.check_all(args.out)
+    return promtool.check_all(args.out, settings=_settings(args))
 
 
 def cmd_serve(args) -> int:
@@ -64,7 +64,28 @@ def cmd_serve(args) -> int:
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(message)s")
     s = settings_mod.load(args.config)
-    return service.run(args.dir, s, None, address=args.address, port=args.port)
+    if not os.path.isdir(args.dir):
+        print(f"error: --dir {args.dir}: no such directory (the proxy's metrics_dir, or one of its run-* "
+              "directories)", file=sys.stderr)
+        return 2
+    code = service.run(args.dir, s, None, address=args.address, port=args.port)
+    return 2 if code in (service.EXIT_BIND, service.EXIT_UNSAFE) else code
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port} is not a TCP port (1..65535)")
+    return port
+
+
+def _address(text: str) -> str:
+    if not settings_mod.valid_address(text):
+        raise argparse.ArgumentTypeError(f"{text!r} is not an IPv4 or IPv6 address or a host name")
+    return text
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -75,12 +96,13 @@ def main(argv: list[str] | None = None) -> int:
     g.add_argument("--check", action="store_true", help="exit 1 and name the files that are stale")
     g.set_defaults(func=cmd_generate)
     c = sub.add_parser("check", help="promtool check rules, test rules and check metrics on the generated output")
-    c.add_argument("--out", default=".")
+    c.add_argument("--out", default=".", help="folder holding the generated alerts/ and docs/ (default: .)")
+    c.add_argument("--config", help="the config.yaml `generate` read (its litellm_observe: section)")
     c.set_defaults(func=cmd_check)
     s = sub.add_parser("serve-metrics", help="serve the aggregate of a metrics directory (sidecar)")
     s.add_argument("--dir", required=True, help="a run directory (with w-*.lob files)")
-    s.add_argument("--address", default=None, help="bind address (default: the bind_address setting)")
-    s.add_argument("--port", type=int, default=None, help="port (default: the port setting)")
+    s.add_argument("--address", type=_address, default=None, help="bind address (default: the bind_address setting)")
+    s.add_argument("--port", type=_port, default=None, help="port (default: the port setting)")
     s.add_argument("--config", help="config.yaml with a litellm_observe: section")
     s.set_defaults(func=cmd_serve)
     args = p.parse_args(argv)

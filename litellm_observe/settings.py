@@ -115,7 +115,8 @@ class Settings:
     # All interfaces, like node_exporter and prometheus_client's start_http_server: Prometheus
     # normally scrapes a pod or host address. Set 127.0.0.1 when only a local agent scrapes.
     bind_address: str = "0.0.0.0"
-    metrics_dir: str | None = None  # default: $PROMETHEUS_MULTIPROC_DIR, else the temp dir
+    metrics_dir: str | None = None  # default: a directory of this user's own (README "Safe on a shared host")
+    metrics_dir_group_shared: bool = False  # 0770/0660 instead of 0700/0600: a sidecar of the same group
     label_cap: int = 200  # distinct values per label per proxy run
     # per-label caps; labels not named keep these defaults, then label_cap
     label_caps: Mapping[str, int] = field(default_factory=dict)
@@ -146,9 +147,13 @@ _SELECTOR = re.compile(rf"^\s*({_MATCHER}\s*(,\s*{_MATCHER}\s*)*,?)?\s*$")
 SEVERITIES = ("critical", "warning", "info")
 
 
+SECRETS = frozenset({"bearer_token", "basic_auth_password"})
+
+
 def _check(key: str, ok: bool, message: str, value: Any) -> None:
     if not ok:
-        raise SettingsError(f"{SECTION}.{key}: {message}, got {value!r}")
+        shown = f"a value of type {type(value).__name__}" if key.split(".")[-1] in SECRETS else repr(value)
+        raise SettingsError(f"{SECTION}.{key}: {message}, got {shown}")
 
 
 def _coerce(key: str, ftype: Any, value: Any) -> Any:
@@ -179,6 +184,23 @@ def _coerce(key: str, ftype: Any, value: Any) -> Any:
     return value
 
 
+_HOSTNAME = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+                       r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$")
+
+
+def valid_address(value: object) -> bool:
+    """An IPv4 or IPv6 literal, or a host name, that a server can bind."""
+    import ipaddress
+
+    if not isinstance(value, str) or not value:
+        return False
+    try:
+        ipaddress.ip_address(value)
+        return True
+    except ValueError:
+        return bool(_HOSTNAME.match(value)) and not value.replace(".", "").isdigit()
+
+
 def _build(cls: type, data: Mapping[str, Any], prefix: str) -> Any:
     if not isinstance(data, Mapping):
         raise SettingsError(f"{SECTION}{'.' + prefix.rstrip('.') if prefix else ''}: must be a mapping, got {data!r}")
@@ -205,7 +227,15 @@ def _validate(s: Settings) -> Settings:
     _check("label_cap", s.label_cap >= 1, "must be >= 1", s.label_cap)
     _check("inflight_timeout_seconds", s.inflight_timeout_seconds > 0, "must be > 0", s.inflight_timeout_seconds)
     _check("basic_auth_password", (s.basic_auth_username is None) == (s.basic_auth_password is None),
-           "basic_auth_username and basic_auth_password go together", "***")
+           "basic_auth_username and basic_auth_password go together", "")
+    for key in ("bearer_token", "basic_auth_username", "basic_auth_password"):
+        if getattr(s, key) == "":
+            raise SettingsError(f"{SECTION}.{key}: must not be empty (leave it out to turn authentication off)")
+    _check("bind_address", valid_address(s.bind_address),
+           "must be an IPv4 or IPv6 address (0.0.0.0, ::, 127.0.0.1, ::1) or a host name", s.bind_address)
+    if s.metrics_dir is not None:
+        _check("metrics_dir", s.metrics_dir.strip() != "" and "\0" not in s.metrics_dir,
+               "must be a directory path", s.metrics_dir)
     a = s.alerts
     for key in ("error_ratio", "ratelimit_headroom", "fallback_failure_ratio", "cache_hit_ratio"):
         _check(f"alerts.{key}", 0 < getattr(a, key) < 1, "must be between 0 and 1", getattr(a, key))
@@ -243,12 +273,21 @@ def _env_overrides(environ: Mapping[str, str]) -> dict:
         try:
             # a string setting takes the variable as it is: a token "123456" stays a string
             kind = _str_field(path)
-            value = (raw if raw or kind == "str" else None) if kind else yaml.safe_load(raw) if raw != "" else None
+            # ... and an empty secret stays empty, so it is an error rather than auth silently off
+            keep_empty = kind == "str" or path[-1] in SECRETS
+            value = (raw if raw or keep_empty else None) if kind else yaml.safe_load(raw) if raw != "" else None
         except yaml.YAMLError as e:
             raise SettingsError(f"{SECTION}.{'.'.join(path)} (from {name}): not a YAML value: {e}") from None
-        target = out
+        target, where = out, []
         for part in path[:-1]:
+            where.append(part)
             target = target.setdefault(part, {})
+            if not isinstance(target, dict):
+                raise SettingsError(f"{SECTION}.{'.'.join(where)}: set both as a value and as a section "
+                                    f"(by {ENV_PREFIX}{'__'.join(where).upper()} and {name})")
+        if isinstance(target.get(path[-1]), dict):
+            raise SettingsError(f"{SECTION}.{'.'.join(path)}: set both as a value and as a section "
+                                f"(by {name} and {ENV_PREFIX}{'__'.join(path).upper()}__...)")
         target[path[-1]] = value
     return out
 
@@ -269,6 +308,12 @@ def _merge(base: dict, over: dict) -> dict:
     for k, v in over.items():
         merged[k] = _merge(merged[k], v) if isinstance(v, dict) and isinstance(merged.get(k), dict) else v
     return merged
+
+
+def dump(settings: Settings) -> str:
+    """The settings as JSON that `load(section=json.loads(...), environ={})` turns back into them
+    (secrets included: for the pipe to the exporter only, never for a log)."""
+    return json.dumps(dataclasses.asdict(settings))
 
 
 def proxy_config_path(environ: Mapping[str, str] = os.environ) -> str | None:
@@ -297,15 +342,23 @@ def load(config_path: str | None = None, environ: Mapping[str, str] = os.environ
     """Settings from `section` (or the config file's section), then the environment."""
     if section is None:
         section = {}
+        if config_path and not os.path.isfile(config_path):
+            raise SettingsError(f"{config_path}: no such config file")
         path = config_path or proxy_config_path(environ)
         if path and os.path.isfile(path):
             with open(path, encoding="utf-8") as f:
                 try:
-                    doc = yaml.safe_load(f) or {}
+                    doc = yaml.safe_load(f)
+                    doc = {} if doc is None else doc
                 except yaml.YAMLError as e:
                     raise SettingsError(f"{path}: not valid YAML: {e}") from None
-            section = doc.get(SECTION) or {} if isinstance(doc, dict) else {}
+            if not isinstance(doc, dict):
+                raise SettingsError(f"{path}: the top level must be a mapping (the proxy's config.yaml), "
+                                    f"got a {type(doc).__name__}")
+            section = doc.get(SECTION)
+            if section is None:  # absent, or an empty `litellm_observe:` line
+                section = {}
     if not isinstance(section, Mapping):
-        raise SettingsError(f"{SECTION}: must be a mapping, got {section!r}")
+        raise SettingsError(f"{SECTION}: must be a mapping of settings, got {section!r}")
     data = _merge(dict(section), _env_overrides(environ))
     return _validate(_build(Settings, data, ""))

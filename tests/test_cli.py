@@ -59,3 +59,61 @@ def test_unknown_command_is_a_usage_error(capsys):
     with pytest.raises(SystemExit) as info:
         cli.main(["frobnicate"])
     assert info.value.code == 2
+
+
+# ---- issue 9: arguments validated with clear messages and non-zero exits, no tracebacks ---------------------
+def _run_cli(*args, env=None):
+    import os
+    import subprocess
+
+    p = subprocess.run([sys.executable, "-m", "litellm_observe", *args], capture_output=True, text=True,
+                       timeout=120, env={**os.environ, **(env or {})})
+    return p.returncode, p.stdout + p.stderr
+
+
+@pytest.mark.parametrize("args, says", [
+    (["serve-metrics", "--dir", ".", "--port", "-5"], "is not a TCP port"),
+    (["serve-metrics", "--dir", ".", "--port", "99999"], "is not a TCP port"),
+    (["serve-metrics", "--dir", ".", "--port", "lots"], "is not a port number"),
+    (["serve-metrics", "--dir", ".", "--address", "1.2.3.999"], "is not an IPv4 or IPv6 address"),
+    (["serve-metrics", "--dir", "/nonexistent/metrics"], "no such directory"),
+])
+def test_bad_arguments_exit_2_with_a_message(args, says):
+    code, out = _run_cli(*args)
+    assert code == 2 and says in out and "Traceback" not in out, out
+
+
+def test_serve_metrics_refuses_a_directory_others_can_write(tmp_path):
+    import os
+
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    os.chmod(shared, 0o777)
+    code, out = _run_cli("serve-metrics", "--dir", str(shared), "--address", "127.0.0.1", "--port", "1")
+    assert code == 2 and "others can write" in out and "Traceback" not in out, out
+
+
+def test_check_reads_the_same_config_as_generate(tmp_path):
+    """A non-default configuration (namespace, selector, thresholds, runbook URL) generated and checked end to
+    end: `check` used to lint against the defaults and failed on any other namespace."""
+    import yaml
+
+    config = tmp_path / "config.yaml"
+    config.write_text(yaml.safe_dump({"model_list": [], "litellm_observe": {
+        "namespace": "acme", "alerts": {"selector": 'cluster="prod"', "error_ratio": 0.1, "p99_latency_seconds": 10.24,
+                                        "runbook_base_url": "https://runbooks.example/litellm.md"},
+        "dashboards": {"selector": 'cluster="prod"'}}}))
+    out = tmp_path / "out"
+    code, text = _run_cli("generate", "--out", str(out), "--config", str(config))
+    assert code == 0, text
+    assert "acme_provider_errors_total" in (out / "alerts" / "litellm-rules.yaml").read_text()
+    assert "litellm_" not in (out / "alerts" / "litellm-alerts.yaml").read_text()
+    code, text = _run_cli("check", "--out", str(out), "--config", str(config))
+    assert code == 0, text
+    code, text = _run_cli("check", "--out", str(out))  # against the defaults: the namespace does not match
+    assert code == 1 and "acme_" in text, text
+
+
+def test_a_config_file_that_does_not_exist_is_an_error_not_the_defaults(tmp_path):
+    code, out = _run_cli("generate", "--out", str(tmp_path), "--config", str(tmp_path / "missing.yaml"))
+    assert code == 2 and "missing.yaml" in out and "Traceback" not in out, out

@@ -41,8 +41,10 @@ def test_env_overrides_section_with_nesting():
     assert st.cap_for("team") == 9
 
 
-def test_empty_env_value_is_none():
-    assert load({"bearer_token": "t"}, {"LITELLM_OBSERVE_BEARER_TOKEN": ""}).bearer_token is None
+def test_empty_env_value_is_none_except_for_a_secret():
+    assert load({"metrics_dir": "/m"}, {"LITELLM_OBSERVE_METRICS_DIR": ""}).metrics_dir is None
+    with pytest.raises(SettingsError, match="bearer_token: must not be empty"):  # never auth silently off
+        load({"bearer_token": "t"}, {"LITELLM_OBSERVE_BEARER_TOKEN": ""})
 
 
 def test_config_file(tmp_path):
@@ -139,3 +141,72 @@ def test_password_never_in_the_error():
 def test_dashboard_selector_forms():
     st = load({"dashboards": {"selector": ' namespace="llm", env!~"dev.*", '}})
     assert st.dashboards.matchers() == 'namespace="llm", env!~"dev.*"'
+
+
+# ---- issue 9: every bad value a clear error naming its key, never showing a secret -------------------------
+SECRET = "s3cr3t-Value-42"
+
+
+@pytest.mark.parametrize("section, env, key", [
+    ({"bearer_token": ""}, {}, "litellm_observe.bearer_token"),
+    ({}, {"LITELLM_OBSERVE_BEARER_TOKEN": ""}, "litellm_observe.bearer_token"),
+    ({"basic_auth_username": "u", "basic_auth_password": ""}, {}, "litellm_observe.basic_auth_password"),
+    ({"basic_auth_username": "", "basic_auth_password": SECRET}, {}, "litellm_observe.basic_auth_username"),
+    ({"bearer_token": 123456}, {}, "litellm_observe.bearer_token"),
+    ({"bearer_token": [SECRET]}, {}, "litellm_observe.bearer_token"),
+    ({"basic_auth_username": "u", "basic_auth_password": 123456}, {}, "litellm_observe.basic_auth_password"),
+    ({"basic_auth_username": "u", "basic_auth_password": {"v": SECRET}}, {}, "litellm_observe.basic_auth_password"),
+    ({"basic_auth_password": SECRET}, {}, "litellm_observe.basic_auth_password"),
+    ({"bind_address": "1.2.3.999"}, {}, "litellm_observe.bind_address"),
+    ({"bind_address": "not an address"}, {}, "litellm_observe.bind_address"),
+    ({"bind_address": ""}, {}, "litellm_observe.bind_address"),
+    ({"bind_address": 8080}, {}, "litellm_observe.bind_address"),
+    ({}, {"LITELLM_OBSERVE_PORT": "9000", "LITELLM_OBSERVE_PORT__X": "1"}, "litellm_observe.port"),
+    ({}, {"LITELLM_OBSERVE_PORT__X": "1", "LITELLM_OBSERVE_PORT": "9000"}, "litellm_observe.port"),
+    ({}, {"LITELLM_OBSERVE_ALERTS": "1", "LITELLM_OBSERVE_ALERTS__ERROR_RATIO": "0.1"}, "litellm_observe.alerts"),
+    ({"port": -5}, {}, "litellm_observe.port"),
+    ({"metrics_dir": ""}, {}, "litellm_observe.metrics_dir"),
+    ({"metrics_dir_group_shared": "yes"}, {}, "litellm_observe.metrics_dir_group_shared"),
+])
+def test_bad_values_name_the_key_and_never_show_a_secret(section, env, key):
+    with pytest.raises(SettingsError) as e:
+        load(section, env)
+    message = str(e.value)
+    assert message.startswith(key + ":"), message
+    assert SECRET not in message and "123456" not in message
+
+
+@pytest.mark.parametrize("section", [False, 0, [], "text", ["a", "b"], 3.5])
+def test_a_section_that_is_not_a_mapping_is_an_error(tmp_path, section):
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump({"model_list": [], "litellm_observe": section}))
+    with pytest.raises(SettingsError, match=r"^litellm_observe: must be a mapping"):
+        s.load(str(path), environ={})
+
+
+def test_an_empty_section_line_means_defaults(tmp_path):
+    path = tmp_path / "config.yaml"
+    path.write_text("model_list: []\nlitellm_observe:\n")
+    assert s.load(str(path), environ={}) == s.Settings()
+
+
+@pytest.mark.parametrize("text", ["- a\n- b\n", "just a string\n", "42\n"])
+def test_a_config_whose_top_level_is_not_a_mapping_is_an_error(tmp_path, text):
+    path = tmp_path / "config.yaml"
+    path.write_text(text)
+    with pytest.raises(SettingsError, match="the top level must be a mapping") as e:
+        s.load(str(path), environ={})
+    assert str(path) in str(e.value)
+
+
+@pytest.mark.parametrize("address", ["0.0.0.0", "::", "127.0.0.1", "::1", "fe80::1", "localhost", "metrics.internal"])
+def test_addresses_a_server_can_bind(address):
+    assert load({"bind_address": address}).bind_address == address
+
+
+def test_settings_survive_the_pipe_to_the_exporter_exactly():
+    st = load({"port": 19472, "bind_address": "127.0.0.1", "bearer_token": "tök€n", "namespace": "acme",
+               "label_caps": {"team": 3}, "alerts": {"error_ratio": 0.1}, "dashboards": {"tags": ["x"]}})
+    import json
+
+    assert s.load(section=json.loads(s.dump(st)), environ={}) == st

@@ -20,9 +20,9 @@ import threading
 import time
 
 from .. import settings as settings_mod
-from ..rundir.protocol import (EXIT_BIND, EXIT_BUSY, Directory, Root, hold, lock_held, watch_as_sidecar,
-                               write_atomically, writer_gone)
-from ..worker.store import WorkerStore
+from ..rundir.protocol import (EXIT_BIND, EXIT_BUSY, EXIT_UNSAFE, Directory, Root, UnsafeDirectory, hold, lock_held,
+                               private_dir, share_with_group, watch_as_sidecar, write_atomically, writer_gone)
+from ..rundir.store import WorkerStore
 from .aggregate import QUARANTINED, Aggregator
 from .exposition import SharedRender, families
 from .http import MetricsServer
@@ -53,9 +53,9 @@ class Exporter:
     def _credentials(s: settings_mod.Settings) -> list[tuple[str, bytes]]:
         allowed = []
         if s.bearer_token:
-            allowed.append(("bearer", s.bearer_token.encode()))
+            allowed.append(("bearer", s.bearer_token.encode("utf-8")))
         if s.basic_auth_username is not None:
-            pair = f"{s.basic_auth_username}:{s.basic_auth_password}".encode()
+            pair = f"{s.basic_auth_username}:{s.basic_auth_password}".encode("utf-8")
             allowed.append(("basic", base64.b64encode(pair)))
         return allowed
 
@@ -94,7 +94,13 @@ class Exporter:
         if not self._expected:
             return True
         scheme, _, given = (header or "").partition(" ")
-        scheme, given = scheme.lower(), given.encode()  # the scheme is case-insensitive (RFC 7235)
+        scheme = scheme.lower()  # the scheme is case-insensitive (RFC 7235)
+        try:
+            # http.server decodes header bytes as ISO-8859-1: encoding back gives the bytes the
+            # client sent, so a token is compared as the UTF-8 bytes a client sends for it
+            given = given.encode("iso-8859-1")
+        except UnicodeEncodeError:
+            return False
         ok = False
         for expected_scheme, expected in self._expected:  # compare against all, constant time
             ok |= hmac.compare_digest(given, expected) & (scheme == expected_scheme)
@@ -130,6 +136,12 @@ def run(directory: str, settings: settings_mod.Settings, root: Root | None, addr
     """Serve until the root process is gone. Without a root (the `serve-metrics` sidecar)
     serve forever, beside any other reader: folding is guarded by its own lock."""
     d = Directory(directory)
+    share_with_group(settings.metrics_dir_group_shared)
+    try:
+        private_dir(directory, create=False)
+    except OSError as e:
+        log.error("litellm_observe: cannot serve %s: %s", directory, e.strerror if isinstance(e, UnsafeDirectory) else e)
+        return EXIT_UNSAFE
     if root is not None:
         if hold(d.exporter_lock) is None:
             return EXIT_BUSY

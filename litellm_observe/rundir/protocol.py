@@ -3,7 +3,8 @@
 The worker side (worker/) and the exporter side (exporter/) both follow this module
 and never import each other.
 
-  <base>/                       one per host user (or the configured metrics_dir)
+  <base>/                       litellm_observe-<uid> in the temp dir, or the configured
+                                metrics_dir; checked on every start (private_dir)
     sidecar.lock                held by a `serve-metrics` sidecar serving the base
     w-*.lob, archive.lob        the sidecar's own counters and the runs it folded
     run-<pid>-<start>/          one proxy run, named after its root process
@@ -36,6 +37,7 @@ import hashlib
 import multiprocessing
 import os
 import shutil
+import stat
 import tempfile
 import uuid
 from contextlib import contextmanager
@@ -61,10 +63,34 @@ RESETS_DIR = "resets"
 EXPORTER_MODULE = "litellm_observe.exporter"
 EXIT_BUSY = 0  # another exporter already serves this run
 EXIT_BIND = 3  # the address could not be bound: retry later, with backoff
+EXIT_UNSAFE = 4  # the directory is missing or unsafe (protocol.private_dir): do not retry soon
 
-FILE_MODE = 0o600
-DIR_MODE = 0o700
 _OPEN_FLAGS = os.O_CLOEXEC | os.O_NOFOLLOW
+
+
+class Sharing:
+    """Who may use a metrics directory: its owner only (the default: directories 0700, files
+    0600), or, opted in with `metrics_dir_group_shared`, also its group (0770 / 0660), for a
+    sidecar running as another user of that group. Never anyone else. Set once per process
+    by its entry point (`share_with_group`)."""
+
+    group = False
+
+    @classmethod
+    def file_mode(cls) -> int:
+        return 0o660 if cls.group else 0o600
+
+    @classmethod
+    def dir_mode(cls) -> int:
+        return 0o770 if cls.group else 0o700
+
+
+def share_with_group(group: bool) -> None:
+    Sharing.group = bool(group)
+
+
+class UnsafeDirectory(PermissionError):
+    """A metrics directory someone else could tamper with: not used, never a silent fallback."""
 
 # Errors that say nothing about a file's content: retry later, never set the file aside.
 TRANSIENT_ERRNOS = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOMEM, errno.EINTR, errno.EAGAIN,
@@ -76,9 +102,17 @@ def is_transient(error: OSError) -> bool:
 
 
 # ---- opening files ------------------------------------------------------------------------------
-def open_file(path: str, flags: int = os.O_RDONLY, mode: int = FILE_MODE) -> int:
-    """os.open that never follows a symlink in the last component."""
-    return os.open(path, flags | _OPEN_FLAGS, mode)
+def open_file(path: str, flags: int = os.O_RDONLY, mode: int | None = None) -> int:
+    """os.open that never follows a symlink in the last component. A file it creates gets the
+    sharing mode exactly (the umask could only narrow it; fchmod makes it what the policy says)."""
+    mode = Sharing.file_mode() if mode is None else mode
+    fd = os.open(path, flags | _OPEN_FLAGS, mode)
+    if flags & os.O_CREAT and Sharing.group:
+        try:
+            os.fchmod(fd, mode)
+        except OSError:
+            pass
+    return fd
 
 
 def create_exclusive(path: str, flags: int = os.O_RDWR) -> int:
@@ -221,15 +255,58 @@ def current_root() -> Root:
     return Root(pid, start_time(pid) or 0)
 
 
+def base_name(uid: int | None = None) -> str:
+    """The default base directory's name in a directory shared by users: one per user."""
+    return f"{BASE_NAME}-{os.geteuid() if uid is None else uid}"
+
+
 def default_base(environ=os.environ) -> str:
+    """Where runs go by default: `$PROMETHEUS_MULTIPROC_DIR/litellm_observe-<uid>` when that is set
+    (a sub-folder LiteLLM's wipe of *.db leaves alone), else `$XDG_RUNTIME_DIR/litellm_observe`
+    (a directory of the user's own, where the system provides one), else
+    `<temp dir>/litellm_observe-<uid>`."""
     multiproc = environ.get("PROMETHEUS_MULTIPROC_DIR") or environ.get("prometheus_multiproc_dir")
     if multiproc:
-        return os.path.join(multiproc, BASE_NAME)  # a sub-folder LiteLLM's wipe of *.db leaves alone
-    return os.path.join(tempfile.gettempdir(), BASE_NAME)
+        return os.path.join(multiproc, base_name())
+    runtime = environ.get("XDG_RUNTIME_DIR")
+    if runtime and os.path.isabs(runtime) and os.path.isdir(runtime):
+        return os.path.join(runtime, BASE_NAME)
+    return os.path.join(tempfile.gettempdir(), base_name())
 
 
 def base_dir(configured: str | None, environ=os.environ) -> str:
     return configured or default_base(environ)
+
+
+def private_dir(path: str, parents: bool = False, create: bool = True) -> str:
+    """Create `path` (mode per Sharing) if missing, then check with lstat, every time, that it is
+    safe to keep samples in: a real directory (not a symlink), owned by this user, writable by no
+    one else (nor by the group, unless the group is opted in). Raises UnsafeDirectory, naming the
+    directory and what is wrong, rather than use someone else's."""
+    if parents:
+        os.makedirs(os.path.dirname(os.path.abspath(path)), mode=Sharing.dir_mode(), exist_ok=True)
+    if create:
+        try:
+            os.mkdir(path, Sharing.dir_mode())
+            if Sharing.group:
+                os.chmod(path, Sharing.dir_mode())  # the umask may have narrowed it
+        except FileExistsError:
+            pass
+    st = os.lstat(path)
+    problem = None
+    if stat.S_ISLNK(st.st_mode):
+        problem = "it is a symbolic link"
+    elif not stat.S_ISDIR(st.st_mode):
+        problem = "it is not a directory"
+    elif st.st_uid != os.geteuid() and not (Sharing.group and st.st_gid in (os.getegid(), *os.getgroups())):
+        problem = f"it belongs to uid {st.st_uid}, not to this user (uid {os.geteuid()})" + (
+            f" nor to one of its groups" if Sharing.group else "")
+    elif st.st_mode & (0o002 if Sharing.group else 0o022):
+        problem = f"others can write in it (mode {stat.S_IMODE(st.st_mode):04o})"
+    if problem:
+        raise UnsafeDirectory(errno.EPERM, f"refusing to keep metrics in {path}: {problem}; remove it, or "
+                              "set litellm_observe.metrics_dir to a directory of this user's own", path)
+    return path
 
 
 def _named(name: str) -> property:
@@ -316,15 +393,19 @@ def watch_as_sidecar(directory: str) -> int:
     return fd
 
 
-def prepare(path: str) -> Directory:
-    """Create a run directory with its sub-folders (raises OSError when it cannot)."""
-    for sub in (path, os.path.join(path, LABELS_DIR), os.path.join(path, RESETS_DIR)):
-        os.makedirs(sub, mode=DIR_MODE, exist_ok=True)
+def prepare(path: str, parents: bool = True) -> Directory:
+    """Create a run directory with its sub-folders, each checked by private_dir (raises OSError,
+    UnsafeDirectory included, when it cannot)."""
+    private_dir(path, parents=parents)
+    for sub in (LABELS_DIR, RESETS_DIR):
+        private_dir(os.path.join(path, sub))
     return Directory(path)
 
 
 def run_dir(base: str, root: Root) -> Directory:
-    return prepare(os.path.join(base, root.name))
+    """The run's directory in a checked base directory."""
+    private_dir(base, parents=True)
+    return prepare(os.path.join(base, root.name), parents=False)
 
 
 def remove_dead_runs(base: str, keep: Root | None = None) -> list[str]:

@@ -24,7 +24,7 @@ import struct
 import time
 from collections import OrderedDict
 
-from ..rundir.protocol import Directory, open_file
+from ..rundir.protocol import Directory, open_file, private_dir
 
 # entity type -> (id field, spend field, reset-time field or None)
 FIELDS = {
@@ -67,7 +67,7 @@ class BudgetResets:
     def __init__(self, directory: Directory | str | None, clock=time.time):
         self._dir = Directory(directory) if isinstance(directory, str) else directory
         if self._dir is not None:
-            os.makedirs(self._dir.resets_dir, mode=0o700, exist_ok=True)
+            private_dir(self._dir.resets_dir)
         self._clock = clock
         self._claims: dict[str, float] = {}  # without a directory: one process, claims in memory
         # (entity, id) -> (spend, reset time, when this worker saw it)

@@ -13,7 +13,7 @@ import os
 import threading
 from typing import Callable
 
-from ..rundir.protocol import Directory, open_file
+from ..rundir.protocol import Directory, open_file, private_dir
 
 UNKNOWN = "unknown"  # the value was missing, None, "None", "null" or empty
 UNLISTED = "unlisted"  # a model name that is not in the proxy's model list
@@ -53,7 +53,7 @@ class LabelCaps:
         self._cap_for = cap_for
         self._dir = Directory(directory) if isinstance(directory, str) else directory
         if self._dir is not None:
-            os.makedirs(self._dir.labels_dir, mode=0o700, exist_ok=True)
+            private_dir(self._dir.labels_dir)
         self._on_overflow = on_overflow or (lambda label: None)
         self._admitted: dict[str, set[str]] = {}
         self._offsets: dict[str, int] = {}

@@ -33,7 +33,7 @@ from ..rundir import protocol
 from . import calls, error_types
 from .budgets import BudgetResets
 from .labels import OVERFLOW, UNKNOWN, UNLISTED, LabelCaps, clean
-from .store import WorkerStore
+from ..rundir.store import WorkerStore
 
 log = logging.getLogger("litellm_observe")
 
@@ -129,11 +129,11 @@ class ObserveLogger(CustomLogger):
                  config_path: str | None = None):
         super().__init__()
         self.settings = settings if settings is not None else settings_mod.load(config_path)
-        self._config_path = config_path or settings_mod.proxy_config_path()
         self._fixed_run_directory = run_directory
         self._model_names = model_names
         self._caching_on = caching_on
         self._start_exporter = self.settings.exporter if start_exporter is None else start_exporter
+        protocol.share_with_group(self.settings.metrics_dir_group_shared)
         self._pid = -1
         self.store: WorkerStore | None = None
         self.run_directory: str | None = None
@@ -177,8 +177,8 @@ class ObserveLogger(CustomLogger):
         except OSError as e:
             self._retry_store_at = time.monotonic() + _STORE_RETRY_SECONDS
             if self.disabled_reason is None:
-                self.disabled_reason = (f"cannot write metrics to {e.filename or self.settings.metrics_dir}: "
-                                        f"{e.strerror or e}")
+                self.disabled_reason = e.strerror if isinstance(e, protocol.UnsafeDirectory) else (
+                    f"cannot write metrics to {e.filename or self.settings.metrics_dir}: {e.strerror or e}")
                 log.error("litellm_observe: %s; metrics are OFF in process %s, the proxy keeps serving; retrying "
                           "every %d s. Set litellm_observe.metrics_dir to a writable directory with free space.",
                           self.disabled_reason, self._pid, _STORE_RETRY_SECONDS)
@@ -195,7 +195,7 @@ class ObserveLogger(CustomLogger):
         if self._start_exporter and root is not None:
             from .supervisor import ExporterSupervisor
 
-            ExporterSupervisor(directory, root, self.settings, self._config_path).start()
+            ExporterSupervisor(directory, root, self.settings).start()
         return True
 
     # ---- helpers -----------------------------------------------------------------------------

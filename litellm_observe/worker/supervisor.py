@@ -17,7 +17,7 @@ import threading
 import time
 
 from .. import settings as settings_mod
-from ..rundir.protocol import EXIT_BIND, EXPORTER_MODULE, Directory, Root, lock_held, locked
+from ..rundir.protocol import EXIT_BIND, EXIT_UNSAFE, EXPORTER_MODULE, Directory, Root, lock_held, locked
 
 log = logging.getLogger("litellm_observe")
 CHECK_SECONDS = 2.0
@@ -37,9 +37,9 @@ def _read(path: str) -> str | None:
 
 
 class ExporterSupervisor(threading.Thread):
-    def __init__(self, directory: Directory, root: Root, settings: settings_mod.Settings, config_path: str | None):
+    def __init__(self, directory: Directory, root: Root, settings: settings_mod.Settings):
         super().__init__(daemon=True, name="litellm-observe-supervisor")
-        self.directory, self.root, self.settings, self.config_path = directory, root, settings, config_path
+        self.directory, self.root, self.settings = directory, root, settings
         self._backoff = 0.0
         self._children: list[subprocess.Popen] = []
 
@@ -60,12 +60,18 @@ class ExporterSupervisor(threading.Thread):
                 self._spawn()
 
     def _spawn(self) -> None:
-        cmd = [sys.executable, "-m", EXPORTER_MODULE, "--run-dir", self.directory.path, "--root", self.root.arg()]
-        if self.config_path:
-            cmd += ["--config", self.config_path]
-        child = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, start_new_session=True,
+        """Start an exporter with exactly this worker's settings, however they were given (config file,
+        environment, or ObserveLogger(settings)): through a pipe, so no secret is in argv or environ."""
+        cmd = [sys.executable, "-m", EXPORTER_MODULE, "--run-dir", self.directory.path, "--root", self.root.arg(),
+               "--settings-stdin"]
+        child = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, start_new_session=True,
                                  close_fds=True)
         self._children.append(child)
+        try:
+            child.stdin.write(settings_mod.dump(self.settings).encode())
+            child.stdin.close()
+        except OSError:
+            pass  # it died at once: poll() below says how
         deadline = time.monotonic() + 10.0
         while time.monotonic() < deadline:
             if _read(self.directory.exporter_pid) == str(child.pid):
@@ -75,5 +81,7 @@ class ExporterSupervisor(threading.Thread):
             if code is not None:
                 if code == EXIT_BIND:
                     self._backoff = min(MAX_BACKOFF_SECONDS, max(2.0, self._backoff * 2))
+                elif code == EXIT_UNSAFE:
+                    self._backoff = MAX_BACKOFF_SECONDS
                 return
             time.sleep(0.05)

@@ -43,7 +43,7 @@ def _status(proxy: Proxy, headers: dict) -> int:
 
 def test_serve_metrics_sidecar_serves_the_same_aggregate(loaded_proxy):
     proxy = loaded_proxy.proxy
-    base = proxy.tmpdir / rundir.BASE_NAME
+    base = proxy.base_dir
     port = free_port()
     side = subprocess.Popen([sys.executable, "-m", "litellm_observe", "serve-metrics", "--dir", str(base),
                              "--address", "127.0.0.1", "--port", str(port)],

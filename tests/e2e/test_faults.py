@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from litellm_observe.rundir import protocol
-from litellm_observe.worker.store import WorkerStore
+from litellm_observe.rundir.store import WorkerStore
 from tests.support.metrics import total
 from tests.support.proxy import free_port
 

@@ -36,7 +36,7 @@ def test_gunicorn_forked_workers(upstream, tmp_path):
 
 
 def _run_dirs(tmpdir) -> list[str]:
-    base = os.path.join(tmpdir, rundir.BASE_NAME)
+    base = os.path.join(tmpdir, rundir.base_name())
     return [os.path.join(base, d) for d in sorted(os.listdir(base))] if os.path.isdir(base) else []
 
 
@@ -70,7 +70,7 @@ def test_explicit_multiproc_dir_beside_litellms_own_prometheus_callback(upstream
         seen = _simple_load(proxy, 12, "beside")
         text = _settle(proxy, int(sum(seen.values())))
         assert total(text, "errors") == seen.get(500, 0)
-        ours = os.path.join(multiproc, rundir.BASE_NAME)
+        ours = os.path.join(multiproc, rundir.base_name())
         assert os.path.isdir(ours) and os.listdir(ours), "the explicit directory is where our samples go"
         builtin = proxy.client.get(f"{proxy.url}/metrics/", follow_redirects=True)
         assert builtin.status_code == 200, builtin.text[:500]

@@ -66,7 +66,7 @@ def test_recycled_and_killed_workers_never_lower_a_counter(upstream, tmp_path):
         time.sleep(2.0)
         assert total(proxy.scrape(), "requests") == expected, "an unanswered request was counted"
         print(f"recycling: {expected} answered, {len(broken)} unanswered: {sorted(set(b[:60] for b in broken))}")
-        recycled = len(os.listdir(tmp_path / "tmp" / rundir.BASE_NAME))
+        recycled = len(os.listdir(proxy.base_dir))
         assert recycled == 1
 
         # Now SIGKILL a worker while it holds requests in flight. Quiet first, so no
@@ -99,7 +99,7 @@ def _one_or_broken(proxy: Proxy, i: int):
 
 def test_zero_byte_and_truncated_sample_files_do_not_fail_the_scrape(loaded_proxy, caplog):
     proxy = loaded_proxy.proxy
-    run = [d for d in (proxy.tmpdir / rundir.BASE_NAME).iterdir() if d.name.startswith(rundir.RUN_PREFIX)][0]
+    run = [d for d in proxy.base_dir.iterdir() if d.name.startswith(rundir.RUN_PREFIX)][0]
     before = total(proxy.scrape(), "requests")
     (run / "w-999999-zero.lob").write_bytes(b"")
     (run / "w-999998-torn.lob").write_bytes(b"LOB1\0\0\0\0" + (4096).to_bytes(8, "little") + b"\x05\0\0\0")

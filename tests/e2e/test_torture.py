@@ -40,7 +40,7 @@ MONOTONIC = {n for m in CATALOGUE if m.kind is not Kind.GAUGE for n in m.sample_
 WRITER = textwrap.dedent('''
     import mmap, os, random, sys
     from litellm_observe.rundir.protocol import Directory
-    from litellm_observe.worker.store import WorkerStore
+    from litellm_observe.rundir.store import WorkerStore
 
     run, counters, slot, n, seed = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
     fd = os.open(counters, os.O_RDWR)

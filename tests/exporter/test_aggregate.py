@@ -15,7 +15,7 @@ from litellm_observe.catalogue import BY_NAME
 from litellm_observe.exporter.aggregate import QUARANTINED, RETRIED, Aggregator, exact_sum
 from litellm_observe.rundir import samplefile
 from litellm_observe.rundir.protocol import ARCHIVE, CORRUPT_SUFFIX, NEW_SUFFIX, Directory, write_atomically
-from litellm_observe.worker.store import WorkerStore
+from litellm_observe.rundir.store import WorkerStore
 
 REQ = ("requests", ("ok", "openai", "t", "200"))
 SPEND = ("spend_usd", ("openai", "ok", "t"))

@@ -14,7 +14,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from litellm_observe import settings as settings_mod
 from litellm_observe.exporter import service as exp
 from litellm_observe.rundir import protocol
-from litellm_observe.worker.store import WorkerStore
+from litellm_observe.rundir.store import WorkerStore
 
 
 def make(tmp_path, **section):
@@ -175,3 +175,28 @@ def test_a_run_exporter_leaves_an_ended_run_to_a_watching_sidecar(tmp_path):
     finally:
         os.close(fd)
     assert protocol.remove_dead_runs(str(base)) == ["run-1-1"]
+
+
+def test_a_non_ascii_token_matches_the_utf8_bytes_a_client_sends(tmp_path):
+    """http.server decodes header bytes as ISO-8859-1; the token is compared as the UTF-8 bytes sent."""
+    import socket
+
+    from litellm_observe.exporter.http import MetricsServer
+
+    e, _ = make(tmp_path, bearer_token="tök€n")
+    server = MetricsServer(e.respond, "127.0.0.1", 0)
+    t = threading.Thread(target=server.serve_forever, daemon=True)
+    t.start()
+
+    def status(token: bytes) -> int:
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as s:
+            s.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + token + b"\r\n\r\n")
+            return int(s.recv(64).split()[1])
+
+    try:
+        assert status("tök€n".encode("utf-8")) == 200
+        assert status("tök€n".encode("latin-1", "replace")) == 401
+        assert status(b"tok") == 401
+    finally:
+        server.shutdown()
+        t.join(10)

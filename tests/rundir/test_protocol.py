@@ -54,13 +54,71 @@ def test_current_root_of_a_spawned_worker_is_its_parent():
     assert root == Root(os.getpid(), rundir.start_time(os.getpid()))
 
 
-def test_base_dir(tmp_path):
-    assert rundir.base_dir("/configured", {"PROMETHEUS_MULTIPROC_DIR": "/m"}) == "/configured"
-    assert rundir.base_dir(None, {"PROMETHEUS_MULTIPROC_DIR": "/m"}) == os.path.join("/m", rundir.BASE_NAME)
-    assert rundir.base_dir(None, {"prometheus_multiproc_dir": "/m2"}) == os.path.join("/m2", rundir.BASE_NAME)
+def test_base_dir_is_one_per_user_by_default(tmp_path):
     import tempfile
 
-    assert rundir.base_dir(None, {}) == os.path.join(tempfile.gettempdir(), rundir.BASE_NAME)
+    mine = f"litellm_observe-{os.geteuid()}"
+    assert rundir.base_name() == mine and rundir.base_name(1234) == "litellm_observe-1234"
+    assert rundir.base_dir("/configured", {"PROMETHEUS_MULTIPROC_DIR": "/m"}) == "/configured"
+    assert rundir.base_dir(None, {"PROMETHEUS_MULTIPROC_DIR": "/m"}) == os.path.join("/m", mine)
+    assert rundir.base_dir(None, {"prometheus_multiproc_dir": "/m2"}) == os.path.join("/m2", mine)
+    assert rundir.base_dir(None, {"XDG_RUNTIME_DIR": str(tmp_path)}) == str(tmp_path / "litellm_observe")
+    assert rundir.base_dir(None, {"XDG_RUNTIME_DIR": str(tmp_path / "missing")}) == \
+        os.path.join(tempfile.gettempdir(), mine)
+    assert rundir.base_dir(None, {}) == os.path.join(tempfile.gettempdir(), mine)
+
+
+@pytest.mark.parametrize("plant, problem", [
+    ("symlink", "symbolic link"), ("file", "not a directory"), ("world-writable", "others can write"),
+    ("group-writable", "others can write")])
+def test_an_unsafe_base_directory_is_refused_never_used(tmp_path, plant, problem):
+    base = tmp_path / "base"
+    if plant == "symlink":
+        (tmp_path / "elsewhere").mkdir()
+        base.symlink_to(tmp_path / "elsewhere")
+    elif plant == "file":
+        base.write_text("")
+    else:
+        base.mkdir()
+        os.chmod(base, 0o777 if plant == "world-writable" else 0o770)
+    with pytest.raises(rundir.UnsafeDirectory) as e:
+        rundir.run_dir(str(base), Root(1, 2))
+    assert problem in e.value.strerror and str(base) in e.value.strerror
+    assert not (tmp_path / "elsewhere" / "run-1-2").exists()
+
+
+def test_someone_elses_base_directory_is_refused(tmp_path):
+    base = tmp_path / "base"
+    base.mkdir(mode=0o700)
+    if os.geteuid() != 0:
+        pytest.skip("needs root to give a directory to another user")
+    os.chown(base, 4242, 4242)
+    with pytest.raises(rundir.UnsafeDirectory, match="belongs to uid 4242"):
+        rundir.run_dir(str(base), Root(1, 2))
+
+
+def test_run_directories_and_files_are_private(tmp_path):
+    run = rundir.run_dir(str(tmp_path / "base"), Root(1, 2))
+    for d in (tmp_path / "base", run.path, run.labels_dir, run.resets_dir):
+        assert os.stat(d).st_mode & 0o777 == 0o700, d
+    fd = rundir.open_file(run.join("f"), os.O_RDWR | os.O_CREAT)
+    os.close(fd)
+    assert os.stat(run.join("f")).st_mode & 0o777 == 0o600
+
+
+def test_group_sharing_is_an_opt_in(tmp_path):
+    rundir.share_with_group(True)
+    try:
+        run = rundir.run_dir(str(tmp_path / "base"), Root(1, 2))
+        assert os.stat(run.path).st_mode & 0o777 == 0o770
+        fd = rundir.open_file(run.join("f"), os.O_RDWR | os.O_CREAT)
+        os.close(fd)
+        assert os.stat(run.join("f")).st_mode & 0o777 == 0o660
+        os.chmod(run.path, 0o777)  # but never anyone else
+        with pytest.raises(rundir.UnsafeDirectory):
+            rundir.prepare(run.path)
+    finally:
+        rundir.share_with_group(False)
 
 
 def test_run_dir_creates_subfolders(tmp_path):

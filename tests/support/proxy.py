@@ -52,7 +52,8 @@ def default_config(api_base: str, metrics_port: int) -> dict:
 class Proxy:
     def __init__(self, workdir: Path, upstream_url: str, workers: int = 4, config: dict | None = None,
                  args: tuple[str, ...] = (), env: dict | None = None, tmpdir: Path | None = None,
-                 expect_exporter: bool = True, files: dict[str, str] | None = None):
+                 expect_exporter: bool = True, files: dict[str, str] | None = None, host=None, user=None):
+        self.host, self.user = host, user  # tests/support/users.py: run the proxy as another local user
         self.expect_exporter = expect_exporter
         for name, text in (files or {}).items():  # modules the config names, beside config.yaml
             (Path(workdir) / name).parent.mkdir(parents=True, exist_ok=True)
@@ -94,12 +95,24 @@ class Proxy:
         env = {**os.environ, "LITELLM_MASTER_KEY": self.master_key, "LITELLM_LOCAL_MODEL_COST_MAP": "True",
                "TMPDIR": str(self.tmpdir), "LITELLM_LOG": "ERROR", **self.env}
         env.pop("PROMETHEUS_MULTIPROC_DIR", None) if "PROMETHEUS_MULTIPROC_DIR" not in self.env else None
-        litellm = os.path.join(os.path.dirname(sys.executable), "litellm")
-        cmd = [litellm if os.path.exists(litellm) else "litellm", "--config", str(cfg), "--host", "127.0.0.1",
-               "--port", str(self.port), "--num_workers", str(self.workers), *self.args]
+        env.pop("XDG_RUNTIME_DIR", None)  # the run directory lands under TMPDIR, where the tests look
+        args = ["--config", str(cfg), "--host", "127.0.0.1", "--port", str(self.port), "--num_workers",
+                str(self.workers), *self.args]
         self._log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(cmd, cwd=self.workdir, env=env, stdout=self._log, stderr=subprocess.STDOUT,
-                                     stdin=subprocess.DEVNULL, start_new_session=True)
+        if self.user is not None:
+            for path in (self.workdir, cfg, self.tmpdir):
+                os.chown(path, self.user.uid, self.user.gid)
+            env = self.host.env_for(self.user, LITELLM_MASTER_KEY=self.master_key, LITELLM_LOCAL_MODEL_COST_MAP="True",
+                                    LITELLM_LOG="ERROR", TMPDIR=str(self.tmpdir), **self.env)
+            self.proc = subprocess.Popen(
+                [self.host.python, "-c", "from litellm.proxy.proxy_cli import run_server; run_server()", *args],
+                cwd=self.workdir, env=env, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                start_new_session=True, user=self.user.uid, group=self.user.gid, extra_groups=[])
+        else:
+            litellm = os.path.join(os.path.dirname(sys.executable), "litellm")
+            self.proc = subprocess.Popen([litellm if os.path.exists(litellm) else "litellm", *args], cwd=self.workdir,
+                                         env=env, stdout=self._log, stderr=subprocess.STDOUT,
+                                         stdin=subprocess.DEVNULL, start_new_session=True)
         self._wait(f"{self.url}/health/liveliness", "proxy")
         if self.expect_exporter:
             self._wait(self.metrics_url, "exporter")
@@ -185,10 +198,17 @@ class Proxy:
         with open(f"/proc/{pid}/status") as f:
             return next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
 
+    @property
+    def base_dir(self) -> Path:
+        """Where this proxy's runs go by default: its TMPDIR's per-user directory."""
+        from litellm_observe.rundir import protocol as rundir
+
+        return self.tmpdir / rundir.base_name(self.user.uid if self.user is not None else None)
+
     def exporter_pid(self) -> int:
         from litellm_observe.rundir import protocol as rundir
 
-        run = next((self.tmpdir / rundir.BASE_NAME).glob(rundir.RUN_PREFIX + "*"))
+        run = next(self.base_dir.glob(rundir.RUN_PREFIX + "*"))
         return int((run / "exporter.pid").read_text())
 
     def scrape(self, headers: dict | None = None) -> str:

@@ -10,7 +10,7 @@ import pytest
 from litellm_observe.catalogue import BY_NAME
 from litellm_observe.rundir import samplefile
 from litellm_observe.rundir.protocol import NEW_SUFFIX, Directory, writer_gone
-from litellm_observe.worker.store import INITIAL_SIZE, WorkerStore
+from litellm_observe.rundir.store import INITIAL_SIZE, WorkerStore
 
 REQ = ("requests", ("ok", "openai", "t", "200"))
 

@@ -1,4 +1,5 @@
-"""This process's samples: one sample file (rundir/samplefile.py), written in place.
+"""The writing side of one sample file (samplefile.py), written in place: a worker keeps its samples
+through it, and the exporter its own counters.
 
 The file is created under a `.new` name, locked, given its header, then renamed into
 place (rundir/protocol.py), and the process holds its flock for life, so the exporter
@@ -17,8 +18,8 @@ import os
 import threading
 
 from ..catalogue import BY_NAME, CATALOGUE, Kind
-from ..rundir import samplefile
-from ..rundir.protocol import NEW_SUFFIX, Directory, create_exclusive
+from . import samplefile
+from .protocol import NEW_SUFFIX, Directory, create_exclusive
 
 INITIAL_SIZE = 64 * 1024
 _SUM_SLOT = {m.name: m.value_slots() - 1 for m in CATALOGUE if m.kind is Kind.HISTOGRAM}

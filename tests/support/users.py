@@ -1,0 +1,105 @@
+"""Real local users for the shared-host tests (root only): accounts, a shared sticky temp directory, and
+this interpreter made runnable by them.
+
+The interpreter may live where other users cannot enter (pyenv under /root, 0700): its prefix is then
+bind-mounted at a path they can reach, with LD_LIBRARY_PATH pointing at its libpython (otherwise the
+dynamic loader falls back to the system's libpython, with another site-packages).
+"""
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+import subprocess
+import sys
+import tempfile
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+@dataclass(frozen=True)
+class User:
+    name: str
+    uid: int
+    gid: int
+    home: str  # a directory of its own, inside the shared temp directory
+
+
+def _enterable_by_others(path: str) -> bool:
+    path = os.path.abspath(path)
+    while True:
+        if not os.stat(path).st_mode & 0o001:
+            return False
+        parent = os.path.dirname(path)
+        if parent == path:
+            return True
+        path = parent
+
+
+def ensure_user(name: str) -> tuple[int, int]:
+    try:
+        pw = pwd.getpwnam(name)
+    except KeyError:
+        subprocess.run(["useradd", "--no-create-home", "--shell", "/usr/sbin/nologin", name], check=True)
+        pw = pwd.getpwnam(name)
+    return pw.pw_uid, pw.pw_gid
+
+
+@dataclass
+class Host:
+    """A shared temp directory (mode 1777, like /tmp), users, and a Python they can all run."""
+
+    shared: str
+    python: str
+    env: dict
+
+    def user(self, name: str) -> User:
+        uid, gid = ensure_user(name)
+        home = os.path.join(self.shared, f"home-{name}")
+        os.makedirs(home, exist_ok=True)
+        os.chown(home, uid, gid)
+        os.chmod(home, 0o700)
+        return User(name, uid, gid, home)
+
+    def env_for(self, user: User, **extra: str) -> dict:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("LITELLM_OBSERVE_", "PROMETHEUS_MULTIPROC"))}
+        env.pop("XDG_RUNTIME_DIR", None)
+        return {**env, **self.env, "HOME": user.home, "TMPDIR": self.shared, "USER": user.name,
+                "PYTHONPATH": REPO, **extra}
+
+    def run(self, user: User, code: str, *args: str, input: str | None = None, timeout: float = 120,
+            **env: str) -> subprocess.CompletedProcess:
+        return subprocess.run([self.python, "-c", code, *args], user=user.uid, group=user.gid, extra_groups=[],
+                              env=self.env_for(user, **env), cwd=user.home, input=input, capture_output=True,
+                              text=True, timeout=timeout)
+
+    def popen(self, user: User, argv: list[str], **kw) -> subprocess.Popen:
+        env = self.env_for(user, **kw.pop("env", {}))
+        return subprocess.Popen([self.python, *argv], user=user.uid, group=user.gid, extra_groups=[], env=env,
+                                **kw)
+
+
+@contextmanager
+def shared_host():
+    """Yields a Host; undoes the mount and removes the shared directory afterwards."""
+    shared = tempfile.mkdtemp(prefix="lobs-shared-", dir="/tmp")
+    os.chmod(shared, 0o1777)
+    mount = None
+    prefix = sys.prefix
+    python = sys.executable
+    env: dict = {}
+    try:
+        if not _enterable_by_others(prefix):
+            mount = tempfile.mkdtemp(prefix="lobs-python-", dir="/opt" if os.path.isdir("/opt") else "/tmp")
+            os.chmod(mount, 0o755)
+            subprocess.run(["mount", "--bind", prefix, mount], check=True)
+            python = os.path.join(mount, os.path.relpath(os.path.realpath(sys.executable), os.path.realpath(prefix)))
+            env["LD_LIBRARY_PATH"] = os.path.join(mount, "lib")
+        yield Host(shared, python, env)
+    finally:
+        if mount is not None:
+            subprocess.run(["umount", "-l", mount], check=False)
+            os.rmdir(mount)
+        shutil.rmtree(shared, ignore_errors=True)

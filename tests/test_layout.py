@@ -1,0 +1,38 @@
+"""The layout the README promises: the worker side and the exporter side both depend on the run-directory
+protocol (rundir/) and never on each other; the protocol depends on neither."""
+from __future__ import annotations
+
+import ast
+import pathlib
+
+import pytest
+
+PACKAGE = pathlib.Path(__file__).resolve().parent.parent / "litellm_observe"
+
+
+def _imports(path: pathlib.Path) -> set[str]:
+    """Absolute names of the package's modules a file imports."""
+    tree = ast.parse(path.read_text())
+    here = ["litellm_observe", *path.relative_to(PACKAGE).parent.parts]
+    out = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            base = here[:len(here) - node.level + 1] if node.level else []
+            module = ".".join(base + ([node.module] if node.module else []))
+            out.add(module)
+            out.update(f"{module}.{a.name}" for a in node.names)
+        elif isinstance(node, ast.Import):
+            out.update(a.name for a in node.names)
+    return {m for m in out if m.startswith("litellm_observe")}
+
+
+@pytest.mark.parametrize("side, forbidden", [("worker", "exporter"), ("exporter", "worker"),
+                                             ("rundir", "worker"), ("rundir", "exporter")])
+def test_sides_never_import_each_other(side, forbidden):
+    bad = {str(p.relative_to(PACKAGE)): sorted(m for m in _imports(p) if m.startswith(f"litellm_observe.{forbidden}"))
+           for p in (PACKAGE / side).glob("*.py")}
+    assert {k: v for k, v in bad.items() if v} == {}
+
+
+def test_the_checker_sees_relative_imports():
+    assert "litellm_observe.rundir.protocol" in _imports(PACKAGE / "worker" / "supervisor.py")
