@@ -5,7 +5,6 @@ from __future__ import annotations
 import gzip
 import threading
 from concurrent.futures import Future
-from importlib import metadata
 from typing import Callable
 
 from prometheus_client import CollectorRegistry
@@ -13,16 +12,9 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Histo
 from prometheus_client.exposition import choose_encoder
 from prometheus_client.utils import floatToGoString
 
-from .. import __version__
+from .. import __version__, compat
 from ..catalogue import CATALOGUE, GaugeMode, Kind
 from .aggregate import Series
-
-
-def _version(dist: str) -> str:
-    try:
-        return metadata.version(dist)
-    except metadata.PackageNotFoundError:
-        return "unknown"
 
 
 def families(series: Series, namespace: str) -> list:
@@ -53,7 +45,7 @@ def families(series: Series, namespace: str) -> list:
         else:
             fam = GaugeMetricFamily(name, m.help, labels=m.labels)
             if m.gauge_mode is GaugeMode.EXPORTER:
-                fam.add_metric((__version__, _version("litellm")), 1.0)
+                fam.add_metric((__version__, compat.litellm_version() or "unknown"), 1.0)
             elif not m.labels and not rows:
                 fam.add_metric((), 0.0)  # in-flight is 0, not absent, when nothing ran yet
             for labels, values in rows:

@@ -19,7 +19,7 @@ import shutil
 import threading
 import time
 
-from .. import settings as settings_mod
+from .. import compat, settings as settings_mod
 from ..rundir.protocol import (EXIT_BIND, EXIT_BUSY, EXIT_UNSAFE, Directory, Root, UnsafeDirectory, hold, lock_held,
                                private_dir, share_with_group, watch_as_sidecar, write_atomically, writer_gone)
 from ..rundir.store import WorkerStore
@@ -157,7 +157,10 @@ def run(directory: str, settings: settings_mod.Settings, root: Root | None, addr
         return EXIT_BIND
     if root is not None:
         write_atomically(d.exporter_pid, str(os.getpid()).encode())  # the supervisor waits for it
-    log.info("litellm_observe: serving metrics of %s on http://%s:%s/metrics", directory, address, port)
+    line, warning = compat.startup_line()
+    log.info("%s: serving metrics of %s on http://%s:%s/metrics", line, directory, address, port)
+    if warning:
+        log.warning(warning)
     threading.Thread(target=server.serve_forever, daemon=True, name="litellm-observe-http").start()
     try:
         while root is None or root.alive():

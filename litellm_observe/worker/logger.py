@@ -27,7 +27,7 @@ from typing import Any, Callable, Iterable
 
 from litellm.integrations.custom_logger import CustomLogger
 
-from .. import catalogue, settings as settings_mod
+from .. import catalogue, compat, settings as settings_mod
 from ..catalogue import Kind
 from ..rundir import protocol
 from . import calls, error_types
@@ -150,6 +150,7 @@ class ObserveLogger(CustomLogger):
         self.disabled_reason: str | None = None
         self._retry_store_at = 0.0
         self._disk_full_logged = False
+        self._warned_version = False
         self._ensure_process()
 
     # ---- per-process state -------------------------------------------------------------------
@@ -163,11 +164,11 @@ class ObserveLogger(CustomLogger):
             self._pid = os.getpid()
             self.store = None
         root = None
+        base = self._fixed_run_directory or protocol.base_dir(self.settings.metrics_dir)
         try:
             if self._fixed_run_directory:
                 directory = protocol.prepare(self._fixed_run_directory)
             else:
-                base = protocol.base_dir(self.settings.metrics_dir)
                 root = protocol.current_root()
                 directory = protocol.run_dir(base, root)
                 protocol.remove_dead_runs(base, keep=root)
@@ -177,8 +178,9 @@ class ObserveLogger(CustomLogger):
         except OSError as e:
             self._retry_store_at = time.monotonic() + _STORE_RETRY_SECONDS
             if self.disabled_reason is None:
+                where = f" ({e.filename})" if e.filename and e.filename != base else ""
                 self.disabled_reason = e.strerror if isinstance(e, protocol.UnsafeDirectory) else (
-                    f"cannot write metrics to {e.filename or self.settings.metrics_dir}: {e.strerror or e}")
+                    f"cannot write metrics to {base}: {e.strerror or e}{where}")
                 log.error("litellm_observe: %s; metrics are OFF in process %s, the proxy keeps serving; retrying "
                           "every %d s. Set litellm_observe.metrics_dir to a writable directory with free space.",
                           self.disabled_reason, self._pid, _STORE_RETRY_SECONDS)
@@ -192,6 +194,10 @@ class ObserveLogger(CustomLogger):
         self.budgets = BudgetResets(directory)
         self.calls.clear()
         self._timer = self._timer_at = None
+        line, warning = compat.startup_line()
+        if warning and not self._warned_version:  # once per process; the exporter logs the line itself
+            self._warned_version = True
+            log.warning(warning)
         if self._start_exporter and root is not None:
             from .supervisor import ExporterSupervisor
 

@@ -26,7 +26,7 @@ from tests.support.fake_upstream import PROMPT_TOKENS
 from tests.support.metrics import samples, total
 from tests.support.proxy import Proxy
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.smoke]
 
 # group -> upstream behaviour
 GROUPS = {

@@ -9,7 +9,7 @@ from litellm_observe.catalogue import CATALOGUE, Kind
 from tests.conftest import wait_until
 from tests.support.metrics import by_label, samples, total
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.smoke]
 COUNTER_SERIES = {m.sample_names()[0] for m in CATALOGUE if m.kind is Kind.COUNTER} | {
     n for m in CATALOGUE if m.kind is Kind.HISTOGRAM for n in m.sample_names()}
 
