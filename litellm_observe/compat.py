@@ -11,7 +11,7 @@ from importlib import metadata
 
 from . import __version__
 
-OLDEST_SUPPORTED = "1.100.0"
+OLDEST_SUPPORTED = "1.105.0"
 NEWEST_TESTED = "1.109.1"
 
 

@@ -78,3 +78,10 @@ def test_current_load_counts_a_stream_in_flight_and_returns_to_zero_after_discon
     for i in range(4):
         assert proxy.disconnect_stream(content=f"gone {i}") == 200
     wait_until(lambda: total(proxy.scrape(), "current_load") == 0, timeout=30, what="current_load == 0")
+
+
+def test_the_proxy_log_names_both_versions(loaded_proxy):
+    from litellm_observe import __version__, compat
+
+    assert f"litellm_observe {__version__} with litellm {compat.litellm_version()}" in \
+        loaded_proxy.proxy.log_path.read_text(errors="replace")
