@@ -35,7 +35,7 @@ def _generate_args(p: argparse.ArgumentParser) -> None:
 
 
 def cmd_generate(args) -> int:
-    from . import generate
+    from .generators import generate
 
     s = _settings(args)
     if args.check:
@@ -54,7 +54,7 @@ def cmd_generate(args) -> int:
 
 
 def cmd_check(args) -> int:
-    from . import promtool
+    from .generators import promtool
 
     return promtool.check_all(args.out, settings=_settings(args))
 

@@ -6,7 +6,8 @@ import types
 
 import pytest
 
-from litellm_observe import cli, generate
+from litellm_observe import cli
+from litellm_observe.generators import generate
 
 
 @pytest.fixture

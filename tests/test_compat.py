@@ -36,7 +36,7 @@ def test_startup_line_and_warnings():
 
 
 @pytest.mark.parametrize("module", ["litellm_observe", "litellm_observe.cli", "litellm_observe.exporter.service",
-                                    "litellm_observe.exporter.__main__", "litellm_observe.generate",
+                                    "litellm_observe.exporter.__main__", "litellm_observe.generators.generate",
                                     "litellm_observe.compat"])
 def test_importing_never_imports_litellm(module):
     code = f"import sys, {module}; print('litellm' in sys.modules)"

@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from litellm_observe import dashboards
+from litellm_observe.generators import dashboards
 from litellm_observe.catalogue import metric
 from litellm_observe.settings import Settings
 from tests.conftest import wait_until

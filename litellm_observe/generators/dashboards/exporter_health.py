@@ -1,7 +1,7 @@
 """LiteLLM / Exporter health: is litellm-observe itself recording and being scraped well."""
 from __future__ import annotations
 
-from ..settings import Settings
+from ...settings import Settings
 from . import panels as p
 from .promql import RATE_WINDOW, Queries, by
 

@@ -7,11 +7,11 @@ import os
 import pytest
 import yaml
 
-from litellm_observe import generate, promtool, rules
-from litellm_observe.rules import alerts, lint, slo
+from litellm_observe.generators import generate, promtool, rules
+from litellm_observe.generators.rules import alerts, lint, slo
 from litellm_observe.settings import SettingsError, load
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 ISSUE_ALERTS = {"LitellmHighErrorRate", "LitellmRateLimitHeadroom", "LitellmHighP99Latency",
                 "LitellmHighTimeToFirstToken", "LitellmFallbacksFailing", "LitellmRetryStorm", "LitellmSpendBurnHigh",
                 "LitellmCacheHitRateLow", "LitellmProviderErrorBudgetBurn", "LitellmMetricsAbsent",

@@ -4,7 +4,7 @@ Alerts link here by `#<alert name in lower case>`, GitHub's anchor for a `## Nam
 """
 from __future__ import annotations
 
-from ..settings import Settings
+from ...settings import Settings
 from .model import Spec
 
 

@@ -11,13 +11,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from litellm_observe import dashboards, generate
+from litellm_observe.generators import dashboards, generate
 from litellm_observe.catalogue import CATALOGUE, metric
-from litellm_observe.dashboards import lint, panels, promql
+from litellm_observe.generators.dashboards import lint, panels, promql
 from litellm_observe.settings import DashboardSettings, Settings, SettingsError
 
 DEFAULT = Settings()
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 SELECTOR_RE = re.compile(r"([a-zA-Z_:][\w:]*)\{([^{}]*)\}")
 AGGREGATIONS = ("sum", "min", "max", "count", "topk")
 

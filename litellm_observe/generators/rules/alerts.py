@@ -7,8 +7,8 @@ over replicas.
 """
 from __future__ import annotations
 
-from ..catalogue import metric
-from ..settings import Settings
+from ...catalogue import metric
+from ...settings import Settings
 from . import slo
 from .model import (COUNT, PERCENT, RATIO, SECONDS, Alert, Case, Expected, Spec, boundary, constant, counter,
                     negative, series)

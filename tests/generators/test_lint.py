@@ -6,8 +6,8 @@ import copy
 import pytest
 import yaml
 
-from litellm_observe import rules
-from litellm_observe.rules import lint
+from litellm_observe.generators import rules
+from litellm_observe.generators.rules import lint
 from litellm_observe.settings import load
 
 S = load(section={}, environ={})

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable
 
-from ..settings import Settings
+from ...settings import Settings
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,8 @@ from __future__ import annotations
 import re
 from typing import Iterable
 
-from ..catalogue import CATALOGUE, Kind
-from ..settings import SEVERITIES, Settings
+from ...catalogue import CATALOGUE, Kind
+from ...settings import SEVERITIES, Settings
 from .promql import SCRAPE_UP
 
 ALERT_NAME = re.compile(r"^Litellm[A-Z][A-Za-z0-9]*$")

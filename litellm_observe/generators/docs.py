@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import dataclasses
 
-from .worker import error_types
-from .catalogue import CATALOGUE, Kind
-from .settings import Settings
+from ..worker.error_types import BY_CLASS, BY_STATUS
+from ..catalogue import CATALOGUE, Kind
+from ..settings import Settings
 
 
 def metric_table(settings: Settings) -> str:
@@ -21,9 +21,9 @@ def metric_table(settings: Settings) -> str:
 
 def error_table(settings: Settings) -> str:
     rows = ["| LiteLLM exception class (or a subclass) | error_type |", "| --- | --- |"]
-    rows += [f"| `{cls}` | `{et}` |" for cls, et in error_types.BY_CLASS.items()]
+    rows += [f"| `{cls}` | `{et}` |" for cls, et in BY_CLASS.items()]
     rows += ["", "Other exceptions, by status code:", "", "| status | error_type |", "| --- | --- |"]
-    rows += [f"| {code} | `{et}` |" for code, et in sorted(error_types.BY_STATUS.items())]
+    rows += [f"| {code} | `{et}` |" for code, et in sorted(BY_STATUS.items())]
     rows += ["| other 4xx | `bad_request` |", "| anything else | `other` |"]
     return "\n".join(rows) + "\n"
 

@@ -1,7 +1,7 @@
 """LiteLLM / Providers: how each upstream LLM API behaves, attempt by attempt."""
 from __future__ import annotations
 
-from ..settings import Settings
+from ...settings import Settings
 from . import panels as p
 from .promql import Queries
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 
-from ..settings import Settings
+from ...settings import Settings
 from .model import Case, Spec
 
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import re
 
-from ..catalogue import metric
-from ..settings import Settings
+from ...catalogue import metric
+from ...settings import Settings
 
 # Written by Prometheus itself for every scrape target, so not in the catalogue.
 SCRAPE_UP = "up"

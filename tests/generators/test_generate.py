@@ -7,7 +7,7 @@ import types
 
 import pytest
 
-from litellm_observe import docs, generate
+from litellm_observe.generators import docs, generate
 from litellm_observe.catalogue import CATALOGUE
 from litellm_observe.settings import Settings
 

@@ -1,7 +1,7 @@
 """LiteLLM / Overview: is the proxy serving, how fast, how well, at what cost."""
 from __future__ import annotations
 
-from ..settings import Settings
+from ...settings import Settings
 from . import panels as p
 from .promql import RATE_WINDOW, Queries
 

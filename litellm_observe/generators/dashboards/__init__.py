@@ -10,8 +10,8 @@ import json
 
 from grafanalib._gen import DashboardEncoder
 
-from ..catalogue import metric
-from ..settings import Settings
+from ...catalogue import metric
+from ...settings import Settings
 from . import exporter_health, overview, providers, spend
 
 MODULES = (overview, providers, spend, exporter_health)

@@ -11,7 +11,7 @@ import string
 import attr
 from grafanalib import core as g
 
-from ..settings import Settings
+from ...settings import Settings
 from .promql import LABEL_VARIABLES, Queries
 
 DATASOURCE = {"type": "prometheus", "uid": "${datasource}"}

@@ -58,7 +58,7 @@ def check_metrics(text: str) -> tuple[bool, str]:
 
 def catalogue_exposition(namespace: str) -> str:
     """One sample of every catalogue metric, in the text format, for `check metrics`."""
-    from .catalogue import CATALOGUE, Kind
+    from ..catalogue import CATALOGUE, Kind
 
     lines = []
     for m in CATALOGUE:
@@ -84,7 +84,7 @@ def _kubernetes_groups(path: str) -> str:
 def check_all(out: str = ".", settings=None, stream: TextIO | None = None) -> int:
     """promtool check rules + test rules on alerts/, the Python lint, and check metrics on the
     catalogue's exposition; 0 when all pass, 1 otherwise, 2 when promtool is missing."""
-    from . import settings as settings_mod
+    from .. import settings as settings_mod
     from .rules import lint
 
     settings = settings or settings_mod.load()

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..catalogue import Kind, Metric, metric
-from ..settings import Settings
+from ...catalogue import Kind, Metric, metric
+from ...settings import Settings
 
 RATE_WINDOW = "$__rate_interval"
 RANGE_WINDOW = "$__range"

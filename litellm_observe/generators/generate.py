@@ -12,9 +12,9 @@ import os
 import re
 from typing import Callable
 
-from .settings import Settings
+from ..settings import Settings
 
-GENERATORS = ("litellm_observe.docs", "litellm_observe.rules", "litellm_observe.dashboards")
+GENERATORS = ("litellm_observe.generators.docs", "litellm_observe.generators.rules", "litellm_observe.generators.dashboards")
 MANAGED_DIRS = ("dashboards", "alerts", "alerts/tests")  # files here that generate does not write are stale
 MANAGED_EXTENSIONS = (".json", ".yaml", ".yml")
 README = "README.md"

@@ -6,7 +6,7 @@ import stat
 
 import pytest
 
-from litellm_observe import promtool, rules
+from litellm_observe.generators import promtool, rules
 from litellm_observe.settings import load
 
 S = load(section={}, environ={})

@@ -5,7 +5,7 @@ settings returning {relative path: text}. `lint.problems()` checks what promtool
 """
 from __future__ import annotations
 
-from ..settings import Settings
+from ...settings import Settings
 from . import alerts, runbooks, slo, unit_tests
 from .model import Spec
 from .yamlout import dump

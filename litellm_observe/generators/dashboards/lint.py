@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from ..catalogue import CATALOGUE, Kind, Metric
+from ...catalogue import CATALOGUE, Kind, Metric
 from .promql import PROMETHEUS_SERIES
 
 _STRING = re.compile(r'"(?:[^"\\]|\\.)*"')

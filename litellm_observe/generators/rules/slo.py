@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..settings import Settings
+from ...settings import Settings
 from .model import Alert, Case, Expected, PERCENT, Recording, Spec, counter, series
 from .promql import family, fmt, minutes, sample, seconds, selector, regex_matcher
 

@@ -1,7 +1,7 @@
 """LiteLLM / Spend & budgets: who spends what, on which models and providers."""
 from __future__ import annotations
 
-from ..settings import Settings
+from ...settings import Settings
 from . import panels as p
 from .promql import Queries
 
