@@ -2,7 +2,7 @@
 
 Both loggers run in multiprocess mode, each in a fresh subprocess of this one run
 (PROMETHEUS_MULTIPROC_DIR is set to an empty directory before anything imports
-prometheus_client), and replay the same realistic requests (benchmarks/events.py)
+prometheus_client), and replay the same realistic requests (tests/support/payloads/synthetic.py)
 from one asyncio event loop. A third subprocess replays them through a no-op
 CustomLogger: that is the cost of the driver loop and the awaits themselves, and the
 "net" columns subtract it. CPU time is time.process_time_ns() (user + system, all
@@ -45,7 +45,7 @@ def _make_logger(name: str, run_dir: str):
         from litellm_observe import settings as settings_mod
 
         from baseline import logger_class
-        from events import MODEL_NAMES
+        from tests.support.payloads.synthetic import MODEL_NAMES
 
         return logger_class()(settings_mod.load(environ={}, section={}), run_directory=run_dir,
                              model_names=lambda: list(MODEL_NAMES), caching_on=lambda: True, start_exporter=False)
@@ -72,10 +72,10 @@ def _recorded(name: str, run_dir: str) -> float | None:
 
 
 def child(args) -> None:
-    sys.path.insert(0, HERE)
+    sys.path[:0] = [HERE, os.path.dirname(HERE)]  # benchmarks/ and the repository (the payload library)
     import asyncio
 
-    import events
+    from tests.support.payloads import synthetic as events
 
     successes, failures = events.success_events(), events.failure_events()
     run_dir = tempfile.mkdtemp(prefix="bench-events-run-")

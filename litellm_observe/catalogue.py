@@ -149,6 +149,20 @@ if len(BY_NAME) != len(CATALOGUE):  # pragma: no cover - a catalogue typo, caugh
     raise RuntimeError("duplicate metric name in the catalogue")
 
 
+# Handles: code records and reads metrics through these, never by spelling a name.
+REQUESTS, ERRORS, REQUEST_DURATION = BY_NAME["requests"], BY_NAME["errors"], BY_NAME["request_duration_seconds"]
+PROVIDER_REQUESTS, PROVIDER_ERRORS = BY_NAME["provider_requests"], BY_NAME["provider_errors"]
+PROVIDER_LATENCY = BY_NAME["provider_latency_seconds"]
+TIME_TO_FIRST_TOKEN, TIME_PER_OUTPUT_TOKEN = BY_NAME["time_to_first_token_seconds"], BY_NAME["time_per_output_token_seconds"]
+TOKENS_USED, SPEND_USD, CACHE_HITS, CACHE_MISSES = (BY_NAME["tokens_used"], BY_NAME["spend_usd"], BY_NAME["cache_hits"],
+                                                    BY_NAME["cache_misses"])
+FALLBACKS, RETRIES, BUDGET_RESETS = BY_NAME["fallbacks"], BY_NAME["retries"], BY_NAME["budget_resets"]
+REQUESTS_REMAINING, REQUESTS_LIMIT = BY_NAME["requests_remaining"], BY_NAME["requests_limit"]
+TOKENS_REMAINING, TOKENS_LIMIT = BY_NAME["tokens_remaining"], BY_NAME["tokens_limit"]
+CURRENT_LOAD, BUILD_INFO = BY_NAME["current_load"], BY_NAME["observe_build_info"]
+INTERNAL_ERRORS, LABEL_OVERFLOW = BY_NAME["observe_internal_errors"], BY_NAME["observe_label_overflow"]
+
+
 def metric(name: str) -> Metric:
     """Look a metric up by its catalogue name (KeyError names the typo)."""
     return BY_NAME[name]

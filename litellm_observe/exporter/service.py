@@ -22,6 +22,7 @@ import time
 from .. import compat, settings as settings_mod
 from ..rundir.protocol import (EXIT_BIND, EXIT_BUSY, EXIT_UNSAFE, Directory, Root, UnsafeDirectory, hold, lock_held,
                                private_dir, share_with_group, watch_as_sidecar, write_atomically, writer_gone)
+from ..rundir.record import Recorder
 from ..rundir.store import WorkerStore
 from .aggregate import QUARANTINED, Aggregator
 from .exposition import SharedRender, families
@@ -38,9 +39,9 @@ class Exporter:
         self.settings = settings
         self.directory = Directory(directory)
         self.sidecar = sidecar
-        self._own: WorkerStore | None = None
+        self._rec: Recorder | None = None
         try:  # the exporter's own counters live beside the workers', so they survive its restarts
-            self._own = WorkerStore(self.directory)
+            self._rec = Recorder(WorkerStore(self.directory))
         except OSError as e:
             log.warning("litellm_observe: exporter cannot write its own counters in %s: %s", directory, e)
         self.aggregator = Aggregator(self.directory, on_error=self._read_error)
@@ -60,10 +61,10 @@ class Exporter:
         return allowed
 
     def _read_error(self, outcome: str, path: str, err: BaseException) -> None:
-        if self._own is not None:
+        if self._rec is not None:
             try:
-                self._own.inc("observe_internal_errors",
-                              ("exporter_read" if outcome == QUARANTINED else "exporter_read_retry",))
+                self._rec.observe_internal_errors(hook="exporter_read" if outcome == QUARANTINED
+                                                  else "exporter_read_retry")
             except OSError:
                 pass
 

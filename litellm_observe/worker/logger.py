@@ -1,49 +1,45 @@
-"""The CustomLogger the proxy calls. Every hook is guarded: nothing raises into
-LiteLLM; what cannot be recorded is counted in observe_internal_errors_total and
+"""The CustomLogger the proxy calls: hook guards, label values, in-flight bookkeeping, and recording.
+
+What a payload says is observations.py's job (pure); how a request ended is calls.py's; this module
+turns observations into label values (clean, capped, checked against the proxy's model list) and
+records them through the catalogue's named-label methods (rundir/record.py). Every hook is guarded:
+nothing raises into LiteLLM; what cannot be recorded is counted in observe_internal_errors_total and
 logged at a bounded rate.
 
-Which hook counts what (see README "Where each number comes from"):
-  request level  async_log_success_event (success) and async_post_call_failure_hook
-                 (failure; also sees bad keys and malformed bodies). Not
-                 async_log_failure_event: it fires once per attempt.
-  attempt level  async_log_success_event for the attempt that succeeded (not cache
-                 hits) and async_post_call_failure_deployment_hook per failed attempt.
-  in flight      +1 in async_pre_call_hook, -1 at the end of the stream, the success
-                 event or the failure hook, whichever comes first.
+Which hook counts what (README "Where each number comes from"):
+  request level  the first of: async_post_call_failure_hook, async_log_success_event, the streaming
+                 iterator closed by a disconnect (499), or a stream that ended with neither (calls.py).
+                 Not async_log_failure_event: it fires once for several attempts on some paths.
+  attempt level  log_pre_api_call starts one; async_log_success_event (not cache hits) and
+                 async_post_call_failure_deployment_hook (once per attempt) report it; the rest are
+                 settled after the request ended.
+  in flight      +1 in async_pre_call_hook, -1 at the end of the stream or of the request.
 """
 from __future__ import annotations
 
 import asyncio
-import datetime
 import errno
+import fnmatch
 import logging
 import math
 import os
 import sys
 import time
-from bisect import bisect_left
-from collections.abc import Mapping
 from typing import Any, Callable, Iterable
 
 from litellm.integrations.custom_logger import CustomLogger
 
-from .. import catalogue, compat, settings as settings_mod
-from ..catalogue import Kind
+from .. import compat, settings as settings_mod
+from ..catalogue import INTERNAL_ERRORS
 from ..rundir import protocol
-from . import calls, error_types
+from ..rundir.record import Recorder
+from ..rundir.store import WorkerStore
+from . import calls, observations as obs
 from .budgets import BudgetResets
 from .labels import OVERFLOW, UNKNOWN, UNLISTED, LabelCaps, clean
-from ..rundir.store import WorkerStore
 
 log = logging.getLogger("litellm_observe")
 
-_BUCKETS = {m.name: m.buckets for m in catalogue.CATALOGUE if m.kind is Kind.HISTOGRAM}
-_RATELIMIT_HEADERS = (
-    ("requests_remaining", "x_ratelimit_remaining_requests"),
-    ("requests_limit", "x_ratelimit_limit_requests"),
-    ("tokens_remaining", "x_ratelimit_remaining_tokens"),
-    ("tokens_limit", "x_ratelimit_limit_tokens"),
-)
 _MODEL_REFRESH_SECONDS = 10.0
 _STORE_RETRY_SECONDS = 30.0  # a process whose sample file could not be created tries again this often
 _DISK_FULL = frozenset({errno.ENOSPC, errno.EDQUOT})
@@ -57,41 +53,6 @@ CLIENT_CLOSED = "client_disconnected"  # error_type of a request whose client we
 CLIENT_CLOSED_STATUS = 499  # nginx's and LiteLLM's own code for a client that closed the request
 _ERROR_FRAMES = (b"event: error", b"event:error", b'"type":"error"', b'"type": "error"', b"response.failed",
                  b'data: {"error"')
-
-
-def _float(value: object) -> float | None:
-    """A finite float from an int or float (not bool); None for anything else."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    try:
-        value = float(value)  # an int past 1e308 raises OverflowError
-    except OverflowError:
-        return None
-    return value if math.isfinite(value) else None
-
-
-def _amount(value: object) -> float | None:
-    """A number that may go into a counter, None when absent; ValueError when it is bad."""
-    if value is None:
-        return None
-    number = _float(value)
-    if number is None or number < 0:
-        raise ValueError(f"negative, not finite or not a number: {str(value)[:40]!r}")
-    return number
-
-
-def _epoch(value: object) -> float | None:
-    if isinstance(value, datetime.datetime):
-        try:
-            return value.timestamp()
-        except (OverflowError, ValueError, OSError):
-            return None
-    return _float(value)
-
-
-def _dict(value: object) -> Mapping:
-    # LiteLLM hands some hooks a MappingProxyType, not a dict.
-    return value if type(value) is dict or isinstance(value, Mapping) else {}
 
 
 def _router_model_names() -> Iterable[str] | None:
@@ -122,6 +83,11 @@ def _caching_on() -> bool:
     return getattr(sys.modules.get("litellm"), "cache", None) is not None  # no import on the hot path
 
 
+def _duration(value: float | None) -> float | None:
+    """A duration that may go into a histogram (a clock that went backwards gives none)."""
+    return value if value is not None and math.isfinite(value) and value >= 0 else None
+
+
 class ObserveLogger(CustomLogger):
     def __init__(self, settings: settings_mod.Settings | None = None, *, run_directory: str | None = None,
                  model_names: Callable[[], Iterable[str] | None] = _router_model_names,
@@ -136,6 +102,7 @@ class ObserveLogger(CustomLogger):
         protocol.share_with_group(self.settings.metrics_dir_group_shared)
         self._pid = -1
         self.store: WorkerStore | None = None
+        self.rec: Recorder | None = None
         self.run_directory: str | None = None
         self._known_models: set[str] = set()
         self._patterns: list[str] = []
@@ -156,13 +123,13 @@ class ObserveLogger(CustomLogger):
     # ---- per-process state -------------------------------------------------------------------
     def _ensure_process(self) -> bool:
         """Open this process's store; after a fork the child opens its own. A process whose
-        store could not be created (unwritable or full directory) retries now and then."""
+        store could not be created (unwritable, full or unsafe directory) retries now and then."""
         if self._pid == os.getpid():
             if self.store is not None or time.monotonic() < self._retry_store_at:
                 return self.store is not None
         else:
             self._pid = os.getpid()
-            self.store = None
+            self.store = self.rec = None
         root = None
         base = self._fixed_run_directory or protocol.base_dir(self.settings.metrics_dir)
         try:
@@ -174,7 +141,7 @@ class ObserveLogger(CustomLogger):
                 protocol.remove_dead_runs(base, keep=root)
             store = WorkerStore(directory)
             for hook in HOOKS:
-                store.reserve("observe_internal_errors", (hook,))
+                store.reserve(INTERNAL_ERRORS.name, (hook,))
         except OSError as e:
             self._retry_store_at = time.monotonic() + _STORE_RETRY_SECONDS
             if self.disabled_reason is None:
@@ -188,13 +155,13 @@ class ObserveLogger(CustomLogger):
         if self.disabled_reason is not None:
             log.warning("litellm_observe: metrics are ON again in process %s (%s)", self._pid, directory.path)
             self.disabled_reason = None
-        self.store = store
+        self.store, self.rec = store, Recorder(store)
         self.run_directory = directory.path
         self.caps = LabelCaps(self.settings.cap_for, directory, self._overflowed)
         self.budgets = BudgetResets(directory)
         self.calls.clear()
         self._timer = self._timer_at = None
-        line, warning = compat.startup_line()
+        _, warning = compat.startup_line()
         if warning and not self._warned_version:  # once per process; the exporter logs the line itself
             self._warned_version = True
             log.warning(warning)
@@ -204,14 +171,19 @@ class ObserveLogger(CustomLogger):
             ExporterSupervisor(directory, root, self.settings).start()
         return True
 
-    # ---- helpers -----------------------------------------------------------------------------
+    # ---- label values ------------------------------------------------------------------------
     def _overflowed(self, label: str) -> None:
-        self.store.inc("observe_label_overflow", (label,))
+        self.rec.observe_label_overflow(label=label)
 
     def _label(self, name: str, value: object) -> str:
         return self.caps.admit(name, clean(value))
 
+    def _team(self, value: object) -> str:
+        return self.caps.admit("team", clean(value))
+
     def _model(self, name: object) -> str:
+        """A model group label: a group of the proxy's model list (or the wildcard entry it matches),
+        `unlisted` for any other name, `unknown` when missing."""
         value = clean(name)
         if value == UNKNOWN:
             return value
@@ -227,23 +199,17 @@ class ObserveLogger(CustomLogger):
                 self._known_models = {n for n in names if "*" not in n}
                 self._patterns = [n for n in names if "*" in n]
             if value not in self._known_models:
-                import fnmatch
-
                 match = next((p for p in self._patterns if fnmatch.fnmatchcase(value, p)), None)
                 if match is None:
                     return UNLISTED
                 value = match
         return self.caps.admit("model", value)
 
-    def _observe(self, metric: str, labels: tuple, value: float | None) -> None:
-        if value is None or not math.isfinite(value) or value < 0:
-            return
-        self.store.observe(metric, labels, bisect_left(_BUCKETS[metric], value), value)
-
+    # ---- internal errors ---------------------------------------------------------------------
     def _internal_error(self, hook: str, exc: BaseException | None = None, detail: str = "") -> None:
         try:
-            if self.store is not None:
-                self.store.inc("observe_internal_errors", (hook,))  # reserved: needs no new space
+            if self.rec is not None:
+                self.rec.observe_internal_errors(hook=hook)  # reserved: needs no new space
             if isinstance(exc, OSError) and exc.errno in _DISK_FULL:
                 if not self._disk_full_logged:
                     self._disk_full_logged = True
@@ -264,23 +230,16 @@ class ObserveLogger(CustomLogger):
         except Exception:  # the last line of defence must not raise either
             pass
 
-    def _amounts(self, hook: str, pairs: list[tuple[object, str]]) -> list[float | None]:
-        out = []
-        for raw, what in pairs:
-            try:
-                out.append(_amount(raw))
-            except ValueError as e:
-                self._internal_error(hook, detail=f"{what}: {e}")
-                out.append(None)
-        return out
+    def _problems(self, hook: str, problems: list[str]) -> None:
+        for problem in problems:
+            self._internal_error(hook, detail=problem)
 
     # ---- calls in flight and how they end (calls.py) ---------------------------------------
-    def _begin(self, data: Mapping, user: object) -> None:
+    def _begin(self, start: obs.RequestStart, user: object) -> None:
         now = time.time()
-        call = self.calls.begin(data.get("litellm_call_id"), now, data.get("model"), user)
-        if call is None:
+        if self.calls.begin(start.call_id, now, start.model, user) is None:
             return
-        self.store.add("current_load", (), 1.0, now)
+        self.rec.current_load(delta=1.0, when=now)
         if now >= self._next_sweep:
             self._sweep(now)
 
@@ -288,7 +247,7 @@ class ObserveLogger(CustomLogger):
         """The request stops counting in flight (end of stream, or its end, whichever is first)."""
         if call is not None and call.in_load:
             call.in_load = False
-            self.store.add("current_load", (), -1.0, now)
+            self.rec.current_load(delta=-1.0, when=now)
 
     def _sweep(self, now: float) -> None:
         """Requests that never ended (no event at all) stop counting in flight after the timeout."""
@@ -346,7 +305,7 @@ class ObserveLogger(CustomLogger):
     async def async_pre_call_hook(self, user_api_key_dict, cache, data, call_type):
         try:
             if self._ensure_process():
-                self._begin(_dict(data), user_api_key_dict)
+                self._begin(obs.request_start(data), user_api_key_dict)
         except Exception as e:
             self._internal_error("async_pre_call_hook", e)
         return None
@@ -355,13 +314,9 @@ class ObserveLogger(CustomLogger):
         """Once per upstream attempt (retries and fallback steps too; not for cache hits)."""
         try:
             if self.store is not None and self._pid == os.getpid():
-                kwargs = _dict(kwargs)
-                call_id = kwargs.get("litellm_call_id")
-                if self.calls.known(call_id):
-                    params = _dict(kwargs.get("litellm_params"))
-                    meta = _dict(params.get("metadata")) or _dict(params.get("litellm_metadata"))
-                    provider = kwargs.get("custom_llm_provider") or params.get("custom_llm_provider")
-                    self.calls.attempt_started(call_id, time.time(), (provider, meta.get("model_group")))
+                start = obs.attempt_start(kwargs)
+                if self.calls.known(start.call_id):
+                    self.calls.attempt_started(start.call_id, time.time(), (start.provider, start.model_group))
         except Exception as e:
             self._internal_error("log_pre_api_call", e)
 
@@ -381,14 +336,14 @@ class ObserveLogger(CustomLogger):
         finally:
             try:
                 if self._ensure_process():
-                    self._stream_ended(_dict(request_data).get("litellm_call_id"), how, error, error_frame)
+                    self._stream_ended(obs.mapping(request_data).get("litellm_call_id"), how, error, error_frame)
             except Exception as e:
                 self._internal_error("async_post_call_streaming_iterator_hook", e)
 
     async def async_log_success_event(self, kwargs, response_obj, start_time, end_time):
         try:
             if self._ensure_process():
-                self._success(_dict(kwargs))
+                self._success(obs.success(kwargs))
         except Exception as e:
             self._internal_error("async_log_success_event", e)
 
@@ -397,7 +352,7 @@ class ObserveLogger(CustomLogger):
         on the path): only remembered, to say why a stream that ended alone failed."""
         try:
             if self._ensure_process():
-                kwargs = _dict(kwargs)
+                kwargs = obs.mapping(kwargs)
                 self.calls.remember_error(kwargs.get("litellm_call_id"), kwargs.get("exception"))
         except Exception as e:
             self._internal_error("async_log_failure_event", e)
@@ -406,7 +361,7 @@ class ObserveLogger(CustomLogger):
                                            traceback_str=None):
         try:
             if self._ensure_process():
-                self._failure(_dict(request_data), original_exception, user_api_key_dict)
+                self._failure(obs.failure(request_data, original_exception, user_api_key_dict), original_exception)
         except Exception as e:
             self._internal_error("async_post_call_failure_hook", e)
         return None
@@ -414,126 +369,114 @@ class ObserveLogger(CustomLogger):
     async def async_post_call_failure_deployment_hook(self, request_data, exception, call_type, fallback_depth=None):
         try:
             if self._ensure_process():
-                self._failed_attempt(_dict(request_data), exception)
+                self._failed_attempt(obs.failed_attempt(request_data, exception), exception)
         except Exception as e:
             self._internal_error("async_post_call_failure_deployment_hook", e)
         return None
 
     async def log_success_fallback_event(self, original_model_group, kwargs, original_exception):
-        await self._fallback("log_success_fallback_event", original_model_group, kwargs, "true")
+        self._fallback("log_success_fallback_event", obs.fallback, original_model_group, kwargs, True)
 
     async def log_failure_fallback_event(self, original_model_group, kwargs, original_exception):
-        await self._fallback("log_failure_fallback_event", original_model_group, kwargs, "false")
+        self._fallback("log_failure_fallback_event", obs.fallback, original_model_group, kwargs, False)
 
-    # ---- what each event records -------------------------------------------------------------
-    def _success(self, kwargs: dict) -> None:
-        hook = "async_log_success_event"
+    # ---- what each observation records -------------------------------------------------------
+    def _success(self, o: obs.Success) -> None:
         now = time.time()
         book = self.calls
         if book.next_due() is not None:
             self._tick(now)
-        call_id = kwargs.get("litellm_call_id")
-        call = book.get(call_id)
-        slo = _dict(kwargs.get("standard_logging_object"))
-        cache_hit = slo.get("cache_hit") if "cache_hit" in slo else kwargs.get("cache_hit")
+        call = book.get(o.call_id)
         # request level once: unless a disconnect or a stream that ended alone ended it already
         # (LiteLLM sends a success event for billing after a client disconnect)
         if call is None:
-            request_level = not book.ended_earlier(call_id)
+            request_level = not book.ended_earlier(o.call_id)
         else:
-            if cache_hit is not True:
+            if not o.cache_hit:
                 call.succeeded += 1  # this attempt is reported (calls.py)
             request_level = book.end_call(call, calls.SUCCESS, now) is not None
             self._unload(call, now)
-        meta = _dict(_dict(kwargs.get("litellm_params")).get("metadata"))
-        slo_meta = _dict(slo.get("metadata"))
-        store = self.store
-        provider = self._label("provider", slo.get("custom_llm_provider") or kwargs.get("custom_llm_provider"))
-        served = self._model(slo.get("model_group") or meta.get("model_group"))
-        requested = meta.get("original_model_group")
-        model = self._model(requested) if requested and requested != slo.get("model_group") else served
-        team = self._label("team", slo_meta.get("user_api_key_team_alias") or slo_meta.get("user_api_key_team_id"))
-        st, et = _epoch(slo.get("startTime")), _epoch(slo.get("endTime"))
-        if st is None:
-            st = _epoch(kwargs.get("start_time")) if "start_time" in kwargs else None
+        if o.problems:
+            self._problems("async_log_success_event", o.problems)
+        rec = self.rec
+        provider = self._label("provider", o.provider)
+        served = self._model(o.model_group)
+        model = self._model(o.requested) if o.requested else served
+        team = self._team(o.team)
         if request_level:
-            store.inc("requests", (model, provider, team, "200"))
-            first = call.started if call is not None else st
-            if et is not None and first is not None:
-                self._observe("request_duration_seconds", (model, provider), et - first)
-            if cache_hit is True:
-                store.inc("cache_hits", (served,))
-        if cache_hit is True:
+            rec.requests(model=model, provider=provider, team=team, status_code="200")
+            first = call.started if call is not None else o.started
+            if o.ended is not None and first is not None and (d := _duration(o.ended - first)) is not None:
+                rec.request_duration_seconds(model=model, provider=provider, value=d)
+            if o.cache_hit:
+                rec.cache_hits(model=served)
+        if o.cache_hit:
             return  # no upstream call: no attempt, tokens or spend
         if self._caching_on():
-            store.inc("cache_misses", (served,))
-        store.inc("provider_requests", (provider, served, "200"))
-        pm = (provider, served)
-        if st is not None and et is not None:
-            self._observe("provider_latency_seconds", pm, et - st)
-        prompt, completion, cost, retries = self._amounts(hook, [
-            (slo.get("prompt_tokens"), "prompt_tokens"), (slo.get("completion_tokens"), "completion_tokens"),
-            (slo.get("response_cost"), "response_cost"), (meta.get("attempted_retries"), "attempted_retries")])
-        if slo.get("stream") is True or kwargs.get("stream") is True:
-            cst = _epoch(slo.get("completionStartTime"))
-            if cst is not None and st is not None:
-                self._observe("time_to_first_token_seconds", pm, cst - st)
-                if completion is not None and completion > 1 and et is not None:
-                    self._observe("time_per_output_token_seconds", pm, (et - cst) / (completion - 1))
-        usage = _dict(slo_meta.get("usage_object"))
-        details = _dict(usage.get("prompt_tokens_details"))
-        (cached,) = self._amounts(hook, [(details.get("cached_tokens"), "cached_tokens")])
-        for token_type, amount in (("input", prompt), ("output", completion), ("cached_input", cached)):
-            if amount:
-                store.inc("tokens_used", (provider, served, team, token_type), amount)
-        if cost:
-            store.inc("spend_usd", (provider, served, team), cost)
-        if retries:
-            store.inc("retries", pm, retries)
-        headers = _dict(_dict(slo.get("hidden_params")).get("additional_headers"))
-        for metric, header in _RATELIMIT_HEADERS:
-            value = headers.get(header)
-            if isinstance(value, str):
-                value = error_types.ascii_int(value)
-            value = _float(value)
-            if value is not None:
-                store.set(metric, pm, value, now)
-        for entity in self.budgets.observe(slo_meta):
-            store.inc("budget_resets", (entity,))
+            rec.cache_misses(model=served)
+        rec.provider_requests(provider=provider, model=served, status_code="200")
+        if o.started is not None and o.ended is not None and (d := _duration(o.ended - o.started)) is not None:
+            rec.provider_latency_seconds(provider=provider, model=served, value=d)
+        if o.stream and o.first_token is not None and o.started is not None:
+            if (d := _duration(o.first_token - o.started)) is not None:
+                rec.time_to_first_token_seconds(provider=provider, model=served, value=d)
+            completion = o.completion_tokens
+            if completion is not None and completion > 1 and o.ended is not None:
+                if (d := _duration((o.ended - o.first_token) / (completion - 1))) is not None:
+                    rec.time_per_output_token_seconds(provider=provider, model=served, value=d)
+        if o.prompt_tokens:
+            rec.tokens_used(provider=provider, model=served, team=team, token_type="input", amount=o.prompt_tokens)
+        if o.completion_tokens:
+            rec.tokens_used(provider=provider, model=served, team=team, token_type="output",
+                            amount=o.completion_tokens)
+        if o.cached_tokens:
+            rec.tokens_used(provider=provider, model=served, team=team, token_type="cached_input",
+                            amount=o.cached_tokens)
+        if o.cost:
+            rec.spend_usd(provider=provider, model=served, team=team, amount=o.cost)
+        if o.retries:
+            rec.retries(provider=provider, model=served, amount=o.retries)
+        remaining_requests, limit_requests, remaining_tokens, limit_tokens = o.ratelimit
+        if remaining_requests is not None:
+            rec.requests_remaining(provider=provider, model=served, value=remaining_requests, when=now)
+        if limit_requests is not None:
+            rec.requests_limit(provider=provider, model=served, value=limit_requests, when=now)
+        if remaining_tokens is not None:
+            rec.tokens_remaining(provider=provider, model=served, value=remaining_tokens, when=now)
+        if limit_tokens is not None:
+            rec.tokens_limit(provider=provider, model=served, value=limit_tokens, when=now)
+        for entity in self.budgets.observe(o.budget_metadata):
+            rec.budget_resets(entity_type=entity)
 
-    def _failure(self, request_data: dict, exc: object, user: object) -> None:
+    def _failure(self, o: obs.Failure, exc: object) -> None:
         now = time.time()
         if self.calls.next_due() is not None:
             self._tick(now)
-        call_id = request_data.get("litellm_call_id")
-        call = self.calls.get(call_id)
-        if call is None and self.calls.ended_earlier(call_id):
+        call = self.calls.get(o.call_id)
+        if call is None and self.calls.ended_earlier(o.call_id):
             return  # a late failure hook for a request that ended without one: counted once
         if call is not None:
-            if self.calls.end(call_id, calls.FAILURE, now) is None:
+            if self.calls.end(o.call_id, calls.FAILURE, now) is None:
                 return  # ended already (a disconnect, or a stream that ended alone): counted once
-            self.calls.remember_error(call_id, exc)
+            self.calls.remember_error(o.call_id, exc)
             self._unload(call, now)
-        self._request_failed(request_data.get("model"), exc, user, call.started if call is not None else None,
-                             now, retries_meta=_dict(request_data.get("metadata")))
+        if o.problems:
+            self._problems("async_post_call_failure_hook", o.problems)
+        self._request_failed(o.model, o.provider, o.team, o.status_code, o.error_type,
+                             call.started if call is not None else None, now)
+        if o.retries:
+            self.rec.retries(provider=self._label("provider", o.provider), model=self._model(o.retries_group),
+                             amount=o.retries)
 
-    def _request_failed(self, requested: object, exc: object, user: object, started: float | None, now: float,
-                        retries_meta: Mapping | None = None, provider: object = None,
-                        code: int | None = None, etype: str | None = None) -> None:
-        code = error_types.status_code(exc) if code is None else code
-        etype = error_types.error_type(exc, code) if etype is None else etype
-        model = self._model(requested)
-        provider = self._label("provider", getattr(exc, "llm_provider", None) or provider or None)
-        team = self._label("team", getattr(user, "team_alias", None) or getattr(user, "team_id", None))
-        status = str(code)
-        self.store.inc("requests", (model, provider, team, status))
-        self.store.inc("errors", (model, provider, team, self._label("error_type", etype), status))
-        if started is not None:
-            self._observe("request_duration_seconds", (model, provider), now - started)
-        meta = retries_meta or {}
-        (retries,) = self._amounts("async_post_call_failure_hook", [(meta.get("attempted_retries"), "attempted_retries")])
-        if retries:
-            self.store.inc("retries", (provider, self._model(meta.get("model_group") or requested)), retries)
+    def _request_failed(self, requested: object, provider: object, team: object, code: int, etype: str,
+                        started: float | None, now: float) -> None:
+        model, provider, status = self._model(requested), self._label("provider", provider), str(code)
+        team = self._team(team)
+        self.rec.requests(model=model, provider=provider, team=team, status_code=status)
+        self.rec.errors(model=model, provider=provider, team=team, error_type=self._label("error_type", etype),
+                        status_code=status)
+        if started is not None and (d := _duration(now - started)) is not None:
+            self.rec.request_duration_seconds(model=model, provider=provider, value=d)
 
     def _stream_ended(self, call_id: object, how: str, error: object, error_frame: bool) -> None:
         now = time.time()
@@ -543,9 +486,8 @@ class ObserveLogger(CustomLogger):
         self._unload(call, now)
         ended = self.calls.stream_ended(call_id, how, now, error, error_frame)
         if ended is not None:  # the client disconnected: the request ends here, as 499
-            provider = (ended.attempt_labels or (None,))[0]
-            self._request_failed(ended.model, None, ended.user, ended.started, now, provider=provider,
-                                 code=CLIENT_CLOSED_STATUS, etype=CLIENT_CLOSED)
+            self._request_failed(ended.model, (ended.attempt_labels or (None,))[0], obs.team_of(ended.user),
+                                 CLIENT_CLOSED_STATUS, CLIENT_CLOSED, ended.started, now)
         self._tick(now)
 
     def _stream_ended_alone(self, call) -> None:
@@ -557,12 +499,14 @@ class ObserveLogger(CustomLogger):
             return
         provider = (call.attempt_labels or (None,))[0]
         if failed:
-            self._request_failed(call.model, call.error, call.user, call.started, end, provider=provider)
+            o = obs.failure({"model": call.model}, call.error, call.user)
+            self._request_failed(call.model, o.provider or provider, o.team, o.status_code, o.error_type,
+                                 call.started, end)
             return
         model, provider = self._model(call.model), self._label("provider", provider)
-        team = self._label("team", getattr(call.user, "team_alias", None) or getattr(call.user, "team_id", None))
-        self.store.inc("requests", (model, provider, team, "200"))
-        self._observe("request_duration_seconds", (model, provider), end - call.started)
+        self.rec.requests(model=model, provider=provider, team=self._team(obs.team_of(call.user)), status_code="200")
+        if (d := _duration(end - call.started)) is not None:
+            self.rec.request_duration_seconds(model=model, provider=provider, value=d)
 
     def _settle(self, call) -> None:
         """SETTLE seconds after a request ended: attempts nobody reported (a stream broken mid-way,
@@ -571,46 +515,37 @@ class ObserveLogger(CustomLogger):
         if not n:
             return
         provider, group = call.attempt_labels or (None, None)
-        pm = (self._label("provider", provider), self._model(group or call.model))
+        provider, model = self._label("provider", provider), self._model(group or call.model)
         if call.ended == calls.DISCONNECT:
             code, etype = CLIENT_CLOSED_STATUS, CLIENT_CLOSED
         elif call.ended == calls.STREAM_EMPTY or (call.ended == calls.SUCCESS and call.error is None):
             code, etype = 200, None
         else:
-            code = error_types.status_code(call.error)
-            etype = error_types.error_type(call.error, code)
-        self.store.inc("provider_requests", (*pm, str(code)), n)
+            o = obs.failure({}, call.error, None)
+            code, etype = o.status_code, o.error_type
+        self.rec.provider_requests(provider=provider, model=model, status_code=str(code), amount=n)
         if etype is not None:
-            self.store.inc("provider_errors", (*pm, etype), n)
-        if call.attempt_began is not None:  # the last attempt's duration, up to the end of its stream
-            self._observe("provider_latency_seconds", pm, (call.stream_ended_at or call.ended_at) - call.attempt_began)
+            self.rec.provider_errors(provider=provider, model=model, error_type=etype, amount=n)
+        began, ended = call.attempt_began, call.stream_ended_at or call.ended_at
+        if began is not None and (d := _duration(ended - began)) is not None:  # the last attempt's duration
+            self.rec.provider_latency_seconds(provider=provider, model=model, value=d)
 
-    def _failed_attempt(self, request_data: dict, exc: object) -> None:
-        call_id = request_data.get("litellm_call_id")
-        self.calls.remember_error(call_id, exc)
-        if not self.calls.attempt_failed(call_id):
+    def _failed_attempt(self, o: obs.FailedAttempt, exc: object) -> None:
+        self.calls.remember_error(o.call_id, exc)
+        if not self.calls.attempt_failed(o.call_id):
             return  # the same attempt reported twice (/v1/messages through the Responses API)
-        meta = _dict(request_data.get("metadata")) or _dict(request_data.get("litellm_metadata"))
-        provider = getattr(exc, "llm_provider", None)
-        if not provider:
-            deployment = str(request_data.get("model") or "")
-            provider = deployment.split("/", 1)[0] if "/" in deployment else None
-        pm = (self._label("provider", provider), self._model(meta.get("model_group")))
-        code = error_types.status_code(exc)
-        self.store.inc("provider_requests", (*pm, str(code)))
-        self.store.inc("provider_errors", (*pm, error_types.error_type(exc, code)))
-        logging_obj = request_data.get("litellm_logging_obj")
-        details = _dict(getattr(logging_obj, "model_call_details", None))
-        began = _epoch(details.get("api_call_start_time"))
-        if began is not None:
-            self._observe("provider_latency_seconds", pm, time.time() - began)
+        provider, model = self._label("provider", o.provider), self._model(o.model_group)
+        self.rec.provider_requests(provider=provider, model=model, status_code=str(o.status_code))
+        self.rec.provider_errors(provider=provider, model=model, error_type=o.error_type)
+        if o.began is not None and (d := _duration(time.time() - o.began)) is not None:
+            self.rec.provider_latency_seconds(provider=provider, model=model, value=d)
 
-    async def _fallback(self, hook: str, original_model_group: Any, kwargs: Any, success: str) -> None:
+    def _fallback(self, hook: str, parse: Callable, original_model_group: Any, kwargs: Any, success: bool) -> None:
         try:
             if self._ensure_process():
-                kwargs = _dict(kwargs)
-                to = kwargs.get("model") or _dict(kwargs.get("metadata")).get("model_group")
-                self.store.inc("fallbacks", (self._model(original_model_group), self._model(to), success))
+                o = parse(original_model_group, kwargs, success)
+                self.rec.fallbacks(from_model=self._model(o.from_group), to_model=self._model(o.to_group),
+                                   success="true" if o.success else "false")
         except Exception as e:
             self._internal_error(hook, e)
 

@@ -22,8 +22,11 @@ pytestmark = [pytest.mark.e2e, pytest.mark.smoke]
 
 
 def test_every_field_the_logger_reads_is_there(upstream, tmp_path):
-    capture = tmp_path / "capture.jsonl"
-    proxy = Proxy(tmp_path, upstream.base_url, workers=2, env={"CAPTURE_FILE": str(capture), "PYTHONPATH": REPO})
+    """With TEST_CAPTURE_PAYLOADS=DIR, also writes the payloads to DIR/litellm-<version>.jsonl: the captured
+    payload library (tests/support/payloads.py); regenerate it by running this on each matrix version."""
+    capture, payloads = tmp_path / "capture.jsonl", tmp_path / "payloads.jsonl"
+    proxy = Proxy(tmp_path, upstream.base_url, workers=2, env={"CAPTURE_FILE": str(capture), "PYTHONPATH": REPO,
+                                                              "CAPTURE_PAYLOADS": str(payloads)})
     config = default_config(upstream.base_url, proxy.metrics_port)
     config["litellm_settings"]["callbacks"].append("tests.support.capture_logger.instance")
     config["litellm_settings"].pop("cache", None)
@@ -38,6 +41,12 @@ def test_every_field_the_logger_reads_is_there(upstream, tmp_path):
     captured = [json.loads(line) for line in capture.read_text().splitlines()]
     found = violations(captured, metadata.version("litellm"))
     assert found == [], "\n".join(found)
+    keep = os.environ.get("TEST_CAPTURE_PAYLOADS")
+    if keep:
+        os.makedirs(keep, exist_ok=True)
+        lines = sorted(payloads.read_text().splitlines(), key=lambda line: json.loads(line)["hook"])
+        with open(os.path.join(keep, f"litellm-{metadata.version('litellm')}.jsonl"), "w") as f:
+            f.write("\n".join(lines) + "\n")
 
 
 def test_the_contract_checker_names_what_is_missing():

@@ -1,6 +1,8 @@
 """A CustomLogger that records, for every hook the logger uses, the type of each field the payload
-contract names (contract.py), one JSON line per hook call in $CAPTURE_FILE. Registered beside
-litellm_observe in a test proxy's config; passes every stream through untouched."""
+contract names (contract.py), one JSON line per hook call in $CAPTURE_FILE; and, with
+$CAPTURE_PAYLOADS set, the payloads themselves, made JSON-safe and scrubbed of secrets
+(payloads.py), for the captured-payload library. Registered beside litellm_observe in a test
+proxy's config; passes every stream through untouched."""
 from __future__ import annotations
 
 import json
@@ -9,15 +11,21 @@ import os
 from litellm.integrations.custom_logger import CustomLogger
 
 from tests.support.contract import project
+from tests.support.payloads.captured import json_safe
+
+
+def _append(path: str, record: dict) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    try:
+        os.write(fd, (json.dumps(record) + "\n").encode())
+    finally:
+        os.close(fd)
 
 
 def _record(hook: str, **args) -> None:
-    line = json.dumps({"hook": hook, "pid": os.getpid(), "fields": project(hook, args)}) + "\n"
-    fd = os.open(os.environ["CAPTURE_FILE"], os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-    try:
-        os.write(fd, line.encode())
-    finally:
-        os.close(fd)
+    _append(os.environ["CAPTURE_FILE"], {"hook": hook, "pid": os.getpid(), "fields": project(hook, args)})
+    if os.environ.get("CAPTURE_PAYLOADS"):
+        _append(os.environ["CAPTURE_PAYLOADS"], {"hook": hook, "args": json_safe(args)})
 
 
 class CaptureLogger(CustomLogger):

@@ -21,6 +21,7 @@ from litellm_observe.exporter.aggregate import Aggregator  # noqa: E402
 from litellm_observe.catalogue import BY_NAME  # noqa: E402
 from litellm_observe.exporter.exposition import families  # noqa: E402
 from litellm_observe.worker.logger import ObserveLogger  # noqa: E402
+from tests.support.payloads.shaped import failure_request, success_kwargs, user  # noqa: E402,F401
 
 MODELS = ["ok", "bad500"]
 _REQ = httpx.Request("POST", "http://127.0.0.1/v1/chat/completions")
@@ -73,47 +74,6 @@ EXCEPTIONS: dict[str, tuple] = {
 def litellm_exception_classes() -> dict[str, type]:
     return {n: c for n, c in vars(le).items()
             if isinstance(c, type) and issubclass(c, BaseException) and c.__module__.startswith("litellm")}
-
-
-def success_kwargs(call_id="c1", model_group="ok", provider="openai", *, stream=False, cache_hit=None,
-                   cost=0.0001, prompt=11, completion=7, team=None, retries=0, now=None, headers=True,
-                   spend=0.0, key_hash="h1", reset_at=None, cached_tokens=None, original=None) -> dict:
-    """A success event as LiteLLM 1.106 hands it to async_log_success_event."""
-    now = time.time() if now is None else now
-    start, end = now - 0.5, now
-    first = now - 0.4 if stream else end
-    add_headers = {"x_ratelimit_limit_requests": 1000, "x_ratelimit_remaining_requests": 990,
-                   "x_ratelimit_limit_tokens": 100000, "x_ratelimit_remaining_tokens": 99500} if headers else {}
-    return {
-        "litellm_call_id": call_id,
-        "standard_logging_object": {
-            "status": "success", "custom_llm_provider": provider, "model": f"{provider}/fake-{model_group}",
-            "model_group": model_group, "stream": stream, "cache_hit": cache_hit, "response_cost": cost,
-            "prompt_tokens": prompt, "completion_tokens": completion, "startTime": start, "endTime": end,
-            "completionStartTime": first,
-            "metadata": {"user_api_key_hash": key_hash, "user_api_key_team_id": team, "user_api_key_team_alias": None,
-                         "user_api_key_user_id": "default_user_id", "user_api_key_spend": spend,
-                         "user_api_key_budget_reset_at": reset_at,
-                         "usage_object": {"prompt_tokens": prompt, "completion_tokens": completion,
-                                          "prompt_tokens_details": (None if cached_tokens is None
-                                                                    else {"cached_tokens": cached_tokens})}},
-            "hidden_params": {"additional_headers": add_headers},
-        },
-        "litellm_params": {"metadata": {"model_group": model_group,
-                                        "original_model_group": original or model_group,
-                                        "attempted_retries": retries, "attempted_fallbacks": 0}},
-    }
-
-
-def failure_request(model="bad500", call_id="c2", retries=None) -> dict:
-    meta = {"model_group": model}
-    if retries is not None:
-        meta["attempted_retries"] = retries
-    return {"model": model, "litellm_call_id": call_id, "metadata": meta}
-
-
-def user(team_id=None, team_alias=None):
-    return SimpleNamespace(team_id=team_id, team_alias=team_alias)
 
 
 def make_logger(directory: str, *, caching=True, models=MODELS, section=None) -> ObserveLogger:

@@ -1,4 +1,4 @@
-"""Realistic proxy events, built with LiteLLM's own types, shared by the benchmarks.
+"""Realistic proxy events at scale, built with LiteLLM's own types, for the benchmarks.
 
 One *request* is the sequence of hooks the LiteLLM proxy calls for it, and every
 logger under test is given the same sequence (hooks a logger does not implement are

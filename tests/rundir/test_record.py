@@ -1,0 +1,85 @@
+"""record: one keyword-only method per catalogue metric; every call site in the package names exactly the
+metric's labels (checked statically, reached by a test or not)."""
+from __future__ import annotations
+
+import ast
+import pathlib
+
+import pytest
+
+from litellm_observe.catalogue import BY_NAME, CATALOGUE, GaugeMode, Kind
+from litellm_observe.rundir import samplefile
+from litellm_observe.rundir.record import Recorder, value_parameters
+from litellm_observe.rundir.store import WorkerStore
+
+PACKAGE = pathlib.Path(__file__).resolve().parent.parent.parent / "litellm_observe"
+
+
+def _records(path):
+    out = {}
+    for key, values in samplefile.read(path).records:
+        metric, _, labels = samplefile.decode_key(key)
+        out[(metric, labels)] = values
+    return out
+
+
+def test_named_labels_land_in_catalogue_order(tmp_path):
+    store = WorkerStore(str(tmp_path))
+    rec = Recorder(store)
+    rec.provider_requests(status_code="500", model="m", provider="p")  # any keyword order
+    rec.request_duration_seconds(provider="p", model="m", value=0.05)
+    rec.requests_remaining(model="m", provider="p", value=7.0, when=1.0)
+    rec.current_load(delta=1.0, when=2.0)
+    got = _records(store.path)
+    assert got[("provider_requests", ("p", "m", "500"))] == (1.0,)
+    hist = got[("request_duration_seconds", ("m", "p"))]
+    assert hist[BY_NAME["request_duration_seconds"].buckets.index(0.08)] == 1.0 and hist[-1] == 0.05
+    assert got[("requests_remaining", ("p", "m"))] == (7.0, 1.0)
+    assert got[("current_load", ())] == (1.0, 2.0)
+
+
+@pytest.mark.parametrize("call", [
+    lambda r: r.requests(model="m", provider="p", team="t"),  # a label missing
+    lambda r: r.requests(model="m", provider="p", team="t", status="200"),  # a wrong name
+    lambda r: r.requests("m", "p", "t", "200"),  # positional: order could be swapped unseen
+    lambda r: r.requests(model="m", provider="p", team="t", status_code="200", region="x"),  # extra
+])
+def test_a_wrong_call_is_a_type_error(tmp_path, call):
+    with pytest.raises(TypeError):
+        call(Recorder(WorkerStore(str(tmp_path))))
+
+
+def test_every_metric_has_a_method_but_the_exporters_own(tmp_path):
+    rec = Recorder(WorkerStore(str(tmp_path)))
+    expected = {m.name for m in CATALOGUE if m.gauge_mode is not GaugeMode.EXPORTER}
+    assert {name for name in vars(rec) if name != "store"} == expected
+
+
+def _call_sites():
+    """(file, line, metric, keyword names) of every `....rec.<metric>(...)` / `rec.<metric>(...)` call."""
+    for path in PACKAGE.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+                continue
+            owner = node.func.value
+            name = owner.attr if isinstance(owner, ast.Attribute) else getattr(owner, "id", None)
+            if name in ("rec", "_rec"):
+                yield (path.relative_to(PACKAGE), node.lineno, node.func.attr, node.args,
+                       {k.arg for k in node.keywords})
+
+
+def test_every_call_site_names_exactly_the_metrics_labels():
+    sites = list(_call_sites())
+    assert len(sites) > 20  # the checker finds the logger's calls
+    wrong = []
+    for path, line, metric, args, keywords in sites:
+        m = BY_NAME.get(metric)
+        if m is None:
+            wrong.append(f"{path}:{line}: no metric {metric!r} in the catalogue")
+            continue
+        values = set(value_parameters(m))
+        optional = {"amount"} if m.kind is Kind.COUNTER else set()
+        if args or not (set(m.labels) <= keywords <= set(m.labels) | values) or not (values - optional) <= keywords:
+            wrong.append(f"{path}:{line}: {metric}({', '.join(sorted(keywords))}) "
+                         f"must name {', '.join(m.labels + value_parameters(m))}")
+    assert wrong == []

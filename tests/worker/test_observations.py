@@ -1,0 +1,97 @@
+"""observations: the pure parse of LiteLLM's payloads, against payloads captured from real proxies of every
+version of the matrix (tests/support/payloads.py), and against hostile input."""
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from litellm_observe.worker import observations as obs
+from tests.support.payloads import captured as payloads
+
+VERSIONS = payloads.versions()
+PROMPT, COMPLETION = 11, 7  # what the fake upstream reports
+HEADERS = (990.0, 1000.0, 99500.0, 100000.0)  # its x-ratelimit-* headers
+
+
+def test_the_library_covers_every_version_of_the_matrix():
+    from litellm_observe import compat
+
+    assert {compat.OLDEST_SUPPORTED, compat.NEWEST_TESTED} <= set(VERSIONS)
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_successes(version):
+    found = [obs.success(args["kwargs"]) for args in payloads.of(version, "async_log_success_event")]
+    assert len(found) == 4  # ok, ok streamed, flaky after its retry, primary's fallback to ok
+    for o in found:
+        assert o.provider == "openai" and isinstance(o.call_id, str) and o.problems == []
+        assert o.prompt_tokens == PROMPT and o.completion_tokens == COMPLETION and o.cost and o.cost > 0
+        assert o.started is not None and o.ended is not None and o.ended >= o.started
+        assert o.ratelimit == HEADERS and not o.cache_hit
+    assert sorted(o.model_group for o in found) == ["flaky", "ok", "ok", "ok"]
+    streamed = [o for o in found if o.stream]
+    assert len(streamed) == 1 and streamed[0].first_token is not None
+    fell_back = [o for o in found if o.requested]
+    assert [(o.requested, o.model_group) for o in fell_back] == [("primary", "ok")]
+    assert [o.retries for o in found if o.model_group == "flaky"] == [1.0]
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_the_failure(version):
+    (args,) = payloads.of(version, "async_post_call_failure_hook")
+    o = obs.failure(args["request_data"], args["original_exception"], args["user_api_key_dict"])
+    assert (o.model, o.status_code, o.error_type, o.provider) == ("bad500", 500, "internal_server_error", "openai")
+    assert isinstance(o.call_id, str)
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_failed_attempts(version):
+    found = [obs.failed_attempt(a["request_data"], a["exception"])
+             for a in payloads.of(version, "async_post_call_failure_deployment_hook")]
+    assert sorted(o.model_group for o in found) == ["bad500", "flaky", "primary"]
+    assert {(o.provider, o.status_code, o.error_type) for o in found} == {("openai", 500, "internal_server_error")}
+    assert all(o.began is not None for o in found)
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_attempt_starts_and_request_starts(version):
+    starts = [obs.attempt_start(a["kwargs"]) for a in payloads.of(version, "log_pre_api_call")]
+    assert len(starts) == 7  # ok, ok streamed, bad500, flaky x2, primary, then its fallback to ok
+    assert {s.provider for s in starts} == {"openai"}
+    assert sorted(s.model_group for s in starts) == ["bad500", "flaky", "flaky", "ok", "ok", "ok", "primary"]
+    requests = [obs.request_start(a["data"]) for a in payloads.of(version, "async_pre_call_hook")]
+    assert sorted(r.model for r in requests) == ["bad500", "flaky", "ok", "ok", "primary"]
+    assert len({r.call_id for r in requests}) == 5
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_the_fallback(version):
+    (args,) = payloads.of(version, "log_success_fallback_event")
+    o = obs.fallback(args["original_model_group"], args["kwargs"], True)
+    assert (o.from_group, o.to_group, o.success) == ("primary", "ok", True)
+
+
+def test_bad_amounts_are_named_never_kept():
+    kwargs = payloads.template("async_log_success_event")
+    slo = kwargs["kwargs"]["standard_logging_object"]
+    slo["response_cost"], slo["prompt_tokens"], slo["completion_tokens"] = -1.0, float("nan"), "7"
+    o = obs.success(kwargs["kwargs"])
+    assert (o.cost, o.prompt_tokens, o.completion_tokens) == (None, None, None)
+    assert len(o.problems) == 3 and all(p.split(":")[0] in ("response_cost", "prompt_tokens", "completion_tokens")
+                                        for p in o.problems)
+
+
+anything = st.recursive(st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), st.text(max_size=30)),
+                        lambda c: st.one_of(st.lists(c, max_size=3), st.dictionaries(st.text(max_size=10), c,
+                                                                                     max_size=4)), max_leaves=8)
+
+
+@settings(max_examples=300, deadline=None)
+@given(anything, anything, anything)
+def test_nothing_raises_whatever_the_payload(a, b, c):
+    obs.request_start(a)
+    obs.attempt_start(a)
+    obs.success(a)
+    obs.failure(a, b, c)
+    obs.failed_attempt(a, b)
+    obs.fallback(a, b, True)
