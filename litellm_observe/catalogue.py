@@ -39,6 +39,10 @@ DURATION_BUCKETS = (0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 
 TTFT_BUCKETS = (0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5,
                 10.0, 30.0)
 TPOT_BUCKETS = (0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 2.5)
+# What LiteLLM adds to a request: sub-millisecond resolution at the low end, where a healthy proxy is.
+OVERHEAD_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
+# Guardrails: local checks in microseconds, remote moderation APIs in seconds.
+GUARDRAIL_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 
 @dataclass(frozen=True)
@@ -50,6 +54,7 @@ class Metric:
     buckets: tuple[float, ...] = ()
     gauge_mode: GaugeMode | None = None
     level: str = ""  # request, attempt, cost, resilience, capacity, self: for the README table
+    countdown: bool = False  # a most-recent gauge that stores a moment; served as the seconds until it
 
     def family(self, namespace: str = DEFAULT_NAMESPACE) -> str:
         return f"{namespace}_{self.name}" if namespace else self.name
@@ -88,8 +93,8 @@ def _histogram(name, help, labels, buckets, level):
     return Metric(name, Kind.HISTOGRAM, help, tuple(labels), buckets=buckets, level=level)
 
 
-def _gauge(name, help, labels, mode, level):
-    return Metric(name, Kind.GAUGE, help, tuple(labels), gauge_mode=mode, level=level)
+def _gauge(name, help, labels, mode, level, countdown=False):
+    return Metric(name, Kind.GAUGE, help, tuple(labels), gauge_mode=mode, level=level, countdown=countdown)
 
 
 CATALOGUE: tuple[Metric, ...] = (
@@ -101,21 +106,23 @@ CATALOGUE: tuple[Metric, ...] = (
     _histogram("request_duration_seconds", "End-to-end duration of a client request, retries and fallbacks included.",
                ("model", "provider"), DURATION_BUCKETS, "request"),
     # Attempt level: one per upstream LLM API call, retries and fallback steps included.
-    _counter("provider_requests", "Upstream LLM API calls (attempts), by status code.",
-             ("provider", "model", "status_code"), "attempt"),
-    _counter("provider_errors", "Upstream LLM API calls that failed, by error class.",
-             ("provider", "model", "error_type"), "attempt"),
+    _counter("provider_requests", "Upstream LLM API calls (attempts), by deployment and status code.",
+             ("provider", "model", "deployment", "status_code"), "attempt"),
+    _counter("provider_errors", "Upstream LLM API calls that failed, by deployment and error class.",
+             ("provider", "model", "deployment", "error_type"), "attempt"),
     _histogram("provider_latency_seconds", "Duration of one upstream LLM API call.",
-               ("provider", "model"), DURATION_BUCKETS, "attempt"),
+               ("provider", "model", "deployment"), DURATION_BUCKETS, "attempt"),
     _histogram("time_to_first_token_seconds", "Time from the upstream call to its first streamed token.",
                ("provider", "model"), TTFT_BUCKETS, "attempt"),
     _histogram("time_per_output_token_seconds", "Time per streamed output token after the first.",
                ("provider", "model"), TPOT_BUCKETS, "attempt"),
     # Cost and cache.
-    _counter("tokens_used", "Tokens billed by the upstream, by type (input, output, cached_input).",
-             ("provider", "model", "team", "token_type"), "cost"),
+    _counter("tokens_used", "Tokens billed by the upstream, by type (input, output, cached_input, reasoning, "
+             "cache_creation_input, audio_input, audio_output).", ("provider", "model", "team", "token_type"), "cost"),
     _counter("spend_usd", "Spend in US dollars as priced by LiteLLM (response_cost).",
              ("provider", "model", "team"), "cost"),
+    _counter("unpriced_requests", "Successful upstream calls that used tokens but got no price (response_cost missing "
+             "or 0): spend LiteLLM did not see.", ("provider", "model"), "cost"),
     _counter("cache_hits", "Requests answered from LiteLLM's cache.", ("model",), "cost"),
     _counter("cache_misses", "Requests that looked in a configured cache and missed.", ("model",), "cost"),
     # Resilience and budgets.
@@ -124,6 +131,26 @@ CATALOGUE: tuple[Metric, ...] = (
     _counter("retries", "Retries of upstream calls made by LiteLLM's router.", ("provider", "model"), "resilience"),
     _counter("budget_resets", "Budget resets seen in request metadata (see README: what is and is not seen).",
              ("entity_type",), "resilience"),
+    _gauge("budget_max_usd", "Maximum budget of a team, key (by alias), user or end user, from request metadata; most "
+           "recent value.", ("entity_type", "entity"), GaugeMode.MOSTRECENT, "resilience"),
+    _gauge("budget_remaining_usd", "Budget left: the maximum minus the spend as of the latest request, that request's "
+           "cost included; most recent value.", ("entity_type", "entity"), GaugeMode.MOSTRECENT, "resilience"),
+    _gauge("budget_reset_seconds", "Seconds until the budget's next reset, counted down at each scrape from the reset "
+           "time the latest request carried.", ("entity_type", "entity"), GaugeMode.MOSTRECENT, "resilience",
+           countdown=True),
+    # Deployments: one model group can be served by several deployments (keys, regions, providers).
+    _gauge("deployment_state", "Deployment health as the router sees it: 0 healthy, 1 partial outage (a recent failed "
+           "call), 2 complete outage (in cooldown); most recent value.", ("provider", "model", "deployment"),
+           GaugeMode.MOSTRECENT, "resilience"),
+    _counter("deployment_cooldowns", "Times the router put a deployment in cooldown, by reason (the status code that "
+             "cooled it down).", ("provider", "model", "deployment", "reason"), "resilience"),
+    # The proxy itself.
+    _histogram("overhead_latency_seconds", "Time LiteLLM itself added to a request (LiteLLM's litellm_overhead_time_ms; "
+               "non-streamed successes).", ("model", "provider"), OVERHEAD_BUCKETS, "request"),
+    _counter("guardrail_requests", "Guardrail runs by outcome (passed, blocked, error).",
+             ("guardrail", "hook", "outcome"), "request"),
+    _histogram("guardrail_latency_seconds", "Duration of one guardrail run.", ("guardrail", "hook"), GUARDRAIL_BUCKETS,
+               "request"),
     # Capacity.
     _gauge("requests_remaining", "Upstream x-ratelimit-remaining-requests, most recent value.",
            ("provider", "model"), GaugeMode.MOSTRECENT, "capacity"),
@@ -161,6 +188,12 @@ REQUESTS_REMAINING, REQUESTS_LIMIT = BY_NAME["requests_remaining"], BY_NAME["req
 TOKENS_REMAINING, TOKENS_LIMIT = BY_NAME["tokens_remaining"], BY_NAME["tokens_limit"]
 CURRENT_LOAD, BUILD_INFO = BY_NAME["current_load"], BY_NAME["observe_build_info"]
 INTERNAL_ERRORS, LABEL_OVERFLOW = BY_NAME["observe_internal_errors"], BY_NAME["observe_label_overflow"]
+UNPRICED_REQUESTS = BY_NAME["unpriced_requests"]
+BUDGET_MAX, BUDGET_REMAINING, BUDGET_RESET = (BY_NAME["budget_max_usd"], BY_NAME["budget_remaining_usd"],
+                                              BY_NAME["budget_reset_seconds"])
+DEPLOYMENT_STATE, DEPLOYMENT_COOLDOWNS = BY_NAME["deployment_state"], BY_NAME["deployment_cooldowns"]
+OVERHEAD_LATENCY = BY_NAME["overhead_latency_seconds"]
+GUARDRAIL_REQUESTS, GUARDRAIL_LATENCY = BY_NAME["guardrail_requests"], BY_NAME["guardrail_latency_seconds"]
 
 
 def metric(name: str) -> Metric:
@@ -174,7 +207,9 @@ def all_labels() -> tuple[str, ...]:
 
 
 # Fixed value sets: labels whose values never come from a client.
-TOKEN_TYPES = ("input", "output", "cached_input")
+TOKEN_TYPES = ("input", "output", "cached_input", "reasoning", "cache_creation_input", "audio_input", "audio_output")
+GUARDRAIL_OUTCOMES = ("passed", "blocked", "error")
+DEPLOYMENT_STATES = {"healthy": 0, "partial_outage": 1, "complete_outage": 2}  # LiteLLM's own encoding
 ENTITY_TYPES = ("key", "user", "team", "end_user")
 ERROR_TYPES = ("rate_limit", "authentication", "permission_denied", "bad_request", "context_window_exceeded",
                "content_policy", "not_found", "timeout", "connection", "service_unavailable",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import threading
+import time
 from concurrent.futures import Future
 from typing import Callable
 
@@ -17,8 +18,9 @@ from ..catalogue import CATALOGUE, GaugeMode, Kind
 from .aggregate import Series
 
 
-def families(series: Series, namespace: str) -> list:
-    """Metric families in catalogue order, series sorted by labels (deterministic output)."""
+def families(series: Series, namespace: str, now: float | None = None) -> list:
+    """Metric families in catalogue order, series sorted by labels (deterministic output for a given `now`)."""
+    now = time.time() if now is None else now
     by_metric: dict[str, list] = {}
     for (name, labels), values in series.items():
         by_metric.setdefault(name, []).append((labels, values))
@@ -50,7 +52,8 @@ def families(series: Series, namespace: str) -> list:
                 fam.add_metric((), 0.0)  # in-flight is 0, not absent, when nothing ran yet
             for labels, values in rows:
                 if len(labels) == len(m.labels):
-                    fam.add_metric(labels, values[0])
+                    # a countdown stores a moment (epoch seconds) and is served as the seconds until it
+                    fam.add_metric(labels, max(0.0, values[0] - now) if m.countdown else values[0])
         out.append(fam)
     return out
 

@@ -18,6 +18,8 @@ and never import each other.
       spawn.lock                the worker that starts an exporter holds it meanwhile
       labels/<label>.values     label values admitted in this run, one JSON per line
       resets/<sha256 prefix>    budget reset claims, an 8-byte stamp each
+      cooldowns/<end>-<sha256>  deployment cooldown claims: empty files created with O_EXCL,
+                                so one cooldown seen by several workers counts once
 
 Handshakes:
 - A writer creates `<name>.new`, takes an exclusive flock on it, writes the header,
@@ -58,6 +60,7 @@ SPAWN_LOCK = "spawn.lock"
 SIDECAR_LOCK = "sidecar.lock"
 LABELS_DIR = "labels"
 RESETS_DIR = "resets"
+COOLDOWNS_DIR = "cooldowns"
 
 # The exporter's exit codes, read by the supervisor that started it.
 EXPORTER_MODULE = "litellm_observe.exporter"
@@ -330,6 +333,7 @@ class Directory:
     sidecar_lock = _named(SIDECAR_LOCK)
     labels_dir = _named(LABELS_DIR)
     resets_dir = _named(RESETS_DIR)
+    cooldowns_dir = _named(COOLDOWNS_DIR)
 
     def label_values(self, label: str) -> str:
         return self.join(LABELS_DIR, f"{label}.values")
@@ -376,6 +380,11 @@ class Directory:
         """The claim file of one budget entity (worker/budgets.py)."""
         return self.join(RESETS_DIR, hashlib.sha256(entity.encode()).hexdigest()[:32])
 
+    def cooldown_claim(self, cooldown: str, ends: float) -> str:
+        """The claim file of one cooldown (worker/deployments.py): named after when it ends, so
+        claims of cooldowns long over can be deleted by name alone."""
+        return self.join(COOLDOWNS_DIR, f"{int(ends)}-{hashlib.sha256(cooldown.encode()).hexdigest()[:32]}")
+
 
 def sidecar_watching(directory: str) -> bool:
     """Whether a `serve-metrics` sidecar holds `directory`'s sidecar lock."""
@@ -397,7 +406,7 @@ def prepare(path: str, parents: bool = True) -> Directory:
     """Create a run directory with its sub-folders, each checked by private_dir (raises OSError,
     UnsafeDirectory included, when it cannot)."""
     private_dir(path, parents=parents)
-    for sub in (LABELS_DIR, RESETS_DIR):
+    for sub in (LABELS_DIR, RESETS_DIR, COOLDOWNS_DIR):
         private_dir(os.path.join(path, sub))
     return Directory(path)
 

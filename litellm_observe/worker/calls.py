@@ -34,6 +34,7 @@ import heapq
 GRACE_SECONDS = 5.0  # after a stream ended, how long a terminal event may still arrive
 SETTLE_SECONDS = 10.0  # after a request ended, how long an attempt's report may still arrive
 LATE_SECONDS = 600.0  # how long a request that ended without a terminal event remembers it ended
+_MAX_GROUPS = 16  # model groups remembered per request (a fallback chain is short)
 
 # How a request ended (Call.ended)
 SUCCESS, FAILURE, DISCONNECT, STREAM_FAILED, STREAM_EMPTY = (
@@ -50,7 +51,8 @@ class Call:
     failed: set[int] | None = None  # attempt numbers a deployment failure reported
     succeeded = 0  # attempts a success event reported
     attempt_began: float | None = None
-    attempt_labels: tuple | None = None  # raw (provider, model group) of the latest attempt
+    attempt_labels: tuple | None = None  # raw (provider, model group, deployment) of the latest attempt
+    groups: dict | None = None  # model group -> [provider, attempts]: the retries within each group
     error: object = None  # the last exception seen (failure event, stream, failure hook)
     error_frame = False  # the stream carried an in-band error (`event: error`, response.failed)
     stream_end: str | None = None
@@ -64,6 +66,12 @@ class Call:
         self.model = model  # the model group the client asked for (raw)
         self.user = user  # the key's auth object (team), raw
         self.in_load = True  # still counted in current_load
+
+    def retries(self) -> list[tuple[object, object, int]]:
+        """(provider, model group, retries) per group attempted: its attempts after the first. A
+        fallback's first attempt in another group is not a retry; every further one is, as the
+        router counts them (x-litellm-attempted-retries)."""
+        return [(provider, group, n - 1) for group, (provider, n) in (self.groups or {}).items() if n > 1]
 
     def unreported(self) -> int:
         """Attempts that started and that neither a deployment failure nor a success reported."""
@@ -81,6 +89,10 @@ class CallBook:
         # call id -> until when a late signal for it is ignored: ids of requests that ended and
         # were forgotten. A plain dict of str -> float: the garbage collector never scans it.
         self._ended: dict[str, float] = {}
+        # guardrail runs counted: (call id, guardrail, hook, start) -> until when it is remembered.
+        # One run can be carried by the failure event of a failed attempt and the success event of
+        # the retry that answered; it is counted once.
+        self._guardrail_runs: dict[tuple, float] = {}
         self._next_prune = 0.0
 
     def __len__(self) -> int:
@@ -106,6 +118,15 @@ class CallBook:
             call.attempts += 1
             call.attempt_began = now
             call.attempt_labels = labels
+            group = labels[1]
+            if call.groups is None:
+                call.groups = {}
+            seen = call.groups.get(group)
+            if seen is None:
+                if len(call.groups) < _MAX_GROUPS:
+                    call.groups[group] = [labels[0], 1]
+            else:
+                seen[0], seen[1] = labels[0], seen[1] + 1
 
     def attempt_failed(self, call_id: object) -> bool:
         """Whether this deployment failure is the first report of its attempt (count it then)."""
@@ -171,6 +192,15 @@ class CallBook:
         self._schedule(now + self.settle, "settle", call_id)
         return call
 
+    def first_guardrail_report(self, key: tuple, now: float) -> bool:
+        """Whether this guardrail run (call id, guardrail, hook, start) is reported for the first time."""
+        if key in self._guardrail_runs:
+            return False
+        self._guardrail_runs[key] = now + LATE_SECONDS
+        if now >= self._next_prune:
+            self._prune(now)
+        return True
+
     def known(self, call_id: object) -> bool:
         return self.get(call_id) is not None
 
@@ -213,6 +243,9 @@ class CallBook:
         self._next_prune = now + self.settle
         for call_id in [c for c, until in self._ended.items() if until < now]:
             del self._ended[call_id]
+        if self._guardrail_runs:
+            for key in [k for k, until in self._guardrail_runs.items() if until < now]:
+                del self._guardrail_runs[key]
 
     def stale(self, cutoff: float) -> list[Call]:
         """Calls that began before `cutoff` and never ended: forgotten (a request with no end at all)."""
@@ -225,3 +258,4 @@ class CallBook:
         self._calls.clear()
         self._due.clear()
         self._ended.clear()
+        self._guardrail_runs.clear()

@@ -12,7 +12,11 @@ Which hook counts what (README "Where each number comes from"):
                  Not async_log_failure_event: it fires once for several attempts on some paths.
   attempt level  log_pre_api_call starts one; async_log_success_event (not cache hits) and
                  async_post_call_failure_deployment_hook (once per attempt) report it; the rest are
-                 settled after the request ended.
+                 settled after the request ended. Retries: at the request's end, the attempts of each
+                 model group after its first (calls.py).
+  deployments    state 0 after a success, 1 after a failed attempt, 2 while the router's cooldown
+                 cache holds it (read after failures, deployments.py); cooldowns counted from there.
+  guardrails     the runs the success and failure events carry, each run counted once.
   in flight      +1 in async_pre_call_hook, -1 at the end of the stream or of the request.
 """
 from __future__ import annotations
@@ -34,8 +38,9 @@ from ..catalogue import INTERNAL_ERRORS
 from ..rundir import protocol
 from ..rundir.record import Recorder
 from ..rundir.store import WorkerStore
-from . import calls, observations as obs
+from . import calls, observations as obs, router_view
 from .budgets import BudgetResets
+from .deployments import CooldownWatch
 from .labels import OVERFLOW, UNKNOWN, UNLISTED, LabelCaps, clean
 
 log = logging.getLogger("litellm_observe")
@@ -48,7 +53,7 @@ _DISK_FULL = frozenset({errno.ENOSPC, errno.EDQUOT})
 HOOKS = ("async_pre_call_hook", "log_pre_api_call", "async_post_call_streaming_iterator_hook",
          "async_log_success_event", "async_log_failure_event", "async_post_call_failure_hook",
          "async_post_call_failure_deployment_hook", "log_success_fallback_event", "log_failure_fallback_event",
-         "grace", "settle")
+         "grace", "settle", "cooldowns")
 CLIENT_CLOSED = "client_disconnected"  # error_type of a request whose client went away mid-stream
 CLIENT_CLOSED_STATUS = 499  # nginx's and LiteLLM's own code for a client that closed the request
 _ERROR_FRAMES = (b"event: error", b"event:error", b'"type":"error"', b'"type": "error"', b"response.failed",
@@ -57,16 +62,14 @@ _ERROR_FRAMES = (b"event: error", b"event:error", b'"type":"error"', b'"type": "
 
 def _router_model_names() -> Iterable[str] | None:
     """The proxy's public model groups, or None outside a proxy."""
-    server = sys.modules.get("litellm.proxy.proxy_server")
-    router = getattr(server, "llm_router", None)
+    router, in_proxy = router_view.current()
     if router is None:
-        return None if server is None else ()
-    names = list(getattr(router, "model_names", None) or ())
-    try:
-        names += [g for g in router.get_model_names() if g not in names]
-    except Exception:
-        pass
-    return names
+        return () if in_proxy else None
+    return router_view.group_names(router)
+
+
+def _router() -> object | None:
+    return router_view.current()[0]
 
 
 def _error_item(item: object) -> bool:
@@ -92,11 +95,13 @@ class ObserveLogger(CustomLogger):
     def __init__(self, settings: settings_mod.Settings | None = None, *, run_directory: str | None = None,
                  model_names: Callable[[], Iterable[str] | None] = _router_model_names,
                  caching_on: Callable[[], bool] = _caching_on, start_exporter: bool | None = None,
-                 config_path: str | None = None):
+                 config_path: str | None = None, router: Callable[[], object | None] = _router):
         super().__init__()
         self.settings = settings if settings is not None else settings_mod.load(config_path)
         self._fixed_run_directory = run_directory
         self._model_names = model_names
+        self._router = router
+        self._tasks: set = set()
         self._caching_on = caching_on
         self._start_exporter = self.settings.exporter if start_exporter is None else start_exporter
         protocol.share_with_group(self.settings.metrics_dir_group_shared)
@@ -157,8 +162,10 @@ class ObserveLogger(CustomLogger):
             self.disabled_reason = None
         self.store, self.rec = store, Recorder(store)
         self.run_directory = directory.path
-        self.caps = LabelCaps(self.settings.cap_for, directory, self._overflowed)
+        self.caps = LabelCaps(self._cap_for, directory, self._overflowed)
         self.budgets = BudgetResets(directory)
+        self.cooldowns = CooldownWatch(directory, self._router)
+        self._states: dict[tuple, float] = {}  # deployment labels -> the state this process wrote last
         self.calls.clear()
         self._timer = self._timer_at = None
         _, warning = compat.startup_line()
@@ -172,8 +179,12 @@ class ObserveLogger(CustomLogger):
         return True
 
     # ---- label values ------------------------------------------------------------------------
+    def _cap_for(self, label: str) -> int:
+        """`entity.<type>`: budget entities are capped per entity type, with the `entity` cap."""
+        return self.settings.cap_for(label.split(".", 1)[0])
+
     def _overflowed(self, label: str) -> None:
-        self.rec.observe_label_overflow(label=label)
+        self.rec.observe_label_overflow(label=label.split(".", 1)[0])
 
     def _label(self, name: str, value: object) -> str:
         return self.caps.admit(name, clean(value))
@@ -316,7 +327,8 @@ class ObserveLogger(CustomLogger):
             if self.store is not None and self._pid == os.getpid():
                 start = obs.attempt_start(kwargs)
                 if self.calls.known(start.call_id):
-                    self.calls.attempt_started(start.call_id, time.time(), (start.provider, start.model_group))
+                    self.calls.attempt_started(start.call_id, time.time(),
+                                               (start.provider, start.model_group, start.deployment))
         except Exception as e:
             self._internal_error("log_pre_api_call", e)
 
@@ -352,8 +364,10 @@ class ObserveLogger(CustomLogger):
         on the path): only remembered, to say why a stream that ended alone failed."""
         try:
             if self._ensure_process():
-                kwargs = obs.mapping(kwargs)
-                self.calls.remember_error(kwargs.get("litellm_call_id"), kwargs.get("exception"))
+                o = obs.failure_event(kwargs)
+                self.calls.remember_error(o.call_id, o.error)
+                if o.guardrails:  # a request a guardrail blocked: its runs are only here
+                    self._guardrails(o.call_id, o.guardrails, time.time())
         except Exception as e:
             self._internal_error("async_log_failure_event", e)
 
@@ -410,13 +424,23 @@ class ObserveLogger(CustomLogger):
                 rec.request_duration_seconds(model=model, provider=provider, value=d)
             if o.cache_hit:
                 rec.cache_hits(model=served)
+            if call is not None:
+                self._retries(call)
+            elif o.retries:  # a request this process saw no start of: the router's own count
+                rec.retries(provider=provider, model=served, amount=o.retries)
+        if o.overhead is not None:
+            rec.overhead_latency_seconds(model=model, provider=provider, value=o.overhead)
+        if o.guardrails:
+            self._guardrails(o.call_id, o.guardrails, now)
         if o.cache_hit:
             return  # no upstream call: no attempt, tokens or spend
         if self._caching_on():
             rec.cache_misses(model=served)
-        rec.provider_requests(provider=provider, model=served, status_code="200")
+        deployment = self._label("deployment", o.deployment)
+        rec.provider_requests(provider=provider, model=served, deployment=deployment, status_code="200")
+        self._state(provider, served, deployment, 0.0, now)
         if o.started is not None and o.ended is not None and (d := _duration(o.ended - o.started)) is not None:
-            rec.provider_latency_seconds(provider=provider, model=served, value=d)
+            rec.provider_latency_seconds(provider=provider, model=served, deployment=deployment, value=d)
         if o.stream and o.first_token is not None and o.started is not None:
             if (d := _duration(o.first_token - o.started)) is not None:
                 rec.time_to_first_token_seconds(provider=provider, model=served, value=d)
@@ -432,10 +456,21 @@ class ObserveLogger(CustomLogger):
         if o.cached_tokens:
             rec.tokens_used(provider=provider, model=served, team=team, token_type="cached_input",
                             amount=o.cached_tokens)
+        reasoning, cache_creation, audio_input, audio_output = o.token_details
+        if reasoning:
+            rec.tokens_used(provider=provider, model=served, team=team, token_type="reasoning", amount=reasoning)
+        if cache_creation:
+            rec.tokens_used(provider=provider, model=served, team=team, token_type="cache_creation_input",
+                            amount=cache_creation)
+        if audio_input:
+            rec.tokens_used(provider=provider, model=served, team=team, token_type="audio_input", amount=audio_input)
+        if audio_output:
+            rec.tokens_used(provider=provider, model=served, team=team, token_type="audio_output",
+                            amount=audio_output)
         if o.cost:
             rec.spend_usd(provider=provider, model=served, team=team, amount=o.cost)
-        if o.retries:
-            rec.retries(provider=provider, model=served, amount=o.retries)
+        elif o.prompt_tokens or o.completion_tokens:
+            rec.unpriced_requests(provider=provider, model=served)
         remaining_requests, limit_requests, remaining_tokens, limit_tokens = o.ratelimit
         if remaining_requests is not None:
             rec.requests_remaining(provider=provider, model=served, value=remaining_requests, when=now)
@@ -447,6 +482,34 @@ class ObserveLogger(CustomLogger):
             rec.tokens_limit(provider=provider, model=served, value=limit_tokens, when=now)
         for entity in self.budgets.observe(o.budget_metadata):
             rec.budget_resets(entity_type=entity)
+        for b in o.budgets:
+            entity = self._label("entity." + b.entity_type, b.entity)
+            rec.budget_max_usd(entity_type=b.entity_type, entity=entity, value=b.max_usd, when=now)
+            if b.remaining_usd is not None:
+                rec.budget_remaining_usd(entity_type=b.entity_type, entity=entity, value=b.remaining_usd, when=now)
+            if b.reset_at is not None:
+                rec.budget_reset_seconds(entity_type=b.entity_type, entity=entity, value=b.reset_at, when=now)
+
+    def _state(self, provider: str, model: str, deployment: str, state: float, now: float) -> None:
+        """A deployment's state as this process saw it last (deployment_state is a most-recent gauge)."""
+        self.rec.deployment_state(provider=provider, model=model, deployment=deployment, value=state, when=now)
+        self._states[(provider, model, deployment)] = state
+
+    def _retries(self, call) -> None:
+        """At a request's end: the retries within each model group it tried (calls.py)."""
+        if call.groups is not None:
+            for provider, group, n in call.retries():
+                self.rec.retries(provider=self._label("provider", provider), model=self._model(group), amount=n)
+
+    def _guardrails(self, call_id: object, runs: list, now: float) -> None:
+        for run in runs:
+            if isinstance(call_id, str) and not self.calls.first_guardrail_report(
+                    (call_id, run.name if isinstance(run.name, str) else None, run.hook, run.started), now):
+                continue
+            guardrail, hook = self._label("guardrail", run.name), self._label("hook", run.hook)
+            self.rec.guardrail_requests(guardrail=guardrail, hook=hook, outcome=run.outcome)
+            if run.duration is not None:
+                self.rec.guardrail_latency_seconds(guardrail=guardrail, hook=hook, value=run.duration)
 
     def _failure(self, o: obs.Failure, exc: object) -> None:
         now = time.time()
@@ -464,7 +527,9 @@ class ObserveLogger(CustomLogger):
             self._problems("async_post_call_failure_hook", o.problems)
         self._request_failed(o.model, o.provider, o.team, o.status_code, o.error_type,
                              call.started if call is not None else None, now)
-        if o.retries:
+        if call is not None:
+            self._retries(call)
+        elif o.retries:  # a request this process saw no start of: the router's own count
             self.rec.retries(provider=self._label("provider", o.provider), model=self._model(o.retries_group),
                              amount=o.retries)
 
@@ -488,6 +553,7 @@ class ObserveLogger(CustomLogger):
         if ended is not None:  # the client disconnected: the request ends here, as 499
             self._request_failed(ended.model, (ended.attempt_labels or (None,))[0], obs.team_of(ended.user),
                                  CLIENT_CLOSED_STATUS, CLIENT_CLOSED, ended.started, now)
+            self._retries(ended)
         self._tick(now)
 
     def _stream_ended_alone(self, call) -> None:
@@ -497,6 +563,7 @@ class ObserveLogger(CustomLogger):
         if self.calls.end(call.call_id, calls.STREAM_FAILED if failed else calls.STREAM_EMPTY,
                           end + self.calls.grace) is None:
             return
+        self._retries(call)
         provider = (call.attempt_labels or (None,))[0]
         if failed:
             o = obs.failure({"model": call.model}, call.error, call.user)
@@ -514,8 +581,9 @@ class ObserveLogger(CustomLogger):
         n = call.unreported()
         if not n:
             return
-        provider, group = call.attempt_labels or (None, None)
+        provider, group, deployment = (call.attempt_labels or (None, None, None)) + (None,) * 3
         provider, model = self._label("provider", provider), self._model(group or call.model)
+        deployment = self._label("deployment", deployment)
         if call.ended == calls.DISCONNECT:
             code, etype = CLIENT_CLOSED_STATUS, CLIENT_CLOSED
         elif call.ended == calls.STREAM_EMPTY or (call.ended == calls.SUCCESS and call.error is None):
@@ -523,22 +591,70 @@ class ObserveLogger(CustomLogger):
         else:
             o = obs.failure({}, call.error, None)
             code, etype = o.status_code, o.error_type
-        self.rec.provider_requests(provider=provider, model=model, status_code=str(code), amount=n)
+        self.rec.provider_requests(provider=provider, model=model, deployment=deployment, status_code=str(code),
+                                   amount=n)
         if etype is not None:
-            self.rec.provider_errors(provider=provider, model=model, error_type=etype, amount=n)
+            self.rec.provider_errors(provider=provider, model=model, deployment=deployment, error_type=etype, amount=n)
         began, ended = call.attempt_began, call.stream_ended_at or call.ended_at
         if began is not None and (d := _duration(ended - began)) is not None:  # the last attempt's duration
-            self.rec.provider_latency_seconds(provider=provider, model=model, value=d)
+            self.rec.provider_latency_seconds(provider=provider, model=model, deployment=deployment, value=d)
 
     def _failed_attempt(self, o: obs.FailedAttempt, exc: object) -> None:
         self.calls.remember_error(o.call_id, exc)
         if not self.calls.attempt_failed(o.call_id):
             return  # the same attempt reported twice (/v1/messages through the Responses API)
+        now = time.time()
         provider, model = self._label("provider", o.provider), self._model(o.model_group)
-        self.rec.provider_requests(provider=provider, model=model, status_code=str(o.status_code))
-        self.rec.provider_errors(provider=provider, model=model, error_type=o.error_type)
-        if o.began is not None and (d := _duration(time.time() - o.began)) is not None:
-            self.rec.provider_latency_seconds(provider=provider, model=model, value=d)
+        deployment = self._label("deployment", o.deployment)
+        self.rec.provider_requests(provider=provider, model=model, deployment=deployment,
+                                   status_code=str(o.status_code))
+        self.rec.provider_errors(provider=provider, model=model, deployment=deployment, error_type=o.error_type)
+        self._state(provider, model, deployment, 1.0, now)
+        if o.began is not None and (d := _duration(now - o.began)) is not None:
+            self.rec.provider_latency_seconds(provider=provider, model=model, deployment=deployment, value=d)
+        if self.cooldowns.failed(now):
+            self._read_cooldowns_at(self.cooldowns.next_read)
+
+    # ---- cooldowns (deployments.py) ----------------------------------------------------------
+    def _read_cooldowns_at(self, when: float) -> None:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return  # no event loop (a test driving hooks by hand): read_cooldowns() is called directly
+        loop.call_later(max(0.0, when - time.time()), self._start_read, loop)
+
+    def _start_read(self, loop: asyncio.AbstractEventLoop) -> None:
+        task = loop.create_task(self.read_cooldowns())
+        self._tasks.add(task)  # the loop keeps only a weak reference to a task
+        task.add_done_callback(self._tasks.discard)
+
+    async def read_cooldowns(self) -> None:
+        """Read the router's cooldowns; record cooldowns begun and deployment states."""
+        try:
+            if self.store is None or self._pid != os.getpid():
+                return
+            reading = await self.cooldowns.read()
+            if reading is None:
+                return
+            now = time.time()
+            for e in reading.errors:
+                self._internal_error("cooldowns", e)
+            for cooldown in reading.started:
+                d = cooldown.deployment
+                provider, model = self._label("provider", d.provider), self._model(d.group)
+                self.rec.deployment_cooldowns(provider=provider, model=model, deployment=self._label("deployment", d.name),
+                                              reason=self._label("reason", cooldown.reason))
+            for d in reading.active:
+                self._state(self._label("provider", d.provider), self._model(d.group), self._label("deployment", d.name),
+                            2.0, now)
+            for d in reading.lapsed:  # back to partial outage, unless a call this process saw since says otherwise
+                labels = (self._label("provider", d.provider), self._model(d.group), self._label("deployment", d.name))
+                if self._states.get(labels) == 2.0:
+                    self._state(*labels, 1.0, now)
+            if self.cooldowns.next_read is not None:
+                self._read_cooldowns_at(self.cooldowns.next_read)
+        except Exception as e:
+            self._internal_error("cooldowns", e)
 
     def _fallback(self, hook: str, parse: Callable, original_model_group: Any, kwargs: Any, success: bool) -> None:
         try:
