@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import logging
 import os
 import sys
@@ -10,16 +9,16 @@ import sys
 from . import settings as settings_mod
 
 
-def _settings(args) -> settings_mod.Settings:
-    s = settings_mod.load(args.config)
-    dash = {k: getattr(args, k, None) for k in ("datasource", "selector", "title_prefix", "refresh")}
-    dash = {k: v for k, v in dash.items() if v is not None}
+def _options(args):
+    """The generators' options: the config's section, the environment, then the dashboard flags
+    (checked exactly as the config's `dashboards:` keys are)."""
+    from .generators import options
+
+    flags = {k: getattr(args, k, None) for k in ("datasource", "selector", "title_prefix", "refresh")}
+    flags = {k: v for k, v in flags.items() if v is not None}
     if getattr(args, "tags", None) is not None:
-        dash["tags"] = [t.strip() for t in args.tags.split(",") if t.strip()]
-    if dash:  # flags are validated exactly as the config section is
-        merged = {**dataclasses.asdict(s.dashboards), **dash}
-        s = dataclasses.replace(s, dashboards=settings_mod._build(settings_mod.DashboardSettings, merged, "dashboards."))
-    return s
+        flags["tags"] = [t.strip() for t in args.tags.split(",") if t.strip()]
+    return options.load(args.config, dashboards=flags)
 
 
 def _generate_args(p: argparse.ArgumentParser) -> None:
@@ -37,9 +36,9 @@ def _generate_args(p: argparse.ArgumentParser) -> None:
 def cmd_generate(args) -> int:
     from .generators import generate
 
-    s = _settings(args)
+    options = _options(args)
     if args.check:
-        bad = generate.stale(args.out, s, args.kubernetes)
+        bad = generate.stale(args.out, options, args.kubernetes)
         for rel in bad:
             print(f"stale: {os.path.join(args.out, rel)} differs from what `litellm_observe generate` writes",
                   file=sys.stderr)
@@ -48,7 +47,7 @@ def cmd_generate(args) -> int:
             return 1
         print("generated files are up to date")
         return 0
-    for rel in generate.write(args.out, s, args.kubernetes):
+    for rel in generate.write(args.out, options, args.kubernetes):
         print(f"wrote {os.path.join(args.out, rel)}")
     return 0
 
@@ -56,7 +55,7 @@ def cmd_generate(args) -> int:
 def cmd_check(args) -> int:
     from .generators import promtool
 
-    return promtool.check_all(args.out, settings=_settings(args))
+    return promtool.check_all(args.out, options=_options(args))
 
 
 def cmd_serve(args) -> int:

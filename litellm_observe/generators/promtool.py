@@ -81,13 +81,13 @@ def _kubernetes_groups(path: str) -> str:
     return yaml.safe_dump({"groups": resource["spec"]["groups"]}, sort_keys=False)
 
 
-def check_all(out: str = ".", settings=None, stream: TextIO | None = None) -> int:
+def check_all(out: str = ".", options=None, stream: TextIO | None = None) -> int:
     """promtool check rules + test rules on alerts/, the Python lint, and check metrics on the
     catalogue's exposition; 0 when all pass, 1 otherwise, 2 when promtool is missing."""
-    from .. import settings as settings_mod
+    from . import options as options_mod
     from .rules import lint
 
-    settings = settings or settings_mod.load()
+    options = options or options_mod.load()
     stream = stream or sys.stdout
     rule_files = sorted(glob.glob(os.path.join(out, "alerts", "*.yaml")))
     tests = sorted(glob.glob(os.path.join(out, "alerts", "tests", "*.yaml")))
@@ -98,7 +98,7 @@ def check_all(out: str = ".", settings=None, stream: TextIO | None = None) -> in
     try:
         results = [("promtool check rules", *check_rules(*rule_files)),
                    ("promtool test rules", *test_rules(*tests)),
-                   ("promtool check metrics (catalogue)", *check_metrics(catalogue_exposition(settings.namespace)))]
+                   ("promtool check metrics (catalogue)", *check_metrics(catalogue_exposition(options.namespace)))]
         for path in sorted(glob.glob(os.path.join(out, "alerts", "kubernetes", "*.yaml"))):
             with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as tmp:
                 tmp.write(_kubernetes_groups(path))
@@ -115,7 +115,7 @@ def check_all(out: str = ".", settings=None, stream: TextIO | None = None) -> in
             groups += (yaml.safe_load(f) or {}).get("groups", [])
     runbooks_path = os.path.join(out, "docs", "runbooks.md")
     runbooks = open(runbooks_path, encoding="utf-8").read() if os.path.isfile(runbooks_path) else None
-    found = lint.problems(groups, settings, runbooks)
+    found = lint.problems(groups, options, runbooks)
     results.append(("rule lint", not found, "\n".join(found)))
     for name, ok, output in results:
         print(f"{'ok  ' if ok else 'FAIL'} {name}", file=stream)

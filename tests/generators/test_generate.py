@@ -9,6 +9,7 @@ import pytest
 
 from litellm_observe.generators import docs, generate
 from litellm_observe.catalogue import CATALOGUE
+from litellm_observe.generators.options import Options
 from litellm_observe.settings import Settings
 
 README = """# Title
@@ -69,7 +70,7 @@ def fake_generators(monkeypatch):
 
 
 def test_outputs_and_blocks(fake_generators):
-    s = Settings()
+    s = Options()
     assert generate.outputs(s) == dict(sorted(fake_generators.items()))
     assert "kubernetes/cm.yaml" in generate.outputs(s, kubernetes=True)
     assert generate.readme_blocks(s) == {"alpha": "ALPHA\n", "beta": "BETA\n"}
@@ -82,7 +83,7 @@ def test_two_generators_writing_one_path(monkeypatch):
     monkeypatch.setitem(sys.modules, "fake_b", b)
     monkeypatch.setattr(generate, "GENERATORS", ("fake_a", "fake_b"))
     with pytest.raises(RuntimeError, match="x.json"):
-        generate.outputs(Settings())
+        generate.outputs(Options())
 
 
 def test_a_generator_with_a_broken_import_is_an_error(monkeypatch, tmp_path):
@@ -90,12 +91,12 @@ def test_a_generator_with_a_broken_import_is_an_error(monkeypatch, tmp_path):
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.setattr(generate, "GENERATORS", ("fake_broken_gen",))
     with pytest.raises(ModuleNotFoundError):
-        generate.outputs(Settings())
+        generate.outputs(Options())
 
 
 def test_write_then_not_stale(tmp_path, fake_generators):
     (tmp_path / "README.md").write_text(README)
-    s = Settings()
+    s = Options()
     written = generate.write(str(tmp_path), s)
     assert sorted(written) == sorted(list(fake_generators) + ["README.md"])
     assert generate.stale(str(tmp_path), s) == []
@@ -111,7 +112,7 @@ def test_write_then_not_stale(tmp_path, fake_generators):
 ])
 def test_stale_names_the_file(tmp_path, fake_generators, damage, named):
     (tmp_path / "README.md").write_text(README)
-    s = Settings()
+    s = Options()
     generate.write(str(tmp_path), s)
     damage(tmp_path)
     assert generate.stale(str(tmp_path), s) == [named]
@@ -121,27 +122,27 @@ def test_stale_names_the_file(tmp_path, fake_generators, damage, named):
 
 
 def test_unmanaged_files_are_left_alone(tmp_path, fake_generators):
-    generate.write(str(tmp_path), Settings())
+    generate.write(str(tmp_path), Options())
     (tmp_path / "dashboards/notes.txt").write_text("mine")
     (tmp_path / "other").mkdir()
     (tmp_path / "other/x.json").write_text("{}")
-    assert generate.stale(str(tmp_path), Settings()) == []
-    generate.write(str(tmp_path), Settings())
+    assert generate.stale(str(tmp_path), Options()) == []
+    generate.write(str(tmp_path), Options())
     assert (tmp_path / "dashboards/notes.txt").exists() and (tmp_path / "other/x.json").exists()
 
 
 def test_no_readme_is_not_stale(tmp_path, fake_generators):
-    generate.write(str(tmp_path), Settings())
-    assert "README.md" not in generate.plan(str(tmp_path), Settings())
+    generate.write(str(tmp_path), Options())
+    assert "README.md" not in generate.plan(str(tmp_path), Options())
 
 
 def test_docs_metric_table_lists_every_metric():
-    table = docs.metric_table(Settings(namespace="acme"))
+    table = docs.metric_table(Options(settings=Settings(namespace="acme")))
     for m in CATALOGUE:
         assert f"`{m.sample_names('acme')[0] if m.kind.value == 'counter' else m.family('acme')}`" in table
     assert table.count("\n") == len(CATALOGUE) + 2
 
 
 def test_docs_blocks_are_pure():
-    assert docs.readme_blocks(Settings()) == docs.readme_blocks(Settings())
-    assert set(docs.readme_blocks(Settings())) == {"metrics", "error-types", "settings"}
+    assert docs.readme_blocks(Options()) == docs.readme_blocks(Options())
+    assert set(docs.readme_blocks(Options())) == {"metrics", "error-types", "settings", "generation-options"}

@@ -8,7 +8,7 @@ import yaml
 
 from litellm_observe.generators import rules
 from litellm_observe.generators.rules import lint
-from litellm_observe.settings import load
+from litellm_observe.generators.options import load
 
 S = load(section={}, environ={})
 FILES = rules.outputs(S)

@@ -7,7 +7,7 @@ import stat
 import pytest
 
 from litellm_observe.generators import promtool, rules
-from litellm_observe.settings import load
+from litellm_observe.generators.options import load
 
 S = load(section={}, environ={})
 GOOD_EXPOSITION = """# HELP litellm_requests_total Client requests.

@@ -7,9 +7,12 @@ extra selector. Every aggregation sums across proxy replicas, so a fleet reads a
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from ...catalogue import Kind, Metric, metric
-from ...settings import Settings
+
+if TYPE_CHECKING:
+    from ..options import Options
 
 RATE_WINDOW = "$__rate_interval"
 RANGE_WINDOW = "$__range"
@@ -27,22 +30,21 @@ def by(labels: tuple[str, ...] | list[str]) -> str:
 
 @dataclass(frozen=True)
 class Queries:
-    """Query builders bound to one Settings (namespace and extra selector)."""
+    """Query builders bound to one set of options (namespace and extra selector)."""
 
-    settings: Settings
+    options: Options
 
     def _matchers(self, labels: tuple[str, ...], extra: tuple[str, ...]) -> str:
         parts = [f'{v}=~"${v}"' for v in TARGET_VARIABLES]
         parts += [f'{v}=~"${v}"' for v in LABEL_VARIABLES if v in labels]
         parts += list(extra)
-        if self.settings.dashboards.matchers():
-            parts.append(self.settings.dashboards.matchers())
+        parts += [str(m) for m in self.options.dashboards.matchers()]
         return "{" + ", ".join(parts) + "}"
 
     def series(self, name: str, suffix: str = "", extra: tuple[str, ...] = ()) -> str:
         """`<sample name>{filters}` for catalogue metric `name`; suffix picks a histogram series."""
         m = metric(name)
-        samples = m.sample_names(self.settings.namespace)
+        samples = m.sample_names(self.options.namespace)
         sample = next((s for s in samples if s.endswith(suffix)), None) if suffix else samples[0]
         if sample is None:
             raise ValueError(f"{name} has no {suffix} series (it has {samples})")
@@ -51,9 +53,8 @@ class Queries:
     def variable_source(self, name: str, variables: tuple[str, ...]) -> str:
         """The series a template variable lists values from, narrowed by earlier `variables`."""
         parts = [f'{v}=~"${v}"' for v in variables]
-        if self.settings.dashboards.matchers():
-            parts.append(self.settings.dashboards.matchers())
-        sample = metric(name).sample_names(self.settings.namespace)[0]
+        parts += [str(m) for m in self.options.dashboards.matchers()]
+        sample = metric(name).sample_names(self.options.namespace)[0]
         return sample + "{" + ", ".join(parts) + "}" if parts else sample
 
     def prometheus_series(self, name: str) -> str:

@@ -1,17 +1,20 @@
 """Checks promtool does not make (pint cannot be installed here): our rule conventions,
 metric names against the catalogue, rate() only on counters, histogram thresholds on bucket edges.
 
-`problems(groups, settings, runbooks)` takes parsed rule groups and returns one message per
+`problems(groups, options, runbooks)` takes parsed rule groups and returns one message per
 problem, prefixed by the rule's name; empty means clean.
 """
 from __future__ import annotations
 
 import re
-from typing import Iterable
+from typing import TYPE_CHECKING, Iterable
 
 from ...catalogue import CATALOGUE, Kind
-from ...settings import SEVERITIES, Settings
-from .promql import SCRAPE_UP
+from ..fields import SEVERITIES
+from .promql import PROMETHEUS_UP
+
+if TYPE_CHECKING:
+    from ..options import Options
 
 ALERT_NAME = re.compile(r"^Litellm[A-Z][A-Za-z0-9]*$")
 RECORD_NAME = re.compile(r"^(?P<level>[a-z][a-z_]*):(?P<metric>[a-zA-Z_][a-zA-Z0-9_]*):(?P<ops>[a-z0-9_]+)$")
@@ -65,7 +68,7 @@ def _expr_problems(expr: str, kinds: dict, records: set[str]) -> list[str]:
         if ":" in name:
             if name not in records:
                 out.append(f"uses recording rule {name}, which no rule records")
-        elif name not in kinds and name != SCRAPE_UP:
+        elif name not in kinds and name != PROMETHEUS_UP:
             out.append(f"uses {name}, which is not in the metric catalogue")
     if any(n in kinds for n in names) and not _AGGREGATION.search(expr):
         out.append("selects catalogue metrics without aggregating over replicas (sum/min/max by ...)")
@@ -84,7 +87,7 @@ def _expr_problems(expr: str, kinds: dict, records: set[str]) -> list[str]:
     return out
 
 
-def _alert_problems(rule: dict, settings: Settings, runbooks: str | None) -> list[str]:
+def _alert_problems(rule: dict, options: Options, runbooks: str | None) -> list[str]:
     name = rule["alert"]
     out = []
     if not ALERT_NAME.match(name):
@@ -104,7 +107,7 @@ def _alert_problems(rule: dict, settings: Settings, runbooks: str | None) -> lis
         out.append("has no description")
     elif "$value" not in description or ("$labels." not in description and " by (" in rule.get("expr", "")):
         out.append("description must be templated with $labels and $value")
-    want = f"{settings.alerts.runbook_base_url}#{name.lower()}"
+    want = f"{options.alerts.runbook_base_url}#{name.lower()}"
     if notes.get("runbook_url") != want:
         out.append(f"runbook_url must be {want}")
     elif runbooks is not None and not re.search(rf"^## {re.escape(name)}$", runbooks, re.M):
@@ -112,9 +115,9 @@ def _alert_problems(rule: dict, settings: Settings, runbooks: str | None) -> lis
     return out
 
 
-def problems(groups: list[dict], settings: Settings, runbooks: str | None = None) -> list[str]:
-    kinds = _series_kinds(settings.namespace)
-    families = {m.family(settings.namespace) for m in CATALOGUE}
+def problems(groups: list[dict], options: Options, runbooks: str | None = None) -> list[str]:
+    kinds = _series_kinds(options.namespace)
+    families = {m.family(options.namespace) for m in CATALOGUE}
     rules = [r for g in groups for r in g.get("rules", [])]
     records = {r["record"] for r in rules if "record" in r}
     out = []
@@ -127,7 +130,7 @@ def problems(groups: list[dict], settings: Settings, runbooks: str | None = None
             elif m["metric"] not in families:
                 found.append(f"recording rule's metric part {m['metric']} is not a catalogue metric")
         else:
-            name, found = rule.get("alert", "?"), _alert_problems(rule, settings, runbooks)
+            name, found = rule.get("alert", "?"), _alert_problems(rule, options, runbooks)
         found += _expr_problems(str(rule.get("expr", "")), kinds, records)
         out += [f"{name}: {p}" for p in found]
     return out
