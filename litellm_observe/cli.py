@@ -53,9 +53,9 @@ def cmd_generate(args) -> int:
 
 
 def cmd_check(args) -> int:
-    from .generators import promtool
+    from .generators import check
 
-    return promtool.check_all(args.out, options=_options(args))
+    return check.check_all(args.out, _options(args))
 
 
 def cmd_serve(args) -> int:
@@ -94,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     _generate_args(g)
     g.add_argument("--check", action="store_true", help="exit 1 and name the files that are stale")
     g.set_defaults(func=cmd_generate)
-    c = sub.add_parser("check", help="promtool check rules, test rules and check metrics on the generated output")
+    c = sub.add_parser("check", help="promtool check and test the rules, lint the rules and the dashboards of the generated output")
     c.add_argument("--out", default=".", help="folder holding the generated alerts/ and docs/ (default: .)")
     c.add_argument("--config", help="the config.yaml `generate` read (its litellm_observe: section)")
     c.set_defaults(func=cmd_check)

@@ -12,14 +12,10 @@ from litellm_observe.generators import generate
 
 @pytest.fixture
 def fake_generator(monkeypatch):
-    mod = types.ModuleType("fake_cli_gen")
+    def outputs(options, kubernetes=False):
+        return {"dashboards/overview.json": f'{{"datasource": "{options.dashboards.datasource}"}}\n'}
 
-    def outputs(settings, kubernetes=False):
-        return {"dashboards/overview.json": f'{{"datasource": "{settings.dashboards.datasource}"}}\n'}
-
-    mod.outputs = outputs
-    monkeypatch.setitem(sys.modules, "fake_cli_gen", mod)
-    monkeypatch.setattr(generate, "GENERATORS", ("fake_cli_gen",))
+    monkeypatch.setattr(generate, "GENERATORS", (generate.Generator("fake", outputs, lambda options: {}),))
     monkeypatch.delenv("LITELLM_OBSERVE_CONFIG", raising=False)
     monkeypatch.setenv("CONFIG_FILE_PATH", "/nonexistent/config.yaml")
 

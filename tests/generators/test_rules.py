@@ -7,6 +7,8 @@ import pytest
 import yaml
 
 from litellm_observe.generators import generate, promtool, rules
+from litellm_observe.generators import check
+from litellm_observe.generators.promql import lint as promql_lint
 from litellm_observe.generators.rules import alerts, lint, slo
 from litellm_observe.config import SettingsError
 from litellm_observe.generators.options import load
@@ -126,7 +128,7 @@ def test_non_default_settings_change_the_expressions_and_still_pass_promtool(tmp
     # the selector reaches every selection of a catalogue metric and `up`
     for name, group in by_name.items():
         for rule in group:
-            for selected in lint.metric_names(rule["expr"]):
+            for selected in promql_lint.series_names(rule["expr"]):
                 if ":" not in selected:
                     assert f'{selected}{{' in rule["expr"] and 'namespace="llm"' in rule["expr"], (name, selected)
     assert files != rules.outputs(settings())
@@ -146,8 +148,8 @@ def test_kubernetes_prometheus_rule_holds_the_same_groups(tmp_path):
     assert resource["apiVersion"] == "monitoring.coreos.com/v1" and resource["kind"] == "PrometheusRule"
     plain = [g for rel in (rules.RULES_FILE, rules.ALERTS_FILE) for g in yaml.safe_load(files[rel])["groups"]]
     assert resource["spec"]["groups"] == plain
-    root = write(tmp_path, files)
-    assert promtool.check_all(root, s) == 0
+    root = write(tmp_path, {**generate.outputs(s), **files})
+    assert check.check_all(root, s) == 0
 
 
 def test_an_objective_too_low_for_the_fast_burn_is_refused():

@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from ...catalogue import CACHE_HITS, CACHE_MISSES, SPEND_USD
 from .. import fields
+from ..promql.build import fmt
 from .model import COUNT, MODEL, PERCENT, RATE, Alert, Expected, Spec, boundary, counter, negative, series
-from .promql import fmt, sample, selector, sum_rate
 
 if TYPE_CHECKING:
     from ..options import Options
@@ -35,15 +36,15 @@ class CacheHitRateLow:
 
 
 def spend_burn_high(o: Options, base: dict) -> Spec:
-    g, budget = o.alerts.spend_burn_high, o.alerts.daily_budget_usd
-    spend = sample("spend_usd", o)
-    expr = f"sum(increase({selector(spend, o)}[1h])) * 24\n> {fmt(budget)}\n"
+    g, q, budget = o.alerts.spend_burn_high, o.rule_scope, o.alerts.daily_budget_usd
+    spend = q.sample(SPEND_USD)
+    expr = f"sum(increase({q.select(spend)}[1h])) * 24\n> {fmt(budget)}\n"
     alert = Alert(
         "LitellmSpendBurnHigh", expr, g.for_, g.severity, "Spend is on course to exceed the daily budget.",
         "Spend over the last hour projects to {value} USD a day, over the budget of " f"{fmt(budget)} USD.", COUNT,
         meaning=(f"The last hour's spend, summed over every replica, provider, model and team, times 24, is over "
                  f"`alerts.daily_budget_usd` ({fmt(budget)} USD)."),
-        confirm=f"sum by (team, provider, model) (increase({selector(spend, o)}[1h]))",
+        confirm=f"sum by (team, provider, model) (increase({q.select(spend)}[1h]))",
         action=("Find the team and model behind the rise; check for a runaway client or loop, a retry storm, or a "
                 "switch to a pricier model; use LiteLLM budgets and rate limits on the key or team."))
     # $share of the hourly budget spent in one go at minute 60 by each of two replicas
@@ -61,9 +62,9 @@ def spend_burn_high(o: Options, base: dict) -> Spec:
 
 
 def cache_hit_rate_low(o: Options, base: dict) -> Spec:
-    g = o.alerts.cache_hit_rate_low
-    hits, misses = sample("cache_hits", o), sample("cache_misses", o)
-    h, m = sum_rate(hits, o, ("model",), RATE), sum_rate(misses, o, ("model",), RATE)
+    g, q = o.alerts.cache_hit_rate_low, o.rule_scope
+    hits, misses = q.sample(CACHE_HITS), q.sample(CACHE_MISSES)
+    h, m = q.sum_rate(hits, ("model",), RATE), q.sum_rate(misses, ("model",), RATE)
     # misses only exist where a cache is configured; `or 0 * misses` keeps models with no hit yet
     expr = f"({h}\nor 0 * {m})\n/\n(({h}\nor 0 * {m})\n+ {m})\n< {fmt(g.ratio)}\n"
     alert = Alert(

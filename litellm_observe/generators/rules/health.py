@@ -5,9 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from ...catalogue import INTERNAL_ERRORS, LABEL_OVERFLOW, Metric
 from .. import fields
 from .model import COUNT, Alert, Expected, Spec, boundary, constant, counter, negative, series
-from .promql import PROMETHEUS_UP, equality_labels, sample, selector
+from ..promql.build import UP as PROMETHEUS_UP
+from .promql import equality_labels
 
 if TYPE_CHECKING:
     from ..options import Options
@@ -32,8 +34,8 @@ class MetricsAbsent:
 
 
 def metrics_absent(o: Options, base: dict) -> Spec:
-    g, job = o.alerts.metrics_absent, o.alerts.scrape_job
-    up = selector(PROMETHEUS_UP, o, f'job="{job}"')
+    g, job, q = o.alerts.metrics_absent, o.alerts.scrape_job, o.rule_scope
+    up = q.select(PROMETHEUS_UP, f'job="{job}"')
     alert = Alert(
         "LitellmMetricsAbsent", f"{up} == 0\nor\nabsent({up})\n", g.for_, g.severity,
         "Prometheus gets no metrics from a litellm-observe exporter.",
@@ -59,13 +61,14 @@ def metrics_absent(o: Options, base: dict) -> Spec:
                                        (series(PROMETHEUS_UP, down), constant(1, 30))], g.for_, 0)))
 
 
-def _lost_events(o: Options, base: dict, alert_name: str, metric_name: str, label: str, value: str,
+def _lost_events(o: Options, base: dict, alert_name: str, counted: Metric, label: str, value: str,
                  for_: str, severity: str, summary: str, meaning: str, action: str) -> Spec:
-    total = sample(metric_name, o)
+    q = o.rule_scope
+    total = q.sample(counted)
     alert = Alert(
-        alert_name, f"sum by ({label}) (increase({selector(total, o)}[5m])) > 0\n", for_, severity, summary,
+        alert_name, f"sum by ({label}) (increase({q.select(total)}[5m])) > 0\n", for_, severity, summary,
         "litellm-observe lost {value} events at " + label + " {" + label + "} over the last 5 minutes.", COUNT,
-        meaning=meaning, confirm=f"sum by ({label}) (increase({selector(total, o)}[1h]))", action=action)
+        meaning=meaning, confirm=f"sum by ({label}) (increase({q.select(total)}[1h]))", action=action)
     labels = {**base, label: value}
     return Spec((alert,), (
         boundary("losing data", [(series(total, labels), counter(2, 30))], for_, 1,
@@ -76,7 +79,7 @@ def _lost_events(o: Options, base: dict, alert_name: str, metric_name: str, labe
 def observe_internal_errors(o: Options, base: dict) -> Spec:
     g = o.alerts.observe_internal_errors
     return _lost_events(
-        o, base, "LitellmObserveInternalErrors", "observe_internal_errors", "hook", "async_log_success_event",
+        o, base, "LitellmObserveInternalErrors", INTERNAL_ERRORS, "hook", "async_log_success_event",
         g.for_, g.severity, "The litellm-observe logger is failing to record events.",
         "The logger raised while recording an event and dropped it; metrics undercount from then on. The `hook` "
         "label says where: a LiteLLM hook; `exporter_read`, a dead worker's unreadable sample file was set aside "
@@ -91,7 +94,7 @@ def observe_internal_errors(o: Options, base: dict) -> Spec:
 def observe_label_overflow(o: Options, base: dict) -> Spec:
     g = o.alerts.observe_label_overflow
     return _lost_events(
-        o, base, "LitellmObserveLabelOverflow", "observe_label_overflow", "label", "team", g.for_, g.severity,
+        o, base, "LitellmObserveLabelOverflow", LABEL_OVERFLOW, "label", "team", g.for_, g.severity,
         "A metric label reached its cap of distinct values.",
         "A label reached its cap of distinct values in this proxy run; new values are recorded as `overflow`, "
         "so per-value breakdowns are incomplete.",

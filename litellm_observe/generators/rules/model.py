@@ -129,6 +129,16 @@ def counter(per_minute: float, minutes: int, start: float = 0.0) -> str:
     return f"{start!r}+{float(per_minute)!r}x{minutes}"
 
 
+def counter_end(per_minute: float, minutes: int, start: float = 0.0) -> float:
+    """The last value promtool expands `counter(...)` to. It adds the step once per sample, so
+    with an inexact step (16.8) the sum can exceed `start + step * minutes`; a series continuing
+    from the product would step down, and Prometheus would read a counter reset."""
+    value = float(start)
+    for _ in range(minutes):
+        value += float(per_minute)
+    return max(value, start + per_minute * minutes)
+
+
 def constant(value: float, minutes: int) -> str:
     return f"{float(value)!r}+0x{minutes}"
 

@@ -11,8 +11,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from .. import fields
-from .model import Alert, Case, Expected, PERCENT, Recording, Spec, counter, series
-from .promql import family, fmt, minutes, sample, seconds, selector, regex_matcher
+from .model import Alert, Case, Expected, PERCENT, Recording, Spec, counter, counter_end, series
+from ...catalogue import PROVIDER_ERRORS, PROVIDER_REQUESTS
+from .promql import fmt, minutes, regex_matcher, seconds
 
 if TYPE_CHECKING:
     from ..options import Options
@@ -67,7 +68,7 @@ def budget(options: Options) -> float:
 
 
 def ratio_record(window: str, options: Options) -> str:
-    return f"provider:{family('provider_errors', options)}:ratio_rate{window}"
+    return f"provider:{options.rule_scope.family(PROVIDER_ERRORS)}:ratio_rate{window}"
 
 
 def windows() -> list[str]:
@@ -75,9 +76,9 @@ def windows() -> list[str]:
 
 
 def recording_rules(options: Options) -> list[Recording]:
-    errors = selector(sample("provider_errors", options), options,
-                      regex_matcher("error_type", options.alerts.slo_error_types))
-    requests = selector(sample("provider_requests", options), options)
+    q = options.rule_scope
+    errors = q.select(q.sample(PROVIDER_ERRORS), regex_matcher("error_type", options.alerts.slo_error_types))
+    requests = q.select(q.sample(PROVIDER_REQUESTS))
     rules = []
     for w in windows():
         total = f"sum by (provider) (rate({requests}[{w}]))"
@@ -169,10 +170,11 @@ def spec(options: Options, base_labels: dict[str, str]) -> Spec:
 def _calls(options: Options, base: dict[str, str], ratio: float, end: int | None, length: int):
     """1000 calls a minute to one provider, `ratio` of them failing (until `end`)."""
     labels = {**base, "provider": "openai", "model": "gpt-4o"}
-    failed = ratio * 1000
-    errors = counter(failed, length) if end is None else f"{counter(failed, end)} {failed * end!r}+0x{length - end}"
-    return ((series(sample("provider_requests", options), {**labels, "status_code": "200"}), counter(1000, length)),
-            (series(sample("provider_errors", options), {**labels, "error_type": options.alerts.slo_error_types[0]}),
+    q, failed = options.rule_scope, ratio * 1000
+    errors = (counter(failed, length) if end is None
+              else f"{counter(failed, end)} {counter_end(failed, end)!r}+0x{length - end}")
+    return ((series(q.sample(PROVIDER_REQUESTS), {**labels, "status_code": "200"}), counter(1000, length)),
+            (series(q.sample(PROVIDER_ERRORS), {**labels, "error_type": options.alerts.slo_error_types[0]}),
              errors))
 
 
@@ -186,7 +188,8 @@ def recording_cases(options: Options, base: dict[str, str]) -> dict[int, dict]:
     types left out; and for each window, a failure in the first step is in the window at
     t=window and gone one step later."""
     labels = {**base, "provider": "openai", "model": "gpt-4o"}
-    err, req = sample("provider_errors", options), sample("provider_requests", options)
+    q = options.rule_scope
+    err, req = q.sample(PROVIDER_ERRORS), q.sample(PROVIDER_REQUESTS)
     counted = options.alerts.slo_error_types[0]
     excluded = "bad_request" if "bad_request" not in options.alerts.slo_error_types else None
     out = {}

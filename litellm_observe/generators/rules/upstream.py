@@ -10,12 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ...catalogue import metric
+from ...catalogue import (FALLBACKS, PROVIDER_ERRORS, PROVIDER_REQUESTS, REQUEST_DURATION, REQUESTS, REQUESTS_LIMIT,
+                          REQUESTS_REMAINING, RETRIES, TIME_TO_FIRST_TOKEN, TOKENS_LIMIT, TOKENS_REMAINING, Metric)
 from .. import fields
+from ..promql.build import fmt
 from . import slo
 from .model import (MODEL, PERCENT, RATE, RATIO, SECONDS, Alert, Case, Expected, Spec, above, boundary, constant,
                     counter, negative, series)
-from .promql import fmt, sample, selector, sum_rate
 
 if TYPE_CHECKING:
     from ..options import Options
@@ -37,7 +38,7 @@ class RateLimitHeadroom:
 
 @dataclass(frozen=True)
 class HighP99Latency:
-    seconds: float = fields.bucket_edge(30.0, metric("request_duration_seconds"),
+    seconds: float = fields.bucket_edge(30.0, REQUEST_DURATION,
                                         "fires when a model's p99 end-to-end latency over 5m is above this")
     for_: str = fields.duration("10m")
     severity: str = fields.severity("warning")
@@ -45,7 +46,7 @@ class HighP99Latency:
 
 @dataclass(frozen=True)
 class HighTimeToFirstToken:
-    seconds: float = fields.bucket_edge(5.0, metric("time_to_first_token_seconds"),
+    seconds: float = fields.bucket_edge(5.0, TIME_TO_FIRST_TOKEN,
                                         "fires when a model's p95 time to first token over 5m is above this")
     for_: str = fields.duration("10m")
     severity: str = fields.severity("warning")
@@ -66,7 +67,7 @@ class RetryStorm:
 
 
 def high_error_rate(o: Options, base: dict) -> Spec:
-    g = o.alerts.high_error_rate
+    g, q = o.alerts.high_error_rate, o.rule_scope
     alert = Alert(
         "LitellmHighErrorRate", f"{slo.ratio_record(RATE, o)} > {fmt(g.ratio)}\n", g.for_, g.severity,
         "A provider fails too many upstream calls.",
@@ -74,10 +75,10 @@ def high_error_rate(o: Options, base: dict) -> Spec:
         meaning=("Upstream calls to this provider fail, for a reason the caller did not cause (`alerts.slo_error_types`), "
                  f"more often than {fmt(g.ratio * 100)} % of the time. Retries and fallbacks may still hide it "
                  "from clients, at the cost of latency and spend."),
-        confirm=f"sum by (provider, model, error_type) (rate({selector(sample('provider_errors', o), o)}[5m]))",
+        confirm=f"sum by (provider, model, error_type) (rate({q.select(q.sample(PROVIDER_ERRORS))}[5m]))",
         action=("Find the error_type and model that dominate; check the provider's status page; for rate_limit see "
                 "LitellmRateLimitHeadroom; move traffic with fallbacks or router weights while it lasts."))
-    req, err = sample("provider_requests", o), sample("provider_errors", o)
+    req, err = q.sample(PROVIDER_REQUESTS), q.sample(PROVIDER_ERRORS)
     failing = o.alerts.slo_error_types[0]
 
     def calls(instance: str, per_minute: float, ratio: float, error_type: str = failing, length: int = 40):
@@ -101,12 +102,13 @@ def high_error_rate(o: Options, base: dict) -> Spec:
 
 
 def rate_limit_headroom(o: Options, base: dict) -> Spec:
-    g = o.alerts.rate_limit_headroom
+    g, q = o.alerts.rate_limit_headroom, o.rule_scope
     alerts, cases = [], []
-    for resource in ("requests", "tokens"):
-        remaining, limit = sample(f"{resource}_remaining", o), sample(f"{resource}_limit", o)
+    for resource, left_metric, limit_metric in (("requests", REQUESTS_REMAINING, REQUESTS_LIMIT),
+                                                ("tokens", TOKENS_REMAINING, TOKENS_LIMIT)):
+        remaining, limit = q.sample(left_metric), q.sample(limit_metric)
         # Replicas share the upstream quota but each saw its own latest headers: take the tightest.
-        expr = (f"min by (provider, model) (\n  {selector(remaining, o)}\n/\n  ({selector(limit, o)} > 0)\n)\n"
+        expr = (f"min by (provider, model) (\n  {q.select(remaining)}\n/\n  ({q.select(limit)} > 0)\n)\n"
                 f"< {fmt(g.ratio)}\n")
         alert = Alert(
             "LitellmRateLimitHeadroom", expr, g.for_, g.severity, "An upstream rate limit is nearly used up.",
@@ -114,7 +116,7 @@ def rate_limit_headroom(o: Options, base: dict) -> Spec:
             labels={"resource": resource},
             meaning=(f"The latest x-ratelimit-remaining-{{requests,tokens}} header seen by some replica is under "
                      f"{fmt(g.ratio * 100)} % of the limit: the provider will soon answer 429."),
-            confirm=f"{selector(remaining, o)} / {selector(limit, o)}",
+            confirm=f"{q.select(remaining)} / {q.select(limit)}",
             action=("Ask the provider for a higher limit, spread the model over more deployments or keys in the "
                     "router, or lower clients' rate limits in LiteLLM."))
         alerts.append(alert)
@@ -132,12 +134,12 @@ def rate_limit_headroom(o: Options, base: dict) -> Spec:
     return Spec(tuple(alerts), tuple(cases))
 
 
-def _histogram_cases(alert: Alert, name: str, o: Options, base: dict, threshold: float, q: float,
+def _histogram_cases(alert: Alert, histogram: Metric, o: Options, base: dict, threshold: float, quantile: float,
                      by: dict[str, str]) -> tuple[Case, ...]:
     """All observations in the bucket above the threshold (fires), or in the one ending at it (does not)."""
-    buckets = metric(name).buckets
+    buckets = histogram.buckets
     upper = buckets[buckets.index(threshold) + 1]
-    bucket = sample(name, o)
+    bucket = o.rule_scope.sample(histogram)
 
     def observations(le_with_all: float):
         out = []
@@ -148,58 +150,58 @@ def _histogram_cases(alert: Alert, name: str, o: Options, base: dict, threshold:
         return out
 
     # histogram_quantile interpolates linearly inside the bucket
-    slow = threshold + (upper - threshold) * q
+    slow = threshold + (upper - threshold) * quantile
     return (boundary("quantile above the threshold", observations(upper), alert.for_, 1,
                      (Expected(alert, by, slow),)),
             negative("quantile at most the threshold", observations(threshold), alert.for_))
 
 
 def high_p99_latency(o: Options, base: dict) -> Spec:
-    g = o.alerts.high_p99_latency
-    bucket = sample("request_duration_seconds", o)
+    g, q = o.alerts.high_p99_latency, o.rule_scope
+    bucket = q.sample(REQUEST_DURATION)
     alert = Alert(
         "LitellmHighP99Latency",
-        f"histogram_quantile(0.99, {sum_rate(bucket, o, ('model', 'le'), RATE)})\n> {fmt(g.seconds)}\n",
+        f"histogram_quantile(0.99, {q.sum_rate(bucket, ('model', 'le'), RATE)})\n> {fmt(g.seconds)}\n",
         g.for_, g.severity, "Client requests to a model are slow.",
         "The p99 end-to-end latency of model {model} is {value} over the last 5 minutes.", SECONDS,
         meaning=(f"More than 1 % of client requests to this model group took over {fmt(g.seconds)} s "
                  "end to end, retries and fallbacks included."),
-        confirm=f"histogram_quantile(0.99, {sum_rate(bucket, o, ('model', 'provider', 'le'), RATE)})",
+        confirm=f"histogram_quantile(0.99, {q.sum_rate(bucket, ('model', 'provider', 'le'), RATE)})",
         action=("Split by provider to find the slow deployment; compare with provider latency and time to first "
                 "token; look for retries (LitellmRetryStorm) and fallbacks adding time; check request sizes."))
-    return Spec((alert,), _histogram_cases(alert, "request_duration_seconds", o, base, g.seconds, 0.99,
+    return Spec((alert,), _histogram_cases(alert, REQUEST_DURATION, o, base, g.seconds, 0.99,
                                            {"model": "gpt-4o"}))
 
 
 def high_time_to_first_token(o: Options, base: dict) -> Spec:
-    g = o.alerts.high_time_to_first_token
-    bucket = sample("time_to_first_token_seconds", o)
+    g, q = o.alerts.high_time_to_first_token, o.rule_scope
+    bucket = q.sample(TIME_TO_FIRST_TOKEN)
     alert = Alert(
         "LitellmHighTimeToFirstToken",
-        f"histogram_quantile(0.95, {sum_rate(bucket, o, ('provider', 'model', 'le'), RATE)})\n"
+        f"histogram_quantile(0.95, {q.sum_rate(bucket, ('provider', 'model', 'le'), RATE)})\n"
         f"> {fmt(g.seconds)}\n",
         g.for_, g.severity, "Streaming responses start slowly.",
         "The p95 time to first token of {provider} / {model} is {value} over the last 5 minutes.", SECONDS,
         meaning=(f"More than 5 % of streamed upstream calls took over {fmt(g.seconds)} s to send their "
                  "first token: users of chat interfaces see a stall."),
-        confirm=f"histogram_quantile(0.95, {sum_rate(bucket, o, ('provider', 'model', 'le'), RATE)})",
+        confirm=f"histogram_quantile(0.95, {q.sum_rate(bucket, ('provider', 'model', 'le'), RATE)})",
         action=("Check the provider's status and queueing; long prompts raise time to first token, so compare "
                 "input token rates; consider a faster deployment or a fallback for latency."))
-    return Spec((alert,), _histogram_cases(alert, "time_to_first_token_seconds", o, base, g.seconds, 0.95, MODEL))
+    return Spec((alert,), _histogram_cases(alert, TIME_TO_FIRST_TOKEN, o, base, g.seconds, 0.95, MODEL))
 
 
 def fallbacks_failing(o: Options, base: dict) -> Spec:
-    g = o.alerts.fallbacks_failing
-    fb = sample("fallbacks", o)
+    g, q = o.alerts.fallbacks_failing, o.rule_scope
+    fb = q.sample(FALLBACKS)
     failed = 'success="false"'
-    expr = (f"{sum_rate(fb, o, ('from_model',), RATE, failed)}\n/\n"
-            f"{sum_rate(fb, o, ('from_model',), RATE)}\n> {fmt(g.ratio)}\n")
+    expr = (f"{q.sum_rate(fb, ('from_model',), RATE, failed)}\n/\n"
+            f"{q.sum_rate(fb, ('from_model',), RATE)}\n> {fmt(g.ratio)}\n")
     alert = Alert(
         "LitellmFallbacksFailing", expr, g.for_, g.severity, "Fallbacks from a model mostly fail.",
         "{value} of fallbacks from model {from_model} failed over the last 5 minutes.", PERCENT,
         meaning=("When this model group fails, LiteLLM falls back to another, and that fallback fails more than "
                  f"{fmt(g.ratio * 100)} % of the time: clients get errors the fallback was meant to prevent."),
-        confirm=f"sum by (from_model, to_model, success) (rate({selector(fb, o)}[5m]))",
+        confirm=f"sum by (from_model, to_model, success) (rate({q.select(fb)}[5m]))",
         action=("Find the to_model that fails; check it is configured (keys, model names) and healthy; a fallback "
                 "to the same provider fails with it, so fall back across providers."))
     labels = {**base, "from_model": "gpt-4o", "to_model": "claude-sonnet"}
@@ -215,16 +217,16 @@ def fallbacks_failing(o: Options, base: dict) -> Spec:
 
 
 def retry_storm(o: Options, base: dict) -> Spec:
-    g = o.alerts.retry_storm
-    retries, requests = sample("retries", o), sample("requests", o)
-    expr = (f"{sum_rate(retries, o, ('provider',), RATE)}\n/\n{sum_rate(requests, o, ('provider',), RATE)}\n"
+    g, q = o.alerts.retry_storm, o.rule_scope
+    retries, requests = q.sample(RETRIES), q.sample(REQUESTS)
+    expr = (f"{q.sum_rate(retries, ('provider',), RATE)}\n/\n{q.sum_rate(requests, ('provider',), RATE)}\n"
             f"> {fmt(g.retries_per_request)}\n")
     alert = Alert(
         "LitellmRetryStorm", expr, g.for_, g.severity, "Requests to a provider are retried many times.",
         "Requests answered by provider {provider} needed {value} retries each over the last 5 minutes.", RATIO,
         meaning=(f"LiteLLM's router retries more than {fmt(g.retries_per_request)} time(s) per client request on "
                  "this provider: a failing upstream is multiplying load, latency and spend."),
-        confirm=f"{sum_rate(retries, o, ('provider', 'model'), RATE)} / {sum_rate(requests, o, ('provider', 'model'), RATE)}",
+        confirm=f"{q.sum_rate(retries, ('provider', 'model'), RATE)} / {q.sum_rate(requests, ('provider', 'model'), RATE)}",
         action=("Look at the provider's error types (LitellmHighErrorRate); lower num_retries or add a cooldown "
                 "and fallback in the router so a failing upstream is skipped rather than hammered."))
     labels = {**base, **MODEL}
