@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import logging
 import os
 import sys
@@ -10,16 +9,16 @@ import sys
 from . import settings as settings_mod
 
 
-def _settings(args) -> settings_mod.Settings:
-    s = settings_mod.load(args.config)
-    dash = {k: getattr(args, k, None) for k in ("datasource", "selector", "title_prefix", "refresh")}
-    dash = {k: v for k, v in dash.items() if v is not None}
+def _options(args):
+    """The generators' options: the config's section, the environment, then the dashboard flags
+    (checked exactly as the config's `dashboards:` keys are)."""
+    from .generators import options
+
+    flags = {k: getattr(args, k, None) for k in ("datasource", "selector", "title_prefix", "refresh")}
+    flags = {k: v for k, v in flags.items() if v is not None}
     if getattr(args, "tags", None) is not None:
-        dash["tags"] = [t.strip() for t in args.tags.split(",") if t.strip()]
-    if dash:  # flags are validated exactly as the config section is
-        merged = {**dataclasses.asdict(s.dashboards), **dash}
-        s = dataclasses.replace(s, dashboards=settings_mod._build(settings_mod.DashboardSettings, merged, "dashboards."))
-    return s
+        flags["tags"] = [t.strip() for t in args.tags.split(",") if t.strip()]
+    return options.load(args.config, dashboards=flags)
 
 
 def _generate_args(p: argparse.ArgumentParser) -> None:
@@ -37,9 +36,9 @@ def _generate_args(p: argparse.ArgumentParser) -> None:
 def cmd_generate(args) -> int:
     from .generators import generate
 
-    s = _settings(args)
+    options = _options(args)
     if args.check:
-        bad = generate.stale(args.out, s, args.kubernetes)
+        bad = generate.stale(args.out, options, args.kubernetes)
         for rel in bad:
             print(f"stale: {os.path.join(args.out, rel)} differs from what `litellm_observe generate` writes",
                   file=sys.stderr)
@@ -48,15 +47,15 @@ def cmd_generate(args) -> int:
             return 1
         print("generated files are up to date")
         return 0
-    for rel in generate.write(args.out, s, args.kubernetes):
+    for rel in generate.write(args.out, options, args.kubernetes):
         print(f"wrote {os.path.join(args.out, rel)}")
     return 0
 
 
 def cmd_check(args) -> int:
-    from .generators import promtool
+    from .generators import check
 
-    return promtool.check_all(args.out, settings=_settings(args))
+    return check.check_all(args.out, _options(args))
 
 
 def cmd_serve(args) -> int:
@@ -95,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     _generate_args(g)
     g.add_argument("--check", action="store_true", help="exit 1 and name the files that are stale")
     g.set_defaults(func=cmd_generate)
-    c = sub.add_parser("check", help="promtool check rules, test rules and check metrics on the generated output")
+    c = sub.add_parser("check", help="promtool check and test the rules, lint the rules and the dashboards of the generated output")
     c.add_argument("--out", default=".", help="folder holding the generated alerts/ and docs/ (default: .)")
     c.add_argument("--config", help="the config.yaml `generate` read (its litellm_observe: section)")
     c.set_defaults(func=cmd_check)

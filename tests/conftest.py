@@ -1,13 +1,24 @@
+import os
 import time
 from dataclasses import dataclass, field
 from collections import Counter
 
 import pytest
 
-from tests.support import load
-from tests.support.fake_upstream import FakeUpstream
-from tests.support.metrics import total
-from tests.support.proxy import Proxy
+# Every server a test starts listens on loopback and nothing may leave the machine: a host's
+# HTTP(S)_PROXY must not route loopback calls (the clients' or LiteLLM's own to the fake upstream),
+# and LiteLLM must not fetch its cost map or a tokenizer. Set before anything imports litellm;
+# proxies and workers inherit it.
+_LOOPBACK = "127.0.0.1,localhost,::1"
+for _name in ("NO_PROXY", "no_proxy"):
+    os.environ[_name] = ",".join(filter(None, (os.environ.get(_name), _LOOPBACK)))
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from tests.support import load  # noqa: E402
+from tests.support.fake_upstream import FakeUpstream  # noqa: E402
+from tests.support.metrics import total  # noqa: E402
+from tests.support.proxy import Proxy  # noqa: E402
 
 
 def wait_until(predicate, timeout: float = 30.0, interval: float = 0.25, what: str = "condition"):

@@ -55,12 +55,12 @@ def test_every_kind_has_what_it_needs():
 
 
 def test_alert_thresholds_are_bucket_edges():
-    # The p99 latency alert uses 30 s; the p95 TTFT alert 5 s (settings defaults).
-    from litellm_observe.settings import AlertSettings
+    # The p99 latency alert uses 30 s; the p95 TTFT alert 5 s (the defaults of their alert options).
+    from litellm_observe.generators.rules.options import AlertOptions
 
-    a = AlertSettings()
-    assert a.p99_latency_seconds in c.DURATION_BUCKETS
-    assert a.p95_ttft_seconds in c.TTFT_BUCKETS
+    a = AlertOptions()
+    assert a.high_p99_latency.seconds in c.DURATION_BUCKETS
+    assert a.high_time_to_first_token.seconds in c.TTFT_BUCKETS
 
 
 def test_errors_labels_extend_requests_labels():

@@ -12,14 +12,10 @@ from litellm_observe.generators import generate
 
 @pytest.fixture
 def fake_generator(monkeypatch):
-    mod = types.ModuleType("fake_cli_gen")
+    def outputs(options, kubernetes=False):
+        return {"dashboards/overview.json": f'{{"datasource": "{options.dashboards.datasource}"}}\n'}
 
-    def outputs(settings, kubernetes=False):
-        return {"dashboards/overview.json": f'{{"datasource": "{settings.dashboards.datasource}"}}\n'}
-
-    mod.outputs = outputs
-    monkeypatch.setitem(sys.modules, "fake_cli_gen", mod)
-    monkeypatch.setattr(generate, "GENERATORS", ("fake_cli_gen",))
+    monkeypatch.setattr(generate, "GENERATORS", (generate.Generator("fake", outputs, lambda options: {}),))
     monkeypatch.delenv("LITELLM_OBSERVE_CONFIG", raising=False)
     monkeypatch.setenv("CONFIG_FILE_PATH", "/nonexistent/config.yaml")
 
@@ -51,8 +47,8 @@ def test_bad_config_exits_2_naming_the_key(tmp_path, capsys, fake_generator):
 
 
 def test_tags_flag(tmp_path, fake_generator):
-    s = cli._settings(types.SimpleNamespace(config=None, datasource=None, selector=None, title_prefix=None,
-                                            refresh=None, tags="a, b,,c"))
+    s = cli._options(types.SimpleNamespace(config=None, datasource=None, selector=None, title_prefix=None,
+                                           refresh=None, tags="a, b,,c"))
     assert s.dashboards.tags == ("a", "b", "c")
 
 
@@ -101,7 +97,8 @@ def test_check_reads_the_same_config_as_generate(tmp_path):
 
     config = tmp_path / "config.yaml"
     config.write_text(yaml.safe_dump({"model_list": [], "litellm_observe": {
-        "namespace": "acme", "alerts": {"selector": 'cluster="prod"', "error_ratio": 0.1, "p99_latency_seconds": 10.24,
+        "namespace": "acme", "alerts": {"selector": 'cluster="prod"', "high_error_rate": {"ratio": 0.1},
+                                        "high_p99_latency": {"seconds": 10.24},
                                         "runbook_base_url": "https://runbooks.example/litellm.md"},
         "dashboards": {"selector": 'cluster="prod"'}}}))
     out = tmp_path / "out"

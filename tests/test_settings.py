@@ -20,25 +20,40 @@ def test_defaults():
 
 
 def test_section_values():
-    st = load({"port": 9000, "namespace": "acme", "label_cap": 7, "alerts": {"error_ratio": 0.1},
-               "dashboards": {"tags": ["a", "b"], "refresh": "1m"}, "bearer_token": "t"})
+    st = load({"port": 9000, "namespace": "acme", "label_cap": 7, "bearer_token": "t"})
     assert (st.port, st.namespace, st.label_cap) == (9000, "acme", 7)
-    assert st.alerts.error_ratio == 0.1 and st.alerts.p99_latency_seconds == 30.0
-    assert st.dashboards.tags == ("a", "b") and st.dashboards.refresh == "1m"
     assert st.cap_for("model") == 7
 
 
 def test_env_overrides_section_with_nesting():
-    env = {"LITELLM_OBSERVE_PORT": "9100", "LITELLM_OBSERVE_ALERTS__ERROR_RATIO": "0.2",
-           "LITELLM_OBSERVE_EXPORTER": "false", "LITELLM_OBSERVE_DASHBOARDS__TAGS": "[x, y]",
+    env = {"LITELLM_OBSERVE_PORT": "9100", "LITELLM_OBSERVE_EXPORTER": "false",
            "LITELLM_OBSERVE_LABEL_CAPS__TEAM": "9", "UNRELATED": "1",
            "LITELLM_OBSERVE_CONFIG": "/nonexistent.yaml"}  # names the file, not a setting
-    st = load({"port": 9000, "alerts": {"error_ratio": 0.05, "cache_hit_ratio": 0.4}}, env)
+    st = load({"port": 9000, "label_caps": {"team": 5, "model": 7}}, env)
     assert st.port == 9100 and st.exporter is False
-    assert st.alerts.error_ratio == 0.2
-    assert st.alerts.cache_hit_ratio == 0.4  # the section's sibling key survives the nested override
-    assert st.dashboards.tags == ("x", "y")
     assert st.cap_for("team") == 9
+    assert st.cap_for("model") == 7  # the section's sibling key survives the nested override
+
+
+@pytest.mark.parametrize("section, env", [
+    ({"alerts": {"high_error_rate": {"ratio": "garbage"}}, "dashboards": {"refresh": "soon"}}, {}),
+    ({"alerts": 5, "dashboards": ["x"]}, {}),
+    ({"alerts": {"no_such_option": 1}}, {}),
+    ({}, {"LITELLM_OBSERVE_ALERTS__HIGH_ERROR_RATE__RATIO": "[unclosed", "LITELLM_OBSERVE_DASHBOARDS": "1",
+          "LITELLM_OBSERVE_DASHBOARDS__REFRESH": "soon", "LITELLM_OBSERVE_ALERTS__NOPE": "2"}),
+])
+def test_generation_options_never_stop_a_proxy(section, env):
+    """`dashboards:` and `alerts:` are read by the generators only: the runtime loader ignores them unread."""
+    st = load({"port": 9100, **section}, env)
+    assert st == s.Settings(port=9100)
+    assert not hasattr(st, "alerts") and not hasattr(st, "dashboards")
+
+
+def test_a_config_file_with_garbage_alert_options_loads_the_runtime_settings(tmp_path):
+    path = tmp_path / "config.yaml"
+    path.write_text("model_list: []\nlitellm_observe:\n  port: 9300\n  alerts:\n    high_error_rate: {ratio: lots}\n"
+                    "    slo_objective: -1\n  dashboards: not even a mapping\n")
+    assert s.load(str(path), environ={}).port == 9300
 
 
 def test_empty_env_value_is_none_except_for_a_secret():
@@ -92,17 +107,8 @@ def test_proxy_config_path(monkeypatch, tmp_path):
     ({"inflight_timeout_seconds": "soon"}, {}, "litellm_observe.inflight_timeout_seconds"),
     ({"bearer_token": 5}, {}, "litellm_observe.bearer_token"),
     ({"basic_auth_username": "u"}, {}, "litellm_observe.basic_auth_password"),
-    ({"alerts": {"error_ratio": 1.5}}, {}, "litellm_observe.alerts.error_ratio"),
-    ({"alerts": {"slo_objective": 0.2}}, {}, "litellm_observe.alerts.slo_objective"),
-    ({"alerts": {"nope": 1}}, {}, "litellm_observe.alerts.nope"),
-    ({"alerts": 5}, {}, "litellm_observe.alerts"),
-    ({"dashboards": {"refresh": "soon"}}, {}, "litellm_observe.dashboards.refresh"),
-    ({"dashboards": {"selector": "not a matcher"}}, {}, "litellm_observe.dashboards.selector"),
-    ({"dashboards": {"tags": "one"}}, {}, "litellm_observe.dashboards.tags"),
     ({"no_such_key": 1}, {}, "litellm_observe.no_such_key"),
     ({}, {"LITELLM_OBSERVE_PORT": "eighty"}, "litellm_observe.port"),
-    ({}, {"LITELLM_OBSERVE_ALERTS__ERROR_RATIO": "2"}, "litellm_observe.alerts.error_ratio"),
-    ({}, {"LITELLM_OBSERVE_ALERTS__NOPE": "2"}, "litellm_observe.alerts.nope"),
     ({}, {"LITELLM_OBSERVE_TYPO": "1"}, "litellm_observe.typo"),
     ({}, {"LITELLM_OBSERVE_PORT": "[unclosed"}, "litellm_observe.port"),
 ])
@@ -121,7 +127,7 @@ def test_section_not_a_mapping():
 def test_unknown_key_lists_the_known_ones():
     with pytest.raises(SettingsError, match="unknown setting") as info:
         load({"prot": 9000})
-    assert "port" in str(info.value)
+    assert "port" in str(info.value) and "alerts" in str(info.value)  # the generation keys are known too
 
 
 def test_public_hides_secrets():
@@ -136,11 +142,6 @@ def test_password_never_in_the_error():
     with pytest.raises(SettingsError) as info:
         load({"basic_auth_password": "hunter2"})
     assert "hunter2" not in str(info.value)
-
-
-def test_dashboard_selector_forms():
-    st = load({"dashboards": {"selector": ' namespace="llm", env!~"dev.*", '}})
-    assert st.dashboards.matchers() == 'namespace="llm", env!~"dev.*"'
 
 
 # ---- issue 9: every bad value a clear error naming its key, never showing a secret -------------------------
@@ -163,7 +164,6 @@ SECRET = "s3cr3t-Value-42"
     ({"bind_address": 8080}, {}, "litellm_observe.bind_address"),
     ({}, {"LITELLM_OBSERVE_PORT": "9000", "LITELLM_OBSERVE_PORT__X": "1"}, "litellm_observe.port"),
     ({}, {"LITELLM_OBSERVE_PORT__X": "1", "LITELLM_OBSERVE_PORT": "9000"}, "litellm_observe.port"),
-    ({}, {"LITELLM_OBSERVE_ALERTS": "1", "LITELLM_OBSERVE_ALERTS__ERROR_RATIO": "0.1"}, "litellm_observe.alerts"),
     ({"port": -5}, {}, "litellm_observe.port"),
     ({"metrics_dir": ""}, {}, "litellm_observe.metrics_dir"),
     ({"metrics_dir_group_shared": "yes"}, {}, "litellm_observe.metrics_dir_group_shared"),
@@ -206,7 +206,7 @@ def test_addresses_a_server_can_bind(address):
 
 def test_settings_survive_the_pipe_to_the_exporter_exactly():
     st = load({"port": 19472, "bind_address": "127.0.0.1", "bearer_token": "tök€n", "namespace": "acme",
-               "label_caps": {"team": 3}, "alerts": {"error_ratio": 0.1}, "dashboards": {"tags": ["x"]}})
+               "label_caps": {"team": 3}})
     import json
 
     assert s.load(section=json.loads(s.dump(st)), environ={}) == st

@@ -1,17 +1,24 @@
-"""README blocks generated from the catalogue (metric table, error mapping, settings)."""
+"""README blocks generated from the catalogue (metric table, error mapping) and from the
+declarations of the runtime settings and the generation options (their tables)."""
 from __future__ import annotations
 
 import dataclasses
+from typing import TYPE_CHECKING
 
-from ..worker.error_types import BY_CLASS, BY_STATUS
 from ..catalogue import CATALOGUE, Kind
 from ..settings import Settings
+from ..worker.error_types import BY_CLASS, BY_STATUS
+from . import fields
+from .options import GenerationSection
+
+if TYPE_CHECKING:
+    from .options import Options
 
 
-def metric_table(settings: Settings) -> str:
+def metric_table(options: Options) -> str:
     rows = ["| metric | type | labels | what it counts |", "| --- | --- | --- | --- |"]
     for m in CATALOGUE:
-        name = m.sample_names(settings.namespace)[0] if m.kind is Kind.COUNTER else m.family(settings.namespace)
+        name = m.sample_names(options.namespace)[0] if m.kind is Kind.COUNTER else m.family(options.namespace)
         kind = m.kind.value + (f" ({m.gauge_mode.value})" if m.gauge_mode else "")
         labels = ", ".join(f"`{label}`" for label in m.labels) or "none"
         help_text = m.help.replace("|", "\\|")
@@ -19,7 +26,7 @@ def metric_table(settings: Settings) -> str:
     return "\n".join(rows) + "\n"
 
 
-def error_table(settings: Settings) -> str:
+def error_table(options: Options) -> str:
     rows = ["| LiteLLM exception class (or a subclass) | error_type |", "| --- | --- |"]
     rows += [f"| `{cls}` | `{et}` |" for cls, et in BY_CLASS.items()]
     rows += ["", "Other exceptions, by status code:", "", "| status | error_type |", "| --- | --- |"]
@@ -28,20 +35,24 @@ def error_table(settings: Settings) -> str:
     return "\n".join(rows) + "\n"
 
 
-def settings_table(settings: Settings) -> str:
+def settings_table(options: Options) -> str:
+    """The runtime settings, the keys a proxy reads."""
     defaults = Settings()
     rows = ["| key | default | environment |", "| --- | --- | --- |"]
     for f in dataclasses.fields(Settings):
-        value = getattr(defaults, f.name)
-        if dataclasses.is_dataclass(value):
-            for sub in dataclasses.fields(value):
-                rows.append(f"| `{f.name}.{sub.name}` | `{getattr(value, sub.name)!r}` | "
-                            f"`LITELLM_OBSERVE_{f.name.upper()}__{sub.name.upper()}` |")
-        else:
-            rows.append(f"| `{f.name}` | `{value!r}` | `LITELLM_OBSERVE_{f.name.upper()}` |")
+        rows.append(f"| `{f.name}` | `{getattr(defaults, f.name)!r}` | `LITELLM_OBSERVE_{f.name.upper()}` |")
     return "\n".join(rows) + "\n"
 
 
-def readme_blocks(settings: Settings) -> dict[str, str]:
-    return {"metrics": metric_table(settings), "error-types": error_table(settings),
-            "settings": settings_table(settings)}
+def options_table(options: Options) -> str:
+    """The generation options, the keys only the generators read, with what each must be."""
+    rows = ["| key | default | must be | what it sets |", "| --- | --- | --- | --- |"]
+    for key, f, default, alert in fields.leaves(GenerationSection):
+        doc = f"{alert}: {f.metadata['doc']}" if alert else f.metadata["doc"]
+        rows.append(f"| `{key}` | `{default!r}` | {f.metadata['must_be']} | {doc} |")
+    return "\n".join(rows) + "\n"
+
+
+def readme_blocks(options: Options) -> dict[str, str]:
+    return {"metrics": metric_table(options), "error-types": error_table(options),
+            "settings": settings_table(options), "generation-options": options_table(options)}

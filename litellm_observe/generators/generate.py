@@ -1,20 +1,36 @@
 """`litellm_observe generate`: write every generated artifact, or check it is current.
 
-Each generator module exposes `outputs(settings, kubernetes: bool) -> {relative path: text}`;
-`readme_blocks(settings) -> {block name: markdown}` fills README.md between
-`<!-- BEGIN generated:NAME -->` and `<!-- END generated:NAME -->`. Output is a pure
-function of the settings, so running it twice gives byte-identical files.
+The generators are wired here, explicitly, in the order they run: each is a module with
+`outputs(options, kubernetes) -> {relative path: text}` and `readme_blocks(options) -> {block name:
+markdown}`, the latter filling README.md between `<!-- BEGIN generated:NAME -->` and
+`<!-- END generated:NAME -->`. Output is a pure function of the options, so running it twice gives
+byte-identical files; two generators writing one path is an error.
 """
 from __future__ import annotations
 
-import importlib
 import os
 import re
-from typing import Callable
+from typing import Callable, NamedTuple
 
-from ..settings import Settings
+from . import dashboards, docs, rules
+from .options import Options
 
-GENERATORS = ("litellm_observe.generators.docs", "litellm_observe.generators.rules", "litellm_observe.generators.dashboards")
+
+class Generator(NamedTuple):
+    name: str
+    outputs: Callable[[Options, bool], dict[str, str]]
+    readme_blocks: Callable[[Options], dict[str, str]]
+
+
+def _docs_outputs(options: Options, kubernetes: bool = False) -> dict[str, str]:
+    return {}  # the docs generator only fills README blocks
+
+
+GENERATORS = (
+    Generator("docs", _docs_outputs, docs.readme_blocks),
+    Generator("rules", rules.outputs, rules.readme_blocks),
+    Generator("dashboards", dashboards.outputs, dashboards.readme_blocks),
+)
 MANAGED_DIRS = ("dashboards", "alerts", "alerts/tests")  # files here that generate does not write are stale
 MANAGED_EXTENSIONS = (".json", ".yaml", ".yml")
 README = "README.md"
@@ -22,33 +38,23 @@ _BLOCK = re.compile(r"(<!-- BEGIN generated:(?P<name>[\w-]+) -->\n)(?P<body>.*?)
                     re.S)
 
 
-def _modules():
-    for name in GENERATORS:
-        try:
-            yield importlib.import_module(name)
-        except ModuleNotFoundError as e:
-            if e.name != name:  # a generator that exists but fails to import is a bug: say so
-                raise
-
-
-def outputs(settings: Settings, kubernetes: bool = False) -> dict[str, str]:
+def outputs(options: Options, kubernetes: bool = False) -> dict[str, str]:
     files: dict[str, str] = {}
-    for module in _modules():
-        produce: Callable | None = getattr(module, "outputs", None)
-        if produce:
-            for path, text in produce(settings, kubernetes=kubernetes).items():
-                if path in files:
-                    raise RuntimeError(f"two generators write {path}")
-                files[path] = text
+    for generator in GENERATORS:
+        for path, text in generator.outputs(options, kubernetes).items():
+            if path in files:
+                raise RuntimeError(f"two generators write {path}")
+            files[path] = text
     return dict(sorted(files.items()))
 
 
-def readme_blocks(settings: Settings) -> dict[str, str]:
+def readme_blocks(options: Options) -> dict[str, str]:
     blocks: dict[str, str] = {}
-    for module in _modules():
-        produce = getattr(module, "readme_blocks", None)
-        if produce:
-            blocks.update(produce(settings))
+    for generator in GENERATORS:
+        found = generator.readme_blocks(options)
+        if set(found) & set(blocks):
+            raise RuntimeError(f"two generators fill README block(s) {sorted(set(found) & set(blocks))}")
+        blocks.update(found)
     return blocks
 
 
@@ -75,20 +81,20 @@ def _stale_extras(out: str, files: dict[str, str]) -> list[str]:
     return extras
 
 
-def plan(out: str, settings: Settings, kubernetes: bool = False) -> dict[str, str]:
+def plan(out: str, options: Options, kubernetes: bool = False) -> dict[str, str]:
     """Everything generate writes under `out`, README included when it is there."""
-    files = outputs(settings, kubernetes)
+    files = outputs(options, kubernetes)
     readme = os.path.join(out, README)
     if os.path.isfile(readme):
         with open(readme, encoding="utf-8") as f:
             current = f.read()
-        files[README] = render_readme(current, readme_blocks(settings))
+        files[README] = render_readme(current, readme_blocks(options))
     return files
 
 
-def stale(out: str, settings: Settings, kubernetes: bool = False) -> list[str]:
+def stale(out: str, options: Options, kubernetes: bool = False) -> list[str]:
     """Paths (relative to `out`) whose committed content differs from what generate writes."""
-    files = plan(out, settings, kubernetes)
+    files = plan(out, options, kubernetes)
     bad = []
     for rel, text in files.items():
         path = os.path.join(out, rel)
@@ -101,8 +107,8 @@ def stale(out: str, settings: Settings, kubernetes: bool = False) -> list[str]:
     return bad + _stale_extras(out, files)
 
 
-def write(out: str, settings: Settings, kubernetes: bool = False) -> list[str]:
-    files = plan(out, settings, kubernetes)
+def write(out: str, options: Options, kubernetes: bool = False) -> list[str]:
+    files = plan(out, options, kubernetes)
     for rel in _stale_extras(out, files):
         os.remove(os.path.join(out, rel))
     written = []

@@ -303,7 +303,7 @@ def private_dir(path: str, parents: bool = False, create: bool = True) -> str:
         problem = "it is not a directory"
     elif st.st_uid != os.geteuid() and not (Sharing.group and st.st_gid in (os.getegid(), *os.getgroups())):
         problem = f"it belongs to uid {st.st_uid}, not to this user (uid {os.geteuid()})" + (
-            f" nor to one of its groups" if Sharing.group else "")
+            " nor to one of its groups" if Sharing.group else "")
     elif st.st_mode & (0o002 if Sharing.group else 0o022):
         problem = f"others can write in it (mode {stat.S_IMODE(st.st_mode):04o})"
     if problem:

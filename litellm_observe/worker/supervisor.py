@@ -10,7 +10,6 @@ never imports the exporter.
 from __future__ import annotations
 
 import logging
-import os
 import subprocess
 import sys
 import threading

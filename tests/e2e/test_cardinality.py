@@ -13,10 +13,11 @@ from tests.support.proxy import Proxy, default_config, free_port
 pytestmark = pytest.mark.e2e
 TEAM_CAP = 50
 PHASE_SECONDS = 300  # bound per phase; the test fails if a phase cannot send everything in time
-# Measured on the 2-core dev machine (see README): growth between the two attack phases
-# stayed well below these; a per-series leak of 2,500 new values would exceed them.
+# The exporter is ours alone: a per-series leak of 2,500 new values would exceed this. The workers'
+# RSS is mostly LiteLLM's (its key and user caches grow with every new team and user), so it is
+# printed, never asserted; that our part of a worker stays bounded is what `series2 == series1` and
+# the label-table unit tests show.
 EXPORTER_GROWTH_KIB = 8 * 1024
-WORKERS_GROWTH_KIB = 64 * 1024
 
 
 def _attack_jobs(proxy: Proxy, phase: int) -> list[dict]:
@@ -78,4 +79,3 @@ def test_cardinality_attack_is_capped_and_memory_stays_flat(upstream, tmp_path):
         exporter_growth = proxy.rss_kib(proxy.exporter_pid()) - exporter1
         print(f"RSS growth over the second 2,500 requests: workers {growth} KiB, exporter {exporter_growth} KiB")
         assert exporter_growth < EXPORTER_GROWTH_KIB
-        assert growth < WORKERS_GROWTH_KIB

@@ -16,7 +16,7 @@ import pytest
 
 from litellm_observe.generators import dashboards
 from litellm_observe.catalogue import metric
-from litellm_observe.settings import Settings
+from litellm_observe.generators.options import Options as Settings  # what the generators read
 from tests.conftest import wait_until
 from tests.support import load
 from tests.support.fake_upstream import FakeUpstream
@@ -202,7 +202,7 @@ def test_prometheus_helper_reports_bad_queries_and_stops(bare_prometheus):
 ])
 def test_queries_with_options_parse(bare_prometheus, options):
     """Options change every query; Prometheus must still accept every one of them."""
-    from litellm_observe import settings as settings_mod
+    from litellm_observe.generators import options as settings_mod
 
     settings = settings_mod.load(environ={}, section=options)
     scope = {name: ".*" for name in ("job", "instance", "provider", "model", "team")}

@@ -2,13 +2,12 @@
 from __future__ import annotations
 
 import os
-import sys
-import types
 
 import pytest
 
 from litellm_observe.generators import docs, generate
 from litellm_observe.catalogue import CATALOGUE
+from litellm_observe.generators.options import Options
 from litellm_observe.settings import Settings
 
 README = """# Title
@@ -41,13 +40,9 @@ def test_render_readme_block_names_must_match():
     assert generate.render_readme(text, {"a": "y", "b": "z"}) == text
 
 
-def _fake(name, outputs=None, blocks=None):
-    mod = types.ModuleType(name)
-    if outputs is not None:
-        mod.outputs = lambda settings, kubernetes=False: dict(outputs(kubernetes))
-    if blocks is not None:
-        mod.readme_blocks = lambda settings: dict(blocks)
-    return mod
+def _fake(name, outputs=None, blocks=None) -> generate.Generator:
+    return generate.Generator(name, lambda options, kubernetes=False: dict(outputs(kubernetes)) if outputs else {},
+                              lambda options: dict(blocks or {}))
 
 
 @pytest.fixture
@@ -60,42 +55,36 @@ def fake_generators(monkeypatch):
             out["kubernetes/cm.yaml"] = "kind: ConfigMap\n"
         return out
 
-    gens = {"fake_gen_one": _fake("fake_gen_one", outputs, {"alpha": "ALPHA\n"}),
-            "fake_gen_two": _fake("fake_gen_two", None, {"beta": "BETA\n"})}
-    for name, mod in gens.items():
-        monkeypatch.setitem(sys.modules, name, mod)
-    monkeypatch.setattr(generate, "GENERATORS", ("fake_gen_one", "fake_gen_two", "fake_gen_absent_xyz"))
+    monkeypatch.setattr(generate, "GENERATORS", (_fake("one", outputs, {"alpha": "ALPHA\n"}),
+                                                 _fake("two", None, {"beta": "BETA\n"})))
     return files
 
 
+def test_the_generators_are_wired_explicitly_in_order():
+    assert [g.name for g in generate.GENERATORS] == ["docs", "rules", "dashboards"]
+    assert not any("importlib" in line for line in open(generate.__file__, encoding="utf-8"))
+
+
 def test_outputs_and_blocks(fake_generators):
-    s = Settings()
+    s = Options()
     assert generate.outputs(s) == dict(sorted(fake_generators.items()))
     assert "kubernetes/cm.yaml" in generate.outputs(s, kubernetes=True)
     assert generate.readme_blocks(s) == {"alpha": "ALPHA\n", "beta": "BETA\n"}
 
 
-def test_two_generators_writing_one_path(monkeypatch):
-    a = _fake("fake_a", lambda k: {"x.json": "1"})
-    b = _fake("fake_b", lambda k: {"x.json": "2"})
-    monkeypatch.setitem(sys.modules, "fake_a", a)
-    monkeypatch.setitem(sys.modules, "fake_b", b)
-    monkeypatch.setattr(generate, "GENERATORS", ("fake_a", "fake_b"))
+def test_two_generators_writing_one_path_or_one_block(monkeypatch):
+    monkeypatch.setattr(generate, "GENERATORS", (_fake("a", lambda k: {"x.json": "1"}),
+                                                 _fake("b", lambda k: {"x.json": "2"})))
     with pytest.raises(RuntimeError, match="x.json"):
-        generate.outputs(Settings())
-
-
-def test_a_generator_with_a_broken_import_is_an_error(monkeypatch, tmp_path):
-    (tmp_path / "fake_broken_gen.py").write_text("import no_such_module_for_sure\n")
-    monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.setattr(generate, "GENERATORS", ("fake_broken_gen",))
-    with pytest.raises(ModuleNotFoundError):
-        generate.outputs(Settings())
+        generate.outputs(Options())
+    monkeypatch.setattr(generate, "GENERATORS", (_fake("a", None, {"t": "1"}), _fake("b", None, {"t": "2"})))
+    with pytest.raises(RuntimeError, match="'t'"):
+        generate.readme_blocks(Options())
 
 
 def test_write_then_not_stale(tmp_path, fake_generators):
     (tmp_path / "README.md").write_text(README)
-    s = Settings()
+    s = Options()
     written = generate.write(str(tmp_path), s)
     assert sorted(written) == sorted(list(fake_generators) + ["README.md"])
     assert generate.stale(str(tmp_path), s) == []
@@ -111,7 +100,7 @@ def test_write_then_not_stale(tmp_path, fake_generators):
 ])
 def test_stale_names_the_file(tmp_path, fake_generators, damage, named):
     (tmp_path / "README.md").write_text(README)
-    s = Settings()
+    s = Options()
     generate.write(str(tmp_path), s)
     damage(tmp_path)
     assert generate.stale(str(tmp_path), s) == [named]
@@ -121,27 +110,27 @@ def test_stale_names_the_file(tmp_path, fake_generators, damage, named):
 
 
 def test_unmanaged_files_are_left_alone(tmp_path, fake_generators):
-    generate.write(str(tmp_path), Settings())
+    generate.write(str(tmp_path), Options())
     (tmp_path / "dashboards/notes.txt").write_text("mine")
     (tmp_path / "other").mkdir()
     (tmp_path / "other/x.json").write_text("{}")
-    assert generate.stale(str(tmp_path), Settings()) == []
-    generate.write(str(tmp_path), Settings())
+    assert generate.stale(str(tmp_path), Options()) == []
+    generate.write(str(tmp_path), Options())
     assert (tmp_path / "dashboards/notes.txt").exists() and (tmp_path / "other/x.json").exists()
 
 
 def test_no_readme_is_not_stale(tmp_path, fake_generators):
-    generate.write(str(tmp_path), Settings())
-    assert "README.md" not in generate.plan(str(tmp_path), Settings())
+    generate.write(str(tmp_path), Options())
+    assert "README.md" not in generate.plan(str(tmp_path), Options())
 
 
 def test_docs_metric_table_lists_every_metric():
-    table = docs.metric_table(Settings(namespace="acme"))
+    table = docs.metric_table(Options(settings=Settings(namespace="acme")))
     for m in CATALOGUE:
         assert f"`{m.sample_names('acme')[0] if m.kind.value == 'counter' else m.family('acme')}`" in table
     assert table.count("\n") == len(CATALOGUE) + 2
 
 
 def test_docs_blocks_are_pure():
-    assert docs.readme_blocks(Settings()) == docs.readme_blocks(Settings())
-    assert set(docs.readme_blocks(Settings())) == {"metrics", "error-types", "settings"}
+    assert docs.readme_blocks(Options()) == docs.readme_blocks(Options())
+    assert set(docs.readme_blocks(Options())) == {"metrics", "error-types", "settings", "generation-options"}

@@ -1,4 +1,4 @@
-"""The promtool wrapper: finding promtool, check/test rules, check metrics, check_all."""
+"""The promtool wrapper: finding promtool, check/test rules, check metrics."""
 from __future__ import annotations
 
 import os
@@ -7,7 +7,7 @@ import stat
 import pytest
 
 from litellm_observe.generators import promtool, rules
-from litellm_observe.settings import load
+from litellm_observe.generators.options import load
 
 S = load(section={}, environ={})
 GOOD_EXPOSITION = """# HELP litellm_requests_total Client requests.
@@ -61,15 +61,6 @@ def test_check_metrics_rejects_a_bad_exposition(bad, says):
     assert not ok and says in output
 
 
-def test_check_metrics_accepts_the_catalogue():
-    assert promtool.check_metrics(promtool.catalogue_exposition(S.namespace)) == (True, "")
-
-
-def test_check_all_passes_on_generated_output(tmp_path, capsys):
-    assert promtool.check_all(generated(tmp_path), S) == 0
-    assert "FAIL" not in capsys.readouterr().out
-
-
 def test_check_rules_reports_a_broken_rule_file(tmp_path):
     path = tmp_path / "bad.yaml"
     path.write_text("groups:\n- name: x\n  rules:\n  - alert: X\n    expr: sum(rate(x[5m]) > \n")
@@ -87,29 +78,3 @@ def test_a_broken_unit_test_makes_the_wrapper_fail(tmp_path, capsys):
         f.write(text.replace("eval_time: 6m", "eval_time: 5m"))
     ok, output = promtool.test_rules(path)
     assert not ok and "LitellmHighErrorRate" in output
-    assert promtool.check_all(root, S) == 1
-    assert "FAIL promtool test rules" in capsys.readouterr().out
-
-
-def test_check_all_runs_the_lint(tmp_path, capsys):
-    root = generated(tmp_path)
-    path = os.path.join(root, rules.ALERTS_FILE)
-    with open(path, encoding="utf-8") as f:
-        text = f.read()
-    with open(path, "w", encoding="utf-8") as f:
-        f.write(text.replace("summary: A provider fails too many upstream calls.",
-                             "summary: A provider fails too many upstream calls"))
-    assert promtool.check_all(root, S) == 1
-    assert "LitellmHighErrorRate: summary must be a plain sentence" in capsys.readouterr().out
-
-
-def test_check_all_without_promtool_explains(tmp_path, monkeypatch, capsys):
-    root = generated(tmp_path)
-    monkeypatch.setenv("PATH", str(tmp_path))
-    monkeypatch.delenv("PROMTOOL", raising=False)
-    assert promtool.check_all(root, S) == 2
-    assert "apt-get install prometheus" in capsys.readouterr().out
-
-
-def test_check_all_on_an_empty_folder_fails(tmp_path):
-    assert promtool.check_all(str(tmp_path), S) == 1

@@ -1,15 +1,17 @@
 """The generated rules: content, determinism, configuration, promtool on fresh and committed output."""
 from __future__ import annotations
 
-import dataclasses
 import os
 
 import pytest
 import yaml
 
 from litellm_observe.generators import generate, promtool, rules
+from litellm_observe.generators import check
+from litellm_observe.generators.promql import lint as promql_lint
 from litellm_observe.generators.rules import alerts, lint, slo
-from litellm_observe.settings import SettingsError, load
+from litellm_observe.config import SettingsError
+from litellm_observe.generators.options import load
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 ISSUE_ALERTS = {"LitellmHighErrorRate", "LitellmRateLimitHeadroom", "LitellmHighP99Latency",
@@ -18,8 +20,9 @@ ISSUE_ALERTS = {"LitellmHighErrorRate", "LitellmRateLimitHeadroom", "LitellmHigh
                 "LitellmObserveInternalErrors", "LitellmObserveLabelOverflow"}
 
 
-def settings(**alert_overrides):
-    return load(section={"alerts": alert_overrides} if alert_overrides else {}, environ={})
+def settings(alerts: dict | None = None):
+    """Options with these `alerts:` keys (nested as in the config section)."""
+    return load(section={"alerts": alerts} if alerts else {}, environ={})
 
 
 def write(tmp_path, files: dict[str, str]) -> str:
@@ -76,7 +79,7 @@ def test_slo_windows_follow_the_workbook():
 
 
 def test_burn_factors_scale_with_the_slo_window():
-    factors = [slo.factor(w, settings(slo_window="28d")) for w in slo.WINDOWS]
+    factors = [slo.factor(w, settings({"slo_window": "28d"})) for w in slo.WINDOWS]
     assert factors == pytest.approx([13.44, 5.6, 2.8, 2.8 / 3])
 
 
@@ -104,7 +107,7 @@ def test_fresh_output_passes_promtool(tmp_path):
 
 
 def test_committed_output_is_current_and_passes_promtool():
-    s = load(section={}, environ={})
+    s = settings()
     stale = [p for p in generate.stale(REPO, s) if p.startswith(("alerts/", rules.RUNBOOKS))]
     assert stale == [], "run `litellm_observe generate` and commit"
     with open(os.path.join(REPO, "README.md"), encoding="utf-8") as f:
@@ -113,8 +116,8 @@ def test_committed_output_is_current_and_passes_promtool():
 
 
 def test_non_default_settings_change_the_expressions_and_still_pass_promtool(tmp_path):
-    s = settings(error_ratio=0.1, selector='namespace="llm"', p99_latency_seconds=20.48, slo_objective=0.999,
-                 cache_hit_severity="warning", error_ratio_for="3m")
+    s = settings({"selector": 'namespace="llm"', "slo_objective": 0.999, "high_error_rate": {"ratio": 0.1, "for": "3m"},
+                  "high_p99_latency": {"seconds": 20.48}, "cache_hit_rate_low": {"severity": "warning"}})
     files = rules.outputs(s)
     by_name = rules_by_name(files)
     high = by_name["LitellmHighErrorRate"][0]
@@ -125,7 +128,7 @@ def test_non_default_settings_change_the_expressions_and_still_pass_promtool(tmp
     # the selector reaches every selection of a catalogue metric and `up`
     for name, group in by_name.items():
         for rule in group:
-            for selected in lint.metric_names(rule["expr"]):
+            for selected in promql_lint.series_names(rule["expr"]):
                 if ":" not in selected:
                     assert f'{selected}{{' in rule["expr"] and 'namespace="llm"' in rule["expr"], (name, selected)
     assert files != rules.outputs(settings())
@@ -145,21 +148,23 @@ def test_kubernetes_prometheus_rule_holds_the_same_groups(tmp_path):
     assert resource["apiVersion"] == "monitoring.coreos.com/v1" and resource["kind"] == "PrometheusRule"
     plain = [g for rel in (rules.RULES_FILE, rules.ALERTS_FILE) for g in yaml.safe_load(files[rel])["groups"]]
     assert resource["spec"]["groups"] == plain
-    root = write(tmp_path, files)
-    assert promtool.check_all(root, s) == 0
+    root = write(tmp_path, {**generate.outputs(s), **files})
+    assert check.check_all(root, s) == 0
 
 
 def test_an_objective_too_low_for_the_fast_burn_is_refused():
     with pytest.raises(ValueError, match="too low"):
-        rules.outputs(settings(slo_objective=0.9))
+        rules.outputs(settings({"slo_objective": 0.9}))
 
 
-@pytest.mark.parametrize("override", [{"p99_latency_seconds": 31}, {"p95_ttft_seconds": 30.0},
-                                      {"error_ratio_for": "five minutes"}, {"cache_hit_severity": "page"},
+@pytest.mark.parametrize("override", [{"high_p99_latency": {"seconds": 31}},
+                                      {"high_time_to_first_token": {"seconds": 30.0}},
+                                      {"high_error_rate": {"for": "five minutes"}},
+                                      {"cache_hit_rate_low": {"severity": "page"}},
                                       {"selector": "namespace=llm"}, {"slo_error_types": ["nope"]}])
-def test_bad_alert_settings_are_refused(override):
+def test_bad_alert_options_are_refused(override):
     with pytest.raises(SettingsError, match="alerts."):
-        settings(**override)
+        settings(override)
 
 
 def test_readme_block_lists_every_alert_and_recording_rule():
@@ -171,11 +176,11 @@ def test_readme_block_lists_every_alert_and_recording_rule():
 
 
 def test_default_histogram_thresholds_are_bucket_edges():
-    defaults = dataclasses.replace(settings().alerts)
+    defaults = settings().alerts
     from litellm_observe.catalogue import metric
 
-    assert defaults.p99_latency_seconds in metric("request_duration_seconds").buckets
-    assert defaults.p95_ttft_seconds in metric("time_to_first_token_seconds").buckets
+    assert defaults.high_p99_latency.seconds in metric("request_duration_seconds").buckets
+    assert defaults.high_time_to_first_token.seconds in metric("time_to_first_token_seconds").buckets
 
 
 def _ratio():
@@ -194,8 +199,9 @@ def test_any_valid_thresholds_give_clean_rules_and_matching_cases():
            p99=st.sampled_from(DURATION_BUCKETS[:-1]), ttft=st.sampled_from(TTFT_BUCKETS[:-1]),
            objective=st.sampled_from([0.99, 0.995, 0.999, 0.9999]))
     def check(error_ratio, headroom, cache, p99, ttft, objective):
-        s = settings(error_ratio=error_ratio, ratelimit_headroom=headroom, cache_hit_ratio=cache,
-                     p99_latency_seconds=p99, p95_ttft_seconds=ttft, slo_objective=objective)
+        s = settings({"high_error_rate": {"ratio": error_ratio}, "rate_limit_headroom": {"ratio": headroom},
+                      "cache_hit_rate_low": {"ratio": cache}, "high_p99_latency": {"seconds": p99},
+                      "high_time_to_first_token": {"seconds": ttft}, "slo_objective": objective})
         files = rules.outputs(s)
         groups = [g for rel in (rules.RULES_FILE, rules.ALERTS_FILE) for g in yaml.safe_load(files[rel])["groups"]]
         assert lint.problems(groups, s, files[rules.RUNBOOKS]) == []

@@ -7,12 +7,15 @@ with `kubernetes`, one Grafana-sidecar ConfigMap per dashboard under `dashboards
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 from grafanalib._gen import DashboardEncoder
 
 from ...catalogue import metric
-from ...settings import Settings
 from . import exporter_health, overview, providers, spend
+
+if TYPE_CHECKING:
+    from ..options import Options
 
 MODULES = (overview, providers, spend, exporter_health)
 FOLDER = "dashboards"
@@ -21,11 +24,11 @@ KUBERNETES_FOLDER = f"{FOLDER}/kubernetes"
 GRAFANA_PATH = "/var/lib/grafana/dashboards/litellm"  # where provisioning.yaml expects the JSON files
 
 
-def build_all(settings: Settings) -> dict[str, dict]:
+def build_all(options: Options) -> dict[str, dict]:
     """{uid: dashboard JSON as a dict}, in MODULES order."""
     out = {}
     for module in MODULES:
-        data = json.loads(json.dumps(module.build(settings).to_json_data(), cls=DashboardEncoder))
+        data = json.loads(json.dumps(module.build(options).to_json_data(), cls=DashboardEncoder))
         # grafanalib always writes `__inputs`; the datasource is a variable instead, so the same
         # file works for UI import and for file provisioning.
         data.pop("__inputs", None)
@@ -62,9 +65,9 @@ def configmap_yaml(uid: str, text: str) -> str:
             f"data:\n  {uid}.json: |\n{body}")
 
 
-def outputs(settings: Settings, kubernetes: bool = False) -> dict[str, str]:
+def outputs(options: Options, kubernetes: bool = False) -> dict[str, str]:
     files = {}
-    for uid, data in build_all(settings).items():
+    for uid, data in build_all(options).items():
         text = render(data)
         files[f"{FOLDER}/{uid}.json"] = text
         if kubernetes:
@@ -104,9 +107,9 @@ proxy replicas, so a fleet of proxies reads as one service.
 """
 
 
-def readme_blocks(settings: Settings) -> dict[str, str]:
-    parts = [LOADING.format(path=GRAFANA_PATH, build_info=metric("observe_build_info").family(settings.namespace))]
-    for module, (uid, data) in zip(MODULES, build_all(settings).items()):
+def readme_blocks(options: Options) -> dict[str, str]:
+    parts = [LOADING.format(path=GRAFANA_PATH, build_info=metric("observe_build_info").family(options.namespace))]
+    for module, (uid, data) in zip(MODULES, build_all(options).items()):
         parts.append(f"\n### {data['title']}\n\n{data['description']} (`{FOLDER}/{uid}.json`, uid `{uid}`)\n\n"
                      "| panel | the question it answers |\n| --- | --- |\n")
         parts += [f"| {pn['title']} | {pn['description']} |\n".replace("`overflow`", "overflow")

@@ -1,9 +1,13 @@
 """LiteLLM / Exporter health: is litellm-observe itself recording and being scraped well."""
 from __future__ import annotations
 
-from ...settings import Settings
+from typing import TYPE_CHECKING
+
 from . import panels as p
 from .promql import RATE_WINDOW, Queries, by
+
+if TYPE_CHECKING:
+    from ..options import Options
 
 UID = "litellm-exporter-health"
 TITLE = "Exporter health"
@@ -12,10 +16,10 @@ UP_MAPPING = [{"type": "value", "options": {"0": {"text": "down", "color": "red"
                                             "1": {"text": "up", "color": "green", "index": 1}}}]
 
 
-def build(settings: Settings):
-    q = Queries(settings)
+def build(options: Options):
+    q = Queries(options)
     by_target = ("job", "instance")
-    return p.dashboard(settings, UID, TITLE, DESCRIPTION, [
+    return p.dashboard(options, UID, TITLE, DESCRIPTION, [
         [p.timeseries("Internal errors by hook",
                       "How many proxy events could the logger not record, and in which hook? (should be none)",
                       [p.target(q.increase("observe_internal_errors", ("hook",), window=RATE_WINDOW), "{{hook}}")],

@@ -1,9 +1,13 @@
 """LiteLLM / Overview: is the proxy serving, how fast, how well, at what cost."""
 from __future__ import annotations
 
-from ...settings import Settings
+from typing import TYPE_CHECKING
+
 from . import panels as p
 from .promql import RATE_WINDOW, Queries
+
+if TYPE_CHECKING:
+    from ..options import Options
 
 UID = "litellm-overview"
 TITLE = "Overview"
@@ -12,12 +16,12 @@ TODAY = "now/d"  # Grafana's relative time "today so far": $__range then runs fr
 DESCRIPTION = "Traffic, errors, latency, tokens, spend, cache, fallbacks and load of the LiteLLM proxy fleet."
 
 
-def build(settings: Settings):
-    q = Queries(settings)
+def build(options: Options):
+    q = Queries(options)
     requests = q.rate("requests")
     hits = f'({q.increase("cache_hits")} or vector(0))'
     misses = f'({q.increase("cache_misses")} or vector(0))'
-    return p.dashboard(settings, UID, TITLE, DESCRIPTION, [
+    return p.dashboard(options, UID, TITLE, DESCRIPTION, [
         [p.timeseries("Requests by model", "How many client requests per second does each model serve?",
                       [p.target(q.rate("requests", ("model",)), "{{model}}")], "reqps", stacked=True),
          p.timeseries("Requests by provider", "How many client requests per second go to each provider?",

@@ -7,12 +7,15 @@ question it answers, listed in the README) and a unit.
 from __future__ import annotations
 
 import string
+from typing import TYPE_CHECKING
 
 import attr
 from grafanalib import core as g
 
-from ...settings import Settings
 from .promql import LABEL_VARIABLES, Queries
+
+if TYPE_CHECKING:
+    from ..options import Options
 
 DATASOURCE = {"type": "prometheus", "uid": "${datasource}"}
 SCHEMA_VERSION = 37  # Grafana 9.x; newer Grafana migrates it on load
@@ -140,7 +143,7 @@ def variables(q: Queries) -> list:
     use `.*` for All: a series whose value is not (yet) in the list still counts.
     """
     build_info = "observe_build_info"
-    out = [DatasourceVariable(q.settings.dashboards.datasource),
+    out = [DatasourceVariable(q.options.dashboards.datasource),
            Variable("job", "Job", f"label_values({q.variable_source(build_info, ())}, job)"),
            Variable("instance", "Instance", f"label_values({q.variable_source(build_info, ('job',))}, instance)")]
     for label in LABEL_VARIABLES:
@@ -149,10 +152,10 @@ def variables(q: Queries) -> list:
     return out
 
 
-def dashboard(settings: Settings, uid: str, title: str, description: str, rows: list[list[g.Panel]]) -> g.Dashboard:
-    d = settings.dashboards
+def dashboard(options: Options, uid: str, title: str, description: str, rows: list[list[g.Panel]]) -> g.Dashboard:
+    d = options.dashboards
     return g.Dashboard(
         uid=uid, title=d.title_prefix + title, description=description, tags=list(d.tags), refresh=d.refresh,
         timezone="browser", time=g.Time("now-6h", "now"), graphTooltip=g.GRAPH_TOOLTIP_MODE_SHARED_CROSSHAIR,
-        schemaVersion=SCHEMA_VERSION, templating=g.Templating(variables(Queries(settings))),
+        schemaVersion=SCHEMA_VERSION, templating=g.Templating(variables(Queries(options))),
         panels=grid(rows)).auto_panel_ids()

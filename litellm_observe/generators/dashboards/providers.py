@@ -1,9 +1,13 @@
 """LiteLLM / Providers: how each upstream LLM API behaves, attempt by attempt."""
 from __future__ import annotations
 
-from ...settings import Settings
+from typing import TYPE_CHECKING
+
 from . import panels as p
 from .promql import Queries
+
+if TYPE_CHECKING:
+    from ..options import Options
 
 UID = "litellm-providers"
 TITLE = "Providers"
@@ -19,9 +23,9 @@ def _headroom(q: Queries, remaining: str, limit: str) -> str:
     return f'{q.gauge(remaining, PM, "min")} / {q.gauge(limit, PM, "max")}'
 
 
-def build(settings: Settings):
-    q = Queries(settings)
-    return p.dashboard(settings, UID, TITLE, DESCRIPTION, [
+def build(options: Options):
+    q = Queries(options)
+    return p.dashboard(options, UID, TITLE, DESCRIPTION, [
         [p.quantiles("LLM API latency", "How long does one upstream call take, p50/p95/p99 per provider and model?",
                      q, "provider_latency_seconds", PM, PM_LEGEND),
          p.timeseries("Attempts by status code",

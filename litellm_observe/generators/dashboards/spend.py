@@ -1,9 +1,13 @@
 """LiteLLM / Spend & budgets: who spends what, on which models and providers."""
 from __future__ import annotations
 
-from ...settings import Settings
+from typing import TYPE_CHECKING
+
 from . import panels as p
 from .promql import Queries
+
+if TYPE_CHECKING:
+    from ..options import Options
 
 UID = "litellm-spend"
 TITLE = "Spend & budgets"
@@ -15,8 +19,8 @@ def _per_hour(expr: str) -> str:
     return f"3600 * {expr}"
 
 
-def build(settings: Settings):
-    q = Queries(settings)
+def build(options: Options):
+    q = Queries(options)
     rows = []
     for label in ("team", "model", "provider"):
         legend = "{{%s}}" % label
@@ -40,4 +44,4 @@ def build(settings: Settings):
                      [p.target(q.increase("budget_resets", ("entity_type",), window="$__rate_interval"),
                                "{{entity_type}}")], "short", bars=True),
     ])
-    return p.dashboard(settings, UID, TITLE, DESCRIPTION, rows)
+    return p.dashboard(options, UID, TITLE, DESCRIPTION, rows)

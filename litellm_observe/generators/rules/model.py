@@ -7,9 +7,15 @@ test expects. So rule text and tests cannot drift apart.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
-from ...settings import Settings
+from ..promql import durations
+
+if TYPE_CHECKING:
+    from ..options import Options
+
+RATE = "5m"  # rate window of the ratio and quantile alerts
+MODEL = {"provider": "openai", "model": "gpt-4o"}  # the labels of a test series' upstream call
 
 
 @dataclass(frozen=True)
@@ -39,10 +45,10 @@ class Alert:
     confirm: str = ""  # a PromQL query
     action: str = ""
 
-    def runbook_url(self, settings: Settings) -> str:
-        return f"{settings.alerts.runbook_base_url}#{self.name.lower()}"
+    def runbook_url(self, options: Options) -> str:
+        return f"{options.alerts.runbook_base_url}#{self.name.lower()}"
 
-    def annotations(self, settings: Settings, labels: dict[str, str] | None = None,
+    def annotations(self, options: Options, labels: dict[str, str] | None = None,
                     value: float | None = None) -> dict[str, str]:
         """The rule's annotations (templates) or, given labels and value, their expansion."""
         if labels is None:
@@ -52,12 +58,12 @@ class Alert:
             fill = {k: labels.get(k, "") for k in _placeholders(self.description)}
             fill["value"] = self.value.py(value)
         return {"summary": self.summary, "description": self.description.format(**fill),
-                "runbook_url": self.runbook_url(settings)}
+                "runbook_url": self.runbook_url(options)}
 
-    def rule(self, settings: Settings) -> dict:
+    def rule(self, options: Options) -> dict:
         return {"alert": self.name, "expr": self.expr, "for": self.for_,
                 "labels": {**self.labels, "severity": self.severity},
-                "annotations": self.annotations(settings)}
+                "annotations": self.annotations(options)}
 
 
 def _placeholders(template: str) -> list[str]:
@@ -84,17 +90,13 @@ class Case:
 
 def boundary(name: str, series, for_: str, onset: int, fires: tuple[Expected, ...]) -> Case:
     """Pending a minute before `for` elapses since the condition's onset, firing at the boundary."""
-    from .promql import minutes
-
-    end = onset + minutes(for_)
+    end = onset + durations.minutes(for_)
     return Case(name, tuple(series), ((end - 1, ()), (end, fires)))
 
 
 def negative(name: str, series, for_: str, onset: int = 1) -> Case:
     """Nothing fires well after `for` would have elapsed."""
-    from .promql import minutes
-
-    end = onset + minutes(for_)
+    end = onset + durations.minutes(for_)
     return Case(name, tuple(series), ((end, ()), (end + 10, ())))
 
 
@@ -117,9 +119,24 @@ class Recording:
     meaning: str
 
 
+def above(threshold: float, ceiling: float = 1.0) -> float:
+    """A value clearly over a ratio threshold, still under the ceiling."""
+    return min(threshold * 2, (threshold + ceiling) / 2)
+
+
 # promtool values notation
 def counter(per_minute: float, minutes: int, start: float = 0.0) -> str:
     return f"{start!r}+{float(per_minute)!r}x{minutes}"
+
+
+def counter_end(per_minute: float, minutes: int, start: float = 0.0) -> float:
+    """The last value promtool expands `counter(...)` to. It adds the step once per sample, so
+    with an inexact step (16.8) the sum can exceed `start + step * minutes`; a series continuing
+    from the product would step down, and Prometheus would read a counter reset."""
+    value = float(start)
+    for _ in range(minutes):
+        value += float(per_minute)
+    return max(value, start + per_minute * minutes)
 
 
 def constant(value: float, minutes: int) -> str:

@@ -8,10 +8,37 @@ the configured SLO window: 2 % of a 30 d budget in 1 h is a 14.4x burn.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from ...settings import Settings
-from .model import Alert, Case, Expected, PERCENT, Recording, Spec, counter, series
-from .promql import family, fmt, minutes, sample, seconds, selector, regex_matcher
+from .. import fields
+from .model import Alert, Case, Expected, PERCENT, Recording, Spec, counter, counter_end, series
+from ...catalogue import PROVIDER_ERRORS, PROVIDER_REQUESTS
+from .promql import fmt, minutes, regex_matcher, seconds
+
+if TYPE_CHECKING:
+    from ..options import Options
+
+# upstream failures the caller did not cause; they count against a provider's availability
+CALLER_BLAMELESS = ("connection", "internal_server_error", "other", "rate_limit", "service_unavailable", "timeout")
+
+
+@dataclass(frozen=True)
+class Objective:
+    """The provider availability SLO, read by the recording rules, LitellmHighErrorRate and
+    LitellmProviderErrorBudgetBurn: it sits directly under `alerts:`."""
+
+    slo_objective: float = fields.objective(0.995, "share of a provider's upstream calls that should not fail")
+    slo_window: str = fields.duration("30d", "the window the objective holds over (the error budget's)")
+    slo_error_types: tuple[str, ...] = fields.error_types(CALLER_BLAMELESS, "the error types that count against a "
+                                                                            "provider's availability")
+
+
+@dataclass(frozen=True)
+class ProviderErrorBudgetBurn:
+    """Each window pair's `for` is in WINDOWS, with the rest of the pair."""
+
+    page_severity: str = fields.severity("critical", "the severity of the fast-burn pairs (1h/5m, 6h/30m)")
+    ticket_severity: str = fields.severity("warning", "the severity of the slow-burn pairs (1d/2h, 3d/6h)")
 
 
 @dataclass(frozen=True)
@@ -32,50 +59,50 @@ WINDOWS = (
 ALERT = "LitellmProviderErrorBudgetBurn"
 
 
-def factor(w: BurnWindow, settings: Settings) -> float:
-    return round(w.budget_spent * seconds(settings.alerts.slo_window) / seconds(w.long), 6)
+def factor(w: BurnWindow, options: Options) -> float:
+    return round(w.budget_spent * seconds(options.alerts.slo_window) / seconds(w.long), 6)
 
 
-def budget(settings: Settings) -> float:
-    return round(1 - settings.alerts.slo_objective, 9)
+def budget(options: Options) -> float:
+    return round(1 - options.alerts.slo_objective, 9)
 
 
-def ratio_record(window: str, settings: Settings) -> str:
-    return f"provider:{family('provider_errors', settings)}:ratio_rate{window}"
+def ratio_record(window: str, options: Options) -> str:
+    return f"provider:{options.rule_scope.family(PROVIDER_ERRORS)}:ratio_rate{window}"
 
 
 def windows() -> list[str]:
     return sorted({d for w in WINDOWS for d in (w.long, w.short)}, key=seconds)
 
 
-def recording_rules(settings: Settings) -> list[Recording]:
-    errors = selector(sample("provider_errors", settings), settings,
-                      regex_matcher("error_type", settings.alerts.slo_error_types))
-    requests = selector(sample("provider_requests", settings), settings)
+def recording_rules(options: Options) -> list[Recording]:
+    q = options.rule_scope
+    errors = q.select(q.sample(PROVIDER_ERRORS), regex_matcher("error_type", options.alerts.slo_error_types))
+    requests = q.select(q.sample(PROVIDER_REQUESTS))
     rules = []
     for w in windows():
         total = f"sum by (provider) (rate({requests}[{w}]))"
         # `or 0 * total`: a provider with calls and no failures has ratio 0, not no data
         expr = f"(\n  sum by (provider) (rate({errors}[{w}]))\nor\n  0 * {total}\n)\n/\n{total}\n"
-        rules.append(Recording(ratio_record(w, settings), expr,
+        rules.append(Recording(ratio_record(w, options), expr,
                                f"Share of a provider's upstream calls that failed for a reason the caller did not "
                                f"cause, over {w}."))
     return rules
 
 
-def alerts(settings: Settings) -> list[Alert]:
-    a = settings.alerts
+def alerts(options: Options) -> list[Alert]:
+    a, burn = options.alerts, options.alerts.provider_error_budget_burn
     out = []
     for w in WINDOWS:
-        f = fmt(factor(w, settings))
+        f = fmt(factor(w, options))
         threshold = f"({f} * (1 - {fmt(a.slo_objective)}))"
-        expr = (f"{ratio_record(w.long, settings)} > {threshold}\n"
-                f"and\n{ratio_record(w.short, settings)} > {threshold}\n")
+        expr = (f"{ratio_record(w.long, options)} > {threshold}\n"
+                f"and\n{ratio_record(w.short, options)} > {threshold}\n")
         description = ("Provider {provider} is spending its availability error budget " + f"{f}x as fast as a "
                        f"{fmt(a.slo_objective * 100)} % objective over {a.slo_window} allows: " + "{value} of "
                        f"upstream calls failed over the last {w.long}, and still over the last {w.short}.")
         out.append(Alert(
-            ALERT, expr, w.for_, a.severity_page if w.page else a.severity_ticket,
+            ALERT, expr, w.for_, burn.page_severity if w.page else burn.ticket_severity,
             "A provider is using up its availability error budget too fast.", description, PERCENT,
             labels={"long_window": w.long, "short_window": w.short},
             meaning=(f"The provider's upstream calls fail (for reasons in `alerts.slo_error_types`: "
@@ -83,7 +110,7 @@ def alerts(settings: Settings) -> list[Alert]:
                      f"{a.slo_window} error budget of a {fmt(a.slo_objective * 100)} % objective is gone within "
                      f"the long window. Page-level pairs (1h/5m, 6h/30m) mean the whole budget goes within days; "
                      f"ticket-level pairs (1d/2h, 3d/6h) mean a slow, steady burn."),
-            confirm=f'{ratio_record(w.long, settings)}{{provider="<provider>"}}',
+            confirm=f'{ratio_record(w.long, options)}{{provider="<provider>"}}',
             action=("Check the provider's status page and the error types in the Providers dashboard. Route "
                     "traffic away (fallbacks, weights in the router's model_list) while it lasts; for a ticket, "
                     "look for a steady error source such as an expired key or a deprecated model.")))
@@ -98,11 +125,11 @@ def _ratio(b: float, end: int | None, window: int, t: int) -> float:
     return b * failing / (t - start)
 
 
-def _firing(settings: Settings, rules: list[Alert], b: float, end: int | None, t: int, labels) -> tuple:
+def _firing(options: Options, rules: list[Alert], b: float, end: int | None, t: int, labels) -> tuple:
     """Which pairs fire at minute t: both ratios over the threshold at every evaluation in `for`."""
     fired = []
     for w, rule in zip(WINDOWS, rules):
-        threshold = factor(w, settings) * budget(settings)
+        threshold = factor(w, options) * budget(options)
         held = range(t - minutes(w.for_), t + 1)
         if held.start >= 1 and all(_ratio(b, end, minutes(w.long), s) > threshold
                                    and _ratio(b, end, minutes(w.short), s) > threshold for s in held):
@@ -110,43 +137,44 @@ def _firing(settings: Settings, rules: list[Alert], b: float, end: int | None, t
     return tuple(fired)
 
 
-def spec(settings: Settings, base_labels: dict[str, str]) -> Spec:
+def spec(options: Options, base_labels: dict[str, str]) -> Spec:
     """Cases: per pair, a burn just above its factor (fires it and the slower pairs, not the faster)
     before and at its `for`; a burn under every factor; errors that stopped (short window clears)."""
-    rules = alerts(settings)
-    factors = [factor(w, settings) for w in WINDOWS]
+    rules = alerts(options)
+    factors = [factor(w, options) for w in WINDOWS]
     labels = {"provider": "openai"}
     cases = []
     for i, f in enumerate(factors):
         b = (f + factors[i - 1]) / 2 if i else f * 1.25
-        ratio = b * budget(settings)
+        ratio = b * budget(options)
         if ratio >= 1:
-            raise ValueError(f"alerts.slo_objective {settings.alerts.slo_objective}: a {fmt(f)}x burn needs more "
+            raise ValueError(f"alerts.slo_objective {options.alerts.slo_objective}: a {fmt(f)}x burn needs more "
                              "than 100 % errors; the objective is too low for these burn rates")
         fire_at = sorted({1 + minutes(w.for_) + d for w, g in zip(WINDOWS, factors) if g < b for d in (-1, 0)})
-        checks = tuple((t, _firing(settings, rules, ratio, None, t, labels)) for t in fire_at)
+        checks = tuple((t, _firing(options, rules, ratio, None, t, labels)) for t in fire_at)
         cases.append(Case(f"burn {fmt(b)}x: the {WINDOWS[i].long}/{WINDOWS[i].short} pair and slower ones fire",
-                          _calls(settings, base_labels, ratio, None, fire_at[-1] + 5), checks))
+                          _calls(options, base_labels, ratio, None, fire_at[-1] + 5), checks))
     b = min(factors) / 2
     last = 1 + max(minutes(w.for_) for w in WINDOWS) + 10
     cases.append(Case(f"burn {fmt(b)}x: under every factor, nothing fires",
-                      _calls(settings, base_labels, b * budget(settings), None, last + 5),
+                      _calls(options, base_labels, b * budget(options), None, last + 5),
                       ((last, ()),)))
     # Errors stop at 30m: by 40m the 5m window is clean, so the 1h/5m page resolves while 1h is still high.
-    ratio, end, t = factors[0] * 1.25 * budget(settings), 30, 40
+    ratio, end, t = factors[0] * 1.25 * budget(options), 30, 40
     cases.append(Case("errors stopped: the short window resolves the fast page",
-                      _calls(settings, base_labels, ratio, end, t + 5),
-                      ((t, _firing(settings, rules, ratio, end, t, labels)),)))
+                      _calls(options, base_labels, ratio, end, t + 5),
+                      ((t, _firing(options, rules, ratio, end, t, labels)),)))
     return Spec(tuple(rules), tuple(cases))
 
 
-def _calls(settings: Settings, base: dict[str, str], ratio: float, end: int | None, length: int):
+def _calls(options: Options, base: dict[str, str], ratio: float, end: int | None, length: int):
     """1000 calls a minute to one provider, `ratio` of them failing (until `end`)."""
     labels = {**base, "provider": "openai", "model": "gpt-4o"}
-    failed = ratio * 1000
-    errors = counter(failed, length) if end is None else f"{counter(failed, end)} {failed * end!r}+0x{length - end}"
-    return ((series(sample("provider_requests", settings), {**labels, "status_code": "200"}), counter(1000, length)),
-            (series(sample("provider_errors", settings), {**labels, "error_type": settings.alerts.slo_error_types[0]}),
+    q, failed = options.rule_scope, ratio * 1000
+    errors = (counter(failed, length) if end is None
+              else f"{counter(failed, end)} {counter_end(failed, end)!r}+0x{length - end}")
+    return ((series(q.sample(PROVIDER_REQUESTS), {**labels, "status_code": "200"}), counter(1000, length)),
+            (series(q.sample(PROVIDER_ERRORS), {**labels, "error_type": options.alerts.slo_error_types[0]}),
              errors))
 
 
@@ -155,14 +183,15 @@ def _step(window: str) -> int:
     return 60 if seconds(window) >= 86400 and seconds(window) % 3600 == 0 else 1
 
 
-def recording_cases(settings: Settings, base: dict[str, str]) -> dict[int, dict]:
+def recording_cases(options: Options, base: dict[str, str]) -> dict[int, dict]:
     """promql_expr_test cases per sample step: the ratio over two replicas, with excluded error
     types left out; and for each window, a failure in the first step is in the window at
     t=window and gone one step later."""
     labels = {**base, "provider": "openai", "model": "gpt-4o"}
-    err, req = sample("provider_errors", settings), sample("provider_requests", settings)
-    counted = settings.alerts.slo_error_types[0]
-    excluded = "bad_request" if "bad_request" not in settings.alerts.slo_error_types else None
+    q = options.rule_scope
+    err, req = q.sample(PROVIDER_ERRORS), q.sample(PROVIDER_REQUESTS)
+    counted = options.alerts.slo_error_types[0]
+    excluded = "bad_request" if "bad_request" not in options.alerts.slo_error_types else None
     out = {}
     for step in sorted({_step(w) for w in windows()}):
         mine = [w for w in windows() if _step(w) == step]
@@ -182,7 +211,7 @@ def recording_cases(settings: Settings, base: dict[str, str]) -> dict[int, dict]
             inputs.append((series(err, {**labels, "instance": "a", "error_type": excluded}), counter(500, length)))
         tests = []
         for w in mine:
-            name = ratio_record(w, settings)
+            name = ratio_record(w, options)
             tests.append({"expr": f'{name}{{provider="openai"}}', "eval_time": f"{10 * step}m",
                           "exp_samples": [{"labels": series(name, {"provider": "openai"}), "value": 0.25}]})
             for t, inside in ((minutes(w), 1), (minutes(w) + step, 0)):

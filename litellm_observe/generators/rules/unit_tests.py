@@ -2,9 +2,12 @@
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
-from ...settings import Settings
 from .model import Case, Spec
+
+if TYPE_CHECKING:
+    from ..options import Options
 
 
 def file_name(spec_name: str) -> str:
@@ -23,18 +26,18 @@ def _inputs(series) -> list[dict]:
     return [{"series": s, "values": v} for s, v in series]
 
 
-def _case(spec: Spec, case: Case, settings: Settings) -> dict:
+def _case(spec: Spec, case: Case, options: Options) -> dict:
     checks = []
     for minute, expected in case.checks:
         checks.append({"eval_time": f"{minute}m", "alertname": spec.name, "exp_alerts": [
             {"exp_labels": {**e.alert.labels, "severity": e.alert.severity, **e.labels},
-             "exp_annotations": e.alert.annotations(settings, e.labels, e.value)} for e in expected]})
+             "exp_annotations": e.alert.annotations(options, e.labels, e.value)} for e in expected]})
     return {"name": f"{spec.name}: {case.name}", "interval": "1m", "input_series": _inputs(case.series),
             "alert_rule_test": checks}
 
 
-def alert_tests(spec: Spec, settings: Settings, rule_files: list[str], group_order: list[str]) -> dict:
-    return {**_header(rule_files, group_order), "tests": [_case(spec, c, settings) for c in spec.cases]}
+def alert_tests(spec: Spec, options: Options, rule_files: list[str], group_order: list[str]) -> dict:
+    return {**_header(rule_files, group_order), "tests": [_case(spec, c, options) for c in spec.cases]}
 
 
 def recording_tests(case: dict, rule_files: list[str], group_order: list[str]) -> dict:

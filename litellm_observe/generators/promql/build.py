@@ -1,0 +1,80 @@
+"""PromQL builders for the dashboards and the rules, over the catalogue: no metric name is typed.
+
+A `Scope` is where queries look: the namespace that names every series and the label matchers
+every selection carries (the configured selector of the dashboards or of the rules). Invariants:
+a selection lists its own matchers first, then the scope's; an aggregation is written
+`sum by (a, b) (...)`, or `sum (...)` with no labels, in dashboards and rules alike.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable
+
+from ...catalogue import Kind, Metric
+
+# Series Prometheus itself writes for each scrape target: not ours, so not in the catalogue.
+# All are gauges; the linter accepts exactly these besides the catalogue's series.
+UP = "up"
+PROMETHEUS_SERIES = (UP, "scrape_duration_seconds", "scrape_samples_scraped", "scrape_series_added")
+
+
+def fmt(x: float) -> str:
+    """A number as PromQL and YAML show it: 14.4, 6, 0.995 (stable, no float noise)."""
+    return f"{round(x, 9):g}"
+
+
+def by(labels: Iterable[str]) -> str:
+    """' by (a, b)', or '' for no labels."""
+    labels = tuple(labels)
+    return f" by ({', '.join(labels)})" if labels else ""
+
+
+def selector(series: str, matchers: Iterable[str]) -> str:
+    """`series{m1, m2}`, or the bare series name without matchers."""
+    matchers = [m for m in matchers if m]
+    return f"{series}{{{', '.join(matchers)}}}" if matchers else series
+
+
+def regex_matcher(label: str, values: Iterable[str]) -> str:
+    return f'{label}=~"{"|".join(sorted(values))}"'
+
+
+def aggregate(op: str, labels: Iterable[str], inner: str) -> str:
+    return f"{op}{by(labels)} ({inner})"
+
+
+@dataclass(frozen=True)
+class Scope:
+    namespace: str
+    matchers: tuple[str, ...] = ()  # added to every selection, after its own
+
+    def family(self, metric: Metric) -> str:
+        return metric.family(self.namespace)
+
+    def sample(self, metric: Metric, suffix: str = "") -> str:
+        """The stored series of `metric`: the counter's `_total`, the gauge, or the histogram
+        series ending with `suffix` (`_bucket` by default)."""
+        samples = metric.sample_names(self.namespace)
+        if not suffix:
+            return samples[0]
+        found = next((s for s in samples if s.endswith(suffix)), None)
+        if found is None:
+            raise ValueError(f"{metric.name} has no {suffix} series (it has {samples})")
+        return found
+
+    def select(self, series: str, *matchers: str) -> str:
+        return selector(series, (*matchers, *self.matchers))
+
+    def counted(self, metric: Metric) -> str:
+        """The series rate() and increase() may read: a counter, or a histogram's buckets."""
+        if metric.kind is Kind.GAUGE:
+            raise ValueError(f"{metric.name} is a gauge: rate/increase would be meaningless")
+        return self.sample(metric)
+
+    def sum_rate(self, series: str, labels: Iterable[str], window: str, *matchers: str) -> str:
+        """The per-second rate of `series`, summed over replicas by `labels`."""
+        return aggregate("sum", labels, f"rate({self.select(series, *matchers)}[{window}])")
+
+    def sum_increase(self, series: str, labels: Iterable[str], window: str, *matchers: str) -> str:
+        """How much `series` grew over `window`, summed over replicas by `labels`."""
+        return aggregate("sum", labels, f"increase({self.select(series, *matchers)}[{window}])")

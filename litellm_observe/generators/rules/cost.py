@@ -1,0 +1,92 @@
+"""Alerts on what the proxy costs: spend against the daily budget, and a cache that rarely hits;
+each with its options and its promtool cases."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from ...catalogue import CACHE_HITS, CACHE_MISSES, SPEND_USD
+from .. import fields
+from ..promql.build import fmt
+from .model import COUNT, MODEL, PERCENT, RATE, Alert, Expected, Spec, boundary, counter, negative, series
+
+if TYPE_CHECKING:
+    from ..options import Options
+
+
+@dataclass(frozen=True)
+class DailyBudget:
+    """An objective, like the SLO's: it sits directly under `alerts:`."""
+
+    daily_budget_usd: float = fields.positive(1000.0, "US dollars the whole fleet may spend in a day "
+                                                      "(LitellmSpendBurnHigh)")
+
+
+@dataclass(frozen=True)
+class SpendBurnHigh:
+    for_: str = fields.duration("15m")
+    severity: str = fields.severity("warning")
+
+
+@dataclass(frozen=True)
+class CacheHitRateLow:
+    ratio: float = fields.ratio(0.3, "fires when a model's cache hit share over 5m is under this")
+    for_: str = fields.duration("30m")
+    severity: str = fields.severity("info")
+
+
+def spend_burn_high(o: Options, base: dict) -> Spec:
+    g, q, budget = o.alerts.spend_burn_high, o.rule_scope, o.alerts.daily_budget_usd
+    spend = q.sample(SPEND_USD)
+    expr = f"sum(increase({q.select(spend)}[1h])) * 24\n> {fmt(budget)}\n"
+    alert = Alert(
+        "LitellmSpendBurnHigh", expr, g.for_, g.severity, "Spend is on course to exceed the daily budget.",
+        "Spend over the last hour projects to {value} USD a day, over the budget of " f"{fmt(budget)} USD.", COUNT,
+        meaning=(f"The last hour's spend, summed over every replica, provider, model and team, times 24, is over "
+                 f"`alerts.daily_budget_usd` ({fmt(budget)} USD)."),
+        confirm=f"sum by (team, provider, model) (increase({q.select(spend)}[1h]))",
+        action=("Find the team and model behind the rise; check for a runaway client or loop, a retry storm, or a "
+                "switch to a pricier model; use LiteLLM budgets and rate limits on the key or team."))
+    # $share of the hourly budget spent in one go at minute 60 by each of two replicas
+    hour_budget = budget / 24
+
+    def replicas(share: float, count: int):
+        return [(series(spend, {**base, **MODEL, "team": "search", "instance": f"proxy-{i}:9464"}),
+                 f"0+0x59 {hour_budget * share!r}+0x40") for i in range(count)]
+
+    return Spec((alert,), (
+        # 0.75 of the budget each: neither replica alone is over, together they are
+        boundary("two replicas together over the budget", replicas(0.75, 2), g.for_, 60,
+                 (Expected(alert, {}, budget * 1.5),)),
+        negative("one replica under the budget", replicas(0.75, 1), g.for_, 60)))
+
+
+def cache_hit_rate_low(o: Options, base: dict) -> Spec:
+    g, q = o.alerts.cache_hit_rate_low, o.rule_scope
+    hits, misses = q.sample(CACHE_HITS), q.sample(CACHE_MISSES)
+    h, m = q.sum_rate(hits, ("model",), RATE), q.sum_rate(misses, ("model",), RATE)
+    # misses only exist where a cache is configured; `or 0 * misses` keeps models with no hit yet
+    expr = f"({h}\nor 0 * {m})\n/\n(({h}\nor 0 * {m})\n+ {m})\n< {fmt(g.ratio)}\n"
+    alert = Alert(
+        "LitellmCacheHitRateLow", expr, g.for_, g.severity, "The response cache rarely hits.",
+        "Only {value} of cache lookups for model {model} hit over the last 5 minutes.", PERCENT,
+        meaning=(f"Caching is on for this model but fewer than {fmt(g.ratio * 100)} % of lookups hit: "
+                 "the cache costs latency and memory and saves little spend."),
+        confirm=f"{h} / ({h} + {m})",
+        action=("Check the cache's TTL and key (prompts with timestamps or user ids never repeat); if the traffic "
+                "is not repetitive, turn caching off for this model."))
+    labels = {**base, "model": "gpt-4o"}
+
+    def lookups(hit_share: float | None):
+        out = [(series(misses, labels), counter(100 * (1 - (hit_share or 0)), 60))]
+        if hit_share is not None:
+            out.append((series(hits, labels), counter(100 * hit_share, 60)))
+        return out
+
+    def expect(value: float):
+        return (Expected(alert, {"model": "gpt-4o"}, value),)
+
+    return Spec((alert,), (
+        boundary("hit rate under the threshold", lookups(g.ratio / 2), g.for_, 1, expect(g.ratio / 2)),
+        boundary("misses and no hit series yet", lookups(None), g.for_, 1, expect(0.0)),
+        negative("hit rate over the threshold", lookups((g.ratio + 1) / 2), g.for_)))

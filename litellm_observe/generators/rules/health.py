@@ -1,0 +1,102 @@
+"""Alerts on litellm-observe itself: events it could not record, capped labels, and an exporter
+Prometheus cannot scrape; each with its options and its promtool cases."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from ...catalogue import INTERNAL_ERRORS, LABEL_OVERFLOW, Metric
+from .. import fields
+from .model import COUNT, Alert, Expected, Spec, boundary, constant, counter, negative, series
+from ..promql.build import UP as PROMETHEUS_UP
+from .promql import equality_labels
+
+if TYPE_CHECKING:
+    from ..options import Options
+
+
+@dataclass(frozen=True)
+class ObserveInternalErrors:
+    for_: str = fields.duration("5m")
+    severity: str = fields.severity("warning")
+
+
+@dataclass(frozen=True)
+class ObserveLabelOverflow:
+    for_: str = fields.duration("5m")
+    severity: str = fields.severity("warning")
+
+
+@dataclass(frozen=True)
+class MetricsAbsent:
+    for_: str = fields.duration("5m")
+    severity: str = fields.severity("critical", "the alert's severity label (with no metrics, no other alert can fire)")
+
+
+def metrics_absent(o: Options, base: dict) -> Spec:
+    g, job, q = o.alerts.metrics_absent, o.alerts.scrape_job, o.rule_scope
+    up = q.select(PROMETHEUS_UP, f'job="{job}"')
+    alert = Alert(
+        "LitellmMetricsAbsent", f"{up} == 0\nor\nabsent({up})\n", g.for_, g.severity,
+        "Prometheus gets no metrics from a litellm-observe exporter.",
+        "Exporter target {instance} of job {job} is down or missing (up = {value}; no instance: "
+        "Prometheus has no such target).", COUNT,
+        meaning=(f"A target of job `{job}` failed its scrapes (up = 0), or Prometheus has no target in "
+                 "that job at all (up absent: the proxy is gone, service discovery lost it, or "
+                 "`alerts.scrape_job` does not match the scrape config). Every other alert here is blind meanwhile."),
+        confirm=f"{up}",
+        action=(f"Open Prometheus' Targets page for job `{job}`; check the proxy is running and the "
+                f"exporter answers `curl http://<host>:{o.settings.port}/metrics`; check credentials if bearer or "
+                "basic auth is configured."))
+    other = {**base, "job": "prometheus", "instance": "localhost:9090"}
+    down = {**base, "instance": "proxy-b:9464"}
+    absent_labels = {"job": job, **equality_labels(o)}  # absent() keeps equality matchers only
+    return Spec((alert,), (
+        boundary("one replica's exporter down", [(series(PROMETHEUS_UP, base), constant(1, 30)),
+                                                 (series(PROMETHEUS_UP, down), constant(0, 30))], g.for_, 0,
+                 (Expected(alert, down, 0),)),
+        boundary("no exporter target at all", [(series(PROMETHEUS_UP, other), constant(1, 30))], g.for_, 0,
+                 (Expected(alert, absent_labels, 1),)),
+        negative("every exporter up", [(series(PROMETHEUS_UP, base), constant(1, 30)),
+                                       (series(PROMETHEUS_UP, down), constant(1, 30))], g.for_, 0)))
+
+
+def _lost_events(o: Options, base: dict, alert_name: str, counted: Metric, label: str, value: str,
+                 for_: str, severity: str, summary: str, meaning: str, action: str) -> Spec:
+    q = o.rule_scope
+    total = q.sample(counted)
+    alert = Alert(
+        alert_name, f"sum by ({label}) (increase({q.select(total)}[5m])) > 0\n", for_, severity, summary,
+        "litellm-observe lost {value} events at " + label + " {" + label + "} over the last 5 minutes.", COUNT,
+        meaning=meaning, confirm=f"sum by ({label}) (increase({q.select(total)}[1h]))", action=action)
+    labels = {**base, label: value}
+    return Spec((alert,), (
+        boundary("losing data", [(series(total, labels), counter(2, 30))], for_, 1,
+                 (Expected(alert, {label: value}, 10.0),)),
+        negative("lost data long ago, none since", [(series(total, labels), constant(3, 30))], for_)))
+
+
+def observe_internal_errors(o: Options, base: dict) -> Spec:
+    g = o.alerts.observe_internal_errors
+    return _lost_events(
+        o, base, "LitellmObserveInternalErrors", INTERNAL_ERRORS, "hook", "async_log_success_event",
+        g.for_, g.severity, "The litellm-observe logger is failing to record events.",
+        "The logger raised while recording an event and dropped it; metrics undercount from then on. The `hook` "
+        "label says where: a LiteLLM hook; `exporter_read`, a dead worker's unreadable sample file was set aside "
+        "and its samples lost; `exporter_read_retry`, the exporter could not read a file for now (too many open "
+        "files, out of memory) and served the last values, which loses nothing unless it lasts.",
+        "Read the proxy's log for `litellm_observe` errors (logged at most once a minute per hook). For a full "
+        "metrics directory, free space or move `metrics_dir`; for `exporter_read_retry`, raise the exporter's "
+        "open-file limit or find what holds so many connections; otherwise report them with the litellm version "
+        "from build_info: a litellm upgrade that changed a payload is the usual cause.")
+
+
+def observe_label_overflow(o: Options, base: dict) -> Spec:
+    g = o.alerts.observe_label_overflow
+    return _lost_events(
+        o, base, "LitellmObserveLabelOverflow", LABEL_OVERFLOW, "label", "team", g.for_, g.severity,
+        "A metric label reached its cap of distinct values.",
+        "A label reached its cap of distinct values in this proxy run; new values are recorded as `overflow`, "
+        "so per-value breakdowns are incomplete.",
+        "Raise `label_caps` for that label if the values are legitimate (more teams or models), or find the "
+        "client sending ever-new values (for example a model name with a random suffix).")

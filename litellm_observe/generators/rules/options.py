@@ -1,0 +1,52 @@
+"""The `alerts:` options: what every rule shares, the objectives the rules measure against, and one
+group per alert, declared beside the alert that reads it (as kubernetes-mixin keeps `_config`).
+
+Directly under `alerts:` sit the options several rules read: the selector, the runbook address and
+the scrape job (here), and the objectives: the provider availability SLO (`slo.Objective`, read by
+the recording rules, LitellmHighErrorRate and LitellmProviderErrorBudgetBurn) and the daily budget
+(`cost.DailyBudget`). Each alert's own threshold(s), `for` and severity sit in a group named after
+the alert without its prefix, in snake case (LitellmHighErrorRate: `alerts.high_error_rate`).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .. import fields
+from ..promql import selectors
+from . import cost, health, slo, upstream
+
+RUNBOOKS_URL = "https://github.com/litellm-observe/litellm-observe/blob/main/docs/runbooks.md"
+
+
+@dataclass(frozen=True)
+class Shared:
+    selector: str = fields.selector("", "label matchers added to every rule expression")
+    runbook_base_url: str = fields.text(RUNBOOKS_URL, "each alert's runbook_url: this, `#`, the alert's name in "
+                                                      "lower case")
+    scrape_job: str = fields.text("litellm", "the Prometheus job scraping the exporters (LitellmMetricsAbsent)")
+
+
+@dataclass(frozen=True)
+class AlertOptions(cost.DailyBudget, slo.Objective, Shared):
+    """Fields come in reverse order of the bases (Shared's first), then the groups."""
+
+    high_error_rate: upstream.HighErrorRate = fields.group(upstream.HighErrorRate, "LitellmHighErrorRate")
+    rate_limit_headroom: upstream.RateLimitHeadroom = fields.group(upstream.RateLimitHeadroom,
+                                                                   "LitellmRateLimitHeadroom")
+    high_p99_latency: upstream.HighP99Latency = fields.group(upstream.HighP99Latency, "LitellmHighP99Latency")
+    high_time_to_first_token: upstream.HighTimeToFirstToken = fields.group(upstream.HighTimeToFirstToken,
+                                                                           "LitellmHighTimeToFirstToken")
+    fallbacks_failing: upstream.FallbacksFailing = fields.group(upstream.FallbacksFailing, "LitellmFallbacksFailing")
+    retry_storm: upstream.RetryStorm = fields.group(upstream.RetryStorm, "LitellmRetryStorm")
+    spend_burn_high: cost.SpendBurnHigh = fields.group(cost.SpendBurnHigh, "LitellmSpendBurnHigh")
+    cache_hit_rate_low: cost.CacheHitRateLow = fields.group(cost.CacheHitRateLow, "LitellmCacheHitRateLow")
+    observe_internal_errors: health.ObserveInternalErrors = fields.group(health.ObserveInternalErrors,
+                                                                         "LitellmObserveInternalErrors")
+    observe_label_overflow: health.ObserveLabelOverflow = fields.group(health.ObserveLabelOverflow,
+                                                                       "LitellmObserveLabelOverflow")
+    metrics_absent: health.MetricsAbsent = fields.group(health.MetricsAbsent, "LitellmMetricsAbsent")
+    provider_error_budget_burn: slo.ProviderErrorBudgetBurn = fields.group(slo.ProviderErrorBudgetBurn,
+                                                                           "LitellmProviderErrorBudgetBurn")
+
+    def matchers(self) -> tuple[selectors.Matcher, ...]:
+        return selectors.parse(self.selector)
