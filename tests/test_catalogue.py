@@ -79,5 +79,6 @@ def test_lookup_and_all_labels():
 
 def test_fixed_value_sets():
     assert len(set(c.ERROR_TYPES)) == len(c.ERROR_TYPES) and "other" in c.ERROR_TYPES
-    assert c.TOKEN_TYPES == ("input", "output", "cached_input")
+    assert c.TOKEN_TYPES == ("input", "output", "cached_input", "reasoning", "cache_creation_input", "audio_input",
+                             "audio_output")
     assert set(c.ENTITY_TYPES) == {"key", "user", "team", "end_user"}

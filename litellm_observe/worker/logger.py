@@ -581,7 +581,7 @@ class ObserveLogger(CustomLogger):
         n = call.unreported()
         if not n:
             return
-        provider, group, deployment = (call.attempt_labels or (None, None, None)) + (None,) * 3
+        provider, group, deployment = (tuple(call.attempt_labels or ()) + (None,) * 3)[:3]
         provider, model = self._label("provider", provider), self._model(group or call.model)
         deployment = self._label("deployment", deployment)
         if call.ended == calls.DISCONNECT:

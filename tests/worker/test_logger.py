@@ -21,6 +21,17 @@ run = asyncio.run
 OK = ("ok", "openai")
 
 
+def _deployment() -> str:
+    """The deployment label of the captured success event: its model without the provider prefix,
+    `@`, its api_base's host (the deployment was configured without a readable id)."""
+    slo = ev.success_kwargs()["standard_logging_object"]
+    return slo["model"].split("/", 1)[1] + "@" + slo["api_base"].split("://", 1)[1].split("/", 1)[0]
+
+
+DEP = _deployment()
+OKD = ("openai", "ok", DEP)
+
+
 def keys(data):
     """Series recorded, less in-flight and the internal-error series every store reserves at 0."""
     return {k for k, v in data.items() if not (BY_NAME[k[0]].kind is Kind.GAUGE and k[0] == "current_load")
@@ -64,9 +75,10 @@ def test_success_records_exactly(lg, tmp_path):
     data = ev.series(tmp_path)
     assert keys(data) == {
         ("requests", ("ok", "openai", UNKNOWN, "200")),
-        ("request_duration_seconds", OK),
-        ("provider_requests", ("openai", "ok", "200")),
-        ("provider_latency_seconds", ("openai", "ok")),
+        ("request_duration_seconds", OK), ("overhead_latency_seconds", OK),
+        ("provider_requests", (*OKD, "200")),
+        ("provider_latency_seconds", OKD),
+        ("deployment_state", OKD),
         ("tokens_used", ("openai", "ok", UNKNOWN, "input")),
         ("tokens_used", ("openai", "ok", UNKNOWN, "output")),
         ("spend_usd", ("openai", "ok", UNKNOWN)),
@@ -81,8 +93,10 @@ def test_success_records_exactly(lg, tmp_path):
     assert ev.value(data, "requests_remaining", "openai", "ok") == 990
     assert ev.value(data, "tokens_limit", "openai", "ok") == 100000
     assert hist_count(data, "request_duration_seconds", *OK) == 1
-    assert hist_count(data, "provider_latency_seconds", "openai", "ok") == 1
-    assert data[("provider_latency_seconds", ("openai", "ok"))][-1] == pytest.approx(0.5, abs=1e-3)
+    assert hist_count(data, "provider_latency_seconds", *OKD) == 1
+    assert data[("provider_latency_seconds", OKD)][-1] == pytest.approx(0.5, abs=1e-3)
+    assert ev.value(data, "deployment_state", *OKD) == 0  # answered: healthy
+    assert hist_count(data, "overhead_latency_seconds", *OK) == 1
     assert ev.value(data, "current_load") == 0 and lg.inflight() == 0
 
 
@@ -110,7 +124,7 @@ def test_cache_hit_records_no_attempt(lg, tmp_path):
     success(lg, call_id="h1", cache_hit=True)
     data = ev.series(tmp_path)
     assert keys(data) == {("requests", ("ok", "openai", UNKNOWN, "200")), ("request_duration_seconds", OK),
-                          ("cache_hits", ("ok",))}
+                          ("overhead_latency_seconds", OK), ("cache_hits", ("ok",))}
     assert ev.value(data, "current_load") == 0
 
 
@@ -144,14 +158,16 @@ def test_deployment_failure_records_an_attempt(lg, tmp_path):
     data_in = MappingProxyType({"model": "openai/fake-bad", "metadata": MappingProxyType({"model_group": "bad500"})})
     assert run(lg.async_post_call_failure_deployment_hook(data_in, exc, "acompletion")) is None
     data = ev.series(tmp_path)
-    assert keys(data) == {("provider_requests", ("openai", "bad500", "429")),
-                          ("provider_errors", ("openai", "bad500", "rate_limit"))}
+    assert keys(data) == {("provider_requests", ("openai", "bad500", "fake-bad", "429")),
+                          ("provider_errors", ("openai", "bad500", "fake-bad", "rate_limit")),
+                          ("deployment_state", ("openai", "bad500", "fake-bad"))}
+    assert ev.value(data, "deployment_state", "openai", "bad500", "fake-bad") == 1  # failing, not cooling down
 
 
 def test_deployment_failure_provider_from_model_prefix(lg, tmp_path):
     data_in = MappingProxyType({"model": "azure/gpt", "metadata": {"model_group": "ok"}})
     run(lg.async_post_call_failure_deployment_hook(data_in, Exception("x"), "acompletion"))
-    assert ("provider_errors", ("azure", "ok", "internal_server_error")) in ev.series(tmp_path)
+    assert ("provider_errors", ("azure", "ok", "gpt", "internal_server_error")) in ev.series(tmp_path)
 
 
 @pytest.mark.parametrize("hook, outcome", [("log_success_fallback_event", "true"),
@@ -168,7 +184,7 @@ def test_fallback_success_keeps_requested_model_on_request_metrics(lg, tmp_path)
     success(lg, model_group="ok", original="bad500")
     data = ev.series(tmp_path)
     assert ev.value(data, "requests", "bad500", "openai", UNKNOWN, "200") == 1  # what the client asked for
-    assert ev.value(data, "provider_requests", "openai", "ok", "200") == 1  # what served it
+    assert ev.value(data, "provider_requests", *OKD, "200") == 1  # what served it
 
 
 def test_errors_identity(lg, tmp_path):

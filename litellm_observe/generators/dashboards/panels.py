@@ -84,11 +84,16 @@ def table(title: str, description: str, expr: str, unit: str, value_column: str)
 
 
 def state_timeline(title: str, description: str, targets: list[g.Target], unit: str,
-                   overrides: list | None = None, mappings: list | None = None) -> g.StateTimeline:
+                   overrides: list | None = None, mappings: list | None = None,
+                   steps: list[tuple[str, float | None]] | None = None) -> g.StateTimeline:
+    """`steps`: (colour, lower bound) pairs coloring the values, the first bound None."""
+    defaults: dict = {"unit": unit}
+    if steps:
+        defaults["thresholds"] = {"mode": "absolute", "steps": [{"color": c, "value": v} for c, v in steps]}
     return g.StateTimeline(**_common(title, description, targets), thresholds=BASE_THRESHOLDS,
                            colorMode="thresholds", mergeValues=False, overrides=overrides or [],
                            mappings=mappings or [],
-                           extraJson={"fieldConfig": {"defaults": {"unit": unit}}})
+                           extraJson={"fieldConfig": {"defaults": defaults}})
 
 
 def color_by_name(pattern: str, color: str) -> dict:

@@ -12,9 +12,13 @@ if TYPE_CHECKING:
 UID = "litellm-providers"
 TITLE = "Providers"
 DESCRIPTION = "Upstream LLM API calls per provider and model: latency, streaming speed, errors, retries, " \
-              "rate-limit headroom and fallbacks."
+              "rate-limit headroom, fallbacks, and the health and cooldowns of each deployment."
 PM = ("provider", "model")
 PM_LEGEND = "{{provider}} {{model}}"
+PMD = ("provider", "model", "deployment")
+PMD_LEGEND = "{{model}} {{deployment}}"
+# deployment_state's values, as LiteLLM encodes them (catalogue.DEPLOYMENT_STATES)
+STATE_STEPS = [("green", None), ("orange", 1), ("red", 2)]
 
 
 def _headroom(q: Queries, remaining: str, limit: str) -> str:
@@ -53,4 +57,20 @@ def build(options: Options):
                                 "{{from_model}} success={{success}}")], "ops", stacked=True, bars=True,
                       overrides=[p.color_by_name(".*success=false", "red"),
                                  p.color_by_name(".*success=true", "green")])],
+        [p.state_timeline("Deployment state",
+                          "Is each deployment healthy (0), failing some calls (1) or in cooldown (2), as the "
+                          "router sees it? The worst state any replica reports.",
+                          [p.target(q.gauge("deployment_state", PMD, "max"), PMD_LEGEND)], "short",
+                          steps=STATE_STEPS),
+         p.timeseries("Cooldowns by deployment",
+                      "How often did the router take a deployment out of rotation, and for which status code?",
+                      [p.target(q.increase("deployment_cooldowns", PMD + ("reason",), window="$__rate_interval"),
+                                PMD_LEGEND + " {{reason}}")], "short", bars=True)],
+        [p.timeseries("Attempt errors by deployment",
+                      "Which deployment fails its upstream calls, and why? A rotated key shows as one deployment "
+                      "failing with authentication errors while its siblings answer.",
+                      [p.target(q.rate("provider_errors", PMD + ("error_type",)), PMD_LEGEND + " {{error_type}}")],
+                      "ops", stacked=True),
+         p.quantiles("LLM API latency by deployment", "How long does one upstream call to each deployment take?",
+                     q, "provider_latency_seconds", PMD, PMD_LEGEND)],
     ])

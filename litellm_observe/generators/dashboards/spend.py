@@ -11,7 +11,10 @@ if TYPE_CHECKING:
 
 UID = "litellm-spend"
 TITLE = "Spend & budgets"
-DESCRIPTION = "Spend in US dollars as LiteLLM prices it, tokens by team, top spenders and budget resets."
+DESCRIPTION = ("Spend in US dollars as LiteLLM prices it, tokens by team and type, unpriced traffic, top spenders, "
+               "budgets left and budget resets.")
+BUDGET = ("entity_type", "entity")
+DETAIL = 'token_type!~"input|output"'  # shares of input or output (cached, reasoning, audio): never stacked on them
 TOP = 10
 
 
@@ -32,11 +35,31 @@ def build(options: Options):
                    [p.target(q.increase("spend_usd", (label,)), legend, instant=True)], "currencyUSD",
                    decimals=2, graph=False)])
     rows.append([
-        p.timeseries("Tokens by team", "How many tokens per hour does each team use, by token type?",
-                     [p.target(_per_hour(q.rate("tokens_used", ("team", "token_type"))), "{{team}} {{token_type}}")],
-                     "suffix: tokens/h", stacked=True),
+        p.timeseries("Tokens by team", "How many input and output tokens per hour does each team use?",
+                     [p.target(_per_hour(q.rate("tokens_used", ("team", "token_type"), ('token_type=~"input|output"',))),
+                               "{{team}} {{token_type}}")], "suffix: tokens/h", stacked=True),
         p.table(f"Top {TOP} spenders", f"Which {TOP} team and model pairs spent most in this time range?",
                 f'topk({TOP}, {q.increase("spend_usd", ("team", "model"))})', "currencyUSD", "spend"),
+    ])
+    rows.append([
+        p.timeseries("Token detail by model",
+                     "Of those tokens, how many per hour were cached or cache-creation input, reasoning or audio? "
+                     "Each is a share of input or output, not extra.",
+                     [p.target(_per_hour(q.rate("tokens_used", ("model", "token_type"), (DETAIL,))),
+                               "{{model}} {{token_type}}")], "suffix: tokens/h"),
+        p.timeseries("Unpriced calls by model",
+                     "How many successful upstream calls per second used tokens but got no price? Their spend is "
+                     "missing from every figure here: give the model a price in the proxy config.",
+                     [p.target(q.rate("unpriced_requests", ("provider", "model")), "{{provider}} {{model}}")],
+                     "ops", stacked=True),
+    ])
+    rows.append([
+        p.table("Budget left", "How much of each team's, key's, user's and end user's budget is left, as of its "
+                "latest request? The lowest any replica saw.",
+                f'{q.gauge("budget_remaining_usd", BUDGET, "min")} / {q.gauge("budget_max_usd", BUDGET, "max")}',
+                "percentunit", "left"),
+        p.table("Time to budget reset", "How long until each budget resets?",
+                q.gauge("budget_reset_seconds", BUDGET, "min"), "s", "resets in"),
     ])
     rows.append([
         p.timeseries("Budget resets by entity type",

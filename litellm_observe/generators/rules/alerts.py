@@ -1,11 +1,11 @@
 """Every alert, in the order the rule files list them: each builder makes one alert name's rules and
 the promtool cases that prove them, from the options (its group under `alerts:` is declared beside
-it, in upstream.py, cost.py, health.py or slo.py)."""
+it, in upstream.py, deployments.py, cost.py, budgets.py, proxy.py, health.py or slo.py)."""
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from . import cost, health, slo, upstream
+from . import budgets, cost, deployments, health, proxy, slo, upstream
 from .model import Spec
 from .promql import selector_labels
 
@@ -14,7 +14,10 @@ if TYPE_CHECKING:
 
 BUILDERS = (upstream.high_error_rate, upstream.rate_limit_headroom, upstream.high_p99_latency,
             upstream.high_time_to_first_token, upstream.fallbacks_failing, upstream.retry_storm,
-            cost.spend_burn_high, cost.cache_hit_rate_low, health.observe_internal_errors,
+            deployments.deployment_down, deployments.deployment_cooling_down_often,
+            cost.spend_burn_high, cost.unpriced_traffic, cost.cache_hit_rate_low,
+            budgets.budget_nearly_exhausted, budgets.budget_exhausted_before_reset,
+            proxy.high_proxy_overhead, proxy.guardrail_errors, health.observe_internal_errors,
             health.observe_label_overflow, health.metrics_absent, slo.spec)
 
 

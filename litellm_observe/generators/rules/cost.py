@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ...catalogue import CACHE_HITS, CACHE_MISSES, SPEND_USD
+from ...catalogue import CACHE_HITS, CACHE_MISSES, SPEND_USD, UNPRICED_REQUESTS
 from .. import fields
+from ..promql import durations
 from ..promql.build import fmt
-from .model import COUNT, MODEL, PERCENT, RATE, Alert, Expected, Spec, boundary, counter, negative, series
+from .model import COUNT, MODEL, PERCENT, RATE, Alert, Expected, Spec, boundary, constant, counter, negative, series
 
 if TYPE_CHECKING:
     from ..options import Options
@@ -24,6 +25,12 @@ class DailyBudget:
 
 @dataclass(frozen=True)
 class SpendBurnHigh:
+    for_: str = fields.duration("15m")
+    severity: str = fields.severity("warning")
+
+
+@dataclass(frozen=True)
+class UnpricedTraffic:
     for_: str = fields.duration("15m")
     severity: str = fields.severity("warning")
 
@@ -90,3 +97,25 @@ def cache_hit_rate_low(o: Options, base: dict) -> Spec:
         boundary("hit rate under the threshold", lookups(g.ratio / 2), g.for_, 1, expect(g.ratio / 2)),
         boundary("misses and no hit series yet", lookups(None), g.for_, 1, expect(0.0)),
         negative("hit rate over the threshold", lookups((g.ratio + 1) / 2), g.for_)))
+
+
+def unpriced_traffic(o: Options, base: dict) -> Spec:
+    g, q = o.alerts.unpriced_traffic, o.rule_scope
+    unpriced = q.sample(UNPRICED_REQUESTS)
+    alert = Alert(
+        "LitellmUnpricedTraffic", f"{q.sum_increase(unpriced, ('provider', 'model'), '1h')} > 0\n", g.for_,
+        g.severity, "A model serves traffic LiteLLM cannot price.",
+        "{value} successful calls to model {model} ({provider}) used tokens but got no price over the last hour.",
+        COUNT,
+        meaning=("LiteLLM has no price for this model, so its calls cost 0: spend, budgets and "
+                 "LitellmSpendBurnHigh undercount, and a budget never stops the client. Common after adding a new "
+                 "model, a fine-tune or a self-hosted one, or a fallback to a model missing from the price map."),
+        confirm=f"sum by (provider, model) (increase({q.select(unpriced)}[1h]))",
+        action=("Give the deployment a price in the proxy config (`input_cost_per_token`, `output_cost_per_token` "
+                "in its litellm_params or model_info), or update LiteLLM's model price map."))
+    labels = {**base, **MODEL}
+    return Spec((alert,), (
+        boundary("unpriced calls", [(series(unpriced, labels), counter(1, 40))], g.for_, 1,
+                 (Expected(alert, dict(MODEL), 1.0 * (1 + durations.minutes(g.for_))),)),
+        negative("an unpriced count that does not grow", [(series(unpriced, labels), constant(5, 90))], g.for_, 60),
+    ))

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from .. import fields
 from ..promql import selectors
-from . import cost, health, slo, upstream
+from . import budgets, cost, deployments, health, proxy, slo, upstream
 
 RUNBOOKS_URL = "https://github.com/litellm-observe/litellm-observe/blob/main/docs/runbooks.md"
 
@@ -38,8 +38,18 @@ class AlertOptions(cost.DailyBudget, slo.Objective, Shared):
                                                                            "LitellmHighTimeToFirstToken")
     fallbacks_failing: upstream.FallbacksFailing = fields.group(upstream.FallbacksFailing, "LitellmFallbacksFailing")
     retry_storm: upstream.RetryStorm = fields.group(upstream.RetryStorm, "LitellmRetryStorm")
+    deployment_down: deployments.DeploymentDown = fields.group(deployments.DeploymentDown, "LitellmDeploymentDown")
+    deployment_cooling_down_often: deployments.DeploymentCoolingDownOften = fields.group(
+        deployments.DeploymentCoolingDownOften, "LitellmDeploymentCoolingDownOften")
     spend_burn_high: cost.SpendBurnHigh = fields.group(cost.SpendBurnHigh, "LitellmSpendBurnHigh")
+    unpriced_traffic: cost.UnpricedTraffic = fields.group(cost.UnpricedTraffic, "LitellmUnpricedTraffic")
     cache_hit_rate_low: cost.CacheHitRateLow = fields.group(cost.CacheHitRateLow, "LitellmCacheHitRateLow")
+    budget_nearly_exhausted: budgets.BudgetNearlyExhausted = fields.group(budgets.BudgetNearlyExhausted,
+                                                                          "LitellmBudgetNearlyExhausted")
+    budget_exhausted_before_reset: budgets.BudgetExhaustedBeforeReset = fields.group(
+        budgets.BudgetExhaustedBeforeReset, "LitellmBudgetExhaustedBeforeReset")
+    high_proxy_overhead: proxy.HighProxyOverhead = fields.group(proxy.HighProxyOverhead, "LitellmHighProxyOverhead")
+    guardrail_errors: proxy.GuardrailErrors = fields.group(proxy.GuardrailErrors, "LitellmGuardrailErrors")
     observe_internal_errors: health.ObserveInternalErrors = fields.group(health.ObserveInternalErrors,
                                                                          "LitellmObserveInternalErrors")
     observe_label_overflow: health.ObserveLabelOverflow = fields.group(health.ObserveLabelOverflow,

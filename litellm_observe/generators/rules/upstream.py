@@ -134,7 +134,7 @@ def rate_limit_headroom(o: Options, base: dict) -> Spec:
     return Spec(tuple(alerts), tuple(cases))
 
 
-def _histogram_cases(alert: Alert, histogram: Metric, o: Options, base: dict, threshold: float, quantile: float,
+def histogram_cases(alert: Alert, histogram: Metric, o: Options, base: dict, threshold: float, quantile: float,
                      by: dict[str, str]) -> tuple[Case, ...]:
     """All observations in the bucket above the threshold (fires), or in the one ending at it (does not)."""
     buckets = histogram.buckets
@@ -169,7 +169,7 @@ def high_p99_latency(o: Options, base: dict) -> Spec:
         confirm=f"histogram_quantile(0.99, {q.sum_rate(bucket, ('model', 'provider', 'le'), RATE)})",
         action=("Split by provider to find the slow deployment; compare with provider latency and time to first "
                 "token; look for retries (LitellmRetryStorm) and fallbacks adding time; check request sizes."))
-    return Spec((alert,), _histogram_cases(alert, REQUEST_DURATION, o, base, g.seconds, 0.99,
+    return Spec((alert,), histogram_cases(alert, REQUEST_DURATION, o, base, g.seconds, 0.99,
                                            {"model": "gpt-4o"}))
 
 
@@ -187,7 +187,7 @@ def high_time_to_first_token(o: Options, base: dict) -> Spec:
         confirm=f"histogram_quantile(0.95, {q.sum_rate(bucket, ('provider', 'model', 'le'), RATE)})",
         action=("Check the provider's status and queueing; long prompts raise time to first token, so compare "
                 "input token rates; consider a faster deployment or a fallback for latency."))
-    return Spec((alert,), _histogram_cases(alert, TIME_TO_FIRST_TOKEN, o, base, g.seconds, 0.95, MODEL))
+    return Spec((alert,), histogram_cases(alert, TIME_TO_FIRST_TOKEN, o, base, g.seconds, 0.95, MODEL))
 
 
 def fallbacks_failing(o: Options, base: dict) -> Spec:
