@@ -76,9 +76,10 @@ def litellm_exception_classes() -> dict[str, type]:
             if isinstance(c, type) and issubclass(c, BaseException) and c.__module__.startswith("litellm")}
 
 
-def make_logger(directory: str, *, caching=True, models=MODELS, section=None) -> ObserveLogger:
+def make_logger(directory: str, *, caching=True, models=MODELS, section=None, router=None) -> ObserveLogger:
     return ObserveLogger(settings_mod.load(environ={}, section=section or {}), run_directory=str(directory),
-                         model_names=lambda: list(models), caching_on=lambda: caching, start_exporter=False)
+                         model_names=lambda: list(models), caching_on=lambda: caching, start_exporter=False,
+                         router=lambda: router)
 
 
 def series(directory: str) -> dict:

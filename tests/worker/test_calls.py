@@ -93,3 +93,22 @@ def test_remembered_ids_do_not_grow_without_bound():
         b.begin(f"c{i}", float(i))
         b.end(f"c{i}", calls.SUCCESS, float(i))  # one request a second, every one ended normally
     assert len(b._ended) <= 2 * b.settle + 2 and len(b) == 0
+
+
+def test_retries_are_the_attempts_beyond_the_first_in_each_model_group():
+    b = book()
+    b.begin("c", 0.0)
+    for labels in [("openai", "gpt", "eu"), ("openai", "gpt", "us"), ("openai", "gpt", "eu"),  # 2 retries in gpt
+                   ("anthropic", "claude", "c1")]:  # a fallback: a first attempt in another group
+        b.attempt_started("c", 1.0, labels)
+    assert sorted(b.get("c").retries()) == [("openai", "gpt", 2)]
+    assert b.get("c").attempt_labels == ("anthropic", "claude", "c1")
+
+
+def test_model_groups_remembered_per_request_are_bounded():
+    b = book()
+    b.begin("c", 0.0)
+    for i in range(calls._MAX_GROUPS + 10):
+        b.attempt_started("c", 1.0, ("p", f"g{i}", "d"))
+        b.attempt_started("c", 1.0, ("p", f"g{i}", "d"))
+    assert len(b.get("c").groups) == calls._MAX_GROUPS and len(b.get("c").retries()) == calls._MAX_GROUPS

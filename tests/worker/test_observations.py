@@ -95,3 +95,23 @@ def test_nothing_raises_whatever_the_payload(a, b, c):
     obs.failure(a, b, c)
     obs.failed_attempt(a, b)
     obs.fallback(a, b, True)
+
+
+@pytest.mark.parametrize("model_id, model, api_base, name", [
+    ("gpt-eu", "openai/gpt-4o", "https://eu.example/v1", "gpt-eu"),  # an id the config gave: as is
+    ("a" * 64, "openai/gpt-4o", "https://eu.example/v1", "gpt-4o@eu.example"),  # LiteLLM's hash: not readable
+    (None, "azure/gpt-4o", "https://user:secret@az.example:8443/openai", "gpt-4o@az.example:8443"),  # no credentials
+    (None, "gpt-4o", None, "gpt-4o"),
+    (None, None, "https://x.example", None),
+    ("", "", "", None),
+])
+def test_deployment_names_are_readable_and_never_carry_credentials(model_id, model, api_base, name):
+    assert obs.deployment_name(model_id, model, api_base) == name
+
+
+def test_budget_readings_need_an_entity_and_a_maximum():
+    meta = {"user_api_key_team_alias": "search", "user_api_key_team_max_budget": 50, "user_api_key_team_spend": 10,
+            "user_api_key_alias": None, "user_api_key_max_budget": 5,  # a key without an alias: never labelled
+            "user_api_key_user_id": "u", "user_api_key_user_max_budget": -1}  # negative: not a budget
+    got = obs.budget_readings(meta, {}, 2.0)
+    assert [(b.entity_type, b.entity, b.max_usd, b.remaining_usd) for b in got] == [("team", "search", 50.0, 38.0)]
