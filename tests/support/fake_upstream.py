@@ -16,6 +16,8 @@ Behaviour is chosen by the upstream model name the proxy sends:
   fake-429         429 with x-ratelimit-* headers (remaining 0)
   fake-500         500 before any byte of a response
   fake-flaky       500 on odd-numbered calls, 200 on even ones (for retries)
+  fake-rich        like fake-ok, its chat completion's usage with every detail (RICH_USAGE): cached,
+                   cache-creation and audio input, reasoning and audio output tokens
   fake-slowstream  a stream whose chunks come STREAM_GAP_SECONDS apart (for client disconnects)
   fake-break       a stream that sends its first delta(s), then closes the socket in the middle of the
                    chunked body (the client sees a transport error: httpx.RemoteProtocolError
@@ -230,16 +232,24 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 # ---- bodies ------------------------------------------------------------------------------------
-def _usage() -> dict:
+def _usage(model: str = "") -> dict:
+    if model.startswith("fake-rich"):
+        return dict(RICH_USAGE)
     return {"prompt_tokens": PROMPT_TOKENS, "completion_tokens": COMPLETION_TOKENS,
             "total_tokens": PROMPT_TOKENS + COMPLETION_TOKENS}
+
+
+# What OpenAI (details) and Anthropic-style providers (cache_creation_input_tokens) report.
+RICH_USAGE = {"prompt_tokens": 120, "completion_tokens": 50, "total_tokens": 170, "cache_creation_input_tokens": 40,
+              "prompt_tokens_details": {"cached_tokens": 64, "audio_tokens": 9, "text_tokens": 111},
+              "completion_tokens_details": {"reasoning_tokens": 30, "audio_tokens": 5, "text_tokens": 15}}
 
 
 def _completion(model: str) -> dict:
     return {
         "id": "chatcmpl-fake", "object": "chat.completion", "created": int(time.time()), "model": model,
         "choices": [{"index": 0, "message": {"role": "assistant", "content": "".join(TEXT)}, "finish_reason": "stop"}],
-        "usage": _usage(),
+        "usage": _usage(model),
     }
 
 
