@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime
 import re
 import time
+from pathlib import Path
 
 import pytest
 
@@ -22,9 +23,10 @@ from tests.support import load
 from tests.support.fake_upstream import FakeUpstream
 from tests.support.metrics import total
 from tests.support.prometheus_server import PrometheusError, PrometheusServer
-from tests.support.proxy import Proxy
+from tests.support.proxy import PRICE, Proxy, default_config, free_port
 
 pytestmark = pytest.mark.e2e
+SUPPORT = Path(__file__).parent.parent / "support"
 
 JOB = "litellm"
 RATE_INTERVAL = "1m"  # what Grafana computes with its default 15s scrape interval setting: 4 x 15s
@@ -103,20 +105,52 @@ def prometheus(tmp_path_factory):
     """
     requests = metric("requests").sample_names(Settings().namespace)[0]
     build_info = metric("observe_build_info").sample_names(Settings().namespace)[0]
+    files = {name: (SUPPORT / name).read_text() for name in ("custom_auth.py", "guardrails.py")}
     with FakeUpstream() as upstream, Proxy(tmp_path_factory.mktemp("dashboards-proxy"), upstream.base_url,
-                                           workers=4) as proxy, \
+                                           workers=4, config=_config(upstream.base_url), files=files) as proxy, \
             PrometheusServer({JOB: [proxy.metrics_target]}) as prom:
         prom.wait_for(f'{build_info}{{job="{JOB}"}}', timeout=60)  # scraped before any traffic
         expected = 0
         # Twice: a series is born on its first event, and rate() cannot see the step from
         # nothing to its first value; the second round moves every series Prometheus already has.
         for tag in ("first-", "second-"):
-            expected += sum(load.run(proxy, load.mixed_jobs(tag)).values())
+            expected += sum(load.run(proxy, load.mixed_jobs(tag) + _signal_jobs(tag)).values())
             wait_until(lambda: total(proxy.scrape(), "requests") == expected, timeout=60,
                        what=f"the exporter to count {expected} requests")
             prom.wait_for(f'sum({requests}{{job="{JOB}"}}) == {expected}', timeout=60)
         time.sleep(3)  # a few more scrapes, so every rate window holds samples after the last increment
         yield prom
+
+
+def _config(api_base: str) -> dict:
+    """The harness's config, plus what the deployment, budget, guardrail and token panels need: a group of
+    two deployments (one failing: the router cools it down after more than allowed_fails failures a minute
+    on a worker, for cooldown_time), budgets from a custom auth, two guardrails, a model with every usage
+    detail and one without a price."""
+    config = default_config(api_base, free_port())
+
+    def entry(name: str, upstream: str, priced: bool = True, **info) -> dict:
+        params = {"model": f"openai/{upstream}", "api_base": api_base, "api_key": "fake", **(PRICE if priced else {})}
+        return {"model_name": name, "litellm_params": params, **({"model_info": info} if info else {})}
+
+    config["model_list"] += [entry("pair", "fake-500--pair", id="pair-bad"), entry("pair", "fake-ok", id="pair-good"),
+                             entry("rich", "fake-rich"), entry("free", "fake-ok--free", priced=False)]
+    config["router_settings"].update({"allowed_fails": 1, "cooldown_time": 5})
+    config["guardrails"] = [
+        {"guardrail_name": "block-word",
+         "litellm_params": {"guardrail": "guardrails.BlockWord", "mode": "pre_call", "default_on": True}},
+        {"guardrail_name": "passes",
+         "litellm_params": {"guardrail": "guardrails.Passes", "mode": "post_call", "default_on": True}}]
+    config["general_settings"]["custom_auth"] = "custom_auth.user_api_key_auth"
+    return config
+
+
+def _signal_jobs(tag: str) -> list[dict]:
+    jobs = [dict(model="pair", content=f"{tag}pair {i}") for i in range(40)]
+    jobs += [dict(model="ok", key="sk-budget", content=f"{tag}budget {i}") for i in range(5)]
+    jobs += [dict(model="rich", content=f"{tag}rich {i}") for i in range(3)]
+    jobs += [dict(model="free", content=f"{tag}free {i}") for i in range(3)]
+    return jobs + [dict(model="ok", content=f"{tag}BLOCKME {i}") for i in range(3)]
 
 
 def run_all_panels(prom: PrometheusServer):
@@ -140,7 +174,7 @@ def test_variables_list_the_load(prometheus):
         scope, options = resolve_variables(prometheus, data)
         assert options["job"] == [JOB], uid  # only targets exporting build info: not Prometheus itself
         assert len(options["instance"]) == 1 and scope["instance"] == grafana_regex_escape(options["instance"][0])
-        assert "ok" in options["model"] and "openai" in options["provider"] and options["team"] == ["unknown"]
+        assert "ok" in options["model"] and "openai" in options["provider"] and sorted(options["team"]) == ["budgeted", "unknown"]
 
 
 def test_every_panel_query_parses_and_returns_data(prometheus):

@@ -185,3 +185,46 @@ def test_overhead_once_per_non_streamed_success(sent):
     text = sent["text"]
     assert _count(text, "overhead_latency_seconds", model="ok") == N_BUDGET
     assert _count(text, "overhead_latency_seconds") == sent["answered"]
+
+
+@pytest.fixture(scope="module")
+def retry_proxy(upstream, tmp_path_factory):
+    """`pair` with cooldowns off, so the failing deployment keeps being tried and retried; `passes` runs only
+    on requests that ask for it."""
+    config = _config(upstream.base_url)
+    config["router_settings"] = {"num_retries": 2, "retry_after": 0, "disable_cooldowns": True}
+    config["guardrails"][1]["litellm_params"]["default_on"] = False
+    config["guardrails"][0]["litellm_params"]["default_on"] = False
+    files = {"custom_auth.py": (SUPPORT / "custom_auth.py").read_text(),
+             "guardrails.py": (SUPPORT / "guardrails.py").read_text()}
+    with Proxy(tmp_path_factory.mktemp("retries"), upstream.base_url, workers=4, config=config,
+               files=files) as proxy:
+        yield proxy
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["plain", "stream"])
+@pytest.mark.parametrize("guardrails", [False, True], ids=["no-guardrail", "guardrails"])
+def test_retries_equal_the_headers_with_and_without_guardrails_streamed_or_not(retry_proxy, stream, guardrails):
+    proxy = retry_proxy
+    client = openai.OpenAI(base_url=f"{proxy.url}/v1", api_key=proxy.master_key, max_retries=0, timeout=60)
+    before_text = proxy.scrape()
+    before, sent_before = total(before_text, "retries", model="pair"), total(before_text, "requests")
+    extra = {"guardrails": ["passes", "block-word"]} if guardrails else {}
+    seen = statuses = 0
+    n = 12
+    for i in range(n):
+        r = client.chat.completions.with_raw_response.create(
+            model="pair", messages=[{"role": "user", "content": f"retry {stream} {guardrails} {i}"}], stream=stream,
+            extra_body=extra, **({"stream_options": {"include_usage": True}} if stream else {}))
+        seen += int(r.headers.get("x-litellm-attempted-retries") or 0)
+        body = r.parse()
+        if stream:
+            for _ in body:
+                pass
+        statuses += r.status_code == 200
+    assert statuses == n
+    assert seen > 0  # the failing deployment was met and retried
+    text = wait_until(lambda: _when(proxy, "requests", sent_before + n), timeout=60, what="requests counted")
+    assert total(text, "retries", model="pair") - before == seen
+    if guardrails:  # the guardrails ran on these requests
+        assert total(text, "guardrail_requests", guardrail="block-word", outcome="passed") >= n
