@@ -25,6 +25,7 @@ class GaugeMode(str, Enum):
     """How a gauge combines across worker processes (as in prometheus_client)."""
 
     LIVESUM = "livesum"  # sum over live workers; a dead worker's share drops out
+    LIVEMAX = "livemax"  # the largest value of any live worker; a dead worker's drops out
     MOSTRECENT = "mostrecent"  # the value written last by any live worker wins
     EXPORTER = "exporter"  # written by the exporter itself, not by workers
 
@@ -39,6 +40,9 @@ DURATION_BUCKETS = (0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 
 TTFT_BUCKETS = (0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5,
                 10.0, 30.0)
 TPOT_BUCKETS = (0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 2.5)
+# How late a worker's 1 s loop-lag timer fires: a healthy loop is in the first buckets, a blocked one
+# shows its blocking time.
+LOOP_LAG_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 # What LiteLLM adds to a request: sub-millisecond resolution at the low end, where a healthy proxy is.
 OVERHEAD_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 # Guardrails: local checks in microseconds, remote moderation APIs in seconds.
@@ -160,6 +164,19 @@ CATALOGUE: tuple[Metric, ...] = (
            ("provider", "model"), GaugeMode.MOSTRECENT, "capacity"),
     _gauge("tokens_limit", "Upstream x-ratelimit-limit-tokens, most recent value.",
            ("provider", "model"), GaugeMode.MOSTRECENT, "capacity"),
+    # Worker health: no pid label; a dead worker's gauges drop out, its counts stay.
+    _gauge("workers_live", "Live worker processes of the proxy run (each counts itself while it lives).", (),
+           GaugeMode.LIVESUM, "worker"),
+    _gauge("worker_resident_memory_max_bytes", "Resident memory of the largest live worker process "
+           "(/proc/self/statm, read every few seconds).", (), GaugeMode.LIVEMAX, "worker"),
+    _gauge("workers_resident_memory_bytes", "Resident memory of all live worker processes together.", (),
+           GaugeMode.LIVESUM, "worker"),
+    _counter("worker_starts", "Worker processes that started in this proxy run.", (), "worker"),
+    _counter("worker_exits", "Worker processes that ended, by reason: recycled (exited by itself: "
+             "--max_requests_before_restart, or stopped with the proxy) or killed (ended without exiting: a signal "
+             "such as the OOM killer's SIGKILL, or a crash).", ("reason",), "worker"),
+    _histogram("worker_event_loop_lag_seconds", "How late a 1 s timer on a worker's event loop fires; a blocked "
+               "loop shows as a tail.", (), LOOP_LAG_BUCKETS, "worker"),
     _gauge("current_load", "Client requests in flight, summed over live workers.", (), GaugeMode.LIVESUM,
            "capacity"),
     # The logger itself.
@@ -194,6 +211,10 @@ BUDGET_MAX, BUDGET_REMAINING, BUDGET_RESET = (BY_NAME["budget_max_usd"], BY_NAME
 DEPLOYMENT_STATE, DEPLOYMENT_COOLDOWNS = BY_NAME["deployment_state"], BY_NAME["deployment_cooldowns"]
 OVERHEAD_LATENCY = BY_NAME["overhead_latency_seconds"]
 GUARDRAIL_REQUESTS, GUARDRAIL_LATENCY = BY_NAME["guardrail_requests"], BY_NAME["guardrail_latency_seconds"]
+WORKERS_LIVE, WORKER_STARTS, WORKER_EXITS = BY_NAME["workers_live"], BY_NAME["worker_starts"], BY_NAME["worker_exits"]
+WORKER_MEMORY_MAX, WORKERS_MEMORY = BY_NAME["worker_resident_memory_max_bytes"], BY_NAME["workers_resident_memory_bytes"]
+LOOP_LAG = BY_NAME["worker_event_loop_lag_seconds"]
+EXIT_REASONS = ("recycled", "killed")
 
 
 def metric(name: str) -> Metric:

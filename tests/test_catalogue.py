@@ -18,7 +18,7 @@ def test_names_unique_and_valid():
         assert NAME.match(m.family()), m.name
         assert not m.name.endswith("_total"), "counters are declared without _total"
         assert m.help and "\n" not in m.help
-        assert m.level in {"request", "attempt", "cost", "resilience", "capacity", "self"}
+        assert m.level in {"request", "attempt", "cost", "resilience", "capacity", "worker", "self"}
 
 
 def test_labels_valid_and_not_reserved():

@@ -33,7 +33,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Sequence
 
-from ..catalogue import BY_NAME, GaugeMode, Kind
+from ..catalogue import BY_NAME, WORKER_EXITS, WORKER_STARTS, GaugeMode, Kind
 from ..rundir import samplefile
 from ..rundir.protocol import CORRUPT_SUFFIX, Directory, locked, writer_gone, write_atomically
 
@@ -85,8 +85,11 @@ class Snapshot:
     def series(self) -> Series:
         out: Series = {}
         for key, parts in self.gauges.items():
-            if BY_NAME[key[0]].gauge_mode is GaugeMode.MOSTRECENT:
+            mode = BY_NAME[key[0]].gauge_mode
+            if mode is GaugeMode.MOSTRECENT:
                 out[key] = [max(parts, key=lambda p: p[1])[0]]
+            elif mode is GaugeMode.LIVEMAX:
+                out[key] = [max(p[0] for p in parts)]
             else:
                 out[key] = [exact_sum([p[0] for p in parts])]
         for key, parts in self.sums.items():
@@ -292,15 +295,23 @@ class Aggregator:
             return len(folded)
 
     def _counters_of(self, path: str) -> list | None:
-        """A dead writer's counter and histogram records; None when it cannot be read whole now."""
+        """A dead writer's counter and histogram records; None when it cannot be read whole now.
+
+        A worker counts its own start and, when it exits by itself, its own exit (worker/health.py); one
+        that ended without exiting (SIGKILL, the OOM killer, a crash) cannot, so its file folds with one
+        `worker_exits{reason="killed"}` added. Exactly one exit per started worker, once folded."""
         got = self._read(path, writer_may_live=False, once=True)
         if got is None or not got[1]:
             return None
-        out = []
+        out, started, exited = [], False, False
         for key, values in got[0]:
             decoded = self._decode(key)
             if decoded is not None and decoded[0] != MERGED and BY_NAME[decoded[0]].kind is not Kind.GAUGE:
                 out.append((decoded, values))
+                started |= decoded[0] == WORKER_STARTS.name and values[0] > 0
+                exited |= decoded[0] == WORKER_EXITS.name and values[0] > 0
+        if started and not exited:
+            out.append(((WORKER_EXITS.name, ("killed",)), (1.0,)))
         return out
 
     def compact(self) -> int:

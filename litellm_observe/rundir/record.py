@@ -26,6 +26,7 @@ VALUE_PARAMETERS = {
     Kind.COUNTER: ("amount",),
     Kind.HISTOGRAM: ("value",),
     GaugeMode.MOSTRECENT: ("value", "when"),
+    GaugeMode.LIVEMAX: ("value", "when"),
     GaugeMode.LIVESUM: ("delta", "when"),
 }
 
@@ -54,7 +55,7 @@ def _source(m: Metric) -> str:
     elif m.kind is Kind.HISTOGRAM:
         signature = "value"
         writes = ["values[i + bisect_left(buckets, value)] += 1.0", f"values[i + {m.value_slots() - 1}] += value"]
-    elif m.gauge_mode is GaugeMode.MOSTRECENT:
+    elif m.gauge_mode in (GaugeMode.MOSTRECENT, GaugeMode.LIVEMAX):
         signature, writes = "value, when", ["values[i] = value", "values[i + 1] = when"]
     else:
         signature, writes = "delta, when", ["values[i] += delta", "values[i + 1] = when"]

@@ -41,6 +41,7 @@ from ..rundir.store import WorkerStore
 from . import calls, observations as obs, router_view
 from .budgets import BudgetResets
 from .deployments import CooldownWatch
+from .health import WorkerHealth
 from .labels import OVERFLOW, UNKNOWN, UNLISTED, LabelCaps, clean
 
 log = logging.getLogger("litellm_observe")
@@ -53,7 +54,7 @@ _DISK_FULL = frozenset({errno.ENOSPC, errno.EDQUOT})
 HOOKS = ("async_pre_call_hook", "log_pre_api_call", "async_post_call_streaming_iterator_hook",
          "async_log_success_event", "async_log_failure_event", "async_post_call_failure_hook",
          "async_post_call_failure_deployment_hook", "log_success_fallback_event", "log_failure_fallback_event",
-         "grace", "settle", "cooldowns")
+         "grace", "settle", "cooldowns", "worker_health", "worker_exit")
 CLIENT_CLOSED = "client_disconnected"  # error_type of a request whose client went away mid-stream
 CLIENT_CLOSED_STATUS = 499  # nginx's and LiteLLM's own code for a client that closed the request
 _ERROR_FRAMES = (b"event: error", b"event:error", b'"type":"error"', b'"type": "error"', b"response.failed",
@@ -130,8 +131,12 @@ class ObserveLogger(CustomLogger):
         """Open this process's store; after a fork the child opens its own. A process whose
         store could not be created (unwritable, full or unsafe directory) retries now and then."""
         if self._pid == os.getpid():
-            if self.store is not None or time.monotonic() < self._retry_store_at:
-                return self.store is not None
+            if self.store is not None:
+                if not self.health.probing:
+                    self._start_probe()
+                return True
+            if time.monotonic() < self._retry_store_at:
+                return False
         else:
             self._pid = os.getpid()
             self.store = self.rec = None
@@ -166,6 +171,9 @@ class ObserveLogger(CustomLogger):
         self.budgets = BudgetResets(directory)
         self.cooldowns = CooldownWatch(directory, self._router)
         self._states: dict[tuple, float] = {}  # deployment labels -> the state this process wrote last
+        self.health = WorkerHealth(self.rec, self._internal_error)
+        self.health.started()
+        self._start_probe()
         self.calls.clear()
         self._timer = self._timer_at = None
         _, warning = compat.startup_line()
@@ -177,6 +185,14 @@ class ObserveLogger(CustomLogger):
 
             ExporterSupervisor(directory, root, self.settings).start()
         return True
+
+    def _start_probe(self) -> None:
+        """The loop-lag probe needs this worker's event loop: the proxy builds the logger inside it at
+        start-up; elsewhere the first hook that runs in a loop starts it."""
+        try:
+            self.health.start_probe(asyncio.get_running_loop())
+        except RuntimeError:
+            pass  # no running loop here
 
     # ---- label values ------------------------------------------------------------------------
     def _cap_for(self, label: str) -> int:

@@ -33,9 +33,10 @@ OKD = ("openai", "ok", DEP)
 
 
 def keys(data):
-    """Series recorded, less in-flight and the internal-error series every store reserves at 0."""
+    """Series recorded, less in-flight, the internal-error series every store reserves at 0, and the
+    worker's health (recorded when its store opens: test_health.py)."""
     return {k for k, v in data.items() if not (BY_NAME[k[0]].kind is Kind.GAUGE and k[0] == "current_load")
-            and not (k[0] == "observe_internal_errors" and v == [0.0])}
+            and not (k[0] == "observe_internal_errors" and v == [0.0]) and BY_NAME[k[0]].level != "worker"}
 
 
 def hist_count(data, metric, *labels):

@@ -63,5 +63,23 @@ def build(options: Options):
                                 "{{guardrail}} {{hook}} {{outcome}}")], "ops", stacked=True,
                       overrides=[p.color_by_name(".* blocked", "orange"), p.color_by_name(".* error", "red")])],
         [p.quantiles("Guardrail latency", "How long does one guardrail run take, p50/p95/p99?",
-                     q, "guardrail_latency_seconds", ("guardrail", "hook"), "{{guardrail}} {{hook}}")],
+                     q, "guardrail_latency_seconds", ("guardrail", "hook"), "{{guardrail}} {{hook}}"),
+         p.timeseries("Live workers", "How many worker processes does each proxy replica run right now?",
+                      [p.target(q.gauge("workers_live", ("instance",)), "{{instance}}")], "short")],
+        # Workers: memory, restarts and event-loop lag of every worker, without a per-process series
+        [p.timeseries("Worker memory", "How much resident memory does the largest worker use, and all workers "
+                      "of a replica together? A steady climb ends in an out-of-memory kill.",
+                      [p.target(q.gauge("worker_resident_memory_max_bytes", ("instance",), "max"),
+                                "largest worker {{instance}}"),
+                       p.target(q.gauge("workers_resident_memory_bytes", ("instance",)), "all workers {{instance}}")],
+                      "bytes"),
+         p.timeseries("Worker starts and exits", "How many workers started, exited by themselves (recycled) or "
+                      "were killed (a signal such as the OOM killer's, or a crash)?",
+                      [p.target(q.increase("worker_starts", ("instance",), window=RATE_WINDOW), "started {{instance}}"),
+                       p.target(q.increase("worker_exits", ("instance", "reason"), window=RATE_WINDOW),
+                                "{{reason}} {{instance}}")], "short", bars=True,
+                      overrides=[p.color_by_name("killed.*", "red")])],
+        [p.quantiles("Event-loop lag", "How late does a 1 s timer fire on the workers' event loops, p50/p95/p99? "
+                     "A blocked loop (synchronous work in a hook or callback) shows as a tail.",
+                     q, "worker_event_loop_lag_seconds", ("instance",), "{{instance}}")],
     ])

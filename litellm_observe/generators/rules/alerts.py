@@ -1,11 +1,11 @@
 """Every alert, in the order the rule files list them: each builder makes one alert name's rules and
 the promtool cases that prove them, from the options (its group under `alerts:` is declared beside
-it, in upstream.py, deployments.py, cost.py, budgets.py, proxy.py, health.py or slo.py)."""
+it, in upstream.py, deployments.py, cost.py, budgets.py, proxy.py, workers.py, health.py or slo.py)."""
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from . import budgets, cost, deployments, health, proxy, slo, upstream
+from . import budgets, cost, deployments, health, proxy, slo, upstream, workers
 from .model import Spec
 from .promql import selector_labels
 
@@ -17,7 +17,9 @@ BUILDERS = (upstream.high_error_rate, upstream.rate_limit_headroom, upstream.hig
             deployments.deployment_down, deployments.deployment_cooling_down_often,
             cost.spend_burn_high, cost.unpriced_traffic, cost.cache_hit_rate_low,
             budgets.budget_nearly_exhausted, budgets.budget_exhausted_before_reset,
-            proxy.high_proxy_overhead, proxy.guardrail_errors, health.observe_internal_errors,
+            proxy.high_proxy_overhead, proxy.guardrail_errors,
+            workers.worker_memory_high, workers.worker_memory_growing, workers.workers_killed,
+            workers.event_loop_lag_high, health.observe_internal_errors,
             health.observe_label_overflow, health.metrics_absent, slo.spec)
 
 

@@ -30,6 +30,21 @@ RATIO = ValueFormat('printf "%.2f"', lambda v: "%.2f" % v)
 COUNT = ValueFormat('printf "%.0f"', lambda v: "%.0f" % v)
 
 
+def _humanize1024(v: float) -> str:
+    """Prometheus's humanize1024 template function (template/template.go), for expected annotations."""
+    if abs(v) <= 1 or v != v or v in (float("inf"), float("-inf")):
+        return "%.4g" % v
+    prefix = ""
+    for p in ("ki", "Mi", "Gi", "Ti", "Pi", "Ei", "Zi", "Yi"):
+        if abs(v) < 1024:
+            break
+        prefix, v = p, v / 1024
+    return "%.4g%s" % (v, prefix)
+
+
+BYTES = ValueFormat("humanize1024", _humanize1024)
+
+
 @dataclass(frozen=True)
 class Alert:
     name: str

@@ -3,8 +3,9 @@ group per alert, declared beside the alert that reads it (as kubernetes-mixin ke
 
 Directly under `alerts:` sit the options several rules read: the selector, the runbook address and
 the scrape job (here), and the objectives: the provider availability SLO (`slo.Objective`, read by
-the recording rules, LitellmHighErrorRate and LitellmProviderErrorBudgetBurn) and the daily budget
-(`cost.DailyBudget`). Each alert's own threshold(s), `for` and severity sit in a group named after
+the recording rules, LitellmHighErrorRate and LitellmProviderErrorBudgetBurn), the daily budget
+(`cost.DailyBudget`) and the worker memory limit (`workers.WorkerMemory`). Each alert's own
+threshold(s), `for` and severity sit in a group named after
 the alert without its prefix, in snake case (LitellmHighErrorRate: `alerts.high_error_rate`).
 """
 from __future__ import annotations
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 
 from .. import fields
 from ..promql import selectors
-from . import budgets, cost, deployments, health, proxy, slo, upstream
+from . import budgets, cost, deployments, health, proxy, slo, upstream, workers
 
 RUNBOOKS_URL = "https://github.com/litellm-observe/litellm-observe/blob/main/docs/runbooks.md"
 
@@ -27,7 +28,7 @@ class Shared:
 
 
 @dataclass(frozen=True)
-class AlertOptions(cost.DailyBudget, slo.Objective, Shared):
+class AlertOptions(workers.WorkerMemory, cost.DailyBudget, slo.Objective, Shared):
     """Fields come in reverse order of the bases (Shared's first), then the groups."""
 
     high_error_rate: upstream.HighErrorRate = fields.group(upstream.HighErrorRate, "LitellmHighErrorRate")
@@ -50,6 +51,11 @@ class AlertOptions(cost.DailyBudget, slo.Objective, Shared):
         budgets.BudgetExhaustedBeforeReset, "LitellmBudgetExhaustedBeforeReset")
     high_proxy_overhead: proxy.HighProxyOverhead = fields.group(proxy.HighProxyOverhead, "LitellmHighProxyOverhead")
     guardrail_errors: proxy.GuardrailErrors = fields.group(proxy.GuardrailErrors, "LitellmGuardrailErrors")
+    worker_memory_high: workers.WorkerMemoryHigh = fields.group(workers.WorkerMemoryHigh, "LitellmWorkerMemoryHigh")
+    worker_memory_growing: workers.WorkerMemoryGrowing = fields.group(workers.WorkerMemoryGrowing,
+                                                                      "LitellmWorkerMemoryGrowing")
+    workers_killed: workers.WorkersKilled = fields.group(workers.WorkersKilled, "LitellmWorkersKilled")
+    event_loop_lag_high: workers.EventLoopLagHigh = fields.group(workers.EventLoopLagHigh, "LitellmEventLoopLagHigh")
     observe_internal_errors: health.ObserveInternalErrors = fields.group(health.ObserveInternalErrors,
                                                                          "LitellmObserveInternalErrors")
     observe_label_overflow: health.ObserveLabelOverflow = fields.group(health.ObserveLabelOverflow,

@@ -1,0 +1,159 @@
+"""Alerts on the proxy's worker processes: memory high or growing towards the limit, workers killed, a
+blocked event loop; each with its options group and its promtool cases.
+
+The worker gauges carry no pid: `worker_resident_memory_max_bytes` is already the largest live worker
+of a replica, so the alerts take the max per replica (`instance`) and name it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from ...catalogue import LOOP_LAG, WORKER_EXITS, WORKER_MEMORY_MAX
+from .. import fields
+from ..promql import durations
+from ..promql.build import fmt
+from .model import BYTES, COUNT, SECONDS, Alert, Expected, Spec, boundary, constant, counter, negative, series
+from .upstream import histogram_cases
+
+if TYPE_CHECKING:
+    from ..options import Options
+
+GIB = 1024 ** 3
+HORIZON_HOURS = 4
+
+
+@dataclass(frozen=True)
+class WorkerMemory:
+    """The memory limit both memory alerts measure against: directly under `alerts:`."""
+
+    worker_memory_limit_bytes: float = fields.positive(
+        2.0 * GIB, "resident memory one worker may use (default 2 GiB: a 4-worker proxy in an 8 GiB container)")
+
+
+@dataclass(frozen=True)
+class WorkerMemoryHigh:
+    for_: str = fields.duration("15m")
+    severity: str = fields.severity("warning")
+
+
+@dataclass(frozen=True)
+class WorkerMemoryGrowing:
+    for_: str = fields.duration("30m")
+    severity: str = fields.severity("warning")
+
+
+@dataclass(frozen=True)
+class WorkersKilled:
+    for_: str = fields.duration("0m")
+    severity: str = fields.severity("warning")
+
+
+@dataclass(frozen=True)
+class EventLoopLagHigh:
+    seconds: float = fields.bucket_edge(0.5, LOOP_LAG, "fires when the p99 lag of a replica's worker event loops "
+                                                       "over 5m is above this")
+    for_: str = fields.duration("10m")
+    severity: str = fields.severity("warning")
+
+
+def _gib(v: float) -> str:
+    return f"{fmt(v / GIB)} GiB"
+
+
+def worker_memory_high(o: Options, base: dict) -> Spec:
+    g, q, limit = o.alerts.worker_memory_high, o.rule_scope, o.alerts.worker_memory_limit_bytes
+    memory = q.sample(WORKER_MEMORY_MAX)
+    expr = f"max by (instance) ({q.select(memory)})\n> {fmt(limit)}\n"
+    alert = Alert(
+        "LitellmWorkerMemoryHigh", expr, g.for_, g.severity, "A proxy worker uses more memory than it should.",
+        "The largest worker of {instance} holds {value}B of resident memory, over the limit of " f"{_gib(limit)}.",
+        BYTES,
+        meaning=(f"A worker process of this replica has held more than {_gib(limit)} "
+                 "(`alerts.worker_memory_limit_bytes`) of resident memory for a while. LiteLLM's memory grows under "
+                 "load; past the container's limit the kernel kills the worker (LitellmWorkersKilled) and clients "
+                 "see timeouts and resets."),
+        confirm=f"max by (instance) ({q.select(memory)})",
+        action=("Give the service a memory limit and a restart policy that match, recycle workers with "
+                "`--max_requests_before_restart` so none lives long enough to grow this far, and look for what "
+                "grew (large requests or responses, caches, a leak after an upgrade)."))
+    over = {**base, "instance": "proxy-a:9464"}
+    return Spec((alert,), (
+        boundary("one replica's largest worker over the limit",
+                 [(series(memory, over), constant(limit * 1.25, 40)),
+                  (series(memory, {**base, "instance": "proxy-b:9464"}), constant(limit * 0.5, 40))], g.for_, 0,
+                 (Expected(alert, {"instance": "proxy-a:9464"}, limit * 1.25),)),
+        negative("under the limit", [(series(memory, over), constant(limit * 0.9, 40))], g.for_, 0),
+    ))
+
+
+def worker_memory_growing(o: Options, base: dict) -> Spec:
+    g, q, limit = o.alerts.worker_memory_growing, o.rule_scope, o.alerts.worker_memory_limit_bytes
+    memory = q.sample(WORKER_MEMORY_MAX)
+    horizon = HORIZON_HOURS * 3600
+    expr = (f"max by (instance) (predict_linear({q.select(memory)}[1h], {horizon}))\n> {fmt(limit)}\n"
+            f"and\nmax by (instance) ({q.select(memory)}) <= {fmt(limit)}\n")
+    alert = Alert(
+        "LitellmWorkerMemoryGrowing", expr, g.for_, g.severity,
+        "A proxy worker's memory is on course to reach the limit within hours.",
+        "At the last hour's pace the largest worker of {instance} would hold {value}B in " f"{HORIZON_HOURS} h, "
+        f"over the limit of {_gib(limit)}.", BYTES,
+        meaning=(f"The largest worker's resident memory grew over the last hour at a pace that reaches "
+                 f"`alerts.worker_memory_limit_bytes` ({_gib(limit)}) within {HORIZON_HOURS} hours; it is still "
+                 "under it (LitellmWorkerMemoryHigh takes over there)."),
+        confirm=f"max by (instance) ({q.select(memory)})",
+        action=("Recycle workers with `--max_requests_before_restart` (or restart the replica in a quiet hour) "
+                "before the kernel kills them; find what grows (traffic mix, caches, a LiteLLM upgrade)."))
+    labels = {**base, "instance": "proxy-a:9464"}
+    start = limit * 0.5
+    # grows by limit/4 an hour: at 4 h the prediction passes the limit long before memory does
+    per_minute = limit / 4 / 60
+    return Spec((alert,), (
+        boundary("memory climbing towards the limit", [(series(memory, labels), counter(per_minute, 120, start))],
+                 g.for_, 1, (Expected(alert, {"instance": "proxy-a:9464"},
+                                      start + per_minute * (1 + durations.minutes(g.for_)) + per_minute * 60 *
+                                      HORIZON_HOURS),)),
+        negative("memory flat", [(series(memory, labels), constant(start, 120))], g.for_),
+    ))
+
+
+def workers_killed(o: Options, base: dict) -> Spec:
+    g, q = o.alerts.workers_killed, o.rule_scope
+    exits = q.sample(WORKER_EXITS)
+    killed_only = 'reason="killed"'
+    expr = f"{q.sum_increase(exits, ('instance',), '15m', killed_only)} > 0\n"
+    alert = Alert(
+        "LitellmWorkersKilled", expr, g.for_, g.severity, "Proxy workers were killed.",
+        "{value} worker(s) of {instance} ended without exiting over the last 15 minutes.", COUNT,
+        meaning=("A worker process ended without exiting by itself: killed by a signal (most often the kernel's "
+                 "OOM killer with SIGKILL) or crashed. Its in-flight requests failed; the proxy starts a new one."),
+        confirm=f"sum by (instance, reason) (increase({q.select(exits)}[1h]))",
+        action=("Look for `Out of memory: Killed process` in the host's kernel log (`dmesg`, the node's events in "
+                "Kubernetes) and at Worker memory; raise the memory limit or recycle workers sooner with "
+                "`--max_requests_before_restart`; otherwise read the proxy log for a crash."))
+    killed = {**base, "reason": "killed"}
+    recycled = {**base, "reason": "recycled"}
+    return Spec((alert,), (
+        boundary("a worker killed", [(series(exits, killed), "0+0x5 1+0x30")], g.for_, 6,
+                 (Expected(alert, {"instance": "proxy-a:9464"}, 1.0),)),
+        negative("workers recycled, none killed", [(series(exits, recycled), counter(1, 30)),
+                                                   (series(exits, killed), constant(0, 30))], g.for_, 6),
+    ))
+
+
+def event_loop_lag_high(o: Options, base: dict) -> Spec:
+    g, q = o.alerts.event_loop_lag_high, o.rule_scope
+    bucket = q.sample(LOOP_LAG)
+    alert = Alert(
+        "LitellmEventLoopLagHigh",
+        f"histogram_quantile(0.99, sum by (instance, le) (rate({q.select(bucket)}[5m])))\n> {fmt(g.seconds)}\n",
+        g.for_, g.severity, "Proxy workers' event loops are blocked.",
+        "The p99 lag of the workers' event loops on {instance} is {value} over the last 5 minutes.",
+        SECONDS,
+        meaning=(f"A 1 s timer on the workers' event loops fired more than {fmt(g.seconds)} s late in over 1 % of "
+                 "the ticks: something runs synchronously on the loop (a blocking call in a callback, guardrail "
+                 "or hook, CPU-heavy work, a starved CPU), and every request on that worker waits meanwhile."),
+        confirm=f"histogram_quantile(0.99, sum by (instance, le) (rate({q.select(bucket)}[5m])))",
+        action=("Check the replica's CPU (throttling, too few cores for the workers); look for synchronous work in "
+                "custom callbacks and guardrails (use their async hooks); add workers or replicas."))
+    return Spec((alert,), histogram_cases(alert, LOOP_LAG, o, base, g.seconds, 0.99, {"instance": "proxy-a:9464"}))

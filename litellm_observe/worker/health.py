@@ -1,0 +1,111 @@
+"""Worker health, recorded by each worker about itself: that it started, that it exited by itself, its
+resident memory, and how late its event loop runs a timer. No pid label anywhere.
+
+Invariants (with the exporter's folding, exporter/aggregate.py):
+- `worker_starts_total` grows by one per worker process that opened its sample file;
+- every started worker adds exactly one `worker_exits_total`: `recycled` written by itself at a clean
+  exit (atexit, and multiprocessing's finalizers for workers that end with os._exit), or `killed`
+  added by the exporter when it folds the file of a worker that ended without one;
+- `workers_live` and the memory gauges are live-worker gauges: a dead worker's share drops out, so
+  recycling adds no series.
+
+The loop-lag probe is one timer callback per second on the worker's event loop: it records how late
+it ran (0 on an idle, healthy loop; the blocking time when something blocked the loop), and every
+MEMORY_EVERY ticks reads /proc/self/statm (one small read; nothing when /proc is missing). Nothing
+here raises: a failure is reported to `on_error` and the probe goes on.
+"""
+from __future__ import annotations
+
+import asyncio
+import atexit
+import multiprocessing.util
+import os
+import time
+from typing import Callable
+
+INTERVAL = 1.0  # seconds between loop-lag ticks
+MEMORY_EVERY = 3  # ticks between memory reads
+STATM = "/proc/self/statm"
+PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+
+
+def resident_bytes(path: str = STATM) -> int | None:
+    """Resident set size of this process, from statm's second field (pages); None without /proc."""
+    try:
+        with open(path, "rb") as f:
+            return int(f.read(128).split()[1]) * PAGE
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+class WorkerHealth:
+    def __init__(self, rec, on_error: Callable[[str, BaseException], None], statm: str = STATM):
+        self.rec = rec
+        self._on_error = on_error
+        self._statm = statm
+        self._pid = os.getpid()
+        self._memory = 0  # what this worker last added to workers_resident_memory_bytes
+        self._exited = False
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._due = 0.0
+        self._ticks = 0
+
+    # ---- start and exit ------------------------------------------------------------------------
+    def started(self) -> None:
+        now = time.time()
+        self.rec.worker_starts()
+        self.rec.workers_live(delta=1.0, when=now)
+        self.read_memory()
+        atexit.register(self.exited)
+        multiprocessing.util.Finalize(self, self.exited, exitpriority=0)  # workers ended by os._exit
+
+    def exited(self) -> None:
+        """A clean exit of this worker: counted once, never in a forked child."""
+        if self._exited or os.getpid() != self._pid:
+            return
+        self._exited = True
+        try:
+            now = time.time()
+            self.rec.worker_exits(reason="recycled")
+            self.rec.workers_live(delta=-1.0, when=now)
+            self.rec.workers_resident_memory_bytes(delta=-float(self._memory), when=now)
+            self._memory = 0
+        except Exception as e:  # noqa: BLE001 - never raise at exit
+            self._on_error("worker_exit", e)
+
+    # ---- memory --------------------------------------------------------------------------------
+    def read_memory(self) -> None:
+        rss = resident_bytes(self._statm)
+        if rss is None or self._exited:
+            return
+        now = time.time()
+        self.rec.worker_resident_memory_max_bytes(value=float(rss), when=now)
+        self.rec.workers_resident_memory_bytes(delta=float(rss - self._memory), when=now)
+        self._memory = rss
+
+    # ---- loop lag ------------------------------------------------------------------------------
+    @property
+    def probing(self) -> bool:
+        return self._loop is not None
+
+    def start_probe(self, loop: asyncio.AbstractEventLoop) -> None:
+        if self._loop is None:
+            self._loop = loop
+            self._schedule()
+
+    def _schedule(self) -> None:
+        self._due = self._loop.time() + INTERVAL
+        self._loop.call_at(self._due, self._tick)
+
+    def _tick(self) -> None:
+        try:
+            if self._exited or os.getpid() != self._pid:
+                return
+            self.rec.worker_event_loop_lag_seconds(value=max(0.0, self._loop.time() - self._due))
+            self._ticks += 1
+            if self._ticks % MEMORY_EVERY == 0:
+                self.read_memory()
+        except Exception as e:  # noqa: BLE001 - the probe must never break the loop
+            self._on_error("worker_health", e)
+        if not self._loop.is_closed():
+            self._schedule()

@@ -1,0 +1,105 @@
+"""Issue 13: worker health through a real 4-worker proxy that recycles its workers.
+
+`--max_requests_before_restart 10` makes workers exit by themselves under load; one worker is SIGKILLed;
+a test-only callback (tests/support/blocking.py) blocks a worker's event loop for 2.5 s on BLOCKLOOP.
+The oracle for starts is uvicorn's own log: one "Started server process [pid]" line per worker it
+started.
+"""
+from __future__ import annotations
+
+import os
+import re
+import signal
+from pathlib import Path
+
+import pytest
+
+from litellm_observe.catalogue import LOOP_LAG
+from tests.conftest import wait_until
+from tests.support.metrics import samples, total
+from tests.support.proxy import Proxy, default_config, free_port
+
+pytestmark = pytest.mark.e2e
+SUPPORT = Path(__file__).parent.parent / "support"
+WORKERS, RECYCLE_AFTER, REQUESTS, BLOCKS = 4, 10, 80, 2
+
+
+def _value(text: str, name: str, **labels: str) -> float:
+    return sum(v for (n, ls), v in samples(text).items()
+               if n == f"litellm_{name}" and all(dict(ls).get(k) == x for k, x in labels.items()))
+
+
+def _started(proxy: Proxy) -> int:
+    return len(re.findall(r"Started server process \[\d+\]", proxy.log_path.read_text(errors="replace")))
+
+
+@pytest.fixture(scope="module")
+def proxy(upstream, tmp_path_factory):
+    config = default_config(upstream.base_url, free_port())
+    config["litellm_settings"]["callbacks"].append("blocking.blocker")
+    with Proxy(tmp_path_factory.mktemp("workers"), upstream.base_url, workers=WORKERS, config=config,
+               args=("--max_requests_before_restart", str(RECYCLE_AFTER)),
+               files={"blocking.py": (SUPPORT / "blocking.py").read_text()}) as p:
+        yield p
+
+
+def _settled(proxy: Proxy) -> str | None:
+    """A scrape once every started worker is accounted for and all are live again."""
+    text = proxy.scrape()
+    starts = _value(text, "worker_starts_total")
+    exits = _value(text, "worker_exits_total")
+    live = _value(text, "workers_live")
+    ok = starts == _started(proxy) and starts == exits + live and live == WORKERS == len(proxy.worker_pids())
+    return text if ok else None
+
+
+def test_recycled_workers_are_counted_exactly_and_leave_no_series(proxy):
+    wait_until(lambda: _settled(proxy), timeout=120, what="workers settled after start-up")
+    first = {k for k in samples(proxy.scrape())}
+    sent = 0
+    for i in range(REQUESTS):
+        proxy.chat("ok", content=f"recycle {i}")
+        sent += 1
+    text = wait_until(lambda: _settled(proxy), timeout=240, what="recycled workers replaced and counted")
+    starts = _value(text, "worker_starts_total")
+    assert starts > WORKERS  # workers were recycled
+    assert _value(text, "worker_exits_total", reason="recycled") == starts - WORKERS
+    assert _value(text, "worker_exits_total", reason="killed") == 0
+    assert total(text, "requests") >= sent
+    # a recycled worker's gauges dropped out: only the exits series is new
+    new = {k for k in samples(text)} - first
+    assert {n for n, _ in new} <= {"litellm_worker_exits_total"} | {n for n, _ in first}, sorted(new)[:10]
+
+
+def test_a_killed_worker_is_counted_as_killed(proxy):
+    text = wait_until(lambda: _settled(proxy), timeout=240, what="workers settled")
+    killed_before = _value(text, "worker_exits_total", reason="killed")
+    victim = proxy.worker_pids()[0]
+    os.kill(victim, signal.SIGKILL)
+    text = wait_until(lambda: (t := _settled(proxy)) and victim not in proxy.worker_pids() and t, timeout=240,
+                      what="the killed worker replaced and counted")
+    assert _value(text, "worker_exits_total", reason="killed") == killed_before + 1
+
+
+def test_a_blocked_event_loop_shows_in_the_lag_histogram(proxy):
+    slow = [le for le in LOOP_LAG.buckets if le >= 1.0][0]  # a 2.5 s block makes one tick over 1.5 s late
+
+    def over(text: str) -> float:
+        return (_value(text, "worker_event_loop_lag_seconds_count")
+                - _value(text, "worker_event_loop_lag_seconds_bucket", le=repr(slow)))
+
+    before = over(proxy.scrape())
+    for i in range(BLOCKS):
+        assert proxy.chat("ok", content=f"BLOCKLOOP {i}") == 200
+    wait_until(lambda: over(proxy.scrape()) >= before + BLOCKS, timeout=60, what="the blocks in the lag histogram")
+
+
+def test_memory_gauges_match_the_live_workers(proxy):
+    wait_until(lambda: _settled(proxy), timeout=240, what="workers settled")
+    for _ in range(3):  # RSS moves a little between two reads: compare reads taken close together
+        text = proxy.scrape()
+        rss = [proxy.rss_kib(pid) * 1024 for pid in proxy.worker_pids()]
+        biggest, together = _value(text, "worker_resident_memory_max_bytes"), _value(text, "workers_resident_memory_bytes")
+        if 0.8 * max(rss) <= biggest <= 1.25 * max(rss) and 0.8 * sum(rss) <= together <= 1.25 * sum(rss):
+            return
+    pytest.fail(f"memory gauges {biggest:.0f} (max) {together:.0f} (sum) far from the workers' RSS {rss}")
