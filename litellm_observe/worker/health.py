@@ -23,6 +23,8 @@ import os
 import time
 from typing import Callable
 
+from ..catalogue import EXIT_REASONS, WORKER_EXITS
+
 INTERVAL = 1.0  # seconds between loop-lag ticks
 MEMORY_EVERY = 3  # ticks between memory reads
 STATM = "/proc/self/statm"
@@ -53,6 +55,8 @@ class WorkerHealth:
     # ---- start and exit ------------------------------------------------------------------------
     def started(self) -> None:
         now = time.time()
+        for reason in EXIT_REASONS:  # at 0, so the exits series exist before the first exit
+            self.rec.store.reserve(WORKER_EXITS.name, (reason,))
         self.rec.worker_starts()
         self.rec.workers_live(delta=1.0, when=now)
         self.read_memory()

@@ -43,7 +43,7 @@ ZERO_IS_RIGHT = {
     ("litellm-overview", "Requests in flight"): "the load is over when the queries run: nothing is in flight",
     ("litellm-overview", "Worker starts and exits"):
         "the workers started before Prometheus's first scrape and none is recycled here (tests/e2e/test_workers.py "
-        "recycles and kills workers); the series exist at their counts, their increase is 0",
+        "recycles and kills workers); each worker creates the exit series at 0, so the panel shows 0",
     ("litellm-exporter-health", "Internal errors by hook"):
         "counts events the logger failed to record: a healthy run has none; every worker's store creates the "
         "series at 0, so the panel shows 0 rather than no data",
