@@ -21,6 +21,7 @@ import atexit
 import multiprocessing.util
 import os
 import time
+import weakref
 from typing import Callable
 
 from ..catalogue import EXIT_REASONS, WORKER_EXITS
@@ -29,6 +30,26 @@ INTERVAL = 1.0  # seconds between loop-lag ticks
 MEMORY_EVERY = 3  # ticks between memory reads
 STATM = "/proc/self/statm"
 PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+
+
+_LIVE: "weakref.WeakSet[WorkerHealth]" = weakref.WeakSet()  # weak: a dropped logger's store can close
+
+
+def _exit_all() -> None:
+    for h in list(_LIVE):
+        h.exited()
+
+
+# atexit for spawned workers and plain processes; multiprocessing's finalizers for its forked children,
+# which end with os._exit after running them (registered per process: a child starts with none).
+atexit.register(_exit_all)
+_finalizer_pid: list[int] = []
+
+
+def _register_finalizer() -> None:
+    if _finalizer_pid != [os.getpid()]:
+        _finalizer_pid[:] = [os.getpid()]
+        multiprocessing.util.Finalize(None, _exit_all, exitpriority=0)
 
 
 def resident_bytes(path: str = STATM) -> int | None:
@@ -60,8 +81,8 @@ class WorkerHealth:
         self.rec.worker_starts()
         self.rec.workers_live(delta=1.0, when=now)
         self.read_memory()
-        atexit.register(self.exited)
-        multiprocessing.util.Finalize(self, self.exited, exitpriority=0)  # workers ended by os._exit
+        _LIVE.add(self)
+        _register_finalizer()
 
     def exited(self) -> None:
         """A clean exit of this worker: counted once, never in a forked child."""

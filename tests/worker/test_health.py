@@ -100,8 +100,12 @@ def health_buckets():
     return LOOP_LAG.buckets + (float("inf"),)
 
 
+_KEPT = []  # a worker's logger (and its health) lives as long as the worker, as in LiteLLM's callbacks
+
+
 def _child(directory: str, how: str) -> None:
     h = WorkerHealth(Recorder(WorkerStore(directory)), lambda hook, e: None)
+    _KEPT.append(h)
     h.started()
     if how == "killed":
         os.kill(os.getpid(), signal.SIGKILL)
