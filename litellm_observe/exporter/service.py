@@ -20,7 +20,8 @@ import threading
 import time
 
 from .. import compat, settings as settings_mod
-from ..rundir.protocol import (EXIT_BIND, EXIT_BUSY, EXIT_UNSAFE, Directory, Root, UnsafeDirectory, hold, lock_held,
+from ..rundir.protocol import (EXIT_BIND, EXIT_BUSY, EXIT_UNSAFE, Directory, Root, UnsafeDirectory, bind_failed, bound,
+                               hold, lock_held,
                                private_dir, share_with_group, watch_as_sidecar, write_atomically, writer_gone)
 from ..rundir.record import Recorder
 from ..rundir.store import WorkerStore
@@ -30,6 +31,7 @@ from .http import MetricsServer
 
 log = logging.getLogger("litellm_observe.exporter")
 FOLD_SECONDS = 1.0
+BIND_LOG_SECONDS = 300  # a busy port is logged once, then at most this often
 
 
 class Exporter:
@@ -154,8 +156,19 @@ def run(directory: str, settings: settings_mod.Settings, root: Root | None, addr
         exporter = Exporter(directory, settings, sidecar=root is None)
         server = MetricsServer(exporter.respond, address, port)
     except OSError as e:
-        log.error("litellm_observe: exporter cannot listen on %s:%s: %s", address, port, e)
+        attempts, speak = bind_failed(d, time.time(), BIND_LOG_SECONDS)
+        if speak and attempts == 1:
+            log.error("litellm_observe: exporter cannot listen on %s:%s: %s. Metrics are not served until it can; "
+                      "the proxy keeps serving and the exporter is retried quietly (backing off to once a minute; "
+                      "this message repeats at most every %d minutes). Free the port or set litellm_observe.port.",
+                      address, port, e, BIND_LOG_SECONDS // 60)
+        elif speak:
+            log.error("litellm_observe: exporter still cannot listen on %s:%s after %d attempts: %s", address,
+                      port, attempts, e)
         return EXIT_BIND
+    failed = bound(d)
+    if failed:
+        log.warning("litellm_observe: exporter listening on %s:%s after %d failed attempts", address, port, failed)
     if root is not None:
         write_atomically(d.exporter_pid, str(os.getpid()).encode())  # the supervisor waits for it
     line, warning = compat.startup_line()

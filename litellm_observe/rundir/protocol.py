@@ -15,6 +15,7 @@ and never import each other.
       compact.lock              folding (exclusive) excludes reading (shared)
       exporter.lock             held by the run's one exporter for its whole life
       exporter.pid              the exporter's pid, written once it listens
+      exporter.bindfail         failed attempts to listen and when one was last logged (gone once it listens)
       spawn.lock                the worker that starts an exporter holds it meanwhile
       labels/<label>.values     label values admitted in this run, one JSON per line
       resets/<sha256 prefix>    budget reset claims, an 8-byte stamp each
@@ -56,6 +57,7 @@ ARCHIVE = "archive" + SAMPLE_SUFFIX
 COMPACT_LOCK = "compact.lock"
 EXPORTER_LOCK = "exporter.lock"
 EXPORTER_PID = "exporter.pid"
+BIND_FAILURES = "exporter.bindfail"  # "<failed attempts> <when the failure was last logged>"
 SPAWN_LOCK = "spawn.lock"
 SIDECAR_LOCK = "sidecar.lock"
 LABELS_DIR = "labels"
@@ -121,6 +123,36 @@ def open_file(path: str, flags: int = os.O_RDONLY, mode: int | None = None) -> i
 def create_exclusive(path: str, flags: int = os.O_RDWR) -> int:
     """A new file that did not exist (no symlink, no file planted in advance)."""
     return open_file(path, flags | os.O_CREAT | os.O_EXCL)
+
+
+def bind_failed(directory: "Directory", now: float, quiet_seconds: float) -> tuple[int, bool]:
+    """One more failed attempt to bind the exporter's address, across every exporter the run starts:
+    (attempts so far, whether to log this one: the first, then at most once per `quiet_seconds`)."""
+    attempts, logged = 0, None
+    try:
+        with open(directory.bind_failures, "rb") as f:
+            fields = f.read(64).split()
+        attempts, logged = int(fields[0]), float(fields[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    attempts += 1
+    speak = logged is None or now - logged >= quiet_seconds
+    try:
+        write_atomically(directory.bind_failures, f"{attempts} {now if speak else logged!r}".encode())
+    except OSError:
+        pass  # cannot remember: log every time rather than never
+    return attempts, speak
+
+
+def bound(directory: "Directory") -> int:
+    """The address is bound: forget the failures; returns how many there were."""
+    try:
+        with open(directory.bind_failures, "rb") as f:
+            attempts = int(f.read(64).split()[0])
+        os.unlink(directory.bind_failures)
+        return attempts
+    except (OSError, ValueError, IndexError):
+        return 0
 
 
 def write_atomically(path: str, data: bytes) -> None:
@@ -329,6 +361,7 @@ class Directory:
     compact_lock = _named(COMPACT_LOCK)
     exporter_lock = _named(EXPORTER_LOCK)
     exporter_pid = _named(EXPORTER_PID)
+    bind_failures = _named(BIND_FAILURES)
     spawn_lock = _named(SPAWN_LOCK)
     sidecar_lock = _named(SIDECAR_LOCK)
     labels_dir = _named(LABELS_DIR)

@@ -112,7 +112,7 @@ def test_run_returns_busy_when_another_exporter_holds_the_lock(tmp_path):
         os.close(fd)
 
 
-def test_run_reports_bind_failure(tmp_path):
+def test_run_reports_bind_failure_once_then_quietly(tmp_path, caplog):
     import socket
 
     s = socket.socket()
@@ -120,7 +120,19 @@ def test_run_reports_bind_failure(tmp_path):
     s.listen()
     try:
         port = s.getsockname()[1]
+        errors = lambda: [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]  # noqa: E731
+        for _ in range(5):  # the supervisor retries: one clear error, then nothing
+            assert exp.run(str(tmp_path), settings_mod.Settings(), None, "127.0.0.1", port) == protocol.EXIT_BIND
+        assert len(errors()) == 1 and f"cannot listen on 127.0.0.1:{port}" in errors()[0]
+        assert "retried quietly" in errors()[0] and "litellm_observe.port" in errors()[0]
+        # after the quiet period, one reminder with the count
+        d = protocol.Directory(str(tmp_path))
+        attempts, logged = open(d.bind_failures).read().split()
+        with open(d.bind_failures, "w") as f:
+            f.write(f"{attempts} {float(logged) - exp.BIND_LOG_SECONDS}")
         assert exp.run(str(tmp_path), settings_mod.Settings(), None, "127.0.0.1", port) == protocol.EXIT_BIND
+        assert len(errors()) == 2 and "still cannot listen" in errors()[1] and "after 6 attempts" in errors()[1]
+        assert protocol.bound(d) == 6 and protocol.bound(d) == 0  # listening: forgotten
     finally:
         s.close()
 
