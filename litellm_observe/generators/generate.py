@@ -12,7 +12,7 @@ import os
 import re
 from typing import Callable, NamedTuple
 
-from . import dashboards, docs, rules
+from . import dashboards, docs, mixin, monitors, rules
 from .options import Options
 
 
@@ -30,9 +30,11 @@ GENERATORS = (
     Generator("docs", _docs_outputs, docs.readme_blocks),
     Generator("rules", rules.outputs, rules.readme_blocks),
     Generator("dashboards", dashboards.outputs, dashboards.readme_blocks),
+    Generator("mixin", mixin.outputs, mixin.readme_blocks),
+    Generator("monitors", monitors.outputs, monitors.readme_blocks),
 )
-MANAGED_DIRS = ("dashboards", "alerts", "alerts/tests")  # files here that generate does not write are stale
-MANAGED_EXTENSIONS = (".json", ".yaml", ".yml")
+MANAGED_DIRS = ("dashboards", "alerts", "alerts/tests", "mixin")  # files here that generate does not write are stale
+MANAGED_EXTENSIONS = (".json", ".yaml", ".yml", ".libsonnet")
 README = "README.md"
 _BLOCK = re.compile(r"(<!-- BEGIN generated:(?P<name>[\w-]+) -->\n)(?P<body>.*?)(<!-- END generated:(?P=name) -->)",
                     re.S)
