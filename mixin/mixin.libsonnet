@@ -7,22 +7,17 @@
         "list": []
       },
       "description": "Traffic, errors, latency, tokens, spend, cache, fallbacks and load of the LiteLLM proxy fleet.",
-      "editable": true,
-      "gnetId": null,
+      "editable": false,
       "graphTooltip": 1,
-      "hideControls": false,
       "id": null,
       "links": [],
       "panels": [
         {
-          "cacheTimeout": null,
           "datasource": {
             "type": "prometheus",
             "uid": "${datasource}"
           },
           "description": "How many client requests per second does each model serve?",
-          "editable": true,
-          "error": false,
           "fieldConfig": {
             "defaults": {
               "thresholds": {
@@ -69,14 +64,10 @@
                 "axisSoftMax": null
               },
               "mappings": [],
-              "min": null,
-              "max": null,
-              "decimals": null,
               "unit": "reqps"
             },
             "overrides": []
           },
-          "height": null,
           "gridPos": {
             "h": 8,
             "w": 12,
@@ -85,14 +76,8 @@
           },
           "hideTimeOverride": false,
           "id": 1,
-          "interval": null,
           "links": [],
           "maxDataPoints": 100,
-          "minSpan": null,
-          "repeat": null,
-          "repeatDirection": null,
-          "maxPerRow": null,
-          "span": null,
           "targets": [
             {
               "expr": "sum by (model) (rate(litellm_requests_total{job=~\"$job\", instance=~\"$instance\", provider=~\"$provider\", model=~\"$model\", team=~\"$team\"}[$__rate_interval]))",
@@ -113,8 +98,6 @@
               }
             }
           ],
-          "timeFrom": null,
-          "timeShift": null,
           "title": "Requests by model",
           "transparent": false,
           "transformations": [],
@@ -135,14 +118,11 @@
           "type": "timeseries"
         },
         {
-          "cacheTimeout": null,
           "datasource": {
             "type": "prometheus",
             "uid": "${datasource}"
           },
           "description": "How many client requests per second go to each provider?",
-          "editable": true,
-          "error": false,
           "fieldConfig": {
             "defaults": {
               "thresholds": {
@@ -189,14 +169,10 @@
                 "axisSoftMax": null
               },
               "mappings": [],
-              "min": null,
-              "max": null,
-              "decimals": null,
               "unit": "reqps"
             },
             "overrides": []
           },
-          "height": null,
           "gridPos": {
             "h": 8,
             "w": 12,
@@ -205,14 +181,8 @@
           },
           "hideTimeOverride": false,
           "id": 2,
-          "interval": null,
           "links": [],
           "maxDataPoints": 100,
-          "minSpan": null,
-          "repeat": null,
-          "repeatDirection": null,
-          "maxPerRow": null,
-          "span": null,
           "targets": [
             {
               "expr": "sum by (provider) (rate(litellm_requests_total{job=~\"$job\", instance=~\"$instance\", provider=~\"$provider\", model=~\"$model\", team=~\"$team\"}[$__rate_interval]))",
@@ -233,8 +203,6 @@
               }
             }
           ],
-          "timeFrom": null,
-          "timeShift": null,
           "title": "Requests by provider",
           "transparent": false,
           "transformations": [],
@@ -255,14 +223,11 @@
           "type": "timeseries"
         },
         {
-          "cacheTimeout": null,
           "datasource": {
             "type": "prometheus",
             "uid": "${datasource}"
           },
           "description": "Out of every 100 client requests to a provider, how many fail?",
-          "editable": true,
-          "error": false,
           "fieldConfig": {
             "defaults": {
               "thresholds": {
@@ -308,14 +273,10 @@
                 "axisSoftMax": null
               },
               "mappings": [],
-              "min": null,
-              "max": null,
-              "decimals": null,
               "unit": "percent"
             },
             "overrides": []
           },
-          "height": null,
           "gridPos": {
             "h": 8,
             "w": 12,
@@ -324,14 +285,8 @@
           },
           "hideTimeOverride": false,
           "id": 3,
-          "interval": null,
           "links": [],
           "maxDataPoints": 100,
-          "minSpan": null,
-          "repeat": null,
-          "repeatDirection": null,
-          "maxPerRow": null,
-          "span": null,
           "targets": [
             {
               "expr": "100 * sum by (provider) (rate(litellm_errors_total{job=~\"$job\", instance=~\"$instance\", provider=~\"$provider\", model=~\"$model\", team=~\"$team\"}[$__rate_interval])) / sum by (provider) (rate(litellm_requests_total{job=~\"$job\", instance=~\"$instance\", provider=~\"$provider\", model=~\"$model\", team=~\"$team\"}[$__rate_interval]))",
@@ -352,8 +307,6 @@
               }
             }
           ],
-          "timeFrom": null,
-          "timeShift": null,
           "title": "Errors per 100 requests by provider",
           "transparent": false,
           "transformations": [],
@@ -374,14 +327,11 @@
           "type": "timeseries"
         },
         {
-          "cacheTimeout": null,
           "datasource": {
             "type": "prometheus",
             "uid": "${datasource}"
           },
           "description": "Out of every 100 client requests, how many fail with each kind of error?",
-          "editable": true,
-          "error": false,
           "fieldConfig": {
             "defaults": {
               "thresholds": {
@@ -428,14 +378,10 @@
                 "axisSoftMax": null
               },
               "mappings": [],
-              "min": null,
-              "max": null,
-              "decimals": null,
               "unit": "percent"
             },
             "overrides": []
           },
-          "height": null,
           "gridPos": {
             "h": 8,
             "w": 12,
@@ -444,14 +390,8 @@
           },
           "hideTimeOverride": false,
           "id": 4,
-          "interval": null,
           "links": [],
           "maxDataPoints": 100,
-          "minSpan": null,
-          "repeat": null,
-          "repeatDirection": null,
-          "maxPerRow": null,
-          "span": null,
           "targets": [
             {
               "expr": "100 * sum by (error_type) (rate(litellm_errors_total{job=~\"$job\", instance=~\"$instance\", provider=~\"$provider\", model=~\"$model\", team=~\"$team\"}[$__rate_interval])) / ignoring(error_type) group_left() sum (rate(litellm_requests_total{job=~\"$job\", instance=~\"$instance\", provider=~\"$provider\", model=~\"$model\", team=~\"$team\"}[$__rate_interval]))",
@@ -472,8 +412,6 @@
               }
             }
           ],
-          "timeFrom": null,
-          "timeShift": null,
           "title": "Errors per 100 requests by error type",
           "transparent": false,
           "transformations": [],
@@ -494,14 +432,11 @@
           "type": "timeseries"
         },
         {
-          "cacheTimeout": null,
           "datasource": {
             "type": "prometheus",
             "uid": "${datasource}"
           },
           "description": "How long do clients wait end to end (retries and fallbacks included), p50/p95/p99 per model?",
-          "editable": true,
-          "error": false,
           "fieldConfig": {
             "defaults": {
               "thresholds": {
@@ -547,14 +482,10 @@
                 "axisSoftMax": null
               },
               "mappings": [],
-              "min": null,
-              "max": null,
-              "decimals": null,
               "unit": "s"
             },
             "overrides": []
           },
-          "height": null,
           "gridPos": {
             "h": 8,
             "w": 12,
@@ -563,14 +494,8 @@
           },
           "hideTimeOverride": false,
           "id": 5,
-          "interval": null,
           "links": [],
           "maxDataPoints": 100,
-          "minSpan": null,
-          "repeat": null,
-          "repeatDirection": null,
-          "maxPerRow": null,
-          "span": null,
           "targets": [
             {
               "expr": "histogram_quantile(0.5, sum by (le, model) (rate(litellm_request_duration_seconds_bucket{job=~\"$job\", instance=~\"$instance\", provider=~\"$provider\", model=~\"$model\"}[$__rate_interval])))",
@@ -627,8 +552,6 @@
               }
             }
           ],
-          "timeFrom": null,
-          "timeShift": null,
           "title": "Request latency by model",
           "transparent": false,
           "transformations": [],
@@ -649,14 +572,11 @@
           "type": "timeseries"
         },
         {
-          "cacheTimeout": null,
           "datasource": {
             "type": "prometheus",
             "uid": "${datasource}"
           },
           "description": "How many input and output tokens per hour does the fleet bill?",
-          "editable": true,
-          "error": false,
           "fieldConfig": {
             "defaults": {
               "thresholds": {
@@ -702,14 +622,10 @@
                 "axisSoftMax": null
               },
               "mappings": [],
-              "min": null,
-              "max": null,
-              "decimals": null,
               "unit": "suffix: tokens/h"
             },
             "overrides": []
           },
-          "height": null,
           "gridPos": {
             "h": 8,
             "w": 12,
@@ -718,14 +634,8 @@
           },
           "hideTimeOverride": false,
           "id": 6,
-          "interval": null,
           "links": [],
           "maxDataPoints": 100,
-          "minSpan": null,
-          "repeat": null,
-          "repeatDirection": null,
-          "maxPerRow": null,
-          "span": null,
           "targets": [
             {
               "expr": "3600 * sum by (token_type) (rate(litellm_tokens_used_total{job=~\"$job\", instance=~\"$instance\", provider=~\"$provider\", model=~\"$model\", team=~\"$team\", token_type=~\"input|output\"}[$__rate_interval]))",
@@ -746,8 +656,6 @@
               }
             }
           ],
-          "timeFrom": null,
-          "timeShift": null,
           "title": "Token throughput",
           "transparent": false,
           "transformations": [],
@@ -768,14 +676,11 @@
           "type": "timeseries"
         },
         {
-          "cacheTimeout": null,
           "datasource": {
             "type": "prometheus",
             "uid": "${datasource}"
           },
           "description": "How many US dollars has each model cost since midnight?",
-          "editable": true,
-          "error": false,
           "fieldConfig": {
             "defaults": {
               "thresholds": {
@@ -787,7 +692,6 @@
                   }
                 ]
               },
-              "color": null,
               "custom": {},
               "decimals": 2,
               "mappings": [],
@@ -796,7 +700,6 @@
             },
             "overrides": []
           },
-          "height": null,
           "gridPos": {
             "h": 8,
             "w": 12,
@@ -805,14 +708,8 @@
           },
           "hideTimeOverride": false,
           "id": 7,
-          "interval": null,
           "links": [],
           "maxDataPoints": 100,
-          "minSpan": null,
-          "repeat": null,
-          "repeatDirection": null,
-          "maxPerRow": null,
-          "span": null,
           "targets": [
             {
               "expr": "sum by (model) (increase(litellm_spend_usd_total{job=~\"$job\", instance=~\"$instance\", provider=~\"$provider\", model=~\"$model\", team=~\"$team\"}[$__range]))",
@@ -834,7 +731,6 @@
             }
           ],
           "timeFrom": "now/d",
-          "timeShift": null,
           "title": "Spend today by model",
           "transparent": false,
           "transformations": [],
@@ -855,14 +751,11 @@
           "type": "stat"
         },
         {
-          "cacheTimeout": null,
           "datasource": {
             "type": "prometheus",
             "uid": "${datasource}"
           },
           "description": "What share of cache lookups were answered from LiteLLM's cache in this time range?",
-          "editable": true,
-          "error": false,
           "fieldConfig": {
             "defaults": {
               "thresholds": {
@@ -882,24 +775,14 @@
                   }
                 ]
               },
-              "calcs": [
-                "mean"
-              ],
-              "decimals": null,
               "max": 1,
               "min": 0,
-              "title": null,
               "unit": "percentunit",
               "links": [],
-              "limit": null,
               "mappings": [],
-              "override": {},
-              "values": false
-            },
-            "showThresholdLabels": false,
-            "showThresholdMarkers": true
+              "override": {}
+            }
           },
-          "height": null,
           "gridPos": {
             "h": 8,
             "w": 12,
@@ -908,14 +791,8 @@
           },
           "hideTimeOverride": false,
           "id": 8,
-          "interval": null,
           "links": [],
           "maxDataPoints": 100,
-          "minSpan": null,
-          "repeat": null,
-          "repeatDirection": null,
-          "maxPerRow": null,
-          "span": null,
           "targets": [
             {
               "expr": "(sum (increase(litellm_cache_hits_total{job=~\"$job\", instance=~\"$instance\", model=~\"$model\"}[$__range])) or vector(0)) / ((sum (increase(litellm_cache_hits_total{job=~\"$job\", instance=~\"$instance\", model=~\"$model\"}[$__range])) or vector(0)) + (sum (increase(litellm_cache_misses_total{job=~\"$job\", instance=~\"$instance\", model=~\"$model\"}[$__range])) or vector(0)))",
@@ -936,8 +813,6 @@
               }
             }
           ],
-          "timeFrom": null,
-          "timeShift": null,
           "title": "Cache hit rate",
           "transparent": false,
           "transformations": [],
@@ -955,14 +830,11 @@
           }
         },
         {
-          "cacheTimeout": null,
           "datasource": {
             "type": "prometheus",
             "uid": "${datasource}"
           },
           "description": "Which fallbacks (from model to model) happened when, and did they succeed?",
-          "editable": true,
-          "error": false,
           "fieldConfig": {
             "defaults": {
               "thresholds": {
@@ -1017,7 +889,6 @@
               }
             ]
           },
-          "height": null,
           "gridPos": {
             "h": 8,
             "w": 12,
@@ -1026,14 +897,8 @@
           },
           "hideTimeOverride": false,
           "id": 9,
-          "interval": null,
           "links": [],
           "maxDataPoints": 100,
-          "minSpan": null,
-          "repeat": null,
-          "repeatDirection": null,
-          "maxPerRow": null,
-          "span": null,
           "targets": [
             {
               "expr": "sum by (from_model, to_model, success) (increase(litellm_fallbacks_total{job=~\"$job\", instance=~\"$instance\"}[$__rate_interval]))",
@@ -1054,8 +919,6 @@
               }
             }
           ],
-          "timeFrom": null,
-          "timeShift": null,
           "title": "Fallbacks",
           "transparent": false,
           "transformations": [],
@@ -1075,14 +938,11 @@
           "type": "state-timeline"
         },
         {
-          "cacheTimeout": null,
           "datasource": {
             "type": "prometheus",
             "uid": "${datasource}"
           },
           "description": "How many client requests is the fleet handling right now?",
-          "editable": true,
-          "error": false,
           "fieldConfig": {
             "defaults": {
               "thresholds": {
@@ -1128,14 +988,10 @@
                 "axisSoftMax": null
               },
               "mappings": [],
-              "min": null,
-              "max": null,
-              "decimals": null,
               "unit": "short"
             },
             "overrides": []
           },
-          "height": null,
           "gridPos": {
             "h": 8,
             "w": 12,
@@ -1144,14 +1000,8 @@
           },
           "hideTimeOverride": false,
           "id": 10,
-          "interval": null,
           "links": [],
           "maxDataPoints": 100,
-          "minSpan": null,
-          "repeat": null,
-          "repeatDirection": null,
-          "maxPerRow": null,
-          "span": null,
           "targets": [
             {
               "expr": "sum (litellm_current_load{job=~\"$job\", instance=~\"$instance\"})",
@@ -1172,8 +1022,6 @@
               }
             }
           ],
-          "timeFrom": null,
-          "timeShift": null,
           "title": "Requests in flight",
           "transparent": false,
           "transformations": [],
@@ -1194,14 +1042,11 @@
           "type": "timeseries"
         },
         {
-          "cacheTimeout": null,
           "datasource": {
             "type": "prometheus",
             "uid": "${datasource}"
           },
           "description": "How much time does LiteLLM itself add to a request (auth, routing, hooks), p50/p95/p99?",
-          "editable": true,
-          "error": false,
           "fieldConfig": {
             "defaults": {
               "thresholds": {
@@ -1247,14 +1092,10 @@
                 "axisSoftMax": null
               },
               "mappings": [],
-              "min": null,
-              "max": null,
-              "decimals": null,
               "unit": "s"
             },
             "overrides": []
           },
-          "height": null,
           "gridPos": {
             "h": 8,
             "w": 12,
@@ -1263,14 +1104,8 @@
           },
           "hideTimeOverride": false,
           "id": 11,
-          "interval": null,
           "links": [],
           "maxDataPoints": 100,
-          "minSpan": null,
-          "repeat": null,
-          "repeatDirection": null,
-          "maxPerRow": null,
-          "span": null,
           "targets": [
             {
               "expr": "histogram_quantile(0.5, sum by (le, model) (rate(litellm_overhead_latency_seconds_bucket{job=~\"$job\", instance=~\"$instance\", provider=~\"$provider\", model=~\"$model\"}[$__rate_interval])))",
@@ -1327,8 +1162,6 @@
               }
             }
           ],
-          "timeFrom": null,
-          "timeShift": null,
           "title": "Proxy overhead",
           "transparent": false,
           "transformations": [],
@@ -1349,14 +1182,11 @@
           "type": "timeseries"
         },
         {
-          "cacheTimeout": null,
           "datasource": {
             "type": "prometheus",
             "uid": "${datasource}"
           },
           "description": "How many guardrail runs per second pass, block or fail, per guardrail and hook?",
-          "editable": true,
-          "error": false,
           "fieldConfig": {
             "defaults": {
               "thresholds": {
@@ -1403,9 +1233,6 @@
                 "axisSoftMax": null
               },
               "mappings": [],
-              "min": null,
-              "max": null,
-              "decimals": null,
               "unit": "ops"
             },
             "overrides": [
@@ -1441,7 +1268,6 @@
               }
             ]
           },
-          "height": null,
           "gridPos": {
             "h": 8,
             "w": 12,
@@ -1450,14 +1276,8 @@
           },
           "hideTimeOverride": false,
           "id": 12,
-          "interval": null,
           "links": [],
           "maxDataPoints": 100,
-          "minSpan": null,
-          "repeat": null,
-          "repeatDirection": null,
-          "maxPerRow": null,
-          "span": null,
           "targets": [
             {
               "expr": "sum by (guardrail, hook, outcome) (rate(litellm_guardrail_requests_total{job=~\"$job\", instance=~\"$instance\"}[$__rate_interval]))",
@@ -1478,8 +1298,6 @@
               }
             }
           ],
-          "timeFrom": null,
-          "timeShift": null,
           "title": "Guardrail runs by outcome",
           "transparent": false,
           "transformations": [],
@@ -1500,14 +1318,11 @@
           "type": "timeseries"
         },
         {
-          "cacheTimeout": null,
           "datasource": {
             "type": "prometheus",
             "uid": "${datasource}"
           },
           "description": "How long does one guardrail run take, p50/p95/p99?",
-          "editable": true,
-          "error": false,
           "fieldConfig": {
             "defaults": {
               "thresholds": {
@@ -1553,14 +1368,10 @@
                 "axisSoftMax": null
               },
               "mappings": [],
-              "min": null,
-              "max": null,
-              "decimals": null,
               "unit": "s"
             },
             "overrides": []
           },
-          "height": null,
           "gridPos": {
             "h": 8,
             "w": 12,
@@ -1569,14 +1380,8 @@
           },
           "hideTimeOverride": false,
           "id": 13,
-          "interval": null,
           "links": [],
           "maxDataPoints": 100,
-          "minSpan": null,
-          "repeat": null,
-          "repeatDirection": null,
-          "maxPerRow": null,
-          "span": null,
           "targets": [
             {
               "expr": "histogram_quantile(0.5, sum by (le, guardrail, hook) (rate(litellm_guardrail_latency_seconds_bucket{job=~\"$job\", instance=~\"$instance\"}[$__rate_interval])))",
@@ -1633,8 +1438,6 @@
               }
             }
           ],
-          "timeFrom": null,
-          "timeShift": null,
           "title": "Guardrail latency",
           "transparent": false,
           "transformations": [],
@@ -1655,14 +1458,11 @@
           "type": "timeseries"
         },
         {
-          "cacheTimeout": null,
           "datasource": {
             "type": "prometheus",
             "uid": "${datasource}"
           },
           "description": "How many worker processes does each proxy replica run right now?",
-          "editable": true,
-          "error": false,
           "fieldConfig": {
             "defaults": {
               "thresholds": {
@@ -1708,14 +1508,10 @@
                 "axisSoftMax": null
               },
               "mappings": [],
-              "min": null,
-              "max": null,
-              "decimals": null,
               "unit": "short"
             },
             "overrides": []
           },
-          "height": null,
           "gridPos": {
             "h": 8,
             "w": 12,
@@ -1724,14 +1520,8 @@
           },
           "hideTimeOverride": false,
           "id": 14,
-          "interval": null,
           "links": [],
           "maxDataPoints": 100,
-          "minSpan": null,
-          "repeat": null,
-          "repeatDirection": null,
-          "maxPerRow": null,
-          "span": null,
           "targets": [
             {
               "expr": "sum by (instance) (litellm_workers_live{job=~\"$job\", instance=~\"$instance\"})",
@@ -1752,8 +1542,6 @@
               }
             }
           ],
-          "timeFrom": null,
-          "timeShift": null,
           "title": "Live workers",
           "transparent": false,
           "transformations": [],
@@ -1774,14 +1562,11 @@
           "type": "timeseries"
         },
         {
-          "cacheTimeout": null,
           "datasource": {
             "type": "prometheus",
             "uid": "${datasource}"
           },
           "description": "How much resident memory does the largest worker use, and all workers of a replica together? A steady climb ends in an out-of-memory kill.",
-          "editable": true,
-          "error": false,
           "fieldConfig": {
             "defaults": {
               "thresholds": {
@@ -1827,14 +1612,10 @@
                 "axisSoftMax": null
               },
               "mappings": [],
-              "min": null,
-              "max": null,
-              "decimals": null,
               "unit": "bytes"
             },
             "overrides": []
           },
-          "height": null,
           "gridPos": {
             "h": 8,
             "w": 12,
@@ -1843,14 +1624,8 @@
           },
           "hideTimeOverride": false,
           "id": 15,
-          "interval": null,
           "links": [],
           "maxDataPoints": 100,
-          "minSpan": null,
-          "repeat": null,
-          "repeatDirection": null,
-          "maxPerRow": null,
-          "span": null,
           "targets": [
             {
               "expr": "max by (instance) (litellm_worker_resident_memory_max_bytes{job=~\"$job\", instance=~\"$instance\"})",
@@ -1889,8 +1664,6 @@
               }
             }
           ],
-          "timeFrom": null,
-          "timeShift": null,
           "title": "Worker memory",
           "transparent": false,
           "transformations": [],
@@ -1911,14 +1684,11 @@
           "type": "timeseries"
         },
         {
-          "cacheTimeout": null,
           "datasource": {
             "type": "prometheus",
             "uid": "${datasource}"
           },
           "description": "How many workers started, exited by themselves (recycled) or were killed (a signal such as the OOM killer's, or a crash)?",
-          "editable": true,
-          "error": false,
           "fieldConfig": {
             "defaults": {
               "thresholds": {
@@ -1964,9 +1734,6 @@
                 "axisSoftMax": null
               },
               "mappings": [],
-              "min": null,
-              "max": null,
-              "decimals": null,
               "unit": "short"
             },
             "overrides": [
@@ -1987,7 +1754,6 @@
               }
             ]
           },
-          "height": null,
           "gridPos": {
             "h": 8,
             "w": 12,
@@ -1996,14 +1762,8 @@
           },
           "hideTimeOverride": false,
           "id": 16,
-          "interval": null,
           "links": [],
           "maxDataPoints": 100,
-          "minSpan": null,
-          "repeat": null,
-          "repeatDirection": null,
-          "maxPerRow": null,
-          "span": null,
           "targets": [
             {
               "expr": "sum by (instance) (increase(litellm_worker_starts_total{job=~\"$job\", instance=~\"$instance\"}[$__rate_interval]))",
@@ -2042,8 +1802,6 @@
               }
             }
           ],
-          "timeFrom": null,
-          "timeShift": null,
           "title": "Worker starts and exits",
           "transparent": false,
           "transformations": [],
@@ -2064,14 +1822,11 @@
           "type": "timeseries"
         },
         {
-          "cacheTimeout": null,
           "datasource": {
             "type": "prometheus",
             "uid": "${datasource}"
           },
           "description": "How late does a 1 s timer fire on the workers' event loops, p50/p95/p99? A blocked loop (synchronous work in a hook or callback) shows as a tail.",
-          "editable": true,
-          "error": false,
           "fieldConfig": {
             "defaults": {
               "thresholds": {
@@ -2117,14 +1872,10 @@
                 "axisSoftMax": null
               },
               "mappings": [],
-              "min": null,
-              "max": null,
-              "decimals": null,
               "unit": "s"
             },
             "overrides": []
           },
-          "height": null,
           "gridPos": {
             "h": 8,
             "w": 24,
@@ -2133,14 +1884,8 @@
           },
           "hideTimeOverride": false,
           "id": 17,
-          "interval": null,
           "links": [],
           "maxDataPoints": 100,
-          "minSpan": null,
-          "repeat": null,
-          "repeatDirection": null,
-          "maxPerRow": null,
-          "span": null,
           "targets": [
             {
               "expr": "histogram_quantile(0.5, sum by (le, instance) (rate(litellm_worker_event_loop_lag_seconds_bucket{job=~\"$job\", instance=~\"$instance\"}[$__rate_interval])))",
@@ -2197,8 +1942,6 @@
               }
             }
           ],
-          "timeFrom": null,
-          "timeShift": null,
           "title": "Event-loop lag",
           "transparent": false,
           "transformations": [],
@@ -2220,10 +1963,7 @@
         }
       ],
       "refresh": "30s",
-      "rows": [],
       "schemaVersion": 37,
-      "sharedCrosshair": false,
-      "style": "dark",
       "tags": [
         "litellm",
         "litellm-observe"
@@ -2430,22 +2170,17 @@
         "list": []
       },
       "description": "Upstream LLM API calls per provider and model: latency, streaming speed, errors, retries, rate-limit headroom, fallbacks, and the health and cooldowns of each deployment.",
-      "editable": true,
-      "gnetId": null,
+      "editable": false,
       "graphTooltip": 1,
-      "hideControls": false,
       "id": null,
       "links": [],
       "panels": [
         {
-          "cacheTimeout": null,
           "datasource": {
             "type": "prometheus",
             "uid": "${datasource}"
           },
           "description": "How long does one upstream call take, p50/p95/p99 per provider and model?",
-          "editable": true,
-          "error": false,
           "fieldConfig": {
             "defaults": {
               "thresholds": {
@@ -2491,14 +2226,10 @@
                 "axisSoftMax": null
               },
               "mappings": [],
-              "min": null,
-              "max": null,
-              "decimals": null,
               "unit": "s"
             },
             "overrides": []
           },
-          "height": null,
           "gridPos": {
             "h": 8,
             "w": 12,
@@ -2507,14 +2238,8 @@
           },
           "hideTimeOverride": false,
           "id": 1,
-          "interval": null,
           "links": [],
           "maxDataPoints": 100,
-          "minSpan": null,
-          "repeat": null,
-          "repeatDirection": null,
-          "maxPerRow": null,
-          "span": null,
           "targets": [
             {
               "expr": "histogram_quantile(0.5, sum by (le, provider, model) (rate(litellm_provider_latency_seconds_bucket{job=~\"$job\", instance=~\"$instance\", provider=~\"$provider\", model=~\"$model\"}[$__rate_interval])))",
@@ -2571,8 +2296,6 @@
               }
             }
           ],
-          "timeFrom": null,
-          "timeShift": null,
           "title": "LLM API latency",
           "transparent": false,
           "transformations": [],
@@ -2593,14 +2316,11 @@
           "type": "timeseries"
         },
         {
-          "cacheTimeout": null,
           "datasource": {
             "type": "prometheus",
             "uid": "${datasource}"
           },
           "description": "How many upstream calls per second does each provider get, and what do they answer?",
-          "editable": true,
-          "error": false,
           "fieldConfig": {
             "defaults": {
               "thresholds": {
@@ -2647,14 +2367,10 @@
                 "axisSoftMax": null
               },
               "mappings": [],
-              "min": null,
-              "max": null,
-              "decimals": null,
               "unit": "reqps"
             },
             "overrides": []
           },
-          "height": null,
           "gridPos": {
             "h": 8,
             "w": 12,
@@ -2663,14 +2379,8 @@
           },
           "hideTimeOverride": false,
           "id": 2,
-          "interval": null,
           "links": [],
           "maxDataPoints": 100,
-          "minSpan": null,
-          "repeat": null,
-          "repeatDirection": null,
-          "maxPerRow": null,
-          "span": null,
           "targets": [
             {
               "expr": "sum by (provider, status_code) (rate(litellm_provider_requests_total{job=~\"$job\", instance=~\"$instance\", provider=~\"$provider\", model=~\"$model\"}[$__rate_interval]))",
@@ -2691,8 +2401,6 @@
               }
             }
           ],
-          "timeFrom": null,
-          "timeShift": null,
           "title": "Attempts by status code",
           "transparent": false,
           "transformations": [],
@@ -2713,14 +2421,11 @@
           "type": "timeseries"
         },
         {
-          "cacheTimeout": null,
           "datasource": {
             "type": "prometheus",
             "uid": "${datasource}"
           },
           "description": "How long until a streamed answer starts, p50/p95/p99?",
-          "editable": true,
-          "error": false,
           "fieldConfig": {
             "defaults": {
               "thresholds": {
@@ -2766,14 +2471,10 @@
                 "axisSoftMax": null
               },
               "mappings": [],
-              "min": null,
-              "max": null,
-              "decimals": null,
               "unit": "s"
             },
             "overrides": []
           },
-          "height": null,
           "gridPos": {
             "h": 8,
             "w": 12,
@@ -2782,14 +2483,8 @@
           },
           "hideTimeOverride": false,
           "id": 3,
-          "interval": null,
           "links": [],
           "maxDataPoints": 100,
-          "minSpan": null,
-          "repeat": null,
-          "repeatDirection": null,
-          "maxPerRow": null,
-          "span": null,
           "targets": [
             {
               "expr": "histogram_quantile(0.5, sum by (le, provider, model) (rate(litellm_time_to_first_token_seconds_bucket{job=~\"$job\", instance=~\"$instance\", provider=~\"$provider\", model=~\"$model\"}[$__rate_interval])))",
@@ -2846,8 +2541,6 @@
               }
             }
           ],
-          "timeFrom": null,
-          "timeShift": null,
           "title": "Time to first token",
           "transparent": false,
           "transformations": [],
@@ -2868,14 +2561,11 @@
           "type": "timeseries"
         },
         {
-          "cacheTimeout": null,
           "datasource": {
             "type": "prometheus",
             "uid": "${datasource}"
           },
           "description": "How fast do streamed tokens arrive after the first, p50/p95/p99?",
-          "editable": true,
-          "error": false,
           "fieldConfig": {
             "defaults": {
               "thresholds": {
@@ -2921,14 +2611,10 @@
                 "axisSoftMax": null
               },
               "mappings": [],
-              "min": null,
-              "max": null,
-              "decimals": null,
               "unit": "s"
             },
             "overrides": []
           },
-          "height": null,
           "gridPos": {
             "h": 8,
             "w": 12,
@@ -2937,14 +2623,8 @@
           },
           "hideTimeOverride": false,
           "id": 4,
-          "interval": null,
           "links": [],
           "maxDataPoints": 100,
-          "minSpan": null,
-          "repeat": null,
-          "repeatDirection": null,
-          "maxPerRow": null,
-          "span": null,
           "targets": [
             {
               "expr": "histogram_quantile(0.5, sum by (le, provider, model) (rate(litellm_time_per_output_token_seconds_bucket{job=~\"$job\", instance=~\"$instance\", provider=~\"$provider\", model=~\"$model\"}[$__rate_interval])))",
@@ -3001,8 +2681,6 @@
               }
             }
           ],
-          "timeFrom": null,
-          "timeShift": null,
           "title": "Time per output token",
           "transparent": false,
           "transformations": [],
@@ -3023,14 +2701,11 @@
           "type": "timeseries"
         },
         {
-          "cacheTimeout": null,
           "datasource": {
             "type": "prometheus",
             "uid": "${datasource}"
           },
           "description": "Out of every 100 upstream calls to a provider and model, how many fail, and why?",
-          "editable": true,
-          "error": false,
           "fieldConfig": {
             "defaults": {
               "thresholds": {
@@ -3077,14 +2752,10 @@
                 "axisSoftMax": null
               },
               "mappings": [],
-              "min": null,
-              "max": null,
-              "decimals": null,
               "unit": "percent"
             },
             "overrides": []
           },
-          "height": null,
           "gridPos": {
             "h": 8,
             "w": 12,
@@ -3093,14 +2764,8 @@
           },
           "hideTimeOverride": false,
           "id": 5,
-          "interval": null,
           "links": [],
           "maxDataPoints": 100,
-          "minSpan": null,
-          "repeat": null,
-          "repeatDirection": null,
-          "maxPerRow": null,
-          "span": null,
           "targets": [
             {
               "expr": "100 * sum by (provider, model, error_type) (rate(litellm_provider_errors_total{job=~\"$job\", instance=~\"$instance\", provider=~\"$provider\", model=~\"$model\"}[$__rate_interval])) / ignoring(error_type) group_left() sum by (provider, model) (rate(litellm_provider_requests_total{job=~\"$job\", instance=~\"$instance\", provider=~\"$provider\", model=~\"$model\"}[$__rate_interval]))",
@@ -3121,8 +2786,6 @@
               }
             }
           ],
-          "timeFrom": null,
-          "timeShift": null,
           "title": "Attempt errors per 100 attempts by error type",
           "transparent": false,
           "transformations": [],
@@ -3143,14 +2806,11 @@
           "type": "timeseries"
         },
         {
-          "cacheTimeout": null,
           "datasource": {
             "type": "prometheus",
             "uid": "${datasource}"
           },
           "description": "How many retries per second does LiteLLM's router make against each provider?",
-          "editable": true,
-          "error": false,
           "fieldConfig": {
             "defaults": {
               "thresholds": {
@@ -3196,14 +2856,10 @@
                 "axisSoftMax": null
               },
               "mappings": [],
-              "min": null,
-              "max": null,
-              "decimals": null,
               "unit": "ops"
             },
             "overrides": []
           },
-          "height": null,
           "gridPos": {
             "h": 8,
             "w": 12,
@@ -3212,14 +2868,8 @@
           },
           "hideTimeOverride": false,
           "id": 6,
-          "interval": null,
           "links": [],
           "maxDataPoints": 100,
-          "minSpan": null,
-          "repeat": null,
-          "repeatDirection": null,
-          "maxPerRow": null,
-          "span": null,
           "targets": [
             {
               "expr": "sum by (provider, model) (rate(litellm_retries_total{job=~\"$job\", instance=~\"$instance\", provider=~\"$provider\", model=~\"$model\"}[$__rate_interval]))",
@@ -3240,8 +2890,6 @@
               }
             }
           ],
-          "timeFrom": null,
-          "timeShift": null,
           "title": "Retries",
           "transparent": false,
           "transformations": [],
@@ -3262,14 +2910,11 @@
           "type": "timeseries"
         },
         {
-          "cacheTimeout": null,
           "datasource": {
             "type": "prometheus",
             "uid": "${datasource}"
           },
           "description": "What share of the upstream's request and token rate limits is still unused?",
-          "editable": true,
-          "error": false,
           "fieldConfig": {
             "defaults": {
               "thresholds": {
@@ -3315,14 +2960,10 @@
                 "axisSoftMax": null
               },
               "mappings": [],
-              "min": null,
-              "max": null,
-              "decimals": null,
               "unit": "percentunit"
             },
             "overrides": []
           },
-          "height": null,
           "gridPos": {
             "h": 8,
             "w": 12,
@@ -3331,14 +2972,8 @@
           },
           "hideTimeOverride": false,
           "id": 7,
-          "interval": null,
           "links": [],
           "maxDataPoints": 100,
-          "minSpan": null,
-          "repeat": null,
-          "repeatDirection": null,
-          "maxPerRow": null,
-          "span": null,
           "targets": [
             {
               "expr": "min by (provider, model) (litellm_requests_remaining{job=~\"$job\", instance=~\"$instance\", provider=~\"$provider\", model=~\"$model\"}) / max by (provider, model) (litellm_requests_limit{job=~\"$job\", instance=~\"$instance\", provider=~\"$provider\", model=~\"$model\"})",
@@ -3377,8 +3012,6 @@
               }
             }
           ],
-          "timeFrom": null,
-          "timeShift": null,
           "title": "Rate-limit headroom",
           "transparent": false,
           "transformations": [],
@@ -3399,14 +3032,11 @@
           "type": "timeseries"
         },
         {
-          "cacheTimeout": null,
           "datasource": {
             "type": "prometheus",
             "uid": "${datasource}"
           },
           "description": "How often does each model group fall back, and does the fallback work?",
-          "editable": true,
-          "error": false,
           "fieldConfig": {
             "defaults": {
               "thresholds": {
@@ -3453,9 +3083,6 @@
                 "axisSoftMax": null
               },
               "mappings": [],
-              "min": null,
-              "max": null,
-              "decimals": null,
               "unit": "ops"
             },
             "overrides": [
@@ -3491,7 +3118,6 @@
               }
             ]
           },
-          "height": null,
           "gridPos": {
             "h": 8,
             "w": 12,
@@ -3500,14 +3126,8 @@
           },
           "hideTimeOverride": false,
           "id": 8,
-          "interval": null,
           "links": [],
           "maxDataPoints": 100,
-          "minSpan": null,
-          "repeat": null,
-          "repeatDirection": null,
-          "maxPerRow": null,
-          "span": null,
           "targets": [
             {
               "expr": "sum by (from_model, success) (rate(litellm_fallbacks_total{job=~\"$job\", instance=~\"$instance\"}[$__rate_interval]))",
@@ -3528,8 +3148,6 @@
               }
             }
           ],
-          "timeFrom": null,
-          "timeShift": null,
           "title": "Fallback outcomes",
           "transparent": false,
           "transformations": [],
@@ -3550,14 +3168,11 @@
           "type": "timeseries"
         },
         {
-          "cacheTimeout": null,
           "datasource": {
             "type": "prometheus",
             "uid": "${datasource}"
           },
           "description": "Is each deployment healthy (0), failing some calls (1) or in cooldown (2), as the router sees it? The worst state any replica reports.",
-          "editable": true,
-          "error": false,
           "fieldConfig": {
             "defaults": {
               "thresholds": {
@@ -3589,7 +3204,6 @@
             },
             "overrides": []
           },
-          "height": null,
           "gridPos": {
             "h": 8,
             "w": 12,
@@ -3598,14 +3212,8 @@
           },
           "hideTimeOverride": false,
           "id": 9,
-          "interval": null,
           "links": [],
           "maxDataPoints": 100,
-          "minSpan": null,
-          "repeat": null,
-          "repeatDirection": null,
-          "maxPerRow": null,
-          "span": null,
           "targets": [
             {
               "expr": "max by (provider, model, deployment) (litellm_deployment_state{job=~\"$job\", instance=~\"$instance\", provider=~\"$provider\", model=~\"$model\"})",
@@ -3626,8 +3234,6 @@
               }
             }
           ],
-          "timeFrom": null,
-          "timeShift": null,
           "title": "Deployment state",
           "transparent": false,
           "transformations": [],
@@ -3647,14 +3253,11 @@
           "type": "state-timeline"
         },
         {
-          "cacheTimeout": null,
           "datasource": {
             "type": "prometheus",
             "uid": "${datasource}"
           },
           "description": "How often did the router take a deployment out of rotation, and for which status code?",
-          "editable": true,
-          "error": false,
           "fieldConfig": {
             "defaults": {
               "thresholds": {
@@ -3700,14 +3303,10 @@
                 "axisSoftMax": null
               },
               "mappings": [],
-              "min": null,
-              "max": null,
-              "decimals": null,
               "unit": "short"
             },
             "overrides": []
           },
-          "height": null,
           "gridPos": {
             "h": 8,
             "w": 12,
@@ -3716,14 +3315,8 @@
           },
           "hideTimeOverride": false,
           "id": 10,
-          "interval": null,
           "links": [],
           "maxDataPoints": 100,
-          "minSpan": null,
-          "repeat": null,
-          "repeatDirection": null,
-          "maxPerRow": null,
-          "span": null,
           "targets": [
             {
               "expr": "sum by (provider, model, deployment, reason) (increase(litellm_deployment_cooldowns_total{job=~\"$job\", instance=~\"$instance\", provider=~\"$provider\", model=~\"$model\"}[$__rate_interval]))",
@@ -3744,8 +3337,6 @@
               }
             }
           ],
-          "timeFrom": null,
-          "timeShift": null,
           "title": "Cooldowns by deployment",
           "transparent": false,
           "transformations": [],
@@ -3766,14 +3357,11 @@
           "type": "timeseries"
         },
         {
-          "cacheTimeout": null,
           "datasource": {
             "type": "prometheus",
             "uid": "${datasource}"
           },
           "description": "Which deployment fails its upstream calls, and why? A rotated key shows as one deployment failing with authentication errors while its siblings answer.",
-          "editable": true,
-          "error": false,
           "fieldConfig": {
             "defaults": {
               "thresholds": {
@@ -3820,14 +3408,10 @@
                 "axisSoftMax": null
               },
               "mappings": [],
-              "min": null,
-              "max": null,
-              "decimals": null,
               "unit": "ops"
             },
             "overrides": []
           },
-          "height": null,
           "gridPos": {
             "h": 8,
             "w": 12,
@@ -3836,14 +3420,8 @@
           },
           "hideTimeOverride": false,
           "id": 11,
-          "interval": null,
           "links": [],
           "maxDataPoints": 100,
-          "minSpan": null,
-          "repeat": null,
-          "repeatDirection": null,
-          "maxPerRow": null,
-          "span": null,
           "targets": [
             {
               "expr": "sum by (provider, model, deployment, error_type) (rate(litellm_provider_errors_total{job=~\"$job\", instance=~\"$instance\", provider=~\"$provider\", model=~\"$model\"}[$__rate_interval]))",
@@ -3864,8 +3442,6 @@
               }
             }
           ],
-          "timeFrom": null,
-          "timeShift": null,
           "title": "Attempt errors by deployment",
           "transparent": false,
           "transformations": [],
@@ -3886,14 +3462,11 @@
           "type": "timeseries"
         },
         {
-          "cacheTimeout": null,
           "datasource": {
             "type": "prometheus",
             "uid": "${datasource}"
           },
           "description": "How long does one upstream call to each deployment take?",
-          "editable": true,
-          "error": false,
           "fieldConfig": {
             "defaults": {
               "thresholds": {
@@ -3939,14 +3512,10 @@
                 "axisSoftMax": null
               },
               "mappings": [],
-              "min": null,
-              "max": null,
-              "decimals": null,
               "unit": "s"
             },
             "overrides": []
           },
-          "height": null,
           "gridPos": {
             "h": 8,
             "w": 12,
@@ -3955,14 +3524,8 @@
           },
           "hideTimeOverride": false,
           "id": 12,
-          "interval": null,
           "links": [],
           "maxDataPoints": 100,
-          "minSpan": null,
-          "repeat": null,
-          "repeatDirection": null,
-          "maxPerRow": null,
-          "span": null,
           "targets": [
             {
               "expr": "histogram_quantile(0.5, sum by (le, provider, model, deployment) (rate(litellm_provider_latency_seconds_bucket{job=~\"$job\", instance=~\"$instance\", provider=~\"$provider\", model=~\"$model\"}[$__rate_interval])))",
@@ -4019,8 +3582,6 @@
               }
             }
           ],
-          "timeFrom": null,
-          "timeShift": null,
           "title": "LLM API latency by deployment",
           "transparent": false,
           "transformations": [],
@@ -4042,10 +3603,7 @@
         }
       ],
       "refresh": "30s",
-      "rows": [],
       "schemaVersion": 37,
-      "sharedCrosshair": false,
-      "style": "dark",
       "tags": [
         "litellm",
         "litellm-observe"
@@ -4252,22 +3810,17 @@
         "list": []
       },
       "description": "Spend in US dollars as LiteLLM prices it, tokens by team and type, unpriced traffic, top spenders, budgets left and budget resets.",
-      "editable": true,
-      "gnetId": null,
+      "editable": false,
       "graphTooltip": 1,
-      "hideControls": false,
       "id": null,
       "links": [],
       "panels": [
         {
-          "cacheTimeout": null,
           "datasource": {
             "type": "prometheus",
             "uid": "${datasource}"
           },
           "description": "How many US dollars per hour does each team spend?",
-          "editable": true,
-          "error": false,
           "fieldConfig": {
             "defaults": {
               "thresholds": {
@@ -4314,14 +3867,10 @@
                 "axisSoftMax": null
               },
               "mappings": [],
-              "min": null,
-              "max": null,
-              "decimals": null,
               "unit": "currencyUSD"
             },
             "overrides": []
           },
-          "height": null,
           "gridPos": {
             "h": 8,
             "w": 12,
@@ -4330,14 +3879,8 @@
           },
           "hideTimeOverride": false,
           "id": 1,
-          "interval": null,
           "links": [],
           "maxDataPoints": 100,
-          "minSpan": null,
-          "repeat": null,
-          "repeatDirection": null,
-          "maxPerRow": null,
-          "span": null,
           "targets": [
             {
               "expr": "3600 * sum by (team) (rate(litellm_spend_usd_total{job=~\"$job\", instance=~\"$instance\", provider=~\"$provider\", model=~\"$model\", team=~\"$team\"}[$__rate_interval]))",
@@ -4358,8 +3901,6 @@
               }
             }
           ],
-          "timeFrom": null,
-          "timeShift": null,
           "title": "Spend rate by team (USD per hour)",
           "transparent": false,
           "transformations": [],
@@ -4380,14 +3921,11 @@
           "type": "timeseries"
         },
         {
-          "cacheTimeout": null,
           "datasource": {
             "type": "prometheus",
             "uid": "${datasource}"
           },
           "description": "How many US dollars has each team spent in this time range?",
-          "editable": true,
-          "error": false,
           "fieldConfig": {
             "defaults": {
               "thresholds": {
@@ -4399,7 +3937,6 @@
                   }
                 ]
               },
-              "color": null,
               "custom": {},
               "decimals": 2,
               "mappings": [],
@@ -4408,7 +3945,6 @@
             },
             "overrides": []
           },
-          "height": null,
           "gridPos": {
             "h": 8,
             "w": 12,
@@ -4417,14 +3953,8 @@
           },
           "hideTimeOverride": false,
           "id": 2,
-          "interval": null,
           "links": [],
           "maxDataPoints": 100,
-          "minSpan": null,
-          "repeat": null,
-          "repeatDirection": null,
-          "maxPerRow": null,
-          "span": null,
           "targets": [
             {
               "expr": "sum by (team) (increase(litellm_spend_usd_total{job=~\"$job\", instance=~\"$instance\", provider=~\"$provider\", model=~\"$model\", team=~\"$team\"}[$__range]))",
@@ -4445,8 +3975,6 @@
               }
             }
           ],
-          "timeFrom": null,
-          "timeShift": null,
           "title": "Spend in time range by team",
           "transparent": false,
           "transformations": [],
@@ -4467,14 +3995,11 @@
           "type": "stat"
         },
         {
-          "cacheTimeout": null,
           "datasource": {
             "type": "prometheus",
             "uid": "${datasource}"
           },
           "description": "How many US dollars per hour does each model spend?",
-          "editable": true,
-          "error": false,
           "fieldConfig": {
             "defaults": {
               "thresholds": {
@@ -4521,14 +4046,10 @@
                 "axisSoftMax": null
               },
               "mappings": [],
-              "min": null,
-              "max": null,
-              "decimals": null,
               "unit": "currencyUSD"
             },
             "overrides": []
           },
-          "height": null,
           "gridPos": {
             "h": 8,
             "w": 12,
@@ -4537,14 +4058,8 @@
           },
           "hideTimeOverride": false,
           "id": 3,
-          "interval": null,
           "links": [],
           "maxDataPoints": 100,
-          "minSpan": null,
-          "repeat": null,
-          "repeatDirection": null,
-          "maxPerRow": null,
-          "span": null,
           "targets": [
             {
               "expr": "3600 * sum by (model) (rate(litellm_spend_usd_total{job=~\"$job\", instance=~\"$instance\", provider=~\"$provider\", model=~\"$model\", team=~\"$team\"}[$__rate_interval]))",
@@ -4565,8 +4080,6 @@
               }
             }
           ],
-          "timeFrom": null,
-          "timeShift": null,
           "title": "Spend rate by model (USD per hour)",
           "transparent": false,
           "transformations": [],
@@ -4587,14 +4100,11 @@
           "type": "timeseries"
         },
         {
-          "cacheTimeout": null,
           "datasource": {
             "type": "prometheus",
             "uid": "${datasource}"
           },
           "description": "How many US dollars has each model spent in this time range?",
-          "editable": true,
-          "error": false,
           "fieldConfig": {
             "defaults": {
               "thresholds": {
@@ -4606,7 +4116,6 @@
                   }
                 ]
               },
-              "color": null,
               "custom": {},
               "decimals": 2,
               "mappings": [],
@@ -4615,7 +4124,6 @@
             },
             "overrides": []
           },
-          "height": null,
           "gridPos": {
             "h": 8,
             "w": 12,
@@ -4624,14 +4132,8 @@
           },
           "hideTimeOverride": false,
           "id": 4,
-          "interval": null,
           "links": [],
           "maxDataPoints": 100,
-          "minSpan": null,
-          "repeat": null,
-          "repeatDirection": null,
-          "maxPerRow": null,
-          "span": null,
           "targets": [
             {
               "expr": "sum by (model) (increase(litellm_spend_usd_total{job=~\"$job\", instance=~\"$instance\", provider=~\"$provider\", model=~\"$model\", team=~\"$team\"}[$__range]))",
@@ -4652,8 +4154,6 @@
               }
             }
           ],
-          "timeFrom": null,
-          "timeShift": null,
           "title": "Spend in time range by model",
           "transparent": false,
           "transformations": [],
@@ -4674,14 +4174,11 @@
           "type": "stat"
         },
         {
-          "cacheTimeout": null,
           "datasource": {
             "type": "prometheus",
             "uid": "${datasource}"
           },
           "description": "How many US dollars per hour does each provider spend?",
-          "editable": true,
-          "error": false,
           "fieldConfig": {
             "defaults": {
               "thresholds": {
@@ -4728,14 +4225,10 @@
                 "axisSoftMax": null
               },
               "mappings": [],
-              "min": null,
-              "max": null,
-              "decimals": null,
               "unit": "currencyUSD"
             },
             "overrides": []
           },
-          "height": null,
           "gridPos": {
             "h": 8,
             "w": 12,
@@ -4744,14 +4237,8 @@
           },
           "hideTimeOverride": false,
           "id": 5,
-          "interval": null,
           "links": [],
           "maxDataPoints": 100,
-          "minSpan": null,
-          "repeat": null,
-          "repeatDirection": null,
-          "maxPerRow": null,
-          "span": null,
           "targets": [
             {
               "expr": "3600 * sum by (provider) (rate(litellm_spend_usd_total{job=~\"$job\", instance=~\"$instance\", provider=~\"$provider\", model=~\"$model\", team=~\"$team\"}[$__rate_interval]))",
@@ -4772,8 +4259,6 @@
               }
             }
           ],
-          "timeFrom": null,
-          "timeShift": null,
           "title": "Spend rate by provider (USD per hour)",
           "transparent": false,
           "transformations": [],
@@ -4794,14 +4279,11 @@
           "type": "timeseries"
         },
         {
-          "cacheTimeout": null,
           "datasource": {
             "type": "prometheus",
             "uid": "${datasource}"
           },
           "description": "How many US dollars has each provider spent in this time range?",
-          "editable": true,
-          "error": false,
           "fieldConfig": {
             "defaults": {
               "thresholds": {
@@ -4813,7 +4295,6 @@
                   }
                 ]
               },
-              "color": null,
               "custom": {},
               "decimals": 2,
               "mappings": [],
@@ -4822,7 +4303,6 @@
             },
             "overrides": []
           },
-          "height": null,
           "gridPos": {
             "h": 8,
             "w": 12,
@@ -4831,14 +4311,8 @@
           },
           "hideTimeOverride": false,
           "id": 6,
-          "interval": null,
           "links": [],
           "maxDataPoints": 100,
-          "minSpan": null,
-          "repeat": null,
-          "repeatDirection": null,
-          "maxPerRow": null,
-          "span": null,
           "targets": [
             {
               "expr": "sum by (provider) (increase(litellm_spend_usd_total{job=~\"$job\", instance=~\"$instance\", provider=~\"$provider\", model=~\"$model\", team=~\"$team\"}[$__range]))",
@@ -4859,8 +4333,6 @@
               }
             }
           ],
-          "timeFrom": null,
-          "timeShift": null,
           "title": "Spend in time range by provider",
           "transparent": false,
           "transformations": [],
@@ -4881,14 +4353,11 @@
           "type": "stat"
         },
         {
-          "cacheTimeout": null,
           "datasource": {
             "type": "prometheus",
             "uid": "${datasource}"
           },
           "description": "How many input and output tokens per hour does each team use?",
-          "editable": true,
-          "error": false,
           "fieldConfig": {
             "defaults": {
               "thresholds": {
@@ -4935,14 +4404,10 @@
                 "axisSoftMax": null
               },
               "mappings": [],
-              "min": null,
-              "max": null,
-              "decimals": null,
               "unit": "suffix: tokens/h"
             },
             "overrides": []
           },
-          "height": null,
           "gridPos": {
             "h": 8,
             "w": 12,
@@ -4951,14 +4416,8 @@
           },
           "hideTimeOverride": false,
           "id": 7,
-          "interval": null,
           "links": [],
           "maxDataPoints": 100,
-          "minSpan": null,
-          "repeat": null,
-          "repeatDirection": null,
-          "maxPerRow": null,
-          "span": null,
           "targets": [
             {
               "expr": "3600 * sum by (team, token_type) (rate(litellm_tokens_used_total{job=~\"$job\", instance=~\"$instance\", provider=~\"$provider\", model=~\"$model\", team=~\"$team\", token_type=~\"input|output\"}[$__rate_interval]))",
@@ -4979,8 +4438,6 @@
               }
             }
           ],
-          "timeFrom": null,
-          "timeShift": null,
           "title": "Tokens by team",
           "transparent": false,
           "transformations": [],
@@ -5001,14 +4458,11 @@
           "type": "timeseries"
         },
         {
-          "cacheTimeout": null,
           "datasource": {
             "type": "prometheus",
             "uid": "${datasource}"
           },
           "description": "Which 10 team and model pairs spent most in this time range?",
-          "editable": true,
-          "error": false,
           "fieldConfig": {
             "defaults": {
               "thresholds": {
@@ -5029,7 +4483,6 @@
             },
             "overrides": []
           },
-          "height": null,
           "gridPos": {
             "h": 8,
             "w": 12,
@@ -5038,14 +4491,8 @@
           },
           "hideTimeOverride": false,
           "id": 8,
-          "interval": null,
           "links": [],
           "maxDataPoints": 100,
-          "minSpan": null,
-          "repeat": null,
-          "repeatDirection": null,
-          "maxPerRow": null,
-          "span": null,
           "targets": [
             {
               "expr": "topk(10, sum by (team, model) (increase(litellm_spend_usd_total{job=~\"$job\", instance=~\"$instance\", provider=~\"$provider\", model=~\"$model\", team=~\"$team\"}[$__range])))",
@@ -5066,8 +4513,6 @@
               }
             }
           ],
-          "timeFrom": null,
-          "timeShift": null,
           "title": "Top 10 spenders",
           "transparent": false,
           "transformations": [
@@ -5102,14 +4547,11 @@
           "type": "table"
         },
         {
-          "cacheTimeout": null,
           "datasource": {
             "type": "prometheus",
             "uid": "${datasource}"
           },
           "description": "Of those tokens, how many per hour were cached or cache-creation input, reasoning or audio? Each is a share of input or output, not extra.",
-          "editable": true,
-          "error": false,
           "fieldConfig": {
             "defaults": {
               "thresholds": {
@@ -5155,14 +4597,10 @@
                 "axisSoftMax": null
               },
               "mappings": [],
-              "min": null,
-              "max": null,
-              "decimals": null,
               "unit": "suffix: tokens/h"
             },
             "overrides": []
           },
-          "height": null,
           "gridPos": {
             "h": 8,
             "w": 12,
@@ -5171,14 +4609,8 @@
           },
           "hideTimeOverride": false,
           "id": 9,
-          "interval": null,
           "links": [],
           "maxDataPoints": 100,
-          "minSpan": null,
-          "repeat": null,
-          "repeatDirection": null,
-          "maxPerRow": null,
-          "span": null,
           "targets": [
             {
               "expr": "3600 * sum by (model, token_type) (rate(litellm_tokens_used_total{job=~\"$job\", instance=~\"$instance\", provider=~\"$provider\", model=~\"$model\", team=~\"$team\", token_type!~\"input|output\"}[$__rate_interval]))",
@@ -5199,8 +4631,6 @@
               }
             }
           ],
-          "timeFrom": null,
-          "timeShift": null,
           "title": "Token detail by model",
           "transparent": false,
           "transformations": [],
@@ -5221,14 +4651,11 @@
           "type": "timeseries"
         },
         {
-          "cacheTimeout": null,
           "datasource": {
             "type": "prometheus",
             "uid": "${datasource}"
           },
           "description": "How many successful upstream calls per second used tokens but got no price? Their spend is missing from every figure here: give the model a price in the proxy config.",
-          "editable": true,
-          "error": false,
           "fieldConfig": {
             "defaults": {
               "thresholds": {
@@ -5275,14 +4702,10 @@
                 "axisSoftMax": null
               },
               "mappings": [],
-              "min": null,
-              "max": null,
-              "decimals": null,
               "unit": "ops"
             },
             "overrides": []
           },
-          "height": null,
           "gridPos": {
             "h": 8,
             "w": 12,
@@ -5291,14 +4714,8 @@
           },
           "hideTimeOverride": false,
           "id": 10,
-          "interval": null,
           "links": [],
           "maxDataPoints": 100,
-          "minSpan": null,
-          "repeat": null,
-          "repeatDirection": null,
-          "maxPerRow": null,
-          "span": null,
           "targets": [
             {
               "expr": "sum by (provider, model) (rate(litellm_unpriced_requests_total{job=~\"$job\", instance=~\"$instance\", provider=~\"$provider\", model=~\"$model\"}[$__rate_interval]))",
@@ -5319,8 +4736,6 @@
               }
             }
           ],
-          "timeFrom": null,
-          "timeShift": null,
           "title": "Unpriced calls by model",
           "transparent": false,
           "transformations": [],
@@ -5341,14 +4756,11 @@
           "type": "timeseries"
         },
         {
-          "cacheTimeout": null,
           "datasource": {
             "type": "prometheus",
             "uid": "${datasource}"
           },
           "description": "How much of each team's, key's, user's and end user's budget is left, as of its latest request? The lowest any replica saw.",
-          "editable": true,
-          "error": false,
           "fieldConfig": {
             "defaults": {
               "thresholds": {
@@ -5369,7 +4781,6 @@
             },
             "overrides": []
           },
-          "height": null,
           "gridPos": {
             "h": 8,
             "w": 12,
@@ -5378,14 +4789,8 @@
           },
           "hideTimeOverride": false,
           "id": 11,
-          "interval": null,
           "links": [],
           "maxDataPoints": 100,
-          "minSpan": null,
-          "repeat": null,
-          "repeatDirection": null,
-          "maxPerRow": null,
-          "span": null,
           "targets": [
             {
               "expr": "min by (entity_type, entity) (litellm_budget_remaining_usd{job=~\"$job\", instance=~\"$instance\"}) / max by (entity_type, entity) (litellm_budget_max_usd{job=~\"$job\", instance=~\"$instance\"})",
@@ -5406,8 +4811,6 @@
               }
             }
           ],
-          "timeFrom": null,
-          "timeShift": null,
           "title": "Budget left",
           "transparent": false,
           "transformations": [
@@ -5442,14 +4845,11 @@
           "type": "table"
         },
         {
-          "cacheTimeout": null,
           "datasource": {
             "type": "prometheus",
             "uid": "${datasource}"
           },
           "description": "How long until each budget resets?",
-          "editable": true,
-          "error": false,
           "fieldConfig": {
             "defaults": {
               "thresholds": {
@@ -5470,7 +4870,6 @@
             },
             "overrides": []
           },
-          "height": null,
           "gridPos": {
             "h": 8,
             "w": 12,
@@ -5479,14 +4878,8 @@
           },
           "hideTimeOverride": false,
           "id": 12,
-          "interval": null,
           "links": [],
           "maxDataPoints": 100,
-          "minSpan": null,
-          "repeat": null,
-          "repeatDirection": null,
-          "maxPerRow": null,
-          "span": null,
           "targets": [
             {
               "expr": "min by (entity_type, entity) (litellm_budget_reset_seconds{job=~\"$job\", instance=~\"$instance\"})",
@@ -5507,8 +4900,6 @@
               }
             }
           ],
-          "timeFrom": null,
-          "timeShift": null,
           "title": "Time to budget reset",
           "transparent": false,
           "transformations": [
@@ -5543,14 +4934,11 @@
           "type": "table"
         },
         {
-          "cacheTimeout": null,
           "datasource": {
             "type": "prometheus",
             "uid": "${datasource}"
           },
           "description": "How many key, user, team and end-user budgets were reset, and when?",
-          "editable": true,
-          "error": false,
           "fieldConfig": {
             "defaults": {
               "thresholds": {
@@ -5596,14 +4984,10 @@
                 "axisSoftMax": null
               },
               "mappings": [],
-              "min": null,
-              "max": null,
-              "decimals": null,
               "unit": "short"
             },
             "overrides": []
           },
-          "height": null,
           "gridPos": {
             "h": 8,
             "w": 24,
@@ -5612,14 +4996,8 @@
           },
           "hideTimeOverride": false,
           "id": 13,
-          "interval": null,
           "links": [],
           "maxDataPoints": 100,
-          "minSpan": null,
-          "repeat": null,
-          "repeatDirection": null,
-          "maxPerRow": null,
-          "span": null,
           "targets": [
             {
               "expr": "sum by (entity_type) (increase(litellm_budget_resets_total{job=~\"$job\", instance=~\"$instance\"}[$__rate_interval]))",
@@ -5640,8 +5018,6 @@
               }
             }
           ],
-          "timeFrom": null,
-          "timeShift": null,
           "title": "Budget resets by entity type",
           "transparent": false,
           "transformations": [],
@@ -5663,10 +5039,7 @@
         }
       ],
       "refresh": "30s",
-      "rows": [],
       "schemaVersion": 37,
-      "sharedCrosshair": false,
-      "style": "dark",
       "tags": [
         "litellm",
         "litellm-observe"
@@ -5873,22 +5246,17 @@
         "list": []
       },
       "description": "litellm-observe's own health: events it could not record, capped labels, versions, scrapes.",
-      "editable": true,
-      "gnetId": null,
+      "editable": false,
       "graphTooltip": 1,
-      "hideControls": false,
       "id": null,
       "links": [],
       "panels": [
         {
-          "cacheTimeout": null,
           "datasource": {
             "type": "prometheus",
             "uid": "${datasource}"
           },
           "description": "How many proxy events could the logger not record, and in which hook? (should be none)",
-          "editable": true,
-          "error": false,
           "fieldConfig": {
             "defaults": {
               "thresholds": {
@@ -5934,14 +5302,10 @@
                 "axisSoftMax": null
               },
               "mappings": [],
-              "min": null,
-              "max": null,
-              "decimals": null,
               "unit": "short"
             },
             "overrides": []
           },
-          "height": null,
           "gridPos": {
             "h": 8,
             "w": 12,
@@ -5950,14 +5314,8 @@
           },
           "hideTimeOverride": false,
           "id": 1,
-          "interval": null,
           "links": [],
           "maxDataPoints": 100,
-          "minSpan": null,
-          "repeat": null,
-          "repeatDirection": null,
-          "maxPerRow": null,
-          "span": null,
           "targets": [
             {
               "expr": "sum by (hook) (increase(litellm_observe_internal_errors_total{job=~\"$job\", instance=~\"$instance\"}[$__rate_interval]))",
@@ -5978,8 +5336,6 @@
               }
             }
           ],
-          "timeFrom": null,
-          "timeShift": null,
           "title": "Internal errors by hook",
           "transparent": false,
           "transformations": [],
@@ -6000,14 +5356,11 @@
           "type": "timeseries"
         },
         {
-          "cacheTimeout": null,
           "datasource": {
             "type": "prometheus",
             "uid": "${datasource}"
           },
           "description": "Which labels reached their value cap, so new values are recorded as `overflow`?",
-          "editable": true,
-          "error": false,
           "fieldConfig": {
             "defaults": {
               "thresholds": {
@@ -6053,14 +5406,10 @@
                 "axisSoftMax": null
               },
               "mappings": [],
-              "min": null,
-              "max": null,
-              "decimals": null,
               "unit": "short"
             },
             "overrides": []
           },
-          "height": null,
           "gridPos": {
             "h": 8,
             "w": 12,
@@ -6069,14 +5418,8 @@
           },
           "hideTimeOverride": false,
           "id": 2,
-          "interval": null,
           "links": [],
           "maxDataPoints": 100,
-          "minSpan": null,
-          "repeat": null,
-          "repeatDirection": null,
-          "maxPerRow": null,
-          "span": null,
           "targets": [
             {
               "expr": "sum by (label) (increase(litellm_observe_label_overflow_total{job=~\"$job\", instance=~\"$instance\"}[$__rate_interval]))",
@@ -6097,8 +5440,6 @@
               }
             }
           ],
-          "timeFrom": null,
-          "timeShift": null,
           "title": "Label overflow by label",
           "transparent": false,
           "transformations": [],
@@ -6119,14 +5460,11 @@
           "type": "timeseries"
         },
         {
-          "cacheTimeout": null,
           "datasource": {
             "type": "prometheus",
             "uid": "${datasource}"
           },
           "description": "Which litellm-observe and litellm versions run, on how many exporters?",
-          "editable": true,
-          "error": false,
           "fieldConfig": {
             "defaults": {
               "thresholds": {
@@ -6147,7 +5485,6 @@
             },
             "overrides": []
           },
-          "height": null,
           "gridPos": {
             "h": 8,
             "w": 12,
@@ -6156,14 +5493,8 @@
           },
           "hideTimeOverride": false,
           "id": 3,
-          "interval": null,
           "links": [],
           "maxDataPoints": 100,
-          "minSpan": null,
-          "repeat": null,
-          "repeatDirection": null,
-          "maxPerRow": null,
-          "span": null,
           "targets": [
             {
               "expr": "count by (version, litellm_version) (litellm_observe_build_info{job=~\"$job\", instance=~\"$instance\"})",
@@ -6184,8 +5515,6 @@
               }
             }
           ],
-          "timeFrom": null,
-          "timeShift": null,
           "title": "Build info",
           "transparent": false,
           "transformations": [
@@ -6220,14 +5549,11 @@
           "type": "table"
         },
         {
-          "cacheTimeout": null,
           "datasource": {
             "type": "prometheus",
             "uid": "${datasource}"
           },
           "description": "Could Prometheus scrape each exporter, and when could it not?",
-          "editable": true,
-          "error": false,
           "fieldConfig": {
             "defaults": {
               "thresholds": {
@@ -6267,7 +5593,6 @@
             },
             "overrides": []
           },
-          "height": null,
           "gridPos": {
             "h": 8,
             "w": 12,
@@ -6276,14 +5601,8 @@
           },
           "hideTimeOverride": false,
           "id": 4,
-          "interval": null,
           "links": [],
           "maxDataPoints": 100,
-          "minSpan": null,
-          "repeat": null,
-          "repeatDirection": null,
-          "maxPerRow": null,
-          "span": null,
           "targets": [
             {
               "expr": "max by (job, instance) (up{job=~\"$job\", instance=~\"$instance\"})",
@@ -6304,8 +5623,6 @@
               }
             }
           ],
-          "timeFrom": null,
-          "timeShift": null,
           "title": "Scrape target up",
           "transparent": false,
           "transformations": [],
@@ -6325,14 +5642,11 @@
           "type": "state-timeline"
         },
         {
-          "cacheTimeout": null,
           "datasource": {
             "type": "prometheus",
             "uid": "${datasource}"
           },
           "description": "How long does Prometheus take to scrape each exporter?",
-          "editable": true,
-          "error": false,
           "fieldConfig": {
             "defaults": {
               "thresholds": {
@@ -6378,14 +5692,10 @@
                 "axisSoftMax": null
               },
               "mappings": [],
-              "min": null,
-              "max": null,
-              "decimals": null,
               "unit": "s"
             },
             "overrides": []
           },
-          "height": null,
           "gridPos": {
             "h": 8,
             "w": 12,
@@ -6394,14 +5704,8 @@
           },
           "hideTimeOverride": false,
           "id": 5,
-          "interval": null,
           "links": [],
           "maxDataPoints": 100,
-          "minSpan": null,
-          "repeat": null,
-          "repeatDirection": null,
-          "maxPerRow": null,
-          "span": null,
           "targets": [
             {
               "expr": "max by (job, instance) (scrape_duration_seconds{job=~\"$job\", instance=~\"$instance\"})",
@@ -6422,8 +5726,6 @@
               }
             }
           ],
-          "timeFrom": null,
-          "timeShift": null,
           "title": "Scrape duration",
           "transparent": false,
           "transformations": [],
@@ -6444,14 +5746,11 @@
           "type": "timeseries"
         },
         {
-          "cacheTimeout": null,
           "datasource": {
             "type": "prometheus",
             "uid": "${datasource}"
           },
           "description": "How many series does each exporter expose, and how many are new?",
-          "editable": true,
-          "error": false,
           "fieldConfig": {
             "defaults": {
               "thresholds": {
@@ -6497,14 +5796,10 @@
                 "axisSoftMax": null
               },
               "mappings": [],
-              "min": null,
-              "max": null,
-              "decimals": null,
               "unit": "short"
             },
             "overrides": []
           },
-          "height": null,
           "gridPos": {
             "h": 8,
             "w": 12,
@@ -6513,14 +5808,8 @@
           },
           "hideTimeOverride": false,
           "id": 6,
-          "interval": null,
           "links": [],
           "maxDataPoints": 100,
-          "minSpan": null,
-          "repeat": null,
-          "repeatDirection": null,
-          "maxPerRow": null,
-          "span": null,
           "targets": [
             {
               "expr": "sum by (job, instance) (scrape_samples_scraped{job=~\"$job\", instance=~\"$instance\"})",
@@ -6559,8 +5848,6 @@
               }
             }
           ],
-          "timeFrom": null,
-          "timeShift": null,
           "title": "Series per scrape",
           "transparent": false,
           "transformations": [],
@@ -6582,10 +5869,7 @@
         }
       ],
       "refresh": "30s",
-      "rows": [],
       "schemaVersion": 37,
-      "sharedCrosshair": false,
-      "style": "dark",
       "tags": [
         "litellm",
         "litellm-observe"

@@ -286,7 +286,55 @@ def test_dashboard_lint_names_the_dashboard_panel_and_query():
     broken = {uid: json.loads(json.dumps(data)) for uid, data in built.items()}
     uid = next(iter(broken))
     panel = next(p for p in dashboard_lint.iter_panels(broken[uid]) if p.get("targets"))
-    panel["targets"][0]["expr"] = "sum(rate(litellm_current_load[5m]))"
+    panel["targets"][0]["expr"] = "sum(rate(litellm_current_load[$__rate_interval]))"
     found = dashboard_lint.problems(broken, DEFAULT.namespace)
-    assert found == [f"{uid} / {panel['title']} / {panel['targets'][0].get('refId', '?')}: rate() on "
-                     "'litellm_current_load', a gauge: only counters and histogram buckets may be rated"]
+    assert found == [f"{uid} / {panel['title']} / {panel['targets'][0].get('refId', '?')}: target-promql-rule: "
+                     "rate() on 'litellm_current_load', a gauge: only counters and histogram buckets may be rated"]
+
+
+def _broken(change) -> list[str]:
+    built = json.loads(json.dumps(dashboards.build_all(DEFAULT)))
+    data = built["litellm-overview"]
+    change(data, next(p for p in dashboard_lint.iter_panels(data) if p.get("targets")))
+    return dashboard_lint.problems({"litellm-overview": data}, DEFAULT.namespace)
+
+
+def _variable(data, name):
+    return next(v for v in data["templating"]["list"] if v["name"] == name)
+
+
+@pytest.mark.parametrize("rule, change", [
+    ("template-datasource-rule", lambda d, p: _variable(d, "datasource").update(query="loki")),
+    ("template-job-rule", lambda d, p: _variable(d, "job").update(multi=False)),
+    ("template-instance-rule", lambda d, p: d["templating"]["list"].remove(_variable(d, "instance"))),
+    ("template-label-promql-rule", lambda d, p: _variable(d, "model").update(query="up")),
+    ("template-label-promql-rule", lambda d, p: _variable(d, "model").update(
+        query="label_values(litellm_nope_total, model)")),
+    ("template-on-time-change-reload-rule", lambda d, p: _variable(d, "team").update(refresh=1)),
+    ("panel-datasource-rule", lambda d, p: p.update(datasource="Prometheus")),
+    ("panel-title-description-rule", lambda d, p: p.update(description="")),
+    ("panel-units-rule", lambda d, p: p["fieldConfig"]["defaults"].pop("unit")),
+    ("panel-no-targets-rule", lambda d, p: p.update(targets=[])),
+    ("target-rate-interval-rule", lambda d, p: p["targets"][0].update(
+        expr=p["targets"][0]["expr"].replace("$__rate_interval", "5m"))),
+    ("target-job-rule", lambda d, p: p["targets"][0].update(expr=p["targets"][0]["expr"].replace('job=~"$job", ', ""))),
+    ("target-instance-rule", lambda d, p: p["targets"][0].update(
+        expr=p["targets"][0]["expr"].replace('instance=~"$instance", ', ""))),
+    ("target-promql-rule", lambda d, p: p["targets"][0].update(expr="rate(litellm_requests_total[$__rate_interval])")),
+    ("uneditable-dashboard-rule", lambda d, p: d.update(editable=True)),
+])
+def test_each_dashboard_linter_rule_catches_its_case(rule, change):
+    found = _broken(change)
+    assert any(f"{rule}:" in f for f in found), found
+
+
+def test_the_output_carries_no_legacy_or_null_fields():
+    for data in dashboards.build_all(DEFAULT).values():
+        assert not set(data) & set(dashboards.LEGACY_DASHBOARD) and data["editable"] is False
+        for panel in dashboard_lint.iter_panels(data):
+            assert not set(panel) & set(dashboards.LEGACY_PANEL), panel["title"]
+            assert None not in panel.values(), panel["title"]
+            defaults = panel.get("fieldConfig", {}).get("defaults", {})
+            assert None not in defaults.values(), panel["title"]
+            if panel["type"] == "gauge":
+                assert not set(defaults) & set(dashboards.GAUGE_OPTIONS)

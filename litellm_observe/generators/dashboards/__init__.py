@@ -32,8 +32,39 @@ def build_all(options: Options) -> dict[str, dict]:
         # grafanalib always writes `__inputs`; the datasource is a variable instead, so the same
         # file works for UI import and for file provisioning.
         data.pop("__inputs", None)
-        out[module.UID] = data
+        out[module.UID] = clean(data)
     return out
+
+
+# grafanalib writes Grafana 5/6 fields current Grafana ignores (and its dashboard schema rejects)
+LEGACY_DASHBOARD = ("rows", "hideControls", "sharedCrosshair", "style", "gnetId")
+LEGACY_PANEL = ("span", "height", "minSpan", "error", "cacheTimeout", "editable")
+GAUGE_OPTIONS = ("calcs", "limit", "values")  # the gauge's options, copied by grafanalib into fieldConfig
+
+
+def clean(data: dict) -> dict:
+    """The one post-processing step after grafanalib: drop legacy fields and `null` where Grafana wants a
+    value or nothing, keep the gauge's options in `options` only, and make the provisioned dashboard
+    uneditable (dashboard-linter's uneditable-dashboard rule; edits belong in the generator)."""
+    for key in LEGACY_DASHBOARD:
+        data.pop(key, None)
+    data["editable"] = False
+    for panel in iter_panels(data):
+        for key in LEGACY_PANEL:
+            panel.pop(key, None)
+        for key in [k for k, v in panel.items() if v is None]:
+            del panel[key]
+        config = panel.get("fieldConfig")
+        if isinstance(config, dict):
+            defaults = config.setdefault("defaults", {})
+            for key in [k for k, v in defaults.items() if v is None]:
+                del defaults[key]
+            if panel.get("type") == "gauge":
+                for key in GAUGE_OPTIONS:
+                    defaults.pop(key, None)
+                config.pop("showThresholdLabels", None)
+                config.pop("showThresholdMarkers", None)
+    return data
 
 
 def render(data: dict) -> str:
@@ -104,6 +135,12 @@ default data source name), `--selector 'namespace="llm"'` (label matchers added 
 Template variables: `job` and `instance` (the targets exporting `{build_info}`; All means those),
 `provider`, `model`, `team` (All matches any value). Every query is filtered by them and sums across
 proxy replicas, so a fleet of proxies reads as one service.
+
+The files carry none of grafanalib's legacy fields (top-level `rows`, per-panel `span`, `null` values) and are
+not editable (they are provisioned: change the generator options instead). `litellm_observe check` lints them
+with the rules of Grafana's dashboard-linter that apply (datasource, job and instance variables, units,
+titles and descriptions, `$__rate_interval`, counter aggregation, uneditable dashboards; listed in
+`litellm_observe/generators/dashboards/lint.py`) and checks every query against the metric catalogue.
 """
 
 
