@@ -22,8 +22,11 @@ def _options(args):
 
 
 def _generate_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--out", default=".", help="folder that receives dashboards/ and alerts/ (default: .)")
-    p.add_argument("--config", help="config.yaml whose litellm_observe: section to read")
+    p.add_argument("--out", default=".", help="folder that receives dashboards/, alerts/ (rules and their tests), "
+                                              "docs/ (runbooks), mixin/, and with --kubernetes kubernetes/; a "
+                                              "README.md there gets its generated tables (default: .)")
+    p.add_argument("--config", help="config.yaml whose litellm_observe: section to read (default: "
+                                    "$LITELLM_OBSERVE_CONFIG, else $CONFIG_FILE_PATH, else none: the defaults)")
     p.add_argument("--datasource", help="default Prometheus datasource name")
     p.add_argument("--selector", help='extra label matchers for every query, e.g. namespace="llm"')
     p.add_argument("--title-prefix", dest="title_prefix", help="dashboard title prefix")
@@ -95,7 +98,8 @@ def main(argv: list[str] | None = None) -> int:
     g.add_argument("--check", action="store_true", help="exit 1 and name the files that are stale")
     g.set_defaults(func=cmd_generate)
     c = sub.add_parser("check", help="promtool check and test the rules, lint the rules and the dashboards of the generated output")
-    c.add_argument("--out", default=".", help="folder holding the generated alerts/ and docs/ (default: .)")
+    c.add_argument("--out", default=".", help="folder holding what `generate --out` wrote: alerts/, dashboards/, "
+                                              "docs/ (default: .)")
     c.add_argument("--config", help="the config.yaml `generate` read (its litellm_observe: section)")
     c.set_defaults(func=cmd_check)
     s = sub.add_parser("serve-metrics", help="serve the aggregate of a metrics directory (sidecar)")
