@@ -24,18 +24,12 @@ from __future__ import annotations
 import re
 
 from ..promql import lint as promql_lint
+from . import iter_panels
 
 DATASOURCE = "${datasource}"
 NUMBER_PANELS = {"timeseries", "stat", "gauge", "table", "state-timeline", "bargauge"}
 _LABEL_VALUES = re.compile(r"^label_values\((?P<selector>.+), (?P<label>\w+)\)$")
 _RATE = re.compile(r"\b(i?rate)\s*\(([^\[]*)\[([^\]]*)\]", re.I)
-
-
-def iter_panels(data: dict):
-    """Every panel of a dashboard's JSON, rows' nested panels included."""
-    for panel in data.get("panels", []):
-        yield panel
-        yield from panel.get("panels", [])
 
 
 def _uses_datasource(ds: object) -> bool:

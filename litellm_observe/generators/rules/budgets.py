@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from ...catalogue import BUDGET_MAX, BUDGET_REMAINING, BUDGET_RESET
 from .. import fields
 from ..promql import durations
-from ..promql.build import fmt
+from ..promql.build import aggregate, fmt
 from .model import COUNT, PERCENT, Alert, Expected, Spec, boundary, constant, negative, series
 
 if TYPE_CHECKING:
@@ -38,7 +38,7 @@ class BudgetExhaustedBeforeReset:
 
 
 def _gauge(q, metric, op: str) -> str:
-    return f"{op} by ({', '.join(ENTITY)}) ({q.select(q.sample(metric))})"
+    return aggregate(op, ENTITY, q.select(q.sample(metric)))
 
 
 def budget_nearly_exhausted(o: Options, base: dict) -> Spec:
@@ -79,7 +79,7 @@ def budget_nearly_exhausted(o: Options, base: dict) -> Spec:
 def budget_exhausted_before_reset(o: Options, base: dict) -> Spec:
     g, q = o.alerts.budget_exhausted_before_reset, o.rule_scope
     remaining, reset = q.sample(BUDGET_REMAINING), q.sample(BUDGET_RESET)
-    burn = f"-1 * min by ({', '.join(ENTITY)}) (deriv({q.select(remaining)}[1h]))"
+    burn = f"-1 * {aggregate('min', ENTITY, f'deriv({q.select(remaining)}[1h])')}"
     expr = (f"{burn}\n* {ON}\n{_gauge(q, BUDGET_RESET, 'min')}\n> {ON}\n{_gauge(q, BUDGET_REMAINING, 'min')}\n")
     alert = Alert(
         "LitellmBudgetExhaustedBeforeReset", expr, g.for_, g.severity,

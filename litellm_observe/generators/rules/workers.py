@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from ...catalogue import LOOP_LAG, WORKER_EXITS, WORKER_MEMORY_MAX
 from .. import fields
 from ..promql import durations
-from ..promql.build import fmt
+from ..promql.build import aggregate, fmt
 from .model import BYTES, COUNT, SECONDS, Alert, Expected, Spec, boundary, constant, counter, negative, series
 from .upstream import histogram_cases
 
@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from ..options import Options
 
 GIB = 1024 ** 3
+INSTANCE = ("instance",)  # the gauges are already over a replica's live workers: one series per replica
 HORIZON_HOURS = 4
 
 
@@ -64,7 +65,8 @@ def _gib(v: float) -> str:
 def worker_memory_high(o: Options, base: dict) -> Spec:
     g, q, limit = o.alerts.worker_memory_high, o.rule_scope, o.alerts.worker_memory_limit_bytes
     memory = q.sample(WORKER_MEMORY_MAX)
-    expr = f"max by (instance) ({q.select(memory)})\n> {fmt(limit)}\n"
+    largest = aggregate("max", INSTANCE, q.select(memory))
+    expr = f"{largest}\n> {fmt(limit)}\n"
     alert = Alert(
         "LitellmWorkerMemoryHigh", expr, g.for_, g.severity, "A proxy worker uses more memory than it should.",
         "The largest worker of {instance} holds {value}B of resident memory, over the limit of " f"{_gib(limit)}.",
@@ -73,7 +75,7 @@ def worker_memory_high(o: Options, base: dict) -> Spec:
                  "(`alerts.worker_memory_limit_bytes`) of resident memory for a while. LiteLLM's memory grows under "
                  "load; past the container's limit the kernel kills the worker (LitellmWorkersKilled) and clients "
                  "see timeouts and resets."),
-        confirm=f"max by (instance) ({q.select(memory)})",
+        confirm=largest,
         action=("Give the service a memory limit and a restart policy that match, recycle workers with "
                 "`--max_requests_before_restart` so none lives long enough to grow this far, and look for what "
                 "grew (large requests or responses, caches, a leak after an upgrade)."))
@@ -91,8 +93,9 @@ def worker_memory_growing(o: Options, base: dict) -> Spec:
     g, q, limit = o.alerts.worker_memory_growing, o.rule_scope, o.alerts.worker_memory_limit_bytes
     memory = q.sample(WORKER_MEMORY_MAX)
     horizon = HORIZON_HOURS * 3600
-    expr = (f"max by (instance) (predict_linear({q.select(memory)}[1h], {horizon}))\n> {fmt(limit)}\n"
-            f"and\nmax by (instance) ({q.select(memory)}) <= {fmt(limit)}\n")
+    largest = aggregate("max", INSTANCE, q.select(memory))
+    predicted = aggregate("max", INSTANCE, f"predict_linear({q.select(memory)}[1h], {horizon})")
+    expr = f"{predicted}\n> {fmt(limit)}\nand\n{largest} <= {fmt(limit)}\n"
     alert = Alert(
         "LitellmWorkerMemoryGrowing", expr, g.for_, g.severity,
         "A proxy worker's memory is on course to reach the limit within hours.",
@@ -101,7 +104,7 @@ def worker_memory_growing(o: Options, base: dict) -> Spec:
         meaning=(f"The largest worker's resident memory grew over the last hour at a pace that reaches "
                  f"`alerts.worker_memory_limit_bytes` ({_gib(limit)}) within {HORIZON_HOURS} hours; it is still "
                  "under it (LitellmWorkerMemoryHigh takes over there)."),
-        confirm=f"max by (instance) ({q.select(memory)})",
+        confirm=largest,
         action=("Recycle workers with `--max_requests_before_restart` (or restart the replica in a quiet hour) "
                 "before the kernel kills them; find what grows (traffic mix, caches, a LiteLLM upgrade)."))
     labels = {**base, "instance": "proxy-a:9464"}
