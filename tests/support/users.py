@@ -3,7 +3,8 @@ this interpreter made runnable by them.
 
 The interpreter may live where other users cannot enter (pyenv under /root, 0700): its prefix is then
 bind-mounted at a path they can reach, with LD_LIBRARY_PATH pointing at its libpython (otherwise the
-dynamic loader falls back to the system's libpython, with another site-packages).
+dynamic loader falls back to the system's libpython, with another site-packages). The repository (their
+PYTHONPATH) is made reachable the same way, for a checkout inside a private directory (`mktemp -d`).
 """
 from __future__ import annotations
 
@@ -54,6 +55,7 @@ class Host:
     shared: str
     python: str
     env: dict
+    repo: str = REPO  # the repository as the other users reach it
 
     def user(self, name: str) -> User:
         uid, gid = ensure_user(name)
@@ -67,7 +69,7 @@ class Host:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("LITELLM_OBSERVE_", "PROMETHEUS_MULTIPROC"))}
         env.pop("XDG_RUNTIME_DIR", None)
         return {**env, **self.env, "HOME": user.home, "TMPDIR": self.shared, "USER": user.name,
-                "PYTHONPATH": REPO, **extra}
+                "PYTHONPATH": self.repo, **extra}
 
     def run(self, user: User, code: str, *args: str, input: str | None = None, timeout: float = 120,
             **env: str) -> subprocess.CompletedProcess:
@@ -81,25 +83,34 @@ class Host:
                                 **kw)
 
 
+def _reach(path: str, mounts: list[str]) -> str:
+    """`path`, or a bind mount of it that other users can enter (recorded in `mounts`)."""
+    if _enterable_by_others(path):
+        return path
+    mount = tempfile.mkdtemp(prefix="lobs-reach-", dir="/opt" if os.path.isdir("/opt") else "/tmp")
+    os.chmod(mount, 0o755)
+    mounts.append(mount)
+    subprocess.run(["mount", "--bind", path, mount], check=True)
+    return mount
+
+
 @contextmanager
 def shared_host():
-    """Yields a Host; undoes the mount and removes the shared directory afterwards."""
+    """Yields a Host; undoes the mounts and removes the shared directory afterwards."""
     shared = tempfile.mkdtemp(prefix="lobs-shared-", dir="/tmp")
     os.chmod(shared, 0o1777)
-    mount = None
-    prefix = sys.prefix
+    mounts: list[str] = []
     python = sys.executable
     env: dict = {}
     try:
-        if not _enterable_by_others(prefix):
-            mount = tempfile.mkdtemp(prefix="lobs-python-", dir="/opt" if os.path.isdir("/opt") else "/tmp")
-            os.chmod(mount, 0o755)
-            subprocess.run(["mount", "--bind", prefix, mount], check=True)
-            python = os.path.join(mount, os.path.relpath(os.path.realpath(sys.executable), os.path.realpath(prefix)))
-            env["LD_LIBRARY_PATH"] = os.path.join(mount, "lib")
-        yield Host(shared, python, env)
+        prefix = _reach(sys.prefix, mounts)
+        if prefix != sys.prefix:
+            python = os.path.join(prefix, os.path.relpath(os.path.realpath(sys.executable),
+                                                          os.path.realpath(sys.prefix)))
+            env["LD_LIBRARY_PATH"] = os.path.join(prefix, "lib")
+        yield Host(shared, python, env, _reach(REPO, mounts))
     finally:
-        if mount is not None:
+        for mount in reversed(mounts):
             subprocess.run(["umount", "-l", mount], check=False)
             os.rmdir(mount)
         shutil.rmtree(shared, ignore_errors=True)
