@@ -1,4 +1,4 @@
-"""Command line: `litellm_observe generate | check | serve-metrics`."""
+"""Command line: `litellm_observe generate | check | serve-metrics | demo`."""
 from __future__ import annotations
 
 import argparse
@@ -74,6 +74,24 @@ def cmd_serve(args) -> int:
     return 2 if code in (service.EXIT_BIND, service.EXIT_UNSAFE) else code
 
 
+def cmd_demo(args) -> int:
+    from .demo import run
+
+    return run.run(args.duration, args.scenario, args.workers, args.clients)
+
+
+def _positive(kind):
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"{text} is not above 0")
+        return value
+    return parse
+
+
 def _port(text: str) -> int:
     try:
         port = int(text)
@@ -108,6 +126,15 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--port", type=_port, default=None, help="port (default: the port setting)")
     s.add_argument("--config", help="config.yaml with a litellm_observe: section")
     s.set_defaults(func=cmd_serve)
+    d = sub.add_parser("demo", help="start a demo stack on 127.0.0.1 (fake provider, LiteLLM with this callback, "
+                                    "Prometheus with the generated rules) and show live figures")
+    d.add_argument("--duration", type=_positive(float), default=None,
+                   help="seconds of traffic, then stop and clean up (default: until Ctrl-C)")
+    d.add_argument("--scenario", choices=("steady", "outage"), default="steady",
+                   help="outage: one provider fails every call after 20 s, so LitellmHighErrorRate fires")
+    d.add_argument("--workers", type=_positive(int), default=4, help="proxy worker processes (default: 4)")
+    d.add_argument("--clients", type=_positive(int), default=4, help="concurrent demo clients (default: 4)")
+    d.set_defaults(func=cmd_demo)
     args = p.parse_args(argv)
     try:
         return args.func(args)

@@ -16,7 +16,7 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from tests.support import load  # noqa: E402
-from tests.support.fake_upstream import FakeUpstream  # noqa: E402
+from litellm_observe.demo.upstream import FakeUpstream  # noqa: E402
 from tests.support.metrics import total  # noqa: E402
 from tests.support.proxy import Proxy  # noqa: E402
 

@@ -33,7 +33,9 @@ ALLOWED = {"litellm_observe.worker.error_types"}
 
 @pytest.mark.parametrize("side, forbidden", [("worker", "exporter"), ("exporter", "worker"),
                                              ("rundir", "worker"), ("rundir", "exporter"),
-                                             ("generators", "worker"), ("generators", "exporter")])
+                                             ("generators", "worker"), ("generators", "exporter"),
+                                             ("worker", "demo"), ("exporter", "demo"), ("rundir", "demo"),
+                                             ("generators", "demo")])
 def test_sides_never_import_each_other(side, forbidden):
     bad = {str(p.relative_to(PACKAGE)): sorted(m for m in _imports(p) - ALLOWED
                                                if m.startswith(f"litellm_observe.{forbidden}") and

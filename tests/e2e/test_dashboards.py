@@ -20,7 +20,7 @@ from litellm_observe.catalogue import metric
 from litellm_observe.generators.options import Options as Settings  # what the generators read
 from tests.conftest import wait_until
 from tests.support import load
-from tests.support.fake_upstream import FakeUpstream
+from litellm_observe.demo.upstream import FakeUpstream
 from tests.support.metrics import total
 from tests.support.prometheus_server import PrometheusError, PrometheusServer
 from tests.support.proxy import PRICE, Proxy, default_config, free_port

@@ -22,7 +22,7 @@ import openai
 import pytest
 
 from tests.conftest import wait_until
-from tests.support.fake_upstream import PROMPT_TOKENS
+from litellm_observe.demo.upstream import PROMPT_TOKENS
 from tests.support.metrics import samples, total
 from tests.support.proxy import Proxy
 

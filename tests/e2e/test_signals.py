@@ -21,7 +21,7 @@ import pytest
 
 from tests.conftest import wait_until
 from tests.support import custom_auth
-from tests.support.fake_upstream import RICH_USAGE
+from litellm_observe.demo.upstream import RICH_USAGE
 from tests.support.metrics import samples, total
 from tests.support.proxy import Proxy, free_port
 

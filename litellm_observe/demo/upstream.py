@@ -1,4 +1,5 @@
-"""A small OpenAI-compatible upstream for tests, on loopback only.
+"""A small OpenAI-compatible upstream on loopback only: the provider of `litellm_observe demo` and of
+the tests. Each behaviour is chosen by the model name, so one server plays every provider.
 
 Endpoints:
   POST /v1/chat/completions       JSON, or SSE with `stream: true` (usage chunk with include_usage)
@@ -26,16 +27,23 @@ Behaviour is chosen by the upstream model name the proxy sends:
                    terminal event (no response.completed, no finish_reason, no [DONE])
   fake-break0, fake-cut0   the same before any output: chat and legacy streams send no chunk at all,
                    Responses streams only response.created and response.in_progress
+  demo-*          the demo's provider: latency drawn from a long-tailed spread (median DEMO_MEDIAN_SECONDS),
+                   varied token counts (reasoning tokens when the name has `reasoner`), rate-limit
+                   headers counting the calls of the last minute against DEMO_LIMIT_REQUESTS, and
+                   now and then a 429 (DEMO_429_RATIO) or a 500 (DEMO_500_RATIO); a name in
+                   `outage` answers 500 to every call
 A name may carry a suffix after `--` (`fake-break--chat`): it behaves as its prefix, and `requests`
 counts it apart. Every reply is recorded in `requests` (path, model, stream, behaviour).
 
-Run standalone: python -m tests.support.fake_upstream [--port N]  (prints the base URL, serves until killed)
+Run standalone: python -m litellm_observe.demo.upstream [--port N]  (prints the base URL, serves until killed)
 """
 from __future__ import annotations
 
 import argparse
 import base64
 import json
+import math
+import random
 import re
 import socket
 import struct
@@ -52,6 +60,11 @@ LIMIT_REQUESTS = 1000
 LIMIT_TOKENS = 100000
 EMBEDDING_DIM = 8
 TEXT = ["hello", " world"]
+DEMO_MEDIAN_SECONDS = 0.35
+DEMO_LIMIT_REQUESTS = 600
+DEMO_LIMIT_TOKENS = 400_000
+DEMO_429_RATIO = 0.01
+DEMO_500_RATIO = 0.005
 
 
 class _Dropped(Exception):
@@ -71,13 +84,14 @@ class _Handler(BaseHTTPRequestHandler):
             pass
 
     # ---- plumbing ------------------------------------------------------------------------------
-    def _ratelimit_headers(self, remaining_requests: int, remaining_tokens: int) -> None:
-        self.send_header("x-ratelimit-limit-requests", str(LIMIT_REQUESTS))
+    def _ratelimit_headers(self, remaining_requests: int, remaining_tokens: int, limit_requests: int = LIMIT_REQUESTS,
+                           limit_tokens: int = LIMIT_TOKENS) -> None:
+        self.send_header("x-ratelimit-limit-requests", str(limit_requests))
         self.send_header("x-ratelimit-remaining-requests", str(remaining_requests))
-        self.send_header("x-ratelimit-limit-tokens", str(LIMIT_TOKENS))
+        self.send_header("x-ratelimit-limit-tokens", str(limit_tokens))
         self.send_header("x-ratelimit-remaining-tokens", str(remaining_tokens))
 
-    def _bytes(self, status: int, data: bytes, content_type: str, remaining: tuple[int, int] | None = None) -> None:
+    def _bytes(self, status: int, data: bytes, content_type: str, remaining: tuple[int, ...] | None = None) -> None:
         self.send_response(status)
         self.send_header("content-type", content_type)
         self.send_header("content-length", str(len(data)))
@@ -86,10 +100,10 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def _json(self, status: int, body: dict, remaining: tuple[int, int] | None = None) -> None:
+    def _json(self, status: int, body: dict, remaining: tuple[int, ...] | None = None) -> None:
         self._bytes(status, json.dumps(body).encode(), "application/json", remaining)
 
-    def _start_sse(self, remaining: tuple[int, int]) -> None:
+    def _start_sse(self, remaining: tuple[int, ...]) -> None:
         self.send_response(200)
         self.send_header("content-type", "text/event-stream")
         self.send_header("transfer-encoding", "chunked")
@@ -166,6 +180,8 @@ class _Handler(BaseHTTPRequestHandler):
             return self._json(500, {"error": {"message": "upstream broke", "type": "server_error"}})
         if kind == "fake-slow":
             time.sleep(self.server.owner.slow_seconds)  # type: ignore[attr-defined]
+        if kind == "demo":
+            return self._demo(path, req, model, stream)
         if kind in ("fake-break", "fake-cut", "fake-break0", "fake-cut0") and not stream:
             self._drop()  # no streaming: hang up before any reply
         remaining = (LIMIT_REQUESTS - 10, LIMIT_TOKENS - 500)
@@ -194,6 +210,28 @@ class _Handler(BaseHTTPRequestHandler):
         if path.endswith("/audio/transcriptions"):
             return self._json(200, {"text": "hello world"}, remaining)
         self._json(404, {"error": {"message": f"no route {path}", "type": "invalid_request_error"}})
+
+    def _demo(self, path: str, req: dict, model: str, stream: bool) -> None:
+        owner: FakeUpstream = self.server.owner  # type: ignore[attr-defined]
+        seconds, usage, remaining = owner.demo_call(model)
+        if not path.endswith("/chat/completions"):
+            time.sleep(seconds)
+            return self._json(200, _embeddings(model, req) if path.endswith("/embeddings") else _completion(model),
+                              remaining)
+        if not stream:
+            time.sleep(seconds)
+            return self._json(200, {**_completion(model), "usage": usage}, remaining)
+        time.sleep(seconds * 0.3)  # time to first token
+        self._start_sse(remaining)
+        base = {"id": "chatcmpl-demo", "object": "chat.completion.chunk", "created": int(time.time()), "model": model}
+        words = max(2, min(usage["completion_tokens"] // 20, 20))
+        chunks = [{**base, "choices": [{"index": 0, "delta": {"content": f" word{i}"}, "finish_reason": None}]}
+                  for i in range(words)]
+        chunks.append({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
+        if (req.get("stream_options") or {}).get("include_usage"):
+            chunks.append({**base, "choices": [], "usage": usage})
+        frames = [f"data: {json.dumps(c)}\n\n".encode() for c in chunks] + [b"data: [DONE]\n\n"]
+        self._send_events(frames, "demo", seconds * 0.7 / words, keep=0)
 
     # ---- streams -------------------------------------------------------------------------------
     def _chat_stream(self, model: str, kind: str, remaining, include_usage: bool, gap: float) -> None:
@@ -337,8 +375,11 @@ def _multipart_fields(raw: bytes) -> dict:
 class FakeUpstream:
     """Start with `with FakeUpstream() as up:`; `up.base_url` goes into `api_base`."""
 
-    def __init__(self, slow_seconds: float = SLOW_SECONDS, port: int = 0):
+    def __init__(self, slow_seconds: float = SLOW_SECONDS, port: int = 0, seed: int | None = None):
         self.slow_seconds = slow_seconds
+        self.outage: set[str] = set()  # demo-* model names that answer 500 to every call
+        self._rng = random.Random(seed)
+        self._demo_calls: deque[float] = deque()
         self.stats: Counter[str] = Counter()
         self.requests: deque[dict] = deque(maxlen=100_000)
         self._calls: Counter[str] = Counter()
@@ -356,10 +397,32 @@ class FakeUpstream:
         kind = model.split("--", 1)[0]  # "fake-ok--anything" behaves as fake-ok, counted apart
         if kind == "fake-flaky":
             kind = "fake-500" if n % 2 else "fake-ok"
+        elif kind.startswith("demo-"):
+            with self._lock:
+                draw = self._rng.random()
+            kind = ("fake-500" if model in self.outage or draw < DEMO_500_RATIO else
+                    "fake-429" if draw < DEMO_500_RATIO + DEMO_429_RATIO else "demo")
         with self._lock:
             self.stats[kind] += 1
             self.requests.append({"t": time.time(), "path": path, "model": model, "stream": stream, "kind": kind})
         return kind
+
+    def demo_call(self, model: str) -> tuple[float, dict, tuple[int, int, int, int]]:
+        """One demo answer: (seconds it takes, its usage, (requests, tokens) left this minute and the limits)."""
+        with self._lock:
+            rng, now = self._rng, time.monotonic()
+            seconds = min(8.0, rng.lognormvariate(math.log(DEMO_MEDIAN_SECONDS), 0.6))
+            prompt, completion = rng.randint(20, 900), rng.randint(10, 400)
+            self._demo_calls.append(now)
+            while self._demo_calls and self._demo_calls[0] < now - 60:
+                self._demo_calls.popleft()
+            used = len(self._demo_calls)
+        usage = {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
+        if "reasoner" in model:
+            usage["completion_tokens_details"] = {"reasoning_tokens": completion // 2}
+        left = (max(0, DEMO_LIMIT_REQUESTS - used), max(0, DEMO_LIMIT_TOKENS - used * 700), DEMO_LIMIT_REQUESTS,
+                DEMO_LIMIT_TOKENS)
+        return seconds, usage, left
 
     @property
     def base_url(self) -> str:

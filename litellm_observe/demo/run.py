@@ -1,0 +1,163 @@
+"""`litellm_observe demo`: start the stack, print where to look, refresh a summary line, stop.
+
+Order: a private working directory (mkdtemp, 0700) holds the config, the generated rules, the
+master key (0600, never printed), the logs, Prometheus's data and the metrics run directory; the
+fake upstream runs in this process; the proxy and Prometheus are child processes. Whatever ends
+the run (its --duration, Ctrl-C, SIGTERM, an error), `finally` stops the clients, every process
+the demo started (and what they spawned), the upstream, and removes the working directory.
+"""
+from __future__ import annotations
+
+import json
+import secrets
+import shutil
+import signal
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import yaml
+
+from ..generators import generate, options as gen_options
+from . import stack, summary
+from .traffic import Traffic
+from .upstream import FakeUpstream
+
+REFRESH_SECONDS = 5.0
+OUTAGE_AFTER_SECONDS = 20.0
+SCENARIOS = ("steady", "outage")
+DEFAULT_PORTS = {"proxy": 4000, "exporter": 9464, "prometheus": 9090}
+
+
+def say(text: str = "") -> None:
+    print(text, flush=True)
+
+
+def run(duration: float | None, scenario: str, workers: int, clients: int) -> int:
+    workdir = Path(tempfile.mkdtemp(prefix="litellm-observe-demo-"))
+    procs = stack.Processes(workdir)
+    upstream = FakeUpstream()
+    traffic: Traffic | None = None
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        upstream.__enter__()
+        ports = {name: stack.free_port(port) for name, port in DEFAULT_PORTS.items()}
+        config = workdir / "config.yaml"
+        config.write_text(yaml.safe_dump(stack.proxy_config(upstream.base_url, ports["exporter"]), sort_keys=False))
+        key_file = workdir / "master_key"
+        master_key = "sk-" + secrets.token_hex(32)
+        key_file.touch(mode=0o600)
+        key_file.write_text(master_key)
+        generated = workdir / "generated"
+        generate.write(str(generated), gen_options.load(str(config)))
+
+        say(f"litellm-observe demo: working directory {workdir} (removed when the demo ends)")
+        say(f"starting LiteLLM with {workers} workers and this callback (about 20-40 s)...")
+        proxy = procs.start_proxy(config, ports["proxy"], workers, master_key)
+        proxy_url = f"http://127.0.0.1:{ports['proxy']}"
+        metrics_url = f"http://127.0.0.1:{ports['exporter']}/metrics"
+        stack.wait_http(f"{proxy_url}/health/liveliness", proxy, "the proxy", workdir / "proxy.log")
+        stack.wait_http(metrics_url, proxy, "the exporter", workdir / "proxy.log")
+        prometheus_url = _start_prometheus(procs, ports, generated)
+
+        say("")
+        say(f"  proxy       {proxy_url}   (master key in {key_file})")
+        say(f"  exporter    {metrics_url}")
+        if prometheus_url:
+            say(f"  prometheus  {prometheus_url}/graph   alerts: {prometheus_url}/alerts")
+        say(f"  config      {config}   rules and dashboards: {generated}")
+        say("  try:  curl -s " + proxy_url + "/v1/chat/completions -H \"Authorization: Bearer $(cat " + str(key_file)
+            + ")\" -H 'content-type: application/json' -d '{\"model\": \"gpt-4o-mini\", \"messages\": "
+              "[{\"role\": \"user\", \"content\": \"hi\"}]}'")
+        say(f"        curl -s {metrics_url} | grep '^litellm_requests_total'")
+        say("")
+        if scenario == "outage":
+            say(f"scenario outage: after {OUTAGE_AFTER_SECONDS:.0f} s every call to provider {stack.OUTAGE.provider} "
+                f"(model {stack.OUTAGE.name}) fails with 500. The demo's rules use `for: 30s` for "
+                "LitellmHighErrorRate instead of 5m, so it fires about a minute later.")
+        say("Ctrl-C stops the demo." if duration is None else f"running for {duration:.0f} s (Ctrl-C stops earlier).")
+
+        traffic = Traffic(proxy_url, master_key, clients).start()
+        _watch(metrics_url, prometheus_url, upstream, duration, scenario)
+        return 0
+    except KeyboardInterrupt:
+        say("\nstopping...")
+        return 0
+    except (RuntimeError, TimeoutError, OSError) as e:
+        print(f"demo failed: {e}", file=sys.stderr, flush=True)
+        return 1
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the clean-up short
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        if traffic is not None:
+            traffic.close()
+            say("client requests by outcome: " + ", ".join(f"{k} {v}" for k, v in sorted(traffic.sent.items())))
+        procs.stop()
+        upstream.__exit__(None, None, None)
+        shutil.rmtree(workdir, ignore_errors=True)
+        say(f"demo stopped; every process it started has ended and {workdir} is removed")
+        signal.signal(signal.SIGTERM, previous)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+def _start_prometheus(procs: stack.Processes, ports: dict, generated: Path) -> str | None:
+    binary = stack.prometheus_binary()
+    if binary is None:
+        say("Prometheus is not on the PATH, so the demo runs without it (no rules, no alerts page). To add it: "
+            "`sudo apt-get install prometheus` on Debian/Ubuntu, or a release from prometheus.io.")
+        return None
+    rules = sorted(str(p) for p in (generated / "alerts").glob("*.yaml"))
+    proc = procs.start_prometheus(binary, ports["prometheus"], ports["exporter"], rules)
+    url = f"http://127.0.0.1:{ports['prometheus']}"
+    stack.wait_http(f"{url}/-/ready", proc, "Prometheus", procs.workdir / "prometheus.log", timeout=60)
+    return url
+
+
+def _watch(metrics_url: str, prometheus_url: str | None, upstream: FakeUpstream, duration: float | None,
+           scenario: str) -> None:
+    started = time.monotonic()
+    before = summary.Sample.parse(_get(metrics_url), started)
+    outage_on = False
+    while duration is None or time.monotonic() - started < duration:
+        time.sleep(min(REFRESH_SECONDS, max(0.1, (duration or REFRESH_SECONDS) - (time.monotonic() - started))))
+        now = time.monotonic()
+        if scenario == "outage" and not outage_on and now - started >= OUTAGE_AFTER_SECONDS:
+            upstream.outage.add(stack.OUTAGE.upstream)
+            outage_on = True
+            say(f"outage: provider {stack.OUTAGE.provider} now fails every call")
+        try:
+            after = summary.Sample.parse(_get(metrics_url), now)
+        except OSError as e:
+            say(f"[{now - started:4.0f}s] exporter not answering: {e}")
+            continue
+        say(summary.line(before, after, now - started, _firing(prometheus_url)))
+        before = after
+
+
+def _get(url: str) -> str:
+    with urllib.request.urlopen(url, timeout=10) as r:
+        return r.read().decode()
+
+
+def _firing(prometheus_url: str | None) -> list[str] | None:
+    """Firing alerts as `Name{provider=...}`; None without Prometheus (or when it does not answer)."""
+    if prometheus_url is None:
+        return None
+    try:
+        alerts = json.loads(_get(f"{prometheus_url}/api/v1/alerts"))["data"]["alerts"]
+    except (OSError, ValueError, KeyError):
+        return None
+    out = []
+    for a in alerts:
+        if a.get("state") == "firing":
+            labels = a.get("labels", {})
+            where = ",".join(f'{k}="{labels[k]}"' for k in ("provider", "model") if k in labels)
+            out.append(f"{labels.get('alertname')}{{{where}}}" if where else str(labels.get("alertname")))
+    return sorted(set(out))

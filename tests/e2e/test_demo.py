@@ -1,0 +1,135 @@
+"""`litellm_observe demo` as a newcomer runs it: real proxy, real Prometheus, the fake provider.
+
+The demo is checked from outside: the test reads the URLs it prints and asks the exporter and
+Prometheus itself, then stops the demo the way a user does (Ctrl-C, or --duration running out) and
+checks that every process it started has ended and its working directory is gone.
+"""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from litellm_observe.demo import stack
+from tests.support.metrics import total
+from tests.support.prometheus_server import PrometheusServer
+
+pytestmark = pytest.mark.e2e
+
+START_SECONDS = 240  # the demo starts a 4-worker proxy (20-40 s here) and Prometheus
+FIRE_SECONDS = 240  # outage after 20 s, `for: 30s` in the demo's rules, 5 s evaluations
+REPO = Path(__file__).resolve().parents[2]
+
+
+class Demo:
+    """The demo as a child process whose output is read line by line in a thread."""
+
+    def __init__(self, tmp_path: Path, *args: str, env: dict | None = None):
+        self.lines: list[str] = []
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "litellm_observe", "demo", *args], cwd=tmp_path, stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True,
+            env={**os.environ, "PYTHONPATH": str(REPO), "TMPDIR": str(tmp_path), **(env or {})})
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        for line in self.proc.stdout:
+            self.lines.append(line.rstrip("\n"))
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.lines)
+
+    def wait_for(self, pattern: str, timeout: float) -> re.Match:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            m = re.search(pattern, self.text)
+            if m:
+                return m
+            if self.proc.poll() is not None:
+                self._reader.join(5)
+                m = re.search(pattern, self.text)
+                if m:
+                    return m
+                pytest.fail(f"demo exited with {self.proc.returncode} before {pattern!r}:\n{self.text}")
+            time.sleep(0.5)
+        pytest.fail(f"no {pattern!r} after {timeout}s:\n{self.text}")
+
+    def finish(self, timeout: float = 90) -> int:
+        try:
+            code = self.proc.wait(timeout)
+        finally:
+            if self.proc.poll() is None:
+                self.proc.kill()
+        self._reader.join(5)
+        return code
+
+    def workdir(self) -> Path:
+        return Path(self.wait_for(r"working directory (\S+)", 10).group(1))
+
+
+def _ended_cleanly(demo: Demo, workdir: Path) -> None:
+    assert "demo stopped; every process it started has ended" in demo.text
+    assert not workdir.exists()
+    assert stack.tagged(str(workdir)) == []
+
+
+def test_outage_fires_the_alert_and_ctrl_c_cleans_up(tmp_path):
+    if not shutil.which("prometheus"):
+        pytest.skip("prometheus not on PATH (scripts/test installs it)")
+    demo = Demo(tmp_path, "--scenario", "outage", "--duration", "600")
+    try:
+        workdir = demo.workdir()
+        assert oct(workdir.stat().st_mode & 0o777) == "0o700"
+        assert oct((workdir / "master_key").stat().st_mode & 0o777) == "0o600"
+        prometheus = demo.wait_for(r"prometheus  (http://127\.0\.0\.1:\d+)/graph", START_SECONDS).group(1)
+        exporter = demo.wait_for(r"exporter    (http://127\.0\.0\.1:\d+/metrics)", 5).group(1)
+        assert (workdir / "master_key").read_text() not in demo.text  # the key is named by its file only
+        demo.wait_for(r"outage: provider mistral now fails every call", 60)
+
+        client = PrometheusServer.__new__(PrometheusServer)  # only its HTTP API, at the demo's address
+        client.url, client._dir = prometheus, None
+        firing = client.wait_for('ALERTS{alertname="LitellmHighErrorRate", alertstate="firing", provider="mistral"}',
+                                 timeout=FIRE_SECONDS, interval=2)
+        assert len(firing) == 1
+        assert not client.query('ALERTS{alertname="LitellmHighErrorRate", provider!="mistral"}')
+        # the exporter has the traffic: successes on every model, and the failures of the broken one
+        import httpx
+        text = httpx.get(exporter, timeout=10).text
+        for model in stack.MODELS:
+            assert total(text, "requests", model=model.name, status_code="200") > 0
+        assert total(text, "requests", model=stack.OUTAGE.name, status_code="500") > 0
+        assert total(text, "spend_usd") > 0
+        assert total(text, "tokens_used", token_type="reasoning") > 0
+        # the live summary shows the alert too
+        demo.wait_for(r'firing: LitellmHighErrorRate\{provider="mistral"\}', 30)
+        assert re.search(r"\d+\.\d req/s \(200 \d", demo.text)
+    finally:
+        if demo.proc.poll() is None:
+            demo.proc.send_signal(signal.SIGINT)  # what Ctrl-C sends
+    assert demo.finish() == 0
+    assert "stopping..." in demo.text
+    _ended_cleanly(demo, workdir)
+
+
+def test_without_prometheus_it_says_how_to_install_it_and_goes_on(tmp_path):
+    bindir = Path(sys.executable).parent
+    path = os.pathsep.join(p for p in os.environ["PATH"].split(os.pathsep) if not (Path(p) / "prometheus").exists())
+    demo = Demo(tmp_path, "--duration", "12", "--workers", "2", env={"PATH": f"{bindir}{os.pathsep}{path}"})
+    workdir = demo.workdir()
+    assert demo.finish(START_SECONDS) == 0, demo.text
+    assert "Prometheus is not on the PATH" in demo.text and "apt-get install prometheus" in demo.text
+    assert "prometheus  http" not in demo.text
+    lines = [line for line in demo.lines if re.match(r"\[\s*\d+s\] ", line)]
+    assert lines and "firing" not in lines[-1]
+    assert any(re.search(r"\(200 \d", line) for line in lines), demo.text
+    _ended_cleanly(demo, workdir)
