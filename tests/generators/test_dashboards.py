@@ -126,7 +126,7 @@ def test_template_variables():
             assert v["multi"] and v["includeAll"] and v["current"]["value"] == ["$__all"], name
             assert v["query"].startswith("label_values(") and v["query"].endswith(f", {name})")
             assert v["datasource"] == {"type": "prometheus", "uid": "${datasource}"}
-        assert variables["model"]["allValue"] == ".*" and variables["job"]["allValue"] is None
+        assert variables["model"]["allValue"] == ".*" and "allValue" not in variables["job"]
 
 
 def test_cache_gauge_thresholds_at_30_and_70_percent():

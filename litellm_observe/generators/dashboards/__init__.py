@@ -36,35 +36,53 @@ def build_all(options: Options) -> dict[str, dict]:
     return out
 
 
-# grafanalib writes Grafana 5/6 fields current Grafana ignores (and its dashboard schema rejects)
+# grafanalib writes Grafana 5/6 fields current Grafana ignores and its dashboard schema does not have (`style`
+# only since Grafana 11); tests/generators/test_dashboard_schema.py checks the output against that schema
 LEGACY_DASHBOARD = ("rows", "hideControls", "sharedCrosshair", "style", "gnetId")
 LEGACY_PANEL = ("span", "height", "minSpan", "error", "cacheTimeout", "editable")
+LEGACY_TABLE = ("color", "columns", "fontSize", "mappings")  # the old table panel's, now in fieldConfig
+LEGACY_TARGET = ("metric", "query", "step", "target")  # other datasources'; Prometheus's query is `expr`
 GAUGE_OPTIONS = ("calcs", "limit", "values")  # the gauge's options, copied by grafanalib into fieldConfig
 
 
 def clean(data: dict) -> dict:
     """The one post-processing step after grafanalib: drop legacy fields and `null` where Grafana wants a
-    value or nothing, keep the gauge's options in `options` only, and make the provisioned dashboard
-    uneditable (dashboard-linter's uneditable-dashboard rule; edits belong in the generator)."""
+    value or nothing (a threshold step's `value` excepted: null is its -Infinity), keep the gauge's options
+    in `options` only, and make the provisioned dashboard uneditable (dashboard-linter's uneditable-dashboard
+    rule; edits belong in the generator)."""
+    data = _without_nulls(data)
     for key in LEGACY_DASHBOARD:
         data.pop(key, None)
     data["editable"] = False
+    # "has no effect on provisioned dashboard" (Grafana 10's schema); Grafana 11's schema dropped it
+    data.get("timepicker", {}).pop("time_options", None)
     for panel in iter_panels(data):
-        for key in LEGACY_PANEL:
+        for key in LEGACY_PANEL + (LEGACY_TABLE if panel.get("type") == "table" else ()):
             panel.pop(key, None)
-        for key in [k for k, v in panel.items() if v is None]:
-            del panel[key]
+        if panel.get("hideTimeOverride") is False:  # the default, and unknown to Grafana 10.1's schema
+            del panel["hideTimeOverride"]
+        for target in panel.get("targets", []):
+            for key in LEGACY_TARGET:
+                target.pop(key, None)
         config = panel.get("fieldConfig")
         if isinstance(config, dict):
             defaults = config.setdefault("defaults", {})
-            for key in [k for k, v in defaults.items() if v is None]:
-                del defaults[key]
             if panel.get("type") == "gauge":
-                for key in GAUGE_OPTIONS:
+                for key in GAUGE_OPTIONS + ("override",):
                     defaults.pop(key, None)
                 config.pop("showThresholdLabels", None)
                 config.pop("showThresholdMarkers", None)
     return data
+
+
+def _without_nulls(value, keep: tuple[str, ...] = ()):
+    """`value` without the keys whose value is null, except `keep`'s (a threshold step's `value`)."""
+    if isinstance(value, dict):
+        return {k: _without_nulls(v, ("value",) if k == "steps" else ()) for k, v in value.items()
+                if v is not None or k in keep}
+    if isinstance(value, list):
+        return [_without_nulls(v, keep) for v in value]
+    return value
 
 
 def render(data: dict) -> str:
@@ -136,11 +154,13 @@ Template variables: `job` and `instance` (the targets exporting `{build_info}`; 
 `provider`, `model`, `team` (All matches any value). Every query is filtered by them and sums across
 proxy replicas, so a fleet of proxies reads as one service.
 
-The files carry none of grafanalib's legacy fields (top-level `rows`, per-panel `span`, `null` values) and are
-not editable (they are provisioned: change the generator options instead). `litellm_observe check` lints them
-with the rules of Grafana's dashboard-linter that apply (datasource, job and instance variables, units,
-titles and descriptions, `$__rate_interval`, counter aggregation, uneditable dashboards; listed in
-`litellm_observe/generators/dashboards/lint.py`) and checks every query against the metric catalogue.
+The files carry none of grafanalib's legacy fields (top-level `rows`, per-panel `span`, targets' `step`, `null`
+values; the tests check every file against Grafana's dashboard schema, as the `grafana-foundation-sdk` package
+models it) and are not editable (they are provisioned: change the generator options instead).
+`litellm_observe check` lints them with the rules of Grafana's dashboard-linter that apply (datasource, job
+and instance variables, units, titles and descriptions, `$__rate_interval`, counter aggregation, uneditable
+dashboards; listed in `litellm_observe/generators/dashboards/lint.py`) and checks every query against the
+metric catalogue.
 """
 
 

@@ -115,7 +115,8 @@ def grid(rows: list[list[g.Panel]]) -> list[g.Panel]:
 
 @attr.s
 class Variable:
-    """A template variable, written the way current Grafana stores one."""
+    """A query template variable, with the keys Grafana's dashboard schema has (no `definition`, the
+    display copy of `query` current Grafana also saves)."""
 
     name = attr.ib()
     label = attr.ib()
@@ -124,7 +125,7 @@ class Variable:
 
     def to_json_data(self) -> dict:
         return {"name": self.name, "label": self.label, "type": "query", "datasource": DATASOURCE,
-                "query": self.query, "definition": self.query, "refresh": g.REFRESH_ON_TIME_RANGE_CHANGE,
+                "query": self.query, "refresh": g.REFRESH_ON_TIME_RANGE_CHANGE,
                 "includeAll": True, "multi": True, "allValue": self.all_value, "sort": g.SORT_ALPHA_ASC,
                 "current": {"selected": True, "text": ["All"], "value": ["$__all"]}, "options": [],
                 "hide": 0, "regex": ""}

@@ -9,7 +9,6 @@
       "description": "Traffic, errors, latency, tokens, spend, cache, fallbacks and load of the LiteLLM proxy fleet.",
       "editable": false,
       "graphTooltip": 1,
-      "id": null,
       "links": [],
       "panels": [
         {
@@ -59,9 +58,7 @@
                 },
                 "thresholdsStyle": {
                   "mode": "off"
-                },
-                "axisSoftMin": null,
-                "axisSoftMax": null
+                }
               },
               "mappings": [],
               "unit": "reqps"
@@ -74,23 +71,18 @@
             "x": 0,
             "y": 0
           },
-          "hideTimeOverride": false,
           "id": 1,
           "links": [],
           "maxDataPoints": 100,
           "targets": [
             {
               "expr": "sum by (model) (rate(acme_llm_requests_total{job=~\"$job\", instance=~\"$instance\", provider=~\"$provider\", model=~\"$model\", team=~\"$team\", cluster=\"eu-1\", env!~\"dev.*\"}[$__rate_interval]))",
-              "query": "sum by (model) (rate(acme_llm_requests_total{job=~\"$job\", instance=~\"$instance\", provider=~\"$provider\", model=~\"$model\", team=~\"$team\", cluster=\"eu-1\", env!~\"dev.*\"}[$__rate_interval]))",
-              "target": "",
               "format": "time_series",
               "hide": false,
               "interval": "",
               "intervalFactor": 1,
               "legendFormat": "{{model}}",
-              "metric": "",
               "refId": "A",
-              "step": 10,
               "instant": false,
               "datasource": {
                 "type": "prometheus",
@@ -164,9 +156,7 @@
                 },
                 "thresholdsStyle": {
                   "mode": "off"
-                },
-                "axisSoftMin": null,
-                "axisSoftMax": null
+                }
               },
               "mappings": [],
               "unit": "reqps"
@@ -179,23 +169,18 @@
             "x": 12,
             "y": 0
           },
-          "hideTimeOverride": false,
           "id": 2,
           "links": [],
           "maxDataPoints": 100,
           "targets": [
             {
               "expr": "sum by (provider) (rate(acme_llm_requests_total{job=~\"$job\", instance=~\"$instance\", provider=~\"$provider\", model=~\"$model\", team=~\"$team\", cluster=\"eu-1\", env!~\"dev.*\"}[$__rate_interval]))",
-              "query": "sum by (provider) (rate(acme_llm_requests_total{job=~\"$job\", instance=~\"$instance\", provider=~\"$provider\", model=~\"$model\", team=~\"$team\", cluster=\"eu-1\", env!~\"dev.*\"}[$__rate_interval]))",
-              "target": "",
               "format": "time_series",
               "hide": false,
               "interval": "",
               "intervalFactor": 1,
               "legendFormat": "{{provider}}",
-              "metric": "",
               "refId": "A",
-              "step": 10,
               "instant": false,
               "datasource": {
                 "type": "prometheus",
@@ -268,9 +253,7 @@
                 },
                 "thresholdsStyle": {
                   "mode": "off"
-                },
-                "axisSoftMin": null,
-                "axisSoftMax": null
+                }
               },
               "mappings": [],
               "unit": "percent"
@@ -283,23 +266,18 @@
             "x": 0,
             "y": 8
           },
-          "hideTimeOverride": false,
           "id": 3,
           "links": [],
           "maxDataPoints": 100,
           "targets": [
             {
               "expr": "100 * sum by (provider) (rate(acme_llm_errors_total{job=~\"$job\", instance=~\"$instance\", provider=~\"$provider\", model=~\"$model\", team=~\"$team\", cluster=\"eu-1\", env!~\"dev.*\"}[$__rate_interval])) / sum by (provider) (rate(acme_llm_requests_total{job=~\"$job\", instance=~\"$instance\", provider=~\"$provider\", model=~\"$model\", team=~\"$team\", cluster=\"eu-1\", env!~\"dev.*\"}[$__rate_interval]))",
-              "query": "100 * sum by (provider) (rate(acme_llm_errors_total{job=~\"$job\", instance=~\"$instance\", provider=~\"$provider\", model=~\"$model\", team=~\"$team\", cluster=\"eu-1\", env!~\"dev.*\"}[$__rate_interval])) / sum by (provider) (rate(acme_llm_requests_total{job=~\"$job\", instance=~\"$instance\", provider=~\"$provider\", model=~\"$model\", team=~\"$team\", cluster=\"eu-1\", env!~\"dev.*\"}[$__rate_interval]))",
-              "target": "",
               "format": "time_series",
               "hide": false,
               "interval": "",
               "intervalFactor": 1,
               "legendFormat": "{{provider}}",
-              "metric": "",
               "refId": "A",
-              "step": 10,
               "instant": false,
               "datasource": {
                 "type": "prometheus",
@@ -373,9 +351,7 @@
                 },
                 "thresholdsStyle": {
                   "mode": "off"
-                },
-                "axisSoftMin": null,
-                "axisSoftMax": null
+                }
               },
               "mappings": [],
               "unit": "percent"
@@ -388,23 +364,18 @@
             "x": 12,
             "y": 8
           },
-          "hideTimeOverride": false,
           "id": 4,
           "links": [],
           "maxDataPoints": 100,
           "targets": [
             {
               "expr": "100 * sum by (error_type) (rate(acme_llm_errors_total{job=~\"$job\", instance=~\"$instance\", provider=~\"$provider\", model=~\"$model\", team=~\"$team\", cluster=\"eu-1\", env!~\"dev.*\"}[$__rate_interval])) / ignoring(error_type) group_left() sum (rate(acme_llm_requests_total{job=~\"$job\", instance=~\"$instance\", provider=~\"$provider\", model=~\"$model\", team=~\"$team\", cluster=\"eu-1\", env!~\"dev.*\"}[$__rate_interval]))",
-              "query": "100 * sum by (error_type) (rate(acme_llm_errors_total{job=~\"$job\", instance=~\"$instance\", provider=~\"$provider\", model=~\"$model\", team=~\"$team\", cluster=\"eu-1\", env!~\"dev.*\"}[$__rate_interval])) / ignoring(error_type) group_left() sum (rate(acme_llm_requests_total{job=~\"$job\", instance=~\"$instance\", provider=~\"$provider\", model=~\"$model\", team=~\"$team\", cluster=\"eu-1\", env!~\"dev.*\"}[$__rate_interval]))",
-              "target": "",
               "format": "time_series",
               "hide": false,
               "interval": "",
               "intervalFactor": 1,
               "legendFormat": "{{error_type}}",
-              "metric": "",
               "refId": "A",
-              "step": 10,
               "instant": false,
               "datasource": {
                 "type": "prometheus",
@@ -477,9 +448,7 @@
                 },
                 "thresholdsStyle": {
                   "mode": "off"
-                },
-                "axisSoftMin": null,
-                "axisSoftMax": null
+                }
               },
               "mappings": [],
               "unit": "s"
@@ -492,23 +461,18 @@
             "x": 0,
             "y": 16
           },
-          "hideTimeOverride": false,
           "id": 5,
           "links": [],
           "maxDataPoints": 100,
           "targets": [
             {
               "expr": "histogram_quantile(0.5, sum by (le, model) (rate(acme_llm_request_duration_seconds_bucket{job=~\"$job\", instance=~\"$instance\", provider=~\"$provider\", model=~\"$model\", cluster=\"eu-1\", env!~\"dev.*\"}[$__rate_interval])))",
-              "query": "histogram_quantile(0.5, sum by (le, model) (rate(acme_llm_request_duration_seconds_bucket{job=~\"$job\", instance=~\"$instance\", provider=~\"$provider\", model=~\"$model\", cluster=\"eu-1\", env!~\"dev.*\"}[$__rate_interval])))",
-              "target": "",
               "format": "time_series",
               "hide": false,
               "interval": "",
               "intervalFactor": 1,
               "legendFormat": "{{model}} p50",
-              "metric": "",
               "refId": "A",
-              "step": 10,
               "instant": false,
               "datasource": {
                 "type": "prometheus",
@@ -517,16 +481,12 @@
             },
             {
               "expr": "histogram_quantile(0.95, sum by (le, model) (rate(acme_llm_request_duration_seconds_bucket{job=~\"$job\", instance=~\"$instance\", provider=~\"$provider\", model=~\"$model\", cluster=\"eu-1\", env!~\"dev.*\"}[$__rate_interval])))",
-              "query": "histogram_quantile(0.95, sum by (le, model) (rate(acme_llm_request_duration_seconds_bucket{job=~\"$job\", instance=~\"$instance\", provider=~\"$provider\", model=~\"$model\", cluster=\"eu-1\", env!~\"dev.*\"}[$__rate_interval])))",
-              "target": "",
               "format": "time_series",
               "hide": false,
               "interval": "",
               "intervalFactor": 1,
               "legendFormat": "{{model}} p95",
-              "metric": "",
               "refId": "B",
-              "step": 10,
               "instant": false,
               "datasource": {
                 "type": "prometheus",
@@ -535,16 +495,12 @@
             },
             {
               "expr": "histogram_quantile(0.99, sum by (le, model) (rate(acme_llm_request_duration_seconds_bucket{job=~\"$job\", instance=~\"$instance\", provider=~\"$provider\", model=~\"$model\", cluster=\"eu-1\", env!~\"dev.*\"}[$__rate_interval])))",
-              "query": "histogram_quantile(0.99, sum by (le, model) (rate(acme_llm_request_duration_seconds_bucket{job=~\"$job\", instance=~\"$instance\", provider=~\"$provider\", model=~\"$model\", cluster=\"eu-1\", env!~\"dev.*\"}[$__rate_interval])))",
-              "target": "",
               "format": "time_series",
               "hide": false,
               "interval": "",
               "intervalFactor": 1,
               "legendFormat": "{{model}} p99",
-              "metric": "",
               "refId": "C",
-              "step": 10,
               "instant": false,
               "datasource": {
                 "type": "prometheus",
@@ -617,9 +573,7 @@
                 },
                 "thresholdsStyle": {
                   "mode": "off"
-                },
-                "axisSoftMin": null,
-                "axisSoftMax": null
+                }
               },
               "mappings": [],
               "unit": "suffix: tokens/h"
@@ -632,23 +586,18 @@
             "x": 12,
             "y": 16
           },
-          "hideTimeOverride": false,
           "id": 6,
           "links": [],
           "maxDataPoints": 100,
           "targets": [
             {
               "expr": "3600 * sum by (token_type) (rate(acme_llm_tokens_used_total{job=~\"$job\", instance=~\"$instance\", provider=~\"$provider\", model=~\"$model\", team=~\"$team\", token_type=~\"input|output\", cluster=\"eu-1\", env!~\"dev.*\"}[$__rate_interval]))",
-              "query": "3600 * sum by (token_type) (rate(acme_llm_tokens_used_total{job=~\"$job\", instance=~\"$instance\", provider=~\"$provider\", model=~\"$model\", team=~\"$team\", token_type=~\"input|output\", cluster=\"eu-1\", env!~\"dev.*\"}[$__rate_interval]))",
-              "target": "",
               "format": "time_series",
               "hide": false,
               "interval": "",
               "intervalFactor": 1,
               "legendFormat": "{{token_type}}",
-              "metric": "",
               "refId": "A",
-              "step": 10,
               "instant": false,
               "datasource": {
                 "type": "prometheus",
@@ -706,23 +655,18 @@
             "x": 0,
             "y": 24
           },
-          "hideTimeOverride": false,
           "id": 7,
           "links": [],
           "maxDataPoints": 100,
           "targets": [
             {
               "expr": "sum by (model) (increase(acme_llm_spend_usd_total{job=~\"$job\", instance=~\"$instance\", provider=~\"$provider\", model=~\"$model\", team=~\"$team\", cluster=\"eu-1\", env!~\"dev.*\"}[$__range]))",
-              "query": "sum by (model) (increase(acme_llm_spend_usd_total{job=~\"$job\", instance=~\"$instance\", provider=~\"$provider\", model=~\"$model\", team=~\"$team\", cluster=\"eu-1\", env!~\"dev.*\"}[$__range]))",
-              "target": "",
               "format": "time_series",
               "hide": false,
               "interval": "",
               "intervalFactor": 1,
               "legendFormat": "{{model}}",
-              "metric": "",
               "refId": "A",
-              "step": 10,
               "instant": true,
               "datasource": {
                 "type": "prometheus",
@@ -779,8 +723,7 @@
               "min": 0,
               "unit": "percentunit",
               "links": [],
-              "mappings": [],
-              "override": {}
+              "mappings": []
             }
           },
           "gridPos": {
@@ -789,23 +732,18 @@
             "x": 12,
             "y": 24
           },
-          "hideTimeOverride": false,
           "id": 8,
           "links": [],
           "maxDataPoints": 100,
           "targets": [
             {
               "expr": "(sum (increase(acme_llm_cache_hits_total{job=~\"$job\", instance=~\"$instance\", model=~\"$model\", cluster=\"eu-1\", env!~\"dev.*\"}[$__range])) or vector(0)) / ((sum (increase(acme_llm_cache_hits_total{job=~\"$job\", instance=~\"$instance\", model=~\"$model\", cluster=\"eu-1\", env!~\"dev.*\"}[$__range])) or vector(0)) + (sum (increase(acme_llm_cache_misses_total{job=~\"$job\", instance=~\"$instance\", model=~\"$model\", cluster=\"eu-1\", env!~\"dev.*\"}[$__range])) or vector(0)))",
-              "query": "(sum (increase(acme_llm_cache_hits_total{job=~\"$job\", instance=~\"$instance\", model=~\"$model\", cluster=\"eu-1\", env!~\"dev.*\"}[$__range])) or vector(0)) / ((sum (increase(acme_llm_cache_hits_total{job=~\"$job\", instance=~\"$instance\", model=~\"$model\", cluster=\"eu-1\", env!~\"dev.*\"}[$__range])) or vector(0)) + (sum (increase(acme_llm_cache_misses_total{job=~\"$job\", instance=~\"$instance\", model=~\"$model\", cluster=\"eu-1\", env!~\"dev.*\"}[$__range])) or vector(0)))",
-              "target": "",
               "format": "time_series",
               "hide": false,
               "interval": "",
               "intervalFactor": 1,
               "legendFormat": "",
-              "metric": "",
               "refId": "A",
-              "step": 10,
               "instant": true,
               "datasource": {
                 "type": "prometheus",
@@ -895,23 +833,18 @@
             "x": 0,
             "y": 32
           },
-          "hideTimeOverride": false,
           "id": 9,
           "links": [],
           "maxDataPoints": 100,
           "targets": [
             {
               "expr": "sum by (from_model, to_model, success) (increase(acme_llm_fallbacks_total{job=~\"$job\", instance=~\"$instance\", cluster=\"eu-1\", env!~\"dev.*\"}[$__rate_interval]))",
-              "query": "sum by (from_model, to_model, success) (increase(acme_llm_fallbacks_total{job=~\"$job\", instance=~\"$instance\", cluster=\"eu-1\", env!~\"dev.*\"}[$__rate_interval]))",
-              "target": "",
               "format": "time_series",
               "hide": false,
               "interval": "",
               "intervalFactor": 1,
               "legendFormat": "{{from_model}} → {{to_model}} success={{success}}",
-              "metric": "",
               "refId": "A",
-              "step": 10,
               "instant": false,
               "datasource": {
                 "type": "prometheus",
@@ -983,9 +916,7 @@
                 },
                 "thresholdsStyle": {
                   "mode": "off"
-                },
-                "axisSoftMin": null,
-                "axisSoftMax": null
+                }
               },
               "mappings": [],
               "unit": "short"
@@ -998,23 +929,18 @@
             "x": 12,
             "y": 32
           },
-          "hideTimeOverride": false,
           "id": 10,
           "links": [],
           "maxDataPoints": 100,
           "targets": [
             {
               "expr": "sum (acme_llm_current_load{job=~\"$job\", instance=~\"$instance\", cluster=\"eu-1\", env!~\"dev.*\"})",
-              "query": "sum (acme_llm_current_load{job=~\"$job\", instance=~\"$instance\", cluster=\"eu-1\", env!~\"dev.*\"})",
-              "target": "",
               "format": "time_series",
               "hide": false,
               "interval": "",
               "intervalFactor": 1,
               "legendFormat": "in flight",
-              "metric": "",
               "refId": "A",
-              "step": 10,
               "instant": false,
               "datasource": {
                 "type": "prometheus",
@@ -1087,9 +1013,7 @@
                 },
                 "thresholdsStyle": {
                   "mode": "off"
-                },
-                "axisSoftMin": null,
-                "axisSoftMax": null
+                }
               },
               "mappings": [],
               "unit": "s"
@@ -1102,23 +1026,18 @@
             "x": 0,
             "y": 40
           },
-          "hideTimeOverride": false,
           "id": 11,
           "links": [],
           "maxDataPoints": 100,
           "targets": [
             {
               "expr": "histogram_quantile(0.5, sum by (le, model) (rate(acme_llm_overhead_latency_seconds_bucket{job=~\"$job\", instance=~\"$instance\", provider=~\"$provider\", model=~\"$model\", cluster=\"eu-1\", env!~\"dev.*\"}[$__rate_interval])))",
-              "query": "histogram_quantile(0.5, sum by (le, model) (rate(acme_llm_overhead_latency_seconds_bucket{job=~\"$job\", instance=~\"$instance\", provider=~\"$provider\", model=~\"$model\", cluster=\"eu-1\", env!~\"dev.*\"}[$__rate_interval])))",
-              "target": "",
               "format": "time_series",
               "hide": false,
               "interval": "",
               "intervalFactor": 1,
               "legendFormat": "{{model}} p50",
-              "metric": "",
               "refId": "A",
-              "step": 10,
               "instant": false,
               "datasource": {
                 "type": "prometheus",
@@ -1127,16 +1046,12 @@
             },
             {
               "expr": "histogram_quantile(0.95, sum by (le, model) (rate(acme_llm_overhead_latency_seconds_bucket{job=~\"$job\", instance=~\"$instance\", provider=~\"$provider\", model=~\"$model\", cluster=\"eu-1\", env!~\"dev.*\"}[$__rate_interval])))",
-              "query": "histogram_quantile(0.95, sum by (le, model) (rate(acme_llm_overhead_latency_seconds_bucket{job=~\"$job\", instance=~\"$instance\", provider=~\"$provider\", model=~\"$model\", cluster=\"eu-1\", env!~\"dev.*\"}[$__rate_interval])))",
-              "target": "",
               "format": "time_series",
               "hide": false,
               "interval": "",
               "intervalFactor": 1,
               "legendFormat": "{{model}} p95",
-              "metric": "",
               "refId": "B",
-              "step": 10,
               "instant": false,
               "datasource": {
                 "type": "prometheus",
@@ -1145,16 +1060,12 @@
             },
             {
               "expr": "histogram_quantile(0.99, sum by (le, model) (rate(acme_llm_overhead_latency_seconds_bucket{job=~\"$job\", instance=~\"$instance\", provider=~\"$provider\", model=~\"$model\", cluster=\"eu-1\", env!~\"dev.*\"}[$__rate_interval])))",
-              "query": "histogram_quantile(0.99, sum by (le, model) (rate(acme_llm_overhead_latency_seconds_bucket{job=~\"$job\", instance=~\"$instance\", provider=~\"$provider\", model=~\"$model\", cluster=\"eu-1\", env!~\"dev.*\"}[$__rate_interval])))",
-              "target": "",
               "format": "time_series",
               "hide": false,
               "interval": "",
               "intervalFactor": 1,
               "legendFormat": "{{model}} p99",
-              "metric": "",
               "refId": "C",
-              "step": 10,
               "instant": false,
               "datasource": {
                 "type": "prometheus",
@@ -1228,9 +1139,7 @@
                 },
                 "thresholdsStyle": {
                   "mode": "off"
-                },
-                "axisSoftMin": null,
-                "axisSoftMax": null
+                }
               },
               "mappings": [],
               "unit": "ops"
@@ -1274,23 +1183,18 @@
             "x": 12,
             "y": 40
           },
-          "hideTimeOverride": false,
           "id": 12,
           "links": [],
           "maxDataPoints": 100,
           "targets": [
             {
               "expr": "sum by (guardrail, hook, outcome) (rate(acme_llm_guardrail_requests_total{job=~\"$job\", instance=~\"$instance\", cluster=\"eu-1\", env!~\"dev.*\"}[$__rate_interval]))",
-              "query": "sum by (guardrail, hook, outcome) (rate(acme_llm_guardrail_requests_total{job=~\"$job\", instance=~\"$instance\", cluster=\"eu-1\", env!~\"dev.*\"}[$__rate_interval]))",
-              "target": "",
               "format": "time_series",
               "hide": false,
               "interval": "",
               "intervalFactor": 1,
               "legendFormat": "{{guardrail}} {{hook}} {{outcome}}",
-              "metric": "",
               "refId": "A",
-              "step": 10,
               "instant": false,
               "datasource": {
                 "type": "prometheus",
@@ -1363,9 +1267,7 @@
                 },
                 "thresholdsStyle": {
                   "mode": "off"
-                },
-                "axisSoftMin": null,
-                "axisSoftMax": null
+                }
               },
               "mappings": [],
               "unit": "s"
@@ -1378,23 +1280,18 @@
             "x": 0,
             "y": 48
           },
-          "hideTimeOverride": false,
           "id": 13,
           "links": [],
           "maxDataPoints": 100,
           "targets": [
             {
               "expr": "histogram_quantile(0.5, sum by (le, guardrail, hook) (rate(acme_llm_guardrail_latency_seconds_bucket{job=~\"$job\", instance=~\"$instance\", cluster=\"eu-1\", env!~\"dev.*\"}[$__rate_interval])))",
-              "query": "histogram_quantile(0.5, sum by (le, guardrail, hook) (rate(acme_llm_guardrail_latency_seconds_bucket{job=~\"$job\", instance=~\"$instance\", cluster=\"eu-1\", env!~\"dev.*\"}[$__rate_interval])))",
-              "target": "",
               "format": "time_series",
               "hide": false,
               "interval": "",
               "intervalFactor": 1,
               "legendFormat": "{{guardrail}} {{hook}} p50",
-              "metric": "",
               "refId": "A",
-              "step": 10,
               "instant": false,
               "datasource": {
                 "type": "prometheus",
@@ -1403,16 +1300,12 @@
             },
             {
               "expr": "histogram_quantile(0.95, sum by (le, guardrail, hook) (rate(acme_llm_guardrail_latency_seconds_bucket{job=~\"$job\", instance=~\"$instance\", cluster=\"eu-1\", env!~\"dev.*\"}[$__rate_interval])))",
-              "query": "histogram_quantile(0.95, sum by (le, guardrail, hook) (rate(acme_llm_guardrail_latency_seconds_bucket{job=~\"$job\", instance=~\"$instance\", cluster=\"eu-1\", env!~\"dev.*\"}[$__rate_interval])))",
-              "target": "",
               "format": "time_series",
               "hide": false,
               "interval": "",
               "intervalFactor": 1,
               "legendFormat": "{{guardrail}} {{hook}} p95",
-              "metric": "",
               "refId": "B",
-              "step": 10,
               "instant": false,
               "datasource": {
                 "type": "prometheus",
@@ -1421,16 +1314,12 @@
             },
             {
               "expr": "histogram_quantile(0.99, sum by (le, guardrail, hook) (rate(acme_llm_guardrail_latency_seconds_bucket{job=~\"$job\", instance=~\"$instance\", cluster=\"eu-1\", env!~\"dev.*\"}[$__rate_interval])))",
-              "query": "histogram_quantile(0.99, sum by (le, guardrail, hook) (rate(acme_llm_guardrail_latency_seconds_bucket{job=~\"$job\", instance=~\"$instance\", cluster=\"eu-1\", env!~\"dev.*\"}[$__rate_interval])))",
-              "target": "",
               "format": "time_series",
               "hide": false,
               "interval": "",
               "intervalFactor": 1,
               "legendFormat": "{{guardrail}} {{hook}} p99",
-              "metric": "",
               "refId": "C",
-              "step": 10,
               "instant": false,
               "datasource": {
                 "type": "prometheus",
@@ -1503,9 +1392,7 @@
                 },
                 "thresholdsStyle": {
                   "mode": "off"
-                },
-                "axisSoftMin": null,
-                "axisSoftMax": null
+                }
               },
               "mappings": [],
               "unit": "short"
@@ -1518,23 +1405,18 @@
             "x": 12,
             "y": 48
           },
-          "hideTimeOverride": false,
           "id": 14,
           "links": [],
           "maxDataPoints": 100,
           "targets": [
             {
               "expr": "sum by (instance) (acme_llm_workers_live{job=~\"$job\", instance=~\"$instance\", cluster=\"eu-1\", env!~\"dev.*\"})",
-              "query": "sum by (instance) (acme_llm_workers_live{job=~\"$job\", instance=~\"$instance\", cluster=\"eu-1\", env!~\"dev.*\"})",
-              "target": "",
               "format": "time_series",
               "hide": false,
               "interval": "",
               "intervalFactor": 1,
               "legendFormat": "{{instance}}",
-              "metric": "",
               "refId": "A",
-              "step": 10,
               "instant": false,
               "datasource": {
                 "type": "prometheus",
@@ -1607,9 +1489,7 @@
                 },
                 "thresholdsStyle": {
                   "mode": "off"
-                },
-                "axisSoftMin": null,
-                "axisSoftMax": null
+                }
               },
               "mappings": [],
               "unit": "bytes"
@@ -1622,23 +1502,18 @@
             "x": 0,
             "y": 56
           },
-          "hideTimeOverride": false,
           "id": 15,
           "links": [],
           "maxDataPoints": 100,
           "targets": [
             {
               "expr": "max by (instance) (acme_llm_worker_resident_memory_max_bytes{job=~\"$job\", instance=~\"$instance\", cluster=\"eu-1\", env!~\"dev.*\"})",
-              "query": "max by (instance) (acme_llm_worker_resident_memory_max_bytes{job=~\"$job\", instance=~\"$instance\", cluster=\"eu-1\", env!~\"dev.*\"})",
-              "target": "",
               "format": "time_series",
               "hide": false,
               "interval": "",
               "intervalFactor": 1,
               "legendFormat": "largest worker {{instance}}",
-              "metric": "",
               "refId": "A",
-              "step": 10,
               "instant": false,
               "datasource": {
                 "type": "prometheus",
@@ -1647,16 +1522,12 @@
             },
             {
               "expr": "sum by (instance) (acme_llm_workers_resident_memory_bytes{job=~\"$job\", instance=~\"$instance\", cluster=\"eu-1\", env!~\"dev.*\"})",
-              "query": "sum by (instance) (acme_llm_workers_resident_memory_bytes{job=~\"$job\", instance=~\"$instance\", cluster=\"eu-1\", env!~\"dev.*\"})",
-              "target": "",
               "format": "time_series",
               "hide": false,
               "interval": "",
               "intervalFactor": 1,
               "legendFormat": "all workers {{instance}}",
-              "metric": "",
               "refId": "B",
-              "step": 10,
               "instant": false,
               "datasource": {
                 "type": "prometheus",
@@ -1729,9 +1600,7 @@
                 },
                 "thresholdsStyle": {
                   "mode": "off"
-                },
-                "axisSoftMin": null,
-                "axisSoftMax": null
+                }
               },
               "mappings": [],
               "unit": "short"
@@ -1760,23 +1629,18 @@
             "x": 12,
             "y": 56
           },
-          "hideTimeOverride": false,
           "id": 16,
           "links": [],
           "maxDataPoints": 100,
           "targets": [
             {
               "expr": "sum by (instance) (increase(acme_llm_worker_starts_total{job=~\"$job\", instance=~\"$instance\", cluster=\"eu-1\", env!~\"dev.*\"}[$__rate_interval]))",
-              "query": "sum by (instance) (increase(acme_llm_worker_starts_total{job=~\"$job\", instance=~\"$instance\", cluster=\"eu-1\", env!~\"dev.*\"}[$__rate_interval]))",
-              "target": "",
               "format": "time_series",
               "hide": false,
               "interval": "",
               "intervalFactor": 1,
               "legendFormat": "started {{instance}}",
-              "metric": "",
               "refId": "A",
-              "step": 10,
               "instant": false,
               "datasource": {
                 "type": "prometheus",
@@ -1785,16 +1649,12 @@
             },
             {
               "expr": "sum by (instance, reason) (increase(acme_llm_worker_exits_total{job=~\"$job\", instance=~\"$instance\", cluster=\"eu-1\", env!~\"dev.*\"}[$__rate_interval]))",
-              "query": "sum by (instance, reason) (increase(acme_llm_worker_exits_total{job=~\"$job\", instance=~\"$instance\", cluster=\"eu-1\", env!~\"dev.*\"}[$__rate_interval]))",
-              "target": "",
               "format": "time_series",
               "hide": false,
               "interval": "",
               "intervalFactor": 1,
               "legendFormat": "{{reason}} {{instance}}",
-              "metric": "",
               "refId": "B",
-              "step": 10,
               "instant": false,
               "datasource": {
                 "type": "prometheus",
@@ -1867,9 +1727,7 @@
                 },
                 "thresholdsStyle": {
                   "mode": "off"
-                },
-                "axisSoftMin": null,
-                "axisSoftMax": null
+                }
               },
               "mappings": [],
               "unit": "s"
@@ -1882,23 +1740,18 @@
             "x": 0,
             "y": 64
           },
-          "hideTimeOverride": false,
           "id": 17,
           "links": [],
           "maxDataPoints": 100,
           "targets": [
             {
               "expr": "histogram_quantile(0.5, sum by (le, instance) (rate(acme_llm_worker_event_loop_lag_seconds_bucket{job=~\"$job\", instance=~\"$instance\", cluster=\"eu-1\", env!~\"dev.*\"}[$__rate_interval])))",
-              "query": "histogram_quantile(0.5, sum by (le, instance) (rate(acme_llm_worker_event_loop_lag_seconds_bucket{job=~\"$job\", instance=~\"$instance\", cluster=\"eu-1\", env!~\"dev.*\"}[$__rate_interval])))",
-              "target": "",
               "format": "time_series",
               "hide": false,
               "interval": "",
               "intervalFactor": 1,
               "legendFormat": "{{instance}} p50",
-              "metric": "",
               "refId": "A",
-              "step": 10,
               "instant": false,
               "datasource": {
                 "type": "prometheus",
@@ -1907,16 +1760,12 @@
             },
             {
               "expr": "histogram_quantile(0.95, sum by (le, instance) (rate(acme_llm_worker_event_loop_lag_seconds_bucket{job=~\"$job\", instance=~\"$instance\", cluster=\"eu-1\", env!~\"dev.*\"}[$__rate_interval])))",
-              "query": "histogram_quantile(0.95, sum by (le, instance) (rate(acme_llm_worker_event_loop_lag_seconds_bucket{job=~\"$job\", instance=~\"$instance\", cluster=\"eu-1\", env!~\"dev.*\"}[$__rate_interval])))",
-              "target": "",
               "format": "time_series",
               "hide": false,
               "interval": "",
               "intervalFactor": 1,
               "legendFormat": "{{instance}} p95",
-              "metric": "",
               "refId": "B",
-              "step": 10,
               "instant": false,
               "datasource": {
                 "type": "prometheus",
@@ -1925,16 +1774,12 @@
             },
             {
               "expr": "histogram_quantile(0.99, sum by (le, instance) (rate(acme_llm_worker_event_loop_lag_seconds_bucket{job=~\"$job\", instance=~\"$instance\", cluster=\"eu-1\", env!~\"dev.*\"}[$__rate_interval])))",
-              "query": "histogram_quantile(0.99, sum by (le, instance) (rate(acme_llm_worker_event_loop_lag_seconds_bucket{job=~\"$job\", instance=~\"$instance\", cluster=\"eu-1\", env!~\"dev.*\"}[$__rate_interval])))",
-              "target": "",
               "format": "time_series",
               "hide": false,
               "interval": "",
               "intervalFactor": 1,
               "legendFormat": "{{instance}} p99",
-              "metric": "",
               "refId": "C",
-              "step": 10,
               "instant": false,
               "datasource": {
                 "type": "prometheus",
@@ -1996,11 +1841,9 @@
               "uid": "${datasource}"
             },
             "query": "label_values(acme_llm_observe_build_info{cluster=\"eu-1\", env!~\"dev.*\"}, job)",
-            "definition": "label_values(acme_llm_observe_build_info{cluster=\"eu-1\", env!~\"dev.*\"}, job)",
             "refresh": 2,
             "includeAll": true,
             "multi": true,
-            "allValue": null,
             "sort": 1,
             "current": {
               "selected": true,
@@ -2024,11 +1867,9 @@
               "uid": "${datasource}"
             },
             "query": "label_values(acme_llm_observe_build_info{job=~\"$job\", cluster=\"eu-1\", env!~\"dev.*\"}, instance)",
-            "definition": "label_values(acme_llm_observe_build_info{job=~\"$job\", cluster=\"eu-1\", env!~\"dev.*\"}, instance)",
             "refresh": 2,
             "includeAll": true,
             "multi": true,
-            "allValue": null,
             "sort": 1,
             "current": {
               "selected": true,
@@ -2052,7 +1893,6 @@
               "uid": "${datasource}"
             },
             "query": "label_values(acme_llm_requests_total{job=~\"$job\", instance=~\"$instance\", cluster=\"eu-1\", env!~\"dev.*\"}, provider)",
-            "definition": "label_values(acme_llm_requests_total{job=~\"$job\", instance=~\"$instance\", cluster=\"eu-1\", env!~\"dev.*\"}, provider)",
             "refresh": 2,
             "includeAll": true,
             "multi": true,
@@ -2080,7 +1920,6 @@
               "uid": "${datasource}"
             },
             "query": "label_values(acme_llm_requests_total{job=~\"$job\", instance=~\"$instance\", cluster=\"eu-1\", env!~\"dev.*\"}, model)",
-            "definition": "label_values(acme_llm_requests_total{job=~\"$job\", instance=~\"$instance\", cluster=\"eu-1\", env!~\"dev.*\"}, model)",
             "refresh": 2,
             "includeAll": true,
             "multi": true,
@@ -2108,7 +1947,6 @@
               "uid": "${datasource}"
             },
             "query": "label_values(acme_llm_requests_total{job=~\"$job\", instance=~\"$instance\", cluster=\"eu-1\", env!~\"dev.*\"}, team)",
-            "definition": "label_values(acme_llm_requests_total{job=~\"$job\", instance=~\"$instance\", cluster=\"eu-1\", env!~\"dev.*\"}, team)",
             "refresh": 2,
             "includeAll": true,
             "multi": true,
@@ -2147,18 +1985,6 @@
           "2h",
           "1d"
         ],
-        "time_options": [
-          "5m",
-          "15m",
-          "1h",
-          "6h",
-          "12h",
-          "24h",
-          "2d",
-          "7d",
-          "30d"
-        ],
-        "nowDelay": null,
         "hidden": false
       },
       "timezone": "browser",
@@ -2172,7 +1998,6 @@
       "description": "Upstream LLM API calls per provider and model: latency, streaming speed, errors, retries, rate-limit headroom, fallbacks, and the health and cooldowns of each deployment.",
       "editable": false,
       "graphTooltip": 1,
-      "id": null,
       "links": [],
       "panels": [
         {
@@ -2221,9 +2046,7 @@
                 },
                 "thresholdsStyle": {
                   "mode": "off"
-                },
-                "axisSoftMin": null,
-                "axisSoftMax": null
+                }
               },
               "mappings": [],
               "unit": "s"
@@ -2236,23 +2059,18 @@
             "x": 0,
             "y": 0
           },
-          "hideTimeOverride": false,
           "id": 1,
           "links": [],
           "maxDataPoints": 100,
           "targets": [
             {
               "expr": "histogram_quantile(0.5, sum by (le, provider, model) (rate(acme_llm_provider_latency_seconds_bucket{job=~\"$job\", instance=~\"$instance\", provider=~\"$provider\", model=~\"$model\", cluster=\"eu-1\", env!~\"dev.*\"}[$__rate_interval])))",
-              "query": "histogram_quantile(0.5, sum by (le, provider, model) (rate(acme_llm_provider_latency_seconds_bucket{job=~\"$job\", instance=~\"$instance\", provider=~\"$provider\", model=~\"$model\", cluster=\"eu-1\", env!~\"dev.*\"}[$__rate_interval])))",
-              "target": "",
               "format": "time_series",
               "hide": false,
               "interval": "",
               "intervalFactor": 1,
               "legendFormat": "{{provider}} {{model}} p50",
-              "metric": "",
               "refId": "A",
-              "step": 10,
               "instant": false,
               "datasource": {
                 "type": "prometheus",
@@ -2261,16 +2079,12 @@
             },
             {
               "expr": "histogram_quantile(0.95, sum by (le, provider, model) (rate(acme_llm_provider_latency_seconds_bucket{job=~\"$job\", instance=~\"$instance\", provider=~\"$provider\", model=~\"$model\", cluster=\"eu-1\", env!~\"dev.*\"}[$__rate_interval])))",
-              "query": "histogram_quantile(0.95, sum by (le, provider, model) (rate(acme_llm_provider_latency_seconds_bucket{job=~\"$job\", instance=~\"$instance\", provider=~\"$provider\", model=~\"$model\", cluster=\"eu-1\", env!~\"dev.*\"}[$__rate_interval])))",
-              "target": "",
               "format": "time_series",
               "hide": false,
               "interval": "",
               "intervalFactor": 1,
               "legendFormat": "{{provider}} {{model}} p95",
-              "metric": "",
               "refId": "B",
-              "step": 10,
               "instant": false,
               "datasource": {
                 "type": "prometheus",
@@ -2279,16 +2093,12 @@
             },
             {
               "expr": "histogram_quantile(0.99, sum by (le, provider, model) (rate(acme_llm_provider_latency_seconds_bucket{job=~\"$job\", instance=~\"$instance\", provider=~\"$provider\", model=~\"$model\", cluster=\"eu-1\", env!~\"dev.*\"}[$__rate_interval])))",
-              "query": "histogram_quantile(0.99, sum by (le, provider, model) (rate(acme_llm_provider_latency_seconds_bucket{job=~\"$job\", instance=~\"$instance\", provider=~\"$provider\", model=~\"$model\", cluster=\"eu-1\", env!~\"dev.*\"}[$__rate_interval])))",
-              "target": "",
               "format": "time_series",
               "hide": false,
               "interval": "",
               "intervalFactor": 1,
               "legendFormat": "{{provider}} {{model}} p99",
-              "metric": "",
               "refId": "C",
-              "step": 10,
               "instant": false,
               "datasource": {
                 "type": "prometheus",
@@ -2362,9 +2172,7 @@
                 },
                 "thresholdsStyle": {
                   "mode": "off"
-                },
-                "axisSoftMin": null,
-                "axisSoftMax": null
+                }
               },
               "mappings": [],
               "unit": "reqps"
@@ -2377,23 +2185,18 @@
             "x": 12,
             "y": 0
           },
-          "hideTimeOverride": false,
           "id": 2,
           "links": [],
           "maxDataPoints": 100,
           "targets": [
             {
               "expr": "sum by (provider, status_code) (rate(acme_llm_provider_requests_total{job=~\"$job\", instance=~\"$instance\", provider=~\"$provider\", model=~\"$model\", cluster=\"eu-1\", env!~\"dev.*\"}[$__rate_interval]))",
-              "query": "sum by (provider, status_code) (rate(acme_llm_provider_requests_total{job=~\"$job\", instance=~\"$instance\", provider=~\"$provider\", model=~\"$model\", cluster=\"eu-1\", env!~\"dev.*\"}[$__rate_interval]))",
-              "target": "",
               "format": "time_series",
               "hide": false,
               "interval": "",
               "intervalFactor": 1,
               "legendFormat": "{{provider}} {{status_code}}",
-              "metric": "",
               "refId": "A",
-              "step": 10,
               "instant": false,
               "datasource": {
                 "type": "prometheus",
@@ -2466,9 +2269,7 @@
                 },
                 "thresholdsStyle": {
                   "mode": "off"
-                },
-                "axisSoftMin": null,
-                "axisSoftMax": null
+                }
               },
               "mappings": [],
               "unit": "s"
@@ -2481,23 +2282,18 @@
             "x": 0,
             "y": 8
           },
-          "hideTimeOverride": false,
           "id": 3,
           "links": [],
           "maxDataPoints": 100,
           "targets": [
             {
               "expr": "histogram_quantile(0.5, sum by (le, provider, model) (rate(acme_llm_time_to_first_token_seconds_bucket{job=~\"$job\", instance=~\"$instance\", provider=~\"$provider\", model=~\"$model\", cluster=\"eu-1\", env!~\"dev.*\"}[$__rate_interval])))",
-              "query": "histogram_quantile(0.5, sum by (le, provider, model) (rate(acme_llm_time_to_first_token_seconds_bucket{job=~\"$job\", instance=~\"$instance\", provider=~\"$provider\", model=~\"$model\", cluster=\"eu-1\", env!~\"dev.*\"}[$__rate_interval])))",
-              "target": "",
               "format": "time_series",
               "hide": false,
               "interval": "",
               "intervalFactor": 1,
               "legendFormat": "{{provider}} {{model}} p50",
-              "metric": "",
               "refId": "A",
-              "step": 10,
               "instant": false,
               "datasource": {
                 "type": "prometheus",
@@ -2506,16 +2302,12 @@
             },
             {
               "expr": "histogram_quantile(0.95, sum by (le, provider, model) (rate(acme_llm_time_to_first_token_seconds_bucket{job=~\"$job\", instance=~\"$instance\", provider=~\"$provider\", model=~\"$model\", cluster=\"eu-1\", env!~\"dev.*\"}[$__rate_interval])))",
-              "query": "histogram_quantile(0.95, sum by (le, provider, model) (rate(acme_llm_time_to_first_token_seconds_bucket{job=~\"$job\", instance=~\"$instance\", provider=~\"$provider\", model=~\"$model\", cluster=\"eu-1\", env!~\"dev.*\"}[$__rate_interval])))",
-              "target": "",
               "format": "time_series",
               "hide": false,
               "interval": "",
               "intervalFactor": 1,
               "legendFormat": "{{provider}} {{model}} p95",
-              "metric": "",
               "refId": "B",
-              "step": 10,
               "instant": false,
               "datasource": {
                 "type": "prometheus",
@@ -2524,16 +2316,12 @@
             },
             {
               "expr": "histogram_quantile(0.99, sum by (le, provider, model) (rate(acme_llm_time_to_first_token_seconds_bucket{job=~\"$job\", instance=~\"$instance\", provider=~\"$provider\", model=~\"$model\", cluster=\"eu-1\", env!~\"dev.*\"}[$__rate_interval])))",
-              "query": "histogram_quantile(0.99, sum by (le, provider, model) (rate(acme_llm_time_to_first_token_seconds_bucket{job=~\"$job\", instance=~\"$instance\", provider=~\"$provider\", model=~\"$model\", cluster=\"eu-1\", env!~\"dev.*\"}[$__rate_interval])))",
-              "target": "",
               "format": "time_series",
               "hide": false,
               "interval": "",
               "intervalFactor": 1,
               "legendFormat": "{{provider}} {{model}} p99",
-              "metric": "",
               "refId": "C",
-              "step": 10,
               "instant": false,
               "datasource": {
                 "type": "prometheus",
@@ -2606,9 +2394,7 @@
                 },
                 "thresholdsStyle": {
                   "mode": "off"
-                },
-                "axisSoftMin": null,
-                "axisSoftMax": null
+                }
               },
               "mappings": [],
               "unit": "s"
@@ -2621,23 +2407,18 @@
             "x": 12,
             "y": 8
           },
-          "hideTimeOverride": false,
           "id": 4,
           "links": [],
           "maxDataPoints": 100,
           "targets": [
             {
               "expr": "histogram_quantile(0.5, sum by (le, provider, model) (rate(acme_llm_time_per_output_token_seconds_bucket{job=~\"$job\", instance=~\"$instance\", provider=~\"$provider\", model=~\"$model\", cluster=\"eu-1\", env!~\"dev.*\"}[$__rate_interval])))",
-              "query": "histogram_quantile(0.5, sum by (le, provider, model) (rate(acme_llm_time_per_output_token_seconds_bucket{job=~\"$job\", instance=~\"$instance\", provider=~\"$provider\", model=~\"$model\", cluster=\"eu-1\", env!~\"dev.*\"}[$__rate_interval])))",
-              "target": "",
               "format": "time_series",
               "hide": false,
               "interval": "",
               "intervalFactor": 1,
               "legendFormat": "{{provider}} {{model}} p50",
-              "metric": "",
               "refId": "A",
-              "step": 10,
               "instant": false,
               "datasource": {
                 "type": "prometheus",
@@ -2646,16 +2427,12 @@
             },
             {
               "expr": "histogram_quantile(0.95, sum by (le, provider, model) (rate(acme_llm_time_per_output_token_seconds_bucket{job=~\"$job\", instance=~\"$instance\", provider=~\"$provider\", model=~\"$model\", cluster=\"eu-1\", env!~\"dev.*\"}[$__rate_interval])))",
-              "query": "histogram_quantile(0.95, sum by (le, provider, model) (rate(acme_llm_time_per_output_token_seconds_bucket{job=~\"$job\", instance=~\"$instance\", provider=~\"$provider\", model=~\"$model\", cluster=\"eu-1\", env!~\"dev.*\"}[$__rate_interval])))",
-              "target": "",
               "format": "time_series",
               "hide": false,
               "interval": "",
               "intervalFactor": 1,
               "legendFormat": "{{provider}} {{model}} p95",
-              "metric": "",
               "refId": "B",
-              "step": 10,
               "instant": false,
               "datasource": {
                 "type": "prometheus",
@@ -2664,16 +2441,12 @@
             },
             {
               "expr": "histogram_quantile(0.99, sum by (le, provider, model) (rate(acme_llm_time_per_output_token_seconds_bucket{job=~\"$job\", instance=~\"$instance\", provider=~\"$provider\", model=~\"$model\", cluster=\"eu-1\", env!~\"dev.*\"}[$__rate_interval])))",
-              "query": "histogram_quantile(0.99, sum by (le, provider, model) (rate(acme_llm_time_per_output_token_seconds_bucket{job=~\"$job\", instance=~\"$instance\", provider=~\"$provider\", model=~\"$model\", cluster=\"eu-1\", env!~\"dev.*\"}[$__rate_interval])))",
-              "target": "",
               "format": "time_series",
               "hide": false,
               "interval": "",
               "intervalFactor": 1,
               "legendFormat": "{{provider}} {{model}} p99",
-              "metric": "",
               "refId": "C",
-              "step": 10,
               "instant": false,
               "datasource": {
                 "type": "prometheus",
@@ -2747,9 +2520,7 @@
                 },
                 "thresholdsStyle": {
                   "mode": "off"
-                },
-                "axisSoftMin": null,
-                "axisSoftMax": null
+                }
               },
               "mappings": [],
               "unit": "percent"
@@ -2762,23 +2533,18 @@
             "x": 0,
             "y": 16
           },
-          "hideTimeOverride": false,
           "id": 5,
           "links": [],
           "maxDataPoints": 100,
           "targets": [
             {
               "expr": "100 * sum by (provider, model, error_type) (rate(acme_llm_provider_errors_total{job=~\"$job\", instance=~\"$instance\", provider=~\"$provider\", model=~\"$model\", cluster=\"eu-1\", env!~\"dev.*\"}[$__rate_interval])) / ignoring(error_type) group_left() sum by (provider, model) (rate(acme_llm_provider_requests_total{job=~\"$job\", instance=~\"$instance\", provider=~\"$provider\", model=~\"$model\", cluster=\"eu-1\", env!~\"dev.*\"}[$__rate_interval]))",
-              "query": "100 * sum by (provider, model, error_type) (rate(acme_llm_provider_errors_total{job=~\"$job\", instance=~\"$instance\", provider=~\"$provider\", model=~\"$model\", cluster=\"eu-1\", env!~\"dev.*\"}[$__rate_interval])) / ignoring(error_type) group_left() sum by (provider, model) (rate(acme_llm_provider_requests_total{job=~\"$job\", instance=~\"$instance\", provider=~\"$provider\", model=~\"$model\", cluster=\"eu-1\", env!~\"dev.*\"}[$__rate_interval]))",
-              "target": "",
               "format": "time_series",
               "hide": false,
               "interval": "",
               "intervalFactor": 1,
               "legendFormat": "{{provider}} {{model}} {{error_type}}",
-              "metric": "",
               "refId": "A",
-              "step": 10,
               "instant": false,
               "datasource": {
                 "type": "prometheus",
@@ -2851,9 +2617,7 @@
                 },
                 "thresholdsStyle": {
                   "mode": "off"
-                },
-                "axisSoftMin": null,
-                "axisSoftMax": null
+                }
               },
               "mappings": [],
               "unit": "ops"
@@ -2866,23 +2630,18 @@
             "x": 12,
             "y": 16
           },
-          "hideTimeOverride": false,
           "id": 6,
           "links": [],
           "maxDataPoints": 100,
           "targets": [
             {
               "expr": "sum by (provider, model) (rate(acme_llm_retries_total{job=~\"$job\", instance=~\"$instance\", provider=~\"$provider\", model=~\"$model\", cluster=\"eu-1\", env!~\"dev.*\"}[$__rate_interval]))",
-              "query": "sum by (provider, model) (rate(acme_llm_retries_total{job=~\"$job\", instance=~\"$instance\", provider=~\"$provider\", model=~\"$model\", cluster=\"eu-1\", env!~\"dev.*\"}[$__rate_interval]))",
-              "target": "",
               "format": "time_series",
               "hide": false,
               "interval": "",
               "intervalFactor": 1,
               "legendFormat": "{{provider}} {{model}}",
-              "metric": "",
               "refId": "A",
-              "step": 10,
               "instant": false,
               "datasource": {
                 "type": "prometheus",
@@ -2955,9 +2714,7 @@
                 },
                 "thresholdsStyle": {
                   "mode": "off"
-                },
-                "axisSoftMin": null,
-                "axisSoftMax": null
+                }
               },
               "mappings": [],
               "unit": "percentunit"
@@ -2970,23 +2727,18 @@
             "x": 0,
             "y": 24
           },
-          "hideTimeOverride": false,
           "id": 7,
           "links": [],
           "maxDataPoints": 100,
           "targets": [
             {
               "expr": "min by (provider, model) (acme_llm_requests_remaining{job=~\"$job\", instance=~\"$instance\", provider=~\"$provider\", model=~\"$model\", cluster=\"eu-1\", env!~\"dev.*\"}) / max by (provider, model) (acme_llm_requests_limit{job=~\"$job\", instance=~\"$instance\", provider=~\"$provider\", model=~\"$model\", cluster=\"eu-1\", env!~\"dev.*\"})",
-              "query": "min by (provider, model) (acme_llm_requests_remaining{job=~\"$job\", instance=~\"$instance\", provider=~\"$provider\", model=~\"$model\", cluster=\"eu-1\", env!~\"dev.*\"}) / max by (provider, model) (acme_llm_requests_limit{job=~\"$job\", instance=~\"$instance\", provider=~\"$provider\", model=~\"$model\", cluster=\"eu-1\", env!~\"dev.*\"})",
-              "target": "",
               "format": "time_series",
               "hide": false,
               "interval": "",
               "intervalFactor": 1,
               "legendFormat": "{{provider}} {{model}} requests",
-              "metric": "",
               "refId": "A",
-              "step": 10,
               "instant": false,
               "datasource": {
                 "type": "prometheus",
@@ -2995,16 +2747,12 @@
             },
             {
               "expr": "min by (provider, model) (acme_llm_tokens_remaining{job=~\"$job\", instance=~\"$instance\", provider=~\"$provider\", model=~\"$model\", cluster=\"eu-1\", env!~\"dev.*\"}) / max by (provider, model) (acme_llm_tokens_limit{job=~\"$job\", instance=~\"$instance\", provider=~\"$provider\", model=~\"$model\", cluster=\"eu-1\", env!~\"dev.*\"})",
-              "query": "min by (provider, model) (acme_llm_tokens_remaining{job=~\"$job\", instance=~\"$instance\", provider=~\"$provider\", model=~\"$model\", cluster=\"eu-1\", env!~\"dev.*\"}) / max by (provider, model) (acme_llm_tokens_limit{job=~\"$job\", instance=~\"$instance\", provider=~\"$provider\", model=~\"$model\", cluster=\"eu-1\", env!~\"dev.*\"})",
-              "target": "",
               "format": "time_series",
               "hide": false,
               "interval": "",
               "intervalFactor": 1,
               "legendFormat": "{{provider}} {{model}} tokens",
-              "metric": "",
               "refId": "B",
-              "step": 10,
               "instant": false,
               "datasource": {
                 "type": "prometheus",
@@ -3078,9 +2826,7 @@
                 },
                 "thresholdsStyle": {
                   "mode": "off"
-                },
-                "axisSoftMin": null,
-                "axisSoftMax": null
+                }
               },
               "mappings": [],
               "unit": "ops"
@@ -3124,23 +2870,18 @@
             "x": 12,
             "y": 24
           },
-          "hideTimeOverride": false,
           "id": 8,
           "links": [],
           "maxDataPoints": 100,
           "targets": [
             {
               "expr": "sum by (from_model, success) (rate(acme_llm_fallbacks_total{job=~\"$job\", instance=~\"$instance\", cluster=\"eu-1\", env!~\"dev.*\"}[$__rate_interval]))",
-              "query": "sum by (from_model, success) (rate(acme_llm_fallbacks_total{job=~\"$job\", instance=~\"$instance\", cluster=\"eu-1\", env!~\"dev.*\"}[$__rate_interval]))",
-              "target": "",
               "format": "time_series",
               "hide": false,
               "interval": "",
               "intervalFactor": 1,
               "legendFormat": "{{from_model}} success={{success}}",
-              "metric": "",
               "refId": "A",
-              "step": 10,
               "instant": false,
               "datasource": {
                 "type": "prometheus",
@@ -3210,23 +2951,18 @@
             "x": 0,
             "y": 32
           },
-          "hideTimeOverride": false,
           "id": 9,
           "links": [],
           "maxDataPoints": 100,
           "targets": [
             {
               "expr": "max by (provider, model, deployment) (acme_llm_deployment_state{job=~\"$job\", instance=~\"$instance\", provider=~\"$provider\", model=~\"$model\", cluster=\"eu-1\", env!~\"dev.*\"})",
-              "query": "max by (provider, model, deployment) (acme_llm_deployment_state{job=~\"$job\", instance=~\"$instance\", provider=~\"$provider\", model=~\"$model\", cluster=\"eu-1\", env!~\"dev.*\"})",
-              "target": "",
               "format": "time_series",
               "hide": false,
               "interval": "",
               "intervalFactor": 1,
               "legendFormat": "{{model}} {{deployment}}",
-              "metric": "",
               "refId": "A",
-              "step": 10,
               "instant": false,
               "datasource": {
                 "type": "prometheus",
@@ -3298,9 +3034,7 @@
                 },
                 "thresholdsStyle": {
                   "mode": "off"
-                },
-                "axisSoftMin": null,
-                "axisSoftMax": null
+                }
               },
               "mappings": [],
               "unit": "short"
@@ -3313,23 +3047,18 @@
             "x": 12,
             "y": 32
           },
-          "hideTimeOverride": false,
           "id": 10,
           "links": [],
           "maxDataPoints": 100,
           "targets": [
             {
               "expr": "sum by (provider, model, deployment, reason) (increase(acme_llm_deployment_cooldowns_total{job=~\"$job\", instance=~\"$instance\", provider=~\"$provider\", model=~\"$model\", cluster=\"eu-1\", env!~\"dev.*\"}[$__rate_interval]))",
-              "query": "sum by (provider, model, deployment, reason) (increase(acme_llm_deployment_cooldowns_total{job=~\"$job\", instance=~\"$instance\", provider=~\"$provider\", model=~\"$model\", cluster=\"eu-1\", env!~\"dev.*\"}[$__rate_interval]))",
-              "target": "",
               "format": "time_series",
               "hide": false,
               "interval": "",
               "intervalFactor": 1,
               "legendFormat": "{{model}} {{deployment}} {{reason}}",
-              "metric": "",
               "refId": "A",
-              "step": 10,
               "instant": false,
               "datasource": {
                 "type": "prometheus",
@@ -3403,9 +3132,7 @@
                 },
                 "thresholdsStyle": {
                   "mode": "off"
-                },
-                "axisSoftMin": null,
-                "axisSoftMax": null
+                }
               },
               "mappings": [],
               "unit": "ops"
@@ -3418,23 +3145,18 @@
             "x": 0,
             "y": 40
           },
-          "hideTimeOverride": false,
           "id": 11,
           "links": [],
           "maxDataPoints": 100,
           "targets": [
             {
               "expr": "sum by (provider, model, deployment, error_type) (rate(acme_llm_provider_errors_total{job=~\"$job\", instance=~\"$instance\", provider=~\"$provider\", model=~\"$model\", cluster=\"eu-1\", env!~\"dev.*\"}[$__rate_interval]))",
-              "query": "sum by (provider, model, deployment, error_type) (rate(acme_llm_provider_errors_total{job=~\"$job\", instance=~\"$instance\", provider=~\"$provider\", model=~\"$model\", cluster=\"eu-1\", env!~\"dev.*\"}[$__rate_interval]))",
-              "target": "",
               "format": "time_series",
               "hide": false,
               "interval": "",
               "intervalFactor": 1,
               "legendFormat": "{{model}} {{deployment}} {{error_type}}",
-              "metric": "",
               "refId": "A",
-              "step": 10,
               "instant": false,
               "datasource": {
                 "type": "prometheus",
@@ -3507,9 +3229,7 @@
                 },
                 "thresholdsStyle": {
                   "mode": "off"
-                },
-                "axisSoftMin": null,
-                "axisSoftMax": null
+                }
               },
               "mappings": [],
               "unit": "s"
@@ -3522,23 +3242,18 @@
             "x": 12,
             "y": 40
           },
-          "hideTimeOverride": false,
           "id": 12,
           "links": [],
           "maxDataPoints": 100,
           "targets": [
             {
               "expr": "histogram_quantile(0.5, sum by (le, provider, model, deployment) (rate(acme_llm_provider_latency_seconds_bucket{job=~\"$job\", instance=~\"$instance\", provider=~\"$provider\", model=~\"$model\", cluster=\"eu-1\", env!~\"dev.*\"}[$__rate_interval])))",
-              "query": "histogram_quantile(0.5, sum by (le, provider, model, deployment) (rate(acme_llm_provider_latency_seconds_bucket{job=~\"$job\", instance=~\"$instance\", provider=~\"$provider\", model=~\"$model\", cluster=\"eu-1\", env!~\"dev.*\"}[$__rate_interval])))",
-              "target": "",
               "format": "time_series",
               "hide": false,
               "interval": "",
               "intervalFactor": 1,
               "legendFormat": "{{model}} {{deployment}} p50",
-              "metric": "",
               "refId": "A",
-              "step": 10,
               "instant": false,
               "datasource": {
                 "type": "prometheus",
@@ -3547,16 +3262,12 @@
             },
             {
               "expr": "histogram_quantile(0.95, sum by (le, provider, model, deployment) (rate(acme_llm_provider_latency_seconds_bucket{job=~\"$job\", instance=~\"$instance\", provider=~\"$provider\", model=~\"$model\", cluster=\"eu-1\", env!~\"dev.*\"}[$__rate_interval])))",
-              "query": "histogram_quantile(0.95, sum by (le, provider, model, deployment) (rate(acme_llm_provider_latency_seconds_bucket{job=~\"$job\", instance=~\"$instance\", provider=~\"$provider\", model=~\"$model\", cluster=\"eu-1\", env!~\"dev.*\"}[$__rate_interval])))",
-              "target": "",
               "format": "time_series",
               "hide": false,
               "interval": "",
               "intervalFactor": 1,
               "legendFormat": "{{model}} {{deployment}} p95",
-              "metric": "",
               "refId": "B",
-              "step": 10,
               "instant": false,
               "datasource": {
                 "type": "prometheus",
@@ -3565,16 +3276,12 @@
             },
             {
               "expr": "histogram_quantile(0.99, sum by (le, provider, model, deployment) (rate(acme_llm_provider_latency_seconds_bucket{job=~\"$job\", instance=~\"$instance\", provider=~\"$provider\", model=~\"$model\", cluster=\"eu-1\", env!~\"dev.*\"}[$__rate_interval])))",
-              "query": "histogram_quantile(0.99, sum by (le, provider, model, deployment) (rate(acme_llm_provider_latency_seconds_bucket{job=~\"$job\", instance=~\"$instance\", provider=~\"$provider\", model=~\"$model\", cluster=\"eu-1\", env!~\"dev.*\"}[$__rate_interval])))",
-              "target": "",
               "format": "time_series",
               "hide": false,
               "interval": "",
               "intervalFactor": 1,
               "legendFormat": "{{model}} {{deployment}} p99",
-              "metric": "",
               "refId": "C",
-              "step": 10,
               "instant": false,
               "datasource": {
                 "type": "prometheus",
@@ -3636,11 +3343,9 @@
               "uid": "${datasource}"
             },
             "query": "label_values(acme_llm_observe_build_info{cluster=\"eu-1\", env!~\"dev.*\"}, job)",
-            "definition": "label_values(acme_llm_observe_build_info{cluster=\"eu-1\", env!~\"dev.*\"}, job)",
             "refresh": 2,
             "includeAll": true,
             "multi": true,
-            "allValue": null,
             "sort": 1,
             "current": {
               "selected": true,
@@ -3664,11 +3369,9 @@
               "uid": "${datasource}"
             },
             "query": "label_values(acme_llm_observe_build_info{job=~\"$job\", cluster=\"eu-1\", env!~\"dev.*\"}, instance)",
-            "definition": "label_values(acme_llm_observe_build_info{job=~\"$job\", cluster=\"eu-1\", env!~\"dev.*\"}, instance)",
             "refresh": 2,
             "includeAll": true,
             "multi": true,
-            "allValue": null,
             "sort": 1,
             "current": {
               "selected": true,
@@ -3692,7 +3395,6 @@
               "uid": "${datasource}"
             },
             "query": "label_values(acme_llm_requests_total{job=~\"$job\", instance=~\"$instance\", cluster=\"eu-1\", env!~\"dev.*\"}, provider)",
-            "definition": "label_values(acme_llm_requests_total{job=~\"$job\", instance=~\"$instance\", cluster=\"eu-1\", env!~\"dev.*\"}, provider)",
             "refresh": 2,
             "includeAll": true,
             "multi": true,
@@ -3720,7 +3422,6 @@
               "uid": "${datasource}"
             },
             "query": "label_values(acme_llm_requests_total{job=~\"$job\", instance=~\"$instance\", cluster=\"eu-1\", env!~\"dev.*\"}, model)",
-            "definition": "label_values(acme_llm_requests_total{job=~\"$job\", instance=~\"$instance\", cluster=\"eu-1\", env!~\"dev.*\"}, model)",
             "refresh": 2,
             "includeAll": true,
             "multi": true,
@@ -3748,7 +3449,6 @@
               "uid": "${datasource}"
             },
             "query": "label_values(acme_llm_requests_total{job=~\"$job\", instance=~\"$instance\", cluster=\"eu-1\", env!~\"dev.*\"}, team)",
-            "definition": "label_values(acme_llm_requests_total{job=~\"$job\", instance=~\"$instance\", cluster=\"eu-1\", env!~\"dev.*\"}, team)",
             "refresh": 2,
             "includeAll": true,
             "multi": true,
@@ -3787,18 +3487,6 @@
           "2h",
           "1d"
         ],
-        "time_options": [
-          "5m",
-          "15m",
-          "1h",
-          "6h",
-          "12h",
-          "24h",
-          "2d",
-          "7d",
-          "30d"
-        ],
-        "nowDelay": null,
         "hidden": false
       },
       "timezone": "browser",
@@ -3812,7 +3500,6 @@
       "description": "Spend in US dollars as LiteLLM prices it, tokens by team and type, unpriced traffic, top spenders, budgets left and budget resets.",
       "editable": false,
       "graphTooltip": 1,
-      "id": null,
       "links": [],
       "panels": [
         {
@@ -3862,9 +3549,7 @@
                 },
                 "thresholdsStyle": {
                   "mode": "off"
-                },
-                "axisSoftMin": null,
-                "axisSoftMax": null
+                }
               },
               "mappings": [],
               "unit": "currencyUSD"
@@ -3877,23 +3562,18 @@
             "x": 0,
             "y": 0
           },
-          "hideTimeOverride": false,
           "id": 1,
           "links": [],
           "maxDataPoints": 100,
           "targets": [
             {
               "expr": "3600 * sum by (team) (rate(acme_llm_spend_usd_total{job=~\"$job\", instance=~\"$instance\", provider=~\"$provider\", model=~\"$model\", team=~\"$team\", cluster=\"eu-1\", env!~\"dev.*\"}[$__rate_interval]))",
-              "query": "3600 * sum by (team) (rate(acme_llm_spend_usd_total{job=~\"$job\", instance=~\"$instance\", provider=~\"$provider\", model=~\"$model\", team=~\"$team\", cluster=\"eu-1\", env!~\"dev.*\"}[$__rate_interval]))",
-              "target": "",
               "format": "time_series",
               "hide": false,
               "interval": "",
               "intervalFactor": 1,
               "legendFormat": "{{team}}",
-              "metric": "",
               "refId": "A",
-              "step": 10,
               "instant": false,
               "datasource": {
                 "type": "prometheus",
@@ -3951,23 +3631,18 @@
             "x": 12,
             "y": 0
           },
-          "hideTimeOverride": false,
           "id": 2,
           "links": [],
           "maxDataPoints": 100,
           "targets": [
             {
               "expr": "sum by (team) (increase(acme_llm_spend_usd_total{job=~\"$job\", instance=~\"$instance\", provider=~\"$provider\", model=~\"$model\", team=~\"$team\", cluster=\"eu-1\", env!~\"dev.*\"}[$__range]))",
-              "query": "sum by (team) (increase(acme_llm_spend_usd_total{job=~\"$job\", instance=~\"$instance\", provider=~\"$provider\", model=~\"$model\", team=~\"$team\", cluster=\"eu-1\", env!~\"dev.*\"}[$__range]))",
-              "target": "",
               "format": "time_series",
               "hide": false,
               "interval": "",
               "intervalFactor": 1,
               "legendFormat": "{{team}}",
-              "metric": "",
               "refId": "A",
-              "step": 10,
               "instant": true,
               "datasource": {
                 "type": "prometheus",
@@ -4041,9 +3716,7 @@
                 },
                 "thresholdsStyle": {
                   "mode": "off"
-                },
-                "axisSoftMin": null,
-                "axisSoftMax": null
+                }
               },
               "mappings": [],
               "unit": "currencyUSD"
@@ -4056,23 +3729,18 @@
             "x": 0,
             "y": 8
           },
-          "hideTimeOverride": false,
           "id": 3,
           "links": [],
           "maxDataPoints": 100,
           "targets": [
             {
               "expr": "3600 * sum by (model) (rate(acme_llm_spend_usd_total{job=~\"$job\", instance=~\"$instance\", provider=~\"$provider\", model=~\"$model\", team=~\"$team\", cluster=\"eu-1\", env!~\"dev.*\"}[$__rate_interval]))",
-              "query": "3600 * sum by (model) (rate(acme_llm_spend_usd_total{job=~\"$job\", instance=~\"$instance\", provider=~\"$provider\", model=~\"$model\", team=~\"$team\", cluster=\"eu-1\", env!~\"dev.*\"}[$__rate_interval]))",
-              "target": "",
               "format": "time_series",
               "hide": false,
               "interval": "",
               "intervalFactor": 1,
               "legendFormat": "{{model}}",
-              "metric": "",
               "refId": "A",
-              "step": 10,
               "instant": false,
               "datasource": {
                 "type": "prometheus",
@@ -4130,23 +3798,18 @@
             "x": 12,
             "y": 8
           },
-          "hideTimeOverride": false,
           "id": 4,
           "links": [],
           "maxDataPoints": 100,
           "targets": [
             {
               "expr": "sum by (model) (increase(acme_llm_spend_usd_total{job=~\"$job\", instance=~\"$instance\", provider=~\"$provider\", model=~\"$model\", team=~\"$team\", cluster=\"eu-1\", env!~\"dev.*\"}[$__range]))",
-              "query": "sum by (model) (increase(acme_llm_spend_usd_total{job=~\"$job\", instance=~\"$instance\", provider=~\"$provider\", model=~\"$model\", team=~\"$team\", cluster=\"eu-1\", env!~\"dev.*\"}[$__range]))",
-              "target": "",
               "format": "time_series",
               "hide": false,
               "interval": "",
               "intervalFactor": 1,
               "legendFormat": "{{model}}",
-              "metric": "",
               "refId": "A",
-              "step": 10,
               "instant": true,
               "datasource": {
                 "type": "prometheus",
@@ -4220,9 +3883,7 @@
                 },
                 "thresholdsStyle": {
                   "mode": "off"
-                },
-                "axisSoftMin": null,
-                "axisSoftMax": null
+                }
               },
               "mappings": [],
               "unit": "currencyUSD"
@@ -4235,23 +3896,18 @@
             "x": 0,
             "y": 16
           },
-          "hideTimeOverride": false,
           "id": 5,
           "links": [],
           "maxDataPoints": 100,
           "targets": [
             {
               "expr": "3600 * sum by (provider) (rate(acme_llm_spend_usd_total{job=~\"$job\", instance=~\"$instance\", provider=~\"$provider\", model=~\"$model\", team=~\"$team\", cluster=\"eu-1\", env!~\"dev.*\"}[$__rate_interval]))",
-              "query": "3600 * sum by (provider) (rate(acme_llm_spend_usd_total{job=~\"$job\", instance=~\"$instance\", provider=~\"$provider\", model=~\"$model\", team=~\"$team\", cluster=\"eu-1\", env!~\"dev.*\"}[$__rate_interval]))",
-              "target": "",
               "format": "time_series",
               "hide": false,
               "interval": "",
               "intervalFactor": 1,
               "legendFormat": "{{provider}}",
-              "metric": "",
               "refId": "A",
-              "step": 10,
               "instant": false,
               "datasource": {
                 "type": "prometheus",
@@ -4309,23 +3965,18 @@
             "x": 12,
             "y": 16
           },
-          "hideTimeOverride": false,
           "id": 6,
           "links": [],
           "maxDataPoints": 100,
           "targets": [
             {
               "expr": "sum by (provider) (increase(acme_llm_spend_usd_total{job=~\"$job\", instance=~\"$instance\", provider=~\"$provider\", model=~\"$model\", team=~\"$team\", cluster=\"eu-1\", env!~\"dev.*\"}[$__range]))",
-              "query": "sum by (provider) (increase(acme_llm_spend_usd_total{job=~\"$job\", instance=~\"$instance\", provider=~\"$provider\", model=~\"$model\", team=~\"$team\", cluster=\"eu-1\", env!~\"dev.*\"}[$__range]))",
-              "target": "",
               "format": "time_series",
               "hide": false,
               "interval": "",
               "intervalFactor": 1,
               "legendFormat": "{{provider}}",
-              "metric": "",
               "refId": "A",
-              "step": 10,
               "instant": true,
               "datasource": {
                 "type": "prometheus",
@@ -4399,9 +4050,7 @@
                 },
                 "thresholdsStyle": {
                   "mode": "off"
-                },
-                "axisSoftMin": null,
-                "axisSoftMax": null
+                }
               },
               "mappings": [],
               "unit": "suffix: tokens/h"
@@ -4414,23 +4063,18 @@
             "x": 0,
             "y": 24
           },
-          "hideTimeOverride": false,
           "id": 7,
           "links": [],
           "maxDataPoints": 100,
           "targets": [
             {
               "expr": "3600 * sum by (team, token_type) (rate(acme_llm_tokens_used_total{job=~\"$job\", instance=~\"$instance\", provider=~\"$provider\", model=~\"$model\", team=~\"$team\", token_type=~\"input|output\", cluster=\"eu-1\", env!~\"dev.*\"}[$__rate_interval]))",
-              "query": "3600 * sum by (team, token_type) (rate(acme_llm_tokens_used_total{job=~\"$job\", instance=~\"$instance\", provider=~\"$provider\", model=~\"$model\", team=~\"$team\", token_type=~\"input|output\", cluster=\"eu-1\", env!~\"dev.*\"}[$__rate_interval]))",
-              "target": "",
               "format": "time_series",
               "hide": false,
               "interval": "",
               "intervalFactor": 1,
               "legendFormat": "{{team}} {{token_type}}",
-              "metric": "",
               "refId": "A",
-              "step": 10,
               "instant": false,
               "datasource": {
                 "type": "prometheus",
@@ -4489,23 +4133,18 @@
             "x": 12,
             "y": 24
           },
-          "hideTimeOverride": false,
           "id": 8,
           "links": [],
           "maxDataPoints": 100,
           "targets": [
             {
               "expr": "topk(10, sum by (team, model) (increase(acme_llm_spend_usd_total{job=~\"$job\", instance=~\"$instance\", provider=~\"$provider\", model=~\"$model\", team=~\"$team\", cluster=\"eu-1\", env!~\"dev.*\"}[$__range])))",
-              "query": "topk(10, sum by (team, model) (increase(acme_llm_spend_usd_total{job=~\"$job\", instance=~\"$instance\", provider=~\"$provider\", model=~\"$model\", team=~\"$team\", cluster=\"eu-1\", env!~\"dev.*\"}[$__range])))",
-              "target": "",
               "format": "table",
               "hide": false,
               "interval": "",
               "intervalFactor": 1,
               "legendFormat": "",
-              "metric": "",
               "refId": "A",
-              "step": 10,
               "instant": true,
               "datasource": {
                 "type": "prometheus",
@@ -4529,12 +4168,6 @@
               }
             }
           ],
-          "color": {
-            "mode": "thresholds"
-          },
-          "columns": [],
-          "fontSize": "100%",
-          "mappings": [],
           "options": {
             "showHeader": true,
             "sortBy": [
@@ -4592,9 +4225,7 @@
                 },
                 "thresholdsStyle": {
                   "mode": "off"
-                },
-                "axisSoftMin": null,
-                "axisSoftMax": null
+                }
               },
               "mappings": [],
               "unit": "suffix: tokens/h"
@@ -4607,23 +4238,18 @@
             "x": 0,
             "y": 32
           },
-          "hideTimeOverride": false,
           "id": 9,
           "links": [],
           "maxDataPoints": 100,
           "targets": [
             {
               "expr": "3600 * sum by (model, token_type) (rate(acme_llm_tokens_used_total{job=~\"$job\", instance=~\"$instance\", provider=~\"$provider\", model=~\"$model\", team=~\"$team\", token_type!~\"input|output\", cluster=\"eu-1\", env!~\"dev.*\"}[$__rate_interval]))",
-              "query": "3600 * sum by (model, token_type) (rate(acme_llm_tokens_used_total{job=~\"$job\", instance=~\"$instance\", provider=~\"$provider\", model=~\"$model\", team=~\"$team\", token_type!~\"input|output\", cluster=\"eu-1\", env!~\"dev.*\"}[$__rate_interval]))",
-              "target": "",
               "format": "time_series",
               "hide": false,
               "interval": "",
               "intervalFactor": 1,
               "legendFormat": "{{model}} {{token_type}}",
-              "metric": "",
               "refId": "A",
-              "step": 10,
               "instant": false,
               "datasource": {
                 "type": "prometheus",
@@ -4697,9 +4323,7 @@
                 },
                 "thresholdsStyle": {
                   "mode": "off"
-                },
-                "axisSoftMin": null,
-                "axisSoftMax": null
+                }
               },
               "mappings": [],
               "unit": "ops"
@@ -4712,23 +4336,18 @@
             "x": 12,
             "y": 32
           },
-          "hideTimeOverride": false,
           "id": 10,
           "links": [],
           "maxDataPoints": 100,
           "targets": [
             {
               "expr": "sum by (provider, model) (rate(acme_llm_unpriced_requests_total{job=~\"$job\", instance=~\"$instance\", provider=~\"$provider\", model=~\"$model\", cluster=\"eu-1\", env!~\"dev.*\"}[$__rate_interval]))",
-              "query": "sum by (provider, model) (rate(acme_llm_unpriced_requests_total{job=~\"$job\", instance=~\"$instance\", provider=~\"$provider\", model=~\"$model\", cluster=\"eu-1\", env!~\"dev.*\"}[$__rate_interval]))",
-              "target": "",
               "format": "time_series",
               "hide": false,
               "interval": "",
               "intervalFactor": 1,
               "legendFormat": "{{provider}} {{model}}",
-              "metric": "",
               "refId": "A",
-              "step": 10,
               "instant": false,
               "datasource": {
                 "type": "prometheus",
@@ -4787,23 +4406,18 @@
             "x": 0,
             "y": 40
           },
-          "hideTimeOverride": false,
           "id": 11,
           "links": [],
           "maxDataPoints": 100,
           "targets": [
             {
               "expr": "min by (entity_type, entity) (acme_llm_budget_remaining_usd{job=~\"$job\", instance=~\"$instance\", cluster=\"eu-1\", env!~\"dev.*\"}) / max by (entity_type, entity) (acme_llm_budget_max_usd{job=~\"$job\", instance=~\"$instance\", cluster=\"eu-1\", env!~\"dev.*\"})",
-              "query": "min by (entity_type, entity) (acme_llm_budget_remaining_usd{job=~\"$job\", instance=~\"$instance\", cluster=\"eu-1\", env!~\"dev.*\"}) / max by (entity_type, entity) (acme_llm_budget_max_usd{job=~\"$job\", instance=~\"$instance\", cluster=\"eu-1\", env!~\"dev.*\"})",
-              "target": "",
               "format": "table",
               "hide": false,
               "interval": "",
               "intervalFactor": 1,
               "legendFormat": "",
-              "metric": "",
               "refId": "A",
-              "step": 10,
               "instant": true,
               "datasource": {
                 "type": "prometheus",
@@ -4827,12 +4441,6 @@
               }
             }
           ],
-          "color": {
-            "mode": "thresholds"
-          },
-          "columns": [],
-          "fontSize": "100%",
-          "mappings": [],
           "options": {
             "showHeader": true,
             "sortBy": [
@@ -4876,23 +4484,18 @@
             "x": 12,
             "y": 40
           },
-          "hideTimeOverride": false,
           "id": 12,
           "links": [],
           "maxDataPoints": 100,
           "targets": [
             {
               "expr": "min by (entity_type, entity) (acme_llm_budget_reset_seconds{job=~\"$job\", instance=~\"$instance\", cluster=\"eu-1\", env!~\"dev.*\"})",
-              "query": "min by (entity_type, entity) (acme_llm_budget_reset_seconds{job=~\"$job\", instance=~\"$instance\", cluster=\"eu-1\", env!~\"dev.*\"})",
-              "target": "",
               "format": "table",
               "hide": false,
               "interval": "",
               "intervalFactor": 1,
               "legendFormat": "",
-              "metric": "",
               "refId": "A",
-              "step": 10,
               "instant": true,
               "datasource": {
                 "type": "prometheus",
@@ -4916,12 +4519,6 @@
               }
             }
           ],
-          "color": {
-            "mode": "thresholds"
-          },
-          "columns": [],
-          "fontSize": "100%",
-          "mappings": [],
           "options": {
             "showHeader": true,
             "sortBy": [
@@ -4979,9 +4576,7 @@
                 },
                 "thresholdsStyle": {
                   "mode": "off"
-                },
-                "axisSoftMin": null,
-                "axisSoftMax": null
+                }
               },
               "mappings": [],
               "unit": "short"
@@ -4994,23 +4589,18 @@
             "x": 0,
             "y": 48
           },
-          "hideTimeOverride": false,
           "id": 13,
           "links": [],
           "maxDataPoints": 100,
           "targets": [
             {
               "expr": "sum by (entity_type) (increase(acme_llm_budget_resets_total{job=~\"$job\", instance=~\"$instance\", cluster=\"eu-1\", env!~\"dev.*\"}[$__rate_interval]))",
-              "query": "sum by (entity_type) (increase(acme_llm_budget_resets_total{job=~\"$job\", instance=~\"$instance\", cluster=\"eu-1\", env!~\"dev.*\"}[$__rate_interval]))",
-              "target": "",
               "format": "time_series",
               "hide": false,
               "interval": "",
               "intervalFactor": 1,
               "legendFormat": "{{entity_type}}",
-              "metric": "",
               "refId": "A",
-              "step": 10,
               "instant": false,
               "datasource": {
                 "type": "prometheus",
@@ -5072,11 +4662,9 @@
               "uid": "${datasource}"
             },
             "query": "label_values(acme_llm_observe_build_info{cluster=\"eu-1\", env!~\"dev.*\"}, job)",
-            "definition": "label_values(acme_llm_observe_build_info{cluster=\"eu-1\", env!~\"dev.*\"}, job)",
             "refresh": 2,
             "includeAll": true,
             "multi": true,
-            "allValue": null,
             "sort": 1,
             "current": {
               "selected": true,
@@ -5100,11 +4688,9 @@
               "uid": "${datasource}"
             },
             "query": "label_values(acme_llm_observe_build_info{job=~\"$job\", cluster=\"eu-1\", env!~\"dev.*\"}, instance)",
-            "definition": "label_values(acme_llm_observe_build_info{job=~\"$job\", cluster=\"eu-1\", env!~\"dev.*\"}, instance)",
             "refresh": 2,
             "includeAll": true,
             "multi": true,
-            "allValue": null,
             "sort": 1,
             "current": {
               "selected": true,
@@ -5128,7 +4714,6 @@
               "uid": "${datasource}"
             },
             "query": "label_values(acme_llm_requests_total{job=~\"$job\", instance=~\"$instance\", cluster=\"eu-1\", env!~\"dev.*\"}, provider)",
-            "definition": "label_values(acme_llm_requests_total{job=~\"$job\", instance=~\"$instance\", cluster=\"eu-1\", env!~\"dev.*\"}, provider)",
             "refresh": 2,
             "includeAll": true,
             "multi": true,
@@ -5156,7 +4741,6 @@
               "uid": "${datasource}"
             },
             "query": "label_values(acme_llm_requests_total{job=~\"$job\", instance=~\"$instance\", cluster=\"eu-1\", env!~\"dev.*\"}, model)",
-            "definition": "label_values(acme_llm_requests_total{job=~\"$job\", instance=~\"$instance\", cluster=\"eu-1\", env!~\"dev.*\"}, model)",
             "refresh": 2,
             "includeAll": true,
             "multi": true,
@@ -5184,7 +4768,6 @@
               "uid": "${datasource}"
             },
             "query": "label_values(acme_llm_requests_total{job=~\"$job\", instance=~\"$instance\", cluster=\"eu-1\", env!~\"dev.*\"}, team)",
-            "definition": "label_values(acme_llm_requests_total{job=~\"$job\", instance=~\"$instance\", cluster=\"eu-1\", env!~\"dev.*\"}, team)",
             "refresh": 2,
             "includeAll": true,
             "multi": true,
@@ -5223,18 +4806,6 @@
           "2h",
           "1d"
         ],
-        "time_options": [
-          "5m",
-          "15m",
-          "1h",
-          "6h",
-          "12h",
-          "24h",
-          "2d",
-          "7d",
-          "30d"
-        ],
-        "nowDelay": null,
         "hidden": false
       },
       "timezone": "browser",
@@ -5248,7 +4819,6 @@
       "description": "litellm-observe's own health: events it could not record, capped labels, versions, scrapes.",
       "editable": false,
       "graphTooltip": 1,
-      "id": null,
       "links": [],
       "panels": [
         {
@@ -5297,9 +4867,7 @@
                 },
                 "thresholdsStyle": {
                   "mode": "off"
-                },
-                "axisSoftMin": null,
-                "axisSoftMax": null
+                }
               },
               "mappings": [],
               "unit": "short"
@@ -5312,23 +4880,18 @@
             "x": 0,
             "y": 0
           },
-          "hideTimeOverride": false,
           "id": 1,
           "links": [],
           "maxDataPoints": 100,
           "targets": [
             {
               "expr": "sum by (hook) (increase(acme_llm_observe_internal_errors_total{job=~\"$job\", instance=~\"$instance\", cluster=\"eu-1\", env!~\"dev.*\"}[$__rate_interval]))",
-              "query": "sum by (hook) (increase(acme_llm_observe_internal_errors_total{job=~\"$job\", instance=~\"$instance\", cluster=\"eu-1\", env!~\"dev.*\"}[$__rate_interval]))",
-              "target": "",
               "format": "time_series",
               "hide": false,
               "interval": "",
               "intervalFactor": 1,
               "legendFormat": "{{hook}}",
-              "metric": "",
               "refId": "A",
-              "step": 10,
               "instant": false,
               "datasource": {
                 "type": "prometheus",
@@ -5401,9 +4964,7 @@
                 },
                 "thresholdsStyle": {
                   "mode": "off"
-                },
-                "axisSoftMin": null,
-                "axisSoftMax": null
+                }
               },
               "mappings": [],
               "unit": "short"
@@ -5416,23 +4977,18 @@
             "x": 12,
             "y": 0
           },
-          "hideTimeOverride": false,
           "id": 2,
           "links": [],
           "maxDataPoints": 100,
           "targets": [
             {
               "expr": "sum by (label) (increase(acme_llm_observe_label_overflow_total{job=~\"$job\", instance=~\"$instance\", cluster=\"eu-1\", env!~\"dev.*\"}[$__rate_interval]))",
-              "query": "sum by (label) (increase(acme_llm_observe_label_overflow_total{job=~\"$job\", instance=~\"$instance\", cluster=\"eu-1\", env!~\"dev.*\"}[$__rate_interval]))",
-              "target": "",
               "format": "time_series",
               "hide": false,
               "interval": "",
               "intervalFactor": 1,
               "legendFormat": "{{label}}",
-              "metric": "",
               "refId": "A",
-              "step": 10,
               "instant": false,
               "datasource": {
                 "type": "prometheus",
@@ -5491,23 +5047,18 @@
             "x": 0,
             "y": 8
           },
-          "hideTimeOverride": false,
           "id": 3,
           "links": [],
           "maxDataPoints": 100,
           "targets": [
             {
               "expr": "count by (version, litellm_version) (acme_llm_observe_build_info{job=~\"$job\", instance=~\"$instance\", cluster=\"eu-1\", env!~\"dev.*\"})",
-              "query": "count by (version, litellm_version) (acme_llm_observe_build_info{job=~\"$job\", instance=~\"$instance\", cluster=\"eu-1\", env!~\"dev.*\"})",
-              "target": "",
               "format": "table",
               "hide": false,
               "interval": "",
               "intervalFactor": 1,
               "legendFormat": "",
-              "metric": "",
               "refId": "A",
-              "step": 10,
               "instant": true,
               "datasource": {
                 "type": "prometheus",
@@ -5531,12 +5082,6 @@
               }
             }
           ],
-          "color": {
-            "mode": "thresholds"
-          },
-          "columns": [],
-          "fontSize": "100%",
-          "mappings": [],
           "options": {
             "showHeader": true,
             "sortBy": [
@@ -5599,23 +5144,18 @@
             "x": 12,
             "y": 8
           },
-          "hideTimeOverride": false,
           "id": 4,
           "links": [],
           "maxDataPoints": 100,
           "targets": [
             {
               "expr": "max by (job, instance) (up{job=~\"$job\", instance=~\"$instance\", cluster=\"eu-1\", env!~\"dev.*\"})",
-              "query": "max by (job, instance) (up{job=~\"$job\", instance=~\"$instance\", cluster=\"eu-1\", env!~\"dev.*\"})",
-              "target": "",
               "format": "time_series",
               "hide": false,
               "interval": "",
               "intervalFactor": 1,
               "legendFormat": "{{instance}}",
-              "metric": "",
               "refId": "A",
-              "step": 10,
               "instant": false,
               "datasource": {
                 "type": "prometheus",
@@ -5687,9 +5227,7 @@
                 },
                 "thresholdsStyle": {
                   "mode": "off"
-                },
-                "axisSoftMin": null,
-                "axisSoftMax": null
+                }
               },
               "mappings": [],
               "unit": "s"
@@ -5702,23 +5240,18 @@
             "x": 0,
             "y": 16
           },
-          "hideTimeOverride": false,
           "id": 5,
           "links": [],
           "maxDataPoints": 100,
           "targets": [
             {
               "expr": "max by (job, instance) (scrape_duration_seconds{job=~\"$job\", instance=~\"$instance\", cluster=\"eu-1\", env!~\"dev.*\"})",
-              "query": "max by (job, instance) (scrape_duration_seconds{job=~\"$job\", instance=~\"$instance\", cluster=\"eu-1\", env!~\"dev.*\"})",
-              "target": "",
               "format": "time_series",
               "hide": false,
               "interval": "",
               "intervalFactor": 1,
               "legendFormat": "{{instance}}",
-              "metric": "",
               "refId": "A",
-              "step": 10,
               "instant": false,
               "datasource": {
                 "type": "prometheus",
@@ -5791,9 +5324,7 @@
                 },
                 "thresholdsStyle": {
                   "mode": "off"
-                },
-                "axisSoftMin": null,
-                "axisSoftMax": null
+                }
               },
               "mappings": [],
               "unit": "short"
@@ -5806,23 +5337,18 @@
             "x": 12,
             "y": 16
           },
-          "hideTimeOverride": false,
           "id": 6,
           "links": [],
           "maxDataPoints": 100,
           "targets": [
             {
               "expr": "sum by (job, instance) (scrape_samples_scraped{job=~\"$job\", instance=~\"$instance\", cluster=\"eu-1\", env!~\"dev.*\"})",
-              "query": "sum by (job, instance) (scrape_samples_scraped{job=~\"$job\", instance=~\"$instance\", cluster=\"eu-1\", env!~\"dev.*\"})",
-              "target": "",
               "format": "time_series",
               "hide": false,
               "interval": "",
               "intervalFactor": 1,
               "legendFormat": "{{instance}} samples",
-              "metric": "",
               "refId": "A",
-              "step": 10,
               "instant": false,
               "datasource": {
                 "type": "prometheus",
@@ -5831,16 +5357,12 @@
             },
             {
               "expr": "sum by (job, instance) (scrape_series_added{job=~\"$job\", instance=~\"$instance\", cluster=\"eu-1\", env!~\"dev.*\"})",
-              "query": "sum by (job, instance) (scrape_series_added{job=~\"$job\", instance=~\"$instance\", cluster=\"eu-1\", env!~\"dev.*\"})",
-              "target": "",
               "format": "time_series",
               "hide": false,
               "interval": "",
               "intervalFactor": 1,
               "legendFormat": "{{instance}} new series",
-              "metric": "",
               "refId": "B",
-              "step": 10,
               "instant": false,
               "datasource": {
                 "type": "prometheus",
@@ -5902,11 +5424,9 @@
               "uid": "${datasource}"
             },
             "query": "label_values(acme_llm_observe_build_info{cluster=\"eu-1\", env!~\"dev.*\"}, job)",
-            "definition": "label_values(acme_llm_observe_build_info{cluster=\"eu-1\", env!~\"dev.*\"}, job)",
             "refresh": 2,
             "includeAll": true,
             "multi": true,
-            "allValue": null,
             "sort": 1,
             "current": {
               "selected": true,
@@ -5930,11 +5450,9 @@
               "uid": "${datasource}"
             },
             "query": "label_values(acme_llm_observe_build_info{job=~\"$job\", cluster=\"eu-1\", env!~\"dev.*\"}, instance)",
-            "definition": "label_values(acme_llm_observe_build_info{job=~\"$job\", cluster=\"eu-1\", env!~\"dev.*\"}, instance)",
             "refresh": 2,
             "includeAll": true,
             "multi": true,
-            "allValue": null,
             "sort": 1,
             "current": {
               "selected": true,
@@ -5958,7 +5476,6 @@
               "uid": "${datasource}"
             },
             "query": "label_values(acme_llm_requests_total{job=~\"$job\", instance=~\"$instance\", cluster=\"eu-1\", env!~\"dev.*\"}, provider)",
-            "definition": "label_values(acme_llm_requests_total{job=~\"$job\", instance=~\"$instance\", cluster=\"eu-1\", env!~\"dev.*\"}, provider)",
             "refresh": 2,
             "includeAll": true,
             "multi": true,
@@ -5986,7 +5503,6 @@
               "uid": "${datasource}"
             },
             "query": "label_values(acme_llm_requests_total{job=~\"$job\", instance=~\"$instance\", cluster=\"eu-1\", env!~\"dev.*\"}, model)",
-            "definition": "label_values(acme_llm_requests_total{job=~\"$job\", instance=~\"$instance\", cluster=\"eu-1\", env!~\"dev.*\"}, model)",
             "refresh": 2,
             "includeAll": true,
             "multi": true,
@@ -6014,7 +5530,6 @@
               "uid": "${datasource}"
             },
             "query": "label_values(acme_llm_requests_total{job=~\"$job\", instance=~\"$instance\", cluster=\"eu-1\", env!~\"dev.*\"}, team)",
-            "definition": "label_values(acme_llm_requests_total{job=~\"$job\", instance=~\"$instance\", cluster=\"eu-1\", env!~\"dev.*\"}, team)",
             "refresh": 2,
             "includeAll": true,
             "multi": true,
@@ -6053,18 +5568,6 @@
           "2h",
           "1d"
         ],
-        "time_options": [
-          "5m",
-          "15m",
-          "1h",
-          "6h",
-          "12h",
-          "24h",
-          "2d",
-          "7d",
-          "30d"
-        ],
-        "nowDelay": null,
         "hidden": false
       },
       "timezone": "browser",
