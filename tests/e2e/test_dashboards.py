@@ -139,6 +139,13 @@ def _config(api_base: str) -> dict:
     config["model_list"] += [entry("pair", "fake-500--pair", id="pair-bad"), entry("pair", "fake-ok", id="pair-good"),
                              entry("rich", "fake-rich"), entry("free", "fake-ok--free", priced=False)]
     config["router_settings"].update({"allowed_fails": 1, "cooldown_time": 5})
+    # allowed_fails on the router cools down even a group's only deployment after its second failure on a
+    # worker within the minute; then `flaky`'s retries never reach the upstream, and in some runs the
+    # Retries panel had no series at all. A deployment's own allowed_fails keeps a single-deployment group
+    # out of cooldown (LiteLLM 1.106: router_utils/cooldown_handlers.py).
+    for entry in config["model_list"]:
+        if entry["model_name"] == "flaky":
+            entry["model_info"] = {"allowed_fails": 1000}
     config["guardrails"] = [
         {"guardrail_name": "block-word",
          "litellm_params": {"guardrail": "guardrails.BlockWord", "mode": "pre_call", "default_on": True}},

@@ -62,7 +62,13 @@ class Clients:
         self.sdk = openai.OpenAI(base_url=f"{proxy.url}/v1", api_key=proxy.master_key, max_retries=0, timeout=60)
 
     def _outcome(self, call) -> str:
-        """`ok`, or the class of failure the client saw."""
+        """`ok`, or the class of failure the client saw.
+
+        Every stream is closed by a `with` block. The SDK client (and its connection pool) is shared by the
+        threads; a stream left to the garbage collector closes its response whenever the collector runs,
+        and when that happens inside another thread's request, which holds the pool's lock, it waits for that
+        lock forever (httpcore 1.0.9: seen as a smoke run hung in this test with every thread in
+        `ThreadLock.__enter__`)."""
         try:
             call()
             return "ok"
@@ -78,17 +84,19 @@ class Clients:
                                                  stream=stream, **({"stream_options": {"include_usage": True}}
                                                                    if stream else {}))
             if stream:
-                for chunk in r:
-                    if getattr(chunk, "error", None):
-                        raise openai.APIError("in-stream error", None, body=None)
+                with r:  # closed here, never by the garbage collector (see _outcome)
+                    for chunk in r:
+                        if getattr(chunk, "error", None):
+                            raise openai.APIError("in-stream error", None, body=None)
         return self._outcome(go)
 
     def text(self, model: str, stream: bool = False) -> str:
         def go():
             r = self.sdk.completions.create(model=model, prompt="hi", stream=stream)
             if stream:
-                for _ in r:
-                    pass
+                with r:
+                    for _ in r:
+                        pass
         return self._outcome(go)
 
     def embed(self, model: str) -> str:
@@ -99,9 +107,10 @@ class Clients:
             if not stream:
                 self.sdk.responses.create(model=model, input="hi")
                 return
-            for event in self.sdk.responses.create(model=model, input="hi", stream=True):
-                if event.type in ("error", "response.failed"):
-                    raise openai.APIError("in-stream error", None, body=None)
+            with self.sdk.responses.create(model=model, input="hi", stream=True) as events:
+                for event in events:
+                    if event.type in ("error", "response.failed"):
+                        raise openai.APIError("in-stream error", None, body=None)
         return self._outcome(go)
 
     def image(self, model: str) -> str:
