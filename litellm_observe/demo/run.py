@@ -126,7 +126,8 @@ def _watch(metrics_url: str, prometheus_url: str | None, upstream: FakeUpstream,
     before = summary.Sample.parse(_get(metrics_url), started)
     outage_on = False
     while duration is None or time.monotonic() - started < duration:
-        time.sleep(min(REFRESH_SECONDS, max(0.1, (duration or REFRESH_SECONDS) - (time.monotonic() - started))))
+        left = REFRESH_SECONDS if duration is None else duration - (time.monotonic() - started)
+        time.sleep(min(REFRESH_SECONDS, max(0.1, left)))
         now = time.monotonic()
         if scenario == "outage" and not outage_on and now - started >= OUTAGE_AFTER_SECONDS:
             upstream.outage.add(stack.OUTAGE.upstream)

@@ -146,6 +146,8 @@ def test_the_quick_start_works_as_written(tmp_path, upstream):
         assert _interrupt(demo) == 0, log.read_text(errors="replace")[-4000:]
     text = log.read_text(errors="replace")
     assert "demo stopped; every process it started has ended" in text
+    elapsed = [int(s) for s in re.findall(r"^\[\s*(\d+)s\] ", text, re.M)]
+    assert elapsed == sorted(set(elapsed)) and all(b - a >= 4 for a, b in zip(elapsed, elapsed[1:])), elapsed
     workdir = re.search(r"working directory (\S+)", text).group(1)
     assert not Path(workdir).exists() and stack.tagged(workdir) == []
 
