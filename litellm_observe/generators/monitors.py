@@ -20,17 +20,22 @@ POD_LABELS = {"app.kubernetes.io/name": "litellm"}
 PORT_NAME = "metrics"
 
 
+SECRET = "litellm-observe"
+
+
+def _secret(key: str) -> dict:
+    return {"name": SECRET, "key": key}
+
+
 def pod_monitor(options: Options) -> dict:
     endpoint = {"port": PORT_NAME, "path": "/metrics", "interval": "15s",
                 "relabelings": [{"action": "replace", "targetLabel": "job",
                                  "replacement": options.alerts.scrape_job}]}
-    if options.settings.bearer_token or options.settings.basic_auth_username:
-        # the secret itself never goes into a generated file: name the Secret that holds it
-        endpoint["authorization" if options.settings.bearer_token else "basicAuth"] = (
-            {"type": "Bearer", "credentials": {"name": "litellm-observe", "key": "bearer-token"}}
-            if options.settings.bearer_token else
-            {"username": {"name": "litellm-observe", "key": "username"},
-             "password": {"name": "litellm-observe", "key": "password"}})
+    # the secret itself never goes into a generated file: name the Secret that holds it
+    if options.settings.bearer_token:
+        endpoint["authorization"] = {"type": "Bearer", "credentials": _secret("bearer-token")}
+    elif options.settings.basic_auth_username:
+        endpoint["basicAuth"] = {"username": _secret("username"), "password": _secret("password")}
     return {"apiVersion": "monitoring.coreos.com/v1", "kind": "PodMonitor",
             "metadata": {"name": "litellm-observe", "labels": {"app.kubernetes.io/part-of": "litellm-observe"}},
             "spec": {"selector": {"matchLabels": dict(POD_LABELS)}, "podMetricsEndpoints": [endpoint]}}

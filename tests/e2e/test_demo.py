@@ -20,7 +20,7 @@ import pytest
 
 from litellm_observe.demo import stack
 from tests.support.metrics import total
-from tests.support.prometheus_server import PrometheusServer
+from tests.support.prometheus_server import PrometheusAPI
 
 pytestmark = pytest.mark.e2e
 
@@ -96,8 +96,7 @@ def test_outage_fires_the_alert_and_ctrl_c_cleans_up(tmp_path):
         assert (workdir / "master_key").read_text() not in demo.text  # the key is named by its file only
         demo.wait_for(r"outage: provider mistral now fails every call", 60)
 
-        client = PrometheusServer.__new__(PrometheusServer)  # only its HTTP API, at the demo's address
-        client.url, client._dir = prometheus, None
+        client = PrometheusAPI(prometheus)
         firing = client.wait_for('ALERTS{alertname="LitellmHighErrorRate", alertstate="firing", provider="mistral"}',
                                  timeout=FIRE_SECONDS, interval=2)
         assert len(firing) == 1

@@ -33,7 +33,53 @@ class PrometheusError(RuntimeError):
     pass
 
 
-class PrometheusServer:
+class PrometheusAPI:
+    """The HTTP API of a Prometheus at `url` (one this module started, or another's, such as the demo's)."""
+
+    def __init__(self, url: str):
+        self.url = url
+
+    def log_tail(self, n: int = 40) -> str:
+        """Its log, for failure messages: none, for a Prometheus this module did not start."""
+        return ""
+
+    def api(self, path: str, params: dict | list) -> dict:
+        """GET /api/v1/<path>; the `data` of a success, PrometheusError (with Prometheus's words) otherwise."""
+        url = f"{self.url}/api/v1/{path}?{urllib.parse.urlencode(params)}"
+        try:
+            with urllib.request.urlopen(url, timeout=HTTP_TIMEOUT) as r:
+                body = json.load(r)
+        except urllib.error.HTTPError as e:  # 400/422: a bad query; the body says why
+            body = json.load(e)
+        if body.get("status") != "success":
+            raise PrometheusError(f"{body.get('errorType')}: {body.get('error')}")
+        return body["data"]
+
+    def query(self, expr: str) -> list[dict]:
+        """An instant query at now: the result vector (a scalar comes back as one series)."""
+        data = self.api("query", {"query": expr})
+        if data["resultType"] == "scalar":
+            return [{"metric": {}, "value": data["result"]}]
+        return data["result"]
+
+    def label_values(self, label: str, match: str) -> list[str]:
+        """What Grafana's `label_values(match, label)` lists."""
+        return self.api(f"label/{label}/values", [("match[]", match)])
+
+    def wait_for(self, expr: str, timeout: float = 60.0, interval: float = 0.5) -> list[dict]:
+        """Poll until `expr` returns a series; bounded in time and in attempts."""
+        deadline = time.monotonic() + timeout
+        for _ in range(int(timeout / interval) + 1):
+            result = self.query(expr)
+            if result:
+                return result
+            if time.monotonic() > deadline:
+                break
+            time.sleep(interval)
+        raise PrometheusError(f"no series for {expr!r} after {timeout}s:\n{self.log_tail()}")
+
+
+class PrometheusServer(PrometheusAPI):
     def __init__(self, jobs: dict[str, list[str]], scrape_interval: str = "1s", binary: str | None = None):
         self.binary = binary or shutil.which("prometheus")
         if not self.binary:
@@ -41,7 +87,7 @@ class PrometheusServer:
         self.jobs = jobs
         self.scrape_interval = scrape_interval
         self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        super().__init__(f"http://127.0.0.1:{self.port}")
         self._dir: tempfile.TemporaryDirectory | None = None
         self._proc: subprocess.Popen | None = None
         self._log = None
@@ -117,39 +163,3 @@ class PrometheusServer:
 
     def __exit__(self, *exc) -> None:
         self.stop()
-
-    # ---- HTTP API ------------------------------------------------------------------------------
-    def api(self, path: str, params: dict | list) -> dict:
-        """GET /api/v1/<path>; the `data` of a success, PrometheusError (with Prometheus's words) otherwise."""
-        url = f"{self.url}/api/v1/{path}?{urllib.parse.urlencode(params)}"
-        try:
-            with urllib.request.urlopen(url, timeout=HTTP_TIMEOUT) as r:
-                body = json.load(r)
-        except urllib.error.HTTPError as e:  # 400/422: a bad query; the body says why
-            body = json.load(e)
-        if body.get("status") != "success":
-            raise PrometheusError(f"{body.get('errorType')}: {body.get('error')}")
-        return body["data"]
-
-    def query(self, expr: str) -> list[dict]:
-        """An instant query at now: the result vector (a scalar comes back as one series)."""
-        data = self.api("query", {"query": expr})
-        if data["resultType"] == "scalar":
-            return [{"metric": {}, "value": data["result"]}]
-        return data["result"]
-
-    def label_values(self, label: str, match: str) -> list[str]:
-        """What Grafana's `label_values(match, label)` lists."""
-        return self.api(f"label/{label}/values", [("match[]", match)])
-
-    def wait_for(self, expr: str, timeout: float = 60.0, interval: float = 0.5) -> list[dict]:
-        """Poll until `expr` returns a series; bounded in time and in attempts."""
-        deadline = time.monotonic() + timeout
-        for _ in range(int(timeout / interval) + 1):
-            result = self.query(expr)
-            if result:
-                return result
-            if time.monotonic() > deadline:
-                break
-            time.sleep(interval)
-        raise PrometheusError(f"no series for {expr!r} after {timeout}s:\n{self.log_tail()}")

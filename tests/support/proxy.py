@@ -8,23 +8,17 @@ import json
 import os
 import secrets
 import signal
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 import yaml
 
+from litellm_observe.demo.stack import free_port, tail, wait_http  # the demo's, shared
+
 PRICE = {"input_cost_per_token": 0.000001, "output_cost_per_token": 0.000002}
 START_TIMEOUT = 180.0
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def model_list(api_base: str) -> list[dict]:
@@ -121,23 +115,10 @@ class Proxy:
     start_timeout = START_TIMEOUT
 
     def _wait(self, url: str, what: str) -> None:
-        deadline = time.monotonic() + self.start_timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"{what} exited with {self.proc.returncode}; log:\n{self.log_tail()}")
-            try:
-                if self.client.get(url, timeout=2.0).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.5)
-        raise TimeoutError(f"{what} not ready at {url} after {self.start_timeout}s; log:\n{self.log_tail()}")
+        wait_http(url, self.proc, what, self.log_path, self.start_timeout)
 
     def log_tail(self, n: int = 60) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-n:])
-        except OSError:
-            return ""
+        return tail(self.log_path, n)
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
