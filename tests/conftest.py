@@ -9,9 +9,9 @@ import pytest
 # HTTP(S)_PROXY must not route loopback calls (the clients' or LiteLLM's own to the fake upstream),
 # and LiteLLM must not fetch its cost map or a tokenizer. Set before anything imports litellm;
 # proxies and workers inherit it.
-_LOOPBACK = "127.0.0.1,localhost,::1"
-for _name in ("NO_PROXY", "no_proxy"):
-    os.environ[_name] = ",".join(filter(None, (os.environ.get(_name), _LOOPBACK)))
+from litellm_observe.demo.stack import direct_loopback  # noqa: E402 - imports no litellm
+
+direct_loopback(os.environ)
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 

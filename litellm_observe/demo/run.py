@@ -9,6 +9,7 @@ the demo started (and what they spawned), the upstream, and removes the working 
 from __future__ import annotations
 
 import json
+import os
 import secrets
 import shutil
 import signal
@@ -37,6 +38,7 @@ def say(text: str = "") -> None:
 
 
 def run(duration: float | None, scenario: str, workers: int, clients: int) -> int:
+    stack.direct_loopback(os.environ)  # for this process and, through it, every process it starts
     workdir = Path(tempfile.mkdtemp(prefix="litellm-observe-demo-"))
     procs = stack.Processes(workdir)
     upstream = FakeUpstream()

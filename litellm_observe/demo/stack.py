@@ -46,6 +46,16 @@ MODELS = (
 OUTAGE = MODELS[2]  # --scenario outage: every call to this one fails
 
 
+LOOPBACK = "127.0.0.1,localhost,::1"
+
+
+def direct_loopback(environ) -> None:
+    """Add the loopback addresses to NO_PROXY/no_proxy in `environ`, so that a host's HTTP(S)_PROXY
+    never carries a call between the demo's parts (its own, the proxy's to the fake provider)."""
+    for name in ("NO_PROXY", "no_proxy"):
+        environ[name] = ",".join(filter(None, (environ.get(name), LOOPBACK)))
+
+
 def free_port(preferred: int = 0) -> int:
     """`preferred` when it is free on 127.0.0.1, else any free port."""
     for port in (preferred, 0) if preferred else (0,):
