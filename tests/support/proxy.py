@@ -10,6 +10,7 @@ import secrets
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import httpx
@@ -19,6 +20,9 @@ from litellm_observe.demo.stack import free_port, tail, wait_http  # the demo's,
 
 PRICE = {"input_cost_per_token": 0.000001, "output_cost_per_token": 0.000002}
 START_TIMEOUT = 180.0
+# Every line reaches proxy.log when written, and SIGABRT makes each process print where its threads are:
+# a start that never ends then shows where it stopped.
+DIAGNOSABLE = {"PYTHONUNBUFFERED": "1", "PYTHONFAULTHANDLER": "1"}
 
 
 def model_list(api_base: str) -> list[dict]:
@@ -41,6 +45,39 @@ def default_config(api_base: str, metrics_port: int) -> dict:
         "general_settings": {"master_key": "os.environ/LITELLM_MASTER_KEY"},
         "litellm_observe": {"port": metrics_port, "bind_address": "127.0.0.1"},
     }
+
+
+def innermost(dump: str, frames: int = 8) -> str:
+    """faulthandler's dump with each thread cut to its `frames` innermost frames."""
+    out, kept = [], frames
+    for line in dump.splitlines():
+        if line.startswith(("Fatal Python error", "Thread 0x", "Current thread 0x")):
+            out.append(line)
+            kept = 0
+        elif line.startswith("  File ") and kept < frames:
+            out.append(line)
+            kept += 1
+    return "\n".join(out)
+
+
+def group_members(pgid: int) -> list[int]:
+    """The live processes of process group `pgid`."""
+    pids = []
+    for entry in os.listdir("/proc"):
+        try:
+            fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if entry.isdigit() and int(fields[2]) == pgid:
+            pids.append(int(entry))
+    return pids
+
+
+def zombie(pid: int) -> bool | None:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except (OSError, IndexError):
+        return None
 
 
 class Proxy:
@@ -87,7 +124,7 @@ class Proxy:
         cfg = self.workdir / "config.yaml"
         cfg.write_text(yaml.safe_dump(self.config, sort_keys=True))
         env = {**os.environ, "LITELLM_MASTER_KEY": self.master_key, "LITELLM_LOCAL_MODEL_COST_MAP": "True",
-               "TMPDIR": str(self.tmpdir), "LITELLM_LOG": "ERROR", **self.env}
+               "TMPDIR": str(self.tmpdir), "LITELLM_LOG": "ERROR", **DIAGNOSABLE, **self.env}
         env.pop("PROMETHEUS_MULTIPROC_DIR", None) if "PROMETHEUS_MULTIPROC_DIR" not in self.env else None
         env.pop("XDG_RUNTIME_DIR", None)  # the run directory lands under TMPDIR, where the tests look
         args = ["--config", str(cfg), "--host", "127.0.0.1", "--port", str(self.port), "--num_workers",
@@ -97,7 +134,7 @@ class Proxy:
             for path in (self.workdir, cfg, self.tmpdir):
                 os.chown(path, self.user.uid, self.user.gid)
             env = self.host.env_for(self.user, LITELLM_MASTER_KEY=self.master_key, LITELLM_LOCAL_MODEL_COST_MAP="True",
-                                    LITELLM_LOG="ERROR", TMPDIR=str(self.tmpdir), **self.env)
+                                    LITELLM_LOG="ERROR", TMPDIR=str(self.tmpdir), **DIAGNOSABLE, **self.env)
             self.proc = subprocess.Popen(
                 [self.host.python, "-c", "from litellm.proxy.proxy_cli import run_server; run_server()", *args],
                 cwd=self.workdir, env=env, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
@@ -115,7 +152,28 @@ class Proxy:
     start_timeout = START_TIMEOUT
 
     def _wait(self, url: str, what: str) -> None:
-        wait_http(url, self.proc, what, self.log_path, self.start_timeout)
+        try:
+            wait_http(url, self.proc, what, self.log_path, self.start_timeout)
+        except TimeoutError as e:
+            raise TimeoutError(f"{e}\n{self._stacks()}") from None
+
+    def _stacks(self) -> str:
+        """SIGABRT to each process of the group in turn, the master last (faulthandler prints every
+        thread's stack into the log), then the innermost frames of each thread."""
+        mark = self.log_path.stat().st_size if self.log_path.exists() else 0
+        group = sorted(group_members(self.proc.pid), key=lambda pid: pid == self.proc.pid)
+        for pid in group:
+            try:
+                os.kill(pid, signal.SIGABRT)
+            except ProcessLookupError:
+                continue
+            deadline = time.monotonic() + 5
+            while os.path.exists(f"/proc/{pid}/status") and zombie(pid) is False and time.monotonic() < deadline:
+                time.sleep(0.1)
+        with open(self.log_path, "rb") as f:
+            f.seek(mark)
+            dump = innermost(f.read().decode(errors="replace"))
+        return f"where each of the {len(group)} processes was, innermost frames first:\n{dump}"
 
     def log_tail(self, n: int = 60) -> str:
         return tail(self.log_path, n)
