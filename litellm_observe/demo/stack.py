@@ -22,6 +22,9 @@ import yaml
 
 DEMO_ENV = "OBSERVE_DEMO_RUN"  # not LITELLM_OBSERVE_*: that prefix is the settings' own
 START_SECONDS = 180.0
+# uvicorn kills a worker that does not answer its supervisor within 5 s, and a worker answers only once it
+# has imported LiteLLM: on a small busy machine the workers can be restarted forever. (README, step 3.)
+WORKER_HEALTHCHECK_SECONDS = 60
 STOP_SECONDS = 20.0
 SCRAPE_INTERVAL = "5s"
 # The demo's rules differ from the defaults only here, so an outage fires within a minute or two.
@@ -129,7 +132,8 @@ class Processes:
         tmp = self.workdir / "tmp"  # the metrics run directory lands here, and goes with the demo
         tmp.mkdir(mode=0o700, exist_ok=True)
         return self.spawn([litellm if os.path.exists(litellm) else "litellm", "--config", str(config), "--host",
-                           "127.0.0.1", "--port", str(port), "--num_workers", str(workers)],
+                           "127.0.0.1", "--port", str(port), "--num_workers", str(workers),
+                           "--timeout_worker_healthcheck", str(WORKER_HEALTHCHECK_SECONDS)],
                           self.workdir / "proxy.log", LITELLM_MASTER_KEY=master_key,
                           LITELLM_LOCAL_MODEL_COST_MAP="True", LITELLM_LOG="ERROR", TMPDIR=str(tmp))
 

@@ -23,6 +23,11 @@ START_TIMEOUT = 180.0
 # Every line reaches proxy.log when written, and SIGABRT makes each process print where its threads are:
 # a start that never ends then shows where it stopped.
 DIAGNOSABLE = {"PYTHONUNBUFFERED": "1", "PYTHONFAULTHANDLER": "1"}
+# uvicorn kills a worker that has not answered its supervisor's ping within 5 s (its default) and starts
+# another; a spawned worker answers only once it has imported LiteLLM. On 2 busy cores that takes longer,
+# and 4 workers can be killed and restarted forever: with one other busy process, 44 restarts and no
+# ready proxy in 240 s here. LiteLLM's --timeout_worker_healthcheck (this variable) lifts the 5 s.
+PATIENT_START = {"TIMEOUT_WORKER_HEALTHCHECK": "120"}
 
 
 def model_list(api_base: str) -> list[dict]:
@@ -124,7 +129,7 @@ class Proxy:
         cfg = self.workdir / "config.yaml"
         cfg.write_text(yaml.safe_dump(self.config, sort_keys=True))
         env = {**os.environ, "LITELLM_MASTER_KEY": self.master_key, "LITELLM_LOCAL_MODEL_COST_MAP": "True",
-               "TMPDIR": str(self.tmpdir), "LITELLM_LOG": "ERROR", **DIAGNOSABLE, **self.env}
+               "TMPDIR": str(self.tmpdir), "LITELLM_LOG": "ERROR", **DIAGNOSABLE, **PATIENT_START, **self.env}
         env.pop("PROMETHEUS_MULTIPROC_DIR", None) if "PROMETHEUS_MULTIPROC_DIR" not in self.env else None
         env.pop("XDG_RUNTIME_DIR", None)  # the run directory lands under TMPDIR, where the tests look
         args = ["--config", str(cfg), "--host", "127.0.0.1", "--port", str(self.port), "--num_workers",
@@ -134,7 +139,7 @@ class Proxy:
             for path in (self.workdir, cfg, self.tmpdir):
                 os.chown(path, self.user.uid, self.user.gid)
             env = self.host.env_for(self.user, LITELLM_MASTER_KEY=self.master_key, LITELLM_LOCAL_MODEL_COST_MAP="True",
-                                    LITELLM_LOG="ERROR", TMPDIR=str(self.tmpdir), **DIAGNOSABLE, **self.env)
+                                    LITELLM_LOG="ERROR", TMPDIR=str(self.tmpdir), **DIAGNOSABLE, **PATIENT_START, **self.env)
             self.proc = subprocess.Popen(
                 [self.host.python, "-c", "from litellm.proxy.proxy_cli import run_server; run_server()", *args],
                 cwd=self.workdir, env=env, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
