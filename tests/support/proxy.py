@@ -20,13 +20,17 @@ from litellm_observe.demo.stack import free_port, tail, wait_http  # the demo's,
 
 PRICE = {"input_cost_per_token": 0.000001, "output_cost_per_token": 0.000002}
 START_TIMEOUT = 180.0
-# Every line reaches proxy.log when written, and SIGABRT makes each process print where its threads are:
-# a start that never ends then shows where it stopped.
-DIAGNOSABLE = {"PYTHONUNBUFFERED": "1", "PYTHONFAULTHANDLER": "1"}
+# SIGABRT makes each process print where its threads are (on stderr, unbuffered): a start that never ends
+# then shows where it stopped. Not PYTHONUNBUFFERED: the master's stdout would then reach the log too, and
+# tests that count workers' start-up lines there (test_workers) would count the master.
+DIAGNOSABLE = {"PYTHONFAULTHANDLER": "1"}
 # uvicorn kills a worker that has not answered its supervisor's ping within 5 s (its default) and starts
 # another; a spawned worker answers only once it has imported LiteLLM. On 2 busy cores that takes longer,
 # and 4 workers can be killed and restarted forever: with one other busy process, 44 restarts and no
-# ready proxy in 240 s here. LiteLLM's --timeout_worker_healthcheck (this variable) lifts the 5 s.
+# ready proxy in 240 s here. LiteLLM's --timeout_worker_healthcheck (this variable) lifts the 5 s. Not for
+# proxies that recycle workers: a recycled LiteLLM worker never finishes exiting by itself (it spins in the
+# interpreter's last garbage collection) and is killed only at that timeout, while uvicorn replaces no other
+# worker; those keep uvicorn's 5 s, as users who recycle should (README).
 PATIENT_START = {"TIMEOUT_WORKER_HEALTHCHECK": "120"}
 
 
@@ -129,7 +133,7 @@ class Proxy:
         cfg = self.workdir / "config.yaml"
         cfg.write_text(yaml.safe_dump(self.config, sort_keys=True))
         env = {**os.environ, "LITELLM_MASTER_KEY": self.master_key, "LITELLM_LOCAL_MODEL_COST_MAP": "True",
-               "TMPDIR": str(self.tmpdir), "LITELLM_LOG": "ERROR", **DIAGNOSABLE, **PATIENT_START, **self.env}
+               "TMPDIR": str(self.tmpdir), "LITELLM_LOG": "ERROR", **DIAGNOSABLE, **self._patient(), **self.env}
         env.pop("PROMETHEUS_MULTIPROC_DIR", None) if "PROMETHEUS_MULTIPROC_DIR" not in self.env else None
         env.pop("XDG_RUNTIME_DIR", None)  # the run directory lands under TMPDIR, where the tests look
         args = ["--config", str(cfg), "--host", "127.0.0.1", "--port", str(self.port), "--num_workers",
@@ -139,7 +143,7 @@ class Proxy:
             for path in (self.workdir, cfg, self.tmpdir):
                 os.chown(path, self.user.uid, self.user.gid)
             env = self.host.env_for(self.user, LITELLM_MASTER_KEY=self.master_key, LITELLM_LOCAL_MODEL_COST_MAP="True",
-                                    LITELLM_LOG="ERROR", TMPDIR=str(self.tmpdir), **DIAGNOSABLE, **PATIENT_START, **self.env)
+                                    LITELLM_LOG="ERROR", TMPDIR=str(self.tmpdir), **DIAGNOSABLE, **self._patient(), **self.env)
             self.proc = subprocess.Popen(
                 [self.host.python, "-c", "from litellm.proxy.proxy_cli import run_server; run_server()", *args],
                 cwd=self.workdir, env=env, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
@@ -155,6 +159,9 @@ class Proxy:
         return self
 
     start_timeout = START_TIMEOUT
+
+    def _patient(self) -> dict:
+        return {} if "--max_requests_before_restart" in self.args else PATIENT_START
 
     def _wait(self, url: str, what: str) -> None:
         try:
