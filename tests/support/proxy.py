@@ -17,6 +17,7 @@ import httpx
 import yaml
 
 from litellm_observe.demo.stack import free_port, tail, wait_http  # the demo's, shared
+from litellm_observe.rundir.protocol import stat_fields
 
 PRICE = {"input_cost_per_token": 0.000001, "output_cost_per_token": 0.000002}
 START_TIMEOUT = 180.0
@@ -71,22 +72,13 @@ def innermost(dump: str, frames: int = 8) -> str:
 
 def group_members(pgid: int) -> list[int]:
     """The live processes of process group `pgid`."""
-    pids = []
-    for entry in os.listdir("/proc"):
-        try:
-            fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        if entry.isdigit() and int(fields[2]) == pgid:
-            pids.append(int(entry))
-    return pids
+    return [int(e) for e in os.listdir("/proc") if e.isdigit() and (f := stat_fields(int(e))) and int(f[2]) == pgid]
 
 
 def zombie(pid: int) -> bool | None:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
-    except (OSError, IndexError):
-        return None
+    """None: no such process."""
+    fields = stat_fields(pid)
+    return fields[0] == "Z" if fields else None
 
 
 class Proxy:
@@ -180,7 +172,7 @@ class Proxy:
             except ProcessLookupError:
                 continue
             deadline = time.monotonic() + 5
-            while os.path.exists(f"/proc/{pid}/status") and zombie(pid) is False and time.monotonic() < deadline:
+            while zombie(pid) is False and time.monotonic() < deadline:
                 time.sleep(0.1)
         with open(self.log_path, "rb") as f:
             f.seek(mark)
@@ -276,15 +268,15 @@ class Proxy:
         for entry in os.listdir("/proc"):
             if not entry.isdigit():
                 continue
+            fields = stat_fields(int(entry))
+            if not fields or int(fields[1]) != self.proc.pid:
+                continue
             try:
-                with open(f"/proc/{entry}/stat") as f:
-                    stat = f.read()
                 with open(f"/proc/{entry}/cmdline", "rb") as f:
                     cmdline = f.read()
             except OSError:
                 continue
-            ppid = int(stat[stat.rfind(")") + 2:].split()[1])
             # LiteLLM makes its root a child subreaper, so an orphaned exporter shows up here too
-            if ppid == self.proc.pid and b"resource_tracker" not in cmdline and b"litellm_observe" not in cmdline:
+            if b"resource_tracker" not in cmdline and b"litellm_observe" not in cmdline:
                 pids.append(int(entry))
         return sorted(pids)
