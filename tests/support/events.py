@@ -32,9 +32,9 @@ def _resp(code: int) -> httpx.Response:
 
 
 M, P = "fake-model", "openai"
-# One constructor per exception class in litellm.exceptions, and what it must map to:
-# (build, expected error_type). Written from LiteLLM's class hierarchy and status codes,
-# not read back from error_types.py.
+# One constructor per exception class in litellm.exceptions of every release of the compatibility matrix,
+# and what it must map to: (build, expected error_type). Written from LiteLLM's class hierarchy and status
+# codes, not read back from error_types.py. A class a release lacks is skipped there (`installed`).
 EXCEPTIONS: dict[str, tuple] = {
     "APIConnectionError": (lambda: le.APIConnectionError("m", P, M), "connection"),
     "APIError": (lambda: le.APIError(500, "m", P, M), "internal_server_error"),
@@ -44,14 +44,20 @@ EXCEPTIONS: dict[str, tuple] = {
     "BadRequestError": (lambda: le.BadRequestError("m", M, P), "bad_request"),
     "BlockedPiiEntityError": (lambda: le.BlockedPiiEntityError("EMAIL"), "bad_request"),
     "BudgetExceededError": (lambda: le.BudgetExceededError(2.0, 1.0), "budget_exceeded"),
+    # 1.108: a caller's own stored provider credential rejected or rate limited (401 / 429)
+    "CallerCredentialAuthenticationError": (lambda: le.CallerCredentialAuthenticationError("m", P, M),
+                                            "authentication"),
+    "CallerCredentialRateLimitError": (lambda: le.CallerCredentialRateLimitError("m", P, M), "rate_limit"),
     "ContentPolicyViolationError": (lambda: le.ContentPolicyViolationError("m", M, P), "content_policy"),
     "ContextWindowExceededError": (lambda: le.ContextWindowExceededError("m", M, P), "context_window_exceeded"),
+    "EndpointNotSupportedByModelError": (lambda: le.EndpointNotSupportedByModelError("m", M, P), "bad_request"),  # 1.110
     "GuardrailRaisedException": (lambda: le.GuardrailRaisedException("g", "m"), "bad_request"),
     "ImageFetchError": (lambda: le.ImageFetchError("m", M, P), "bad_request"),
     "InternalServerError": (lambda: le.InternalServerError("m", P, M), "internal_server_error"),
     "InvalidRequestError": (lambda: le.InvalidRequestError("m", M, P), "bad_request"),
     "JSONSchemaValidationError": (lambda: le.JSONSchemaValidationError(M, P, "{}", "{}"), "bad_request"),
     "LiteLLMUnknownProvider": (lambda: le.LiteLLMUnknownProvider(M, P), "bad_request"),
+    "MalformedRequestFieldError": (lambda: le.MalformedRequestFieldError("m", M, P), "bad_request"),  # 1.108
     "MidStreamFallbackError": (lambda: le.MidStreamFallbackError("m", M, P), "service_unavailable"),
     "MockException": (lambda: le.MockException(429, "m", P, M), "rate_limit"),
     "ModelNotMappedError": (lambda: le.ModelNotMappedError("m"), "internal_server_error"),
@@ -66,6 +72,7 @@ EXCEPTIONS: dict[str, tuple] = {
     "ServiceUnavailableError": (lambda: le.ServiceUnavailableError("m", P, M), "service_unavailable"),
     "Timeout": (lambda: le.Timeout("m", M, P), "timeout"),
     "UnprocessableEntityError": (lambda: le.UnprocessableEntityError("m", M, P, _resp(422)), "bad_request"),
+    "UnsupportedEndpointError": (lambda: le.UnsupportedEndpointError("m", M, P), "bad_request"),  # 1.110
     "UnsupportedParamsError": (lambda: le.UnsupportedParamsError("m", P, M), "bad_request"),
     "VectorStoreSearchError": (lambda: le.VectorStoreSearchError([]), "bad_request"),
 }
@@ -74,6 +81,11 @@ EXCEPTIONS: dict[str, tuple] = {
 def litellm_exception_classes() -> dict[str, type]:
     return {n: c for n, c in vars(le).items()
             if isinstance(c, type) and issubclass(c, BaseException) and c.__module__.startswith("litellm")}
+
+
+def installed_exceptions() -> list[str]:
+    """The names of EXCEPTIONS that the installed LiteLLM has, sorted."""
+    return sorted(set(EXCEPTIONS) & set(litellm_exception_classes()))
 
 
 def make_logger(directory: str, *, caching=True, models=MODELS, section=None, router=None) -> ObserveLogger:
