@@ -338,3 +338,17 @@ def test_the_output_carries_no_legacy_or_null_fields():
             assert None not in defaults.values(), panel["title"]
             if panel["type"] == "gauge":
                 assert not set(defaults) & set(dashboards.GAUGE_OPTIONS)
+        # the one null Grafana's convention wants (README): a threshold's base step has no lower bound
+        nulls = list(_null_paths(data))
+        assert nulls and all(p.endswith("thresholds.steps.0.value") for p in nulls), nulls
+
+
+def _null_paths(node, path=""):
+    if node is None:
+        yield path
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            yield from _null_paths(value, f"{path}.{key}" if path else key)
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            yield from _null_paths(value, f"{path}.{i}")
