@@ -1,12 +1,15 @@
-"""Command line: `litellm_observe generate | check | serve-metrics | demo`."""
+"""Command line: `litellm_observe generate | check | serve-metrics | demo | fake-provider`."""
 from __future__ import annotations
 
 import argparse
 import logging
 import os
+import shlex
 import sys
 
 from . import settings as settings_mod
+
+FAKE_PROVIDER_PORT = 4010  # beside the proxy's 4000 of the README
 
 
 def _options(args):
@@ -33,7 +36,8 @@ def _generate_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--tags", help="comma-separated dashboard tags")
     p.add_argument("--refresh", help="dashboard refresh interval, e.g. 30s")
     p.add_argument("--kubernetes", action="store_true",
-                   help="also write Grafana sidecar ConfigMaps and a PrometheusRule")
+                   help="also write Grafana sidecar ConfigMaps, a PrometheusRule and a PodMonitor (Prometheus "
+                        "Operator)")
 
 
 def cmd_generate(args) -> int:
@@ -46,13 +50,26 @@ def cmd_generate(args) -> int:
             print(f"stale: {os.path.join(args.out, rel)} differs from what `litellm_observe generate` writes",
                   file=sys.stderr)
         if bad:
-            print("run `litellm_observe generate` and commit the result", file=sys.stderr)
+            print(f"run `{_regenerate_command(args)}` and commit the result", file=sys.stderr)
             return 1
         print("generated files are up to date")
         return 0
     for rel in generate.write(args.out, options, args.kubernetes):
         print(f"wrote {os.path.join(args.out, rel)}")
     return 0
+
+
+def _regenerate_command(args) -> str:
+    """The `generate` command that rewrites what `generate --check` found stale: the same options."""
+    words = ["litellm_observe", "generate"]
+    for flag, value in (("--config", args.config), ("--out", None if args.out == "." else args.out),
+                        ("--datasource", args.datasource), ("--selector", args.selector),
+                        ("--title-prefix", args.title_prefix), ("--tags", args.tags), ("--refresh", args.refresh)):
+        if value is not None:
+            words += [flag, shlex.quote(value)]
+    if args.kubernetes:
+        words.append("--kubernetes")
+    return " ".join(words)
 
 
 def cmd_check(args) -> int:
@@ -78,6 +95,28 @@ def cmd_demo(args) -> int:
     from .demo import run
 
     return run.run(args.duration, args.scenario, args.workers, args.clients)
+
+
+def cmd_fake_provider(args) -> int:
+    import threading
+
+    from .demo import stack
+    from .demo.upstream import FakeUpstream
+
+    stack.direct_loopback(os.environ)
+    try:
+        upstream = FakeUpstream(port=args.port)
+    except OSError as e:
+        print(f"error: cannot listen on 127.0.0.1:{args.port}: {e.strerror or e}", file=sys.stderr)
+        return 2
+    with upstream:
+        print(f"fake OpenAI-compatible provider on {upstream.base_url} (Ctrl-C stops it); point a proxy at it:\n"
+              f"  export OPENAI_BASE_URL={upstream.base_url} OPENAI_API_KEY=fake", flush=True)
+        try:
+            threading.Event().wait()
+        except KeyboardInterrupt:
+            pass
+    return 0
 
 
 def _positive(kind):
@@ -115,7 +154,11 @@ def main(argv: list[str] | None = None) -> int:
     _generate_args(g)
     g.add_argument("--check", action="store_true", help="exit 1 and name the files that are stale")
     g.set_defaults(func=cmd_generate)
-    c = sub.add_parser("check", help="promtool check and test the rules, lint the rules and the dashboards of the generated output")
+    c = sub.add_parser("check", help="promtool check and test the rules, lint the rules and the dashboards of the "
+                                     "generated output (needs promtool on the PATH: Debian's `prometheus` package)",
+                       description="Runs `promtool check rules` and `promtool test rules` on OUT/alerts/ (promtool "
+                                   "must be on the PATH: Debian and Ubuntu ship it in the `prometheus` package) "
+                                   "and lints the rules and the dashboards.")
     c.add_argument("--out", default=".", help="folder holding what `generate --out` wrote: alerts/, dashboards/, "
                                               "docs/ (default: .)")
     c.add_argument("--config", help="the config.yaml `generate` read (its litellm_observe: section)")
@@ -135,6 +178,11 @@ def main(argv: list[str] | None = None) -> int:
     d.add_argument("--workers", type=_positive(int), default=4, help="proxy worker processes (default: 4)")
     d.add_argument("--clients", type=_positive(int), default=4, help="concurrent demo clients (default: 4)")
     d.set_defaults(func=cmd_demo)
+    f = sub.add_parser("fake-provider", help="run the demo's fake OpenAI-compatible provider on its own, on "
+                                             "127.0.0.1, to try a proxy without a provider key")
+    f.add_argument("--port", type=_port, default=FAKE_PROVIDER_PORT,
+                   help=f"port (default: {FAKE_PROVIDER_PORT})")
+    f.set_defaults(func=cmd_fake_provider)
     args = p.parse_args(argv)
     try:
         return args.func(args)

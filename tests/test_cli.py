@@ -30,6 +30,8 @@ def test_generate_then_check(tmp_path, capsys, fake_generator):
     assert cli.main(["generate", "--out", out, "--check", "--datasource", "Other"]) == 1
     err = capsys.readouterr().err
     assert "dashboards/overview.json" in err and "stale" in err
+    # the hint repeats the options, so running it as printed makes the check pass
+    assert f"run `litellm_observe generate --out {out} --datasource Other` and commit" in err
     assert cli.main(["generate", "--out", out, "--datasource", "Other"]) == 0
     assert '"Other"' in (tmp_path / "dashboards/overview.json").read_text()
 
@@ -115,3 +117,18 @@ def test_check_reads_the_same_config_as_generate(tmp_path):
 def test_a_config_file_that_does_not_exist_is_an_error_not_the_defaults(tmp_path):
     code, out = _run_cli("generate", "--out", str(tmp_path), "--config", str(tmp_path / "missing.yaml"))
     assert code == 2 and "missing.yaml" in out and "Traceback" not in out, out
+
+
+def test_the_check_hint_names_the_config_and_kubernetes(tmp_path, capsys, fake_generator):
+    cfg = tmp_path / "my config.yaml"
+    cfg.write_text("litellm_observe:\n  port: 9464\n")
+    assert cli.main(["generate", "--out", str(tmp_path / "o"), "--config", str(cfg), "--kubernetes", "--check"]) == 1
+    assert (f"run `litellm_observe generate --config '{cfg}' --out {tmp_path / 'o'} --kubernetes` and commit"
+            in capsys.readouterr().err)
+
+
+@pytest.mark.parametrize("command, says", [(["generate", "--help"], "PodMonitor"), (["check", "--help"], "promtool must be on the PATH")])
+def test_help_says_what_is_written_and_needed(command, says, capsys):
+    with pytest.raises(SystemExit):
+        cli.main(command)
+    assert says in " ".join(capsys.readouterr().out.split())
