@@ -60,9 +60,12 @@ def direct_loopback(environ) -> None:
 
 
 def free_port(preferred: int = 0) -> int:
-    """`preferred` when it is free on 127.0.0.1, else any free port."""
+    """`preferred` when it is free on 127.0.0.1, else any free port. Probed with SO_REUSEADDR, as the servers
+    that then bind it do (uvicorn, Prometheus): a port whose last connections linger in TIME_WAIT after an
+    earlier demo is free for them, so the demo keeps its usual ports when started again right away."""
     for port in (preferred, 0) if preferred else (0,):
         with socket.socket() as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
                 s.bind(("127.0.0.1", port))
             except OSError:
