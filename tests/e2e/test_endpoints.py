@@ -77,6 +77,10 @@ class Clients:
         except (openai.APIError, httpx.HTTPError) as e:
             return f"broken {type(e).__name__}"
 
+    def _in_stream_error(self, path: str) -> openai.APIError:
+        """What the client saw: an error inside a stream that had started (openai 3.60 wants its request)."""
+        return openai.APIError("in-stream error", httpx.Request("POST", f"{self.proxy.url}{path}"), body=None)
+
     # ---- the openai SDK ----
     def chat(self, model: str, stream: bool = False) -> str:
         def go():
@@ -87,7 +91,7 @@ class Clients:
                 with r:  # closed here, never by the garbage collector (see _outcome)
                     for chunk in r:
                         if getattr(chunk, "error", None):
-                            raise openai.APIError("in-stream error", None, body=None)
+                            raise self._in_stream_error("/v1/chat/completions")
         return self._outcome(go)
 
     def text(self, model: str, stream: bool = False) -> str:
@@ -110,7 +114,7 @@ class Clients:
             with self.sdk.responses.create(model=model, input="hi", stream=True) as events:
                 for event in events:
                     if event.type in ("error", "response.failed"):
-                        raise openai.APIError("in-stream error", None, body=None)
+                        raise self._in_stream_error("/v1/responses")
         return self._outcome(go)
 
     def image(self, model: str) -> str:
