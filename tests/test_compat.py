@@ -20,6 +20,22 @@ def test_the_runtime_requirement_is_the_oldest_supported_release_with_no_upper_b
     assert litellm == [f"litellm>={compat.OLDEST_SUPPORTED}"]
 
 
+def test_the_suite_runs_on_the_pinned_release():
+    """The test extra pins LiteLLM to SUITE_RELEASE, and the suite runs on it (scripts/test installs it):
+    a suite whose LiteLLM moved with the package index would fail here, not somewhere deep."""
+    extras = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    litellm = [d for d in extras["test"] if d.split("[")[0].split("=")[0].strip() == "litellm"]
+    assert litellm == [f"litellm[proxy]=={compat.SUITE_RELEASE}"]
+    assert compat.litellm_version() == compat.SUITE_RELEASE, (
+        f"litellm {compat.litellm_version()} is installed, the suite is pinned to {compat.SUITE_RELEASE}: "
+        "pip install -e '.[test]' (scripts/test does)")
+
+
+def test_the_matrix_runs_the_oldest_and_the_newest_around_the_suite():
+    parsed = [compat.parse(v) for v in (compat.OLDEST_SUPPORTED, compat.SUITE_RELEASE, compat.NEWEST_TESTED)]
+    assert parsed == sorted(parsed) and len(set(compat.MATRIX + (compat.SUITE_RELEASE,))) == 3
+
+
 @pytest.mark.parametrize("version, parsed", [("1.109.1", (1, 109, 1)), ("1.75.5.post2", (1, 75, 5)),
                                              ("1.110.0rc1", (1, 110, 0)), ("2", (2,)), ("garbage", ())])
 def test_parse(version, parsed):
