@@ -4,6 +4,7 @@ Every wait is bounded; `stop()` always ends the whole process group.
 """
 from __future__ import annotations
 
+import functools
 import json
 import os
 import secrets
@@ -33,6 +34,20 @@ DIAGNOSABLE = {"PYTHONFAULTHANDLER": "1"}
 # interpreter's last garbage collection) and is killed only at that timeout, while uvicorn replaces no other
 # worker; those keep uvicorn's 5 s, as users who recycle should (README).
 PATIENT_START = {"TIMEOUT_WORKER_HEALTHCHECK": "120"}
+
+
+def litellm_cli() -> str:
+    """The `litellm` command beside this interpreter (a compat venv's), else the one on the PATH."""
+    beside = os.path.join(os.path.dirname(sys.executable), "litellm")
+    return beside if os.path.exists(beside) else "litellm"
+
+
+@functools.lru_cache(maxsize=None)
+def supports_flag(flag: str) -> bool:
+    """Whether the installed LiteLLM's CLI has `flag` (e.g. --run_granian, from 1.108)."""
+    out = subprocess.run([litellm_cli(), "--help"], capture_output=True, text=True, timeout=120,
+                         env={**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True"})
+    return flag in out.stdout.split()
 
 
 def model_list(api_base: str) -> list[dict]:
@@ -141,8 +156,7 @@ class Proxy:
                 cwd=self.workdir, env=env, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                 start_new_session=True, user=self.user.uid, group=self.user.gid, extra_groups=[])
         else:
-            litellm = os.path.join(os.path.dirname(sys.executable), "litellm")
-            self.proc = subprocess.Popen([litellm if os.path.exists(litellm) else "litellm", *args], cwd=self.workdir,
+            self.proc = subprocess.Popen([litellm_cli(), *args], cwd=self.workdir,
                                          env=env, stdout=self._log, stderr=subprocess.STDOUT,
                                          stdin=subprocess.DEVNULL, start_new_session=True)
         self._wait(f"{self.url}/health/liveliness", "proxy")
