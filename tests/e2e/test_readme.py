@@ -1,9 +1,11 @@
 """The README's quick start, run as a newcomer runs it: every block marked `<!-- readme-test: NAME -->`,
 as written, in order, in a copy of this checkout with a fresh virtualenv.
 
-The only thing the test adds is the provider: OPENAI_BASE_URL points the README's config at the fake
-upstream (LiteLLM reads that variable for `openai/` models), so no key or network is needed. The
-README's fixed ports (4000 for the proxy, 9464 for the exporter) must be free.
+The provider is the README's own: `litellm_observe fake-provider`, started as written, and the
+`OPENAI_BASE_URL` line that points the README's config at it, run before the proxy's start, so no key or
+network is needed. The README's fixed ports (4000 for the proxy, 4010 for the fake provider, 9464 for the
+exporter) must be free; `pip install` sees the suite's pinned LiteLLM (PIP_CONSTRAINT), so the quick start
+runs on the release the suite tests.
 """
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from litellm_observe import compat
 from litellm_observe.demo import stack
 
 pytestmark = pytest.mark.e2e
@@ -32,8 +35,8 @@ START_SECONDS = 240
 
 def blocks() -> dict[str, str]:
     found = {name: body for name, _, body in MARKED.findall((REPO / "README.md").read_text())}
-    assert list(found) == ["install", "demo", "config.yaml", "start", "request", "request-output",
-                           "prometheus.yml", "generate"], list(found)
+    assert list(found) == ["install", "demo", "config.yaml", "fake-provider", "fake-provider-env", "start", "request",
+                           "request-output", "prometheus.yml", "generate"], list(found)
     return found
 
 
@@ -117,14 +120,16 @@ def _descendant_env(pid: int, name: str) -> str | None:
     return None
 
 
-def test_the_quick_start_works_as_written(tmp_path, upstream):
-    for port in (4000, 9464):
+def test_the_quick_start_works_as_written(tmp_path):
+    for port in (4000, 4010, 9464):
         assert _port_free(port), f"the README's port {port} is busy on this machine"
     readme = blocks()
     checkout = _copy_checkout(tmp_path / "checkout")
     (tmp_path / "tmp").mkdir()
-    env = {**os.environ, "TMPDIR": str(tmp_path / "tmp"), "OPENAI_BASE_URL": upstream.base_url}
-    for name in ("VIRTUAL_ENV", "PYTHONPATH", "LITELLM_MASTER_KEY", "OPENAI_API_KEY"):
+    constraints = tmp_path / "constraints.txt"
+    constraints.write_text(f"litellm=={compat.SUITE_RELEASE}\n")
+    env = {**os.environ, "TMPDIR": str(tmp_path / "tmp"), "PIP_CONSTRAINT": str(constraints)}
+    for name in ("VIRTUAL_ENV", "PYTHONPATH", "LITELLM_MASTER_KEY", "OPENAI_API_KEY", "OPENAI_BASE_URL"):
         env.pop(name, None)
     env["PATH"] = os.pathsep.join(p for p in env["PATH"].split(os.pathsep) if "venv" not in p)
 
@@ -151,11 +156,16 @@ def test_the_quick_start_works_as_written(tmp_path, upstream):
     workdir = re.search(r"working directory (\S+)", text).group(1)
     assert not Path(workdir).exists() and stack.tagged(workdir) == []
 
-    # 3. the complete minimal config, the proxy started as written, a request and its line
+    # 3. the complete minimal config, the fake provider and the proxy started as written, a request and its line
     (checkout / "config.yaml").write_text(readme["config.yaml"])
+    provider_log = tmp_path / "fake-provider.log"
+    provider = term.start(readme["fake-provider"], provider_log)
     log = tmp_path / "proxy.log"
-    proxy = term.start(readme["start"], log)
+    proxy = None
     try:
+        _wait(lambda: "http://127.0.0.1:4010/v1" in provider_log.read_text(errors="replace"), 60,
+              "fake provider", provider_log)
+        proxy = term.start(readme["fake-provider-env"] + readme["start"], log)
         client = httpx.Client(timeout=5)
 
         def up(url):
@@ -178,7 +188,9 @@ def test_the_quick_start_works_as_written(tmp_path, upstream):
         assert json.loads(answer)["choices"][0]["message"]["content"] == "hello world"  # the fake provider's
         assert line == readme["request-output"].strip()
     finally:
-        assert _interrupt(proxy) is not None
+        if proxy is not None:
+            assert _interrupt(proxy) is not None
+        assert _interrupt(provider) == 0, provider_log.read_text(errors="replace")[-2000:]
 
     # 5. generate and check with the same config; 4. Prometheus loads the generated rules as shown
     generated = term.run(readme["generate"], timeout=600)
