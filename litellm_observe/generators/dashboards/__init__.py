@@ -154,9 +154,11 @@ Template variables: `job` and `instance` (the targets exporting `{build_info}`; 
 `provider`, `model`, `team` (All matches any value). Every query is filtered by them and sums across
 proxy replicas, so a fleet of proxies reads as one service.
 
-The files carry none of grafanalib's legacy fields (top-level `rows`, per-panel `span`, targets' `step`, `null`
-values; the tests check every file against Grafana's dashboard schema, as the `grafana-foundation-sdk` package
-models it) and are not editable (they are provisioned: change the generator options instead).
+The files carry none of grafanalib's legacy fields (top-level `rows`, per-panel `span`, targets' `step`) and
+no `null` value, except where Grafana's own convention wants one: the base step of each threshold is
+`{{"color": ..., "value": null}}` (it has no lower bound). The tests check every file against Grafana's
+dashboard schema, as the `grafana-foundation-sdk` package models it. The files are not editable (they are
+provisioned: change the generator options instead).
 `litellm_observe check` lints them with the rules of Grafana's dashboard-linter that apply (datasource, job
 and instance variables, units, titles and descriptions, `$__rate_interval`, counter aggregation, uneditable
 dashboards; listed in `litellm_observe/generators/dashboards/lint.py`) and checks every query against the
