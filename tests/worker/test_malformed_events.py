@@ -106,7 +106,7 @@ class WeirdError(Exception):
         raise RuntimeError(f"no {name}")
 
 
-litellm_exceptions = st.builds(_with_status, st.sampled_from([b for b, _ in ev.EXCEPTIONS.values()]).map(lambda b: b()),
+litellm_exceptions = st.builds(_with_status, st.sampled_from([ev.EXCEPTIONS[n][0] for n in ev.installed_exceptions()]).map(lambda b: b()),
                                st.sampled_from(["keep", "keep", "set", "del"]), garbage)
 exceptions = st.one_of(
     litellm_exceptions, litellm_exceptions,
