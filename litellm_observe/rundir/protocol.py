@@ -1,13 +1,18 @@
-"""The run directory protocol: every path, file name, lock and handshake, in one place.
+"""The run directory protocol: every path, file name, lock and handshake, in one place (with runs.py,
+which names runs and says whether one lives).
 
 The worker side (worker/) and the exporter side (exporter/) both follow this module
 and never import each other.
 
   <base>/                       litellm_observe-<uid> in the temp dir, or the configured
-                                metrics_dir; checked on every start (private_dir)
+                                metrics_dir; checked on every start (private_dir); every
+                                process of a live run holds a shared flock on it (runs.py)
     sidecar.lock                held by a `serve-metrics` sidecar serving the base
     w-*.lob, archive.lob        the sidecar's own counters and the runs it folded
-    run-<pid>-<start>/          one proxy run, named after its root process
+    .new-run-*, .gone-run-*     a run directory being made, or removed (runs.py)
+    run-<pid>-<start>-<ns>/     one proxy run, named after its root process and its PID
+                                namespace (runs.py); every process of the run holds a
+                                shared flock on it for life: the run lives while one does
       w-<pid>-<rand>.lob        one sample file per live writer, flock held for life
       w-<pid>-<rand>.lob.new    being created: not yet locked or complete; never read
       archive.lob               what dead writers left (written whole, then renamed)
@@ -17,6 +22,7 @@ and never import each other.
       exporter.pid              the exporter's pid, written once it listens
       exporter.bindfail         failed attempts to listen and when one was last logged (gone once it listens)
       spawn.lock                the worker that starts an exporter holds it meanwhile
+      remade                    made by the first process to notice the directory was removed
       labels/<label>.values     label values admitted in this run, one JSON per line
       resets/<sha256 prefix>    budget reset claims, an 8-byte stamp each
       cooldowns/<end>-<sha256>  deployment cooldown claims: empty files created with O_EXCL,
@@ -28,18 +34,18 @@ Handshakes:
   while its writer lives. Whoever can take that flock knows the writer is gone.
 - A dead writer's file is folded into `archive.lob` under `compact.lock` held
   exclusively; readers hold it shared, so no reader counts a writer twice.
-- A run ends when its root process is gone. Its exporter then deletes the run
-  directory, unless a sidecar holds `sidecar.lock` in the base: then the sidecar folds
-  the run into the base's archive and deletes it (so its totals never drop).
+- A run ends when its root process is gone (its exporter, in the root's PID namespace,
+  watches the root) and, for everyone else, when no process holds its directory's flock
+  (runs.py). Its exporter then deletes the run directory, unless a sidecar holds
+  `sidecar.lock` in the base: then the sidecar folds the run into the base's archive and
+  deletes it (so its totals never drop).
 """
 from __future__ import annotations
 
 import errno
 import fcntl
 import hashlib
-import multiprocessing
 import os
-import shutil
 import stat
 import tempfile
 import uuid
@@ -60,6 +66,7 @@ EXPORTER_PID = "exporter.pid"
 BIND_FAILURES = "exporter.bindfail"  # "<failed attempts> <when the failure was last logged>"
 SPAWN_LOCK = "spawn.lock"
 SIDECAR_LOCK = "sidecar.lock"
+REMADE = "remade"  # created (O_EXCL) by the first process to notice that its run directory was removed
 LABELS_DIR = "labels"
 RESETS_DIR = "resets"
 COOLDOWNS_DIR = "cooldowns"
@@ -226,71 +233,7 @@ def writer_gone(path: str) -> bool:
         return False
 
 
-# ---- runs ---------------------------------------------------------------------------------------
-def stat_fields(pid: int) -> list[str] | None:
-    """The fields of /proc/<pid>/stat after the command name (state, ppid, pgrp, ...); None: no such process."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            raw = f.read().decode(errors="replace")
-    except OSError:
-        return None
-    return raw[raw.rfind(")") + 2:].split()  # fields after the command name
-
-
-def start_time(pid: int) -> int | None:
-    fields = stat_fields(pid)
-    return int(fields[19]) if fields and len(fields) > 19 else None  # field 22 of proc(5)
-
-
-def _cmdline(pid: int) -> bytes | None:
-    try:
-        with open(f"/proc/{pid}/cmdline", "rb") as f:
-            return f.read()
-    except OSError:
-        return None
-
-
-@dataclass(frozen=True)
-class Root:
-    """The process that owns a proxy run: the uvicorn supervisor or gunicorn master whose
-    children are the workers (or the worker itself when there is only one). Its pid and
-    kernel start time name the run directory, so a new run starts from empty and two
-    proxies on one host never share a directory."""
-
-    pid: int
-    start: int
-
-    @property
-    def name(self) -> str:
-        return f"{RUN_PREFIX}{self.pid}-{self.start}"
-
-    def alive(self) -> bool:
-        return start_time(self.pid) == self.start
-
-    def arg(self) -> str:
-        return f"{self.pid}:{self.start}"
-
-    @classmethod
-    def parse(cls, name: str) -> "Root | None":
-        try:
-            pid, start = name[len(RUN_PREFIX):].split("-")
-            return cls(int(pid), int(start))
-        except ValueError:
-            return None
-
-
-def current_root() -> Root:
-    me, parent = os.getpid(), os.getppid()
-    supervisor = multiprocessing.parent_process()  # set in uvicorn's spawned workers
-    if supervisor is not None and supervisor.pid:
-        pid = supervisor.pid  # may be 1: `litellm` as a container's first process
-    elif parent > 0 and _cmdline(parent) == _cmdline(me):
-        pid = parent  # gunicorn's workers, forked without exec
-    else:
-        pid = me  # a single worker is its own run
-    return Root(pid, start_time(pid) or 0)
-
-
+# ---- base directories ----------------------------------------------------------------------------
 def base_name(uid: int | None = None) -> str:
     """The default base directory's name in a directory shared by users: one per user."""
     return f"{BASE_NAME}-{os.geteuid() if uid is None else uid}"
@@ -394,16 +337,13 @@ class Directory:
                 and writer_gone(self.join(n))]
 
     def run_dirs(self) -> list["Directory"]:
+        """The run directories in this base (rundir/runs.py names them), sorted."""
         try:
             names = os.listdir(self.path)
         except OSError:
             return []
         return [Directory(self.join(n)) for n in sorted(names)
-                if n.startswith(RUN_PREFIX) and Root.parse(n) is not None and os.path.isdir(self.join(n))]
-
-    @property
-    def root(self) -> Root | None:
-        return Root.parse(os.path.basename(self.path))
+                if n.startswith(RUN_PREFIX) and os.path.isdir(self.join(n))]
 
     def sidecar_watching(self) -> bool:
         """Whether a sidecar serves this run or its base (then the sidecar folds the run when it
@@ -418,6 +358,16 @@ class Directory:
         """The claim file of one cooldown (worker/deployments.py): named after when it ends, so
         claims of cooldowns long over can be deleted by name alone."""
         return self.join(COOLDOWNS_DIR, f"{int(ends)}-{hashlib.sha256(cooldown.encode()).hexdigest()[:32]}")
+
+
+def first_to_notice(directory: "Directory") -> bool:
+    """Whether this process is the first of its run to find the run directory made again after it was
+    removed (then it, alone, logs and counts it): the one that creates `remade` there."""
+    try:
+        os.close(create_exclusive(directory.join(REMADE)))
+    except OSError:
+        return False
+    return True
 
 
 def sidecar_watching(directory: str) -> bool:
@@ -443,24 +393,3 @@ def prepare(path: str, parents: bool = True) -> Directory:
     for sub in (LABELS_DIR, RESETS_DIR, COOLDOWNS_DIR):
         private_dir(os.path.join(path, sub))
     return Directory(path)
-
-
-def run_dir(base: str, root: Root) -> Directory:
-    """The run's directory in a checked base directory."""
-    private_dir(base, parents=True)
-    return prepare(os.path.join(base, root.name), parents=False)
-
-
-def remove_dead_runs(base: str, keep: Root | None = None) -> list[str]:
-    """Delete run directories whose root process has exited (left to a sidecar serving the
-    base, which folds them first); returns what was removed."""
-    if sidecar_watching(base):
-        return []
-    removed = []
-    for run in Directory(base).run_dirs():
-        root = run.root
-        if root is None or root == keep or root.alive():
-            continue
-        shutil.rmtree(run.path, ignore_errors=True)
-        removed.append(os.path.basename(run.path))
-    return removed

@@ -246,6 +246,17 @@ class MappedFile:
         self.used = HEADER.size
         self._mm[:HEADER.size] = HEADER.pack(MAGIC, VERSION, self.used)  # before the file is visible
 
+    @classmethod
+    def copy_of(cls, source: "MappedFile", fd: int) -> "MappedFile":
+        """A new file at `fd` holding what `source` holds, at the same offsets (so record indices stay
+        valid); the caller keeps `source` from changing meanwhile and publishes the file afterwards."""
+        new = cls.__new__(cls)
+        new._fd, new._size, new._mm = fd, 0, None
+        new._reserve(source._size)
+        new._mm[:source.used] = source._mm[:source.used]
+        new.used = source.used
+        return new
+
     def _reserve(self, size: int) -> None:
         os.posix_fallocate(self._fd, 0, size)  # blocks exist before any store touches them
         self._release()

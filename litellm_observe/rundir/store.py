@@ -47,6 +47,40 @@ class WorkerStore:
         self._fd = fd
         self._values = self._file.doubles
 
+    def unlinked(self) -> bool:
+        """Whether this store's file was removed from its directory (by hand, or by a cleaner that
+        removed the whole run directory): values written from then on reach no reader."""
+        try:
+            return os.fstat(self._fd).st_nlink == 0 or not _same_file(self._fd, self.path)
+        except OSError:
+            return True
+
+    def republish(self, directory: Directory) -> None:
+        """Publish this store's file again in `directory` (its own was removed): the same name, a copy
+        of every value as of now, through the same `.new`, lock, rename handshake. Every value stays at
+        its offset, so writers go on unchanged; none is lost, since they wait on the store's lock
+        meanwhile. Raises OSError when it cannot (the store then keeps its old file)."""
+        with self._lock:
+            path = directory.join(os.path.basename(self.path))
+            tmp = path + NEW_SUFFIX
+            fd = create_exclusive(tmp)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                new = samplefile.MappedFile.copy_of(self._file, fd)
+                os.rename(tmp, path)
+            except BaseException:
+                os.close(fd)
+                try:
+                    os.unlink(tmp)
+                except OSError:
+                    pass
+                raise
+            old, old_fd = self._file, self._fd
+            self._file, self._fd, self.path = new, fd, path
+            self._values = new.doubles
+            old.close()
+            os.close(old_fd)
+
     def _new(self, key: tuple[str, tuple[str, ...]]) -> int:
         metric, labels = key
         m = BY_NAME[metric]
@@ -107,3 +141,8 @@ class WorkerStore:
             self._values = None
             self._file.close()
             os.close(self._fd)
+
+
+def _same_file(fd: int, path: str) -> bool:
+    held, there = os.fstat(fd), os.stat(path, follow_symlinks=False)
+    return (held.st_dev, held.st_ino) == (there.st_dev, there.st_ino)
