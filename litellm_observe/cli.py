@@ -5,6 +5,7 @@ import argparse
 import logging
 import os
 import shlex
+import signal
 import sys
 
 from . import settings as settings_mod
@@ -87,8 +88,15 @@ def cmd_serve(args) -> int:
         print(f"error: --dir {args.dir}: no such directory (the proxy's metrics_dir, or one of its run-* "
               "directories)", file=sys.stderr)
         return 2
+    # As its container's first process (a sidecar), SIGTERM would be ignored without a handler: PID 1 gets
+    # no default signal action. Stop as on Ctrl-C instead, so a pod stops at once.
+    signal.signal(signal.SIGTERM, _stop)
     code = service.run(args.dir, s, None, address=args.address, port=args.port)
     return 2 if code in (service.EXIT_BIND, service.EXIT_UNSAFE) else code
+
+
+def _stop(signum, frame):
+    raise KeyboardInterrupt
 
 
 def cmd_demo(args) -> int:

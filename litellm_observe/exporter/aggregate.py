@@ -23,9 +23,20 @@ What a read error means:
 Whenever a scrape could not read everything, it serves, per series, the larger of the
 last complete values and what it could read (`Snapshot.fill`), so a counter never
 drops because of a transient error, and never counts more than was written.
+
+A directory removed under a live run (a cleaner that ignores locks, or a hand):
+while it is missing, reads are incomplete (the last values are served). When it is
+there again (rundir/runs.py: the run's processes make it again), the first aggregator
+to see it folds the archive it last read into the new one, exactly and once (under a
+MERGED name tied to that archive's content), and lets the live files it last read
+stand in, as last read, until their writers publish them again (same names) or, for
+a writer that died meanwhile, for VANISHED_SECONDS, then folds them as dead writers,
+once (MERGED under the file's name). Only what changed in the last read's interval
+before the removal can be lost.
 """
 from __future__ import annotations
 
+import hashlib
 import logging
 import math
 import os
@@ -39,6 +50,7 @@ from ..rundir.protocol import CORRUPT_SUFFIX, Directory, locked, writer_gone, wr
 
 log = logging.getLogger("litellm_observe.exporter")
 MERGED = "__merged__"  # archive records naming the files (or runs) already folded in
+VANISHED_SECONDS = 30.0  # how long a vanished directory's live files stand in for their writers
 
 SeriesKey = tuple[str, tuple[str, ...]]
 Series = dict[SeriesKey, list[float]]
@@ -125,6 +137,9 @@ class Aggregator:
         self._cache: dict[str, tuple[tuple | None, list]] = {}  # path -> (identity, records last read)
         self._readers: dict[str, samplefile.FileReader] = {}  # open, mapped files, one per path
         self.last: Series = {}
+        self._dir_identity: tuple[int, int] | None = None  # the directory last read (st_dev, st_ino)
+        self._vanished: tuple[list, dict[str, list]] | None = None  # its archive and live files, as last read
+        self._orphans: dict[str, tuple[float, list]] = {}  # live file name -> (deadline, records last read)
 
     # ---- reading one file ----------------------------------------------------------------------
     def _decode(self, key: bytes) -> SeriesKey | None:
@@ -303,8 +318,12 @@ class Aggregator:
         got = self._read(path, writer_may_live=False, once=True)
         if got is None or not got[1]:
             return None
+        return self._counters(got[0])
+
+    def _counters(self, records: list) -> list:
+        """A dead writer's counter and histogram records, with its `killed` exit when it had none."""
         out, started, exited = [], False, False
-        for key, values in got[0]:
+        for key, values in records:
             decoded = self._decode(key)
             if decoded is not None and decoded[0] != MERGED and BY_NAME[decoded[0]].kind is not Kind.GAUGE:
                 out.append((decoded, values))
@@ -315,12 +334,60 @@ class Aggregator:
         return out
 
     def compact(self) -> int:
-        """Fold dead writers into the archive; returns how many files were folded."""
+        """Fold dead writers into the archive (and the live files of a vanished directory whose writers
+        never published them again); returns how many were folded."""
         for path in self.dir.abandoned_new_files():
             _unlink(path)
         dead = [p for p in self.dir.sample_files() if writer_gone(p)]
+        now = time.monotonic()
+        expired = [(n, r) for n, (deadline, r) in self._orphans.items() if deadline <= now]
         return self._fold([(os.path.basename(p), lambda p=p: self._counters_of(p), lambda p=p: _unlink(p))
-                           for p in dead])
+                           for p in dead] +
+                          [(n, lambda r=r: self._counters(r), lambda n=n: self._orphans.pop(n, None))
+                           for n, r in expired])
+
+    # ---- a directory removed under a live run ------------------------------------------------------
+    def _check_identity(self) -> bool:
+        """Whether the directory is there; notes when it vanished or was made anew since the last read,
+        keeping what it held as last read (before anything is forgotten)."""
+        try:
+            st = os.stat(self.dir.path, follow_symlinks=False)
+            identity = (st.st_dev, st.st_ino)
+        except OSError:
+            identity = None
+        if identity != self._dir_identity and self._dir_identity is not None and self._vanished is None:
+            cached = {p: records for p, (_, records) in self._cache.items()}
+            archive = cached.pop(self.dir.archive, [])
+            live = {os.path.basename(p): records for p, records in cached.items()}
+            if archive or live:
+                self._vanished = (archive, live)
+            for path in list(self._readers):
+                self._forget(path)
+            self._cache.clear()
+        self._dir_identity = identity
+        return identity is not None
+
+    def _restore(self) -> None:
+        """Into the directory made anew: the vanished archive, folded once (MERGED under a name tied to its
+        content, so another reader restoring the same one adds nothing), and the vanished live files as
+        stand-ins until their writers publish them again."""
+        archive, live = self._vanished
+        if archive:
+            marker = "restored-" + hashlib.sha256(samplefile.encode(archive)).hexdigest()[:16]
+
+            def contributions() -> list:
+                halves, _ = self._archive(archive)
+                return [(key, part) for key, (hi, lo) in halves.items() for part in (hi, lo)]
+
+            if not self._fold([(marker, contributions, lambda: None)]) and not self._restored(marker):
+                return  # the archive could not be written now: retried at the next read
+        deadline = time.monotonic() + VANISHED_SECONDS
+        self._orphans.update({name: (deadline, records) for name, records in live.items()})
+        self._vanished = None
+
+    def _restored(self, marker: str) -> bool:
+        got = self._read(self.dir.archive, writer_may_live=False)
+        return got is not None and marker in self._archive(got[0])[1]
 
     def fold_directories(self, ended: list["Aggregator"], remove: Callable[[Directory], None]) -> int:
         """Fold whole directories whose every writer is gone (a sidecar's ended runs) into this
@@ -341,11 +408,17 @@ class Aggregator:
         `children` read while this directory's folding is held off, so a child folded into this
         archive meanwhile is never missed nor counted twice."""
         snap = Snapshot()
-        if not os.path.isdir(self.dir.path):
-            for path in list(self._readers):
-                self._forget(path)
-            self._cache.clear()
+        if not self._check_identity():  # removed: the last values stand until it is there again
+            snap.complete = self._vanished is None
             return snap
+        if self._vanished is not None:
+            try:
+                self._restore()
+            except OSError as e:
+                self._retry(self.dir.path, e)
+            if self._vanished is not None:
+                snap.complete = False
+                return snap
         try:
             with locked(self.dir.compact_lock, shared=True):
                 self._read_all(snap)
@@ -368,6 +441,16 @@ class Aggregator:
         files = self.dir.sample_files()
         for path in (set(self._cache) | set(self._readers)) - set(files) - {self.dir.archive}:
             self._forget(path, records=True)
+        names = {os.path.basename(p) for p in files}
+        for name, (_, records) in list(self._orphans.items()):
+            if name in names or name in merged:  # published again by its writer, or folded
+                del self._orphans[name]
+                continue
+            snap.complete = False  # a stand-in, as last read: never served lower than before
+            for key, values in records:
+                decoded = self._decode(key)
+                if decoded is not None and decoded[0] != MERGED and BY_NAME[decoded[0]].kind is not Kind.GAUGE:
+                    snap.add_sum(decoded, values)
         for path in files:
             if os.path.basename(path) in merged:
                 continue  # folded by a compaction that crashed before deleting it

@@ -20,12 +20,13 @@ import threading
 import time
 
 from .. import compat, settings as settings_mod
-from ..rundir.protocol import (EXIT_BIND, EXIT_BUSY, EXIT_UNSAFE, Directory, Root, UnsafeDirectory, bind_failed, bound,
-                               hold, lock_held,
-                               private_dir, share_with_group, watch_as_sidecar, write_atomically, writer_gone)
+from ..rundir.protocol import (EXIT_BIND, EXIT_BUSY, EXIT_UNSAFE, Directory, UnsafeDirectory, bind_failed, bound,
+                               first_to_notice, hold, private_dir, share_with_group, watch_as_sidecar,
+                               write_atomically)
 from ..rundir.record import Recorder
+from ..rundir.runs import Membership, Root, claim_ended, hold_dir, remove_claimed
 from ..rundir.store import WorkerStore
-from .aggregate import QUARANTINED, Aggregator
+from .aggregate import QUARANTINED, VANISHED_SECONDS, Aggregator
 from .exposition import SharedRender, families
 from .http import MetricsServer
 
@@ -48,6 +49,7 @@ class Exporter:
             log.warning("litellm_observe: exporter cannot write its own counters in %s: %s", directory, e)
         self.aggregator = Aggregator(self.directory, on_error=self._read_error)
         self._runs: dict[str, Aggregator] = {}
+        self._vanished_at: dict[str, float] = {}
         self._fold_lock = threading.Lock()
         self.render = SharedRender(self._families)
         self._expected = self._credentials(settings)
@@ -63,20 +65,42 @@ class Exporter:
         return allowed
 
     def _read_error(self, outcome: str, path: str, err: BaseException) -> None:
+        self.count_internal_error("exporter_read" if outcome == QUARANTINED else "exporter_read_retry")
+
+    def count_internal_error(self, hook: str) -> None:
         if self._rec is not None:
             try:
-                self._rec.observe_internal_errors(hook="exporter_read" if outcome == QUARANTINED
-                                                  else "exporter_read_retry")
+                self._rec.observe_internal_errors(hook=hook)
             except OSError:
                 pass
 
+    def republish(self) -> None:
+        """Publish the exporter's own counters again in its directory, made anew (rundir/store.py)."""
+        if self._rec is not None:
+            try:
+                self._rec.store.republish(self.directory)
+            except OSError as e:
+                log.warning("litellm_observe: exporter cannot write its own counters in %s again: %s",
+                            self.directory.path, e)
+
     # ---- what is served ------------------------------------------------------------------------
     def _children(self) -> list[Aggregator]:
+        """A sidecar's runs: every run directory of the base, and for VANISHED_SECONDS one that was
+        removed under its live run (its last values stand in until its processes make it again)."""
         if not self.sidecar:
             return []
         runs = {r.path: r for r in self.directory.run_dirs()}
-        self._runs = {p: self._runs.get(p) or Aggregator(r, on_error=self._read_error) for p, r in runs.items()}
-        return list(self._runs.values())
+        now = time.monotonic()
+        children = {}
+        for path, agg in self._runs.items():
+            if path not in runs and now - self._vanished_at.setdefault(path, now) < VANISHED_SECONDS:
+                children[path] = agg
+        for path, run in runs.items():
+            self._vanished_at.pop(path, None)
+            children[path] = self._runs.get(path) or Aggregator(run, on_error=self._read_error)
+        self._vanished_at = {p: t for p, t in self._vanished_at.items() if p in children}
+        self._runs = children
+        return list(children.values())
 
     def fold(self) -> None:
         """Fold dead writers (and, for a sidecar, ended runs) so a scrape seldom pays for it."""
@@ -85,9 +109,19 @@ class Exporter:
             for agg in self._children():
                 agg.compact()
             if self.sidecar:
-                ended = [a for a in self._runs.values() if _ended(a.dir)]
-                if ended:
-                    self.aggregator.fold_directories(ended, _remove_run)
+                claims = {a.dir.path: fd for a in self._runs.values() if (fd := claim_ended(a.dir.path)) is not None}
+                try:
+                    if claims:
+                        self.aggregator.fold_directories([self._runs[p] for p in claims],
+                                                         lambda run: self._remove_run(run, claims))
+                finally:
+                    for fd in claims.values():
+                        os.close(fd)
+
+    def _remove_run(self, run: Directory, claims: dict[str, int]) -> None:
+        """An ended run, folded into the sidecar's archive: removed, under the lock that says it ended."""
+        remove_claimed(run.path, claims.pop(run.path))
+        self._runs.pop(run.path, None)
 
     def _families(self) -> list:
         self.fold()
@@ -117,36 +151,32 @@ class Exporter:
         return 200, {"Content-Type": content_type, **extra}, body
 
 
-def _ended(run: Directory) -> bool:
-    """A run that can be folded: its root, its exporter and every writer are gone."""
-    root = run.root
-    if root is None or root.alive():
-        return False
-    try:
-        if lock_held(run.exporter_lock):
-            return False
-    except OSError:
-        return False
-    return all(writer_gone(p) for p in run.sample_files())
-
-
-def _remove_run(run: Directory) -> None:
-    shutil.rmtree(run.path, ignore_errors=True)
-
-
 def run(directory: str, settings: settings_mod.Settings, root: Root | None, address: str | None = None,
         port: int | None = None) -> int:
     """Serve until the root process is gone. Without a root (the `serve-metrics` sidecar)
-    serve forever, beside any other reader: folding is guarded by its own lock."""
+    serve forever, beside any other reader: folding is guarded by its own lock.
+
+    A run's exporter holds the run's directory lock (rundir/runs.py) and its exporter lock for life;
+    when the directory is removed under the live run, it makes it again (`_remake`). A sidecar holds a
+    shared flock on the directory it serves, so age-based cleaners skip it."""
     d = Directory(directory)
     share_with_group(settings.metrics_dir_group_shared)
+    membership: Membership | None = None
     try:
         private_dir(directory, create=False)
+        if root is not None:
+            path = os.path.abspath(directory)
+            membership = Membership(os.path.dirname(path), os.path.basename(path), create=False)
+        else:
+            hold_dir(directory)  # for the sidecar's life
     except OSError as e:
         log.error("litellm_observe: cannot serve %s: %s", directory, e.strerror if isinstance(e, UnsafeDirectory) else e)
         return EXIT_UNSAFE
+    lock = None
     if root is not None:
-        if hold(d.exporter_lock) is None:
+        lock = hold(d.exporter_lock)
+        if lock is None:
+            membership.close()
             return EXIT_BUSY
     else:
         watch_as_sidecar(directory)  # run exporters see it and leave ended runs to us
@@ -180,6 +210,8 @@ def run(directory: str, settings: settings_mod.Settings, root: Root | None, addr
         while root is None or root.alive():
             time.sleep(FOLD_SECONDS)
             try:
+                if membership is not None and (membership.lost() or lock is None):
+                    lock = _remake(exporter, membership, lock)
                 exporter.fold()
             except Exception:
                 log.exception("litellm_observe: folding dead workers failed; the next scrape retries")
@@ -188,4 +220,30 @@ def run(directory: str, settings: settings_mod.Settings, root: Root | None, addr
     server.shutdown()
     if root is not None and not d.sidecar_watching():
         shutil.rmtree(directory, ignore_errors=True)  # the run is over: leave nothing behind
+    if membership is not None:
+        membership.close()
     return 0
+
+
+def _remake(exporter: Exporter, membership: Membership, lock: int | None) -> int | None:
+    """The run directory was removed under the live run (or, after that, a worker's exporter held the new
+    one's lock for a moment): make the directory again, or join the one a worker made, take the exporter
+    lock there, and publish this exporter's own counters again. The aggregator restores the rest at its
+    next read (exporter/aggregate.py). Returns the exporter lock's descriptor, None when not taken yet."""
+    if membership.lost():
+        if lock is not None:
+            os.close(lock)
+            lock = None
+        directory = membership.rejoin()
+        exporter.republish()
+        if first_to_notice(directory):
+            exporter.count_internal_error("run_directory")
+            log.error("litellm_observe: the run directory %s was removed while the proxy ran (by a cleaner of old "
+                      "files that ignores locks, or by hand); made it again: every worker's counts are kept, those "
+                      "of workers that ended in the last second before may be lost. Keep metrics_dir where no "
+                      "cleaner runs (README: Containers and cleaners).", directory.path)
+    if lock is None:
+        lock = hold(membership.directory.exporter_lock)
+        if lock is not None:
+            write_atomically(membership.directory.exporter_pid, str(os.getpid()).encode())
+    return lock

@@ -35,7 +35,7 @@ from litellm.integrations.custom_logger import CustomLogger
 
 from .. import compat, settings as settings_mod
 from ..catalogue import INTERNAL_ERRORS
-from ..rundir import protocol
+from ..rundir import protocol, runs
 from ..rundir.record import Recorder
 from ..rundir.store import WorkerStore
 from . import calls, observations as obs, router_view
@@ -54,7 +54,7 @@ _DISK_FULL = frozenset({errno.ENOSPC, errno.EDQUOT})
 HOOKS = ("async_pre_call_hook", "log_pre_api_call", "async_post_call_streaming_iterator_hook",
          "async_log_success_event", "async_log_failure_event", "async_post_call_failure_hook",
          "async_post_call_failure_deployment_hook", "log_success_fallback_event", "log_failure_fallback_event",
-         "grace", "settle", "cooldowns", "worker_health", "worker_exit")
+         "grace", "settle", "cooldowns", "worker_health", "worker_exit", "run_directory")
 CLIENT_CLOSED = "client_disconnected"  # error_type of a request whose client went away mid-stream
 CLIENT_CLOSED_STATUS = 499  # nginx's and LiteLLM's own code for a client that closed the request
 _ERROR_FRAMES = (b"event: error", b"event:error", b'"type":"error"', b'"type": "error"', b"response.failed",
@@ -108,6 +108,7 @@ class ObserveLogger(CustomLogger):
         protocol.share_with_group(self.settings.metrics_dir_group_shared)
         self._pid = -1
         self.store: WorkerStore | None = None
+        self.membership: runs.Membership | None = None
         self.rec: Recorder | None = None
         self.run_directory: str | None = None
         self._known_models: set[str] = set()
@@ -146,9 +147,12 @@ class ObserveLogger(CustomLogger):
             if self._fixed_run_directory:
                 directory = protocol.prepare(self._fixed_run_directory)
             else:
-                root = protocol.current_root()
-                directory = protocol.run_dir(base, root)
-                protocol.remove_dead_runs(base, keep=root)
+                root = runs.current_root()
+                if self.membership is not None and self.membership.pid == self._pid:
+                    self.membership.close()  # a retry after a failure in this process (a forked child keeps its parent's)
+                self.membership = runs.Membership(base, root.name)
+                directory = self.membership.directory
+                runs.remove_dead_runs(base, keep=root)
             store = WorkerStore(directory)
             for hook in HOOKS:
                 store.reserve(INTERNAL_ERRORS.name, (hook,))
@@ -180,10 +184,37 @@ class ObserveLogger(CustomLogger):
         if warning and not self._warned_version:  # once per process; the exporter logs the line itself
             self._warned_version = True
             log.warning(warning)
-        if self._start_exporter and root is not None:
+        if root is not None:
             from .supervisor import ExporterSupervisor
 
-            ExporterSupervisor(directory, root, self.settings).start()
+            ExporterSupervisor(directory, root, self.settings, keep_run=self.keep_run,
+                               start_exporters=self._start_exporter).start()
+        return True
+
+    def keep_run(self) -> bool:
+        """Called by the supervisor every few seconds. When the run directory (or this process's sample file)
+        was removed under this process, by a cleaner that ignores locks or by hand: make it again, publish
+        this process's sample file there again, every value kept, and go on counting. The first process of
+        the run to notice logs it and counts it in observe_internal_errors{hook="run_directory"}; the
+        exporter keeps what the run's dead workers had left (exporter/service.py). True when it did."""
+        membership, store = self.membership, self.store
+        if membership is None or store is None or membership.pid != os.getpid():
+            return False
+        lost = membership.lost()
+        if not lost and not store.unlinked():
+            return False
+        try:
+            directory = membership.rejoin() if lost else membership.directory
+            store.republish(directory)
+        except OSError as e:
+            self._internal_error("run_directory", e)
+            return False
+        if protocol.first_to_notice(directory):
+            self.rec.observe_internal_errors(hook="run_directory")  # reserved: needs no new space
+            log.error("litellm_observe: the run directory %s was removed while the proxy ran (by a cleaner of old "
+                      "files that ignores locks, or by hand); made it again: every worker's counts are kept, those of "
+                      "workers that ended in the last second before may be lost. Keep metrics_dir where no cleaner "
+                      "runs (README: Containers and cleaners).", directory.path)
         return True
 
     def _start_probe(self) -> None:

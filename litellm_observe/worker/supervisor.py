@@ -1,11 +1,14 @@
-"""Keeps one exporter process alive per proxy run, from inside the workers.
+"""Keeps each worker's place in its run, and one exporter alive per proxy run, from inside the workers.
 
-Each worker runs a daemon thread that checks every few seconds whether any process
-holds the run's exporter lock; if none does, the worker that wins `spawn.lock`
-starts `python -m litellm_observe.exporter`. A worker that is recycled or killed
-takes nothing with it: the exporter is its own session and outlives it. The
-handshake (lock names, pid file, exit codes) is rundir/protocol.py's; this module
-never imports the exporter.
+Each worker runs a daemon thread that every few seconds (1) calls the logger's `keep_run`, which makes
+the run directory again when it was removed under the worker (rundir/runs.py, Membership) and publishes
+the worker's sample file there again; (2) when this worker starts exporters, checks whether any process
+holds the run's exporter lock; if none does, the worker that wins `spawn.lock` starts `python -m
+litellm_observe.exporter`. Right after the run directory was made again, it waits a little before
+starting one: the run's exporter, still serving, takes its lock in the new directory within a second.
+A worker that is recycled or killed takes nothing with it: the exporter is its own session and outlives
+it. The handshake (lock names, pid file, exit codes) is rundir/protocol.py's; this module never imports
+the exporter.
 """
 from __future__ import annotations
 
@@ -16,11 +19,15 @@ import threading
 import time
 
 from .. import settings as settings_mod
-from ..rundir.protocol import EXIT_BIND, EXIT_UNSAFE, EXPORTER_MODULE, Directory, Root, lock_held, locked
+from typing import Callable
+
+from ..rundir.protocol import EXIT_BIND, EXIT_UNSAFE, EXPORTER_MODULE, Directory, lock_held, locked
+from ..rundir.runs import Root
 
 log = logging.getLogger("litellm_observe")
 CHECK_SECONDS = 2.0
 MAX_BACKOFF_SECONDS = 60.0
+REMADE_GRACE_SECONDS = 3.0  # the exporter checks its directory every second (exporter/service.py)
 
 
 def exporter_running(directory: Directory) -> bool:
@@ -36,23 +43,29 @@ def _read(path: str) -> str | None:
 
 
 class ExporterSupervisor(threading.Thread):
-    def __init__(self, directory: Directory, root: Root, settings: settings_mod.Settings):
+    def __init__(self, directory: Directory, root: Root, settings: settings_mod.Settings,
+                 keep_run: Callable[[], bool] = lambda: False, start_exporters: bool = True):
         super().__init__(daemon=True, name="litellm-observe-supervisor")
         self.directory, self.root, self.settings = directory, root, settings
+        self._keep_run, self._start_exporters = keep_run, start_exporters
         self._backoff = 0.0
+        self._remade_at = -1e9
         self._children: list[subprocess.Popen] = []
 
     def run(self) -> None:
         while True:
             try:
-                self.check()
+                if self._keep_run():
+                    self._remade_at = time.monotonic()
+                if self._start_exporters:
+                    self.check()
             except Exception:
                 log.exception("litellm_observe: exporter supervisor check failed")
             time.sleep(CHECK_SECONDS + self._backoff)
 
     def check(self) -> None:
         self._children = [c for c in self._children if c.poll() is None]  # reap
-        if exporter_running(self.directory):
+        if exporter_running(self.directory) or time.monotonic() - self._remade_at < REMADE_GRACE_SECONDS:
             return
         with locked(self.directory.spawn_lock, wait=False) as mine:
             if mine and not exporter_running(self.directory):  # else another worker is starting one

@@ -17,7 +17,9 @@ import httpx
 import pytest
 
 from litellm_observe.rundir import protocol
+from litellm_observe.rundir.runs import Membership, current_root
 from litellm_observe.rundir.store import WorkerStore
+from tests.support.runholder import hold_run
 from tests.support.metrics import total
 from tests.support.proxy import free_port
 
@@ -52,7 +54,7 @@ def _wait_up(port: int) -> None:
 
 
 def test_out_of_descriptors_the_sidecar_sets_nothing_aside_and_never_lowers_a_count(tmp_path):
-    run = protocol.run_dir(str(tmp_path), protocol.Root(os.getpid(), protocol.start_time(os.getpid())))
+    run = Membership(str(tmp_path), current_root().name).directory  # this process is the run's root
     stores = [WorkerStore(run) for _ in range(12)]  # live writers: this process holds their locks
     for s in stores:
         s.inc("requests", REQ_LABELS)
@@ -102,11 +104,12 @@ def test_out_of_descriptors_the_sidecar_sets_nothing_aside_and_never_lowers_a_co
 
 def test_a_sidecar_over_two_proxies_never_drops_when_one_restarts(tmp_path):
     base = tmp_path / "base"
-    roots = [subprocess.Popen([sys.executable, "-c", "import time; time.sleep(300)"]) for _ in range(2)]
+    base.mkdir()
+    roots = [hold_run(str(base), f"run-{i}-1-proxy") for i in range(2)]  # each proxy's processes hold its run
     port = free_port()
-    sidecar = _sidecar(str(base.mkdir() or base), port)
+    sidecar = _sidecar(str(base), port)
     try:
-        runs = [protocol.run_dir(str(base), protocol.Root(p.pid, protocol.start_time(p.pid))) for p in roots]
+        runs = [protocol.Directory(str(base / f"run-{i}-1-proxy")) for i in range(2)]
         stores = [WorkerStore(r) for r in runs]
         for s, n in zip(stores, (5, 7)):
             s.inc("requests", REQ_LABELS, n)
@@ -121,11 +124,12 @@ def test_a_sidecar_over_two_proxies_never_drops_when_one_restarts(tmp_path):
             assert total(_scrape(port), "requests") == 12 + i + 1
             time.sleep(0.1)
         assert not os.path.exists(runs[0].path)  # folded, then removed
-        restarted = protocol.run_dir(str(base), protocol.Root(os.getpid(), protocol.start_time(os.getpid())))
-        again = WorkerStore(restarted)
+        restarted = Membership(str(base), "run-2-1-proxy")
+        again = WorkerStore(restarted.directory)
         again.inc("requests", REQ_LABELS)
         assert total(_scrape(port), "requests") == 12 + 30 + 1
         again.close()
+        restarted.close()
         stores[1].close()
     finally:
         for p in roots:

@@ -28,6 +28,7 @@ import yaml
 from litellm_observe.catalogue import BY_NAME, CATALOGUE, Kind
 from litellm_observe.exporter.aggregate import Aggregator
 from litellm_observe.rundir import protocol
+from litellm_observe.rundir.runs import Membership, current_root
 from tests.support.metrics import samples
 from tests.support.proxy import free_port
 
@@ -107,8 +108,8 @@ class DirectReader(threading.Thread):
 
 def test_writers_killed_and_recycled_at_full_speed_never_lower_or_lose_a_count(tmp_path):
     base = tmp_path / "base"
-    me = protocol.Root(os.getpid(), protocol.start_time(os.getpid()))  # this test is the run's root
-    run = protocol.run_dir(str(base), me)
+    me = current_root()  # this test is the run's root
+    run = Membership(str(base), me.name).directory
     counters = tmp_path / "counters"
     counters.write_bytes(bytes(16 * MAX_WRITERS))
     done = memoryview(mmap.mmap(os.open(counters, os.O_RDWR), 0)).cast("q")

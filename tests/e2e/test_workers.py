@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from litellm_observe.catalogue import CATALOGUE, LOOP_LAG, GaugeMode
-from litellm_observe.rundir import protocol as rundir
+from litellm_observe.rundir import runs
 from tests.conftest import wait_until
 from tests.support.metrics import samples
 from tests.support.proxy import Proxy, default_config, free_port
@@ -89,7 +89,7 @@ def test_a_killed_worker_is_counted_as_killed(proxy):
     killed_before = _value(text, "worker_exits_total", reason="killed")
     # the newest worker: an older one may be a recycled worker that already wrote its exit and lingers in
     # LiteLLM's last garbage collection until uvicorn kills it (README, --timeout_worker_healthcheck)
-    victim = max(proxy.worker_pids(), key=lambda pid: rundir.start_time(pid) or 0)
+    victim = max(proxy.worker_pids(), key=lambda pid: runs.start_time(pid) or 0)
     os.kill(victim, signal.SIGKILL)
     text = wait_until(lambda: (t := _settled(proxy)) and victim not in proxy.worker_pids() and t, timeout=240,
                       what="the killed worker replaced and counted")

@@ -13,8 +13,9 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from litellm_observe import settings as settings_mod
 from litellm_observe.exporter import service as exp
-from litellm_observe.rundir import protocol
+from litellm_observe.rundir import protocol, runs
 from litellm_observe.rundir.store import WorkerStore
+from tests.support.runholder import hold_run
 
 
 def make(tmp_path, **section):
@@ -100,16 +101,18 @@ def test_corrupt_file_counts_an_exporter_internal_error(tmp_path):
 
 
 def _this_process_as_root():
-    return protocol.Root(os.getpid(), protocol.start_time(os.getpid()))
+    return runs.current_root()
 
 
 def test_run_returns_busy_when_another_exporter_holds_the_lock(tmp_path):
-    fd = protocol.hold(protocol.Directory(str(tmp_path)).exporter_lock)
+    run = runs.Membership(str(tmp_path), _this_process_as_root().name)
+    fd = protocol.hold(run.directory.exporter_lock)
     try:  # a run's exporter (with a root) is unique per run
-        assert exp.run(str(tmp_path), settings_mod.Settings(), _this_process_as_root(), "127.0.0.1", 0) \
+        assert exp.run(run.path, settings_mod.Settings(), _this_process_as_root(), "127.0.0.1", 0) \
             == protocol.EXIT_BUSY
     finally:
         os.close(fd)
+        run.close()
 
 
 def test_run_reports_bind_failure_once_then_quietly(tmp_path, caplog):
@@ -138,21 +141,12 @@ def test_run_reports_bind_failure_once_then_quietly(tmp_path, caplog):
 
 
 # ---- the sidecar over a base directory ----------------------------------------------------------------------
-def _run_of(base, child_pid):
-    """A run directory named after a live child process (its root), with one worker that wrote `n`."""
-    root = protocol.Root(child_pid, protocol.start_time(child_pid))
-    return protocol.run_dir(str(base), root)
-
-
 def test_sidecar_folds_an_ended_run_so_totals_never_drop(tmp_path):
-    import subprocess
-    import sys
-
     base = tmp_path / "base"
-    roots = [subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"]) for _ in range(2)]
+    roots = [hold_run(str(base), f"run-{i}-1-abc") for i in range(2)]  # the proxies' processes hold their runs
     try:
-        runs = [_run_of(base, p.pid) for p in roots]
-        for run, n in zip(runs, (0.1, 1e16)):
+        run_dirs = [protocol.Directory(str(base / f"run-{i}-1-abc")) for i in range(2)]
+        for run, n in zip(run_dirs, (0.1, 1e16)):
             w = WorkerStore(run)
             w.inc("spend_usd", ("openai", "ok", "t"), n)
             w.inc("requests", ("ok", "openai", "t", "200"), 3)
@@ -167,7 +161,7 @@ def test_sidecar_folds_an_ended_run_so_totals_never_drop(tmp_path):
         roots[0].wait()
         again = e.respond({})[2]
         assert again == first  # the run that ended is folded into the base's archive, exactly
-        assert not os.path.exists(runs[0].path) and os.path.exists(runs[1].path)
+        assert not os.path.exists(run_dirs[0].path) and os.path.exists(run_dirs[1].path)
         assert protocol.ARCHIVE in os.listdir(base)
     finally:
         for p in roots:
@@ -182,11 +176,11 @@ def test_a_run_exporter_leaves_an_ended_run_to_a_watching_sidecar(tmp_path):
     fd = protocol.watch_as_sidecar(str(base))
     try:
         assert run.sidecar_watching()
-        assert protocol.remove_dead_runs(str(base)) == []  # the next proxy run leaves it too
+        assert runs.remove_dead_runs(str(base)) == []  # the next proxy run leaves it too
         assert os.path.isdir(run.path)
     finally:
         os.close(fd)
-    assert protocol.remove_dead_runs(str(base)) == ["run-1-1"]
+    assert runs.remove_dead_runs(str(base)) == ["run-1-1"]
 
 
 def test_a_non_ascii_token_matches_the_utf8_bytes_a_client_sends(tmp_path):

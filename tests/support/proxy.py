@@ -18,7 +18,7 @@ import httpx
 import yaml
 
 from litellm_observe.demo.stack import free_port, tail, wait_http  # the demo's, shared
-from litellm_observe.rundir.protocol import stat_fields
+from litellm_observe.rundir.runs import stat_fields
 
 PRICE = {"input_cost_per_token": 0.000001, "output_cost_per_token": 0.000002}
 START_TIMEOUT = 180.0
@@ -99,8 +99,11 @@ def zombie(pid: int) -> bool | None:
 class Proxy:
     def __init__(self, workdir: Path, upstream_url: str, workers: int = 4, config: dict | None = None,
                  args: tuple[str, ...] = (), env: dict | None = None, tmpdir: Path | None = None,
-                 expect_exporter: bool = True, files: dict[str, str] | None = None, host=None, user=None):
+                 expect_exporter: bool = True, files: dict[str, str] | None = None, host=None, user=None,
+                 wrap: tuple[str, ...] = (), command: tuple[str, ...] | None = None):
         self.host, self.user = host, user  # tests/support/users.py: run the proxy as another local user
+        self.wrap = wrap  # a command the proxy runs under, e.g. `unshare --pid --fork --mount-proc` (a container)
+        self.command = command  # how LiteLLM's CLI is started (default: the `litellm` beside this interpreter)
         self.expect_exporter = expect_exporter
         for name, text in (files or {}).items():  # modules the config names, beside config.yaml
             (Path(workdir) / name).parent.mkdir(parents=True, exist_ok=True)
@@ -156,7 +159,7 @@ class Proxy:
                 cwd=self.workdir, env=env, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                 start_new_session=True, user=self.user.uid, group=self.user.gid, extra_groups=[])
         else:
-            self.proc = subprocess.Popen([litellm_cli(), *args], cwd=self.workdir,
+            self.proc = subprocess.Popen([*self.wrap, *(self.command or (litellm_cli(),)), *args], cwd=self.workdir,
                                          env=env, stdout=self._log, stderr=subprocess.STDOUT,
                                          stdin=subprocess.DEVNULL, start_new_session=True)
         self._wait(f"{self.url}/health/liveliness", "proxy")

@@ -353,13 +353,14 @@ def test_unwritable_metrics_dir_setting(tmp_path):
 
 def test_metrics_dir_setting_makes_a_run_directory(tmp_path):
     from litellm_observe import settings as settings_mod
-    from litellm_observe.rundir import protocol as rundir
+    from litellm_observe.rundir import runs
     from litellm_observe.worker.logger import ObserveLogger
 
     lg = ObserveLogger(settings_mod.load(environ={}, section={"metrics_dir": str(tmp_path)}),
                        model_names=lambda: ["ok"], caching_on=lambda: False, start_exporter=False)
     assert lg.disabled_reason is None
-    assert lg.run_directory == str(tmp_path / rundir.current_root().name)
+    assert lg.run_directory == str(tmp_path / runs.current_root().name)
+    assert runs.claim_ended(lg.run_directory) is None  # this process holds its run
     success(lg)
     assert ev.total(ev.series(lg.run_directory), "requests") == 1
 
