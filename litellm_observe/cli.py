@@ -155,7 +155,7 @@ def _address(text: str) -> str:
     return text
 
 
-def main(argv: list[str] | None = None) -> int:
+def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="litellm_observe", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
     g = sub.add_parser("generate", help="write dashboards/ and alerts/ (or check them with --check)")
@@ -191,7 +191,11 @@ def main(argv: list[str] | None = None) -> int:
     f.add_argument("--port", type=_port, default=FAKE_PROVIDER_PORT,
                    help=f"port (default: {FAKE_PROVIDER_PORT})")
     f.set_defaults(func=cmd_fake_provider)
-    args = p.parse_args(argv)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
     try:
         return args.func(args)
     except settings_mod.SettingsError as e:

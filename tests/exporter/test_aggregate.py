@@ -336,3 +336,56 @@ def test_fold_directories_keeps_totals_exact_and_removes_them(tmp_path):
 def test_empty_and_missing_directory(tmp_path):
     assert Aggregator(str(tmp_path)).collect() == {}
     assert Aggregator(str(tmp_path / "gone")).collect() == {}
+
+
+# ---- a directory removed under a live run (issue 20) ----------------------------------------------------------
+def _series(agg):
+    return agg.collect()
+
+
+def test_a_removed_directory_serves_its_last_values_and_restores_them_when_made_again(tmp_path):
+    d = tmp_path / "run"
+    d.mkdir()
+    alive = worker(d, requests=3)  # a live writer
+    dead = worker(d, requests=4, hist_bucket=2)
+    dead.close()  # a dead writer, folded into the archive
+    agg = Aggregator(str(d))
+    second = Aggregator(str(d))  # another reader of the same run (a sidecar), seeing the same removal
+    agg.compact()
+    before = _series(agg)
+    assert before[REQ] == [7.0] and _series(second)[REQ] == [7.0] and os.path.exists(d / ARCHIVE)
+    shutil.rmtree(d)  # a cleaner that ignores locks
+    assert _series(agg) == before  # missing: the last values stand
+    d.mkdir()  # made again by the run's processes
+    assert _series(agg)[REQ] == [7.0]  # archive restored, the live file stands in until published again
+    assert _series(second)[REQ] == [7.0]  # restored once: the second reader adds nothing
+    alive.republish(Directory(str(d)))
+    alive.inc(*REQ, 1)
+    assert _series(agg)[REQ] == [8.0] and _series(second)[REQ] == [8.0]
+    # a writer that died while the directory was gone never publishes again: its stand-in is folded once
+    lost = worker(d, requests=2)
+    assert _series(agg)[REQ] == [10.0]
+    shutil.rmtree(d)
+    assert _series(agg)[REQ] == [10.0]
+    d.mkdir()
+    lost.close()  # died meanwhile
+    alive.republish(Directory(str(d)))
+    assert _series(agg)[REQ] == [10.0]
+    for name in list(agg._orphans):  # VANISHED_SECONDS later
+        agg._orphans[name] = (0.0, agg._orphans[name][1])
+    agg.compact()
+    data = _series(agg)
+    assert data[REQ] == [10.0] and not agg._orphans
+    assert os.path.basename(lost.path) in _merged_names(d)  # folded under its name: never twice
+    alive.close()
+
+
+def _merged_names(d) -> set:
+    from litellm_observe.exporter.aggregate import MERGED
+
+    names = set()
+    for key, _ in samplefile.read(str(d / ARCHIVE)).records:
+        metric, _, labels = samplefile.decode_key(key)
+        if metric == MERGED:
+            names.add(labels[0])
+    return names

@@ -132,3 +132,29 @@ def test_writer_gone_own_store_and_missing(tmp_path):
     assert not writer_gone(str(tmp_path / "gone.lob"))
     w.close()
     assert writer_gone(w.path)
+
+
+def test_republish_copies_every_value_and_keeps_writing(tmp_path):
+    """The run directory was removed under the writer: published again, under the same name, complete and
+    locked; values at the same offsets, so later writes land in the new file."""
+    import shutil
+
+    old, new = Directory(str(tmp_path / "old")), Directory(str(tmp_path / "new"))
+    os.makedirs(old.path)
+    os.makedirs(new.path)
+    w = WorkerStore(old)
+    w.inc(*REQ, 5)
+    w.inc("spend_usd", ("openai", "ok", "t"), 0.25)
+    assert not w.unlinked()
+    shutil.rmtree(old.path)
+    assert w.unlinked()
+    w.republish(new)
+    assert not w.unlinked() and os.path.dirname(w.path) == new.path
+    assert not writer_gone(w.path) and not os.path.exists(w.path + NEW_SUFFIX)
+    w.inc(*REQ, 2)
+    w.inc("tokens_used", ("openai", "ok", "t", "input"), 11)  # a new series after the move
+    got = records(w.path)
+    assert got[REQ] == (7.0,) and got[("spend_usd", ("openai", "ok", "t"))] == (0.25,)
+    assert got[("tokens_used", ("openai", "ok", "t", "input"))] == (11.0,)
+    w.close()
+    assert writer_gone(os.path.join(new.path, os.path.basename(w.path)))

@@ -570,3 +570,28 @@ def test_error_items_in_every_stream_format():
     assert not _error_item(b"event: content_block_delta\ndata: {}\n\n")
     assert not _error_item(SimpleNamespace(type="response.output_text.delta"))
     assert not _error_item(object())
+
+
+def test_a_run_directory_removed_under_the_logger_is_made_again_with_every_count(tmp_path, caplog):
+    """A cleaner that ignores locks removes the whole base: the supervisor's keep_run makes the run again and
+    republishes this process's file; nothing it counted is lost; one error, counted once."""
+    import shutil
+
+    from litellm_observe import settings as settings_mod
+    from litellm_observe.worker.logger import ObserveLogger
+
+    base = tmp_path / "base"
+    lg = ObserveLogger(settings_mod.load(environ={}, section={"metrics_dir": str(base)}),
+                       model_names=lambda: ["ok"], caching_on=lambda: False, start_exporter=False)
+    success(lg, call_id="a")
+    assert lg.keep_run() is False  # nothing happened
+    shutil.rmtree(base)
+    with caplog.at_level("ERROR", logger="litellm_observe"):
+        assert lg.keep_run() is True
+        assert lg.keep_run() is False
+    success(lg, call_id="b")
+    data = ev.series(lg.run_directory)
+    assert ev.total(data, "requests") == 2
+    assert ev.total(data, "observe_internal_errors", hook="run_directory") == 1
+    assert [r.getMessage() for r in caplog.records if "was removed while the proxy ran" in r.getMessage()] != []
+    assert len([r for r in caplog.records if "was removed" in r.getMessage()]) == 1
