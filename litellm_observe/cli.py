@@ -55,8 +55,18 @@ def cmd_generate(args) -> int:
             return 1
         print("generated files are up to date")
         return 0
-    for rel in generate.write(args.out, options, args.kubernetes):
+    try:
+        result = generate.write(args.out, options, args.kubernetes)
+    except generate.GenerateError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    for rel in result.written:
         print(f"wrote {os.path.join(args.out, rel)}")
+    for rel in result.removed:
+        print(f"removed {os.path.join(args.out, rel)} (generate wrote it before and no longer does)")
+    for rel in result.kept:
+        print(f"kept {os.path.join(args.out, rel)}: generate wrote it before and no longer does, but it was edited "
+              "since; remove it yourself if it is not needed")
     return 0
 
 

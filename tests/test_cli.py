@@ -132,3 +132,17 @@ def test_help_says_what_is_written_and_needed(command, says, capsys):
     with pytest.raises(SystemExit):
         cli.main(command)
     assert says in " ".join(capsys.readouterr().out.split())
+
+
+def test_generate_refuses_a_symlink_with_exit_2_and_says_what_it_removed(tmp_path, capsys, fake_generator):
+    victim = tmp_path / "victim.json"
+    victim.write_text("precious")
+    (tmp_path / "out" / "dashboards").mkdir(parents=True)
+    (tmp_path / "out" / "dashboards" / "overview.json").symlink_to(victim)
+    assert cli.main(["generate", "--out", str(tmp_path / "out")]) == 2
+    assert "is a symbolic link" in capsys.readouterr().err and victim.read_text() == "precious"
+    (tmp_path / "out" / "dashboards" / "overview.json").unlink()
+    assert cli.main(["generate", "--out", str(tmp_path / "out")]) == 0
+    generate.GENERATORS = (generate.Generator("fake", lambda options, kubernetes=False: {}, lambda options: {}),)
+    assert cli.main(["generate", "--out", str(tmp_path / "out")]) == 0
+    assert "removed " + str(tmp_path / "out" / "dashboards" / "overview.json") in capsys.readouterr().out

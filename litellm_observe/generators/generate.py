@@ -5,11 +5,20 @@ The generators are wired here, explicitly, in the order they run: each is a modu
 markdown}`, the latter filling README.md between `<!-- BEGIN generated:NAME -->` and
 `<!-- END generated:NAME -->`. Output is a pure function of the options, so running it twice gives
 byte-identical files; two generators writing one path is an error.
+
+`generate` owns exactly the files it writes, and no others: a manifest in the output folder
+(MANIFEST: one `sha256  path` line per file, README.md excepted) records what it wrote. A file it
+wrote before and no longer writes is removed only while its content is still what it wrote (edited:
+kept, and said so); a file it never wrote is never touched, whatever its name. It never writes
+through a symbolic link: a link where a file should go is refused, with a message naming it, before
+anything is written. Files are written whole under a temporary name, then renamed into place.
 """
 from __future__ import annotations
 
+import hashlib
 import os
 import re
+import stat
 from typing import Callable, NamedTuple
 
 from . import dashboards, docs, mixin, monitors, rules
@@ -33,9 +42,8 @@ GENERATORS = (
     Generator("mixin", mixin.outputs, mixin.readme_blocks),
     Generator("monitors", monitors.outputs, monitors.readme_blocks),
 )
-MANAGED_DIRS = ("dashboards", "alerts", "alerts/tests", "mixin")  # files here that generate does not write are stale
-MANAGED_EXTENSIONS = (".json", ".yaml", ".yml", ".libsonnet")
 README = "README.md"
+MANIFEST = ".litellm-observe-manifest"
 _BLOCK = re.compile(r"(<!-- BEGIN generated:(?P<name>[\w-]+) -->\n)(?P<body>.*?)(<!-- END generated:(?P=name) -->)",
                     re.S)
 
@@ -70,17 +78,84 @@ def render_readme(text: str, blocks: dict[str, str]) -> str:
     return _BLOCK.sub(sub, text)
 
 
-def _stale_extras(out: str, files: dict[str, str]) -> list[str]:
-    extras = []
-    for d in MANAGED_DIRS:
-        folder = os.path.join(out, d)
-        if not os.path.isdir(folder):
+class GenerateError(Exception):
+    """What generate refuses to do (a symbolic link where it would write), said plainly."""
+
+
+class Result(NamedTuple):
+    written: list[str]  # paths relative to the output folder
+    removed: list[str]  # files generate wrote before and no longer writes, unchanged since
+    kept: list[str]  # files generate wrote before and no longer writes, but edited since: left alone
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _manifest(out: str) -> dict[str, str]:
+    """{relative path: sha256} of what the last generate wrote in `out` (empty when none)."""
+    path = os.path.join(out, MANIFEST)
+    if os.path.islink(path):
+        return {}
+    try:
+        with open(path, encoding="utf-8") as f:
+            lines = f.read().splitlines()
+    except (FileNotFoundError, UnicodeDecodeError):
+        return {}
+    entries = {}
+    for line in lines:
+        digest, _, rel = line.partition("  ")
+        if len(digest) == 64 and rel and not os.path.isabs(rel) and ".." not in rel.split("/"):
+            entries[rel] = digest
+    return entries
+
+
+def _manifest_text(files: dict[str, str]) -> str:
+    return "".join(f"{_digest(text)}  {rel}\n" for rel, text in sorted(files.items()) if rel != README)
+
+
+def _leftovers(out: str, files: dict[str, str]) -> tuple[list[str], list[str]]:
+    """Files the last generate wrote that it no longer writes: (unchanged since, so removable; edited)."""
+    removable, edited = [], []
+    for rel, digest in sorted(_manifest(out).items()):
+        if rel in files:
             continue
-        for name in sorted(os.listdir(folder)):
-            rel = f"{d}/{name}"
-            if name.endswith(MANAGED_EXTENSIONS) and os.path.isfile(os.path.join(folder, name)) and rel not in files:
-                extras.append(rel)
-    return extras
+        path = os.path.join(out, rel)
+        try:
+            st = os.lstat(path)
+            if not stat.S_ISREG(st.st_mode):
+                continue
+            with open(path, "rb") as f:
+                same = hashlib.sha256(f.read()).hexdigest() == digest
+        except OSError:
+            continue
+        (removable if same else edited).append(rel)
+    return removable, edited
+
+
+def _refuse_links(out: str, rels: list[str]) -> None:
+    for rel in rels:
+        path = os.path.join(out, rel)
+        if os.path.islink(path):
+            raise GenerateError(f"refusing to write {path}: it is a symbolic link (to {os.readlink(path)}); "
+                                "generate never writes through one. Remove the link, or write elsewhere (--out).")
+
+
+def _write_whole(path: str, text: str) -> None:
+    """`text` at `path`, written under a fresh name then renamed over it (a link there is replaced, never
+    followed; readers see the old file or the new one)."""
+    tmp = f"{path}.{os.getpid()}.tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
 
 
 def plan(out: str, options: Options, kubernetes: bool = False) -> dict[str, str]:
@@ -94,36 +169,40 @@ def plan(out: str, options: Options, kubernetes: bool = False) -> dict[str, str]
     return files
 
 
+def _current(path: str) -> str | None:
+    """A file's text, None when missing or a symbolic link (never read through one)."""
+    if os.path.islink(path):
+        return None
+    try:
+        with open(path, encoding="utf-8", newline="") as f:
+            return f.read()
+    except (FileNotFoundError, UnicodeDecodeError):
+        return None
+
+
 def stale(out: str, options: Options, kubernetes: bool = False) -> list[str]:
-    """Paths (relative to `out`) whose committed content differs from what generate writes."""
+    """Paths (relative to `out`) whose content differs from what generate writes, the manifest included,
+    then files generate wrote before and no longer writes."""
     files = plan(out, options, kubernetes)
-    bad = []
-    for rel, text in files.items():
-        path = os.path.join(out, rel)
-        try:
-            with open(path, encoding="utf-8", newline="") as f:
-                if f.read() != text:
-                    bad.append(rel)
-        except FileNotFoundError:
-            bad.append(rel)
-    return bad + _stale_extras(out, files)
+    files[MANIFEST] = _manifest_text(files)
+    bad = [rel for rel, text in files.items() if _current(os.path.join(out, rel)) != text]
+    removable, edited = _leftovers(out, files)
+    return bad + removable + edited
 
 
-def write(out: str, options: Options, kubernetes: bool = False) -> list[str]:
+def write(out: str, options: Options, kubernetes: bool = False) -> Result:
     files = plan(out, options, kubernetes)
-    for rel in _stale_extras(out, files):
+    files[MANIFEST] = _manifest_text(files)
+    _refuse_links(out, list(files))
+    removable, edited = _leftovers(out, files)
+    for rel in removable:
         os.remove(os.path.join(out, rel))
     written = []
     for rel, text in files.items():
         path = os.path.join(out, rel)
+        if _current(path) == text:
+            continue
         os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-        try:
-            with open(path, encoding="utf-8", newline="") as f:
-                if f.read() == text:
-                    continue
-        except FileNotFoundError:
-            pass
-        with open(path, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
+        _write_whole(path, text)
         written.append(rel)
-    return written
+    return Result(written, removable, edited)

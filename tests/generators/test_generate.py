@@ -85,18 +85,18 @@ def test_two_generators_writing_one_path_or_one_block(monkeypatch):
 def test_write_then_not_stale(tmp_path, fake_generators):
     (tmp_path / "README.md").write_text(README)
     s = Options()
-    written = generate.write(str(tmp_path), s)
-    assert sorted(written) == sorted(list(fake_generators) + ["README.md"])
+    written = generate.write(str(tmp_path), s).written
+    assert sorted(written) == sorted(list(fake_generators) + ["README.md", generate.MANIFEST])
     assert generate.stale(str(tmp_path), s) == []
-    assert generate.write(str(tmp_path), s) == []  # nothing changes the second time
+    assert generate.write(str(tmp_path), s) == ([], [], [])  # nothing changes the second time
     assert "ALPHA" in (tmp_path / "README.md").read_text()
 
 
 @pytest.mark.parametrize("damage, named", [
     (lambda d: (d / "dashboards/a.json").write_text("{}\n"), "dashboards/a.json"),
     (lambda d: os.remove(d / "alerts/r.yaml"), "alerts/r.yaml"),
-    (lambda d: (d / "dashboards/extra.json").write_text("{}"), "dashboards/extra.json"),
     (lambda d: (d / "README.md").write_text((d / "README.md").read_text().replace("ALPHA", "edited")), "README.md"),
+    (lambda d: os.remove(d / generate.MANIFEST), generate.MANIFEST),
 ])
 def test_stale_names_the_file(tmp_path, fake_generators, damage, named):
     (tmp_path / "README.md").write_text(README)
@@ -106,17 +106,47 @@ def test_stale_names_the_file(tmp_path, fake_generators, damage, named):
     assert generate.stale(str(tmp_path), s) == [named]
     generate.write(str(tmp_path), s)
     assert generate.stale(str(tmp_path), s) == []
-    assert not (tmp_path / "dashboards/extra.json").exists()
 
 
-def test_unmanaged_files_are_left_alone(tmp_path, fake_generators):
-    generate.write(str(tmp_path), Options())
-    (tmp_path / "dashboards/notes.txt").write_text("mine")
-    (tmp_path / "other").mkdir()
-    (tmp_path / "other/x.json").write_text("{}")
+def test_the_users_own_files_are_never_touched_whatever_their_names(tmp_path, fake_generators):
+    """The review's case: alerts/node-alerts.yaml, alerts/mine.yml and dashboards/my-team.json beside ours."""
+    mine = {"alerts/node-alerts.yaml": "groups: [node]\n", "alerts/mine.yml": "x: 1\n",
+            "dashboards/my-team.json": '{"title": "mine"}', "dashboards/notes.txt": "notes", "other/x.json": "{}"}
+    for rel, text in mine.items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(text)
+    result = generate.write(str(tmp_path), Options())
+    assert result.removed == [] and result.kept == []
     assert generate.stale(str(tmp_path), Options()) == []
     generate.write(str(tmp_path), Options())
-    assert (tmp_path / "dashboards/notes.txt").exists() and (tmp_path / "other/x.json").exists()
+    for rel, text in mine.items():
+        assert (tmp_path / rel).read_text() == text, rel
+
+
+def test_a_file_generate_no_longer_writes_is_removed_only_while_unchanged(tmp_path, fake_generators, monkeypatch):
+    generate.write(str(tmp_path), Options())
+    assert (tmp_path / "dashboards/a.json").exists()
+    del fake_generators["dashboards/a.json"]  # an alert or dashboard renamed in a new version
+    assert generate.stale(str(tmp_path), Options()) == [generate.MANIFEST, "dashboards/a.json"]
+    assert generate.write(str(tmp_path), Options()).removed == ["dashboards/a.json"]
+    assert not (tmp_path / "dashboards/a.json").exists()
+    fake_generators["dashboards/b.json"] = "{}\n"
+    generate.write(str(tmp_path), Options())
+    (tmp_path / "dashboards/b.json").write_text('{"edited": true}\n')
+    del fake_generators["dashboards/b.json"]
+    result = generate.write(str(tmp_path), Options())
+    assert result.removed == [] and result.kept == ["dashboards/b.json"]
+    assert (tmp_path / "dashboards/b.json").read_text() == '{"edited": true}\n'
+
+
+def test_a_symlink_where_a_file_goes_is_refused_and_nothing_is_written(tmp_path, fake_generators):
+    victim = tmp_path / "victim.yaml"
+    victim.write_text("precious\n")
+    (tmp_path / "alerts").mkdir()
+    (tmp_path / "alerts/r.yaml").symlink_to(victim)
+    with pytest.raises(generate.GenerateError, match="alerts/r.yaml: it is a symbolic link"):
+        generate.write(str(tmp_path), Options())
+    assert victim.read_text() == "precious\n" and not (tmp_path / "dashboards").exists()
 
 
 def test_no_readme_is_not_stale(tmp_path, fake_generators):
