@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import os
 import sys
 from typing import Any, Callable, Mapping
@@ -27,14 +28,66 @@ SECRETS = frozenset({"bearer_token", "basic_auth_password"})
 STRING_KINDS = ("str", "str | None")
 
 
+SHOWN_CHARS = 80  # at most this much of a wrong value is quoted in an error
+MAX_VALUES = 10_000  # values in the section, counted with YAML aliases expanded (an alias bomb is refused)
+REDACTED = "***"
+
+
 class SettingsError(ValueError):
     """A setting is wrong; the message names `litellm_observe.<key>`."""
 
 
+def redacted(value: Any, budget: list[int] | None = None) -> Any:
+    """A copy of `value` for a message: every value under a secret's key, at any depth, replaced by ***;
+    at most a few hundred values copied (the rest cut), whatever aliases the YAML had."""
+    budget = [400] if budget is None else budget
+    budget[0] -= 1
+    if budget[0] < 0:
+        return _CUT
+    if isinstance(value, Mapping):
+        return {k: (REDACTED if isinstance(k, str) and k in SECRETS else redacted(v, budget))
+                for k, v in list(value.items())[:50]}
+    if isinstance(value, (list, tuple)):
+        return [redacted(v, budget) for v in value[:50]]
+    if isinstance(value, str) and len(value) > SHOWN_CHARS:
+        return value[:SHOWN_CHARS]
+    return value
+
+
+class _Cut:
+    def __repr__(self) -> str:
+        return "..."
+
+
+_CUT = _Cut()
+
+
+def shown(value: Any) -> str:
+    """A wrong value as an error quotes it: secrets redacted at every depth, cut to SHOWN_CHARS."""
+    text = repr(redacted(value))
+    return text if len(text) <= SHOWN_CHARS else text[:SHOWN_CHARS] + "... (cut)"
+
+
 def check(key: str, ok: bool, message: str, value: Any) -> None:
     if not ok:
-        shown = f"a value of type {type(value).__name__}" if key.split(".")[-1] in SECRETS else repr(value)
-        raise SettingsError(f"{SECTION}.{key}: {message}, got {shown}")
+        quoted = f"a value of type {type(value).__name__}" if key.split(".")[-1] in SECRETS else shown(value)
+        raise SettingsError(f"{SECTION}.{key}: {message}, got {quoted}")
+
+
+def bounded(section: Any) -> None:
+    """Refuse a section with more than MAX_VALUES values once YAML aliases are expanded (nested aliases
+    grow exponentially: 530 bytes held billions), in time bounded by MAX_VALUES."""
+    todo, seen = [section], 0
+    while todo:
+        value = todo.pop()
+        seen += 1
+        if seen > MAX_VALUES:
+            raise SettingsError(f"{SECTION}: more than {MAX_VALUES} values once YAML aliases are expanded; "
+                                "refusing it (a settings section is a few dozen values)")
+        if isinstance(value, Mapping):
+            todo.extend(value.values())
+        elif isinstance(value, (list, tuple)):
+            todo.extend(value)
 
 
 def config_key(field: dataclasses.Field) -> str:
@@ -48,6 +101,8 @@ def is_group(field: dataclasses.Field) -> bool:
 
 def coerce(key: str, ftype: str, value: Any) -> Any:
     """Check one value against a dataclass field's type (as written in the annotation)."""
+    if ftype == "float":
+        check(key, not isinstance(value, float) or math.isfinite(value), "must be a finite number", value)
     if ftype == "bool":
         check(key, isinstance(value, bool), "must be true or false", value)
     elif ftype == "int":
@@ -76,14 +131,16 @@ def coerce(key: str, ftype: str, value: Any) -> Any:
 def build(cls: type, data: Any, prefix: str = "", also_known: tuple[str, ...] = ()) -> Any:
     """`cls` from a mapping: every key known, every value of its field's type and passing the
     field's own check (metadata `ok`, `must_be`); groups built from their nested mapping."""
-    if not isinstance(data, Mapping):
-        raise SettingsError(f"{SECTION}{'.' + prefix.rstrip('.') if prefix else ''}: must be a mapping, got {data!r}")
+    if not isinstance(data, Mapping):  # its type only: a string here may be a whole section, secrets and all
+        raise SettingsError(f"{SECTION}{'.' + prefix.rstrip('.') if prefix else ''}: must be a mapping, "
+                            f"got a {type(data).__name__}")
     fields = {config_key(f): f for f in dataclasses.fields(cls)}
     kwargs = {}
     for key, value in data.items():
         if key not in fields:
             known = ", ".join(sorted([*fields, *also_known]))
-            raise SettingsError(f"{SECTION}.{prefix}{key}: unknown setting (known: {known})")
+            name = key if isinstance(key, str) and len(key) <= SHOWN_CHARS and key.isprintable() else shown(key)
+            raise SettingsError(f"{SECTION}.{prefix}{name}: unknown setting (known: {known})")
         f = fields[key]
         if is_group(f):
             kwargs[f.name] = build(f.metadata["group"], {} if value is None else value, f"{prefix}{key}.")
@@ -125,8 +182,10 @@ def env_overrides(environ: Mapping[str, str], wanted: Callable[[str], bool],
             # ... and an empty secret stays empty, so it is an error rather than auth silently off
             keep_empty = string == "str" or path[-1] in SECRETS
             value = (raw if raw or keep_empty else None) if string else yaml.safe_load(raw) if raw != "" else None
+            bounded(value)
         except yaml.YAMLError as e:
-            raise SettingsError(f"{SECTION}.{'.'.join(path)} (from {name}): not a YAML value: {e}") from None
+            raise SettingsError(f"{SECTION}.{'.'.join(path)} (from {name}): not a YAML value: {_yaml_problem(e)}") \
+                from None
         target, where = out, []
         for part in path[:-1]:
             where.append(part)
@@ -180,7 +239,7 @@ def read_section(config_path: str | None = None, environ: Mapping[str, str] = os
             doc = yaml.safe_load(f)
             doc = {} if doc is None else doc
         except yaml.YAMLError as e:
-            raise SettingsError(f"{path}: not valid YAML: {e}") from None
+            raise SettingsError(f"{path}: not valid YAML: {_yaml_problem(e)}") from None
     if not isinstance(doc, dict):
         raise SettingsError(f"{path}: the top level must be a mapping (the proxy's config.yaml), "
                             f"got a {type(doc).__name__}")
@@ -189,6 +248,15 @@ def read_section(config_path: str | None = None, environ: Mapping[str, str] = os
 
 
 def section_mapping(section: Any) -> Mapping:
+    bounded(section)
     if not isinstance(section, Mapping):
-        raise SettingsError(f"{SECTION}: must be a mapping of settings, got {section!r}")
+        raise SettingsError(f"{SECTION}: must be a mapping of settings (key: value lines under it), got a "
+                            f"{type(section).__name__}")  # never the value: a list or a string may hold secrets
     return section
+
+
+def _yaml_problem(error: yaml.YAMLError) -> str:
+    """What is wrong and where, without the snippet of the file PyYAML quotes (it may hold a secret)."""
+    problem = getattr(error, "problem", None) or getattr(error, "context", None) or "not YAML"
+    mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
+    return f"{problem} (line {mark.line + 1}, column {mark.column + 1})" if mark else str(problem)

@@ -58,9 +58,9 @@ class Settings:
         return data
 
 
-_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
-_HOSTNAME = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-                       r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$")
+_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")  # fullmatch only: `$` alone would let "acme\n" through
+_HOSTNAME = re.compile(r"(?=.{1,253}\Z)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+                       r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?")
 
 
 def valid_address(value: object) -> bool:
@@ -73,15 +73,16 @@ def valid_address(value: object) -> bool:
         ipaddress.ip_address(value)
         return True
     except ValueError:
-        return bool(_HOSTNAME.match(value)) and not value.replace(".", "").isdigit()
+        return bool(_HOSTNAME.fullmatch(value)) and not value.replace(".", "").isdigit()
 
 
 def _validate(s: Settings) -> Settings:
-    check("namespace", s.namespace == "" or bool(_NAME.match(s.namespace)),
+    check("namespace", s.namespace == "" or bool(_NAME.fullmatch(s.namespace)),
           "must be a Prometheus metric name prefix ([a-zA-Z_][a-zA-Z0-9_]*)", s.namespace)
     check("port", 1 <= s.port <= 65535, "must be a TCP port 1..65535", s.port)
     check("label_cap", s.label_cap >= 1, "must be >= 1", s.label_cap)
     check("inflight_timeout_seconds", s.inflight_timeout_seconds > 0, "must be > 0", s.inflight_timeout_seconds)
+    check("error_log_interval_seconds", s.error_log_interval_seconds > 0, "must be > 0", s.error_log_interval_seconds)
     check("basic_auth_password", (s.basic_auth_username is None) == (s.basic_auth_password is None),
           "basic_auth_username and basic_auth_password go together", "")
     for key in ("bearer_token", "basic_auth_username", "basic_auth_password"):

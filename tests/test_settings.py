@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import pytest
 import yaml
+from hypothesis import given, settings as settings_hyp, strategies as st
 
 from litellm_observe import settings as s
+from litellm_observe import settings
 from litellm_observe.settings import SettingsError
 
 
@@ -210,3 +212,107 @@ def test_settings_survive_the_pipe_to_the_exporter_exactly():
     import json
 
     assert s.load(section=json.loads(s.dump(st)), environ={}) == st
+
+
+# ---- hostile and careless configs (issue 21) ---------------------------------------------------------------------
+SECRET = "s3cr3t-do-not-print-9f8e7d"
+
+
+@pytest.mark.parametrize("text", [
+    f"litellm_observe:\n  - bearer_token: {SECRET}\n",  # a list instead of a mapping
+    f'litellm_observe: "bearer_token: {SECRET}"\n',  # the whole section as one quoted string
+    f"litellm_observe:\n  label_caps:\n    team: 5\n    bearer_token: {SECRET}\n",
+    f"litellm_observe:\n  port: [{{basic_auth_password: {SECRET}}}]\n",
+    f"litellm_observe:\n  alerts: {{nested: {{bearer_token: {SECRET}}}}}\n",
+    f"litellm_observe:\n  bearer_token: {SECRET}\n  port: 'x\n",  # not YAML: PyYAML quotes the line
+])
+def test_no_error_shows_a_secret_whatever_the_shape(tmp_path, text):
+    from litellm_observe.generators import options as gen_options
+
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text(text)
+    errors = []
+    for load in (lambda: settings.load(str(cfg), environ={}), lambda: gen_options.load(str(cfg), environ={})):
+        try:
+            load()
+        except SettingsError as e:  # a proxy reads the settings, `generate` both (alerts: is its alone)
+            errors.append(str(e))
+    assert errors
+    for error in errors:
+        assert SECRET not in error and len(error) < 2000, error  # bounded: at most a cut quote
+
+
+def test_the_cli_prints_no_secret_either(tmp_path, capsys):
+    from litellm_observe import cli
+
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text(f"litellm_observe:\n  - bearer_token: {SECRET}\n")
+    assert cli.main(["generate", "--out", str(tmp_path / "out"), "--config", str(cfg)]) == 2
+    err = capsys.readouterr().err
+    assert "must be a mapping of settings" in err and SECRET not in err
+
+
+@given(st.recursive(st.none() | st.integers() | st.floats() | st.text(max_size=30),
+                    lambda c: st.lists(c, max_size=4) | st.dictionaries(st.sampled_from(
+                        ["port", "bearer_token", "basic_auth_password", "x", "team", "alerts"]), c, max_size=4),
+                    max_leaves=30),
+       st.sampled_from(["port", "label_caps", "namespace", "label_cap", "bind_address", "exporter"]))
+@settings_hyp(max_examples=300, deadline=None)
+def test_a_secret_at_any_depth_of_a_wrong_value_is_never_shown(value, key):
+    def plant(v):
+        if isinstance(v, dict):
+            return {**{k: plant(x) for k, x in v.items()}, "bearer_token": SECRET}
+        if isinstance(v, list):
+            return [plant(x) for x in v]
+        return v
+
+    try:
+        settings.load(section={key: plant(value)}, environ={})
+    except SettingsError as e:
+        assert SECRET not in str(e) and len(str(e)) < 600
+
+
+def test_a_yaml_alias_bomb_is_refused_in_bounded_time_and_memory(tmp_path):
+    """530 bytes, lists nested 9 deep by aliases: about 10^9 values once expanded."""
+    import tracemalloc
+
+    lines = ["litellm_observe:", "  label_caps: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    lines += [f"  l{i}: &a{i} [*a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}, "
+              f"*a{i - 1}, *a{i - 1}, *a{i - 1}]" for i in range(1, 9)]
+    lines += ["  namespace: *a8"]
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text("\n".join(lines) + "\n")
+    tracemalloc.start()
+    try:
+        with pytest.raises(SettingsError, match="more than 10000 values once YAML aliases are expanded"):
+            settings.load(str(cfg), environ={})
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 20 * 2**20  # the bomb was never expanded (it would take gigabytes)
+
+
+@pytest.mark.parametrize("section, key", [
+    ({"namespace": "acme\n"}, "namespace"),
+    ({"bind_address": "localhost\n"}, "bind_address"),
+    ({"error_log_interval_seconds": float("nan")}, "error_log_interval_seconds"),
+    ({"error_log_interval_seconds": -5}, "error_log_interval_seconds"),
+    ({"error_log_interval_seconds": 0}, "error_log_interval_seconds"),
+    ({"inflight_timeout_seconds": float("inf")}, "inflight_timeout_seconds"),
+])
+def test_values_that_passed_validation_and_should_not(section, key):
+    with pytest.raises(SettingsError, match=f"litellm_observe.{key}: must"):
+        settings.load(section=section, environ={})
+
+
+@pytest.mark.parametrize("alerts, key", [
+    ({"scrape_job": 'a"b'}, "scrape_job"), ({"scrape_job": "a\\b"}, "scrape_job"),
+    ({"scrape_job": "job\n"}, "scrape_job"), ({"high_error_rate": {"for": "5m\n"}}, "high_error_rate.for"),
+    ({"high_error_rate": {"ratio": float("nan")}}, "high_error_rate.ratio"),
+    ({"daily_budget_usd": float("inf")}, "daily_budget_usd"),
+])
+def test_generation_options_refuse_what_would_break_promql(alerts, key):
+    from litellm_observe.generators import options as gen_options
+
+    with pytest.raises(SettingsError, match=f"litellm_observe.alerts.{key}: must"):
+        gen_options.load(section={"alerts": alerts}, environ={})

@@ -18,7 +18,7 @@ from .promql.durations import is_duration
 from .promql.selectors import EXAMPLE, is_selector
 
 SEVERITIES = ("critical", "warning", "info")
-_GRAFANA_INTERVAL = re.compile(r"^[1-9][0-9]*(s|m|h|d)$")
+_GRAFANA_INTERVAL = re.compile(r"[1-9][0-9]*(s|m|h|d)")
 
 
 def option(default: Any, must_be: str, ok: Callable[[Any], bool], doc: str) -> Any:
@@ -71,6 +71,12 @@ def text(default: str, doc: str) -> Any:
     return option(default, "a non-empty string on one line", lambda v: v.strip() != "" and "\n" not in v, doc)
 
 
+def label_value(default: str, doc: str) -> Any:
+    """A label value that goes into a PromQL string literal as written: one line, no quote or backslash."""
+    return option(default, "a non-empty label value on one line, without \" or \\",
+                  lambda v: v.strip() != "" and v.isprintable() and '"' not in v and "\\" not in v, doc)
+
+
 def line(default: str, doc: str) -> Any:
     """A string on one line, empty allowed."""
     return option(default, "a string on one line", lambda v: "\n" not in v, doc)
@@ -87,7 +93,7 @@ def error_types(default: tuple[str, ...], doc: str) -> Any:
 
 def grafana_interval(default: str, doc: str) -> Any:
     return option(default, "a Grafana refresh interval such as 10s, 1m or 1h",
-                  lambda v: bool(_GRAFANA_INTERVAL.match(v)), doc)
+                  lambda v: bool(_GRAFANA_INTERVAL.fullmatch(v)), doc)
 
 
 def leaves(cls: type, prefix: str = "", context: str = "") -> Iterator[tuple[str, Any, Any, str]]:

@@ -5,11 +5,11 @@ import re
 
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 31536000}
 _PART = re.compile(r"([0-9]+)(ms|s|m|h|d|w|y)")
-_DURATION = re.compile(r"^([0-9]+(ms|s|m|h|d|w|y))+$")
+_DURATION = re.compile(r"([0-9]+(ms|s|m|h|d|w|y))+")
 
 
 def is_duration(text: object) -> bool:
-    return isinstance(text, str) and bool(_DURATION.match(text))
+    return isinstance(text, str) and bool(_DURATION.fullmatch(text))
 
 
 def seconds(duration: str) -> float:

@@ -17,8 +17,8 @@ from ..promql import lint as promql_lint
 if TYPE_CHECKING:
     from ..options import Options
 
-ALERT_NAME = re.compile(r"^Litellm[A-Z][A-Za-z0-9]*$")
-RECORD_NAME = re.compile(r"^(?P<level>[a-z][a-z_]*):(?P<metric>[a-zA-Z_][a-zA-Z0-9_]*):(?P<ops>[a-z0-9_]+)$")
+ALERT_NAME = re.compile(r"Litellm[A-Z][A-Za-z0-9]*")
+RECORD_NAME = re.compile(r"(?P<level>[a-z][a-z_]*):(?P<metric>[a-zA-Z_][a-zA-Z0-9_]*):(?P<ops>[a-z0-9_]+)")
 
 
 def recorded(groups: list[dict]) -> frozenset[str]:
@@ -29,7 +29,7 @@ def recorded(groups: list[dict]) -> frozenset[str]:
 def _alert_problems(rule: dict, options: Options, runbooks: str | None) -> list[str]:
     name = rule["alert"]
     out = []
-    if not ALERT_NAME.match(name):
+    if not ALERT_NAME.fullmatch(name):
         out.append("name must be CamelCase with the Litellm prefix")
     if not rule.get("for"):
         out.append("has no `for`")
@@ -55,7 +55,7 @@ def _alert_problems(rule: dict, options: Options, runbooks: str | None) -> list[
 
 
 def _record_problems(name: str, namespace: str) -> list[str]:
-    m = RECORD_NAME.match(name)
+    m = RECORD_NAME.fullmatch(name)
     if not m:
         return ["recording rule name must be level:metric:operations"]
     if m["metric"] not in {metric.family(namespace) for metric in CATALOGUE}:

@@ -24,7 +24,7 @@ class Shared:
     selector: str = fields.selector("", "label matchers added to every rule expression")
     runbook_base_url: str = fields.text(RUNBOOKS_URL, "each alert's runbook_url: this, `#`, the alert's name in "
                                                       "lower case")
-    scrape_job: str = fields.text("litellm", "the Prometheus job scraping the exporters (LitellmMetricsAbsent)")
+    scrape_job: str = fields.label_value("litellm", "the Prometheus job scraping the exporters (LitellmMetricsAbsent)")
 
 
 @dataclass(frozen=True)
