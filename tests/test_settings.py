@@ -276,10 +276,8 @@ def test_a_yaml_alias_bomb_is_refused_in_bounded_time_and_memory(tmp_path):
     """530 bytes, lists nested 9 deep by aliases: about 10^9 values once expanded."""
     import tracemalloc
 
-    lines = ["litellm_observe:", "  label_caps: &a0 [x, x, x, x, x, x, x, x, x, x]"]
-    lines += [f"  l{i}: &a{i} [*a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}, "
-              f"*a{i - 1}, *a{i - 1}, *a{i - 1}]" for i in range(1, 9)]
-    lines += ["  namespace: *a8"]
+    lines = ["litellm_observe:", "  namespace:", "    - &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    lines += [f"    - &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 9)]
     cfg = tmp_path / "config.yaml"
     cfg.write_text("\n".join(lines) + "\n")
     tracemalloc.start()
