@@ -1,14 +1,19 @@
 """A small HTTP server for /metrics that no client can tie up.
 
-- Connections wait in a selector until their whole request head has arrived; only
-  then does one of a fixed number of handler threads take them, so a slow or idle
-  client costs a descriptor and a small buffer, never a thread. A connection whose
-  request is not complete after `idle_timeout` is closed; past `max_connections` the
-  oldest waiting one is closed; out of descriptors (EMFILE), the oldest makes room.
-- A handler writes with `write_timeout` (the total for the whole answer), so a client
-  that does not read frees its thread after a few seconds.
-- A client that has gone before its answer is ready gets no rendering, and a client
-  that disconnects costs no traceback.
+One selector loop owns every connection; a fixed number of handler threads only parse a complete
+request and render its answer. So:
+- A connection waits in the selector until its whole request head has arrived; a slow or idle client
+  costs a descriptor and a small buffer, never a thread. A connection whose request is not complete
+  after `idle_timeout` is closed; past `max_connections` the oldest waiting one is closed; out of
+  descriptors (EMFILE), the oldest makes room.
+- Complete requests wait for a handler in a queue of at most `max_pending`; past it the oldest waiting
+  one is answered 503 at once. A handler renders, then hands the answer back to the loop, which writes
+  it as the client reads, without blocking: a client that does not read holds a buffer (the shared
+  rendering, not a copy) for at most `write_timeout`, never a handler. A healthy scrape therefore waits
+  for renderings only, however many clients stall.
+- A client that reset its connection before its answer is ready gets no rendering; one that only closed
+  its sending side after the request (a half-close, as some clients and proxies do) is answered. A
+  client that disconnects costs no traceback.
 - IPv4 and IPv6: `::` listens dual-stack.
 """
 from __future__ import annotations
@@ -16,31 +21,32 @@ from __future__ import annotations
 import errno
 import io
 import logging
+import queue
 import select
 import selectors
 import socket
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from collections import deque
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 from typing import Callable
 
 log = logging.getLogger("litellm_observe.exporter")
 
 Respond = Callable[[dict], tuple[int, dict[str, str], bytes]]
+BUSY = (b"HTTP/1.0 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: 5\r\n"
+        b"Connection: close\r\n\r\nbusy\n")
 
 
 def client_gone(sock: socket.socket) -> bool:
-    """True when the peer has closed its side (a zero-byte peek) or reset the connection."""
+    """True when the peer reset the connection (or it is in error). A peer that only closed its sending side
+    (a FIN: a half-close after its request, or a full close; they look alike until we write) is not gone."""
     try:
         poll = select.poll()  # not select(): descriptors past 1024 are normal here
-        poll.register(sock, select.POLLIN | select.POLLRDHUP)
+        poll.register(sock, select.POLLIN)
         events = poll.poll(0)
-        if not events:
-            return False
-        if events[0][1] & (select.POLLRDHUP | select.POLLHUP | select.POLLERR):
-            return True
-        return sock.recv(1, socket.MSG_PEEK) == b""
+        return bool(events) and bool(events[0][1] & (select.POLLHUP | select.POLLERR))
     except OSError:
         return True
 
@@ -62,12 +68,20 @@ def listening_socket(address: str, port: int, backlog: int) -> socket.socket:
     return sock
 
 
+@dataclass
+class _Outgoing:
+    """An answer the loop is writing: what is left of each chunk, and when the client's time is up."""
+
+    chunks: deque = field(default_factory=deque)  # memoryviews
+    deadline: float = 0.0
+
+
 class MetricsServer:
     MAX_HEAD = 16 * 1024
 
     def __init__(self, respond: Respond, address: str, port: int, *, handlers: int = 8,
                  write_timeout: float = 5.0, idle_timeout: float = 10.0, max_connections: int = 1024,
-                 backlog: int = 1024):
+                 max_pending: int | None = None, backlog: int = 1024):
         self._respond = respond
         self._sock = listening_socket(address, port, backlog)
         self._sock.setblocking(False)
@@ -75,41 +89,67 @@ class MetricsServer:
         self.write_timeout = write_timeout
         self.idle_timeout = idle_timeout
         self.max_connections = max_connections
-        self._pool = ThreadPoolExecutor(handlers, thread_name_prefix="litellm-observe-http")
+        self.max_pending = max_pending or 2 * handlers
         self._selector = selectors.DefaultSelector()
         self._idle: dict[socket.socket, float] = {}  # request head not complete yet -> accepted at
         self._heads: dict[socket.socket, bytearray] = {}
+        self._writing: dict[socket.socket, _Outgoing] = {}  # answers being written, oldest first
+        self._pending: deque[tuple[socket.socket, bytes]] = deque()  # complete requests waiting for a handler
+        self._work = threading.Condition()
+        self._answers: queue.SimpleQueue = queue.SimpleQueue()  # (conn, chunks) from handlers to the loop
+        self._wake_r, self._wake_w = socket.socketpair()
+        self._wake_r.setblocking(False)
+        self._wake_w.setblocking(False)
         self._stop = threading.Event()
         self._stopped = threading.Event()
         self._handler = _handler_class(self)
         self._emfile_logged = -1e9
+        self._workers = [threading.Thread(target=self._work_loop, daemon=True, name="litellm-observe-http")
+                         for _ in range(handlers)]
         self.skipped_gone = 0  # clients gone before their answer was rendered (tests read it)
+        self.refused_busy = 0  # requests answered 503 because too many waited for a handler
 
     @property
     def port(self) -> int:
         return self.address[1]
 
     def serve_forever(self) -> None:
+        for worker in self._workers:
+            worker.start()
         self._selector.register(self._sock, selectors.EVENT_READ)
+        self._selector.register(self._wake_r, selectors.EVENT_READ)
         try:
             while not self._stop.is_set():
-                for key, _ in self._selector.select(timeout=0.5):
+                for key, events in self._selector.select(timeout=0.5):
                     if key.fileobj is self._sock:
                         self._accept()
+                    elif key.fileobj is self._wake_r:
+                        self._take_answers()
+                    elif events & selectors.EVENT_WRITE:
+                        self._send(key.fileobj)
                     else:
                         self._receive(key.fileobj)
                 self._expire(time.monotonic())
         finally:
-            for conn in list(self._idle):
+            with self._work:
+                for conn, _ in self._pending:
+                    conn.close()
+                self._pending.clear()
+                self._pending.extend([(None, b"")] * len(self._workers))  # one stop signal per handler
+                self._work.notify_all()
+            for conn in [*self._idle, *self._writing]:
                 self._close(conn)
             self._selector.close()
             self._sock.close()
-            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._wake_r.close()
             self._stopped.set()
 
     def shutdown(self) -> None:
         self._stop.set()
         self._stopped.wait(10)
+        for worker in self._workers:
+            worker.join(10)
+        self._wake_w.close()
 
     # ---- connections --------------------------------------------------------------------------
     def _accept(self) -> None:
@@ -130,7 +170,7 @@ class MetricsServer:
                     continue
                 return  # ECONNABORTED and the like: the client left already
             conn.setblocking(False)
-            if len(self._idle) >= self.max_connections:
+            if len(self._idle) + len(self._writing) >= self.max_connections:
                 self._close_oldest()
             self._idle[conn] = time.monotonic()
             self._selector.register(conn, selectors.EVENT_READ)
@@ -150,13 +190,95 @@ class MetricsServer:
         if b"\r\n\r\n" in head or b"\n\n" in head:
             self._selector.unregister(conn)
             self._idle.pop(conn, None)
-            self._pool.submit(self._handle, conn, bytes(self._heads.pop(conn)))
+            self._enqueue(conn, bytes(self._heads.pop(conn)))
         elif len(head) > self.MAX_HEAD:
             self._close(conn)
 
+    def _enqueue(self, conn: socket.socket, head: bytes) -> None:
+        """A complete request waits for a handler; past max_pending the oldest waiting one gets a 503."""
+        refused = None
+        with self._work:
+            if len(self._pending) >= self.max_pending:
+                refused = self._pending.popleft()[0]
+            self._pending.append((conn, head))
+            self._work.notify()
+        if refused is not None:
+            self.refused_busy += 1
+            self._write(refused, [BUSY])
+
+    def _work_loop(self) -> None:
+        while True:
+            with self._work:
+                while not self._pending:
+                    self._work.wait()
+                conn, head = self._pending.popleft()
+            if conn is None:
+                return
+            chunks = self._handle(conn, head)
+            if chunks is None:
+                conn.close()
+            else:
+                self._answers.put((conn, chunks))
+                try:
+                    self._wake_w.send(b"\0")
+                except OSError:
+                    pass  # the wake-up pipe is full (the loop will see it) or closed (shutting down)
+
+    def _handle(self, conn: socket.socket, head: bytes) -> list | None:
+        """The answer's chunks, rendered in a handler thread; None when there is nothing to send."""
+        try:
+            handler = self._handler(conn, head)
+            return handler.wfile.chunks or None
+        except Exception:
+            log.exception("litellm_observe: exporter request failed")
+            return None
+
+    # ---- writing, in the loop ------------------------------------------------------------------
+    def _take_answers(self) -> None:
+        try:
+            while self._wake_r.recv(4096):
+                pass
+        except BlockingIOError:
+            pass
+        while True:
+            try:
+                conn, chunks = self._answers.get_nowait()
+            except queue.Empty:
+                return
+            self._write(conn, chunks)
+
+    def _write(self, conn: socket.socket, chunks: list) -> None:
+        self._writing[conn] = _Outgoing(deque(memoryview(c) for c in chunks if c),
+                                        time.monotonic() + self.write_timeout)
+        try:
+            self._selector.register(conn, selectors.EVENT_WRITE)
+        except (KeyError, ValueError):
+            self._selector.modify(conn, selectors.EVENT_WRITE)
+        self._send(conn)
+
+    def _send(self, conn: socket.socket) -> None:
+        out = self._writing.get(conn)
+        if out is None:
+            return
+        try:
+            while out.chunks:
+                view = out.chunks[0]
+                sent = conn.send(view)
+                if sent < len(view):
+                    out.chunks[0] = view[sent:]
+                    return  # the client's buffer is full: the selector says when it can take more
+                out.chunks.popleft()
+        except BlockingIOError:
+            return
+        except OSError:
+            pass  # the client went away: nothing to say
+        self._close(conn)
+
+    # ---- closing -------------------------------------------------------------------------------
     def _close(self, conn: socket.socket) -> None:
         self._idle.pop(conn, None)
         self._heads.pop(conn, None)
+        self._writing.pop(conn, None)
         try:
             self._selector.unregister(conn)
         except (KeyError, ValueError):
@@ -164,42 +286,35 @@ class MetricsServer:
         conn.close()
 
     def _close_oldest(self) -> bool:
-        if not self._idle:
-            return False
-        self._close(min(self._idle, key=self._idle.__getitem__))
-        return True
+        if self._idle:
+            self._close(min(self._idle, key=self._idle.__getitem__))
+            return True
+        if self._writing:
+            self._close(next(iter(self._writing)))
+            return True
+        return False
 
     def _expire(self, now: float) -> None:
         for conn, since in list(self._idle.items()):
             if now - since > self.idle_timeout:
                 self._close(conn)
-
-    def _handle(self, conn: socket.socket, head: bytes) -> None:
-        try:
-            conn.settimeout(self.write_timeout)  # blocking, bounded in total per sendall
-            self._handler(conn, head)
-        except OSError:
-            pass  # the client went away or timed out: nothing to say
-        except Exception:
-            log.exception("litellm_observe: exporter request failed")
-        finally:
-            try:
-                conn.close()
-            except OSError:
-                pass
+        for conn, out in list(self._writing.items()):
+            if now > out.deadline:
+                self._close(conn)  # a client that does not read: its time is up
 
 
-class _Writer(io.BufferedIOBase):
-    """Whole writes (sendall), bounded in total by the socket's timeout."""
+class _Collector(io.BufferedIOBase):
+    """Where a handler's answer goes: the chunks as written (the body is the shared rendering, not copied);
+    the server's loop sends them."""
 
-    def __init__(self, sock: socket.socket):
-        self._sock = sock
+    def __init__(self):
+        self.chunks: list = []
 
     def writable(self) -> bool:
         return True
 
     def write(self, data) -> int:
-        self._sock.sendall(data)
+        self.chunks.append(data)
         return len(data)
 
 
@@ -216,13 +331,10 @@ def _handler_class(server: MetricsServer):
         def setup(self):
             self.connection = self.request
             self.rfile = io.BytesIO(self._head)
-            self.wfile = _Writer(self.request)
+            self.wfile = _Collector()
 
         def finish(self):
-            try:
-                self.wfile.close()
-            except OSError:
-                pass
+            pass
 
         def do_GET(self):  # noqa: N802
             if self.path.split("?")[0] == "/favicon.ico":

@@ -126,15 +126,16 @@ def test_past_max_connections_the_oldest_waiting_one_is_closed(serve):
 def test_a_client_gone_before_its_answer_costs_no_rendering_and_no_traceback(serve, capfd, caplog):
     hold = threading.Event()
     respond = Counting(hold=hold)
-    server = serve(respond, handlers=1)
+    server = serve(respond, handlers=1, max_pending=10)
     busy = threading.Thread(target=get, args=(server.port,))
     busy.start()  # the only handler renders (held) ...
     deadline = time.monotonic() + 10
     while respond.calls == 0 and time.monotonic() < deadline:
         time.sleep(0.01)
-    for _ in range(5):  # ... while these send a request and hang up
+    for _ in range(5):  # ... while these send a request and hang up (reset: a FIN could be a half-close)
         s = socket.create_connection(("127.0.0.1", server.port), timeout=10)
         s.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\1\0\0\0\0\0\0\0")
         s.close()
     time.sleep(0.2)
     hold.set()
@@ -194,3 +195,84 @@ def test_ipv6_loopback_and_dual_stack(serve):
     dual = serve(Counting(), address="::")
     assert get(dual.port, host="::1")[0] == 200
     assert get(dual.port, host="127.0.0.1")[0] == 200  # `::` listens for IPv4 too
+
+
+# ---- issue 21: stalled readers, a bounded queue, half-closed clients ----------------------------------------
+def test_a_half_closed_client_is_answered(serve):
+    """The client sends its request, then shuts its sending side (shutdown(SHUT_WR)), as some clients and
+    proxies do; prometheus_client's server answers it, so must we."""
+    server = serve(Counting())
+    s = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+    try:
+        s.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+        s.shutdown(socket.SHUT_WR)
+        answer = b""
+        while chunk := s.recv(65536):
+            answer += chunk
+    finally:
+        s.close()
+    assert answer.startswith(b"HTTP/1.0 200") and answer.endswith(b"metric 1\n")
+
+
+def _stalled(port: int) -> socket.socket:
+    """A client that asks for the whole exposition uncompressed and never reads a byte of it."""
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    s.connect(("127.0.0.1", port))
+    s.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\nAccept-Encoding: identity\r\n\r\n")
+    return s
+
+
+def test_clients_that_never_read_a_large_exposition_do_not_delay_a_healthy_scrape(serve):
+    """The review's attack: 40 clients that shrink their receive buffer and never read a ~5 MB answer. Each
+    used to hold a handler for the whole write bound, and a healthy scrape queued behind them. Counted, not
+    timed: the healthy scrape is answered while every stalled client still holds its connection (the write
+    bound, 30 s here, has not expired for any), and it needed no more than its own rendering."""
+    respond = Counting(body=b"x" * 5_000_000)
+    server = serve(respond, write_timeout=30.0)
+    stalled = [_stalled(server.port) for _ in range(40)]
+    try:
+        deadline = time.monotonic() + 20
+        while respond.calls < 40 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert respond.calls == 40  # every stalled client got its answer rendered: all handlers were free again
+        more = [_stalled(server.port) for _ in range(8)]  # and a new wave arrives
+        stalled += more
+        status, _, body = get(server.port, headers={"Accept-Encoding": "gzip"})  # the client times out at 30 s
+        assert status == 200 and len(gzip.decompress(body)) == 5_000_000
+        assert len(server._writing) >= 40  # the stalled clients still hold their connections: none expired
+        assert server.refused_busy == 0
+    finally:
+        for s in stalled:
+            s.close()
+
+
+def test_requests_waiting_for_a_handler_are_bounded_and_the_oldest_get_503(serve):
+    hold = threading.Event()
+    respond = Counting(hold=hold)
+    server = serve(respond, handlers=1, max_pending=3)
+    answers: list = []
+
+    def ask():
+        try:
+            answers.append(get(server.port)[0])
+        except OSError as e:
+            answers.append(repr(e))
+
+    first = threading.Thread(target=ask)
+    first.start()
+    deadline = time.monotonic() + 10
+    while respond.calls == 0 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    others = [threading.Thread(target=ask) for _ in range(9)]
+    for t in others:
+        t.start()
+        time.sleep(0.02)  # one after the other: the oldest waiting ones are refused first
+    deadline = time.monotonic() + 10
+    while server.refused_busy < 6 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert server.refused_busy == 6 and sorted(answers) == [503] * 6  # answered at once, not held
+    hold.set()
+    for t in [first, *others]:
+        t.join(30)
+    assert sorted(answers) == [200] * 4 + [503] * 6 and respond.calls == 4
