@@ -64,10 +64,11 @@ class Reading:
 
 class CooldownWatch:
     def __init__(self, directory: Directory | None, router: Callable[[], object | None],
-                 clock: Callable[[], float] = time.time):
+                 clock: Callable[[], float] = time.time, timer: Callable[[], float] = time.monotonic):
         self._dir = directory
         self._router = router
-        self._clock = clock
+        self._clock = clock  # wall: the router's cooldown timestamps are
+        self._timer = timer  # monotonic: when to read next (a wall clock step never delays it)
         self._ids: list[str] = []
         self._by_id: dict[str, Deployment] = {}
         self._mapped_at = float("-inf")
@@ -79,7 +80,8 @@ class CooldownWatch:
 
     # ---- when to read ---------------------------------------------------------------------
     def failed(self, now: float) -> bool:
-        """A failed attempt: a read is due soon. True when this scheduled a new read."""
+        """A failed attempt at `now` (the monotonic timer's): a read is due soon. True when this scheduled a
+        new read."""
         due = now + READ_AFTER_FAILURE
         if self.next_read is not None and self.next_read <= due:
             return False
@@ -137,7 +139,7 @@ class CooldownWatch:
         reading.lapsed = [self._by_id[i] for i in self._cooling - cooling if i in self._by_id]
         self._cooling = cooling
         if cooling:
-            self.next_read = now + POLL_SECONDS
+            self.next_read = self._timer() + POLL_SECONDS
         if len(self._seen) > _MAX_SEEN or now - self._pruned_at > _PRUNE_SECONDS:
             self._prune(now)
         return reading

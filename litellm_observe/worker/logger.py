@@ -294,24 +294,24 @@ class ObserveLogger(CustomLogger):
 
     # ---- calls in flight and how they end (calls.py) ---------------------------------------
     def _begin(self, start: obs.RequestStart, user: object) -> None:
-        now = time.time()
+        now = time.monotonic()
         if self.calls.begin(start.call_id, now, start.model, user) is None:
             return
-        self.rec.current_load(delta=1.0, when=now)
+        self.rec.current_load(delta=1.0, when=time.time())
         if now >= self._next_sweep:
             self._sweep(now)
 
-    def _unload(self, call, now: float) -> None:
+    def _unload(self, call) -> None:
         """The request stops counting in flight (end of stream, or its end, whichever is first)."""
         if call is not None and call.in_load:
             call.in_load = False
-            self.rec.current_load(delta=-1.0, when=now)
+            self.rec.current_load(delta=-1.0, when=time.time())
 
     def _sweep(self, now: float) -> None:
         """Requests that never ended (no event at all) stop counting in flight after the timeout."""
         self._next_sweep = now + 30.0
         for call in self.calls.stale(now - self.settings.inflight_timeout_seconds):
-            self._unload(call, now)
+            self._unload(call)
 
     def inflight(self) -> int:
         return sum(1 for call in self.calls.calls() if call.in_load)
@@ -335,10 +335,10 @@ class ObserveLogger(CustomLogger):
             self._wake(due)
 
     def settle(self, now: float | None = None) -> None:
-        """Settle what is due by `now` (default: the present); the event loop's timer does this in a
-        proxy, tests call it with a time in the future."""
+        """Settle what is due by `now` on the monotonic clock (default: the present); the event loop's
+        timer does this in a proxy, tests call it with a time in the future."""
         if self._ensure_process():
-            self._tick(time.time() if now is None else now)
+            self._tick(time.monotonic() if now is None else now)
 
     def _wake(self, due: float) -> None:
         """Make sure the event loop runs _tick by `due`, even if no hook comes (one timer at a time)."""
@@ -349,13 +349,13 @@ class ObserveLogger(CustomLogger):
         if self._timer is not None:
             self._timer.cancel()
         self._timer_at = due
-        self._timer = loop.call_later(max(0.0, due - time.time()) + 0.01, self._on_timer)
+        self._timer = loop.call_later(max(0.0, due - time.monotonic()) + 0.01, self._on_timer)
 
     def _on_timer(self) -> None:
         self._timer = self._timer_at = None
         try:
             if self.store is not None and self._pid == os.getpid():
-                self._tick(time.time())
+                self._tick(time.monotonic())
         except Exception as e:
             self._internal_error("settle", e)
 
@@ -374,7 +374,7 @@ class ObserveLogger(CustomLogger):
             if self.store is not None and self._pid == os.getpid():
                 start = obs.attempt_start(kwargs)
                 if self.calls.known(start.call_id):
-                    self.calls.attempt_started(start.call_id, time.time(),
+                    self.calls.attempt_started(start.call_id, time.monotonic(),
                                                (start.provider, start.model_group, start.deployment))
         except Exception as e:
             self._internal_error("log_pre_api_call", e)
@@ -414,7 +414,7 @@ class ObserveLogger(CustomLogger):
                 o = obs.failure_event(kwargs)
                 self.calls.remember_error(o.call_id, o.error)
                 if o.guardrails:  # a request a guardrail blocked: its runs are only here
-                    self._guardrails(o.call_id, o.guardrails, time.time())
+                    self._guardrails(o.call_id, o.guardrails, time.monotonic())
         except Exception as e:
             self._internal_error("async_log_failure_event", e)
 
@@ -443,10 +443,12 @@ class ObserveLogger(CustomLogger):
 
     # ---- what each observation records -------------------------------------------------------
     def _success(self, o: obs.Success) -> None:
-        now = time.time()
+        # deadlines and what this process timed itself run on the monotonic clock (a wall clock step
+        # never moves them); LiteLLM's timestamps and the gauges' `when` are wall clock
+        mono, now = time.monotonic(), time.time()
         book = self.calls
         if book.next_due() is not None:
-            self._tick(now)
+            self._tick(mono)
         call = book.get(o.call_id)
         # request level once: unless a disconnect or a stream that ended alone ended it already
         # (LiteLLM sends a success event for billing after a client disconnect)
@@ -455,8 +457,8 @@ class ObserveLogger(CustomLogger):
         else:
             if not o.cache_hit:
                 call.succeeded += 1  # this attempt is reported (calls.py)
-            request_level = book.end_call(call, calls.SUCCESS, now) is not None
-            self._unload(call, now)
+            request_level = book.end_call(call, calls.SUCCESS, mono) is not None
+            self._unload(call)
         if o.problems:
             self._problems("async_log_success_event", o.problems)
         rec = self.rec
@@ -466,8 +468,13 @@ class ObserveLogger(CustomLogger):
         team = self._team(o.team)
         if request_level:
             rec.requests(model=model, provider=provider, team=team, status_code="200")
-            first = call.started if call is not None else o.started
-            if o.ended is not None and first is not None and (d := _duration(o.ended - first)) is not None:
+            if o.ended is None:
+                d = None
+            elif call is not None:  # from the pre-call hook (monotonic) to LiteLLM's end (wall), step-proof
+                d = _duration((o.ended - now) + (mono - call.started))
+            else:
+                d = _duration(o.ended - o.started) if o.started is not None else None
+            if d is not None:
                 rec.request_duration_seconds(model=model, provider=provider, value=d)
             if o.cache_hit:
                 rec.cache_hits(model=served)
@@ -478,7 +485,7 @@ class ObserveLogger(CustomLogger):
         if o.overhead is not None:
             rec.overhead_latency_seconds(model=model, provider=provider, value=o.overhead)
         if o.guardrails:
-            self._guardrails(o.call_id, o.guardrails, now)
+            self._guardrails(o.call_id, o.guardrails, mono)
         if o.cache_hit:
             return  # no upstream call: no attempt, tokens or spend
         if self._caching_on():
@@ -559,7 +566,7 @@ class ObserveLogger(CustomLogger):
                 self.rec.guardrail_latency_seconds(guardrail=guardrail, hook=hook, value=run.duration)
 
     def _failure(self, o: obs.Failure, exc: object) -> None:
-        now = time.time()
+        now = time.monotonic()
         if self.calls.next_due() is not None:
             self._tick(now)
         call = self.calls.get(o.call_id)
@@ -569,7 +576,7 @@ class ObserveLogger(CustomLogger):
             if self.calls.end(o.call_id, calls.FAILURE, now) is None:
                 return  # ended already (a disconnect, or a stream that ended alone): counted once
             self.calls.remember_error(o.call_id, exc)
-            self._unload(call, now)
+            self._unload(call)
         if o.problems:
             self._problems("async_post_call_failure_hook", o.problems)
         self._request_failed(o.model, o.provider, o.team, o.status_code, o.error_type,
@@ -591,11 +598,11 @@ class ObserveLogger(CustomLogger):
             self.rec.request_duration_seconds(model=model, provider=provider, value=d)
 
     def _stream_ended(self, call_id: object, how: str, error: object, error_frame: bool) -> None:
-        now = time.time()
+        now = time.monotonic()
         call = self.calls.get(call_id)
         if call is None:
             return
-        self._unload(call, now)
+        self._unload(call)
         ended = self.calls.stream_ended(call_id, how, now, error, error_frame)
         if ended is not None:  # the client disconnected: the request ends here, as 499
             self._request_failed(ended.model, (ended.attempt_labels or (None,))[0], obs.team_of(ended.user),
@@ -659,7 +666,7 @@ class ObserveLogger(CustomLogger):
         self._state(provider, model, deployment, 1.0, now)
         if o.began is not None and (d := _duration(now - o.began)) is not None:
             self.rec.provider_latency_seconds(provider=provider, model=model, deployment=deployment, value=d)
-        if self.cooldowns.failed(now):
+        if self.cooldowns.failed(time.monotonic()):
             self._read_cooldowns_at(self.cooldowns.next_read)
 
     # ---- cooldowns (deployments.py) ----------------------------------------------------------
@@ -668,7 +675,7 @@ class ObserveLogger(CustomLogger):
             loop = asyncio.get_running_loop()
         except RuntimeError:
             return  # no event loop (a test driving hooks by hand): read_cooldowns() is called directly
-        loop.call_later(max(0.0, when - time.time()), self._start_read, loop)
+        loop.call_later(max(0.0, when - time.monotonic()), self._start_read, loop)
 
     def _start_read(self, loop: asyncio.AbstractEventLoop) -> None:
         task = loop.create_task(self.read_cooldowns())

@@ -54,7 +54,7 @@ class Clock:
 def setup(tmp_path):
     cache, clock = FakeCooldownCache(), Clock()
     directory = protocol.prepare(str(tmp_path / "run"))
-    return cache, clock, directory, lambda: CooldownWatch(directory, lambda: FakeRouter(cache), clock)
+    return cache, clock, directory, lambda: CooldownWatch(directory, lambda: FakeRouter(cache), clock, clock)
 
 
 def test_a_failure_schedules_one_read_soon(setup):

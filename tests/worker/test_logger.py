@@ -435,7 +435,7 @@ def deployment_failure(lg, call_id, exc, group="ok"):
 
 
 def later(lg, seconds=60.0):
-    lg.settle(ev.time.time() + seconds)
+    lg.settle(ev.time.monotonic() + seconds)
 
 
 def connection_error():
@@ -595,3 +595,38 @@ def test_a_run_directory_removed_under_the_logger_is_made_again_with_every_count
     assert ev.total(data, "observe_internal_errors", hook="run_directory") == 1
     assert [r.getMessage() for r in caplog.records if "was removed while the proxy ran" in r.getMessage()] != []
     assert len([r for r in caplog.records if "was removed" in r.getMessage()]) == 1
+
+
+# ---- deadlines on the monotonic clock (issue 21) -----------------------------------------------------------------
+class SteppingClock:
+    """Wall and monotonic clocks that tests move by hand: a wall clock step leaves the monotonic one alone."""
+
+    def __init__(self, monkeypatch):
+        self.wall, self.mono = ev.time.time(), ev.time.monotonic()
+        monkeypatch.setattr(ev.time, "time", lambda: self.wall)
+        monkeypatch.setattr(ev.time, "monotonic", lambda: self.mono)
+
+    def elapse(self, seconds: float) -> None:
+        self.wall += seconds
+        self.mono += seconds
+
+
+def test_a_backward_clock_step_never_delays_a_stream_that_ended_alone(lg, tmp_path, monkeypatch):
+    clock = SteppingClock(monkeypatch)
+    pre(lg, "s1")
+    run(_consume(lg, "s1"))  # the stream ends, no terminal event follows
+    clock.wall -= 3600  # NTP steps the clock back an hour
+    clock.elapse(6)  # the grace (5 s) passes
+    lg.settle()
+    assert ev.total(ev.series(tmp_path), "requests") == 1  # counted after 5 s, not after an hour
+
+
+def test_a_forward_clock_step_never_sweeps_requests_in_flight(lg, tmp_path, monkeypatch):
+    clock = SteppingClock(monkeypatch)
+    pre(lg, "a")
+    pre(lg, "b")
+    clock.wall += 1000  # past inflight_timeout_seconds (900) on the wall clock only
+    clock.elapse(31)  # past the sweep interval
+    pre(lg, "c")
+    assert lg.inflight() == 3
+    assert ev.total(ev.series(tmp_path), "current_load") == 3
