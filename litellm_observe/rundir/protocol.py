@@ -14,7 +14,11 @@ and never import each other.
                                 namespace (runs.py); every process of the run holds a
                                 shared flock on it for life: the run lives while one does
       w-<pid>-<rand>.lob        one sample file per live writer, flock held for life
-      w-<pid>-<rand>.lob.new    being created: not yet locked or complete; never read
+      .creating-w-<pid>-<rand>.lob  being created: locked from before anything sees it,
+                                never read nor removed (a writer killed there leaves
+                                it to the run's removal)
+      w-<pid>-<rand>.lob.new    made by earlier versions while being created; removed
+                                once its lock is free
       archive.lob               what dead writers left (written whole, then renamed)
       *.corrupt                 a dead writer's file that did not parse, set aside
       compact.lock              folding (exclusive) excludes reading (shared)
@@ -29,9 +33,11 @@ and never import each other.
                                 so one cooldown seen by several workers counts once
 
 Handshakes:
-- A writer creates `<name>.new`, takes an exclusive flock on it, writes the header,
+- A writer creates `.creating-<name>`, takes an exclusive flock on it, writes the header,
   then renames it to `<name>`: a visible sample file is always complete and locked
-  while its writer lives. Whoever can take that flock knows the writer is gone.
+  while its writer lives. Whoever can take that flock knows the writer is gone. Nothing
+  removes a `.creating-` file, so no reader can take one for abandoned between its
+  creation and its lock (a `.new` name once let a compaction delete it there).
 - A dead writer's file is folded into `archive.lob` under `compact.lock` held
   exclusively; readers hold it shared, so no reader counts a writer twice.
 - A run ends when its root process is gone (its exporter, in the root's PID namespace,
@@ -57,7 +63,8 @@ BASE_NAME = "litellm_observe"
 RUN_PREFIX = "run-"
 WORKER_PREFIX = "w-"
 SAMPLE_SUFFIX = ".lob"  # not `.db`: prometheus_client and LiteLLM glob and wipe `*.db`
-NEW_SUFFIX = ".new"
+NEW_SUFFIX = ".new"  # earlier versions' files being created
+CREATING_PREFIX = ".creating-"
 CORRUPT_SUFFIX = ".corrupt"
 ARCHIVE = "archive" + SAMPLE_SUFFIX
 COMPACT_LOCK = "compact.lock"
@@ -130,6 +137,21 @@ def open_file(path: str, flags: int = os.O_RDONLY, mode: int | None = None) -> i
 def create_exclusive(path: str, flags: int = os.O_RDWR) -> int:
     """A new file that did not exist (no symlink, no file planted in advance)."""
     return open_file(path, flags | os.O_CREAT | os.O_EXCL)
+
+
+def create_locked(path: str) -> tuple[int, str]:
+    """A new file that will become `path`, exclusively flocked before any other process could take it for
+    anything: created as `.creating-<name>` beside it (a name no reader reads or removes). The caller
+    writes it, then renames the returned temporary path to `path`. Returns (descriptor, temporary path)."""
+    tmp = os.path.join(os.path.dirname(path), CREATING_PREFIX + os.path.basename(path))
+    fd = create_exclusive(tmp)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)  # held until the writer ends
+    except BaseException:
+        os.close(fd)
+        os.unlink(tmp)
+        raise
+    return fd, tmp
 
 
 def bind_failed(directory: "Directory", now: float, quiet_seconds: float) -> tuple[int, bool]:

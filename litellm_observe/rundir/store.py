@@ -1,8 +1,8 @@
 """The writing side of one sample file (samplefile.py), written in place: a worker keeps its samples
 through it, and the exporter its own counters.
 
-The file is created under a `.new` name, locked, given its header, then renamed into
-place (rundir/protocol.py), and the process holds its flock for life, so the exporter
+The file is created under a `.creating-` name, locked, given its header, then renamed
+into place (rundir/protocol.py), and the process holds its flock for life, so the exporter
 can tell a dead writer from a live one even after SIGKILL. Every store is one aligned
 8-byte write, so the exporter never sees a value half-written, and since the pages are
 shared with the kernel a SIGKILLed worker's last increments survive it.
@@ -13,13 +13,12 @@ series that already exist keep counting. `reserve` creates a series ahead of nee
 """
 from __future__ import annotations
 
-import fcntl
 import os
 import threading
 
 from ..catalogue import BY_NAME, CATALOGUE, Kind
 from . import samplefile
-from .protocol import NEW_SUFFIX, Directory, create_exclusive
+from .protocol import Directory, create_locked
 
 INITIAL_SIZE = 64 * 1024
 _SUM_SLOT = {m.name: m.value_slots() - 1 for m in CATALOGUE if m.kind is Kind.HISTOGRAM}
@@ -31,10 +30,8 @@ class WorkerStore:
         self._lock = threading.Lock()
         self._index: dict[tuple[str, tuple[str, ...]], int] = {}
         self.path = directory.new_sample_file()
-        tmp = self.path + NEW_SUFFIX
-        fd = create_exclusive(tmp)
+        fd, tmp = create_locked(self.path)  # the flock is held until this process ends
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX)  # held until this process ends
             self._file = samplefile.MappedFile(fd, initial_size)
             os.rename(tmp, self.path)  # visible to readers only once it has a header and a lock
         except BaseException:
@@ -62,10 +59,8 @@ class WorkerStore:
         meanwhile. Raises OSError when it cannot (the store then keeps its old file)."""
         with self._lock:
             path = directory.join(os.path.basename(self.path))
-            tmp = path + NEW_SUFFIX
-            fd = create_exclusive(tmp)
+            fd, tmp = create_locked(path)
             try:
-                fcntl.flock(fd, fcntl.LOCK_EX)
                 new = samplefile.MappedFile.copy_of(self._file, fd)
                 os.rename(tmp, path)
             except BaseException:

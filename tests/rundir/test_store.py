@@ -9,7 +9,7 @@ import pytest
 
 from litellm_observe.catalogue import BY_NAME
 from litellm_observe.rundir import samplefile
-from litellm_observe.rundir.protocol import NEW_SUFFIX, Directory, writer_gone
+from litellm_observe.rundir.protocol import CREATING_PREFIX, NEW_SUFFIX, Directory, writer_gone
 from litellm_observe.rundir.store import INITIAL_SIZE, WorkerStore
 
 REQ = ("requests", ("ok", "openai", "t", "200"))
@@ -46,7 +46,7 @@ def test_round_trip(tmp_path):
     assert got[("current_load", ())] == (0.0, 6.0)
     assert len(got) == 5
     assert [os.path.basename(p) for p in Directory(str(tmp_path)).sample_files()] == [os.path.basename(w.path)]
-    assert not [n for n in os.listdir(tmp_path) if n.endswith(NEW_SUFFIX)]
+    assert not [n for n in os.listdir(tmp_path) if n.endswith(NEW_SUFFIX) or n.startswith(CREATING_PREFIX)]
     assert os.stat(w.path).st_mode & 0o777 == 0o600
     w.close()
 
@@ -150,7 +150,7 @@ def test_republish_copies_every_value_and_keeps_writing(tmp_path):
     assert w.unlinked()
     w.republish(new)
     assert not w.unlinked() and os.path.dirname(w.path) == new.path
-    assert not writer_gone(w.path) and not os.path.exists(w.path + NEW_SUFFIX)
+    assert not writer_gone(w.path) and os.listdir(new.path) == [os.path.basename(w.path)]
     w.inc(*REQ, 2)
     w.inc("tokens_used", ("openai", "ok", "t", "input"), 11)  # a new series after the move
     got = records(w.path)
@@ -158,3 +158,51 @@ def test_republish_copies_every_value_and_keeps_writing(tmp_path):
     assert got[("tokens_used", ("openai", "ok", "t", "input"))] == (11.0,)
     w.close()
     assert writer_gone(os.path.join(new.path, os.path.basename(w.path)))
+
+
+_CREATOR = """
+import fcntl, os, sys, time
+sys.path.insert(0, sys.argv[1])
+real_flock = fcntl.flock
+def slow_flock(fd, op):  # the scheduler takes the CPU right after the file was created, every time
+    time.sleep(0.002)
+    return real_flock(fd, op)
+fcntl.flock = slow_flock
+from litellm_observe.rundir.store import WorkerStore
+end, made, lost = time.monotonic() + float(sys.argv[3]), 0, 0
+while time.monotonic() < end:
+    try:
+        w = WorkerStore(sys.argv[2])
+    except FileNotFoundError:
+        lost += 1  # deleted between its creation and its lock, under the creator
+        continue
+    made += 1
+    if not os.path.exists(w.path):
+        lost += 1
+    w.inc("requests", ("ok", "openai", "t", "200"))
+    w.close()
+print(made, lost, flush=True)
+"""
+
+
+def test_a_file_being_created_is_never_taken_for_abandoned_by_a_racing_compaction(tmp_path):
+    """Creation races a compaction that loops as fast as it can; the gap between creating a file and locking
+    it is widened on purpose. No file is deleted under its creator, and every increment is counted."""
+    import subprocess
+    import sys
+
+    from litellm_observe.exporter.aggregate import Aggregator
+    from tests.support.users import REPO
+
+    seconds = float(os.environ.get("TEST_TORTURE_SECONDS", 3))
+    creator = subprocess.Popen([sys.executable, "-c", _CREATOR, REPO, str(tmp_path), str(seconds)],
+                               stdout=subprocess.PIPE, text=True)
+    agg, compactions = Aggregator(str(tmp_path)), 0
+    while creator.poll() is None:
+        agg.compact()
+        compactions += 1
+    made, lost = map(int, creator.communicate(timeout=60)[0].split())
+    agg.compact()
+    assert made > 100 and compactions > 100, (made, compactions)  # both sides really ran
+    assert lost == 0, f"{lost} of {made} files deleted under their creator"
+    assert agg.collect()[REQ] == [float(made)]
