@@ -3,7 +3,8 @@
 Order: a private working directory (mkdtemp, 0700) holds the config, the generated rules, the
 master key (0600, never printed), the logs, Prometheus's data and the metrics run directory; the
 fake upstream runs in this process; the proxy and Prometheus are child processes. Whatever ends
-the run (its --duration, Ctrl-C, SIGTERM, an error), `finally` stops the clients, every process
+the run (its --duration, Ctrl-C, SIGTERM, SIGHUP when its terminal closes, an error), `finally`
+stops the clients, every process
 the demo started (and what they spawned), the upstream, and removes the working directory.
 """
 from __future__ import annotations
@@ -33,8 +34,14 @@ SCENARIOS = ("steady", "outage")
 DEFAULT_PORTS = {"proxy": 4000, "exporter": 9464, "prometheus": 9090}
 
 
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)  # besides Ctrl-C: `kill`, and the terminal closing
+
+
 def say(text: str = "") -> None:
-    print(text, flush=True)
+    try:
+        print(text, flush=True)
+    except OSError:
+        pass  # the terminal is gone (SIGHUP): the clean-up must still run to its end
 
 
 def run(duration: float | None, scenario: str, workers: int, clients: int) -> int:
@@ -43,7 +50,7 @@ def run(duration: float | None, scenario: str, workers: int, clients: int) -> in
     procs = stack.Processes(workdir)
     upstream = FakeUpstream()
     traffic: Traffic | None = None
-    previous = signal.signal(signal.SIGTERM, _interrupt)
+    previous = {sig: signal.signal(sig, _interrupt) for sig in STOP_SIGNALS}
     try:
         upstream.__enter__()
         ports = {name: stack.free_port(port) for name, port in DEFAULT_PORTS.items()}
@@ -93,7 +100,8 @@ def run(duration: float | None, scenario: str, workers: int, clients: int) -> in
         return 1
     finally:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the clean-up short
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        for sig in STOP_SIGNALS:
+            signal.signal(sig, signal.SIG_IGN)
         if traffic is not None:
             traffic.close()
             say("client requests by outcome: " + ", ".join(f"{k} {v}" for k, v in sorted(traffic.sent.items())))
@@ -101,7 +109,8 @@ def run(duration: float | None, scenario: str, workers: int, clients: int) -> in
         upstream.__exit__(None, None, None)
         shutil.rmtree(workdir, ignore_errors=True)
         say(f"demo stopped; every process it started has ended and {workdir} is removed")
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
         signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
