@@ -204,7 +204,8 @@ def test_an_arbitrary_uid_without_passwd_entry_on_a_read_only_root(upstream, tmp
                       wrap=("unshare", "--mount", "--propagation", "private", "--pid", "--fork", "--mount-proc",
                             "--kill-child", "sh", "-c", script, "sh"),
                       command=(host.python, "-c", "from litellm.proxy.proxy_cli import run_server; run_server()"),
-                      env={**host.env, "PYTHONPATH": host.repo, "HOME": "/nonexistent"})
+                      env={**host.env, "PYTHONPATH": os.pathsep.join(filter(None, (host.repo, host.site))),
+                           "HOME": "/nonexistent"})
         with proxy:
             answered = _load(proxy, "openshift")
             _settle(proxy.metrics_url, answered, "the exporter")

@@ -56,6 +56,7 @@ class Host:
     python: str
     env: dict
     repo: str = REPO  # the repository as the other users reach it
+    site: str = ""  # a virtualenv's site-packages, when the tests run in one (its python links elsewhere)
 
     def user(self, name: str) -> User:
         uid, gid = ensure_user(name)
@@ -69,7 +70,7 @@ class Host:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("LITELLM_OBSERVE_", "PROMETHEUS_MULTIPROC"))}
         env.pop("XDG_RUNTIME_DIR", None)
         return {**env, **self.env, "HOME": user.home, "TMPDIR": self.shared, "USER": user.name,
-                "PYTHONPATH": self.repo, **extra}
+                "PYTHONPATH": os.pathsep.join(filter(None, (self.repo, self.site))), **extra}
 
     def run(self, user: User, code: str, *args: str, input: str | None = None, timeout: float = 120,
             **env: str) -> subprocess.CompletedProcess:
@@ -102,13 +103,19 @@ def shared_host():
     mounts: list[str] = []
     python = sys.executable
     env: dict = {}
+    site = ""
     try:
-        prefix = _reach(sys.prefix, mounts)
-        if prefix != sys.prefix:
-            python = os.path.join(prefix, os.path.relpath(os.path.realpath(sys.executable),
-                                                          os.path.realpath(sys.prefix)))
+        # a virtualenv's python is a link into its base interpreter's prefix: run the base interpreter (reached)
+        # with the virtualenv's site-packages on PYTHONPATH
+        base = os.path.realpath(sys.base_prefix)
+        if sys.prefix != sys.base_prefix:
+            site = next(p for p in sys.path if p.startswith(sys.prefix) and p.endswith("site-packages"))
+            site = _reach(site, mounts)
+        prefix = _reach(base, mounts)
+        if prefix != base or site:
+            python = os.path.join(prefix, os.path.relpath(os.path.realpath(sys.executable), base))
             env["LD_LIBRARY_PATH"] = os.path.join(prefix, "lib")
-        yield Host(shared, python, env, _reach(REPO, mounts))
+        yield Host(shared, python, env, _reach(REPO, mounts), site)
     finally:
         for mount in reversed(mounts):
             subprocess.run(["umount", "-l", mount], check=False)
