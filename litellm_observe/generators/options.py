@@ -15,8 +15,7 @@ from .. import settings as runtime
 from ..config import build, env_overrides, merge, read_section, section_mapping, string_kind
 from . import fields
 from .dashboards.options import DashboardOptions
-from .promql.build import Scope
-from .rules.options import AlertOptions
+from .rules.alerts import AlertOptions
 
 
 @dataclass(frozen=True)
@@ -36,11 +35,6 @@ class Options:
     @property
     def namespace(self) -> str:
         return self.settings.namespace
-
-    @property
-    def rule_scope(self) -> Scope:
-        """Where rule expressions look: the namespace and the configured `alerts.selector`."""
-        return Scope(self.namespace, tuple(str(m) for m in self.alerts.matchers()))
 
 
 def load(config_path: str | None = None, environ: Mapping[str, str] = os.environ, section: Mapping | None = None,

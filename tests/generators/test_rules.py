@@ -9,6 +9,7 @@ import yaml
 from litellm_observe.generators import generate, promtool, rules
 from litellm_observe.generators import check
 from litellm_observe.generators.promql import lint as promql_lint
+from litellm_observe.generators.promql.build import fmt
 from litellm_observe.generators.rules import alerts, lint, slo
 from litellm_observe.config import SettingsError
 from litellm_observe.generators.options import load
@@ -73,13 +74,13 @@ def test_slo_windows_follow_the_workbook():
     assert "(3 * (1 - 0.995))" in got[("1d", "2h", "warning")]
     assert "(1 * (1 - 0.995))" in got[("3d", "6h", "warning")]
     # the same table drives the recording rules: one ratio per window the alerts use
-    records = {r.record for r in slo.recording_rules(settings())}
+    records = {r.record for r in rules.recording_rules(settings())}
     assert records == {f"provider:litellm_provider_errors:ratio_rate{w}" for w in ("5m", "30m", "1h", "2h", "6h",
                                                                                      "1d", "3d")}
 
 
 def test_burn_factors_scale_with_the_slo_window():
-    factors = [slo.factor(w, settings({"slo_window": "28d"})) for w in slo.WINDOWS]
+    factors = [slo.factor(w, settings({"slo_window": "28d"}).alerts) for w in slo.WINDOWS]
     assert factors == pytest.approx([13.44, 5.6, 2.8, 2.8 / 3])
 
 
@@ -171,7 +172,7 @@ def test_readme_block_lists_every_alert_and_recording_rule():
     block = rules.readme_blocks(settings())["alerts"]
     for name in ISSUE_ALERTS:
         assert f"`{name}`" in block
-    for r in slo.recording_rules(settings()):
+    for r in rules.recording_rules(settings()):
         assert f"`{r.record}`" in block
 
 
@@ -206,8 +207,8 @@ def test_any_valid_thresholds_give_clean_rules_and_matching_cases():
         groups = [g for rel in (rules.RULES_FILE, rules.ALERTS_FILE) for g in yaml.safe_load(files[rel])["groups"]]
         assert lint.problems(groups, s, files[rules.RUNBOOKS]) == []
         by_name = rules_by_name(files)
-        assert by_name["LitellmHighErrorRate"][0]["expr"].strip().endswith(f"> {rules.promql.fmt(error_ratio)}")
-        assert f"> {rules.promql.fmt(p99)}\n" in by_name["LitellmHighP99Latency"][0]["expr"]
+        assert by_name["LitellmHighErrorRate"][0]["expr"].strip().endswith(f"> {fmt(error_ratio)}")
+        assert f"> {fmt(p99)}\n" in by_name["LitellmHighP99Latency"][0]["expr"]
         # the generated promtool cases fire above and stay quiet below the configured threshold
         high = yaml.safe_load(files[f"{rules.TESTS_DIR}/high-error-rate.yaml"])["tests"]
         fired = [a for t in high for c in t["alert_rule_test"] for a in c["exp_alerts"]]

@@ -9,16 +9,13 @@ from keeps its last reading (see README: what is and is not seen).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from ...catalogue import BUDGET_MAX, BUDGET_REMAINING, BUDGET_RESET
 from .. import fields
 from ..promql import durations
 from ..promql.build import aggregate, fmt
-from .model import COUNT, PERCENT, Alert, Expected, Spec, boundary, constant, negative, series
-
-if TYPE_CHECKING:
-    from ..options import Options
+from .context import Context, Declaration
+from .model import COUNT, PERCENT, Expected, Spec, boundary, constant, negative, series
 
 ENTITY = ("entity_type", "entity")
 ON = f"on ({', '.join(ENTITY)})"
@@ -41,13 +38,13 @@ def _gauge(q, metric, op: str) -> str:
     return aggregate(op, ENTITY, q.select(q.sample(metric)))
 
 
-def budget_nearly_exhausted(o: Options, base: dict) -> Spec:
-    g, q = o.alerts.budget_nearly_exhausted, o.rule_scope
+def budget_nearly_exhausted(c: Context[BudgetNearlyExhausted, None]) -> Spec:
+    g, q, base = c.group, c.scope, c.base
     remaining, maximum = q.sample(BUDGET_REMAINING), q.sample(BUDGET_MAX)
     expr = (f"{_gauge(q, BUDGET_REMAINING, 'min')}\n/ {ON}\n({_gauge(q, BUDGET_MAX, 'max')} > 0)\n"
             f"< {fmt(g.ratio)}\n")
-    alert = Alert(
-        "LitellmBudgetNearlyExhausted", expr, g.for_, g.severity, "A LiteLLM budget is nearly used up.",
+    alert = c.alert(
+        expr, g.for_, g.severity, "A LiteLLM budget is nearly used up.",
         "The {entity_type} budget of {entity} has {value} left.", PERCENT,
         meaning=(f"Less than {fmt(g.ratio * 100)} % of this team's, key's, user's or end user's max_budget is left, "
                  "as of the latest request any replica served for it. When it reaches 0, LiteLLM rejects its "
@@ -76,13 +73,13 @@ def budget_nearly_exhausted(o: Options, base: dict) -> Spec:
     ))
 
 
-def budget_exhausted_before_reset(o: Options, base: dict) -> Spec:
-    g, q = o.alerts.budget_exhausted_before_reset, o.rule_scope
+def budget_exhausted_before_reset(c: Context[BudgetExhaustedBeforeReset, None]) -> Spec:
+    g, q, base = c.group, c.scope, c.base
     remaining, reset = q.sample(BUDGET_REMAINING), q.sample(BUDGET_RESET)
     burn = f"-1 * {aggregate('min', ENTITY, f'deriv({q.select(remaining)}[1h])')}"
     expr = (f"{burn}\n* {ON}\n{_gauge(q, BUDGET_RESET, 'min')}\n> {ON}\n{_gauge(q, BUDGET_REMAINING, 'min')}\n")
-    alert = Alert(
-        "LitellmBudgetExhaustedBeforeReset", expr, g.for_, g.severity,
+    alert = c.alert(
+        expr, g.for_, g.severity,
         "A LiteLLM budget is on course to run out before it resets.",
         "At the last hour's pace the {entity_type} budget of {entity} would spend {value} USD before it resets, "
         "more than it has left.", COUNT,
@@ -110,3 +107,9 @@ def budget_exhausted_before_reset(o: Options, base: dict) -> Spec:
         negative("the budget lasts until the reset", budget(0.5, 2 * 60), g.for_, onset),
         negative("nothing spent", budget(0, 6 * 60), g.for_, onset),
     ))
+
+
+ALERTS = (
+    Declaration("LitellmBudgetNearlyExhausted", BudgetNearlyExhausted, budget_nearly_exhausted),
+    Declaration("LitellmBudgetExhaustedBeforeReset", BudgetExhaustedBeforeReset, budget_exhausted_before_reset),
+)

@@ -9,16 +9,13 @@ the per-deployment view shows the cause.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from ...catalogue import DEPLOYMENT_COOLDOWNS, PROVIDER_ERRORS, PROVIDER_REQUESTS
 from .. import fields
 from ..promql import durations
 from ..promql.build import fmt
-from .model import COUNT, MODEL, Alert, Expected, Spec, boundary, constant, counter, negative, series
-
-if TYPE_CHECKING:
-    from ..options import Options
+from .context import Context, Declaration
+from .model import COUNT, MODEL, Expected, Spec, boundary, constant, counter, negative, series
 
 PMD = ("provider", "model", "deployment")
 WINDOW = "10m"
@@ -38,13 +35,13 @@ class DeploymentCoolingDownOften:
     severity: str = fields.severity("warning")
 
 
-def deployment_down(o: Options, base: dict) -> Spec:
-    g, q = o.alerts.deployment_down, o.rule_scope
+def deployment_down(c: Context[DeploymentDown, None]) -> Spec:
+    g, q, base = c.group, c.scope, c.base
     req, err = q.sample(PROVIDER_REQUESTS), q.sample(PROVIDER_ERRORS)
     answered = q.sum_increase(req, PMD, WINDOW, 'status_code=~"2.."')
     expr = f"{q.sum_increase(err, PMD, WINDOW)} > 0\nunless on ({', '.join(PMD)})\n{answered} > 0\n"
-    alert = Alert(
-        "LitellmDeploymentDown", expr, g.for_, g.severity, "A deployment fails every upstream call.",
+    alert = c.alert(
+        expr, g.for_, g.severity, "A deployment fails every upstream call.",
         "Deployment {deployment} of model {model} ({provider}) failed all of its {value} upstream calls "
         "over the last 10 minutes.", COUNT,
         meaning=("Every upstream call to this deployment failed over the last 10 minutes and none was answered, "
@@ -77,12 +74,12 @@ def deployment_down(o: Options, base: dict) -> Spec:
     ))
 
 
-def deployment_cooling_down_often(o: Options, base: dict) -> Spec:
-    g, q = o.alerts.deployment_cooling_down_often, o.rule_scope
+def deployment_cooling_down_often(c: Context[DeploymentCoolingDownOften, None]) -> Spec:
+    g, q, base = c.group, c.scope, c.base
     cooldowns = q.sample(DEPLOYMENT_COOLDOWNS)
     expr = f"{q.sum_increase(cooldowns, PMD, '1h')} > {fmt(g.cooldowns_per_hour)}\n"
-    alert = Alert(
-        "LitellmDeploymentCoolingDownOften", expr, g.for_, g.severity,
+    alert = c.alert(
+        expr, g.for_, g.severity,
         "The router keeps taking a deployment out of rotation.",
         "Deployment {deployment} of model {model} ({provider}) was put in cooldown {value} times over the last "
         "hour.", COUNT,
@@ -111,3 +108,9 @@ def deployment_cooling_down_often(o: Options, base: dict) -> Spec:
         negative("cooldowns long ago, none since", [(series(cooldowns, labels), constant(per_hour * 2, 130))],
                  g.for_, 60),
     ))
+
+
+ALERTS = (
+    Declaration("LitellmDeploymentDown", DeploymentDown, deployment_down),
+    Declaration("LitellmDeploymentCoolingDownOften", DeploymentCoolingDownOften, deployment_cooling_down_often),
+)

@@ -3,16 +3,13 @@ run; each with its options group and its promtool cases."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from ...catalogue import GUARDRAIL_REQUESTS, OVERHEAD_LATENCY
 from .. import fields
 from ..promql.build import fmt
-from .model import PERCENT, RATE, SECONDS, Alert, Expected, Spec, above, boundary, counter, negative, series
+from .context import Context, Declaration
+from .model import PERCENT, RATE, SECONDS, Expected, Spec, above, boundary, counter, negative, series
 from .upstream import histogram_cases
-
-if TYPE_CHECKING:
-    from ..options import Options
 
 
 @dataclass(frozen=True)
@@ -31,11 +28,10 @@ class GuardrailErrors:
     severity: str = fields.severity("warning")
 
 
-def high_proxy_overhead(o: Options, base: dict) -> Spec:
-    g, q = o.alerts.high_proxy_overhead, o.rule_scope
+def high_proxy_overhead(c: Context[HighProxyOverhead, None]) -> Spec:
+    g, q = c.group, c.scope
     bucket = q.sample(OVERHEAD_LATENCY)
-    alert = Alert(
-        "LitellmHighProxyOverhead",
+    alert = c.alert(
         f"histogram_quantile(0.95, {q.sum_rate(bucket, ('model', 'le'), RATE)})\n> {fmt(g.seconds)}\n",
         g.for_, g.severity, "LiteLLM itself adds too much time to requests.",
         "The p95 of the time LiteLLM adds to requests for model {model} is {value} over the last 5 minutes.", SECONDS,
@@ -46,17 +42,17 @@ def high_proxy_overhead(o: Options, base: dict) -> Spec:
         action=("Check the proxy's CPU and event-loop lag (too few workers for the load), its database and Redis "
                 "latency (key and budget lookups), and slow callbacks or guardrails (Guardrail latency on the "
                 "Overview dashboard); add workers or replicas."))
-    return Spec((alert,), histogram_cases(alert, OVERHEAD_LATENCY, o, base, g.seconds, 0.95, {"model": "gpt-4o"}))
+    return Spec((alert,), histogram_cases(c, alert, OVERHEAD_LATENCY, g.seconds, 0.95, {"model": "gpt-4o"}))
 
 
-def guardrail_errors(o: Options, base: dict) -> Spec:
-    g, q = o.alerts.guardrail_errors, o.rule_scope
+def guardrail_errors(c: Context[GuardrailErrors, None]) -> Spec:
+    g, q, base = c.group, c.scope, c.base
     runs = q.sample(GUARDRAIL_REQUESTS)
     failed = q.sum_rate(runs, ("guardrail",), RATE, 'outcome="error"')
     expr = (f"{failed}\n/\n"
             f"{q.sum_rate(runs, ('guardrail',), RATE)}\n> {fmt(g.ratio)}\n")
-    alert = Alert(
-        "LitellmGuardrailErrors", expr, g.for_, g.severity, "A guardrail fails to run.",
+    alert = c.alert(
+        expr, g.for_, g.severity, "A guardrail fails to run.",
         "{value} of the runs of guardrail {guardrail} failed over the last 5 minutes.", PERCENT,
         meaning=(f"More than {fmt(g.ratio * 100)} % of this guardrail's runs ended in an error (the guardrail "
                  "itself failed: a moderation API down, a timeout, a bug), not in a pass or a block. Depending on "
@@ -78,3 +74,9 @@ def guardrail_errors(o: Options, base: dict) -> Spec:
         negative("two replicas: one small one failing, the sum under",
                  runs_of(bad, "proxy-a:9464", 10) + runs_of(0, "proxy-b:9464", 10 * (2 * bad / g.ratio)), g.for_),
     ))
+
+
+ALERTS = (
+    Declaration("LitellmHighProxyOverhead", HighProxyOverhead, high_proxy_overhead),
+    Declaration("LitellmGuardrailErrors", GuardrailErrors, guardrail_errors),
+)
