@@ -13,12 +13,9 @@ can never disagree (tests/generators/test_mixin.py evaluates it with jsonnet and
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING
 
 from . import dashboards, rules
-
-if TYPE_CHECKING:
-    from .options import Options
+from .options import Options
 
 FILE = "mixin/mixin.libsonnet"
 

@@ -4,6 +4,11 @@ generation options, the `dashboards:` and `alerts:` keys of the same `litellm_ob
 `load` reads the section once and builds both; `LITELLM_OBSERVE_DASHBOARDS__*` and
 `LITELLM_OBSERVE_ALERTS__*` override the options key by key, and `dashboards` (the flags of
 `litellm_observe generate`) override both. Options are checked here only, never by a proxy.
+
+Imports go one way: this module imports the option groups declared beside the code that reads them
+(dashboards/options.py, rules/alerts.py), and those packages never import it back; they read
+`Options` through the narrow protocols they declare (dashboards.options.Inputs, rules.alerts.Inputs),
+which it satisfies. Only the wiring (generate.py, check.py, mixin.py, monitors.py, docs.py) names it.
 """
 from __future__ import annotations
 

@@ -1,13 +1,9 @@
 """LiteLLM / Exporter health: is litellm-observe itself recording and being scraped well."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from . import panels as p
+from .options import Inputs
 from .promql import RATE_WINDOW, Queries, by
-
-if TYPE_CHECKING:
-    from ..options import Options
 
 UID = "litellm-exporter-health"
 TITLE = "Exporter health"
@@ -16,7 +12,7 @@ UP_MAPPING = [{"type": "value", "options": {"0": {"text": "down", "color": "red"
                                             "1": {"text": "up", "color": "green", "index": 1}}}]
 
 
-def build(options: Options):
+def build(options: Inputs):
     q = Queries(options)
     by_target = ("job", "instance")
     return p.dashboard(options, UID, TITLE, DESCRIPTION, [

@@ -1,13 +1,9 @@
 """LiteLLM / Overview: is the proxy serving, how fast, how well, at what cost."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from . import panels as p
+from .options import Inputs
 from .promql import RATE_WINDOW, Queries
-
-if TYPE_CHECKING:
-    from ..options import Options
 
 UID = "litellm-overview"
 TITLE = "Overview"
@@ -16,7 +12,7 @@ TODAY = "now/d"  # Grafana's relative time "today so far": $__range then runs fr
 DESCRIPTION = "Traffic, errors, latency, tokens, spend, cache, fallbacks and load of the LiteLLM proxy fleet."
 
 
-def build(options: Options):
+def build(options: Inputs):
     q = Queries(options)
     requests = q.rate("requests")
     hits = f'({q.increase("cache_hits")} or vector(0))'

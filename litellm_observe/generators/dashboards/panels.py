@@ -7,15 +7,12 @@ question it answers, listed in the README) and a unit.
 from __future__ import annotations
 
 import string
-from typing import TYPE_CHECKING
 
 import attr
 from grafanalib import core as g
 
+from .options import Inputs
 from .promql import LABEL_VARIABLES, Queries
-
-if TYPE_CHECKING:
-    from ..options import Options
 
 DATASOURCE = {"type": "prometheus", "uid": "${datasource}"}
 SCHEMA_VERSION = 37  # Grafana 9.x; newer Grafana migrates it on load
@@ -158,7 +155,7 @@ def variables(q: Queries) -> list:
     return out
 
 
-def dashboard(options: Options, uid: str, title: str, description: str, rows: list[list[g.Panel]]) -> g.Dashboard:
+def dashboard(options: Inputs, uid: str, title: str, description: str, rows: list[list[g.Panel]]) -> g.Dashboard:
     d = options.dashboards
     return g.Dashboard(
         uid=uid, title=d.title_prefix + title, description=description, tags=list(d.tags), refresh=d.refresh,

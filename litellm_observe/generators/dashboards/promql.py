@@ -7,13 +7,10 @@ extra selector. Every aggregation sums across proxy replicas, so a fleet reads a
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from ...catalogue import Kind, Metric, metric
 from ..promql.build import PROMETHEUS_SERIES, Scope, aggregate, by  # noqa: F401 - panels read `by` from here
-
-if TYPE_CHECKING:
-    from ..options import Options
+from .options import Inputs
 
 RATE_WINDOW = "$__rate_interval"
 RANGE_WINDOW = "$__range"
@@ -25,7 +22,7 @@ LABEL_VARIABLES = ("provider", "model", "team")  # catalogue labels the dashboar
 class Queries:
     """Query builders bound to one set of options (namespace and extra selector)."""
 
-    options: Options
+    options: Inputs
 
     @property
     def scope(self) -> Scope:

@@ -1,13 +1,9 @@
 """LiteLLM / Providers: how each upstream LLM API behaves, attempt by attempt."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from . import panels as p
+from .options import Inputs
 from .promql import Queries
-
-if TYPE_CHECKING:
-    from ..options import Options
 
 UID = "litellm-providers"
 TITLE = "Providers"
@@ -27,7 +23,7 @@ def _headroom(q: Queries, remaining: str, limit: str) -> str:
     return f'{q.gauge(remaining, PM, "min")} / {q.gauge(limit, PM, "max")}'
 
 
-def build(options: Options):
+def build(options: Inputs):
     q = Queries(options)
     return p.dashboard(options, UID, TITLE, DESCRIPTION, [
         [p.quantiles("LLM API latency", "How long does one upstream call take, p50/p95/p99 per provider and model?",

@@ -1,13 +1,9 @@
 """LiteLLM / Spend & budgets: who spends what, on which models and providers."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from . import panels as p
+from .options import Inputs
 from .promql import Queries
-
-if TYPE_CHECKING:
-    from ..options import Options
 
 UID = "litellm-spend"
 TITLE = "Spend & budgets"
@@ -22,7 +18,7 @@ def _per_hour(expr: str) -> str:
     return f"3600 * {expr}"
 
 
-def build(options: Options):
+def build(options: Inputs):
     q = Queries(options)
     rows = []
     for label in ("team", "model", "provider"):
