@@ -10,7 +10,7 @@ import json
 
 from grafanalib._gen import DashboardEncoder
 
-from ...catalogue import metric
+from ...catalogue import BUILD_INFO
 from . import exporter_health, overview, providers, spend
 from .options import Inputs
 
@@ -164,7 +164,7 @@ metric catalogue.
 
 
 def readme_blocks(options: Inputs) -> dict[str, str]:
-    parts = [LOADING.format(path=GRAFANA_PATH, build_info=metric("observe_build_info").family(options.namespace))]
+    parts = [LOADING.format(path=GRAFANA_PATH, build_info=BUILD_INFO.family(options.namespace))]
     for module, (uid, data) in zip(MODULES, build_all(options).items()):
         parts.append(f"\n### {data['title']}\n\n{data['description']} (`{FOLDER}/{uid}.json`, uid `{uid}`)\n\n"
                      "| panel | the question it answers |\n| --- | --- |\n")

@@ -34,22 +34,19 @@ class BudgetExhaustedBeforeReset:
     severity: str = fields.severity("warning")
 
 
-def _gauge(q, metric, op: str) -> str:
-    return aggregate(op, ENTITY, q.select(q.sample(metric)))
-
-
 def budget_nearly_exhausted(c: Context[BudgetNearlyExhausted, None]) -> Spec:
     g, q, base = c.group, c.scope, c.base
     remaining, maximum = q.sample(BUDGET_REMAINING), q.sample(BUDGET_MAX)
-    expr = (f"{_gauge(q, BUDGET_REMAINING, 'min')}\n/ {ON}\n({_gauge(q, BUDGET_MAX, 'max')} > 0)\n"
-            f"< {fmt(g.ratio)}\n")
+    # the lowest remaining and the highest maximum any replica saw
+    lowest, highest = q.gauge("min", BUDGET_REMAINING, ENTITY), q.gauge("max", BUDGET_MAX, ENTITY)
+    expr = f"{lowest}\n/ {ON}\n({highest} > 0)\n< {fmt(g.ratio)}\n"
     alert = c.alert(
         expr, g.for_, g.severity, "A LiteLLM budget is nearly used up.",
         "The {entity_type} budget of {entity} has {value} left.", PERCENT,
         meaning=(f"Less than {fmt(g.ratio * 100)} % of this team's, key's, user's or end user's max_budget is left, "
                  "as of the latest request any replica served for it. When it reaches 0, LiteLLM rejects its "
                  "requests with budget_exceeded (400) until the budget resets."),
-        confirm=f"{_gauge(q, BUDGET_REMAINING, 'min')} / {ON} {_gauge(q, BUDGET_MAX, 'max')}",
+        confirm=f"{lowest} / {ON} {highest}",
         action=("Tell the owner; raise max_budget in LiteLLM if the spend is legitimate, or find the client "
                 "spending it (spend by team and model on the Spend dashboard); check when it resets "
                 "(budget_reset_seconds)."))
@@ -77,7 +74,8 @@ def budget_exhausted_before_reset(c: Context[BudgetExhaustedBeforeReset, None]) 
     g, q, base = c.group, c.scope, c.base
     remaining, reset = q.sample(BUDGET_REMAINING), q.sample(BUDGET_RESET)
     burn = f"-1 * {aggregate('min', ENTITY, f'deriv({q.select(remaining)}[1h])')}"
-    expr = (f"{burn}\n* {ON}\n{_gauge(q, BUDGET_RESET, 'min')}\n> {ON}\n{_gauge(q, BUDGET_REMAINING, 'min')}\n")
+    reset_in, left_usd = q.gauge("min", BUDGET_RESET, ENTITY), q.gauge("min", BUDGET_REMAINING, ENTITY)
+    expr = f"{burn}\n* {ON}\n{reset_in}\n> {ON}\n{left_usd}\n"
     alert = c.alert(
         expr, g.for_, g.severity,
         "A LiteLLM budget is on course to run out before it resets.",
@@ -85,8 +83,7 @@ def budget_exhausted_before_reset(c: Context[BudgetExhaustedBeforeReset, None]) 
         "more than it has left.", COUNT,
         meaning=("The budget left fell over the last hour at a pace that, kept up until the next reset, spends "
                  "more than what is left: its requests will be rejected with budget_exceeded before the reset."),
-        confirm=(f"{burn} * {ON} {_gauge(q, BUDGET_RESET, 'min')}  # USD spent by the reset at this pace\n"
-                 f"{_gauge(q, BUDGET_REMAINING, 'min')}  # USD left"),
+        confirm=f"{burn} * {ON} {reset_in}  # USD spent by the reset at this pace\n{left_usd}  # USD left",
         action=("Raise max_budget, or slow the client down (rate limits on its key or team); find what changed "
                 "on the Spend dashboard (a new model, a loop, a retry storm)."))
     labels = {**base, "entity_type": "key", "entity": "batch-jobs"}

@@ -42,13 +42,14 @@ class CacheHitRateLow:
 def spend_burn_high(c: Context[SpendBurnHigh, DailyBudget]) -> Spec:
     g, q, base, budget = c.group, c.scope, c.base, c.objective.daily_budget_usd
     spend = q.sample(SPEND_USD)
+    # `sum(` by hand: the builder writes `sum (` and this committed rule has always read `sum(`
     expr = f"sum(increase({q.select(spend)}[1h])) * 24\n> {fmt(budget)}\n"
     alert = c.alert(
         expr, g.for_, g.severity, "Spend is on course to exceed the daily budget.",
         "Spend over the last hour projects to {value} USD a day, over the budget of " f"{fmt(budget)} USD.", COUNT,
         meaning=(f"The last hour's spend, summed over every replica, provider, model and team, times 24, is over "
                  f"`alerts.daily_budget_usd` ({fmt(budget)} USD)."),
-        confirm=f"sum by (team, provider, model) (increase({q.select(spend)}[1h]))",
+        confirm=q.sum_increase(spend, ("team", "provider", "model"), "1h"),
         action=("Find the team and model behind the rise; check for a runaway client or loop, a retry storm, or a "
                 "switch to a pricier model; use LiteLLM budgets and rate limits on the key or team."))
     # $share of the hourly budget spent in one go at minute 60 by each of two replicas
@@ -107,7 +108,7 @@ def unpriced_traffic(c: Context[UnpricedTraffic, None]) -> Spec:
         meaning=("LiteLLM has no price for this model, so its calls cost 0: spend, budgets and "
                  "LitellmSpendBurnHigh undercount, and a budget never stops the client. Common after adding a new "
                  "model, a fine-tune or a self-hosted one, or a fallback to a model missing from the price map."),
-        confirm=f"sum by (provider, model) (increase({q.select(unpriced)}[1h]))",
+        confirm=q.sum_increase(unpriced, ("provider", "model"), "1h"),
         action=("Give the deployment a price in the proxy config (`input_cost_per_token`, `output_cost_per_token` "
                 "in its litellm_params or model_info), or update LiteLLM's model price map."))
     labels = {**base, **MODEL}

@@ -47,7 +47,7 @@ def deployment_down(c: Context[DeploymentDown, None]) -> Spec:
         meaning=("Every upstream call to this deployment failed over the last 10 minutes and none was answered, "
                  "across all replicas. Its siblings in the model group may still serve, so the group looks "
                  "degraded rather than down, at the cost of retries, cooldowns and latency."),
-        confirm=f"sum by (provider, model, deployment, error_type) (increase({q.select(err)}[10m]))",
+        confirm=q.sum_increase(err, PMD + ("error_type",), WINDOW),
         action=("Look at the error_type: `authentication` or `permission_denied` is a rotated, revoked or "
                 "mistyped key (fix the key in the proxy config or the secret it reads); `not_found` a wrong model "
                 "or api_base; `rate_limit` a quota; `connection`/`timeout` the network or the provider. Remove the "
@@ -86,7 +86,7 @@ def deployment_cooling_down_often(c: Context[DeploymentCoolingDownOften, None]) 
         meaning=(f"LiteLLM's router put this deployment in cooldown more than {fmt(g.cooldowns_per_hour)} times in "
                  "an hour, summed over replicas: it fails often enough to trip `allowed_fails`, recovers, and "
                  "fails again. Each cooldown moves its traffic to the siblings (or fails it when there is none)."),
-        confirm=f"sum by (provider, model, deployment, reason) (increase({q.select(cooldowns)}[1h]))",
+        confirm=q.sum_increase(cooldowns, PMD + ("reason",), "1h"),
         action=("The `reason` label is the status code that cooled it down: 429 is a quota (raise it or spread "
                 "load with router weights), 401/403 a key, 5xx the provider. Tune `allowed_fails` and "
                 "`cooldown_time` in router_settings only once the cause is known."))

@@ -63,9 +63,9 @@ def _lost_events(c: Context, counted: Metric, label: str, value: str, summary: s
     q, for_ = c.scope, c.group.for_
     total = q.sample(counted)
     alert = c.alert(
-        f"sum by ({label}) (increase({q.select(total)}[5m])) > 0\n", for_, c.group.severity, summary,
+        f"{q.sum_increase(total, (label,), '5m')} > 0\n", for_, c.group.severity, summary,
         "litellm-observe lost {value} events at " + label + " {" + label + "} over the last 5 minutes.", COUNT,
-        meaning=meaning, confirm=f"sum by ({label}) (increase({q.select(total)}[1h]))", action=action)
+        meaning=meaning, confirm=q.sum_increase(total, (label,), "1h"), action=action)
     labels = {**c.base, label: value}
     return Spec((alert,), (
         boundary("losing data", [(series(total, labels), counter(2, 30))], for_, 1,

@@ -30,15 +30,14 @@ class GuardrailErrors:
 
 def high_proxy_overhead(c: Context[HighProxyOverhead, None]) -> Spec:
     g, q = c.group, c.scope
-    bucket = q.sample(OVERHEAD_LATENCY)
     alert = c.alert(
-        f"histogram_quantile(0.95, {q.sum_rate(bucket, ('model', 'le'), RATE)})\n> {fmt(g.seconds)}\n",
+        f"{q.quantile(0.95, OVERHEAD_LATENCY, ('model', 'le'), RATE)}\n> {fmt(g.seconds)}\n",
         g.for_, g.severity, "LiteLLM itself adds too much time to requests.",
         "The p95 of the time LiteLLM adds to requests for model {model} is {value} over the last 5 minutes.", SECONDS,
         meaning=(f"More than 5 % of this model's requests spent over {fmt(g.seconds)} s inside LiteLLM itself "
                  "(auth, key and budget lookups, routing, callbacks), not waiting for the upstream. LiteLLM reports "
                  "it for non-streamed successes."),
-        confirm=f"histogram_quantile(0.95, {q.sum_rate(bucket, ('model', 'provider', 'le'), RATE)})",
+        confirm=q.quantile(0.95, OVERHEAD_LATENCY, ("model", "provider", "le"), RATE),
         action=("Check the proxy's CPU and event-loop lag (too few workers for the load), its database and Redis "
                 "latency (key and budget lookups), and slow callbacks or guardrails (Guardrail latency on the "
                 "Overview dashboard); add workers or replicas."))
@@ -57,7 +56,7 @@ def guardrail_errors(c: Context[GuardrailErrors, None]) -> Spec:
         meaning=(f"More than {fmt(g.ratio * 100)} % of this guardrail's runs ended in an error (the guardrail "
                  "itself failed: a moderation API down, a timeout, a bug), not in a pass or a block. Depending on "
                  "the guardrail, requests are then rejected or pass unchecked."),
-        confirm=f"sum by (guardrail, hook, outcome) (rate({q.select(runs)}[5m]))",
+        confirm=q.sum_rate(runs, ("guardrail", "hook", "outcome"), RATE),
         action=("Read the proxy log for the guardrail's exceptions; check the moderation or PII service it calls "
                 "and its credentials; decide whether it should fail open or closed while it is down."))
     labels = {**base, "guardrail": "pii-mask", "hook": "pre_call"}

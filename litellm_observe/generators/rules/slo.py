@@ -74,13 +74,13 @@ def windows() -> list[str]:
 
 
 def recording_rules(q: Scope, objective: Objective) -> list[Recording]:
-    errors = q.select(q.sample(PROVIDER_ERRORS), regex_matcher("error_type", objective.slo_error_types))
-    requests = q.select(q.sample(PROVIDER_REQUESTS))
+    counted = regex_matcher("error_type", objective.slo_error_types)
     rules = []
     for w in windows():
-        total = f"sum by (provider) (rate({requests}[{w}]))"
+        total = q.sum_rate(q.sample(PROVIDER_REQUESTS), ("provider",), w)
+        failed = q.sum_rate(q.sample(PROVIDER_ERRORS), ("provider",), w, counted)
         # `or 0 * total`: a provider with calls and no failures has ratio 0, not no data
-        expr = f"(\n  sum by (provider) (rate({errors}[{w}]))\nor\n  0 * {total}\n)\n/\n{total}\n"
+        expr = f"(\n  {failed}\nor\n  0 * {total}\n)\n/\n{total}\n"
         rules.append(Recording(ratio_record(w, q), expr,
                                f"Share of a provider's upstream calls that failed for a reason the caller did not "
                                f"cause, over {w}."))

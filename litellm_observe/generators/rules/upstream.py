@@ -72,7 +72,7 @@ def high_error_rate(c: Context[HighErrorRate, slo.Objective]) -> Spec:
         meaning=("Upstream calls to this provider fail, for a reason the caller did not cause (`alerts.slo_error_types`), "
                  f"more often than {fmt(g.ratio * 100)} % of the time. Retries and fallbacks may still hide it "
                  "from clients, at the cost of latency and spend."),
-        confirm=f"sum by (provider, model, error_type) (rate({q.select(q.sample(PROVIDER_ERRORS))}[5m]))",
+        confirm=q.sum_rate(q.sample(PROVIDER_ERRORS), ("provider", "model", "error_type"), RATE),
         action=("Find the error_type and model that dominate; check the provider's status page; for rate_limit see "
                 "LitellmRateLimitHeadroom; move traffic with fallbacks or router weights while it lasts."))
     req, err = q.sample(PROVIDER_REQUESTS), q.sample(PROVIDER_ERRORS)
@@ -155,14 +155,13 @@ def histogram_cases(c: Context, alert: Alert, histogram: Metric, threshold: floa
 
 def high_p99_latency(c: Context[HighP99Latency, None]) -> Spec:
     g, q = c.group, c.scope
-    bucket = q.sample(REQUEST_DURATION)
     alert = c.alert(
-        f"histogram_quantile(0.99, {q.sum_rate(bucket, ('model', 'le'), RATE)})\n> {fmt(g.seconds)}\n",
+        f"{q.quantile(0.99, REQUEST_DURATION, ('model', 'le'), RATE)}\n> {fmt(g.seconds)}\n",
         g.for_, g.severity, "Client requests to a model are slow.",
         "The p99 end-to-end latency of model {model} is {value} over the last 5 minutes.", SECONDS,
         meaning=(f"More than 1 % of client requests to this model group took over {fmt(g.seconds)} s "
                  "end to end, retries and fallbacks included."),
-        confirm=f"histogram_quantile(0.99, {q.sum_rate(bucket, ('model', 'provider', 'le'), RATE)})",
+        confirm=q.quantile(0.99, REQUEST_DURATION, ("model", "provider", "le"), RATE),
         action=("Split by provider to find the slow deployment; compare with provider latency and time to first "
                 "token; look for retries (LitellmRetryStorm) and fallbacks adding time; check request sizes."))
     return Spec((alert,), histogram_cases(c, alert, REQUEST_DURATION, g.seconds, 0.99, {"model": "gpt-4o"}))
@@ -170,15 +169,14 @@ def high_p99_latency(c: Context[HighP99Latency, None]) -> Spec:
 
 def high_time_to_first_token(c: Context[HighTimeToFirstToken, None]) -> Spec:
     g, q = c.group, c.scope
-    bucket = q.sample(TIME_TO_FIRST_TOKEN)
+    quantile = q.quantile(0.95, TIME_TO_FIRST_TOKEN, ("provider", "model", "le"), RATE)
     alert = c.alert(
-        f"histogram_quantile(0.95, {q.sum_rate(bucket, ('provider', 'model', 'le'), RATE)})\n"
-        f"> {fmt(g.seconds)}\n",
+        f"{quantile}\n> {fmt(g.seconds)}\n",
         g.for_, g.severity, "Streaming responses start slowly.",
         "The p95 time to first token of {provider} / {model} is {value} over the last 5 minutes.", SECONDS,
         meaning=(f"More than 5 % of streamed upstream calls took over {fmt(g.seconds)} s to send their "
                  "first token: users of chat interfaces see a stall."),
-        confirm=f"histogram_quantile(0.95, {q.sum_rate(bucket, ('provider', 'model', 'le'), RATE)})",
+        confirm=quantile,
         action=("Check the provider's status and queueing; long prompts raise time to first token, so compare "
                 "input token rates; consider a faster deployment or a fallback for latency."))
     return Spec((alert,), histogram_cases(c, alert, TIME_TO_FIRST_TOKEN, g.seconds, 0.95, MODEL))
@@ -195,7 +193,7 @@ def fallbacks_failing(c: Context[FallbacksFailing, None]) -> Spec:
         "{value} of fallbacks from model {from_model} failed over the last 5 minutes.", PERCENT,
         meaning=("When this model group fails, LiteLLM falls back to another, and that fallback fails more than "
                  f"{fmt(g.ratio * 100)} % of the time: clients get errors the fallback was meant to prevent."),
-        confirm=f"sum by (from_model, to_model, success) (rate({q.select(fb)}[5m]))",
+        confirm=q.sum_rate(fb, ("from_model", "to_model", "success"), RATE),
         action=("Find the to_model that fails; check it is configured (keys, model names) and healthy; a fallback "
                 "to the same provider fails with it, so fall back across providers."))
     labels = {**base, "from_model": "gpt-4o", "to_model": "claude-sonnet"}

@@ -13,7 +13,7 @@ from .. import fields
 from ..promql import durations
 from ..promql.build import aggregate, fmt
 from .context import Context, Declaration
-from .model import BYTES, COUNT, SECONDS, Expected, Spec, boundary, constant, counter, negative, series
+from .model import BYTES, COUNT, RATE, SECONDS, Expected, Spec, boundary, constant, counter, negative, series
 from .upstream import histogram_cases
 
 GIB = 1024 ** 3
@@ -62,7 +62,7 @@ def _gib(v: float) -> str:
 def worker_memory_high(c: Context[WorkerMemoryHigh, WorkerMemory]) -> Spec:
     g, q, base, limit = c.group, c.scope, c.base, c.objective.worker_memory_limit_bytes
     memory = q.sample(WORKER_MEMORY_MAX)
-    largest = aggregate("max", INSTANCE, q.select(memory))
+    largest = q.gauge("max", WORKER_MEMORY_MAX, INSTANCE)
     expr = f"{largest}\n> {fmt(limit)}\n"
     alert = c.alert(
         expr, g.for_, g.severity, "A proxy worker uses more memory than it should.",
@@ -90,7 +90,7 @@ def worker_memory_growing(c: Context[WorkerMemoryGrowing, WorkerMemory]) -> Spec
     g, q, base, limit = c.group, c.scope, c.base, c.objective.worker_memory_limit_bytes
     memory = q.sample(WORKER_MEMORY_MAX)
     horizon = HORIZON_HOURS * 3600
-    largest = aggregate("max", INSTANCE, q.select(memory))
+    largest = q.gauge("max", WORKER_MEMORY_MAX, INSTANCE)
     predicted = aggregate("max", INSTANCE, f"predict_linear({q.select(memory)}[1h], {horizon})")
     expr = f"{predicted}\n> {fmt(limit)}\nand\n{largest} <= {fmt(limit)}\n"
     alert = c.alert(
@@ -127,7 +127,7 @@ def workers_killed(c: Context[WorkersKilled, None]) -> Spec:
         "{value} worker(s) of {instance} ended without exiting over the last 15 minutes.", COUNT,
         meaning=("A worker process ended without exiting by itself: killed by a signal (most often the kernel's "
                  "OOM killer with SIGKILL) or crashed. Its in-flight requests failed; the proxy starts a new one."),
-        confirm=f"sum by (instance, reason) (increase({q.select(exits)}[1h]))",
+        confirm=q.sum_increase(exits, ("instance", "reason"), "1h"),
         action=("Look for `Out of memory: Killed process` in the host's kernel log (`dmesg`, the node's events in "
                 "Kubernetes) and at Worker memory; raise the memory limit or recycle workers sooner with "
                 "`--max_requests_before_restart`; otherwise read the proxy log for a crash."))
@@ -143,16 +143,15 @@ def workers_killed(c: Context[WorkersKilled, None]) -> Spec:
 
 def event_loop_lag_high(c: Context[EventLoopLagHigh, None]) -> Spec:
     g, q = c.group, c.scope
-    bucket = q.sample(LOOP_LAG)
     alert = c.alert(
-        f"histogram_quantile(0.99, sum by (instance, le) (rate({q.select(bucket)}[5m])))\n> {fmt(g.seconds)}\n",
+        f"{q.quantile(0.99, LOOP_LAG, INSTANCE + ('le',), RATE)}\n> {fmt(g.seconds)}\n",
         g.for_, g.severity, "Proxy workers' event loops are blocked.",
         "The p99 lag of the workers' event loops on {instance} is {value} over the last 5 minutes.",
         SECONDS,
         meaning=(f"A 1 s timer on the workers' event loops fired more than {fmt(g.seconds)} s late in over 1 % of "
                  "the ticks: something runs synchronously on the loop (a blocking call in a callback, guardrail "
                  "or hook, CPU-heavy work, a starved CPU), and every request on that worker waits meanwhile."),
-        confirm=f"histogram_quantile(0.99, sum by (instance, le) (rate({q.select(bucket)}[5m])))",
+        confirm=q.quantile(0.99, LOOP_LAG, INSTANCE + ("le",), RATE),
         action=("Check the replica's CPU (throttling, too few cores for the workers); look for synchronous work in "
                 "custom callbacks and guardrails (use their async hooks); add workers or replicas."))
     return Spec((alert,), histogram_cases(c, alert, LOOP_LAG, g.seconds, 0.99, {"instance": "proxy-a:9464"}))
