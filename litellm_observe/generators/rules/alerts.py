@@ -47,7 +47,10 @@ class Shared:
 
 
 OBJECTIVES = (workers.WorkerMemory, cost.DailyBudget, slo.Objective)
-AlertOptions = make_dataclass(
+if any(d.reads not in (None, *OBJECTIVES) for d in ALERTS):  # a builder reads one of these, or none
+    raise TypeError("an alert reads an objective not in alerts.OBJECTIVES: "
+                    f"{[d.name for d in ALERTS if d.reads not in (None, *OBJECTIVES)]}")
+AlertOptions = make_dataclass(  # make_dataclass refuses two declarations with one key
     "AlertOptions", [(d.key, d.group, fields.group(d.group, d.name)) for d in ALERTS], bases=(*OBJECTIVES, Shared),
     frozen=True, namespace={"__module__": __name__, "__doc__": "The `alerts:` options, derived from ALERTS."})
 

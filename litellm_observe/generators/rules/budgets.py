@@ -5,6 +5,8 @@ cases.
 The gauges are each replica's latest reading, taken from the requests it served: the lowest
 remaining and the highest maximum any replica saw are the fleet's view. A budget nobody spends
 from keeps its last reading (see README: what is and is not seen).
+
+`ALERTS`, at the end, declares them in output order (context.Declaration).
 """
 from __future__ import annotations
 

@@ -1,5 +1,8 @@
 """Alerts on what the proxy costs: spend against the daily budget, and a cache that rarely hits;
-each with its options and its promtool cases."""
+each with its options and its promtool cases.
+
+`ALERTS`, at the end, declares them in output order (context.Declaration).
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -5,6 +5,8 @@ group and its promtool cases.
 A deployment that fails every call while its siblings answer is the classic rotated or revoked
 provider key: the group's error rate looks moderate, clients see retries and latency, and only
 the per-deployment view shows the cause.
+
+`ALERTS`, at the end, declares them in output order (context.Declaration).
 """
 from __future__ import annotations
 

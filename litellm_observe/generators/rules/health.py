@@ -1,5 +1,8 @@
 """Alerts on litellm-observe itself: events it could not record, capped labels, and an exporter
-Prometheus cannot scrape; each with its options and its promtool cases."""
+Prometheus cannot scrape; each with its options and its promtool cases.
+
+`ALERTS`, at the end, declares them in output order (context.Declaration).
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass

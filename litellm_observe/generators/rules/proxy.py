@@ -1,5 +1,8 @@
 """Alerts on the proxy's own work: the time LiteLLM adds to requests, and guardrails that fail to
-run; each with its options group and its promtool cases."""
+run; each with its options group and its promtool cases.
+
+`ALERTS`, at the end, declares them in output order (context.Declaration).
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass

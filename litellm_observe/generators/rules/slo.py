@@ -4,6 +4,8 @@ One table, WINDOWS, drives the recording rules (an error ratio per window), the 
 (one per window pair) and their promtool cases. As in sloth, each pair is stated as the
 share of the whole SLO window's error budget it would spend, so the burn factor follows
 the configured SLO window: 2 % of a 30 d budget in 1 h is a 14.4x burn.
+
+`ALERTS`, at the end, declares the alert (context.Declaration).
 """
 from __future__ import annotations
 

@@ -4,6 +4,8 @@ fallbacks and retries; each with its options group and its promtool cases.
 Case values derive from the configured thresholds (twice the threshold, half of it, ...), so the
 generated tests keep proving the rules whatever the configuration. Series carry an `instance`
 label: each proxy replica is its own scrape target, and every expression sums over replicas.
+
+`ALERTS`, at the end, declares them in output order (context.Declaration).
 """
 from __future__ import annotations
 

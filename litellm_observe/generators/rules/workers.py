@@ -3,6 +3,8 @@ blocked event loop; each with its options group and its promtool cases.
 
 The worker gauges carry no pid: `worker_resident_memory_max_bytes` is already the largest live worker
 of a replica, so the alerts take the max per replica (`instance`) and name it.
+
+`ALERTS`, at the end, declares them in output order (context.Declaration).
 """
 from __future__ import annotations
 
