@@ -56,7 +56,7 @@ def test_every_kind_has_what_it_needs():
 
 def test_alert_thresholds_are_bucket_edges():
     # The p99 latency alert uses 30 s; the p95 TTFT alert 5 s (the defaults of their alert options).
-    from litellm_observe.generators.rules.options import AlertOptions
+    from litellm_observe.generators.rules.alerts import AlertOptions
 
     a = AlertOptions()
     assert a.high_p99_latency.seconds in c.DURATION_BUCKETS

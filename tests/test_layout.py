@@ -46,3 +46,13 @@ def test_sides_never_import_each_other(side, forbidden):
 
 def test_the_checker_sees_relative_imports():
     assert "litellm_observe.rundir.protocol" in _imports(PACKAGE / "worker" / "supervisor.py")
+
+
+@pytest.mark.parametrize("package", ["rules", "dashboards", "promql"])
+def test_the_generators_option_groups_never_import_the_options_built_from_them(package):
+    """generators/options.py imports the option groups declared in these packages: an import back, even one
+    only for type checking, would be a cycle. They read the options through their own `Inputs` protocols."""
+    bad = {str(p.relative_to(PACKAGE)): sorted(m for m in _imports(p)
+                                               if m.startswith("litellm_observe.generators.options"))
+           for p in (PACKAGE / "generators" / package).rglob("*.py")}
+    assert {k: v for k, v in bad.items() if v} == {}

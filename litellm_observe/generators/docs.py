@@ -3,16 +3,12 @@ declarations of the runtime settings and the generation options (their tables)."
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING
 
 from ..catalogue import CATALOGUE, Kind
 from ..settings import Settings
 from ..worker.error_types import BY_CLASS, BY_STATUS
 from . import fields
-from .options import GenerationSection
-
-if TYPE_CHECKING:
-    from .options import Options
+from .options import GenerationSection, Options
 
 
 def metric_table(options: Options) -> str:

@@ -14,13 +14,9 @@ directory locks, which hold across the two containers (rundir/runs.py).
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from ..settings import Settings
+from .options import Options
 from .rules.yamlout import dump
-
-if TYPE_CHECKING:
-    from .options import Options
 
 FILE = "kubernetes/litellm-podmonitor.yaml"
 HELM_VALUES = "kubernetes/litellm-helm-values.yaml"

@@ -4,6 +4,11 @@ generation options, the `dashboards:` and `alerts:` keys of the same `litellm_ob
 `load` reads the section once and builds both; `LITELLM_OBSERVE_DASHBOARDS__*` and
 `LITELLM_OBSERVE_ALERTS__*` override the options key by key, and `dashboards` (the flags of
 `litellm_observe generate`) override both. Options are checked here only, never by a proxy.
+
+Imports go one way: this module imports the option groups declared beside the code that reads them
+(dashboards/options.py, rules/alerts.py), and those packages never import it back; they read
+`Options` through the narrow protocols they declare (dashboards.options.Inputs, rules.alerts.Inputs),
+which it satisfies. Only the wiring (generate.py, check.py, mixin.py, monitors.py, docs.py) names it.
 """
 from __future__ import annotations
 
@@ -15,8 +20,7 @@ from .. import settings as runtime
 from ..config import build, env_overrides, merge, read_section, section_mapping, string_kind
 from . import fields
 from .dashboards.options import DashboardOptions
-from .promql.build import Scope
-from .rules.options import AlertOptions
+from .rules.alerts import AlertOptions
 
 
 @dataclass(frozen=True)
@@ -36,11 +40,6 @@ class Options:
     @property
     def namespace(self) -> str:
         return self.settings.namespace
-
-    @property
-    def rule_scope(self) -> Scope:
-        """Where rule expressions look: the namespace and the configured `alerts.selector`."""
-        return Scope(self.namespace, tuple(str(m) for m in self.alerts.matchers()))
 
 
 def load(config_path: str | None = None, environ: Mapping[str, str] = os.environ, section: Mapping | None = None,

@@ -12,9 +12,10 @@ import pytest
 import yaml
 
 from litellm_observe.generators import dashboards, generate
-from litellm_observe.catalogue import CATALOGUE, metric
+from litellm_observe.catalogue import BY_NAME, CATALOGUE, metric
 from litellm_observe.generators.dashboards import lint as dashboard_lint, panels, promql
 from litellm_observe.generators.promql import lint
+from litellm_observe.generators.promql.build import PROMETHEUS_SERIES
 from litellm_observe.config import SettingsError
 from litellm_observe.generators import options
 from litellm_observe.generators.dashboards.options import DashboardOptions
@@ -262,16 +263,16 @@ def test_readme_block_lists_every_dashboard_and_panel():
 
 
 def test_promql_builders_refuse_misuse():
-    q = promql.Queries(DEFAULT)
+    q = promql.Queries(DEFAULT)  # the builders take catalogue metrics, never names
     with pytest.raises(ValueError, match="gauge"):
-        q.rate("current_load")
+        q.rate(metric("current_load"))
     with pytest.raises(ValueError, match="not a histogram"):
-        q.quantile(0.5, "requests")
+        q.quantile(0.5, metric("requests"))
     with pytest.raises(ValueError, match="not a gauge"):
-        q.gauge("requests")
+        q.gauge(metric("requests"))
     with pytest.raises(KeyError):
-        q.rate("no_such_metric")
-    assert q.series("request_duration_seconds", "_count").startswith(
+        q.rate(metric("no_such_metric"))
+    assert q.series(metric("request_duration_seconds"), "_count").startswith(
         metric("request_duration_seconds").family() + "_count{")
 
 
@@ -352,3 +353,15 @@ def _null_paths(node, path=""):
     elif isinstance(node, list):
         for i, value in enumerate(node):
             yield from _null_paths(value, f"{path}.{i}")
+
+
+def test_the_dashboards_name_no_metric_by_a_string():
+    """Metrics come from the catalogue's constants (and Prometheus's own series from promql/build.py), as in
+    the rules: a renamed metric cannot leave a dashboard reading a name that no longer exists."""
+    import ast
+
+    names = set(BY_NAME) | {s for m in CATALOGUE for s in m.sample_names(DEFAULT.namespace)}
+    names |= set(PROMETHEUS_SERIES) - {"up"}  # "up" is also the text of the up/down value mapping
+    for path in sorted(Path(dashboards.__file__).parent.glob("*.py")):
+        typed = {node.value for node in ast.walk(ast.parse(path.read_text())) if isinstance(node, ast.Constant)}
+        assert not typed & names, (path.name, sorted(typed & names))

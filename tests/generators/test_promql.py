@@ -28,6 +28,19 @@ def test_samples_come_from_the_catalogue_and_respect_the_namespace():
         S.counted(CURRENT_LOAD)
 
 
+def test_quantiles_and_gauges_are_built_one_way_and_refuse_the_wrong_kind():
+    assert S.quantile(0.99, REQUEST_DURATION, ("model", "le"), "5m") == (
+        'histogram_quantile(0.99, sum by (model, le) (rate(litellm_request_duration_seconds_bucket{env="prod"}[5m])))')
+    assert S.gauge("max", CURRENT_LOAD, ("model",), 'a="b"') == \
+        'max by (model) (litellm_current_load{a="b", env="prod"})'
+    with pytest.raises(ValueError, match="not a histogram"):
+        S.quantile(0.5, REQUESTS, ("le",), "5m")
+    with pytest.raises(ValueError, match="by le"):
+        S.quantile(0.5, REQUEST_DURATION, ("model",), "5m")
+    with pytest.raises(ValueError, match="not a gauge"):
+        S.gauge("sum", REQUESTS, ())
+
+
 def test_aggregations_are_written_one_way():
     assert aggregate("sum", (), "x") == "sum (x)"
     assert aggregate("max", ("a", "b"), "x") == "max by (a, b) (x)"

@@ -8,6 +8,7 @@ import pytest
 
 from litellm_observe.generators import promtool, rules
 from litellm_observe.generators.options import load
+from tests.generators.shared import write
 
 S = load(section={}, environ={})
 GOOD_EXPOSITION = """# HELP litellm_requests_total Client requests.
@@ -22,12 +23,6 @@ litellm_request_duration_seconds_count 2
 """
 
 
-def generated(tmp_path) -> str:
-    for rel, text in rules.outputs(S).items():
-        path = tmp_path / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-    return str(tmp_path)
 
 
 def test_promtool_is_installed_for_the_tests():
@@ -68,8 +63,9 @@ def test_check_rules_reports_a_broken_rule_file(tmp_path):
     assert not ok and "bad.yaml" in output
 
 
-def test_a_broken_unit_test_makes_the_wrapper_fail(tmp_path, capsys):
-    root = generated(tmp_path)
+def test_a_broken_unit_test_makes_the_wrapper_fail(tmp_path, default_output, capsys):
+    assert default_output.options == S
+    root = write(tmp_path, default_output.files)
     path = os.path.join(root, rules.TESTS_DIR, "high-error-rate.yaml")
     with open(path, encoding="utf-8") as f:
         text = f.read()

@@ -9,10 +9,13 @@ import yaml
 from litellm_observe.generators import generate, promtool, rules
 from litellm_observe.generators import check
 from litellm_observe.generators.promql import lint as promql_lint
+from litellm_observe.generators.promql.build import fmt
 from litellm_observe.generators.rules import alerts, lint, slo
 from litellm_observe.config import SettingsError
 from litellm_observe.generators.options import load
+from tests.generators.shared import write
 
+pytestmark = pytest.mark.usefixtures("memo_promtool")  # promtool's verdict on the same files, once a run
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 ISSUE_ALERTS = {"LitellmHighErrorRate", "LitellmRateLimitHeadroom", "LitellmHighP99Latency",
                 "LitellmHighTimeToFirstToken", "LitellmFallbacksFailing", "LitellmRetryStorm", "LitellmSpendBurnHigh",
@@ -23,14 +26,6 @@ ISSUE_ALERTS = {"LitellmHighErrorRate", "LitellmRateLimitHeadroom", "LitellmHigh
 def settings(alerts: dict | None = None):
     """Options with these `alerts:` keys (nested as in the config section)."""
     return load(section={"alerts": alerts} if alerts else {}, environ={})
-
-
-def write(tmp_path, files: dict[str, str]) -> str:
-    for rel, text in files.items():
-        path = tmp_path / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-    return str(tmp_path)
 
 
 def rules_by_name(files: dict[str, str]) -> dict[str, list[dict]]:
@@ -51,8 +46,8 @@ def promtool_passes(root: str) -> None:
     assert ok, output
 
 
-def test_every_alert_from_the_issue_is_generated_with_its_defaults():
-    by_name = rules_by_name(rules.outputs(settings()))
+def test_every_alert_from_the_issue_is_generated_with_its_defaults(default_output):
+    by_name = rules_by_name(default_output.files)
     assert ISSUE_ALERTS <= set(by_name)
     assert by_name["LitellmHighErrorRate"][0]["for"] == "5m"
     assert "> 0.05" in by_name["LitellmHighErrorRate"][0]["expr"]
@@ -63,8 +58,8 @@ def test_every_alert_from_the_issue_is_generated_with_its_defaults():
     assert by_name["LitellmObserveLabelOverflow"][0]["labels"]["severity"] == "warning"
 
 
-def test_slo_windows_follow_the_workbook():
-    burn = rules_by_name(rules.outputs(settings()))["LitellmProviderErrorBudgetBurn"]
+def test_slo_windows_follow_the_workbook(default_output):
+    burn = rules_by_name(default_output.files)["LitellmProviderErrorBudgetBurn"]
     got = {(r["labels"]["long_window"], r["labels"]["short_window"], r["labels"]["severity"]): r["expr"] for r in burn}
     assert set(got) == {("1h", "5m", "critical"), ("6h", "30m", "critical"), ("1d", "2h", "warning"),
                         ("3d", "6h", "warning")}
@@ -73,13 +68,13 @@ def test_slo_windows_follow_the_workbook():
     assert "(3 * (1 - 0.995))" in got[("1d", "2h", "warning")]
     assert "(1 * (1 - 0.995))" in got[("3d", "6h", "warning")]
     # the same table drives the recording rules: one ratio per window the alerts use
-    records = {r.record for r in slo.recording_rules(settings())}
+    records = {r.record for r in rules.recording_rules(settings())}
     assert records == {f"provider:litellm_provider_errors:ratio_rate{w}" for w in ("5m", "30m", "1h", "2h", "6h",
                                                                                      "1d", "3d")}
 
 
 def test_burn_factors_scale_with_the_slo_window():
-    factors = [slo.factor(w, settings({"slo_window": "28d"})) for w in slo.WINDOWS]
+    factors = [slo.factor(w, settings({"slo_window": "28d"}).alerts) for w in slo.WINDOWS]
     assert factors == pytest.approx([13.44, 5.6, 2.8, 2.8 / 3])
 
 
@@ -89,9 +84,8 @@ def test_output_is_deterministic():
     assert list(first) == sorted(first)
 
 
-def test_generated_rules_pass_lint_and_every_alert_has_tests_and_a_runbook():
-    s = settings()
-    files = rules.outputs(s)
+def test_generated_rules_pass_lint_and_every_alert_has_tests_and_a_runbook(default_output):
+    s, files = default_output.options, default_output.files
     groups = [g for rel in (rules.RULES_FILE, rules.ALERTS_FILE) for g in yaml.safe_load(files[rel])["groups"]]
     assert lint.problems(groups, s, files[rules.RUNBOOKS]) == []
     for spec in alerts.specs(s):
@@ -102,8 +96,9 @@ def test_generated_rules_pass_lint_and_every_alert_has_tests_and_a_runbook():
         assert f"## {spec.name}\n" in files[rules.RUNBOOKS]
 
 
-def test_fresh_output_passes_promtool(tmp_path):
-    promtool_passes(write(tmp_path, rules.outputs(settings())))
+def test_fresh_output_passes_promtool(default_output):
+    assert default_output.options == settings()
+    promtool_passes(default_output.root)
 
 
 def test_committed_output_is_current_and_passes_promtool():
@@ -135,20 +130,20 @@ def test_non_default_settings_change_the_expressions_and_still_pass_promtool(tmp
     promtool_passes(write(tmp_path, files))
 
 
-def test_ratelimit_headroom_does_not_sum_remaining_over_replicas():
-    expr = rules_by_name(rules.outputs(settings()))["LitellmRateLimitHeadroom"][0]["expr"]
+def test_ratelimit_headroom_does_not_sum_remaining_over_replicas(default_output):
+    expr = rules_by_name(default_output.files)["LitellmRateLimitHeadroom"][0]["expr"]
     assert expr.startswith("min by (provider, model)")
 
 
-def test_kubernetes_prometheus_rule_holds_the_same_groups(tmp_path):
-    s = settings()
+def test_kubernetes_prometheus_rule_holds_the_same_groups(tmp_path, default_output):
+    s = default_output.options
     files = rules.outputs(s, kubernetes=True)
     assert rules.KUBERNETES_FILE not in rules.outputs(s)
     resource = yaml.safe_load(files[rules.KUBERNETES_FILE])
     assert resource["apiVersion"] == "monitoring.coreos.com/v1" and resource["kind"] == "PrometheusRule"
     plain = [g for rel in (rules.RULES_FILE, rules.ALERTS_FILE) for g in yaml.safe_load(files[rel])["groups"]]
     assert resource["spec"]["groups"] == plain
-    root = write(tmp_path, {**generate.outputs(s), **files})
+    root = write(tmp_path, {**default_output.files, **files})
     assert check.check_all(root, s) == 0
 
 
@@ -171,7 +166,7 @@ def test_readme_block_lists_every_alert_and_recording_rule():
     block = rules.readme_blocks(settings())["alerts"]
     for name in ISSUE_ALERTS:
         assert f"`{name}`" in block
-    for r in slo.recording_rules(settings()):
+    for r in rules.recording_rules(settings()):
         assert f"`{r.record}`" in block
 
 
@@ -206,8 +201,8 @@ def test_any_valid_thresholds_give_clean_rules_and_matching_cases():
         groups = [g for rel in (rules.RULES_FILE, rules.ALERTS_FILE) for g in yaml.safe_load(files[rel])["groups"]]
         assert lint.problems(groups, s, files[rules.RUNBOOKS]) == []
         by_name = rules_by_name(files)
-        assert by_name["LitellmHighErrorRate"][0]["expr"].strip().endswith(f"> {rules.promql.fmt(error_ratio)}")
-        assert f"> {rules.promql.fmt(p99)}\n" in by_name["LitellmHighP99Latency"][0]["expr"]
+        assert by_name["LitellmHighErrorRate"][0]["expr"].strip().endswith(f"> {fmt(error_ratio)}")
+        assert f"> {fmt(p99)}\n" in by_name["LitellmHighP99Latency"][0]["expr"]
         # the generated promtool cases fire above and stay quiet below the configured threshold
         high = yaml.safe_load(files[f"{rules.TESTS_DIR}/high-error-rate.yaml"])["tests"]
         fired = [a for t in high for c in t["alert_rule_test"] for a in c["exp_alerts"]]

@@ -7,15 +7,12 @@ with `kubernetes`, one Grafana-sidecar ConfigMap per dashboard under `dashboards
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING
 
 from grafanalib._gen import DashboardEncoder
 
-from ...catalogue import metric
+from ...catalogue import BUILD_INFO
 from . import exporter_health, overview, providers, spend
-
-if TYPE_CHECKING:
-    from ..options import Options
+from .options import Inputs
 
 MODULES = (overview, providers, spend, exporter_health)
 FOLDER = "dashboards"
@@ -24,7 +21,7 @@ KUBERNETES_FOLDER = f"{FOLDER}/kubernetes"
 GRAFANA_PATH = "/var/lib/grafana/dashboards/litellm"  # where provisioning.yaml expects the JSON files
 
 
-def build_all(options: Options) -> dict[str, dict]:
+def build_all(options: Inputs) -> dict[str, dict]:
     """{uid: dashboard JSON as a dict}, in MODULES order."""
     out = {}
     for module in MODULES:
@@ -114,7 +111,7 @@ def configmap_yaml(uid: str, text: str) -> str:
             f"data:\n  {uid}.json: |\n{body}")
 
 
-def outputs(options: Options, kubernetes: bool = False) -> dict[str, str]:
+def outputs(options: Inputs, kubernetes: bool = False) -> dict[str, str]:
     files = {}
     for uid, data in build_all(options).items():
         text = render(data)
@@ -166,8 +163,8 @@ metric catalogue.
 """
 
 
-def readme_blocks(options: Options) -> dict[str, str]:
-    parts = [LOADING.format(path=GRAFANA_PATH, build_info=metric("observe_build_info").family(options.namespace))]
+def readme_blocks(options: Inputs) -> dict[str, str]:
+    parts = [LOADING.format(path=GRAFANA_PATH, build_info=BUILD_INFO.family(options.namespace))]
     for module, (uid, data) in zip(MODULES, build_all(options).items()):
         parts.append(f"\n### {data['title']}\n\n{data['description']} (`{FOLDER}/{uid}.json`, uid `{uid}`)\n\n"
                      "| panel | the question it answers |\n| --- | --- |\n")

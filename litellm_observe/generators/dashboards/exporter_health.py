@@ -1,13 +1,11 @@
 """LiteLLM / Exporter health: is litellm-observe itself recording and being scraped well."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+from ...catalogue import BUILD_INFO, INTERNAL_ERRORS, LABEL_OVERFLOW
+from ..promql.build import SCRAPE_DURATION, SCRAPE_SAMPLES, SCRAPE_SERIES_ADDED, UP, aggregate
 from . import panels as p
-from .promql import RATE_WINDOW, Queries, by
-
-if TYPE_CHECKING:
-    from ..options import Options
+from .options import Inputs
+from .promql import RATE_WINDOW, Queries
 
 UID = "litellm-exporter-health"
 TITLE = "Exporter health"
@@ -16,29 +14,29 @@ UP_MAPPING = [{"type": "value", "options": {"0": {"text": "down", "color": "red"
                                             "1": {"text": "up", "color": "green", "index": 1}}}]
 
 
-def build(options: Options):
+def build(options: Inputs):
     q = Queries(options)
     by_target = ("job", "instance")
     return p.dashboard(options, UID, TITLE, DESCRIPTION, [
         [p.timeseries("Internal errors by hook",
                       "How many proxy events could the logger not record, and in which hook? (should be none)",
-                      [p.target(q.increase("observe_internal_errors", ("hook",), window=RATE_WINDOW), "{{hook}}")],
+                      [p.target(q.increase(INTERNAL_ERRORS, ("hook",), window=RATE_WINDOW), "{{hook}}")],
                       "short", bars=True),
          p.timeseries("Label overflow by label",
                       "Which labels reached their value cap, so new values are recorded as `overflow`?",
-                      [p.target(q.increase("observe_label_overflow", ("label",), window=RATE_WINDOW), "{{label}}")],
+                      [p.target(q.increase(LABEL_OVERFLOW, ("label",), window=RATE_WINDOW), "{{label}}")],
                       "short", bars=True)],
         [p.table("Build info", "Which litellm-observe and litellm versions run, on how many exporters?",
-                 q.gauge("observe_build_info", ("version", "litellm_version"), "count"), "short", "exporters"),
+                 q.gauge(BUILD_INFO, ("version", "litellm_version"), "count"), "short", "exporters"),
          p.state_timeline("Scrape target up", "Could Prometheus scrape each exporter, and when could it not?",
-                          [p.target(f'max{by(by_target)} ({q.prometheus_series("up")})', "{{instance}}")],
+                          [p.target(aggregate("max", by_target, q.prometheus_series(UP)), "{{instance}}")],
                           "none", mappings=UP_MAPPING)],
         [p.timeseries("Scrape duration", "How long does Prometheus take to scrape each exporter?",
-                      [p.target(f'max{by(by_target)} ({q.prometheus_series("scrape_duration_seconds")})',
+                      [p.target(aggregate("max", by_target, q.prometheus_series(SCRAPE_DURATION)),
                                 "{{instance}}")], "s"),
          p.timeseries("Series per scrape", "How many series does each exporter expose, and how many are new?",
-                      [p.target(f'sum{by(by_target)} ({q.prometheus_series("scrape_samples_scraped")})',
+                      [p.target(aggregate("sum", by_target, q.prometheus_series(SCRAPE_SAMPLES)),
                                 "{{instance}} samples"),
-                       p.target(f'sum{by(by_target)} ({q.prometheus_series("scrape_series_added")})',
+                       p.target(aggregate("sum", by_target, q.prometheus_series(SCRAPE_SERIES_ADDED)),
                                 "{{instance}} new series")], "short")],
     ])

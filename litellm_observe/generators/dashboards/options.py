@@ -1,7 +1,10 @@
-"""The `dashboards:` options (also the flags of `litellm_observe generate`)."""
+"""The `dashboards:` options (also the flags of `litellm_observe generate`), and `Inputs`: what the
+dashboards read of the generation options. generators.options.Options is one; the dashboards never
+import it (it imports this package)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 from .. import fields
 from ..promql import selectors
@@ -17,3 +20,11 @@ class DashboardOptions:
 
     def matchers(self) -> tuple[selectors.Matcher, ...]:
         return selectors.parse(self.selector)
+
+
+class Inputs(Protocol):
+    @property
+    def namespace(self) -> str: ...
+
+    @property
+    def dashboards(self) -> DashboardOptions: ...

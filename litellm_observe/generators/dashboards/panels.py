@@ -7,15 +7,13 @@ question it answers, listed in the README) and a unit.
 from __future__ import annotations
 
 import string
-from typing import TYPE_CHECKING
 
 import attr
 from grafanalib import core as g
 
+from ...catalogue import BUILD_INFO, REQUESTS, Metric
+from .options import Inputs
 from .promql import LABEL_VARIABLES, Queries
-
-if TYPE_CHECKING:
-    from ..options import Options
 
 DATASOURCE = {"type": "prometheus", "uid": "${datasource}"}
 SCHEMA_VERSION = 37  # Grafana 9.x; newer Grafana migrates it on load
@@ -48,10 +46,10 @@ def timeseries(title: str, description: str, targets: list[g.Target], unit: str,
                         tooltipMode="multi", tooltipSort="desc", overrides=overrides or [])
 
 
-def quantiles(title: str, description: str, q: Queries, name: str, labels: tuple[str, ...],
+def quantiles(title: str, description: str, q: Queries, histogram: Metric, labels: tuple[str, ...],
               legend: str) -> g.TimeSeries:
-    """p50/p95/p99 of histogram `name`, one line per quantile and label set."""
-    targets = [target(q.quantile(x, name, labels), f"{legend} p{round(x * 100)}") for x in QUANTILES]
+    """p50/p95/p99 of `histogram`, one line per quantile and label set."""
+    targets = [target(q.quantile(x, histogram, labels), f"{legend} p{round(x * 100)}") for x in QUANTILES]
     return timeseries(title, description, targets, "s")
 
 
@@ -148,17 +146,16 @@ def variables(q: Queries) -> list:
     those (so `up` and `scrape_*` panels show only this exporter). provider, model and team
     use `.*` for All: a series whose value is not (yet) in the list still counts.
     """
-    build_info = "observe_build_info"
     out = [DatasourceVariable(q.options.dashboards.datasource),
-           Variable("job", "Job", f"label_values({q.variable_source(build_info, ())}, job)"),
-           Variable("instance", "Instance", f"label_values({q.variable_source(build_info, ('job',))}, instance)")]
+           Variable("job", "Job", f"label_values({q.variable_source(BUILD_INFO, ())}, job)"),
+           Variable("instance", "Instance", f"label_values({q.variable_source(BUILD_INFO, ('job',))}, instance)")]
     for label in LABEL_VARIABLES:
-        source = q.variable_source("requests", ("job", "instance"))
+        source = q.variable_source(REQUESTS, ("job", "instance"))
         out.append(Variable(label, label.capitalize(), f"label_values({source}, {label})", all_value=".*"))
     return out
 
 
-def dashboard(options: Options, uid: str, title: str, description: str, rows: list[list[g.Panel]]) -> g.Dashboard:
+def dashboard(options: Inputs, uid: str, title: str, description: str, rows: list[list[g.Panel]]) -> g.Dashboard:
     d = options.dashboards
     return g.Dashboard(
         uid=uid, title=d.title_prefix + title, description=description, tags=list(d.tags), refresh=d.refresh,

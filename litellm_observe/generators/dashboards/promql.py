@@ -1,19 +1,19 @@
-"""PromQL for the dashboards, built from the catalogue: no metric name is typed here.
+"""PromQL for the dashboards: promql/build.py's Scope, with the dashboards' template variables and windows.
 
 Every series selector carries the dashboard's template variables (job and instance
 always; provider, model and team when the metric has that label) and the configured
 extra selector. Every aggregation sums across proxy replicas, so a fleet reads as one.
+Metrics are catalogue `Metric`s (catalogue.py's constants), never names typed here; what a
+query may do with each kind (rate a counter, aggregate a gauge, take a histogram's quantile)
+is the Scope's rule, the same as the rules'.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
-from ...catalogue import Kind, Metric, metric
-from ..promql.build import PROMETHEUS_SERIES, Scope, aggregate, by  # noqa: F401 - panels read `by` from here
-
-if TYPE_CHECKING:
-    from ..options import Options
+from ...catalogue import Metric
+from ..promql.build import PROMETHEUS_SERIES, Scope
+from .options import Inputs
 
 RATE_WINDOW = "$__rate_interval"
 RANGE_WINDOW = "$__range"
@@ -25,7 +25,7 @@ LABEL_VARIABLES = ("provider", "model", "team")  # catalogue labels the dashboar
 class Queries:
     """Query builders bound to one set of options (namespace and extra selector)."""
 
-    options: Options
+    options: Inputs
 
     @property
     def scope(self) -> Scope:
@@ -36,14 +36,13 @@ class Queries:
         parts = [f'{v}=~"${v}"' for v in TARGET_VARIABLES]
         return parts + [f'{v}=~"${v}"' for v in LABEL_VARIABLES if v in labels]
 
-    def series(self, name: str, suffix: str = "", extra: tuple[str, ...] = ()) -> str:
-        """`<sample name>{filters}` for catalogue metric `name`; suffix picks a histogram series."""
-        m = metric(name)
+    def series(self, m: Metric, suffix: str = "", extra: tuple[str, ...] = ()) -> str:
+        """`<sample name>{filters}` for catalogue metric `m`; suffix picks a histogram series."""
         return self.scope.select(self.scope.sample(m, suffix), *self._variables(m.labels), *extra)
 
-    def variable_source(self, name: str, variables: tuple[str, ...]) -> str:
+    def variable_source(self, m: Metric, variables: tuple[str, ...]) -> str:
         """The series a template variable lists values from, narrowed by earlier `variables`."""
-        return self.scope.select(self.scope.sample(metric(name)), *(f'{v}=~"${v}"' for v in variables))
+        return self.scope.select(self.scope.sample(m), *(f'{v}=~"${v}"' for v in variables))
 
     def prometheus_series(self, name: str) -> str:
         """A series Prometheus writes per target (up, scrape_*), filtered by job and instance."""
@@ -51,28 +50,18 @@ class Queries:
             raise KeyError(name)
         return self.scope.select(name, *self._variables(()))
 
-    def _counter_like(self, name: str, extra: tuple[str, ...]) -> str:
-        m: Metric = metric(name)
-        if m.kind is Kind.GAUGE:
-            raise ValueError(f"{name} is a gauge: rate/increase would be meaningless")
-        return self.series(name, "_bucket" if m.kind is Kind.HISTOGRAM else "", extra)
-
-    def rate(self, name: str, labels: tuple[str, ...] = (), extra: tuple[str, ...] = ()) -> str:
+    def rate(self, m: Metric, labels: tuple[str, ...] = (), extra: tuple[str, ...] = ()) -> str:
         """Per-second rate of a counter, summed across replicas by `labels`."""
-        return aggregate("sum", labels, f"rate({self._counter_like(name, extra)}[{RATE_WINDOW}])")
+        return self.scope.sum_rate(self.scope.counted(m), labels, RATE_WINDOW, *self._variables(m.labels), *extra)
 
-    def increase(self, name: str, labels: tuple[str, ...] = (), extra: tuple[str, ...] = (),
+    def increase(self, m: Metric, labels: tuple[str, ...] = (), extra: tuple[str, ...] = (),
                  window: str = RANGE_WINDOW) -> str:
         """How much a counter grew over `window` (default: the dashboard's time range)."""
-        return aggregate("sum", labels, f"increase({self._counter_like(name, extra)}[{window}])")
+        return self.scope.sum_increase(self.scope.counted(m), labels, window, *self._variables(m.labels), *extra)
 
-    def quantile(self, q: float, name: str, labels: tuple[str, ...] = ()) -> str:
+    def quantile(self, q: float, m: Metric, labels: tuple[str, ...] = ()) -> str:
         """The q-quantile of a histogram, over buckets summed across replicas."""
-        if metric(name).kind is not Kind.HISTOGRAM:
-            raise ValueError(f"{name} is not a histogram")
-        return f"histogram_quantile({q}, {self.rate(name, ('le',) + tuple(labels))})"
+        return self.scope.quantile(q, m, ("le",) + tuple(labels), RATE_WINDOW, *self._variables(m.labels))
 
-    def gauge(self, name: str, labels: tuple[str, ...] = (), agg: str = "sum") -> str:
-        if metric(name).kind is not Kind.GAUGE:
-            raise ValueError(f"{name} is not a gauge")
-        return aggregate(agg, labels, self.series(name))
+    def gauge(self, m: Metric, labels: tuple[str, ...] = (), agg: str = "sum") -> str:
+        return self.scope.gauge(agg, m, labels, *self._variables(m.labels))

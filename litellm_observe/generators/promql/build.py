@@ -1,9 +1,16 @@
 """PromQL builders for the dashboards and the rules, over the catalogue: no metric name is typed.
 
 A `Scope` is where queries look: the namespace that names every series and the label matchers
-every selection carries (the configured selector of the dashboards or of the rules). Invariants:
-a selection lists its own matchers first, then the scope's; an aggregation is written
-`sum by (a, b) (...)`, or `sum (...)` with no labels, in dashboards and rules alike.
+every selection carries (the configured selector of the dashboards or of the rules). The rules use
+it directly; the dashboards through dashboards/promql.Queries, which adds the template variables as
+matchers and Grafana's windows, and nothing else.
+
+Invariants: a series is named from a catalogue `Metric` (or is one of Prometheus's own, below); a
+selection lists its own matchers first, then the scope's; an aggregation is written
+`sum by (a, b) (...)`, or `sum (...)` with no labels, in dashboards and rules alike (one rule keeps
+`sum(...)` by hand, LitellmSpendBurnHigh's, so its committed text does not change); rate() and
+increase() read a counter or a histogram's buckets, a gauge is only aggregated, and a quantile sums
+its buckets `by (..., le, ...)`.
 """
 from __future__ import annotations
 
@@ -14,8 +21,9 @@ from ...catalogue import Kind, Metric
 
 # Series Prometheus itself writes for each scrape target: not ours, so not in the catalogue.
 # All are gauges; the linter accepts exactly these besides the catalogue's series.
-UP = "up"
-PROMETHEUS_SERIES = (UP, "scrape_duration_seconds", "scrape_samples_scraped", "scrape_series_added")
+UP, SCRAPE_DURATION = "up", "scrape_duration_seconds"
+SCRAPE_SAMPLES, SCRAPE_SERIES_ADDED = "scrape_samples_scraped", "scrape_series_added"
+PROMETHEUS_SERIES = (UP, SCRAPE_DURATION, SCRAPE_SAMPLES, SCRAPE_SERIES_ADDED)
 
 
 def fmt(x: float) -> str:
@@ -78,3 +86,19 @@ class Scope:
     def sum_increase(self, series: str, labels: Iterable[str], window: str, *matchers: str) -> str:
         """How much `series` grew over `window`, summed over replicas by `labels`."""
         return aggregate("sum", labels, f"increase({self.select(series, *matchers)}[{window}])")
+
+    def quantile(self, phi: float, histogram: Metric, labels: Iterable[str], window: str, *matchers: str) -> str:
+        """The phi-quantile of `histogram` over `window`, its buckets summed over replicas by `labels`
+        (which hold `le`, where the caller wants it in the list)."""
+        if histogram.kind is not Kind.HISTOGRAM:
+            raise ValueError(f"{histogram.name} is not a histogram")
+        labels = tuple(labels)
+        if "le" not in labels:
+            raise ValueError(f"a quantile of {histogram.name} must sum its buckets by le")
+        return f"histogram_quantile({fmt(phi)}, {self.sum_rate(self.sample(histogram), labels, window, *matchers)})"
+
+    def gauge(self, op: str, metric: Metric, labels: Iterable[str], *matchers: str) -> str:
+        """Gauge `metric` aggregated over replicas with `op` (sum, min, max, count) by `labels`."""
+        if metric.kind is not Kind.GAUGE:
+            raise ValueError(f"{metric.name} is not a gauge")
+        return aggregate(op, labels, self.select(self.sample(metric), *matchers))

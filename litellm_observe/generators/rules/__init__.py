@@ -2,17 +2,15 @@
 
 `outputs()` is the generator `litellm_observe generate` calls: a pure function of the
 options returning {relative path: text}. `lint.problems()` checks what promtool does not.
+The alerts are those of the registry (alerts.ALERTS), in its order; the options are read through
+`alerts.Inputs` only (generators.options imports this package, never the reverse).
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from . import alerts, runbooks, slo, unit_tests
-from .model import Spec
+from .alerts import Inputs
+from .model import Recording, Spec
 from .yamlout import dump
-
-if TYPE_CHECKING:
-    from ..options import Options
 
 ALERTS_FILE = "alerts/litellm-alerts.yaml"
 RULES_FILE = "alerts/litellm-rules.yaml"
@@ -23,14 +21,19 @@ RECORDING_GROUP = "litellm-observe-slo.rules"
 ALERT_GROUPS = ("litellm-observe.alerts", "litellm-observe-slo.alerts")
 
 
-def recording_groups(options: Options) -> list[dict]:
+def recording_rules(options: Inputs) -> list[Recording]:
+    """The SLO's error ratios, one per window its burn-rate pairs use."""
+    return slo.recording_rules(alerts.scope(options), alerts.objective(slo.Objective, options.alerts))
+
+
+def recording_groups(options: Inputs) -> list[dict]:
     return [{"name": RECORDING_GROUP,
-             "rules": [{"record": r.record, "expr": r.expr} for r in slo.recording_rules(options)]}]
+             "rules": [{"record": r.record, "expr": r.expr} for r in recording_rules(options)]}]
 
 
-def alert_groups(options: Options, specs: list[Spec]) -> list[dict]:
-    plain = [a.rule(options) for sp in specs if sp.name != slo.ALERT for a in sp.alerts]
-    burn = [a.rule(options) for sp in specs if sp.name == slo.ALERT for a in sp.alerts]
+def alert_groups(specs: list[Spec]) -> list[dict]:
+    plain = [a.rule() for sp in specs if sp.name != slo.ALERT for a in sp.alerts]
+    burn = [a.rule() for sp in specs if sp.name == slo.ALERT for a in sp.alerts]
     return [{"name": ALERT_GROUPS[0], "rules": plain}, {"name": ALERT_GROUPS[1], "rules": burn}]
 
 
@@ -41,25 +44,27 @@ def prometheus_rule(groups: list[dict]) -> dict:
             "spec": {"groups": groups}}
 
 
-def outputs(options: Options, kubernetes: bool = False) -> dict[str, str]:
+def outputs(options: Inputs, kubernetes: bool = False) -> dict[str, str]:
     specs = alerts.specs(options)
-    recording, alerting = recording_groups(options), alert_groups(options, specs)
+    recording, alerting = recording_groups(options), alert_groups(specs)
     rule_files = [RULES_FILE.split("/")[-1], ALERTS_FILE.split("/")[-1]]
     order = [RECORDING_GROUP, *ALERT_GROUPS]
     files = {RULES_FILE: dump({"groups": recording}), ALERTS_FILE: dump({"groups": alerting}),
-             RUNBOOKS: runbooks.render(specs, options)}
-    for step, case in slo.recording_cases(options, alerts.base_labels(options)).items():
+             RUNBOOKS: runbooks.render(specs)}
+    cases = slo.recording_cases(alerts.scope(options), alerts.objective(slo.Objective, options.alerts),
+                                alerts.base_labels(options))
+    for step, case in cases.items():
         name = "recording-rules.yaml" if step == 1 else f"recording-rules-{step}m-steps.yaml"
         files[f"{TESTS_DIR}/{name}"] = dump(unit_tests.recording_tests(case, rule_files, order))
     for spec in specs:
         files[f"{TESTS_DIR}/{unit_tests.file_name(spec.name)}"] = dump(
-            unit_tests.alert_tests(spec, options, rule_files, order))
+            unit_tests.alert_tests(spec, rule_files, order))
     if kubernetes:
         files[KUBERNETES_FILE] = dump(prometheus_rule(recording + alerting))
     return dict(sorted(files.items()))
 
 
-def readme_blocks(options: Options) -> dict[str, str]:
+def readme_blocks(options: Inputs) -> dict[str, str]:
     rows = ["| alert | severity | for | what it means |", "| --- | --- | --- | --- |"]
     for spec in alerts.specs(options):
         for a in spec.alerts:
@@ -67,7 +72,7 @@ def readme_blocks(options: Options) -> dict[str, str]:
             rows.append(f"| [`{a.name}`]({RUNBOOKS}#{a.name.lower()}){f' ({extra})' if extra else ''} | "
                         f"{a.severity} | {a.for_} | {a.summary} |")
     rows += ["", f"Recording rules (`{RULES_FILE}`; the dashboards may use them):", ""]
-    rows += [f"- `{r.record}`: {r.meaning}" for r in slo.recording_rules(options)]
+    rows += [f"- `{r.record}`: {r.meaning}" for r in recording_rules(options)]
     rows += ["", f"Alerting rules are in `{ALERTS_FILE}`, their promtool unit tests in `{TESTS_DIR}/`, runbooks in "
              f"`{RUNBOOKS}`. Each alert's threshold, `for` and severity are options of its group under `alerts:` "
              "(Generation options, above); "

@@ -1,33 +1,99 @@
-"""Every alert, in the order the rule files list them: each builder makes one alert name's rules and
-the promtool cases that prove them, from the options (its group under `alerts:` is declared beside
-it, in upstream.py, deployments.py, cost.py, budgets.py, proxy.py, workers.py, health.py or slo.py)."""
+"""The alert registry and the `alerts:` options derived from it.
+
+`ALERTS` is the one list of alerts: the declarations each topic module keeps beside its option groups
+and builders (context.Declaration), joined in the order the rule files, their promtool tests, the
+README and the options table list them. Everything else is derived from it:
+
+- `AlertOptions`, the `alerts:` key: first the options every rule shares (`Shared`: selector,
+  runbook address, scrape job), then the objectives several rules read, also directly under
+  `alerts:` (slo.Objective, cost.DailyBudget, workers.WorkerMemory; fields come in reverse order of
+  the bases), then one group per declaration, in ALERTS order, holding the alert's own threshold(s),
+  `for` and severity, keyed `Declaration.key` (the name without its prefix, in snake case:
+  LitellmHighErrorRate, `alerts.high_error_rate`) and documented by the alert's name (the README's
+  options table reads that metadata);
+- `specs(options)`, one Spec per declaration, in ALERTS order, each built from its own `Context`.
+
+Invariants: an alert exists exactly when it is declared (no second list to keep equal); each
+builder receives its own group, the objective its declaration `reads` and the shared settings, never
+the whole options; a spec is named after its declaration (checked here).
+"""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, fields as dataclass_fields, make_dataclass
+from typing import Protocol
 
+from ...settings import Settings
+from .. import fields
+from ..promql import selectors
+from ..promql.build import Scope
 from . import budgets, cost, deployments, health, proxy, slo, upstream, workers
+from .context import Context, Declaration
 from .model import Spec
-from .promql import selector_labels
 
-if TYPE_CHECKING:
-    from ..options import Options
-
-BUILDERS = (upstream.high_error_rate, upstream.rate_limit_headroom, upstream.high_p99_latency,
-            upstream.high_time_to_first_token, upstream.fallbacks_failing, upstream.retry_storm,
-            deployments.deployment_down, deployments.deployment_cooling_down_often,
-            cost.spend_burn_high, cost.unpriced_traffic, cost.cache_hit_rate_low,
-            budgets.budget_nearly_exhausted, budgets.budget_exhausted_before_reset,
-            proxy.high_proxy_overhead, proxy.guardrail_errors,
-            workers.worker_memory_high, workers.worker_memory_growing, workers.workers_killed,
-            workers.event_loop_lag_high, health.observe_internal_errors,
-            health.observe_label_overflow, health.metrics_absent, slo.spec)
+ALERTS: tuple[Declaration, ...] = (*upstream.ALERTS, *deployments.ALERTS, *cost.ALERTS, *budgets.ALERTS,
+                                   *proxy.ALERTS, *workers.ALERTS, *health.ALERTS, *slo.ALERTS)
+RUNBOOKS_URL = "https://github.com/litellm-observe/litellm-observe/blob/main/docs/runbooks.md"
 
 
-def base_labels(options: Options) -> dict[str, str]:
-    """Labels every test input series has: scrape target labels and the configured selector's."""
-    return {"job": options.alerts.scrape_job, "instance": "proxy-a:9464", **selector_labels(options)}
+@dataclass(frozen=True)
+class Shared:
+    selector: str = fields.selector("", "label matchers added to every rule expression")
+    runbook_base_url: str = fields.text(RUNBOOKS_URL, "each alert's runbook_url: this, `#`, the alert's name in "
+                                                      "lower case")
+    scrape_job: str = fields.label_value("litellm", "the Prometheus job scraping the exporters (LitellmMetricsAbsent)")
+
+    def matchers(self) -> tuple[selectors.Matcher, ...]:
+        return selectors.parse(self.selector)
 
 
-def specs(options: Options) -> list[Spec]:
-    base = base_labels(options)
-    return [build(options, base) for build in BUILDERS]
+OBJECTIVES = (workers.WorkerMemory, cost.DailyBudget, slo.Objective)
+if any(d.reads not in (None, *OBJECTIVES) for d in ALERTS):  # a builder reads one of these, or none
+    raise TypeError("an alert reads an objective not in alerts.OBJECTIVES: "
+                    f"{[d.name for d in ALERTS if d.reads not in (None, *OBJECTIVES)]}")
+AlertOptions = make_dataclass(  # make_dataclass refuses two declarations with one key
+    "AlertOptions", [(d.key, d.group, fields.group(d.group, d.name)) for d in ALERTS], bases=(*OBJECTIVES, Shared),
+    frozen=True, namespace={"__module__": __name__, "__doc__": "The `alerts:` options, derived from ALERTS."})
+
+
+class Inputs(Protocol):
+    """What the rules read of the generation options: the runtime settings (namespace, exporter port) and
+    the `alerts:` options. generators.options.Options is one; the rules never import it."""
+
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def alerts(self) -> AlertOptions: ...
+
+
+def scope(options: Inputs) -> Scope:
+    """Where rule expressions look: the namespace and the configured `alerts.selector`."""
+    return Scope(options.settings.namespace, tuple(str(m) for m in options.alerts.matchers()))
+
+
+def base_labels(options: Inputs) -> dict[str, str]:
+    """Labels every test input series has: scrape target labels and values satisfying the selector."""
+    return {"job": options.alerts.scrape_job, "instance": "proxy-a:9464",
+            **selectors.satisfying_labels(options.alerts.matchers(), "alerts.selector")}
+
+
+def objective(cls: type | None, alerts: AlertOptions):
+    """A copy of the shared objective `cls` (one of OBJECTIVES) out of the `alerts:` options; None for None."""
+    return None if cls is None else cls(**{f.name: getattr(alerts, f.name) for f in dataclass_fields(cls)})
+
+
+def context(declaration: Declaration, options: Inputs) -> Context:
+    a = options.alerts
+    return Context(declaration.name, getattr(a, declaration.key), objective(declaration.reads, a), scope(options),
+                   base_labels(options), f"{a.runbook_base_url}#{declaration.name.lower()}", a.scrape_job,
+                   options.settings.port, a.matchers())
+
+
+def specs(options: Inputs) -> list[Spec]:
+    out = []
+    for declaration in ALERTS:
+        spec = declaration.build(context(declaration, options))
+        if {a.name for a in spec.alerts} != {declaration.name}:
+            raise RuntimeError(f"{declaration.name}'s builder made rules named {sorted({a.name for a in spec.alerts})}")
+        out.append(spec)
+    return out

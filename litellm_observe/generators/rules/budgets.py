@@ -5,20 +5,19 @@ cases.
 The gauges are each replica's latest reading, taken from the requests it served: the lowest
 remaining and the highest maximum any replica saw are the fleet's view. A budget nobody spends
 from keeps its last reading (see README: what is and is not seen).
+
+`ALERTS`, at the end, declares them in output order (context.Declaration).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from ...catalogue import BUDGET_MAX, BUDGET_REMAINING, BUDGET_RESET
 from .. import fields
 from ..promql import durations
 from ..promql.build import aggregate, fmt
-from .model import COUNT, PERCENT, Alert, Expected, Spec, boundary, constant, negative, series
-
-if TYPE_CHECKING:
-    from ..options import Options
+from .context import Context, Declaration
+from .model import COUNT, PERCENT, Expected, Spec, boundary, constant, negative, series
 
 ENTITY = ("entity_type", "entity")
 ON = f"on ({', '.join(ENTITY)})"
@@ -37,22 +36,19 @@ class BudgetExhaustedBeforeReset:
     severity: str = fields.severity("warning")
 
 
-def _gauge(q, metric, op: str) -> str:
-    return aggregate(op, ENTITY, q.select(q.sample(metric)))
-
-
-def budget_nearly_exhausted(o: Options, base: dict) -> Spec:
-    g, q = o.alerts.budget_nearly_exhausted, o.rule_scope
+def budget_nearly_exhausted(c: Context[BudgetNearlyExhausted, None]) -> Spec:
+    g, q, base = c.group, c.scope, c.base
     remaining, maximum = q.sample(BUDGET_REMAINING), q.sample(BUDGET_MAX)
-    expr = (f"{_gauge(q, BUDGET_REMAINING, 'min')}\n/ {ON}\n({_gauge(q, BUDGET_MAX, 'max')} > 0)\n"
-            f"< {fmt(g.ratio)}\n")
-    alert = Alert(
-        "LitellmBudgetNearlyExhausted", expr, g.for_, g.severity, "A LiteLLM budget is nearly used up.",
+    # the lowest remaining and the highest maximum any replica saw
+    lowest, highest = q.gauge("min", BUDGET_REMAINING, ENTITY), q.gauge("max", BUDGET_MAX, ENTITY)
+    expr = f"{lowest}\n/ {ON}\n({highest} > 0)\n< {fmt(g.ratio)}\n"
+    alert = c.alert(
+        expr, g.for_, g.severity, "A LiteLLM budget is nearly used up.",
         "The {entity_type} budget of {entity} has {value} left.", PERCENT,
         meaning=(f"Less than {fmt(g.ratio * 100)} % of this team's, key's, user's or end user's max_budget is left, "
                  "as of the latest request any replica served for it. When it reaches 0, LiteLLM rejects its "
                  "requests with budget_exceeded (400) until the budget resets."),
-        confirm=f"{_gauge(q, BUDGET_REMAINING, 'min')} / {ON} {_gauge(q, BUDGET_MAX, 'max')}",
+        confirm=f"{lowest} / {ON} {highest}",
         action=("Tell the owner; raise max_budget in LiteLLM if the spend is legitimate, or find the client "
                 "spending it (spend by team and model on the Spend dashboard); check when it resets "
                 "(budget_reset_seconds)."))
@@ -76,20 +72,20 @@ def budget_nearly_exhausted(o: Options, base: dict) -> Spec:
     ))
 
 
-def budget_exhausted_before_reset(o: Options, base: dict) -> Spec:
-    g, q = o.alerts.budget_exhausted_before_reset, o.rule_scope
+def budget_exhausted_before_reset(c: Context[BudgetExhaustedBeforeReset, None]) -> Spec:
+    g, q, base = c.group, c.scope, c.base
     remaining, reset = q.sample(BUDGET_REMAINING), q.sample(BUDGET_RESET)
     burn = f"-1 * {aggregate('min', ENTITY, f'deriv({q.select(remaining)}[1h])')}"
-    expr = (f"{burn}\n* {ON}\n{_gauge(q, BUDGET_RESET, 'min')}\n> {ON}\n{_gauge(q, BUDGET_REMAINING, 'min')}\n")
-    alert = Alert(
-        "LitellmBudgetExhaustedBeforeReset", expr, g.for_, g.severity,
+    reset_in, left_usd = q.gauge("min", BUDGET_RESET, ENTITY), q.gauge("min", BUDGET_REMAINING, ENTITY)
+    expr = f"{burn}\n* {ON}\n{reset_in}\n> {ON}\n{left_usd}\n"
+    alert = c.alert(
+        expr, g.for_, g.severity,
         "A LiteLLM budget is on course to run out before it resets.",
         "At the last hour's pace the {entity_type} budget of {entity} would spend {value} USD before it resets, "
         "more than it has left.", COUNT,
         meaning=("The budget left fell over the last hour at a pace that, kept up until the next reset, spends "
                  "more than what is left: its requests will be rejected with budget_exceeded before the reset."),
-        confirm=(f"{burn} * {ON} {_gauge(q, BUDGET_RESET, 'min')}  # USD spent by the reset at this pace\n"
-                 f"{_gauge(q, BUDGET_REMAINING, 'min')}  # USD left"),
+        confirm=f"{burn} * {ON} {reset_in}  # USD spent by the reset at this pace\n{left_usd}  # USD left",
         action=("Raise max_budget, or slow the client down (rate limits on its key or team); find what changed "
                 "on the Spend dashboard (a new model, a loop, a retry storm)."))
     labels = {**base, "entity_type": "key", "entity": "batch-jobs"}
@@ -110,3 +106,9 @@ def budget_exhausted_before_reset(o: Options, base: dict) -> Spec:
         negative("the budget lasts until the reset", budget(0.5, 2 * 60), g.for_, onset),
         negative("nothing spent", budget(0, 6 * 60), g.for_, onset),
     ))
+
+
+ALERTS = (
+    Declaration("LitellmBudgetNearlyExhausted", BudgetNearlyExhausted, budget_nearly_exhausted),
+    Declaration("LitellmBudgetExhaustedBeforeReset", BudgetExhaustedBeforeReset, budget_exhausted_before_reset),
+)

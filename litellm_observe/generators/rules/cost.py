@@ -1,18 +1,18 @@
 """Alerts on what the proxy costs: spend against the daily budget, and a cache that rarely hits;
-each with its options and its promtool cases."""
+each with its options and its promtool cases.
+
+`ALERTS`, at the end, declares them in output order (context.Declaration).
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from ...catalogue import CACHE_HITS, CACHE_MISSES, SPEND_USD, UNPRICED_REQUESTS
 from .. import fields
 from ..promql import durations
 from ..promql.build import fmt
-from .model import COUNT, MODEL, PERCENT, RATE, Alert, Expected, Spec, boundary, constant, counter, negative, series
-
-if TYPE_CHECKING:
-    from ..options import Options
+from .context import Context, Declaration
+from .model import COUNT, MODEL, PERCENT, RATE, Expected, Spec, boundary, constant, counter, negative, series
 
 
 @dataclass(frozen=True)
@@ -42,16 +42,17 @@ class CacheHitRateLow:
     severity: str = fields.severity("info")
 
 
-def spend_burn_high(o: Options, base: dict) -> Spec:
-    g, q, budget = o.alerts.spend_burn_high, o.rule_scope, o.alerts.daily_budget_usd
+def spend_burn_high(c: Context[SpendBurnHigh, DailyBudget]) -> Spec:
+    g, q, base, budget = c.group, c.scope, c.base, c.objective.daily_budget_usd
     spend = q.sample(SPEND_USD)
+    # `sum(` by hand: the builder writes `sum (` and this committed rule has always read `sum(`
     expr = f"sum(increase({q.select(spend)}[1h])) * 24\n> {fmt(budget)}\n"
-    alert = Alert(
-        "LitellmSpendBurnHigh", expr, g.for_, g.severity, "Spend is on course to exceed the daily budget.",
+    alert = c.alert(
+        expr, g.for_, g.severity, "Spend is on course to exceed the daily budget.",
         "Spend over the last hour projects to {value} USD a day, over the budget of " f"{fmt(budget)} USD.", COUNT,
         meaning=(f"The last hour's spend, summed over every replica, provider, model and team, times 24, is over "
                  f"`alerts.daily_budget_usd` ({fmt(budget)} USD)."),
-        confirm=f"sum by (team, provider, model) (increase({q.select(spend)}[1h]))",
+        confirm=q.sum_increase(spend, ("team", "provider", "model"), "1h"),
         action=("Find the team and model behind the rise; check for a runaway client or loop, a retry storm, or a "
                 "switch to a pricier model; use LiteLLM budgets and rate limits on the key or team."))
     # $share of the hourly budget spent in one go at minute 60 by each of two replicas
@@ -68,14 +69,14 @@ def spend_burn_high(o: Options, base: dict) -> Spec:
         negative("one replica under the budget", replicas(0.75, 1), g.for_, 60)))
 
 
-def cache_hit_rate_low(o: Options, base: dict) -> Spec:
-    g, q = o.alerts.cache_hit_rate_low, o.rule_scope
+def cache_hit_rate_low(c: Context[CacheHitRateLow, None]) -> Spec:
+    g, q, base = c.group, c.scope, c.base
     hits, misses = q.sample(CACHE_HITS), q.sample(CACHE_MISSES)
     h, m = q.sum_rate(hits, ("model",), RATE), q.sum_rate(misses, ("model",), RATE)
     # misses only exist where a cache is configured; `or 0 * misses` keeps models with no hit yet
     expr = f"({h}\nor 0 * {m})\n/\n(({h}\nor 0 * {m})\n+ {m})\n< {fmt(g.ratio)}\n"
-    alert = Alert(
-        "LitellmCacheHitRateLow", expr, g.for_, g.severity, "The response cache rarely hits.",
+    alert = c.alert(
+        expr, g.for_, g.severity, "The response cache rarely hits.",
         "Only {value} of cache lookups for model {model} hit over the last 5 minutes.", PERCENT,
         meaning=(f"Caching is on for this model but fewer than {fmt(g.ratio * 100)} % of lookups hit: "
                  "the cache costs latency and memory and saves little spend."),
@@ -99,18 +100,18 @@ def cache_hit_rate_low(o: Options, base: dict) -> Spec:
         negative("hit rate over the threshold", lookups((g.ratio + 1) / 2), g.for_)))
 
 
-def unpriced_traffic(o: Options, base: dict) -> Spec:
-    g, q = o.alerts.unpriced_traffic, o.rule_scope
+def unpriced_traffic(c: Context[UnpricedTraffic, None]) -> Spec:
+    g, q, base = c.group, c.scope, c.base
     unpriced = q.sample(UNPRICED_REQUESTS)
-    alert = Alert(
-        "LitellmUnpricedTraffic", f"{q.sum_increase(unpriced, ('provider', 'model'), '1h')} > 0\n", g.for_,
+    alert = c.alert(
+        f"{q.sum_increase(unpriced, ('provider', 'model'), '1h')} > 0\n", g.for_,
         g.severity, "A model serves traffic LiteLLM cannot price.",
         "{value} successful calls to model {model} ({provider}) used tokens but got no price over the last hour.",
         COUNT,
         meaning=("LiteLLM has no price for this model, so its calls cost 0: spend, budgets and "
                  "LitellmSpendBurnHigh undercount, and a budget never stops the client. Common after adding a new "
                  "model, a fine-tune or a self-hosted one, or a fallback to a model missing from the price map."),
-        confirm=f"sum by (provider, model) (increase({q.select(unpriced)}[1h]))",
+        confirm=q.sum_increase(unpriced, ("provider", "model"), "1h"),
         action=("Give the deployment a price in the proxy config (`input_cost_per_token`, `output_cost_per_token` "
                 "in its litellm_params or model_info), or update LiteLLM's model price map."))
     labels = {**base, **MODEL}
@@ -119,3 +120,10 @@ def unpriced_traffic(o: Options, base: dict) -> Spec:
                  (Expected(alert, dict(MODEL), 1.0 * (1 + durations.minutes(g.for_))),)),
         negative("an unpriced count that does not grow", [(series(unpriced, labels), constant(5, 90))], g.for_, 60),
     ))
+
+
+ALERTS = (
+    Declaration("LitellmSpendBurnHigh", SpendBurnHigh, spend_burn_high, reads=DailyBudget),
+    Declaration("LitellmUnpricedTraffic", UnpricedTraffic, unpriced_traffic),
+    Declaration("LitellmCacheHitRateLow", CacheHitRateLow, cache_hit_rate_low),
+)

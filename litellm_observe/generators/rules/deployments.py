@@ -5,20 +5,19 @@ group and its promtool cases.
 A deployment that fails every call while its siblings answer is the classic rotated or revoked
 provider key: the group's error rate looks moderate, clients see retries and latency, and only
 the per-deployment view shows the cause.
+
+`ALERTS`, at the end, declares them in output order (context.Declaration).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from ...catalogue import DEPLOYMENT_COOLDOWNS, PROVIDER_ERRORS, PROVIDER_REQUESTS
 from .. import fields
 from ..promql import durations
 from ..promql.build import fmt
-from .model import COUNT, MODEL, Alert, Expected, Spec, boundary, constant, counter, negative, series
-
-if TYPE_CHECKING:
-    from ..options import Options
+from .context import Context, Declaration
+from .model import COUNT, MODEL, Expected, Spec, boundary, constant, counter, negative, series
 
 PMD = ("provider", "model", "deployment")
 WINDOW = "10m"
@@ -38,19 +37,19 @@ class DeploymentCoolingDownOften:
     severity: str = fields.severity("warning")
 
 
-def deployment_down(o: Options, base: dict) -> Spec:
-    g, q = o.alerts.deployment_down, o.rule_scope
+def deployment_down(c: Context[DeploymentDown, None]) -> Spec:
+    g, q, base = c.group, c.scope, c.base
     req, err = q.sample(PROVIDER_REQUESTS), q.sample(PROVIDER_ERRORS)
     answered = q.sum_increase(req, PMD, WINDOW, 'status_code=~"2.."')
     expr = f"{q.sum_increase(err, PMD, WINDOW)} > 0\nunless on ({', '.join(PMD)})\n{answered} > 0\n"
-    alert = Alert(
-        "LitellmDeploymentDown", expr, g.for_, g.severity, "A deployment fails every upstream call.",
+    alert = c.alert(
+        expr, g.for_, g.severity, "A deployment fails every upstream call.",
         "Deployment {deployment} of model {model} ({provider}) failed all of its {value} upstream calls "
         "over the last 10 minutes.", COUNT,
         meaning=("Every upstream call to this deployment failed over the last 10 minutes and none was answered, "
                  "across all replicas. Its siblings in the model group may still serve, so the group looks "
                  "degraded rather than down, at the cost of retries, cooldowns and latency."),
-        confirm=f"sum by (provider, model, deployment, error_type) (increase({q.select(err)}[10m]))",
+        confirm=q.sum_increase(err, PMD + ("error_type",), WINDOW),
         action=("Look at the error_type: `authentication` or `permission_denied` is a rotated, revoked or "
                 "mistyped key (fix the key in the proxy config or the secret it reads); `not_found` a wrong model "
                 "or api_base; `rate_limit` a quota; `connection`/`timeout` the network or the provider. Remove the "
@@ -77,19 +76,19 @@ def deployment_down(o: Options, base: dict) -> Spec:
     ))
 
 
-def deployment_cooling_down_often(o: Options, base: dict) -> Spec:
-    g, q = o.alerts.deployment_cooling_down_often, o.rule_scope
+def deployment_cooling_down_often(c: Context[DeploymentCoolingDownOften, None]) -> Spec:
+    g, q, base = c.group, c.scope, c.base
     cooldowns = q.sample(DEPLOYMENT_COOLDOWNS)
     expr = f"{q.sum_increase(cooldowns, PMD, '1h')} > {fmt(g.cooldowns_per_hour)}\n"
-    alert = Alert(
-        "LitellmDeploymentCoolingDownOften", expr, g.for_, g.severity,
+    alert = c.alert(
+        expr, g.for_, g.severity,
         "The router keeps taking a deployment out of rotation.",
         "Deployment {deployment} of model {model} ({provider}) was put in cooldown {value} times over the last "
         "hour.", COUNT,
         meaning=(f"LiteLLM's router put this deployment in cooldown more than {fmt(g.cooldowns_per_hour)} times in "
                  "an hour, summed over replicas: it fails often enough to trip `allowed_fails`, recovers, and "
                  "fails again. Each cooldown moves its traffic to the siblings (or fails it when there is none)."),
-        confirm=f"sum by (provider, model, deployment, reason) (increase({q.select(cooldowns)}[1h]))",
+        confirm=q.sum_increase(cooldowns, PMD + ("reason",), "1h"),
         action=("The `reason` label is the status code that cooled it down: 429 is a quota (raise it or spread "
                 "load with router weights), 401/403 a key, 5xx the provider. Tune `allowed_fails` and "
                 "`cooldown_time` in router_settings only once the cause is known."))
@@ -111,3 +110,9 @@ def deployment_cooling_down_often(o: Options, base: dict) -> Spec:
         negative("cooldowns long ago, none since", [(series(cooldowns, labels), constant(per_hour * 2, 130))],
                  g.for_, 60),
     ))
+
+
+ALERTS = (
+    Declaration("LitellmDeploymentDown", DeploymentDown, deployment_down),
+    Declaration("LitellmDeploymentCoolingDownOften", DeploymentCoolingDownOften, deployment_cooling_down_often),
+)

@@ -1,18 +1,18 @@
 """Alerts on litellm-observe itself: events it could not record, capped labels, and an exporter
-Prometheus cannot scrape; each with its options and its promtool cases."""
+Prometheus cannot scrape; each with its options and its promtool cases.
+
+`ALERTS`, at the end, declares them in output order (context.Declaration).
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from ...catalogue import INTERNAL_ERRORS, LABEL_OVERFLOW, Metric
 from .. import fields
-from .model import COUNT, Alert, Expected, Spec, boundary, constant, counter, negative, series
 from ..promql.build import UP as PROMETHEUS_UP
-from .promql import equality_labels
-
-if TYPE_CHECKING:
-    from ..options import Options
+from ..promql.selectors import equality_labels
+from .context import Context, Declaration
+from .model import COUNT, Expected, Spec, boundary, constant, counter, negative, series
 
 
 @dataclass(frozen=True)
@@ -33,11 +33,11 @@ class MetricsAbsent:
     severity: str = fields.severity("critical", "the alert's severity label (with no metrics, no other alert can fire)")
 
 
-def metrics_absent(o: Options, base: dict) -> Spec:
-    g, job, q = o.alerts.metrics_absent, o.alerts.scrape_job, o.rule_scope
+def metrics_absent(c: Context[MetricsAbsent, None]) -> Spec:
+    g, job, q, base = c.group, c.scrape_job, c.scope, c.base
     up = q.select(PROMETHEUS_UP, f'job="{job}"')
-    alert = Alert(
-        "LitellmMetricsAbsent", f"{up} == 0\nor\nabsent({up})\n", g.for_, g.severity,
+    alert = c.alert(
+        f"{up} == 0\nor\nabsent({up})\n", g.for_, g.severity,
         "Prometheus gets no metrics from a litellm-observe exporter.",
         "Exporter target {instance} of job {job} is down or missing (up = {value}; no instance: "
         "Prometheus has no such target).", COUNT,
@@ -46,11 +46,11 @@ def metrics_absent(o: Options, base: dict) -> Spec:
                  "`alerts.scrape_job` does not match the scrape config). Every other alert here is blind meanwhile."),
         confirm=f"{up}",
         action=(f"Open Prometheus' Targets page for job `{job}`; check the proxy is running and the "
-                f"exporter answers `curl http://<host>:{o.settings.port}/metrics`; check credentials if bearer or "
+                f"exporter answers `curl http://<host>:{c.exporter_port}/metrics`; check credentials if bearer or "
                 "basic auth is configured."))
     other = {**base, "job": "prometheus", "instance": "localhost:9090"}
     down = {**base, "instance": "proxy-b:9464"}
-    absent_labels = {"job": job, **equality_labels(o)}  # absent() keeps equality matchers only
+    absent_labels = {"job": job, **equality_labels(c.selector)}  # absent() keeps equality matchers only
     return Spec((alert,), (
         boundary("one replica's exporter down", [(series(PROMETHEUS_UP, base), constant(1, 30)),
                                                  (series(PROMETHEUS_UP, down), constant(0, 30))], g.for_, 0,
@@ -61,26 +61,25 @@ def metrics_absent(o: Options, base: dict) -> Spec:
                                        (series(PROMETHEUS_UP, down), constant(1, 30))], g.for_, 0)))
 
 
-def _lost_events(o: Options, base: dict, alert_name: str, counted: Metric, label: str, value: str,
-                 for_: str, severity: str, summary: str, meaning: str, action: str) -> Spec:
-    q = o.rule_scope
+def _lost_events(c: Context, counted: Metric, label: str, value: str, summary: str, meaning: str,
+                 action: str) -> Spec:
+    q, for_ = c.scope, c.group.for_
     total = q.sample(counted)
-    alert = Alert(
-        alert_name, f"sum by ({label}) (increase({q.select(total)}[5m])) > 0\n", for_, severity, summary,
+    alert = c.alert(
+        f"{q.sum_increase(total, (label,), '5m')} > 0\n", for_, c.group.severity, summary,
         "litellm-observe lost {value} events at " + label + " {" + label + "} over the last 5 minutes.", COUNT,
-        meaning=meaning, confirm=f"sum by ({label}) (increase({q.select(total)}[1h]))", action=action)
-    labels = {**base, label: value}
+        meaning=meaning, confirm=q.sum_increase(total, (label,), "1h"), action=action)
+    labels = {**c.base, label: value}
     return Spec((alert,), (
         boundary("losing data", [(series(total, labels), counter(2, 30))], for_, 1,
                  (Expected(alert, {label: value}, 10.0),)),
         negative("lost data long ago, none since", [(series(total, labels), constant(3, 30))], for_)))
 
 
-def observe_internal_errors(o: Options, base: dict) -> Spec:
-    g = o.alerts.observe_internal_errors
+def observe_internal_errors(c: Context[ObserveInternalErrors, None]) -> Spec:
     return _lost_events(
-        o, base, "LitellmObserveInternalErrors", INTERNAL_ERRORS, "hook", "async_log_success_event",
-        g.for_, g.severity, "The litellm-observe logger is failing to record events.",
+        c, INTERNAL_ERRORS, "hook", "async_log_success_event",
+        "The litellm-observe logger is failing to record events.",
         "The logger raised while recording an event and dropped it; metrics undercount from then on. The `hook` "
         "label says where: a LiteLLM hook; `exporter_read`, a dead worker's unreadable sample file was set aside "
         "and its samples lost; `exporter_read_retry`, the exporter could not read a file for now (too many open "
@@ -91,12 +90,18 @@ def observe_internal_errors(o: Options, base: dict) -> Spec:
         "from build_info: a litellm upgrade that changed a payload is the usual cause.")
 
 
-def observe_label_overflow(o: Options, base: dict) -> Spec:
-    g = o.alerts.observe_label_overflow
+def observe_label_overflow(c: Context[ObserveLabelOverflow, None]) -> Spec:
     return _lost_events(
-        o, base, "LitellmObserveLabelOverflow", LABEL_OVERFLOW, "label", "team", g.for_, g.severity,
+        c, LABEL_OVERFLOW, "label", "team",
         "A metric label reached its cap of distinct values.",
         "A label reached its cap of distinct values in this proxy run; new values are recorded as `overflow`, "
         "so per-value breakdowns are incomplete.",
         "Raise `label_caps` for that label if the values are legitimate (more teams or models), or find the "
         "client sending ever-new values (for example a model name with a random suffix).")
+
+
+ALERTS = (
+    Declaration("LitellmObserveInternalErrors", ObserveInternalErrors, observe_internal_errors),
+    Declaration("LitellmObserveLabelOverflow", ObserveLabelOverflow, observe_label_overflow),
+    Declaration("LitellmMetricsAbsent", MetricsAbsent, metrics_absent),
+)

@@ -8,14 +8,11 @@ prefixed by the rule's name; empty means clean.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
 
 from ...catalogue import CATALOGUE
 from ..fields import SEVERITIES
 from ..promql import lint as promql_lint
-
-if TYPE_CHECKING:
-    from ..options import Options
+from .alerts import Inputs
 
 ALERT_NAME = re.compile(r"Litellm[A-Z][A-Za-z0-9]*")
 RECORD_NAME = re.compile(r"(?P<level>[a-z][a-z_]*):(?P<metric>[a-zA-Z_][a-zA-Z0-9_]*):(?P<ops>[a-z0-9_]+)")
@@ -26,7 +23,7 @@ def recorded(groups: list[dict]) -> frozenset[str]:
     return frozenset(r["record"] for g in groups for r in g.get("rules", []) if "record" in r)
 
 
-def _alert_problems(rule: dict, options: Options, runbooks: str | None) -> list[str]:
+def _alert_problems(rule: dict, options: Inputs, runbooks: str | None) -> list[str]:
     name = rule["alert"]
     out = []
     if not ALERT_NAME.fullmatch(name):
@@ -63,14 +60,14 @@ def _record_problems(name: str, namespace: str) -> list[str]:
     return []
 
 
-def problems(groups: list[dict], options: Options, runbooks: str | None = None) -> list[str]:
+def problems(groups: list[dict], options: Inputs, runbooks: str | None = None) -> list[str]:
     records = recorded(groups)
     out = []
     for rule in (r for g in groups for r in g.get("rules", [])):
         if "record" in rule:
-            name, found = rule["record"], _record_problems(rule["record"], options.namespace)
+            name, found = rule["record"], _record_problems(rule["record"], options.settings.namespace)
         else:
             name, found = rule.get("alert", "?"), _alert_problems(rule, options, runbooks)
-        found += promql_lint.problems(str(rule.get("expr", "")), options.namespace, records)
+        found += promql_lint.problems(str(rule.get("expr", "")), options.settings.namespace, records)
         out += [f"{name}: {p}" for p in found]
     return out

@@ -7,12 +7,9 @@ test expects. So rule text and tests cannot drift apart.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable
+from typing import Callable
 
 from ..promql import durations
-
-if TYPE_CHECKING:
-    from ..options import Options
 
 RATE = "5m"  # rate window of the ratio and quantile alerts
 MODEL = {"provider": "openai", "model": "gpt-4o"}  # the labels of a test series' upstream call
@@ -59,12 +56,9 @@ class Alert:
     meaning: str = ""
     confirm: str = ""  # a PromQL query
     action: str = ""
+    runbook_url: str = ""  # its section of the runbooks (context.Context.alert sets it)
 
-    def runbook_url(self, options: Options) -> str:
-        return f"{options.alerts.runbook_base_url}#{self.name.lower()}"
-
-    def annotations(self, options: Options, labels: dict[str, str] | None = None,
-                    value: float | None = None) -> dict[str, str]:
+    def annotations(self, labels: dict[str, str] | None = None, value: float | None = None) -> dict[str, str]:
         """The rule's annotations (templates) or, given labels and value, their expansion."""
         if labels is None:
             fill = {k: f"{{{{ $labels.{k} }}}}" for k in _placeholders(self.description)}
@@ -73,12 +67,12 @@ class Alert:
             fill = {k: labels.get(k, "") for k in _placeholders(self.description)}
             fill["value"] = self.value.py(value)
         return {"summary": self.summary, "description": self.description.format(**fill),
-                "runbook_url": self.runbook_url(options)}
+                "runbook_url": self.runbook_url}
 
-    def rule(self, options: Options) -> dict:
+    def rule(self) -> dict:
         return {"alert": self.name, "expr": self.expr, "for": self.for_,
                 "labels": {**self.labels, "severity": self.severity},
-                "annotations": self.annotations(options)}
+                "annotations": self.annotations()}
 
 
 def _placeholders(template: str) -> list[str]:

@@ -1,18 +1,18 @@
 """Alerts on the proxy's own work: the time LiteLLM adds to requests, and guardrails that fail to
-run; each with its options group and its promtool cases."""
+run; each with its options group and its promtool cases.
+
+`ALERTS`, at the end, declares them in output order (context.Declaration).
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from ...catalogue import GUARDRAIL_REQUESTS, OVERHEAD_LATENCY
 from .. import fields
 from ..promql.build import fmt
-from .model import PERCENT, RATE, SECONDS, Alert, Expected, Spec, above, boundary, counter, negative, series
+from .context import Context, Declaration
+from .model import PERCENT, RATE, SECONDS, Expected, Spec, above, boundary, counter, negative, series
 from .upstream import histogram_cases
-
-if TYPE_CHECKING:
-    from ..options import Options
 
 
 @dataclass(frozen=True)
@@ -31,37 +31,35 @@ class GuardrailErrors:
     severity: str = fields.severity("warning")
 
 
-def high_proxy_overhead(o: Options, base: dict) -> Spec:
-    g, q = o.alerts.high_proxy_overhead, o.rule_scope
-    bucket = q.sample(OVERHEAD_LATENCY)
-    alert = Alert(
-        "LitellmHighProxyOverhead",
-        f"histogram_quantile(0.95, {q.sum_rate(bucket, ('model', 'le'), RATE)})\n> {fmt(g.seconds)}\n",
+def high_proxy_overhead(c: Context[HighProxyOverhead, None]) -> Spec:
+    g, q = c.group, c.scope
+    alert = c.alert(
+        f"{q.quantile(0.95, OVERHEAD_LATENCY, ('model', 'le'), RATE)}\n> {fmt(g.seconds)}\n",
         g.for_, g.severity, "LiteLLM itself adds too much time to requests.",
         "The p95 of the time LiteLLM adds to requests for model {model} is {value} over the last 5 minutes.", SECONDS,
         meaning=(f"More than 5 % of this model's requests spent over {fmt(g.seconds)} s inside LiteLLM itself "
                  "(auth, key and budget lookups, routing, callbacks), not waiting for the upstream. LiteLLM reports "
                  "it for non-streamed successes."),
-        confirm=f"histogram_quantile(0.95, {q.sum_rate(bucket, ('model', 'provider', 'le'), RATE)})",
+        confirm=q.quantile(0.95, OVERHEAD_LATENCY, ("model", "provider", "le"), RATE),
         action=("Check the proxy's CPU and event-loop lag (too few workers for the load), its database and Redis "
                 "latency (key and budget lookups), and slow callbacks or guardrails (Guardrail latency on the "
                 "Overview dashboard); add workers or replicas."))
-    return Spec((alert,), histogram_cases(alert, OVERHEAD_LATENCY, o, base, g.seconds, 0.95, {"model": "gpt-4o"}))
+    return Spec((alert,), histogram_cases(c, alert, OVERHEAD_LATENCY, g.seconds, 0.95, {"model": "gpt-4o"}))
 
 
-def guardrail_errors(o: Options, base: dict) -> Spec:
-    g, q = o.alerts.guardrail_errors, o.rule_scope
+def guardrail_errors(c: Context[GuardrailErrors, None]) -> Spec:
+    g, q, base = c.group, c.scope, c.base
     runs = q.sample(GUARDRAIL_REQUESTS)
     failed = q.sum_rate(runs, ("guardrail",), RATE, 'outcome="error"')
     expr = (f"{failed}\n/\n"
             f"{q.sum_rate(runs, ('guardrail',), RATE)}\n> {fmt(g.ratio)}\n")
-    alert = Alert(
-        "LitellmGuardrailErrors", expr, g.for_, g.severity, "A guardrail fails to run.",
+    alert = c.alert(
+        expr, g.for_, g.severity, "A guardrail fails to run.",
         "{value} of the runs of guardrail {guardrail} failed over the last 5 minutes.", PERCENT,
         meaning=(f"More than {fmt(g.ratio * 100)} % of this guardrail's runs ended in an error (the guardrail "
                  "itself failed: a moderation API down, a timeout, a bug), not in a pass or a block. Depending on "
                  "the guardrail, requests are then rejected or pass unchecked."),
-        confirm=f"sum by (guardrail, hook, outcome) (rate({q.select(runs)}[5m]))",
+        confirm=q.sum_rate(runs, ("guardrail", "hook", "outcome"), RATE),
         action=("Read the proxy log for the guardrail's exceptions; check the moderation or PII service it calls "
                 "and its credentials; decide whether it should fail open or closed while it is down."))
     labels = {**base, "guardrail": "pii-mask", "hook": "pre_call"}
@@ -78,3 +76,9 @@ def guardrail_errors(o: Options, base: dict) -> Spec:
         negative("two replicas: one small one failing, the sum under",
                  runs_of(bad, "proxy-a:9464", 10) + runs_of(0, "proxy-b:9464", 10 * (2 * bad / g.ratio)), g.for_),
     ))
+
+
+ALERTS = (
+    Declaration("LitellmHighProxyOverhead", HighProxyOverhead, high_proxy_overhead),
+    Declaration("LitellmGuardrailErrors", GuardrailErrors, guardrail_errors),
+)

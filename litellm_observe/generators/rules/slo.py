@@ -4,19 +4,19 @@ One table, WINDOWS, drives the recording rules (an error ratio per window), the 
 (one per window pair) and their promtool cases. As in sloth, each pair is stated as the
 share of the whole SLO window's error budget it would spend, so the burn factor follows
 the configured SLO window: 2 % of a 30 d budget in 1 h is a 14.4x burn.
+
+`ALERTS`, at the end, declares the alert (context.Declaration).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
-from .. import fields
-from .model import Alert, Case, Expected, PERCENT, Recording, Spec, counter, counter_end, series
 from ...catalogue import PROVIDER_ERRORS, PROVIDER_REQUESTS
-from .promql import fmt, minutes, regex_matcher, seconds
-
-if TYPE_CHECKING:
-    from ..options import Options
+from .. import fields
+from ..promql.build import Scope, fmt, regex_matcher
+from ..promql.durations import minutes, seconds
+from .context import Context, Declaration
+from .model import PERCENT, Alert, Case, Expected, Recording, Spec, counter, counter_end, series
 
 # upstream failures the caller did not cause; they count against a provider's availability
 CALLER_BLAMELESS = ("connection", "internal_server_error", "other", "rate_limit", "service_unavailable", "timeout")
@@ -59,50 +59,49 @@ WINDOWS = (
 ALERT = "LitellmProviderErrorBudgetBurn"
 
 
-def factor(w: BurnWindow, options: Options) -> float:
-    return round(w.budget_spent * seconds(options.alerts.slo_window) / seconds(w.long), 6)
+def factor(w: BurnWindow, objective: Objective) -> float:
+    return round(w.budget_spent * seconds(objective.slo_window) / seconds(w.long), 6)
 
 
-def budget(options: Options) -> float:
-    return round(1 - options.alerts.slo_objective, 9)
+def budget(objective: Objective) -> float:
+    return round(1 - objective.slo_objective, 9)
 
 
-def ratio_record(window: str, options: Options) -> str:
-    return f"provider:{options.rule_scope.family(PROVIDER_ERRORS)}:ratio_rate{window}"
+def ratio_record(window: str, scope: Scope) -> str:
+    return f"provider:{scope.family(PROVIDER_ERRORS)}:ratio_rate{window}"
 
 
 def windows() -> list[str]:
     return sorted({d for w in WINDOWS for d in (w.long, w.short)}, key=seconds)
 
 
-def recording_rules(options: Options) -> list[Recording]:
-    q = options.rule_scope
-    errors = q.select(q.sample(PROVIDER_ERRORS), regex_matcher("error_type", options.alerts.slo_error_types))
-    requests = q.select(q.sample(PROVIDER_REQUESTS))
+def recording_rules(q: Scope, objective: Objective) -> list[Recording]:
+    counted = regex_matcher("error_type", objective.slo_error_types)
     rules = []
     for w in windows():
-        total = f"sum by (provider) (rate({requests}[{w}]))"
+        total = q.sum_rate(q.sample(PROVIDER_REQUESTS), ("provider",), w)
+        failed = q.sum_rate(q.sample(PROVIDER_ERRORS), ("provider",), w, counted)
         # `or 0 * total`: a provider with calls and no failures has ratio 0, not no data
-        expr = f"(\n  sum by (provider) (rate({errors}[{w}]))\nor\n  0 * {total}\n)\n/\n{total}\n"
-        rules.append(Recording(ratio_record(w, options), expr,
+        expr = f"(\n  {failed}\nor\n  0 * {total}\n)\n/\n{total}\n"
+        rules.append(Recording(ratio_record(w, q), expr,
                                f"Share of a provider's upstream calls that failed for a reason the caller did not "
                                f"cause, over {w}."))
     return rules
 
 
-def alerts(options: Options) -> list[Alert]:
-    a, burn = options.alerts, options.alerts.provider_error_budget_burn
+def alerts(c: Context[ProviderErrorBudgetBurn, Objective]) -> list[Alert]:
+    a, burn = c.objective, c.group
     out = []
     for w in WINDOWS:
-        f = fmt(factor(w, options))
+        f = fmt(factor(w, a))
         threshold = f"({f} * (1 - {fmt(a.slo_objective)}))"
-        expr = (f"{ratio_record(w.long, options)} > {threshold}\n"
-                f"and\n{ratio_record(w.short, options)} > {threshold}\n")
+        expr = (f"{ratio_record(w.long, c.scope)} > {threshold}\n"
+                f"and\n{ratio_record(w.short, c.scope)} > {threshold}\n")
         description = ("Provider {provider} is spending its availability error budget " + f"{f}x as fast as a "
                        f"{fmt(a.slo_objective * 100)} % objective over {a.slo_window} allows: " + "{value} of "
                        f"upstream calls failed over the last {w.long}, and still over the last {w.short}.")
-        out.append(Alert(
-            ALERT, expr, w.for_, burn.page_severity if w.page else burn.ticket_severity,
+        out.append(c.alert(
+            expr, w.for_, burn.page_severity if w.page else burn.ticket_severity,
             "A provider is using up its availability error budget too fast.", description, PERCENT,
             labels={"long_window": w.long, "short_window": w.short},
             meaning=(f"The provider's upstream calls fail (for reasons in `alerts.slo_error_types`: "
@@ -110,7 +109,7 @@ def alerts(options: Options) -> list[Alert]:
                      f"{a.slo_window} error budget of a {fmt(a.slo_objective * 100)} % objective is gone within "
                      f"the long window. Page-level pairs (1h/5m, 6h/30m) mean the whole budget goes within days; "
                      f"ticket-level pairs (1d/2h, 3d/6h) mean a slow, steady burn."),
-            confirm=f'{ratio_record(w.long, options)}{{provider="<provider>"}}',
+            confirm=f'{ratio_record(w.long, c.scope)}{{provider="<provider>"}}',
             action=("Check the provider's status page and the error types in the Providers dashboard. Route "
                     "traffic away (fallbacks, weights in the router's model_list) while it lasts; for a ticket, "
                     "look for a steady error source such as an expired key or a deprecated model.")))
@@ -125,11 +124,11 @@ def _ratio(b: float, end: int | None, window: int, t: int) -> float:
     return b * failing / (t - start)
 
 
-def _firing(options: Options, rules: list[Alert], b: float, end: int | None, t: int, labels) -> tuple:
+def _firing(objective: Objective, rules: list[Alert], b: float, end: int | None, t: int, labels) -> tuple:
     """Which pairs fire at minute t: both ratios over the threshold at every evaluation in `for`."""
     fired = []
     for w, rule in zip(WINDOWS, rules):
-        threshold = factor(w, options) * budget(options)
+        threshold = factor(w, objective) * budget(objective)
         held = range(t - minutes(w.for_), t + 1)
         if held.start >= 1 and all(_ratio(b, end, minutes(w.long), s) > threshold
                                    and _ratio(b, end, minutes(w.short), s) > threshold for s in held):
@@ -137,44 +136,44 @@ def _firing(options: Options, rules: list[Alert], b: float, end: int | None, t: 
     return tuple(fired)
 
 
-def spec(options: Options, base_labels: dict[str, str]) -> Spec:
+def spec(c: Context[ProviderErrorBudgetBurn, Objective]) -> Spec:
     """Cases: per pair, a burn just above its factor (fires it and the slower pairs, not the faster)
     before and at its `for`; a burn under every factor; errors that stopped (short window clears)."""
-    rules = alerts(options)
-    factors = [factor(w, options) for w in WINDOWS]
+    rules, o = alerts(c), c.objective
+    factors = [factor(w, o) for w in WINDOWS]
     labels = {"provider": "openai"}
     cases = []
     for i, f in enumerate(factors):
         b = (f + factors[i - 1]) / 2 if i else f * 1.25
-        ratio = b * budget(options)
+        ratio = b * budget(o)
         if ratio >= 1:
-            raise ValueError(f"alerts.slo_objective {options.alerts.slo_objective}: a {fmt(f)}x burn needs more "
+            raise ValueError(f"alerts.slo_objective {o.slo_objective}: a {fmt(f)}x burn needs more "
                              "than 100 % errors; the objective is too low for these burn rates")
         fire_at = sorted({1 + minutes(w.for_) + d for w, g in zip(WINDOWS, factors) if g < b for d in (-1, 0)})
-        checks = tuple((t, _firing(options, rules, ratio, None, t, labels)) for t in fire_at)
+        checks = tuple((t, _firing(o, rules, ratio, None, t, labels)) for t in fire_at)
         cases.append(Case(f"burn {fmt(b)}x: the {WINDOWS[i].long}/{WINDOWS[i].short} pair and slower ones fire",
-                          _calls(options, base_labels, ratio, None, fire_at[-1] + 5), checks))
+                          _calls(c, ratio, None, fire_at[-1] + 5), checks))
     b = min(factors) / 2
     last = 1 + max(minutes(w.for_) for w in WINDOWS) + 10
     cases.append(Case(f"burn {fmt(b)}x: under every factor, nothing fires",
-                      _calls(options, base_labels, b * budget(options), None, last + 5),
+                      _calls(c, b * budget(o), None, last + 5),
                       ((last, ()),)))
     # Errors stop at 30m: by 40m the 5m window is clean, so the 1h/5m page resolves while 1h is still high.
-    ratio, end, t = factors[0] * 1.25 * budget(options), 30, 40
+    ratio, end, t = factors[0] * 1.25 * budget(o), 30, 40
     cases.append(Case("errors stopped: the short window resolves the fast page",
-                      _calls(options, base_labels, ratio, end, t + 5),
-                      ((t, _firing(options, rules, ratio, end, t, labels)),)))
+                      _calls(c, ratio, end, t + 5),
+                      ((t, _firing(o, rules, ratio, end, t, labels)),)))
     return Spec(tuple(rules), tuple(cases))
 
 
-def _calls(options: Options, base: dict[str, str], ratio: float, end: int | None, length: int):
+def _calls(c: Context[ProviderErrorBudgetBurn, Objective], ratio: float, end: int | None, length: int):
     """1000 calls a minute to one provider, `ratio` of them failing (until `end`)."""
-    labels = {**base, "provider": "openai", "model": "gpt-4o"}
-    q, failed = options.rule_scope, ratio * 1000
+    labels = {**c.base, "provider": "openai", "model": "gpt-4o"}
+    q, failed = c.scope, ratio * 1000
     errors = (counter(failed, length) if end is None
               else f"{counter(failed, end)} {counter_end(failed, end)!r}+0x{length - end}")
     return ((series(q.sample(PROVIDER_REQUESTS), {**labels, "status_code": "200"}), counter(1000, length)),
-            (series(q.sample(PROVIDER_ERRORS), {**labels, "error_type": options.alerts.slo_error_types[0]}),
+            (series(q.sample(PROVIDER_ERRORS), {**labels, "error_type": c.objective.slo_error_types[0]}),
              errors))
 
 
@@ -183,15 +182,14 @@ def _step(window: str) -> int:
     return 60 if seconds(window) >= 86400 and seconds(window) % 3600 == 0 else 1
 
 
-def recording_cases(options: Options, base: dict[str, str]) -> dict[int, dict]:
+def recording_cases(q: Scope, objective: Objective, base: dict[str, str]) -> dict[int, dict]:
     """promql_expr_test cases per sample step: the ratio over two replicas, with excluded error
     types left out; and for each window, a failure in the first step is in the window at
     t=window and gone one step later."""
     labels = {**base, "provider": "openai", "model": "gpt-4o"}
-    q = options.rule_scope
     err, req = q.sample(PROVIDER_ERRORS), q.sample(PROVIDER_REQUESTS)
-    counted = options.alerts.slo_error_types[0]
-    excluded = "bad_request" if "bad_request" not in options.alerts.slo_error_types else None
+    counted = objective.slo_error_types[0]
+    excluded = "bad_request" if "bad_request" not in objective.slo_error_types else None
     out = {}
     for step in sorted({_step(w) for w in windows()}):
         mine = [w for w in windows() if _step(w) == step]
@@ -211,7 +209,7 @@ def recording_cases(options: Options, base: dict[str, str]) -> dict[int, dict]:
             inputs.append((series(err, {**labels, "instance": "a", "error_type": excluded}), counter(500, length)))
         tests = []
         for w in mine:
-            name = ratio_record(w, options)
+            name = ratio_record(w, q)
             tests.append({"expr": f'{name}{{provider="openai"}}', "eval_time": f"{10 * step}m",
                           "exp_samples": [{"labels": series(name, {"provider": "openai"}), "value": 0.25}]})
             for t, inside in ((minutes(w), 1), (minutes(w) + step, 0)):
@@ -220,3 +218,6 @@ def recording_cases(options: Options, base: dict[str, str]) -> dict[int, dict]:
         out[step] = {"name": f"recording rules over {', '.join(mine)}: provider error ratios", "inputs": inputs,
                      "tests": tests, "interval": f"{step}m"}
     return out
+
+
+ALERTS = (Declaration(ALERT, ProviderErrorBudgetBurn, spec, reads=Objective),)

@@ -4,22 +4,21 @@ fallbacks and retries; each with its options group and its promtool cases.
 Case values derive from the configured thresholds (twice the threshold, half of it, ...), so the
 generated tests keep proving the rules whatever the configuration. Series carry an `instance`
 label: each proxy replica is its own scrape target, and every expression sums over replicas.
+
+`ALERTS`, at the end, declares them in output order (context.Declaration).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from ...catalogue import (FALLBACKS, PROVIDER_ERRORS, PROVIDER_REQUESTS, REQUEST_DURATION, REQUESTS, REQUESTS_LIMIT,
                           REQUESTS_REMAINING, RETRIES, TIME_TO_FIRST_TOKEN, TOKENS_LIMIT, TOKENS_REMAINING, Metric)
 from .. import fields
 from ..promql.build import fmt
 from . import slo
+from .context import Context, Declaration
 from .model import (MODEL, PERCENT, RATE, RATIO, SECONDS, Alert, Case, Expected, Spec, above, boundary, constant,
                     counter, negative, series)
-
-if TYPE_CHECKING:
-    from ..options import Options
 
 
 @dataclass(frozen=True)
@@ -66,20 +65,20 @@ class RetryStorm:
     severity: str = fields.severity("warning")
 
 
-def high_error_rate(o: Options, base: dict) -> Spec:
-    g, q = o.alerts.high_error_rate, o.rule_scope
-    alert = Alert(
-        "LitellmHighErrorRate", f"{slo.ratio_record(RATE, o)} > {fmt(g.ratio)}\n", g.for_, g.severity,
+def high_error_rate(c: Context[HighErrorRate, slo.Objective]) -> Spec:
+    g, q, base = c.group, c.scope, c.base
+    alert = c.alert(
+        f"{slo.ratio_record(RATE, q)} > {fmt(g.ratio)}\n", g.for_, g.severity,
         "A provider fails too many upstream calls.",
         "{value} of upstream calls to provider {provider} failed over the last 5 minutes.", PERCENT,
         meaning=("Upstream calls to this provider fail, for a reason the caller did not cause (`alerts.slo_error_types`), "
                  f"more often than {fmt(g.ratio * 100)} % of the time. Retries and fallbacks may still hide it "
                  "from clients, at the cost of latency and spend."),
-        confirm=f"sum by (provider, model, error_type) (rate({q.select(q.sample(PROVIDER_ERRORS))}[5m]))",
+        confirm=q.sum_rate(q.sample(PROVIDER_ERRORS), ("provider", "model", "error_type"), RATE),
         action=("Find the error_type and model that dominate; check the provider's status page; for rate_limit see "
                 "LitellmRateLimitHeadroom; move traffic with fallbacks or router weights while it lasts."))
     req, err = q.sample(PROVIDER_REQUESTS), q.sample(PROVIDER_ERRORS)
-    failing = o.alerts.slo_error_types[0]
+    failing = c.objective.slo_error_types[0]
 
     def calls(instance: str, per_minute: float, ratio: float, error_type: str = failing, length: int = 40):
         labels = {**base, **MODEL, "instance": instance}
@@ -95,14 +94,14 @@ def high_error_rate(o: Options, base: dict) -> Spec:
         negative("two replicas: one over alone, the sum under",
                  calls("proxy-a:9464", 10, bad) + calls("proxy-b:9464", 10 * (2 * bad / g.ratio), 0), g.for_),
     ]
-    if "bad_request" not in o.alerts.slo_error_types:
+    if "bad_request" not in c.objective.slo_error_types:
         cases.append(negative("client errors do not count against the provider",
                               calls("proxy-a:9464", 100, bad, "bad_request"), g.for_))
     return Spec((alert,), tuple(cases))
 
 
-def rate_limit_headroom(o: Options, base: dict) -> Spec:
-    g, q = o.alerts.rate_limit_headroom, o.rule_scope
+def rate_limit_headroom(c: Context[RateLimitHeadroom, None]) -> Spec:
+    g, q, base = c.group, c.scope, c.base
     alerts, cases = [], []
     for resource, left_metric, limit_metric in (("requests", REQUESTS_REMAINING, REQUESTS_LIMIT),
                                                 ("tokens", TOKENS_REMAINING, TOKENS_LIMIT)):
@@ -110,8 +109,8 @@ def rate_limit_headroom(o: Options, base: dict) -> Spec:
         # Replicas share the upstream quota but each saw its own latest headers: take the tightest.
         expr = (f"min by (provider, model) (\n  {q.select(remaining)}\n/\n  ({q.select(limit)} > 0)\n)\n"
                 f"< {fmt(g.ratio)}\n")
-        alert = Alert(
-            "LitellmRateLimitHeadroom", expr, g.for_, g.severity, "An upstream rate limit is nearly used up.",
+        alert = c.alert(
+            expr, g.for_, g.severity, "An upstream rate limit is nearly used up.",
             "Only {value} of the " + resource + " rate limit of {provider} / {model} is left.", PERCENT,
             labels={"resource": resource},
             meaning=(f"The latest x-ratelimit-remaining-{{requests,tokens}} header seen by some replica is under "
@@ -134,12 +133,12 @@ def rate_limit_headroom(o: Options, base: dict) -> Spec:
     return Spec(tuple(alerts), tuple(cases))
 
 
-def histogram_cases(alert: Alert, histogram: Metric, o: Options, base: dict, threshold: float, quantile: float,
-                     by: dict[str, str]) -> tuple[Case, ...]:
+def histogram_cases(c: Context, alert: Alert, histogram: Metric, threshold: float, quantile: float,
+                    by: dict[str, str]) -> tuple[Case, ...]:
     """All observations in the bucket above the threshold (fires), or in the one ending at it (does not)."""
     buckets = histogram.buckets
     upper = buckets[buckets.index(threshold) + 1]
-    bucket = o.rule_scope.sample(histogram)
+    bucket, base = c.scope.sample(histogram), c.base
 
     def observations(le_with_all: float):
         out = []
@@ -156,52 +155,47 @@ def histogram_cases(alert: Alert, histogram: Metric, o: Options, base: dict, thr
             negative("quantile at most the threshold", observations(threshold), alert.for_))
 
 
-def high_p99_latency(o: Options, base: dict) -> Spec:
-    g, q = o.alerts.high_p99_latency, o.rule_scope
-    bucket = q.sample(REQUEST_DURATION)
-    alert = Alert(
-        "LitellmHighP99Latency",
-        f"histogram_quantile(0.99, {q.sum_rate(bucket, ('model', 'le'), RATE)})\n> {fmt(g.seconds)}\n",
+def high_p99_latency(c: Context[HighP99Latency, None]) -> Spec:
+    g, q = c.group, c.scope
+    alert = c.alert(
+        f"{q.quantile(0.99, REQUEST_DURATION, ('model', 'le'), RATE)}\n> {fmt(g.seconds)}\n",
         g.for_, g.severity, "Client requests to a model are slow.",
         "The p99 end-to-end latency of model {model} is {value} over the last 5 minutes.", SECONDS,
         meaning=(f"More than 1 % of client requests to this model group took over {fmt(g.seconds)} s "
                  "end to end, retries and fallbacks included."),
-        confirm=f"histogram_quantile(0.99, {q.sum_rate(bucket, ('model', 'provider', 'le'), RATE)})",
+        confirm=q.quantile(0.99, REQUEST_DURATION, ("model", "provider", "le"), RATE),
         action=("Split by provider to find the slow deployment; compare with provider latency and time to first "
                 "token; look for retries (LitellmRetryStorm) and fallbacks adding time; check request sizes."))
-    return Spec((alert,), histogram_cases(alert, REQUEST_DURATION, o, base, g.seconds, 0.99,
-                                           {"model": "gpt-4o"}))
+    return Spec((alert,), histogram_cases(c, alert, REQUEST_DURATION, g.seconds, 0.99, {"model": "gpt-4o"}))
 
 
-def high_time_to_first_token(o: Options, base: dict) -> Spec:
-    g, q = o.alerts.high_time_to_first_token, o.rule_scope
-    bucket = q.sample(TIME_TO_FIRST_TOKEN)
-    alert = Alert(
-        "LitellmHighTimeToFirstToken",
-        f"histogram_quantile(0.95, {q.sum_rate(bucket, ('provider', 'model', 'le'), RATE)})\n"
-        f"> {fmt(g.seconds)}\n",
+def high_time_to_first_token(c: Context[HighTimeToFirstToken, None]) -> Spec:
+    g, q = c.group, c.scope
+    quantile = q.quantile(0.95, TIME_TO_FIRST_TOKEN, ("provider", "model", "le"), RATE)
+    alert = c.alert(
+        f"{quantile}\n> {fmt(g.seconds)}\n",
         g.for_, g.severity, "Streaming responses start slowly.",
         "The p95 time to first token of {provider} / {model} is {value} over the last 5 minutes.", SECONDS,
         meaning=(f"More than 5 % of streamed upstream calls took over {fmt(g.seconds)} s to send their "
                  "first token: users of chat interfaces see a stall."),
-        confirm=f"histogram_quantile(0.95, {q.sum_rate(bucket, ('provider', 'model', 'le'), RATE)})",
+        confirm=quantile,
         action=("Check the provider's status and queueing; long prompts raise time to first token, so compare "
                 "input token rates; consider a faster deployment or a fallback for latency."))
-    return Spec((alert,), histogram_cases(alert, TIME_TO_FIRST_TOKEN, o, base, g.seconds, 0.95, MODEL))
+    return Spec((alert,), histogram_cases(c, alert, TIME_TO_FIRST_TOKEN, g.seconds, 0.95, MODEL))
 
 
-def fallbacks_failing(o: Options, base: dict) -> Spec:
-    g, q = o.alerts.fallbacks_failing, o.rule_scope
+def fallbacks_failing(c: Context[FallbacksFailing, None]) -> Spec:
+    g, q, base = c.group, c.scope, c.base
     fb = q.sample(FALLBACKS)
     failed = 'success="false"'
     expr = (f"{q.sum_rate(fb, ('from_model',), RATE, failed)}\n/\n"
             f"{q.sum_rate(fb, ('from_model',), RATE)}\n> {fmt(g.ratio)}\n")
-    alert = Alert(
-        "LitellmFallbacksFailing", expr, g.for_, g.severity, "Fallbacks from a model mostly fail.",
+    alert = c.alert(
+        expr, g.for_, g.severity, "Fallbacks from a model mostly fail.",
         "{value} of fallbacks from model {from_model} failed over the last 5 minutes.", PERCENT,
         meaning=("When this model group fails, LiteLLM falls back to another, and that fallback fails more than "
                  f"{fmt(g.ratio * 100)} % of the time: clients get errors the fallback was meant to prevent."),
-        confirm=f"sum by (from_model, to_model, success) (rate({q.select(fb)}[5m]))",
+        confirm=q.sum_rate(fb, ("from_model", "to_model", "success"), RATE),
         action=("Find the to_model that fails; check it is configured (keys, model names) and healthy; a fallback "
                 "to the same provider fails with it, so fall back across providers."))
     labels = {**base, "from_model": "gpt-4o", "to_model": "claude-sonnet"}
@@ -216,13 +210,13 @@ def fallbacks_failing(o: Options, base: dict) -> Spec:
         negative("most fallbacks succeed", fallbacks(g.ratio / 2), g.for_)))
 
 
-def retry_storm(o: Options, base: dict) -> Spec:
-    g, q = o.alerts.retry_storm, o.rule_scope
+def retry_storm(c: Context[RetryStorm, None]) -> Spec:
+    g, q, base = c.group, c.scope, c.base
     retries, requests = q.sample(RETRIES), q.sample(REQUESTS)
     expr = (f"{q.sum_rate(retries, ('provider',), RATE)}\n/\n{q.sum_rate(requests, ('provider',), RATE)}\n"
             f"> {fmt(g.retries_per_request)}\n")
-    alert = Alert(
-        "LitellmRetryStorm", expr, g.for_, g.severity, "Requests to a provider are retried many times.",
+    alert = c.alert(
+        expr, g.for_, g.severity, "Requests to a provider are retried many times.",
         "Requests answered by provider {provider} needed {value} retries each over the last 5 minutes.", RATIO,
         meaning=(f"LiteLLM's router retries more than {fmt(g.retries_per_request)} time(s) per client request on "
                  "this provider: a failing upstream is multiplying load, latency and spend."),
@@ -240,3 +234,13 @@ def retry_storm(o: Options, base: dict) -> Spec:
         boundary("retries per request over the threshold", traffic(bad), g.for_, 1,
                  (Expected(alert, {"provider": "openai"}, bad),)),
         negative("retries per request under the threshold", traffic(g.retries_per_request / 2), g.for_)))
+
+
+ALERTS = (
+    Declaration("LitellmHighErrorRate", HighErrorRate, high_error_rate, reads=slo.Objective),
+    Declaration("LitellmRateLimitHeadroom", RateLimitHeadroom, rate_limit_headroom),
+    Declaration("LitellmHighP99Latency", HighP99Latency, high_p99_latency),
+    Declaration("LitellmHighTimeToFirstToken", HighTimeToFirstToken, high_time_to_first_token),
+    Declaration("LitellmFallbacksFailing", FallbacksFailing, fallbacks_failing),
+    Declaration("LitellmRetryStorm", RetryStorm, retry_storm),
+)

@@ -3,21 +3,20 @@ blocked event loop; each with its options group and its promtool cases.
 
 The worker gauges carry no pid: `worker_resident_memory_max_bytes` is already the largest live worker
 of a replica, so the alerts take the max per replica (`instance`) and name it.
+
+`ALERTS`, at the end, declares them in output order (context.Declaration).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from ...catalogue import LOOP_LAG, WORKER_EXITS, WORKER_MEMORY_MAX
 from .. import fields
 from ..promql import durations
 from ..promql.build import aggregate, fmt
-from .model import BYTES, COUNT, SECONDS, Alert, Expected, Spec, boundary, constant, counter, negative, series
+from .context import Context, Declaration
+from .model import BYTES, COUNT, RATE, SECONDS, Expected, Spec, boundary, constant, counter, negative, series
 from .upstream import histogram_cases
-
-if TYPE_CHECKING:
-    from ..options import Options
 
 GIB = 1024 ** 3
 INSTANCE = ("instance",)  # the gauges are already over a replica's live workers: one series per replica
@@ -62,13 +61,13 @@ def _gib(v: float) -> str:
     return f"{fmt(v / GIB)} GiB"
 
 
-def worker_memory_high(o: Options, base: dict) -> Spec:
-    g, q, limit = o.alerts.worker_memory_high, o.rule_scope, o.alerts.worker_memory_limit_bytes
+def worker_memory_high(c: Context[WorkerMemoryHigh, WorkerMemory]) -> Spec:
+    g, q, base, limit = c.group, c.scope, c.base, c.objective.worker_memory_limit_bytes
     memory = q.sample(WORKER_MEMORY_MAX)
-    largest = aggregate("max", INSTANCE, q.select(memory))
+    largest = q.gauge("max", WORKER_MEMORY_MAX, INSTANCE)
     expr = f"{largest}\n> {fmt(limit)}\n"
-    alert = Alert(
-        "LitellmWorkerMemoryHigh", expr, g.for_, g.severity, "A proxy worker uses more memory than it should.",
+    alert = c.alert(
+        expr, g.for_, g.severity, "A proxy worker uses more memory than it should.",
         "The largest worker of {instance} holds {value}B of resident memory, over the limit of " f"{_gib(limit)}.",
         BYTES,
         meaning=(f"A worker process of this replica has held more than {_gib(limit)} "
@@ -89,15 +88,15 @@ def worker_memory_high(o: Options, base: dict) -> Spec:
     ))
 
 
-def worker_memory_growing(o: Options, base: dict) -> Spec:
-    g, q, limit = o.alerts.worker_memory_growing, o.rule_scope, o.alerts.worker_memory_limit_bytes
+def worker_memory_growing(c: Context[WorkerMemoryGrowing, WorkerMemory]) -> Spec:
+    g, q, base, limit = c.group, c.scope, c.base, c.objective.worker_memory_limit_bytes
     memory = q.sample(WORKER_MEMORY_MAX)
     horizon = HORIZON_HOURS * 3600
-    largest = aggregate("max", INSTANCE, q.select(memory))
+    largest = q.gauge("max", WORKER_MEMORY_MAX, INSTANCE)
     predicted = aggregate("max", INSTANCE, f"predict_linear({q.select(memory)}[1h], {horizon})")
     expr = f"{predicted}\n> {fmt(limit)}\nand\n{largest} <= {fmt(limit)}\n"
-    alert = Alert(
-        "LitellmWorkerMemoryGrowing", expr, g.for_, g.severity,
+    alert = c.alert(
+        expr, g.for_, g.severity,
         "A proxy worker's memory is on course to reach the limit within hours.",
         "At the last hour's pace the largest worker of {instance} would hold {value}B in " f"{HORIZON_HOURS} h, "
         f"over the limit of {_gib(limit)}.", BYTES,
@@ -120,17 +119,17 @@ def worker_memory_growing(o: Options, base: dict) -> Spec:
     ))
 
 
-def workers_killed(o: Options, base: dict) -> Spec:
-    g, q = o.alerts.workers_killed, o.rule_scope
+def workers_killed(c: Context[WorkersKilled, None]) -> Spec:
+    g, q, base = c.group, c.scope, c.base
     exits = q.sample(WORKER_EXITS)
     killed_only = 'reason="killed"'
     expr = f"{q.sum_increase(exits, ('instance',), '15m', killed_only)} > 0\n"
-    alert = Alert(
-        "LitellmWorkersKilled", expr, g.for_, g.severity, "Proxy workers were killed.",
+    alert = c.alert(
+        expr, g.for_, g.severity, "Proxy workers were killed.",
         "{value} worker(s) of {instance} ended without exiting over the last 15 minutes.", COUNT,
         meaning=("A worker process ended without exiting by itself: killed by a signal (most often the kernel's "
                  "OOM killer with SIGKILL) or crashed. Its in-flight requests failed; the proxy starts a new one."),
-        confirm=f"sum by (instance, reason) (increase({q.select(exits)}[1h]))",
+        confirm=q.sum_increase(exits, ("instance", "reason"), "1h"),
         action=("Look for `Out of memory: Killed process` in the host's kernel log (`dmesg`, the node's events in "
                 "Kubernetes) and at Worker memory; raise the memory limit or recycle workers sooner with "
                 "`--max_requests_before_restart`; otherwise read the proxy log for a crash."))
@@ -144,19 +143,25 @@ def workers_killed(o: Options, base: dict) -> Spec:
     ))
 
 
-def event_loop_lag_high(o: Options, base: dict) -> Spec:
-    g, q = o.alerts.event_loop_lag_high, o.rule_scope
-    bucket = q.sample(LOOP_LAG)
-    alert = Alert(
-        "LitellmEventLoopLagHigh",
-        f"histogram_quantile(0.99, sum by (instance, le) (rate({q.select(bucket)}[5m])))\n> {fmt(g.seconds)}\n",
+def event_loop_lag_high(c: Context[EventLoopLagHigh, None]) -> Spec:
+    g, q = c.group, c.scope
+    alert = c.alert(
+        f"{q.quantile(0.99, LOOP_LAG, INSTANCE + ('le',), RATE)}\n> {fmt(g.seconds)}\n",
         g.for_, g.severity, "Proxy workers' event loops are blocked.",
         "The p99 lag of the workers' event loops on {instance} is {value} over the last 5 minutes.",
         SECONDS,
         meaning=(f"A 1 s timer on the workers' event loops fired more than {fmt(g.seconds)} s late in over 1 % of "
                  "the ticks: something runs synchronously on the loop (a blocking call in a callback, guardrail "
                  "or hook, CPU-heavy work, a starved CPU), and every request on that worker waits meanwhile."),
-        confirm=f"histogram_quantile(0.99, sum by (instance, le) (rate({q.select(bucket)}[5m])))",
+        confirm=q.quantile(0.99, LOOP_LAG, INSTANCE + ("le",), RATE),
         action=("Check the replica's CPU (throttling, too few cores for the workers); look for synchronous work in "
                 "custom callbacks and guardrails (use their async hooks); add workers or replicas."))
-    return Spec((alert,), histogram_cases(alert, LOOP_LAG, o, base, g.seconds, 0.99, {"instance": "proxy-a:9464"}))
+    return Spec((alert,), histogram_cases(c, alert, LOOP_LAG, g.seconds, 0.99, {"instance": "proxy-a:9464"}))
+
+
+ALERTS = (
+    Declaration("LitellmWorkerMemoryHigh", WorkerMemoryHigh, worker_memory_high, reads=WorkerMemory),
+    Declaration("LitellmWorkerMemoryGrowing", WorkerMemoryGrowing, worker_memory_growing, reads=WorkerMemory),
+    Declaration("LitellmWorkersKilled", WorkersKilled, workers_killed),
+    Declaration("LitellmEventLoopLagHigh", EventLoopLagHigh, event_loop_lag_high),
+)
