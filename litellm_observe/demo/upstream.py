@@ -19,7 +19,9 @@ Behaviour is chosen by the upstream model name the proxy sends:
   fake-flaky       500 on odd-numbered calls, 200 on even ones (for retries)
   fake-rich        like fake-ok, its chat completion's usage with every detail (RICH_USAGE): cached,
                    cache-creation and audio input, reasoning and audio output tokens
-  fake-slowstream  a stream whose chunks come STREAM_GAP_SECONDS apart (for client disconnects)
+  fake-slowstream  a stream whose chunks come STREAM_GAP_SECONDS apart (about 3 s in all)
+  fake-longstream  the same for about a minute (LONG_STREAM_SECONDS): a client that leaves after its first
+                   bytes always leaves mid-stream, however slowly a loaded machine runs the proxy
   fake-break       a stream that sends its first delta(s), then closes the socket in the middle of the
                    chunked body (the client sees a transport error: httpx.RemoteProtocolError
                    "incomplete chunked read"); without `stream`, the socket is closed before any reply
@@ -54,6 +56,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 SLOW_SECONDS = 1.5
 STREAM_GAP_SECONDS = 0.3
+LONG_STREAM_SECONDS = 60.0
+# extra deltas of the slow streams, STREAM_GAP_SECONDS apart
+_EXTRA_DELTAS = {"fake-slowstream": 6, "fake-longstream": int(LONG_STREAM_SECONDS / STREAM_GAP_SECONDS)}
 PROMPT_TOKENS = 11
 COMPLETION_TOKENS = 7
 LIMIT_REQUESTS = 1000
@@ -185,7 +190,7 @@ class _Handler(BaseHTTPRequestHandler):
         if kind in ("fake-break", "fake-cut", "fake-break0", "fake-cut0") and not stream:
             self._drop()  # no streaming: hang up before any reply
         remaining = (LIMIT_REQUESTS - 10, LIMIT_TOKENS - 500)
-        gap = STREAM_GAP_SECONDS if kind == "fake-slowstream" else 0.01
+        gap = STREAM_GAP_SECONDS if kind in _EXTRA_DELTAS else 0.01
         if path.endswith("/chat/completions"):
             if stream:
                 return self._chat_stream(model, kind, remaining,
@@ -242,8 +247,8 @@ class _Handler(BaseHTTPRequestHandler):
             {**base, "choices": [{"index": 0, "delta": {"content": TEXT[1]}, "finish_reason": None}]},
             {**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]},
         ]
-        if gap > 0.1:
-            chunks[1:1] = [{**base, "choices": [{"index": 0, "delta": {"content": " more"}, "finish_reason": None}]}] * 6
+        chunks[1:1] = [{**base, "choices": [{"index": 0, "delta": {"content": " more"}, "finish_reason": None}]}] * \
+            _EXTRA_DELTAS.get(kind, 0)
         if include_usage:
             chunks.append({**base, "choices": [], "usage": _usage()})
         frames = [f"data: {json.dumps(c)}\n\n".encode() for c in chunks] + [b"data: [DONE]\n\n"]
@@ -262,7 +267,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _responses_stream(self, model: str, kind: str, remaining, gap: float) -> None:
         self._start_sse(remaining)
-        deltas = list(TEXT) + ([" more"] * 6 if gap > 0.1 else [])
+        deltas = list(TEXT) + [" more"] * _EXTRA_DELTAS.get(kind, 0)
         frames = [f"event: {e['type']}\ndata: {json.dumps(e)}\n\n".encode()
                   for e in responses_events(model, deltas)]
         # frames: created, in_progress, output_item.added, content_part.added, delta 1, delta 2, ...

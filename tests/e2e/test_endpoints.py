@@ -31,11 +31,11 @@ pytestmark = [pytest.mark.e2e, pytest.mark.smoke]
 # group -> upstream behaviour
 GROUPS = {
     "chat-ok": "fake-ok", "chat-500": "fake-500", "chat-break": "fake-break", "chat-empty": "fake-cut0",
-    "chat-slow": "fake-slowstream",
+    "chat-slow": "fake-longstream",
     "text-ok": "fake-ok", "text-break": "fake-break",
     "embed-ok": "fake-ok",
-    "resp-ok": "fake-ok", "resp-break": "fake-break", "resp-slow": "fake-slowstream",
-    "msg-ok": "fake-ok", "msg-break": "fake-break", "msg-cut": "fake-cut0", "msg-slow": "fake-slowstream",
+    "resp-ok": "fake-ok", "resp-break": "fake-break", "resp-slow": "fake-longstream",
+    "msg-ok": "fake-ok", "msg-break": "fake-break", "msg-cut": "fake-cut0", "msg-slow": "fake-longstream",
     "image-ok": "fake-ok", "speech-ok": "fake-ok", "transcribe-ok": "fake-ok",
 }
 N = 3  # requests per case
