@@ -37,7 +37,7 @@ from .. import compat, settings as settings_mod
 from ..catalogue import INTERNAL_ERRORS
 from ..rundir import protocol, runs
 from ..rundir.record import Recorder
-from ..rundir.store import WorkerStore
+from ..rundir.writer import SampleWriter
 from . import calls, observations as obs, router_view
 from .budgets import BudgetResets
 from .deployments import CooldownWatch
@@ -107,7 +107,7 @@ class ObserveLogger(CustomLogger):
         self._start_exporter = self.settings.exporter if start_exporter is None else start_exporter
         protocol.share_with_group(self.settings.metrics_dir_group_shared)
         self._pid = -1
-        self.store: WorkerStore | None = None
+        self.store: SampleWriter | None = None
         self.membership: runs.Membership | None = None
         self.rec: Recorder | None = None
         self.run_directory: str | None = None
@@ -153,7 +153,7 @@ class ObserveLogger(CustomLogger):
                 self.membership = runs.Membership(base, root.name)
                 directory = self.membership.directory
                 runs.remove_dead_runs(base, keep=root)
-            store = WorkerStore(directory)
+            store = SampleWriter(directory)
             for hook in HOOKS:
                 store.reserve(INTERNAL_ERRORS.name, (hook,))
         except OSError as e:

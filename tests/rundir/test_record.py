@@ -10,7 +10,7 @@ import pytest
 from litellm_observe.catalogue import BY_NAME, CATALOGUE, GaugeMode, Kind
 from litellm_observe.rundir import samplefile
 from litellm_observe.rundir.record import Recorder, value_parameters
-from litellm_observe.rundir.store import WorkerStore
+from litellm_observe.rundir.writer import SampleWriter
 
 PACKAGE = pathlib.Path(__file__).resolve().parent.parent.parent / "litellm_observe"
 
@@ -24,7 +24,7 @@ def _records(path):
 
 
 def test_named_labels_land_in_catalogue_order(tmp_path):
-    store = WorkerStore(str(tmp_path))
+    store = SampleWriter(str(tmp_path))
     rec = Recorder(store)
     rec.provider_requests(status_code="500", deployment="d", model="m", provider="p")  # any keyword order
     rec.request_duration_seconds(provider="p", model="m", value=0.05)
@@ -46,11 +46,11 @@ def test_named_labels_land_in_catalogue_order(tmp_path):
 ])
 def test_a_wrong_call_is_a_type_error(tmp_path, call):
     with pytest.raises(TypeError):
-        call(Recorder(WorkerStore(str(tmp_path))))
+        call(Recorder(SampleWriter(str(tmp_path))))
 
 
 def test_every_metric_has_a_method_but_the_exporters_own(tmp_path):
-    rec = Recorder(WorkerStore(str(tmp_path)))
+    rec = Recorder(SampleWriter(str(tmp_path)))
     expected = {m.name for m in CATALOGUE if m.gauge_mode is not GaugeMode.EXPORTER}
     assert {name for name in vars(rec) if name != "store"} == expected
 
