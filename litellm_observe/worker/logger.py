@@ -510,31 +510,31 @@ class ObserveLogger(CustomLogger):
         if o.cached_tokens:
             rec.tokens_used(provider=provider, model=served, team=team, token_type="cached_input",
                             amount=o.cached_tokens)
-        reasoning, cache_creation, audio_input, audio_output = o.token_details
-        if reasoning:
-            rec.tokens_used(provider=provider, model=served, team=team, token_type="reasoning", amount=reasoning)
-        if cache_creation:
+        if o.reasoning_tokens:
+            rec.tokens_used(provider=provider, model=served, team=team, token_type="reasoning",
+                            amount=o.reasoning_tokens)
+        if o.cache_creation_tokens:
             rec.tokens_used(provider=provider, model=served, team=team, token_type="cache_creation_input",
-                            amount=cache_creation)
-        if audio_input:
-            rec.tokens_used(provider=provider, model=served, team=team, token_type="audio_input", amount=audio_input)
-        if audio_output:
+                            amount=o.cache_creation_tokens)
+        if o.audio_input_tokens:
+            rec.tokens_used(provider=provider, model=served, team=team, token_type="audio_input",
+                            amount=o.audio_input_tokens)
+        if o.audio_output_tokens:
             rec.tokens_used(provider=provider, model=served, team=team, token_type="audio_output",
-                            amount=audio_output)
+                            amount=o.audio_output_tokens)
         if o.cost:
             rec.spend_usd(provider=provider, model=served, team=team, amount=o.cost)
         elif o.prompt_tokens or o.completion_tokens:
             rec.unpriced_requests(provider=provider, model=served)
-        remaining_requests, limit_requests, remaining_tokens, limit_tokens = o.ratelimit
-        if remaining_requests is not None:
-            rec.requests_remaining(provider=provider, model=served, value=remaining_requests, when=now)
-        if limit_requests is not None:
-            rec.requests_limit(provider=provider, model=served, value=limit_requests, when=now)
-        if remaining_tokens is not None:
-            rec.tokens_remaining(provider=provider, model=served, value=remaining_tokens, when=now)
-        if limit_tokens is not None:
-            rec.tokens_limit(provider=provider, model=served, value=limit_tokens, when=now)
-        for entity in self.budgets.observe(o.budget_metadata):
+        if o.requests_remaining is not None:
+            rec.requests_remaining(provider=provider, model=served, value=o.requests_remaining, when=now)
+        if o.requests_limit is not None:
+            rec.requests_limit(provider=provider, model=served, value=o.requests_limit, when=now)
+        if o.tokens_remaining is not None:
+            rec.tokens_remaining(provider=provider, model=served, value=o.tokens_remaining, when=now)
+        if o.tokens_limit is not None:
+            rec.tokens_limit(provider=provider, model=served, value=o.tokens_limit, when=now)
+        for entity in self.budgets.observe(o.budget_sightings):
             rec.budget_resets(entity_type=entity)
         for b in o.budgets:
             entity = self._label("entity." + b.entity_type, b.entity)
