@@ -30,6 +30,7 @@ of its own (callers pass `now`).
 from __future__ import annotations
 
 import heapq
+from typing import NamedTuple
 
 GRACE_SECONDS = 5.0  # after a stream ended, how long a terminal event may still arrive
 SETTLE_SECONDS = 10.0  # after a request ended, how long an attempt's report may still arrive
@@ -41,6 +42,14 @@ SUCCESS, FAILURE, DISCONNECT, STREAM_FAILED, STREAM_EMPTY = (
     "success", "failure", "disconnect", "stream_failed", "stream_empty")
 # How the streaming iterator ended (Call.stream_end)
 EXHAUSTED, RAISED, CLOSED = "exhausted", "raised", "closed"
+
+
+class GroupRetries(NamedTuple):
+    """The retries of one request within one model group (Call.retries)."""
+
+    provider: object  # of the group's latest attempt, raw
+    group: object  # raw
+    retries: int
 
 
 class Call:
@@ -67,11 +76,28 @@ class Call:
         self.user = user  # the key's auth object (team), raw
         self.in_load = True  # still counted in current_load
 
-    def retries(self) -> list[tuple[object, object, int]]:
-        """(provider, model group, retries) per group attempted: its attempts after the first. A
-        fallback's first attempt in another group is not a retry; every further one is, as the
-        router counts them (x-litellm-attempted-retries)."""
-        return [(provider, group, n - 1) for group, (provider, n) in (self.groups or {}).items() if n > 1]
+    def retries(self) -> list[GroupRetries]:
+        """The retries per group attempted: its attempts after the first. A fallback's first attempt in
+        another group is not a retry; every further one is, as the router counts them
+        (x-litellm-attempted-retries)."""
+        return [GroupRetries(provider=seen[0], group=group, retries=seen[1] - 1)
+                for group, seen in (self.groups or {}).items() if seen[1] > 1]
+
+    # the latest attempt's raw labels, by name (None when not known)
+    @property
+    def attempt_provider(self) -> object:
+        labels = self.attempt_labels
+        return labels[0] if labels else None
+
+    @property
+    def attempt_group(self) -> object:
+        labels = self.attempt_labels
+        return labels[1] if labels and len(labels) > 1 else None
+
+    @property
+    def attempt_deployment(self) -> object:
+        labels = self.attempt_labels
+        return labels[2] if labels and len(labels) > 2 else None
 
     def unreported(self) -> int:
         """Attempts that started and that neither a deployment failure nor a success reported."""

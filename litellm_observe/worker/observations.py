@@ -507,6 +507,21 @@ def failure_event(kwargs: object) -> FailureEvent:
                         guardrails=guardrail_runs(slo) if slo.get("guardrail_information") else [])
 
 
+# How a stream item carries an error in-band: SSE frames (/v1/messages), Responses API events
+_ERROR_FRAMES = (b"event: error", b"event:error", b'"type":"error"', b'"type": "error"', b"response.failed",
+                 b'data: {"error"')
+
+
+def stream_error(item: object) -> bool:
+    """Whether a stream item carries an error in-band: an SSE frame (bytes or text, /v1/messages) or a
+    Responses API event of type `error` or `response.failed`."""
+    if isinstance(item, (bytes, str)):
+        raw = item.encode(errors="replace") if isinstance(item, str) else item
+        return any(marker in raw for marker in _ERROR_FRAMES)
+    kind = getattr(item, "type", None)
+    return kind == "error" or kind == "response.failed"
+
+
 def fallback(original_model_group: object, kwargs: object, success: bool) -> Fallback:
     fields = mapping(kwargs)
     return Fallback(from_group=original_model_group,
