@@ -30,7 +30,7 @@ of its own (callers pass `now`).
 from __future__ import annotations
 
 import heapq
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 GRACE_SECONDS = 5.0  # after a stream ended, how long a terminal event may still arrive
 SETTLE_SECONDS = 10.0  # after a request ended, how long an attempt's report may still arrive
@@ -60,8 +60,8 @@ class Call:
     failed: set[int] | None = None  # attempt numbers a deployment failure reported
     succeeded = 0  # attempts a success event reported
     attempt_began: float | None = None
-    attempt_labels: tuple | None = None  # raw (provider, model group, deployment) of the latest attempt
-    groups: dict | None = None  # model group -> [provider, attempts]: the retries within each group
+    attempt_labels: tuple[object, ...] | None = None  # raw (provider, model group, deployment) of the latest attempt
+    groups: dict[object, list[Any]] | None = None  # model group -> [provider, attempts]: the retries within each group
     error: object = None  # the last exception seen (failure event, stream, failure hook)
     error_frame = False  # the stream carried an in-band error (`event: error`, response.failed)
     stream_end: str | None = None
@@ -71,7 +71,7 @@ class Call:
 
     def __init__(self, call_id: str, started: float, model: object = None, user: object = None):
         self.call_id = call_id
-        self.started = started  # epoch seconds at the pre-call hook
+        self.started = started  # monotonic seconds at the pre-call hook
         self.model = model  # the model group the client asked for (raw)
         self.user = user  # the key's auth object (team), raw
         self.in_load = True  # still counted in current_load
@@ -118,7 +118,7 @@ class CallBook:
         # guardrail runs counted: (call id, guardrail, hook, start) -> until when it is remembered.
         # One run can be carried by the failure event of a failed attempt and the success event of
         # the retry that answered; it is counted once.
-        self._guardrail_runs: dict[tuple, float] = {}
+        self._guardrail_runs: dict[tuple[object, ...], float] = {}
         self._next_prune = 0.0
 
     def __len__(self) -> int:
@@ -138,7 +138,7 @@ class CallBook:
         return call
 
     # ---- attempts --------------------------------------------------------------------------------
-    def attempt_started(self, call_id: object, now: float, labels: tuple) -> None:
+    def attempt_started(self, call_id: object, now: float, labels: tuple[object, ...]) -> None:
         call = self.get(call_id)
         if call is not None:
             call.attempts += 1
@@ -192,7 +192,7 @@ class CallBook:
         if how == CLOSED:
             return self.end(call_id, DISCONNECT, now)
         if call.ended is None:
-            self._schedule(now + self.grace, "grace", call_id)
+            self._schedule(now + self.grace, "grace", call.call_id)
         return None
 
     def end(self, call_id: object, how: str, now: float) -> Call | None:
@@ -218,7 +218,7 @@ class CallBook:
         self._schedule(now + self.settle, "settle", call_id)
         return call
 
-    def first_guardrail_report(self, key: tuple, now: float) -> bool:
+    def first_guardrail_report(self, key: tuple[object, ...], now: float) -> bool:
         """Whether this guardrail run (call id, guardrail, hook, start) is reported for the first time."""
         if key in self._guardrail_runs:
             return False

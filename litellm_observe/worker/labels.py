@@ -86,16 +86,16 @@ class LabelCaps:
                     return value
                 self._full.add(label)
             else:
-                if self._admit_shared(label, value, seen, cap):
+                if self._admit_shared(self._dir, label, value, seen, cap):
                     return value
         if value in seen:
             return value
         self._on_overflow(label)
         return OVERFLOW
 
-    def _admit_shared(self, label: str, value: str, seen: set[str], cap: int) -> bool:
+    def _admit_shared(self, directory: Directory, label: str, value: str, seen: set[str], cap: int) -> bool:
         """Read values other workers admitted, then append ours if there is room."""
-        fd = open_file(self._dir.label_values(label), os.O_RDWR | os.O_CREAT | os.O_APPEND)
+        fd = open_file(directory.label_values(label), os.O_RDWR | os.O_CREAT | os.O_APPEND)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
             start = self._offsets.get(label, 0)

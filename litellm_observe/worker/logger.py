@@ -57,7 +57,7 @@ def _caching_on() -> bool:
     return getattr(sys.modules.get("litellm"), "cache", None) is not None  # no import on the hot path
 
 
-class ObserveLogger(CustomLogger):  # type: ignore[misc]  # LiteLLM's class, untyped for mypy
+class ObserveLogger(CustomLogger):
     def __init__(self, settings: settings_mod.Settings | None = None, *, run_directory: str | None = None,
                  model_names: Callable[[], Iterable[str] | None] = _router_model_names,
                  caching_on: Callable[[], bool] = _caching_on, start_exporter: bool | None = None,
