@@ -24,6 +24,10 @@ torture test):
   and files only ever grow, so a mapping of an older size stays valid.
 - The writer reserves disk blocks (posix_fallocate) before it maps them, so a full
   filesystem is an OSError at growth, never a SIGBUS on a later store.
+
+Over 300 lines for a reason: both sides of the format live here (the reader's walk and the
+writer's appends, over one mapping type), so that what one writes and the other reads is
+checked in one file.
 """
 from __future__ import annotations
 
