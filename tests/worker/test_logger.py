@@ -630,3 +630,22 @@ def test_a_forward_clock_step_never_sweeps_requests_in_flight(lg, tmp_path, monk
     pre(lg, "c")
     assert lg.inflight() == 3
     assert ev.total(ev.series(tmp_path), "current_load") == 3
+
+
+def test_every_hook_keeps_the_base_class_parameter_names_and_kind():
+    """LiteLLM calls hooks with keyword arguments, inspects some signatures (fallback_depth) and looks for
+    overrides in the class's own __dict__; the streaming hook must stay an async generator."""
+    import inspect
+
+    from litellm.integrations.custom_logger import CustomLogger
+
+    from litellm_observe.worker.errors import HOOKS
+    from litellm_observe.worker.logger import ObserveLogger
+
+    hooks = [h for h in HOOKS if hasattr(CustomLogger, h)]
+    assert len(hooks) == 9
+    for name in hooks:
+        ours, base = ObserveLogger.__dict__[name], getattr(CustomLogger, name)
+        assert list(inspect.signature(ours).parameters) == list(inspect.signature(base).parameters), name
+        assert (inspect.iscoroutinefunction(ours), inspect.isasyncgenfunction(ours)) == (
+            inspect.iscoroutinefunction(base), inspect.isasyncgenfunction(base)), name
