@@ -53,14 +53,16 @@ def exporter_class():
 
 
 def worker_store(run_dir: str):
-    """A WorkerStore in `run_dir`, whatever its constructor takes in this version."""
-    module = _first("litellm_observe.rundir.store", "litellm_observe.store")
+    """A sample file writer in `run_dir` (SampleWriter, formerly WorkerStore), whatever its constructor takes in
+    this version."""
+    module = _first("litellm_observe.rundir.writer", "litellm_observe.rundir.store", "litellm_observe.store")
+    writer = getattr(module, "SampleWriter", None) or module.WorkerStore
     try:
-        return module.WorkerStore(run_dir)
+        return writer(run_dir)
     except TypeError:
         from litellm_observe.catalogue import CATALOGUE
 
-        return module.WorkerStore(run_dir, {m.name: m.value_slots() for m in CATALOGUE})
+        return writer(run_dir, {m.name: m.value_slots() for m in CATALOGUE})
 
 
 def sample_files(exporter) -> list:

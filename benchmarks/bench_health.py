@@ -1,6 +1,6 @@
 """What worker health costs each worker: CPU per loop-lag tick (one histogram observation, every second)
 and per memory read (/proc/self/statm and two gauge writes, every MEMORY_EVERY ticks), in this process
-with a real WorkerStore, as the probe runs them on a worker's event loop.
+with a real SampleWriter, as the probe runs them on a worker's event loop.
 
     python benchmarks/bench_health.py            # 200,000 ticks, 20,000 memory reads
     python benchmarks/bench_health.py --quick
@@ -20,7 +20,7 @@ sys.path[:0] = [os.path.dirname(HERE)]
 
 from litellm_observe.rundir import protocol  # noqa: E402
 from litellm_observe.rundir.record import Recorder  # noqa: E402
-from litellm_observe.rundir.store import WorkerStore  # noqa: E402
+from litellm_observe.rundir.writer import SampleWriter  # noqa: E402
 from litellm_observe.worker import health  # noqa: E402
 
 
@@ -54,7 +54,7 @@ def main() -> int:
     ticks, reads = (2_000, 200) if args.quick else (200_000, 20_000)
     with tempfile.TemporaryDirectory() as tmp:
         directory = protocol.prepare(os.path.join(tmp, "run"))
-        h = health.WorkerHealth(Recorder(WorkerStore(directory)), lambda hook, e: None)
+        h = health.WorkerHealth(Recorder(SampleWriter(directory)), lambda hook, e: None)
         h.started()
         loop = _Loop()
         h.start_probe(loop)

@@ -3,7 +3,7 @@ stock MultiProcessCollector, on the same workload, in one run.
 
 Each worker is a real forked process that writes the same SERIES series (by default
 1,500 counter series + 500 histogram series = 2,000) once:
-  ours   a WorkerStore (the logger's per-worker mmap file) in a run directory;
+  ours   a SampleWriter (the logger's per-worker mmap file) in a run directory;
   stock  prometheus_client Counter/Histogram in multiprocess mode (PROMETHEUS_MULTIPROC_DIR),
          same metric names, labels and buckets.
 Scenarios, for both:

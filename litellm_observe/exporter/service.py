@@ -25,7 +25,7 @@ from ..rundir.protocol import (EXIT_BIND, EXIT_BUSY, EXIT_UNSAFE, Directory, Uns
                                write_atomically)
 from ..rundir.record import Recorder
 from ..rundir.runs import Membership, Root, claim_ended, hold_dir, remove_claimed
-from ..rundir.store import WorkerStore
+from ..rundir.writer import SampleWriter
 from .aggregate import QUARANTINED, VANISHED_SECONDS, Aggregator
 from .exposition import SharedRender, families
 from .http import MetricsServer
@@ -44,7 +44,7 @@ class Exporter:
         self.sidecar = sidecar
         self._rec: Recorder | None = None
         try:  # the exporter's own counters live beside the workers', so they survive its restarts
-            self._rec = Recorder(WorkerStore(self.directory))
+            self._rec = Recorder(SampleWriter(self.directory))
         except OSError as e:
             log.warning("litellm_observe: exporter cannot write its own counters in %s: %s", directory, e)
         self.aggregator = Aggregator(self.directory, on_error=self._read_error)
@@ -75,7 +75,7 @@ class Exporter:
                 pass
 
     def republish(self) -> None:
-        """Publish the exporter's own counters again in its directory, made anew (rundir/store.py)."""
+        """Publish the exporter's own counters again in its directory, made anew (rundir/writer.py)."""
         if self._rec is not None:
             try:
                 self._rec.store.republish(self.directory)

@@ -57,7 +57,7 @@ import tempfile
 import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Iterator
+from typing import Iterator, Mapping
 
 BASE_NAME = "litellm_observe"
 RUN_PREFIX = "run-"
@@ -261,7 +261,7 @@ def base_name(uid: int | None = None) -> str:
     return f"{BASE_NAME}-{os.geteuid() if uid is None else uid}"
 
 
-def default_base(environ=os.environ) -> str:
+def default_base(environ: Mapping[str, str] = os.environ) -> str:
     """Where runs go by default: `$PROMETHEUS_MULTIPROC_DIR/litellm_observe-<uid>` when that is set
     (a sub-folder LiteLLM's wipe of *.db leaves alone), else `$XDG_RUNTIME_DIR/litellm_observe`
     (a directory of the user's own, where the system provides one), else
@@ -275,7 +275,7 @@ def default_base(environ=os.environ) -> str:
     return os.path.join(tempfile.gettempdir(), base_name())
 
 
-def base_dir(configured: str | None, environ=os.environ) -> str:
+def base_dir(configured: str | None, environ: Mapping[str, str] = os.environ) -> str:
     return configured or default_base(environ)
 
 

@@ -1,26 +1,30 @@
-"""Metrics recorded through the catalogue, with named labels.
+"""Metrics recorded through the catalogue, with named labels: the one write path, for the workers and the
+exporter's own counters alike.
 
-A Recorder has one method per catalogue metric, generated from it: keyword-only, one parameter per
-label, in the catalogue's order, plus the value:
+A Recorder has one method per catalogue metric (but the exporter's build-info gauge, which is never
+stored): keyword-only, one parameter per label, in the catalogue's order, plus the value:
 
     rec.requests(model=m, provider=p, team=t, status_code="200")          counter: amount=1.0
     rec.request_duration_seconds(model=m, provider=p, value=0.42)           histogram: value
-    rec.requests_remaining(provider=p, model=m, value=990.0, when=now)      most recent gauge
+    rec.requests_remaining(provider=p, model=m, value=990.0, when=now)      most recent (or live max) gauge
     rec.current_load(delta=1.0, when=now)                                   live-sum gauge
 
-So a call names every label: a wrong, missing or extra name is a TypeError the first time a test
-reaches the call, and tests/rundir/test_record.py checks every call site in the package statically,
-reached or not. Label order is the catalogue's, written once; the sample file records the metric's
-schema (samplefile.py), so a reader of another catalogue skips the record rather than mislabel it.
-The methods are generated (as collections.namedtuple generates its classes) so that naming labels
-costs no more than a plain call.
+So a call names every label: a wrong, missing or extra name is a TypeError the first time a test reaches
+the call (and a type checker's error before that), and tests/rundir/test_record.py checks every call site in
+the package statically, reached or not. Each method hands its label values, in the catalogue's order, to
+one of the writer's four writes (rundir/writer.py: inc, observe, set, add; one lock, one lookup, one or two
+8-byte stores). The methods are written out by hand, one line each; tests/rundir/test_record.py proves
+them against the catalogue (a method per metric, its parameters, the order its labels are stored in, its
+histogram's buckets), so a catalogue change that is not made here fails a test. The sample file records the
+metric's schema (samplefile.py), so a reader of another catalogue skips the record rather than mislabel it.
 """
 from __future__ import annotations
 
-import keyword
 from bisect import bisect_left
 
-from ..catalogue import CATALOGUE, GaugeMode, Kind, Metric
+from ..catalogue import (DURATION_BUCKETS, GUARDRAIL_BUCKETS, LOOP_LAG_BUCKETS, OVERHEAD_BUCKETS, TPOT_BUCKETS,
+                         TTFT_BUCKETS, GaugeMode, Kind, Metric)
+from .writer import SampleWriter
 
 VALUE_PARAMETERS = {
     Kind.COUNTER: ("amount",),
@@ -33,57 +37,138 @@ VALUE_PARAMETERS = {
 
 def value_parameters(m: Metric) -> tuple[str, ...]:
     """The parameters of a metric's method besides its labels."""
-    return VALUE_PARAMETERS[m.gauge_mode if m.kind is Kind.GAUGE else m.kind]
-
-
-def _check(m: Metric) -> None:
-    for name in (m.name, *m.labels):
-        if not name.isidentifier() or keyword.iskeyword(name):
-            raise ValueError(f"catalogue: {name!r} of {m.name} cannot name a parameter")
-    clash = set(m.labels) & set(value_parameters(m))
-    if clash:
-        raise ValueError(f"catalogue: {m.name} has a label named like its value parameter: {clash}")
-
-
-def _source(m: Metric) -> str:
-    """The method's source: WorkerStore's write for the metric's kind, inlined (one call per record, not two:
-    a success event records about a dozen series)."""
-    labels = ", ".join(m.labels)
-    key = f"({m.name!r}, ({labels},))" if m.labels else f"({m.name!r}, ())"
-    if m.kind is Kind.COUNTER:
-        signature, writes = "amount=1.0", ["values[i] += amount"]
-    elif m.kind is Kind.HISTOGRAM:
-        signature = "value"
-        writes = ["values[i + bisect_left(buckets, value)] += 1.0", f"values[i + {m.value_slots() - 1}] += value"]
-    elif m.gauge_mode in (GaugeMode.MOSTRECENT, GaugeMode.LIVEMAX):
-        signature, writes = "value, when", ["values[i] = value", "values[i + 1] = when"]
-    else:
-        signature, writes = "delta, when", ["values[i] += delta", "values[i + 1] = when"]
-    params = f"*, {labels}, {signature}" if m.labels else f"*, {signature}"
-    body = "\n        ".join(writes)
-    return (f"def {m.name}({params}):\n"
-            f"    key = {key}\n"
-            f"    with lock:\n"
-            f"        i = index_get(key)\n"
-            f"        if i is None:\n"
-            f"            i = store._new(key)\n"
-            f"        values = store._values\n"
-            f"        {body}\n")
+    return VALUE_PARAMETERS[m.gauge_mode if m.kind is Kind.GAUGE and m.gauge_mode else m.kind]
 
 
 class Recorder:
-    """One method per catalogue metric (but the exporter's own build-info gauge), writing to `store` (a
-    rundir.store.WorkerStore: each method is its inc/observe/set/add, inlined; every value one 8-byte store)."""
+    """Named-label writes to `store`, a SampleWriter (the attribute keeps the name the logger, the health probe
+    and the exporter read it by)."""
 
-    def __init__(self, store):
+    def __init__(self, store: SampleWriter):
         self.store = store
-        for m in CATALOGUE:
-            if m.kind is Kind.GAUGE and m.gauge_mode is GaugeMode.EXPORTER:
-                continue
-            _check(m)
-            namespace = {"store": store, "lock": store._lock, "index_get": store._index.get,
-                         "bisect_left": bisect_left, "buckets": m.buckets}
-            exec(_source(m), namespace)  # noqa: S102 - source built from the catalogue only
-            fn = namespace[m.name]
-            fn.__doc__ = f"{m.kind.value} {m.name}{list(m.labels)}: {m.help}"
-            setattr(self, m.name, fn)
+
+    # Request level
+    def requests(self, *, model: str, provider: str, team: str, status_code: str, amount: float = 1.0) -> None:
+        self.store.inc("requests", (model, provider, team, status_code), amount)
+
+    def errors(self, *, model: str, provider: str, team: str, error_type: str, status_code: str,
+               amount: float = 1.0) -> None:
+        self.store.inc("errors", (model, provider, team, error_type, status_code), amount)
+
+    def request_duration_seconds(self, *, model: str, provider: str, value: float) -> None:
+        self.store.observe("request_duration_seconds", (model, provider), bisect_left(DURATION_BUCKETS, value), value)
+
+    # Attempt level
+    def provider_requests(self, *, provider: str, model: str, deployment: str, status_code: str,
+                          amount: float = 1.0) -> None:
+        self.store.inc("provider_requests", (provider, model, deployment, status_code), amount)
+
+    def provider_errors(self, *, provider: str, model: str, deployment: str, error_type: str,
+                        amount: float = 1.0) -> None:
+        self.store.inc("provider_errors", (provider, model, deployment, error_type), amount)
+
+    def provider_latency_seconds(self, *, provider: str, model: str, deployment: str, value: float) -> None:
+        self.store.observe("provider_latency_seconds", (provider, model, deployment),
+                           bisect_left(DURATION_BUCKETS, value), value)
+
+    def time_to_first_token_seconds(self, *, provider: str, model: str, value: float) -> None:
+        self.store.observe("time_to_first_token_seconds", (provider, model), bisect_left(TTFT_BUCKETS, value), value)
+
+    def time_per_output_token_seconds(self, *, provider: str, model: str, value: float) -> None:
+        self.store.observe("time_per_output_token_seconds", (provider, model), bisect_left(TPOT_BUCKETS, value), value)
+
+    # Cost and cache
+    def tokens_used(self, *, provider: str, model: str, team: str, token_type: str, amount: float = 1.0) -> None:
+        self.store.inc("tokens_used", (provider, model, team, token_type), amount)
+
+    def spend_usd(self, *, provider: str, model: str, team: str, amount: float = 1.0) -> None:
+        self.store.inc("spend_usd", (provider, model, team), amount)
+
+    def unpriced_requests(self, *, provider: str, model: str, amount: float = 1.0) -> None:
+        self.store.inc("unpriced_requests", (provider, model), amount)
+
+    def cache_hits(self, *, model: str, amount: float = 1.0) -> None:
+        self.store.inc("cache_hits", (model,), amount)
+
+    def cache_misses(self, *, model: str, amount: float = 1.0) -> None:
+        self.store.inc("cache_misses", (model,), amount)
+
+    # Resilience and budgets
+    def fallbacks(self, *, from_model: str, to_model: str, success: str, amount: float = 1.0) -> None:
+        self.store.inc("fallbacks", (from_model, to_model, success), amount)
+
+    def retries(self, *, provider: str, model: str, amount: float = 1.0) -> None:
+        self.store.inc("retries", (provider, model), amount)
+
+    def budget_resets(self, *, entity_type: str, amount: float = 1.0) -> None:
+        self.store.inc("budget_resets", (entity_type,), amount)
+
+    def budget_max_usd(self, *, entity_type: str, entity: str, value: float, when: float) -> None:
+        self.store.set("budget_max_usd", (entity_type, entity), value, when)
+
+    def budget_remaining_usd(self, *, entity_type: str, entity: str, value: float, when: float) -> None:
+        self.store.set("budget_remaining_usd", (entity_type, entity), value, when)
+
+    def budget_reset_seconds(self, *, entity_type: str, entity: str, value: float, when: float) -> None:
+        self.store.set("budget_reset_seconds", (entity_type, entity), value, when)
+
+    # Deployments
+    def deployment_state(self, *, provider: str, model: str, deployment: str, value: float, when: float) -> None:
+        self.store.set("deployment_state", (provider, model, deployment), value, when)
+
+    def deployment_cooldowns(self, *, provider: str, model: str, deployment: str, reason: str,
+                             amount: float = 1.0) -> None:
+        self.store.inc("deployment_cooldowns", (provider, model, deployment, reason), amount)
+
+    # The proxy itself
+    def overhead_latency_seconds(self, *, model: str, provider: str, value: float) -> None:
+        self.store.observe("overhead_latency_seconds", (model, provider), bisect_left(OVERHEAD_BUCKETS, value), value)
+
+    def guardrail_requests(self, *, guardrail: str, hook: str, outcome: str, amount: float = 1.0) -> None:
+        self.store.inc("guardrail_requests", (guardrail, hook, outcome), amount)
+
+    def guardrail_latency_seconds(self, *, guardrail: str, hook: str, value: float) -> None:
+        self.store.observe("guardrail_latency_seconds", (guardrail, hook), bisect_left(GUARDRAIL_BUCKETS, value), value)
+
+    # Capacity
+    def requests_remaining(self, *, provider: str, model: str, value: float, when: float) -> None:
+        self.store.set("requests_remaining", (provider, model), value, when)
+
+    def requests_limit(self, *, provider: str, model: str, value: float, when: float) -> None:
+        self.store.set("requests_limit", (provider, model), value, when)
+
+    def tokens_remaining(self, *, provider: str, model: str, value: float, when: float) -> None:
+        self.store.set("tokens_remaining", (provider, model), value, when)
+
+    def tokens_limit(self, *, provider: str, model: str, value: float, when: float) -> None:
+        self.store.set("tokens_limit", (provider, model), value, when)
+
+    # Worker health
+    def workers_live(self, *, delta: float, when: float) -> None:
+        self.store.add("workers_live", (), delta, when)
+
+    def worker_resident_memory_max_bytes(self, *, value: float, when: float) -> None:
+        self.store.set("worker_resident_memory_max_bytes", (), value, when)
+
+    def workers_resident_memory_bytes(self, *, delta: float, when: float) -> None:
+        self.store.add("workers_resident_memory_bytes", (), delta, when)
+
+    def worker_starts(self, *, amount: float = 1.0) -> None:
+        self.store.inc("worker_starts", (), amount)
+
+    def worker_exits(self, *, reason: str, amount: float = 1.0) -> None:
+        self.store.inc("worker_exits", (reason,), amount)
+
+    def worker_event_loop_lag_seconds(self, *, value: float) -> None:
+        self.store.observe("worker_event_loop_lag_seconds", (), bisect_left(LOOP_LAG_BUCKETS, value), value)
+
+    # In flight
+    def current_load(self, *, delta: float, when: float) -> None:
+        self.store.add("current_load", (), delta, when)
+
+    # The logger itself
+    def observe_internal_errors(self, *, hook: str, amount: float = 1.0) -> None:
+        self.store.inc("observe_internal_errors", (hook,), amount)
+
+    def observe_label_overflow(self, *, label: str, amount: float = 1.0) -> None:
+        self.store.inc("observe_label_overflow", (label,), amount)

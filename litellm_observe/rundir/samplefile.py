@@ -24,6 +24,10 @@ torture test):
   and files only ever grow, so a mapping of an older size stays valid.
 - The writer reserves disk blocks (posix_fallocate) before it maps them, so a full
   filesystem is an OSError at growth, never a SIGBUS on a later store.
+
+Over 300 lines for a reason: both sides of the format live here (the reader's walk and the
+writer's appends, over one mapping type), so that what one writes and the other reads is
+checked in one file.
 """
 from __future__ import annotations
 
@@ -34,6 +38,7 @@ import mmap
 import os
 import struct
 from dataclasses import dataclass
+from typing import Iterator
 
 MAGIC = b"LOB2"
 VERSION = 1
@@ -80,6 +85,35 @@ class Parsed:
     problem: str = ""
 
 
+class _Walk:
+    """One pass over the records of `buf` from `pos` (where a record starts) up to `used`: iterating yields each
+    whole record as (key start, key end, offset of its first value, slots). Afterwards `pos` is the end of the
+    last whole record and `problem` says why the walk stopped short of `used` ("" when it did not). The one
+    record walk of this module: `parse` (a copy of the bytes) and `FileReader` (a live mapping) share it."""
+
+    __slots__ = ("_buf", "_used", "pos", "problem")
+
+    def __init__(self, buf: bytes | memoryview, pos: int, used: int):
+        self._buf, self._used, self.pos, self.problem = buf, used, pos, ""
+
+    def __iter__(self) -> Iterator[tuple[int, int, int, int]]:
+        buf, pos, used, unpack = self._buf, self.pos, self._used, RECORD.unpack_from
+        while pos < used:
+            if pos + RECORD.size > used:
+                self.problem = f"truncated record header at {pos}"
+                break
+            klen, slots = unpack(buf, pos)  # written once, before `used` covered them
+            key_end = pos + RECORD.size + klen
+            value_off = key_end + _pad(klen)
+            end = value_off + 8 * slots
+            if klen > MAX_KEY or slots > MAX_SLOTS or end > used:
+                self.problem = f"record at {pos} runs past the end"
+                break
+            yield pos + RECORD.size, key_end, value_off, slots
+            pos = end
+        self.pos = pos
+
+
 def parse(data: bytes) -> Parsed:
     """Records of a sample file's bytes (a copy: a dead writer's file, or the archive, which is
     written whole; a live file is read through FileReader, never copied).
@@ -98,26 +132,37 @@ def parse(data: bytes) -> Parsed:
         raise CorruptSampleFile(f"header says {used} bytes used")
     if used > len(data):
         return Parsed([], False, f"header says {used} bytes used, {len(data)} there")
-    out = []
-    pos = HEADER.size
-    unpack = RECORD.unpack_from
-    while pos < used:
-        if pos + RECORD.size > used:
-            return Parsed(out, False, f"truncated record header at {pos}")
-        klen, slots = unpack(data, pos)
-        key_end = pos + RECORD.size + klen
-        value_off = key_end + (-(RECORD.size + klen)) % 8
-        end = value_off + 8 * slots
-        if klen > MAX_KEY or slots > MAX_SLOTS or end > used:
-            return Parsed(out, False, f"record at {pos} runs past the end")
-        out.append((data[pos + RECORD.size:key_end], _values(slots).unpack_from(data, value_off)))
-        pos = end
-    return Parsed(out, True)
+    walk = _Walk(data, HEADER.size, used)
+    records = [(data[key:key_end], _values(slots).unpack_from(data, value_off))
+               for key, key_end, value_off, slots in walk]
+    return Parsed(records, not walk.problem, walk.problem)
 
 
 @functools.lru_cache(maxsize=None)
 def _values(slots: int) -> struct.Struct:
     return struct.Struct(f"<{slots}d")
+
+
+class _Mapping:
+    """A file mapped whole, with its byte view and its aligned u64 and f64 views (one 8-byte load or store per
+    item). `close` releases the views, then the map: the one unmap of this module."""
+
+    __slots__ = ("_mm", "view", "words", "doubles", "size")
+
+    def __init__(self, fd: int, size: int, prot: int = mmap.PROT_READ | mmap.PROT_WRITE):
+        self._mm: mmap.mmap | None = mmap.mmap(fd, size, prot=prot)
+        self.view = memoryview(self._mm)
+        self.words = self.view.cast("Q")
+        self.doubles: memoryview[float] = self.view.cast("d")
+        self.size = size
+
+    def close(self) -> None:
+        if self._mm is not None:
+            self.doubles.release()
+            self.words.release()
+            self.view.release()
+            self._mm.close()
+            self._mm = None
 
 
 class FileReader:
@@ -132,69 +177,56 @@ class FileReader:
     def __init__(self, path: str):
         self.path = path
         self._fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
-        self._mm: mmap.mmap | None = None
-        self._size = 0
+        self._mapping: _Mapping | None = None
         self._layout: list[tuple[bytes, int, int]] = []  # key, first value index, slots
         self._parsed_to = HEADER.size
         try:
             st = os.fstat(self._fd)
             self.inode = (st.st_dev, st.st_ino)
-            self._map(st.st_size)
-            if bytes(self._view[:4]) != MAGIC:
-                raise CorruptSampleFile(f"bad magic {bytes(self._view[:4])!r}")
+            mapping = self._map(st.st_size)
+            if bytes(mapping.view[:4]) != MAGIC:
+                raise CorruptSampleFile(f"bad magic {bytes(mapping.view[:4])!r}")
         except BaseException:
             self.close()
             raise
 
-    def _map(self, size: int) -> None:
+    def _map(self, size: int) -> _Mapping:
         size -= size % 8
         if size < HEADER.size:
             raise CorruptSampleFile(f"{size} bytes, shorter than the header")
-        self._unmap()
-        self._mm = mmap.mmap(self._fd, size, prot=mmap.PROT_READ)
-        self._view = memoryview(self._mm)
-        self._words = self._view.cast("Q")
-        self._doubles = self._view.cast("d")
-        self._size = size
-
-    def _unmap(self) -> None:
-        if self._mm is not None:
-            self._doubles.release()
-            self._words.release()
-            self._view.release()
-            self._mm.close()
-            self._mm = None
+        if self._mapping is not None:
+            self._mapping.close()
+            self._mapping = None
+        self._mapping = _Mapping(self._fd, size, prot=mmap.PROT_READ)
+        return self._mapping
 
     def read(self) -> Parsed:
-        used = self._words[USED_INDEX]  # one 8-byte load
+        mapping = self._mapping
+        if mapping is None:
+            raise ValueError(f"{self.path}: read after close")
+        used = mapping.words[USED_INDEX]  # one 8-byte load
         if used < self._parsed_to or used % 8:
             raise CorruptSampleFile(f"header says {used} bytes used")
         problem = ""
-        if used > self._size:  # the writer grew the file since it was mapped
-            self._map(os.fstat(self._fd).st_size)
-            if used > self._size:
-                problem = f"header says {used} bytes used, {self._size} mapped"
+        if used > mapping.size:  # the writer grew the file since it was mapped
+            mapping = self._map(os.fstat(self._fd).st_size)
+            if used > mapping.size:
+                problem = f"header says {used} bytes used, {mapping.size} mapped"
                 used = self._parsed_to
-        view, pos = self._view, self._parsed_to
-        while pos < used:
-            if pos + RECORD.size > used:
-                problem = f"truncated record header at {pos}"
-                break
-            klen, slots = RECORD.unpack_from(view, pos)  # written once, before `used` covered them
-            value_off = pos + RECORD.size + klen + (-(RECORD.size + klen)) % 8
-            end = value_off + 8 * slots
-            if klen > MAX_KEY or slots > MAX_SLOTS or end > used:
-                problem = f"record at {pos} runs past the end"
-                break
-            self._layout.append((bytes(view[pos + RECORD.size:pos + RECORD.size + klen]), value_off // 8, slots))
-            pos = end
-        self._parsed_to = pos
-        doubles = self._doubles
-        records = [(key, tuple(doubles[first:first + slots].tolist())) for key, first, slots in self._layout]
+        view = mapping.view
+        walk = _Walk(view, self._parsed_to, used)
+        self._layout += [(bytes(view[key:key_end]), value_off // 8, slots) for key, key_end, value_off, slots in walk]
+        self._parsed_to = walk.pos
+        problem = problem or walk.problem
+        doubles = mapping.doubles
+        records: list[tuple[bytes, tuple[float, ...]]] = [
+            (key, tuple(doubles[first:first + slots].tolist())) for key, first, slots in self._layout]
         return Parsed(records, not problem, problem)
 
     def close(self) -> None:
-        self._unmap()
+        if self._mapping is not None:
+            self._mapping.close()
+            self._mapping = None
         if self._fd >= 0:
             os.close(self._fd)
             self._fd = -1
@@ -235,78 +267,70 @@ def encode(records: list[tuple[bytes, tuple[float, ...]]]) -> bytes:
 class MappedFile:
     """The writing side's view of one file: appends records, stores values in place.
 
-    Not thread-safe: the caller (worker/store.py) serialises calls.
+    Not thread-safe: the caller (rundir/writer.py) serialises calls.
     """
 
     def __init__(self, fd: int, initial_size: int):
         self._fd = fd
-        self._size = 0
-        self._mm: mmap.mmap | None = None
-        self._reserve(initial_size)
+        self._mapping = self._reserve(initial_size, None)
         self.used = HEADER.size
-        self._mm[:HEADER.size] = HEADER.pack(MAGIC, VERSION, self.used)  # before the file is visible
+        self._mapping.view[:HEADER.size] = HEADER.pack(MAGIC, VERSION, self.used)  # before the file is visible
 
     @classmethod
     def copy_of(cls, source: "MappedFile", fd: int) -> "MappedFile":
         """A new file at `fd` holding what `source` holds, at the same offsets (so record indices stay
         valid); the caller keeps `source` from changing meanwhile and publishes the file afterwards."""
         new = cls.__new__(cls)
-        new._fd, new._size, new._mm = fd, 0, None
-        new._reserve(source._size)
-        new._mm[:source.used] = source._mm[:source.used]
+        new._fd = fd
+        new._mapping = new._reserve(source._mapping.size, None)
+        new._mapping.view[:source.used] = source._mapping.view[:source.used]
         new.used = source.used
         return new
 
-    def _reserve(self, size: int) -> None:
+    def _reserve(self, size: int, old: _Mapping | None) -> _Mapping:
+        """A mapping of `size` bytes, blocks reserved first; `old` is unmapped once the new one exists (an
+        OSError, ENOSPC, leaves the file and `old` as they were)."""
         os.posix_fallocate(self._fd, 0, size)  # blocks exist before any store touches them
-        self._release()
-        self._mm = mmap.mmap(self._fd, size)
-        self._view = memoryview(self._mm)
-        self._doubles = self._view.cast("d")
-        self._words = self._view.cast("Q")
-        self._size = size
-
-    def _release(self) -> None:
-        if self._mm is not None:
-            self._doubles.release()
-            self._words.release()
-            self._view.release()
-            self._mm.close()
-            self._mm = None
+        if old is not None:
+            old.close()
+        return _Mapping(self._fd, size)
 
     def append(self, key: bytes, slots: int) -> int:
         """Add a zeroed record; returns the index of its first value (in 8-byte units)."""
         need = record_size(key, slots)
-        if self.used + need > self._size:
-            size = self._size
+        mapping = self._mapping
+        if self.used + need > mapping.size:
+            size = mapping.size
             while size < self.used + need:
                 size *= 2
             try:
-                self._reserve(size)  # OSError (ENOSPC) here leaves the file as it was
+                mapping = self._mapping = self._reserve(size, mapping)
             except OSError as e:
                 if e.errno not in (errno.ENOSPC, errno.EDQUOT):
                     raise
-                self._reserve(-(-(self.used + need) // GROW_STEP) * GROW_STEP)  # nearly full: just enough
+                just_enough = -(-(self.used + need) // GROW_STEP) * GROW_STEP  # nearly full: just enough
+                mapping = self._mapping = self._reserve(just_enough, mapping)
         start = self.used
-        self._view[start:start + RECORD.size] = RECORD.pack(len(key), slots)
-        self._view[start + RECORD.size:start + RECORD.size + len(key)] = key
+        view = mapping.view
+        view[start:start + RECORD.size] = RECORD.pack(len(key), slots)
+        view[start + RECORD.size:start + RECORD.size + len(key)] = key
         value_off = start + RECORD.size + len(key) + _pad(len(key))
         # the new bytes are zero (fallocate), so values start at 0.0 and padding is zero
         self.used = value_off + 8 * slots
-        self._words[USED_INDEX] = self.used  # one 8-byte store publishes the record
+        mapping.words[USED_INDEX] = self.used  # one 8-byte store publishes the record
         return value_off // 8
 
     @property
-    def doubles(self) -> memoryview:
+    def doubles(self) -> memoryview[float]:
         """The values as a 'd' view: `doubles[i] = x` is one 8-byte store. Valid until the next
         `append` (which may grow and map the file again)."""
-        return self._doubles
+        return self._mapping.doubles
 
     def get(self, index: int) -> float:
-        return self._doubles[index]
+        return float(self._mapping.doubles[index])
 
     def put(self, index: int, value: float) -> None:
-        self._doubles[index] = value  # one 8-byte store
+        self._mapping.doubles[index] = value  # one 8-byte store
 
     def close(self) -> None:
-        self._release()
+        self._mapping.close()

@@ -18,53 +18,24 @@ requests for it count once.
 from __future__ import annotations
 
 import fcntl
-import math
 import os
 import struct
 import time
 from collections import OrderedDict
+from typing import Callable, Iterable
 
 from ..rundir.protocol import Directory, open_file, private_dir
+from .observations import BudgetSighting
 
-# entity type -> (id field, spend field, reset-time field or None)
-FIELDS = {
-    "key": ("user_api_key_hash", "user_api_key_spend", "user_api_key_budget_reset_at"),
-    "user": ("user_api_key_user_id", "user_api_key_user_spend", None),
-    "team": ("user_api_key_team_id", "user_api_key_team_spend", None),
-    "end_user": ("user_api_key_end_user_id", "user_api_key_end_user_spend", None),
-}
 MAX_TRACKED = 10_000  # entities remembered per worker (least recently seen forgotten first)
-MAX_ID = 256  # identifiers are cut to this many characters: bounded work on hostile metadata
 _STAMP = struct.Struct("<d")
 
 
-def _number(value: object) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    try:
-        value = float(value)
-    except OverflowError:
-        return None
-    return value if math.isfinite(value) else None
-
-
-def _stamp(value: object) -> str | None:
-    """A reset time as comparable text (ISO strings and datetimes sort in time order)."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, str):
-        return value[:64]
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return None if isinstance(value, int) and abs(value) > 10**18 else repr(value)
-    isoformat = getattr(value, "isoformat", None)
-    try:
-        return str(isoformat())[:64] if callable(isoformat) else None
-    except Exception:
-        return None
-
-
 class BudgetResets:
-    def __init__(self, directory: Directory | str | None, clock=time.time):
+    """What one worker saw of each entity's spend, and the claims that count each reset once across workers.
+    What a request's metadata says is observations.budget_sightings' to read."""
+
+    def __init__(self, directory: Directory | str | None, clock: Callable[[], float] = time.time):
         self._dir = Directory(directory) if isinstance(directory, str) else directory
         if self._dir is not None:
             private_dir(self._dir.resets_dir)
@@ -73,18 +44,13 @@ class BudgetResets:
         # (entity, id) -> (spend, reset time, when this worker saw it)
         self._last: OrderedDict[tuple[str, str], tuple[float | None, str | None, float]] = OrderedDict()
 
-    def observe(self, metadata) -> list[str]:
-        """Entity types whose reset this call is the first to count."""
+    def observe(self, sightings: Iterable[BudgetSighting]) -> list[str]:
+        """Entity types whose reset this request is the first to count."""
         resets = []
         now = None
-        for entity, (id_field, spend_field, reset_field) in FIELDS.items():
-            ident = metadata.get(id_field)
-            if not isinstance(ident, str) or not ident:
-                continue
-            ident = ident[:MAX_ID]
-            spend = _number(metadata.get(spend_field))
-            reset_at = _stamp(metadata.get(reset_field)) if reset_field else None
-            key = (entity, ident)
+        for sighting in sightings:
+            spend, reset_at = sighting.spend, sighting.reset_at
+            key = (sighting.entity_type, sighting.ident)
             previous = self._last.get(key)
             if previous is not None and previous[0] == spend and previous[1] == reset_at:
                 self._last.move_to_end(key)  # nothing changed: the common case, no clock read
@@ -99,8 +65,8 @@ class BudgetResets:
             old_spend, old_reset, seen_at = previous
             moved = reset_at is not None and old_reset is not None and reset_at > old_reset
             dropped = spend is not None and old_spend is not None and spend < old_spend
-            if (moved or dropped) and self._claim(f"{entity}\0{ident}", seen_at, now):
-                resets.append(entity)
+            if (moved or dropped) and self._claim(f"{sighting.entity_type}\0{sighting.ident}", seen_at, now):
+                resets.append(sighting.entity_type)
         return resets
 
     def _claim(self, entity: str, seen_at: float, now: float) -> bool:

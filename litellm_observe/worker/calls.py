@@ -30,6 +30,7 @@ of its own (callers pass `now`).
 from __future__ import annotations
 
 import heapq
+from typing import Any, NamedTuple
 
 GRACE_SECONDS = 5.0  # after a stream ended, how long a terminal event may still arrive
 SETTLE_SECONDS = 10.0  # after a request ended, how long an attempt's report may still arrive
@@ -43,6 +44,14 @@ SUCCESS, FAILURE, DISCONNECT, STREAM_FAILED, STREAM_EMPTY = (
 EXHAUSTED, RAISED, CLOSED = "exhausted", "raised", "closed"
 
 
+class GroupRetries(NamedTuple):
+    """The retries of one request within one model group (Call.retries)."""
+
+    provider: object  # of the group's latest attempt, raw
+    group: object  # raw
+    retries: int
+
+
 class Call:
     """One client request, from its pre-call hook until its late reports are settled. Attributes
     not set in __init__ keep their class defaults until a hook sets them (cheaper per request)."""
@@ -51,8 +60,8 @@ class Call:
     failed: set[int] | None = None  # attempt numbers a deployment failure reported
     succeeded = 0  # attempts a success event reported
     attempt_began: float | None = None
-    attempt_labels: tuple | None = None  # raw (provider, model group, deployment) of the latest attempt
-    groups: dict | None = None  # model group -> [provider, attempts]: the retries within each group
+    attempt_labels: tuple[object, ...] | None = None  # raw (provider, model group, deployment) of the latest attempt
+    groups: dict[object, list[Any]] | None = None  # model group -> [provider, attempts]: the retries within each group
     error: object = None  # the last exception seen (failure event, stream, failure hook)
     error_frame = False  # the stream carried an in-band error (`event: error`, response.failed)
     stream_end: str | None = None
@@ -62,16 +71,33 @@ class Call:
 
     def __init__(self, call_id: str, started: float, model: object = None, user: object = None):
         self.call_id = call_id
-        self.started = started  # epoch seconds at the pre-call hook
+        self.started = started  # monotonic seconds at the pre-call hook
         self.model = model  # the model group the client asked for (raw)
         self.user = user  # the key's auth object (team), raw
         self.in_load = True  # still counted in current_load
 
-    def retries(self) -> list[tuple[object, object, int]]:
-        """(provider, model group, retries) per group attempted: its attempts after the first. A
-        fallback's first attempt in another group is not a retry; every further one is, as the
-        router counts them (x-litellm-attempted-retries)."""
-        return [(provider, group, n - 1) for group, (provider, n) in (self.groups or {}).items() if n > 1]
+    def retries(self) -> list[GroupRetries]:
+        """The retries per group attempted: its attempts after the first. A fallback's first attempt in
+        another group is not a retry; every further one is, as the router counts them
+        (x-litellm-attempted-retries)."""
+        return [GroupRetries(provider=seen[0], group=group, retries=seen[1] - 1)
+                for group, seen in (self.groups or {}).items() if seen[1] > 1]
+
+    # the latest attempt's raw labels, by name (None when not known)
+    @property
+    def attempt_provider(self) -> object:
+        labels = self.attempt_labels
+        return labels[0] if labels else None
+
+    @property
+    def attempt_group(self) -> object:
+        labels = self.attempt_labels
+        return labels[1] if labels and len(labels) > 1 else None
+
+    @property
+    def attempt_deployment(self) -> object:
+        labels = self.attempt_labels
+        return labels[2] if labels and len(labels) > 2 else None
 
     def unreported(self) -> int:
         """Attempts that started and that neither a deployment failure nor a success reported."""
@@ -92,7 +118,7 @@ class CallBook:
         # guardrail runs counted: (call id, guardrail, hook, start) -> until when it is remembered.
         # One run can be carried by the failure event of a failed attempt and the success event of
         # the retry that answered; it is counted once.
-        self._guardrail_runs: dict[tuple, float] = {}
+        self._guardrail_runs: dict[tuple[object, ...], float] = {}
         self._next_prune = 0.0
 
     def __len__(self) -> int:
@@ -112,7 +138,7 @@ class CallBook:
         return call
 
     # ---- attempts --------------------------------------------------------------------------------
-    def attempt_started(self, call_id: object, now: float, labels: tuple) -> None:
+    def attempt_started(self, call_id: object, now: float, labels: tuple[object, ...]) -> None:
         call = self.get(call_id)
         if call is not None:
             call.attempts += 1
@@ -166,7 +192,7 @@ class CallBook:
         if how == CLOSED:
             return self.end(call_id, DISCONNECT, now)
         if call.ended is None:
-            self._schedule(now + self.grace, "grace", call_id)
+            self._schedule(now + self.grace, "grace", call.call_id)
         return None
 
     def end(self, call_id: object, how: str, now: float) -> Call | None:
@@ -192,7 +218,7 @@ class CallBook:
         self._schedule(now + self.settle, "settle", call_id)
         return call
 
-    def first_guardrail_report(self, key: tuple, now: float) -> bool:
+    def first_guardrail_report(self, key: tuple[object, ...], now: float) -> bool:
         """Whether this guardrail run (call id, guardrail, hook, start) is reported for the first time."""
         if key in self._guardrail_runs:
             return False

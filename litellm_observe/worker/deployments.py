@@ -97,8 +97,9 @@ class CooldownWatch:
             params, info = mapping(entry.get("litellm_params")), mapping(entry.get("model_info"))
             model_id = info.get("id")
             if isinstance(model_id, str) and model_id:
-                by_id[model_id] = Deployment(router_view.provider_of(params), entry.get("model_name"),
-                                             deployment_name(model_id, params.get("model"), params.get("api_base")))
+                by_id[model_id] = Deployment(provider=router_view.provider_of(params), group=entry.get("model_name"),
+                                             name=deployment_name(model_id, params.get("model"),
+                                                                  params.get("api_base")))
         self._by_id, self._ids = by_id, list(by_id)
 
     async def read(self) -> Reading | None:
@@ -115,7 +116,7 @@ class CooldownWatch:
             return None
         active = await cache.async_get_active_cooldowns(model_ids=self._ids, parent_otel_span=None)
         now = self._clock()
-        reading = Reading([], [], [], [])
+        reading = Reading(started=[], active=[], lapsed=[], errors=[])
         cooling: set[str] = set()
         for model_id, value in (active or ())[:len(self._ids)]:
             deployment = self._by_id.get(model_id)
@@ -135,7 +136,7 @@ class CooldownWatch:
                     continue
                 self._seen[key] = ends
                 if claimed:
-                    reading.started.append(Cooldown(deployment, value.get("status_code")))
+                    reading.started.append(Cooldown(deployment=deployment, reason=value.get("status_code")))
         reading.lapsed = [self._by_id[i] for i in self._cooling - cooling if i in self._by_id]
         self._cooling = cooling
         if cooling:

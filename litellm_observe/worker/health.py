@@ -25,6 +25,7 @@ import weakref
 from typing import Callable
 
 from ..catalogue import EXIT_REASONS, WORKER_EXITS
+from ..rundir.record import Recorder
 
 INTERVAL = 1.0  # seconds between loop-lag ticks
 MEMORY_EVERY = 3  # ticks between memory reads
@@ -62,7 +63,7 @@ def resident_bytes(path: str = STATM) -> int | None:
 
 
 class WorkerHealth:
-    def __init__(self, rec, on_error: Callable[[str, BaseException], None], statm: str = STATM):
+    def __init__(self, rec: Recorder, on_error: Callable[[str, BaseException], None], statm: str = STATM):
         self.rec = rec
         self._on_error = on_error
         self._statm = statm
@@ -119,18 +120,24 @@ class WorkerHealth:
             self._schedule()
 
     def _schedule(self) -> None:
-        self._due = self._loop.time() + INTERVAL
-        self._loop.call_at(self._due, self._tick)
+        loop = self._loop
+        if loop is None:  # not probing
+            return
+        self._due = loop.time() + INTERVAL
+        loop.call_at(self._due, self._tick)
 
     def _tick(self) -> None:
+        loop = self._loop
+        if loop is None:  # not probing
+            return
         try:
             if self._exited or os.getpid() != self._pid:
                 return
-            self.rec.worker_event_loop_lag_seconds(value=max(0.0, self._loop.time() - self._due))
+            self.rec.worker_event_loop_lag_seconds(value=max(0.0, loop.time() - self._due))
             self._ticks += 1
             if self._ticks % MEMORY_EVERY == 0:
                 self.read_memory()
         except Exception as e:  # noqa: BLE001 - the probe must never break the loop
             self._on_error("worker_health", e)
-        if not self._loop.is_closed():
+        if not loop.is_closed():
             self._schedule()

@@ -4,14 +4,18 @@
 - `LabelCaps` admits at most N distinct values per label per proxy run, shared by all
   workers through files in the run directory so the admitted set survives worker
   recycling; past the cap a value becomes `overflow`.
+- `Labeller` is what the recording code asks: a raw value (as an observation carries it) in, its label
+  value out, cleaned and capped; a model group is also checked against the proxy's model list.
 """
 from __future__ import annotations
 
 import fcntl
+import fnmatch
 import json
 import os
 import threading
-from typing import Callable
+import time
+from typing import Callable, Iterable
 
 from ..rundir.protocol import Directory, open_file, private_dir
 
@@ -82,16 +86,16 @@ class LabelCaps:
                     return value
                 self._full.add(label)
             else:
-                if self._admit_shared(label, value, seen, cap):
+                if self._admit_shared(self._dir, label, value, seen, cap):
                     return value
         if value in seen:
             return value
         self._on_overflow(label)
         return OVERFLOW
 
-    def _admit_shared(self, label: str, value: str, seen: set[str], cap: int) -> bool:
+    def _admit_shared(self, directory: Directory, label: str, value: str, seen: set[str], cap: int) -> bool:
         """Read values other workers admitted, then append ours if there is room."""
-        fd = open_file(self._dir.label_values(label), os.O_RDWR | os.O_CREAT | os.O_APPEND)
+        fd = open_file(directory.label_values(label), os.O_RDWR | os.O_CREAT | os.O_APPEND)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
             start = self._offsets.get(label, 0)
@@ -116,3 +120,51 @@ class LabelCaps:
             return True
         finally:
             os.close(fd)  # closing releases the flock
+
+
+MODEL_REFRESH_SECONDS = 10.0
+
+
+class Labeller:
+    """Label values of one process. `model_names` gives the proxy's public model groups (wildcard entries
+    included), or None outside a proxy, where every name is a model group; it is asked again at most every
+    MODEL_REFRESH_SECONDS, and only for a name not seen in the list."""
+
+    def __init__(self, caps: LabelCaps, model_names: Callable[[], Iterable[str] | None]):
+        self._caps = caps
+        self._model_names = model_names
+        self._known: set[str] = set()
+        self._patterns: list[str] = []
+        self._checked = 0.0
+        self._any_model = False  # outside a proxy (no model list): every name is a model group
+
+    def label(self, name: str, value: object) -> str:
+        """`name`'s label value for `value` (an `entity.<type>` name is capped per entity type)."""
+        return self._caps.admit(name, clean(value))
+
+    def team(self, value: object) -> str:
+        return self._caps.admit("team", clean(value))
+
+    def model(self, name: object) -> str:
+        """A model group label: a group of the proxy's model list (or the wildcard entry it matches),
+        `unlisted` for any other name, `unknown` when missing."""
+        value = clean(name)
+        if value == UNKNOWN:
+            return value
+        if value not in self._known and not self._any_model:
+            now = time.monotonic()
+            if now - self._checked > MODEL_REFRESH_SECONDS or not self._checked:
+                self._checked = now
+                names = self._model_names()
+                self._any_model = names is None
+                if names is None:  # not inside a proxy: every name is a model group
+                    return self._caps.admit("model", value)
+                cleaned = [clean(n) for n in names]
+                self._known = {n for n in cleaned if "*" not in n}
+                self._patterns = [n for n in cleaned if "*" in n]
+            if value not in self._known:
+                match = next((p for p in self._patterns if fnmatch.fnmatchcase(value, p)), None)
+                if match is None:
+                    return UNLISTED
+                value = match
+        return self._caps.admit("model", value)

@@ -7,9 +7,19 @@ against payloads captured from real proxies of each LiteLLM version of the matri
 (tests/fixtures/payloads/, tests/worker/test_observations.py).
 
 Values stay raw (a model group, a team, a provider as LiteLLM gave them): turning them into label
-values (cleaning, caps, the proxy's model list) is the logger's job. Amounts that may go into a counter
+values (cleaning, caps, the proxy's model list) is labels.py's job. Amounts that may go into a counter
 are checked here: a negative, NaN, infinite or non-numeric one is left out and named in `problems`,
 for the logger to count as an internal error; it is never added.
+
+Observations are dataclasses with named fields, built with keywords and read by name. The ones built on
+every event (Success and what it carries, FailedAttempt) are built as `o = _blank(Cls)` then
+`Cls.__init__(o, name=value, ...)`: in CPython 3.11 `Cls(name=value, ...)` hands the keywords to __init__
+through a dict (type.__call__), which costs about twice the positional call it replaced; calling __init__
+itself does not, and is checked by type checkers the same way.
+
+Over 300 lines for a reason: this file is the payload contract, every field read from LiteLLM's hook
+arguments in one place (budget resets' fields too, worker/budgets.py); splitting it would split the
+contract.
 """
 from __future__ import annotations
 
@@ -17,32 +27,42 @@ import datetime
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Any, TypeVar
 
 from . import error_types
 
+_T = TypeVar("_T")
+
 RATELIMIT_HEADERS = ("x_ratelimit_remaining_requests", "x_ratelimit_limit_requests",
                      "x_ratelimit_remaining_tokens", "x_ratelimit_limit_tokens")
-_EMPTY: Mapping = {}
+_EMPTY: Mapping[str, Any] = {}
 
 
-def mapping(value: object) -> Mapping:
+def _blank(cls: type[_T]) -> _T:
+    """An instance whose __init__ the caller runs itself, with keywords (module docstring)."""
+    return object.__new__(cls)
+
+
+def mapping(value: object) -> Mapping[str, Any]:
     """A mapping, or an empty one (LiteLLM hands some hooks a MappingProxyType, not a dict)."""
     return value if type(value) is dict or isinstance(value, Mapping) else _EMPTY
 
 
 def number(value: object) -> float | None:
-    """A finite float from an int or float (not bool); None for anything else."""
+    """A finite float from an int or float (not bool); None for anything else. The one number parser of the
+    worker: observations, budget resets and cooldown readings all read numbers through it."""
+    # mypy cannot narrow through `kind` (one type() call instead of several isinstance() calls: this runs a dozen
+    # times per event); the tests on `kind` are the narrowing, hence the two ignores
     kind = type(value)
-    if kind is float:  # the common cases first: this runs a dozen times per event
-        return value if value - value == 0.0 else None  # inf - inf and nan - nan are nan
+    if kind is float:  # the common case first
+        return value if value - value == 0.0 else None  # type: ignore[operator,return-value]  # nan, inf: nan
     if kind is not int and (kind is bool or not isinstance(value, (int, float)) or isinstance(value, bool)):
         return None
     try:
-        value = float(value)  # an int past 1e308 raises OverflowError
+        result = float(value)  # type: ignore[arg-type]  # an int past 1e308 raises OverflowError
     except OverflowError:
         return None
-    return value if math.isfinite(value) else None
+    return result if math.isfinite(result) else None
 
 
 def epoch(value: object) -> float | None:
@@ -96,8 +116,10 @@ def deployment_name(model_id: object, model: object, api_base: object) -> object
 
 
 # guardrail_information statuses (LiteLLM's StandardLoggingGuardrailInformation; legacy names too)
-GUARDRAIL_OUTCOMES = {"success": "passed", "guardrail_flagged": "passed", "guardrail_intervened": "blocked",
-                      "blocked": "blocked", "guardrail_failed_to_respond": "error", "failure": "error"}
+# guardrail_information statuses (LiteLLM's StandardLoggingGuardrailInformation; legacy names too)
+GUARDRAIL_OUTCOMES: dict[object, str] = {
+    "success": "passed", "guardrail_flagged": "passed", "guardrail_intervened": "blocked", "blocked": "blocked",
+    "guardrail_failed_to_respond": "error", "failure": "error"}
 
 
 @dataclass(slots=True)
@@ -109,7 +131,7 @@ class GuardrailRun:
     started: float | None  # identifies the run, with name and hook: one run is counted once
 
 
-def guardrail_runs(slo: Mapping) -> list[GuardrailRun]:
+def guardrail_runs(slo: Mapping[str, Any]) -> list[GuardrailRun]:
     """The guardrail runs an event carries (LiteLLM records them for its built-in guardrails and for
     custom ones decorated with @log_guardrail_information); `not_run` and unknown statuses are left out."""
     info = slo.get("guardrail_information")
@@ -118,8 +140,8 @@ def guardrail_runs(slo: Mapping) -> list[GuardrailRun]:
     if not isinstance(info, list):
         return []
     out = []
-    for entry in info[:32]:
-        entry = mapping(entry)
+    for raw in info[:32]:
+        entry = mapping(raw)
         outcome = GUARDRAIL_OUTCOMES.get(entry.get("guardrail_status"))
         if outcome is None:
             continue
@@ -128,14 +150,18 @@ def guardrail_runs(slo: Mapping) -> list[GuardrailRun]:
         if isinstance(mode, list):
             mode = ",".join(str(getattr(m, "value", m)) for m in mode[:4])
         duration = number(entry.get("duration"))
-        out.append(GuardrailRun(entry.get("guardrail_name"), mode if isinstance(mode, str) else None, outcome,
-                                duration if duration is not None and duration >= 0 else None,
-                                number(entry.get("start_time"))))
+        run = _blank(GuardrailRun)
+        GuardrailRun.__init__(run, name=entry.get("guardrail_name"), hook=mode if isinstance(mode, str) else None,
+                              outcome=outcome, duration=duration if duration is not None and duration >= 0 else None,
+                              started=number(entry.get("start_time")))
+        out.append(run)
     return out
 
 
 @dataclass(slots=True)
 class BudgetReading:
+    """A budget's gauges, where metadata carries a maximum."""
+
     entity_type: str  # team, key, user, end_user
     entity: object
     max_usd: float
@@ -169,33 +195,104 @@ def moment(value: object) -> float | None:
     return None
 
 
-def budget_readings(slo_meta: Mapping, params_meta: Mapping, cost: float | None) -> list[BudgetReading]:
-    """Budgets of the request's team, key (by alias only), user and end user, where metadata carries a maximum."""
-    def get(name):
-        value = slo_meta.get(name)
-        return params_meta.get(name) if value is None else value
-
+def budget_readings(slo_meta: Mapping[str, Any], params_meta: Mapping[str, Any],
+                    cost: float | None) -> list[BudgetReading]:
+    """Budgets of the request's team, key (by alias only), user and end user, where metadata carries a maximum.
+    A field is read from SLO.metadata, else (missing or None there) from the request's metadata."""
     out = []
     for entity_type, entity_fields, max_field, spend_field, reset_field in _BUDGETS:
-        entity = next((v for v in map(get, entity_fields) if isinstance(v, str) and v), None)
-        maximum = number(get(max_field))
-        if entity is None or maximum is None or maximum < 0:
+        entity = None
+        for field in entity_fields:
+            value = slo_meta.get(field)
+            if value is None:
+                value = params_meta.get(field)
+            if isinstance(value, str) and value:
+                entity = value
+                break
+        if entity is None:
             continue
-        spend = number(get(spend_field)) if spend_field else None
-        remaining = None if spend is None else maximum - spend - (cost or 0.0)
-        out.append(BudgetReading(entity_type, entity, maximum, remaining,
-                                 moment(get(reset_field)) if reset_field else None))
+        value = slo_meta.get(max_field)
+        maximum = number(params_meta.get(max_field) if value is None else value)
+        if maximum is None or maximum < 0:
+            continue
+        spend = None
+        if spend_field:
+            value = slo_meta.get(spend_field)
+            spend = number(params_meta.get(spend_field) if value is None else value)
+        reset_at = None
+        if reset_field:
+            value = slo_meta.get(reset_field)
+            reset_at = moment(params_meta.get(reset_field) if value is None else value)
+        reading = _blank(BudgetReading)
+        BudgetReading.__init__(reading, entity_type=entity_type, entity=entity, max_usd=maximum,
+                               remaining_usd=None if spend is None else maximum - spend - (cost or 0.0),
+                               reset_at=reset_at)
+        out.append(reading)
     return out
 
 
-class RequestStart(NamedTuple):
+@dataclass(slots=True)
+class BudgetSighting:
+    """What one request's metadata says of an entity's spend: worker/budgets.py sees a reset when, between two
+    requests for the same entity, the reset time moved forward or the spend dropped."""
+
+    entity_type: str  # key, user, team, end_user
+    ident: str  # at most MAX_BUDGET_ID characters: bounded work on hostile metadata
+    spend: float | None
+    reset_at: str | None  # the next reset time, as comparable text (reset_stamp)
+
+
+MAX_BUDGET_ID = 256
+# entity type -> id field, spend field, reset-time field (keys only). Keys by hash here: a reset is counted, never
+# labelled with the key.
+_RESET_FIELDS = (
+    ("key", "user_api_key_hash", "user_api_key_spend", "user_api_key_budget_reset_at"),
+    ("user", "user_api_key_user_id", "user_api_key_user_spend", None),
+    ("team", "user_api_key_team_id", "user_api_key_team_spend", None),
+    ("end_user", "user_api_key_end_user_id", "user_api_key_end_user_spend", None),
+)
+
+
+def reset_stamp(value: object) -> str | None:
+    """A reset time as comparable text (ISO strings and datetimes sort in time order)."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        return value[:64]
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return None if isinstance(value, int) and abs(value) > 10**18 else repr(value)
+    isoformat = getattr(value, "isoformat", None)
+    try:
+        return str(isoformat())[:64] if callable(isoformat) else None
+    except Exception:
+        return None
+
+
+def budget_sightings(metadata: Mapping[str, Any]) -> list[BudgetSighting]:
+    """The entities a request's metadata names (by id), with their spend and next reset time."""
+    out = []
+    for entity_type, id_field, spend_field, reset_field in _RESET_FIELDS:
+        ident = metadata.get(id_field)
+        if not isinstance(ident, str) or not ident:
+            continue
+        sighting = _blank(BudgetSighting)
+        BudgetSighting.__init__(sighting, entity_type=entity_type, ident=ident[:MAX_BUDGET_ID],
+                                spend=number(metadata.get(spend_field)),
+                                reset_at=reset_stamp(metadata.get(reset_field)) if reset_field else None)
+        out.append(sighting)
+    return out
+
+
+@dataclass(slots=True)
+class RequestStart:
     """async_pre_call_hook: a client request entered the proxy."""
 
     call_id: object
     model: object  # the model group the client asked for
 
 
-class AttemptStart(NamedTuple):
+@dataclass(slots=True)
+class AttemptStart:
     """log_pre_api_call: an upstream call (first try, retry or fallback step) begins."""
 
     call_id: object
@@ -213,24 +310,37 @@ class Success:
     model_group: object  # the group that served
     requested: object  # the group the client asked for, when a fallback served another; else None
     team: object
+    deployment: object
     started: float | None  # the upstream call's start (epoch seconds)
     ended: float | None
     first_token: float | None  # streams only
+    overhead: float | None  # seconds LiteLLM added (non-streamed successes carry it)
     stream: bool
     cache_hit: bool
+    # amounts (each None when absent or bad, a bad one named in `problems`)
     prompt_tokens: float | None
     completion_tokens: float | None
     cached_tokens: float | None
+    reasoning_tokens: float | None
+    cache_creation_tokens: float | None
+    audio_input_tokens: float | None
+    audio_output_tokens: float | None
     cost: float | None
     retries: float | None
-    ratelimit: tuple[float | None, ...]  # RATELIMIT_HEADERS, in order
-    budget_metadata: Mapping  # what worker/budgets.py reads
+    # the upstream's x-ratelimit headers
+    requests_remaining: float | None
+    requests_limit: float | None
+    tokens_remaining: float | None
+    tokens_limit: float | None
     problems: list[str]  # amounts left out as bad
-    deployment: object
-    overhead: float | None  # seconds LiteLLM added (non-streamed successes carry it)
-    token_details: tuple[float | None, ...]  # reasoning, cache_creation_input, audio_input, audio_output
-    guardrails: list  # GuardrailRun
-    budgets: list  # BudgetReading
+    guardrails: list[GuardrailRun]
+    budgets: list[BudgetReading]  # not for cache hits
+    budget_sightings: list[BudgetSighting]  # not for cache hits
+
+    @property
+    def ratelimit(self) -> tuple[float | None, float | None, float | None, float | None]:
+        """The x-ratelimit header values, in RATELIMIT_HEADERS' order."""
+        return self.requests_remaining, self.requests_limit, self.tokens_remaining, self.tokens_limit
 
 
 @dataclass(slots=True)
@@ -271,69 +381,76 @@ class Fallback:
 
 
 def request_start(data: object) -> RequestStart:
-    data = mapping(data)
-    return RequestStart(data.get("litellm_call_id"), data.get("model"))
+    fields = mapping(data)
+    return RequestStart(call_id=fields.get("litellm_call_id"), model=fields.get("model"))
 
 
 def attempt_start(kwargs: object) -> AttemptStart:
-    kwargs = mapping(kwargs)
-    params = mapping(kwargs.get("litellm_params"))
+    fields = mapping(kwargs)
+    params = mapping(fields.get("litellm_params"))
     # /v1/messages and /v1/responses keep the router's metadata under litellm_metadata
     meta = mapping(params.get("metadata")) or mapping(params.get("litellm_metadata"))
-    return AttemptStart(kwargs.get("litellm_call_id"), kwargs.get("custom_llm_provider")
-                        or params.get("custom_llm_provider"), meta.get("model_group"),
-                        deployment_name(mapping(params.get("model_info")).get("id"),
-                                        meta.get("deployment") or kwargs.get("model"), params.get("api_base")))
+    return AttemptStart(call_id=fields.get("litellm_call_id"),
+                        provider=fields.get("custom_llm_provider") or params.get("custom_llm_provider"),
+                        model_group=meta.get("model_group"),
+                        deployment=deployment_name(mapping(params.get("model_info")).get("id"),
+                                                   meta.get("deployment") or fields.get("model"),
+                                                   params.get("api_base")))
 
 
 def success(kwargs: object) -> Success:
-    kwargs = mapping(kwargs)
-    slo = mapping(kwargs.get("standard_logging_object"))
-    meta = mapping(mapping(kwargs.get("litellm_params")).get("metadata"))
+    fields = mapping(kwargs)
+    slo = mapping(fields.get("standard_logging_object"))
+    meta = mapping(mapping(fields.get("litellm_params")).get("metadata"))
     slo_meta = mapping(slo.get("metadata"))
-    served = slo.get("model_group") or meta.get("model_group")
     requested = meta.get("original_model_group")
     started, ended = epoch(slo.get("startTime")), epoch(slo.get("endTime"))
-    if started is None and "start_time" in kwargs:
-        started = epoch(kwargs.get("start_time"))
-    stream = slo.get("stream") is True or kwargs.get("stream") is True
-    cache_hit = (slo.get("cache_hit") if "cache_hit" in slo else kwargs.get("cache_hit")) is True
-    details = mapping(mapping(slo_meta.get("usage_object")).get("prompt_tokens_details"))
-    problems: list[str] = []
+    if started is None and "start_time" in fields:
+        started = epoch(fields.get("start_time"))
+    stream = slo.get("stream") is True or fields.get("stream") is True
+    cache_hit = (slo.get("cache_hit") if "cache_hit" in slo else fields.get("cache_hit")) is True
+    usage = mapping(slo_meta.get("usage_object"))
+    details = mapping(usage.get("prompt_tokens_details"))
+    completion_details = mapping(usage.get("completion_tokens_details"))
     hidden = mapping(slo.get("hidden_params"))
     headers = mapping(hidden.get("additional_headers"))
-    usage = mapping(slo_meta.get("usage_object"))
-    completion_details = mapping(usage.get("completion_tokens_details"))
     overhead = number(hidden.get("litellm_overhead_time_ms"))
-    cost = amount(slo.get("response_cost"), "response_cost", problems)
     cache_creation = usage.get("cache_creation_input_tokens")
     if cache_creation is None:
         cache_creation = details.get("cache_creation_tokens")
-    return Success(  # positional: this runs once per event
-        kwargs.get("litellm_call_id"),
-        slo.get("custom_llm_provider") or kwargs.get("custom_llm_provider"),
-        served,
-        requested if requested and requested != slo.get("model_group") else None,
-        slo_meta.get("user_api_key_team_alias") or slo_meta.get("user_api_key_team_id"),
-        started, ended,
-        epoch(slo.get("completionStartTime")) if stream else None,
-        stream, cache_hit,
-        amount(slo.get("prompt_tokens"), "prompt_tokens", problems),
-        amount(slo.get("completion_tokens"), "completion_tokens", problems),
-        amount(details.get("cached_tokens"), "cached_tokens", problems),
-        cost,
-        amount(meta.get("attempted_retries"), "attempted_retries", problems),
-        (header_value(headers.get(RATELIMIT_HEADERS[0])), header_value(headers.get(RATELIMIT_HEADERS[1])),
-         header_value(headers.get(RATELIMIT_HEADERS[2])), header_value(headers.get(RATELIMIT_HEADERS[3]))),
-        slo_meta, problems,
-        deployment_name(slo.get("model_id"), slo.get("model"), slo.get("api_base")),
-        overhead / 1000.0 if overhead is not None and overhead >= 0 else None,
-        (amount(completion_details.get("reasoning_tokens"), "reasoning_tokens", problems),
-         amount(cache_creation, "cache_creation_input_tokens", problems),
-         amount(details.get("audio_tokens"), "audio_input_tokens", problems),
-         amount(completion_details.get("audio_tokens"), "audio_output_tokens", problems)),
-        guardrail_runs(slo) if slo.get("guardrail_information") else [],
-        budget_readings(slo_meta, meta, cost) if not cache_hit else [])
+    problems: list[str] = []  # filled in this order: the first bad amount is the one logged
+    cost = amount(slo.get("response_cost"), "response_cost", problems)
+    o = _blank(Success)
+    Success.__init__(
+        o,
+        call_id=fields.get("litellm_call_id"),
+        provider=slo.get("custom_llm_provider") or fields.get("custom_llm_provider"),
+        model_group=slo.get("model_group") or meta.get("model_group"),
+        requested=requested if requested and requested != slo.get("model_group") else None,
+        team=slo_meta.get("user_api_key_team_alias") or slo_meta.get("user_api_key_team_id"),
+        deployment=deployment_name(slo.get("model_id"), slo.get("model"), slo.get("api_base")),
+        started=started, ended=ended,
+        first_token=epoch(slo.get("completionStartTime")) if stream else None,
+        overhead=overhead / 1000.0 if overhead is not None and overhead >= 0 else None,
+        stream=stream, cache_hit=cache_hit,
+        prompt_tokens=amount(slo.get("prompt_tokens"), "prompt_tokens", problems),
+        completion_tokens=amount(slo.get("completion_tokens"), "completion_tokens", problems),
+        cached_tokens=amount(details.get("cached_tokens"), "cached_tokens", problems),
+        retries=amount(meta.get("attempted_retries"), "attempted_retries", problems),
+        reasoning_tokens=amount(completion_details.get("reasoning_tokens"), "reasoning_tokens", problems),
+        cache_creation_tokens=amount(cache_creation, "cache_creation_input_tokens", problems),
+        audio_input_tokens=amount(details.get("audio_tokens"), "audio_input_tokens", problems),
+        audio_output_tokens=amount(completion_details.get("audio_tokens"), "audio_output_tokens", problems),
+        cost=cost,
+        requests_remaining=header_value(headers.get("x_ratelimit_remaining_requests")),
+        requests_limit=header_value(headers.get("x_ratelimit_limit_requests")),
+        tokens_remaining=header_value(headers.get("x_ratelimit_remaining_tokens")),
+        tokens_limit=header_value(headers.get("x_ratelimit_limit_tokens")),
+        problems=problems,
+        guardrails=guardrail_runs(slo) if slo.get("guardrail_information") else [],
+        budgets=budget_readings(slo_meta, meta, cost) if not cache_hit else [],
+        budget_sightings=budget_sightings(slo_meta) if not cache_hit else [])
+    return o
 
 
 def team_of(user: object) -> object:
@@ -342,31 +459,35 @@ def team_of(user: object) -> object:
 
 
 def failure(request_data: object, exc: object, user: object) -> Failure:
-    request_data = mapping(request_data)
+    fields = mapping(request_data)
     code = error_types.status_code(exc)
-    meta = mapping(request_data.get("metadata"))
+    meta = mapping(fields.get("metadata"))
     problems: list[str] = []
     retries = amount(meta.get("attempted_retries"), "attempted_retries", problems)
     return Failure(
-        call_id=request_data.get("litellm_call_id"), model=request_data.get("model"),
+        call_id=fields.get("litellm_call_id"), model=fields.get("model"),
         provider=getattr(exc, "llm_provider", None) or None, team=team_of(user),
         status_code=code, error_type=error_types.error_type(exc, code),
-        retries=retries, retries_group=meta.get("model_group") or request_data.get("model"), problems=problems)
+        retries=retries, retries_group=meta.get("model_group") or fields.get("model"), problems=problems)
 
 
 def failed_attempt(request_data: object, exc: object) -> FailedAttempt:
-    request_data = mapping(request_data)
-    meta = mapping(request_data.get("metadata")) or mapping(request_data.get("litellm_metadata"))
+    fields = mapping(request_data)
+    meta = mapping(fields.get("metadata")) or mapping(fields.get("litellm_metadata"))
     provider = getattr(exc, "llm_provider", None)
     if not provider:  # "openai/fake-ok": the provider is the deployment's prefix
-        deployment = request_data.get("model")
+        deployment = fields.get("model")
         provider = deployment.split("/", 1)[0] if isinstance(deployment, str) and "/" in deployment else None
     code = error_types.status_code(exc)
-    details = mapping(getattr(request_data.get("litellm_logging_obj"), "model_call_details", None))
-    deployment = deployment_name(mapping(request_data.get("model_info")).get("id"), request_data.get("model"),
-                                 request_data.get("api_base"))
-    return FailedAttempt(request_data.get("litellm_call_id"), provider, meta.get("model_group"), deployment, code,
-                         error_types.error_type(exc, code), epoch(details.get("api_call_start_time")))
+    details = mapping(getattr(fields.get("litellm_logging_obj"), "model_call_details", None))
+    o = _blank(FailedAttempt)
+    FailedAttempt.__init__(o, call_id=fields.get("litellm_call_id"), provider=provider,
+                           model_group=meta.get("model_group"),
+                           deployment=deployment_name(mapping(fields.get("model_info")).get("id"), fields.get("model"),
+                                                      fields.get("api_base")),
+                           status_code=code, error_type=error_types.error_type(exc, code),
+                           began=epoch(details.get("api_call_start_time")))
+    return o
 
 
 @dataclass(slots=True)
@@ -376,17 +497,33 @@ class FailureEvent:
 
     call_id: object
     error: object
-    guardrails: list  # GuardrailRun
+    guardrails: list[GuardrailRun]
 
 
 def failure_event(kwargs: object) -> FailureEvent:
-    kwargs = mapping(kwargs)
-    slo = mapping(kwargs.get("standard_logging_object"))
-    return FailureEvent(kwargs.get("litellm_call_id"), kwargs.get("exception"),
-                        guardrail_runs(slo) if slo.get("guardrail_information") else [])
+    fields = mapping(kwargs)
+    slo = mapping(fields.get("standard_logging_object"))
+    return FailureEvent(call_id=fields.get("litellm_call_id"), error=fields.get("exception"),
+                        guardrails=guardrail_runs(slo) if slo.get("guardrail_information") else [])
+
+
+# How a stream item carries an error in-band: SSE frames (/v1/messages), Responses API events
+_ERROR_FRAMES = (b"event: error", b"event:error", b'"type":"error"', b'"type": "error"', b"response.failed",
+                 b'data: {"error"')
+
+
+def stream_error(item: object) -> bool:
+    """Whether a stream item carries an error in-band: an SSE frame (bytes or text, /v1/messages) or a
+    Responses API event of type `error` or `response.failed`."""
+    if isinstance(item, (bytes, str)):
+        raw = item.encode(errors="replace") if isinstance(item, str) else item
+        return any(marker in raw for marker in _ERROR_FRAMES)
+    kind = getattr(item, "type", None)
+    return kind == "error" or kind == "response.failed"
 
 
 def fallback(original_model_group: object, kwargs: object, success: bool) -> Fallback:
-    kwargs = mapping(kwargs)
-    return Fallback(original_model_group, kwargs.get("model") or mapping(kwargs.get("metadata")).get("model_group"),
-                    success)
+    fields = mapping(kwargs)
+    return Fallback(from_group=original_model_group,
+                    to_group=fields.get("model") or mapping(fields.get("metadata")).get("model_group"),
+                    success=success)

@@ -2,11 +2,14 @@
 
 LiteLLM 1.109 moved the router's attributes behind entry points (`registry()`, `health()`) and
 keeps the old names as deprecated aliases that warn on every read; 1.105 and 1.106 have only the
-old names. Every read here is guarded: a router of another shape gives nothing, never an error.
+old names. Every read here is guarded: a router of another shape gives nothing, never an error. The router
+is typed Any: LiteLLM's, read by duck typing across versions.
 """
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping
+from typing import Any
 
 _MAX_DEPLOYMENTS = 2000  # bounded work per read, however large the model list
 
@@ -17,7 +20,7 @@ def current() -> tuple[object, bool]:
     return getattr(server, "llm_router", None), server is not None
 
 
-def group_names(router: object) -> list[str]:
+def group_names(router: Any) -> list[str]:
     """The public model groups of the router's model list."""
     registry = getattr(type(router), "registry", None)
     if callable(registry):
@@ -33,7 +36,7 @@ def group_names(router: object) -> list[str]:
     return names
 
 
-def deployments(router: object) -> list:
+def deployments(router: Any) -> list[Any]:
     """The router's deployments (model list entries: model_name, litellm_params, model_info)."""
     registry = getattr(type(router), "registry", None)
     try:
@@ -43,7 +46,7 @@ def deployments(router: object) -> list:
     return list(entries[:_MAX_DEPLOYMENTS]) if isinstance(entries, list) else []
 
 
-def cooldown_cache(router: object) -> object | None:
+def cooldown_cache(router: Any) -> Any:
     """The router's CooldownCache (in memory per worker, shared through Redis when configured)."""
     health = getattr(type(router), "health", None)
     if callable(health):
@@ -54,7 +57,7 @@ def cooldown_cache(router: object) -> object | None:
     return getattr(router, "cooldown_cache", None)
 
 
-def provider_of(params: dict) -> object:
+def provider_of(params: Mapping[str, Any]) -> object:
     """A deployment's provider as LiteLLM names it in events (custom_llm_provider)."""
     provider = params.get("custom_llm_provider")
     if provider:

@@ -50,7 +50,7 @@ class ExporterSupervisor(threading.Thread):
         self._keep_run, self._start_exporters = keep_run, start_exporters
         self._backoff = 0.0
         self._remade_at = -1e9
-        self._children: list[subprocess.Popen] = []
+        self._children: list[subprocess.Popen[bytes]] = []
 
     def run(self) -> None:
         while True:
@@ -80,6 +80,7 @@ class ExporterSupervisor(threading.Thread):
                                  close_fds=True)
         self._children.append(child)
         try:
+            assert child.stdin is not None  # stdin=PIPE
             child.stdin.write(settings_mod.dump(self.settings).encode())
             child.stdin.close()
         except OSError:

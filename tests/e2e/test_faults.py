@@ -18,7 +18,7 @@ import pytest
 
 from litellm_observe.rundir import protocol
 from litellm_observe.rundir.runs import Membership, current_root
-from litellm_observe.rundir.store import WorkerStore
+from litellm_observe.rundir.writer import SampleWriter
 from tests.support.runholder import hold_run
 from tests.support.metrics import total
 from tests.support.proxy import free_port
@@ -55,7 +55,7 @@ def _wait_up(port: int) -> None:
 
 def test_out_of_descriptors_the_sidecar_sets_nothing_aside_and_never_lowers_a_count(tmp_path):
     run = Membership(str(tmp_path), current_root().name).directory  # this process is the run's root
-    stores = [WorkerStore(run) for _ in range(12)]  # live writers: this process holds their locks
+    stores = [SampleWriter(run) for _ in range(12)]  # live writers: this process holds their locks
     for s in stores:
         s.inc("requests", REQ_LABELS)
     written = float(len(stores))
@@ -110,7 +110,7 @@ def test_a_sidecar_over_two_proxies_never_drops_when_one_restarts(tmp_path):
     sidecar = _sidecar(str(base), port)
     try:
         runs = [protocol.Directory(str(base / f"run-{i}-1-proxy")) for i in range(2)]
-        stores = [WorkerStore(r) for r in runs]
+        stores = [SampleWriter(r) for r in runs]
         for s, n in zip(stores, (5, 7)):
             s.inc("requests", REQ_LABELS, n)
             s.inc("spend_usd", ("openai", "ok", "t"), 0.1 * n)
@@ -125,7 +125,7 @@ def test_a_sidecar_over_two_proxies_never_drops_when_one_restarts(tmp_path):
             time.sleep(0.1)
         assert not os.path.exists(runs[0].path)  # folded, then removed
         restarted = Membership(str(base), "run-2-1-proxy")
-        again = WorkerStore(restarted.directory)
+        again = SampleWriter(restarted.directory)
         again.inc("requests", REQ_LABELS)
         assert total(_scrape(port), "requests") == 12 + 30 + 1
         again.close()

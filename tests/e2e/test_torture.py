@@ -41,12 +41,12 @@ MONOTONIC = {n for m in CATALOGUE if m.kind is not Kind.GAUGE for n in m.sample_
 WRITER = textwrap.dedent('''
     import mmap, os, random, sys
     from litellm_observe.rundir.protocol import Directory
-    from litellm_observe.rundir.store import WorkerStore
+    from litellm_observe.rundir.writer import SampleWriter
 
     run, counters, slot, n, seed = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
     fd = os.open(counters, os.O_RDWR)
     done = memoryview(mmap.mmap(fd, 0)).cast("q")
-    store = WorkerStore(Directory(run))
+    store = SampleWriter(Directory(run))
     rnd = random.Random(seed)
     team = f"w{slot}"
     for i in range(n):

@@ -15,7 +15,7 @@ from litellm_observe.catalogue import BY_NAME
 from litellm_observe.exporter.aggregate import QUARANTINED, RETRIED, Aggregator, exact_sum
 from litellm_observe.rundir import samplefile
 from litellm_observe.rundir.protocol import ARCHIVE, CORRUPT_SUFFIX, NEW_SUFFIX, Directory, write_atomically
-from litellm_observe.rundir.store import WorkerStore
+from litellm_observe.rundir.writer import SampleWriter
 
 REQ = ("requests", ("ok", "openai", "t", "200"))
 SPEND = ("spend_usd", ("openai", "ok", "t"))
@@ -25,7 +25,7 @@ REMAINING = ("requests_remaining", ("openai", "ok"))
 
 
 def worker(d, requests=1.0, load=0.0, remaining=None, when=0.0, hist_bucket=None):
-    w = WorkerStore(str(d))
+    w = SampleWriter(str(d))
     if requests:
         w.inc(*REQ, requests)
     if load:
@@ -113,7 +113,7 @@ def test_sums_do_not_depend_on_what_is_folded_yet(tmp_path):
     amounts = [0.1, 1e16, 0.3, -0.0, 1e-9, 7.7, 0.1]
     writers = []
     for a in amounts:
-        w = WorkerStore(str(tmp_path))
+        w = SampleWriter(str(tmp_path))
         w.inc(*SPEND, a)
         writers.append(w)
     agg = Aggregator(str(tmp_path))
@@ -292,7 +292,7 @@ def test_records_of_unknown_metrics_or_another_schema_are_skipped(tmp_path):
 
 
 def test_sums_past_the_float_range_are_inf_for_that_series_alone(tmp_path):
-    a, b = WorkerStore(str(tmp_path)), WorkerStore(str(tmp_path))
+    a, b = SampleWriter(str(tmp_path)), SampleWriter(str(tmp_path))
     a.inc(*SPEND, 1e308)
     b.inc(*SPEND, 1e308)
     a.inc(*REQ, 2)
@@ -321,7 +321,7 @@ def test_fold_directories_keeps_totals_exact_and_removes_them(tmp_path):
     for i in range(3):
         run = Directory(str(base / f"run-{100 + i}-1"))
         os.makedirs(run.path)
-        w = WorkerStore(run)
+        w = SampleWriter(run)
         w.inc(*SPEND, [0.1, 1e16, 0.3][i])
         w.close()
         runs.append(Aggregator(run))

@@ -14,12 +14,12 @@ from prometheus_client.parser import text_string_to_metric_families
 from litellm_observe import settings as settings_mod
 from litellm_observe.exporter import service as exp
 from litellm_observe.rundir import protocol, runs
-from litellm_observe.rundir.store import WorkerStore
+from litellm_observe.rundir.writer import SampleWriter
 from tests.support.runholder import hold_run
 
 
 def make(tmp_path, **section):
-    w = WorkerStore(str(tmp_path))
+    w = SampleWriter(str(tmp_path))
     w.inc("requests", ("ok", "openai", "t", "200"), 3)
     return exp.Exporter(str(tmp_path), settings_mod.load(environ={}, section=section)), w
 
@@ -81,7 +81,7 @@ def test_openmetrics_when_accept_asks(tmp_path):
 
 def test_scrape_compacts_dead_workers(tmp_path):
     e, live = make(tmp_path)
-    dead = WorkerStore(str(tmp_path))
+    dead = SampleWriter(str(tmp_path))
     dead.inc("requests", ("ok", "openai", "t", "200"), 4)
     dead.close()
     _, _, body = e.respond({})
@@ -147,7 +147,7 @@ def test_sidecar_folds_an_ended_run_so_totals_never_drop(tmp_path):
     try:
         run_dirs = [protocol.Directory(str(base / f"run-{i}-1-abc")) for i in range(2)]
         for run, n in zip(run_dirs, (0.1, 1e16)):
-            w = WorkerStore(run)
+            w = SampleWriter(run)
             w.inc("spend_usd", ("openai", "ok", "t"), n)
             w.inc("requests", ("ok", "openai", "t", "200"), 3)
             w.close()  # the workers are gone, the roots (proxies) still run

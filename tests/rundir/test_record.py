@@ -3,14 +3,16 @@ metric's labels (checked statically, reached by a test or not)."""
 from __future__ import annotations
 
 import ast
+import inspect
 import pathlib
+from types import SimpleNamespace
 
 import pytest
 
 from litellm_observe.catalogue import BY_NAME, CATALOGUE, GaugeMode, Kind
 from litellm_observe.rundir import samplefile
 from litellm_observe.rundir.record import Recorder, value_parameters
-from litellm_observe.rundir.store import WorkerStore
+from litellm_observe.rundir.writer import SampleWriter
 
 PACKAGE = pathlib.Path(__file__).resolve().parent.parent.parent / "litellm_observe"
 
@@ -24,7 +26,7 @@ def _records(path):
 
 
 def test_named_labels_land_in_catalogue_order(tmp_path):
-    store = WorkerStore(str(tmp_path))
+    store = SampleWriter(str(tmp_path))
     rec = Recorder(store)
     rec.provider_requests(status_code="500", deployment="d", model="m", provider="p")  # any keyword order
     rec.request_duration_seconds(provider="p", model="m", value=0.05)
@@ -46,11 +48,13 @@ def test_named_labels_land_in_catalogue_order(tmp_path):
 ])
 def test_a_wrong_call_is_a_type_error(tmp_path, call):
     with pytest.raises(TypeError):
-        call(Recorder(WorkerStore(str(tmp_path))))
+        call(Recorder(SampleWriter(str(tmp_path))))
 
 
 def test_every_metric_has_a_method_but_the_exporters_own(tmp_path):
-    rec = Recorder(WorkerStore(str(tmp_path)))
+    recorder = Recorder(SampleWriter(str(tmp_path)))
+    # the methods are the class's (written out, no longer set on each instance): the recorder's public attributes
+    rec = SimpleNamespace(**{name: getattr(recorder, name) for name in dir(recorder) if not name.startswith("_")})
     expected = {m.name for m in CATALOGUE if m.gauge_mode is not GaugeMode.EXPORTER}
     assert {name for name in vars(rec) if name != "store"} == expected
 
@@ -83,3 +87,35 @@ def test_every_call_site_names_exactly_the_metrics_labels():
             wrong.append(f"{path}:{line}: {metric}({', '.join(sorted(keywords))}) "
                          f"must name {', '.join(m.labels + value_parameters(m))}")
     assert wrong == []
+
+
+WRITTEN = [m for m in CATALOGUE if m.gauge_mode is not GaugeMode.EXPORTER]
+
+
+@pytest.mark.parametrize("m", WRITTEN, ids=lambda m: m.name)
+def test_each_method_takes_its_metrics_labels_in_catalogue_order_keyword_only(m):
+    params = list(inspect.signature(getattr(Recorder, m.name)).parameters.values())[1:]  # less self
+    assert [p.name for p in params] == [*m.labels, *value_parameters(m)]
+    assert all(p.kind is inspect.Parameter.KEYWORD_ONLY for p in params)
+
+
+@pytest.mark.parametrize("m", WRITTEN, ids=lambda m: m.name)
+def test_each_method_writes_its_metric_with_its_labels_in_catalogue_order(tmp_path, m):
+    """Each label's value is its own name: the stored key shows the order the method wrote them in."""
+    store = SampleWriter(str(tmp_path))
+    labels = {label: label for label in m.labels}
+    method = getattr(Recorder(store), m.name)
+    if m.kind is Kind.COUNTER:
+        method(**labels, amount=2.0)
+        expected = (2.0,)
+    elif m.kind is Kind.HISTOGRAM:  # an edge lands in its own bucket (le: the upper bound is included)
+        k = len(m.buckets) // 2
+        method(**labels, value=m.buckets[k])
+        expected = tuple(1.0 if i == k else 0.0 for i in range(len(m.buckets) + 1)) + (m.buckets[k],)
+    elif m.gauge_mode is GaugeMode.LIVESUM:
+        method(**labels, delta=3.0, when=4.0)
+        expected = (3.0, 4.0)
+    else:
+        method(**labels, value=3.0, when=4.0)
+        expected = (3.0, 4.0)
+    assert _records(store.path) == {(m.name, m.labels): expected}

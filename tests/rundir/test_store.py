@@ -10,7 +10,7 @@ import pytest
 from litellm_observe.catalogue import BY_NAME
 from litellm_observe.rundir import samplefile
 from litellm_observe.rundir.protocol import CREATING_PREFIX, NEW_SUFFIX, Directory, writer_gone
-from litellm_observe.rundir.store import INITIAL_SIZE, WorkerStore
+from litellm_observe.rundir.writer import INITIAL_SIZE, SampleWriter
 
 REQ = ("requests", ("ok", "openai", "t", "200"))
 
@@ -27,7 +27,7 @@ def records(path) -> dict:
 
 
 def test_round_trip(tmp_path):
-    w = WorkerStore(str(tmp_path))
+    w = SampleWriter(str(tmp_path))
     w.inc(*REQ)
     w.inc(*REQ, 2.5)
     w.inc("spend_usd", ("openai", "ok", "t"), 0.25)
@@ -52,14 +52,14 @@ def test_round_trip(tmp_path):
 
 
 def test_unicode_keys(tmp_path):
-    w = WorkerStore(str(tmp_path))
+    w = SampleWriter(str(tmp_path))
     labels = ('模型🙂', 'a"b\\c', "t", "200")
     w.inc("requests", labels)
     assert records(w.path) == {("requests", labels): (1.0,)}
 
 
 def test_growth_past_initial_size(tmp_path):
-    w = WorkerStore(str(tmp_path))
+    w = SampleWriter(str(tmp_path))
     n = 3000
     for i in range(n):
         w.inc("requests", (f"model-{i}", "openai", "team", "200"), i)
@@ -73,7 +73,7 @@ def test_growth_past_initial_size(tmp_path):
 
 
 def test_full_filesystem_is_an_oserror_and_existing_series_keep_counting(tmp_path, monkeypatch):
-    w = WorkerStore(str(tmp_path), initial_size=4096)
+    w = SampleWriter(str(tmp_path), initial_size=4096)
     w.reserve("observe_internal_errors", ("async_log_success_event",))
     w.inc(*REQ)
 
@@ -97,12 +97,12 @@ def test_creation_on_a_full_filesystem_leaves_nothing_behind(tmp_path, monkeypat
 
     monkeypatch.setattr(os, "posix_fallocate", full)
     with pytest.raises(OSError):
-        WorkerStore(str(tmp_path))
+        SampleWriter(str(tmp_path))
     assert os.listdir(tmp_path) == []
 
 
 def _hold_store_then_exit(directory, q, go):
-    w = WorkerStore(directory)
+    w = SampleWriter(directory)
     w.inc(*REQ)
     q.put(w.path)
     go.wait(60)  # hold the lock until told to exit
@@ -127,7 +127,7 @@ def test_writer_gone_after_child_exits(tmp_path):
 
 
 def test_writer_gone_own_store_and_missing(tmp_path):
-    w = WorkerStore(str(tmp_path))
+    w = SampleWriter(str(tmp_path))
     assert not writer_gone(w.path)  # held by this process: flock is per open file, not per process
     assert not writer_gone(str(tmp_path / "gone.lob"))
     w.close()
@@ -142,7 +142,7 @@ def test_republish_copies_every_value_and_keeps_writing(tmp_path):
     old, new = Directory(str(tmp_path / "old")), Directory(str(tmp_path / "new"))
     os.makedirs(old.path)
     os.makedirs(new.path)
-    w = WorkerStore(old)
+    w = SampleWriter(old)
     w.inc(*REQ, 5)
     w.inc("spend_usd", ("openai", "ok", "t"), 0.25)
     assert not w.unlinked()
@@ -168,11 +168,11 @@ def slow_flock(fd, op):  # the scheduler takes the CPU right after the file was 
     time.sleep(0.002)
     return real_flock(fd, op)
 fcntl.flock = slow_flock
-from litellm_observe.rundir.store import WorkerStore
+from litellm_observe.rundir.writer import SampleWriter
 end, made, lost = time.monotonic() + float(sys.argv[3]), 0, 0
 while time.monotonic() < end:
     try:
-        w = WorkerStore(sys.argv[2])
+        w = SampleWriter(sys.argv[2])
     except FileNotFoundError:
         lost += 1  # deleted between its creation and its lock, under the creator
         continue

@@ -5,7 +5,14 @@ import math
 
 import pytest
 
-from litellm_observe.worker.budgets import BudgetResets
+from litellm_observe.worker import budgets, observations
+
+
+class BudgetResets(budgets.BudgetResets):
+    """Fed as the worker feeds it: the metadata read by observations.budget_sightings."""
+
+    def observe(self, metadata):
+        return super().observe(observations.budget_sightings(metadata))
 
 
 def meta(**kw):
@@ -101,8 +108,6 @@ def test_missing_identity_is_ignored(tmp_path, ident):
 
 
 def test_tracked_entities_are_bounded(tmp_path, monkeypatch):
-    from litellm_observe.worker import budgets
-
     monkeypatch.setattr(budgets, "MAX_TRACKED", 3)
     b = BudgetResets(str(tmp_path))
     for i in range(10):

@@ -20,10 +20,10 @@ DRIVER = textwrap.dedent('''
     sys.path.insert(0, os.environ["REPO"])
     from tests.support import events as ev
     from litellm_observe import settings as settings_mod
-    from litellm_observe.worker import logger as logger_mod
+    from litellm_observe.worker import logger as logger_mod, process as process_mod
 
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(levelname)s %(message)s")
-    logger_mod._STORE_RETRY_SECONDS = 0.0
+    process_mod._STORE_RETRY_SECONDS = 0.0
     mnt, phase = sys.argv[1], sys.argv[2]
     ballast = os.path.join(mnt, "ballast")
 

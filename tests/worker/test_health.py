@@ -14,7 +14,7 @@ import pytest
 from litellm_observe.exporter.aggregate import Aggregator
 from litellm_observe.rundir import protocol
 from litellm_observe.rundir.record import Recorder
-from litellm_observe.rundir.store import WorkerStore
+from litellm_observe.rundir.writer import SampleWriter
 from litellm_observe.worker import health
 from litellm_observe.worker.health import WorkerHealth, resident_bytes
 
@@ -29,7 +29,7 @@ def _errors():
 
 def _health(directory) -> tuple[WorkerHealth, list]:
     errors, on_error = _errors()
-    return WorkerHealth(Recorder(WorkerStore(directory)), on_error), errors
+    return WorkerHealth(Recorder(SampleWriter(directory)), on_error), errors
 
 
 def _worker_series(directory) -> dict:
@@ -104,7 +104,7 @@ _KEPT = []  # a worker's logger (and its health) lives as long as the worker, as
 
 
 def _child(directory: str, how: str) -> None:
-    h = WorkerHealth(Recorder(WorkerStore(directory)), lambda hook, e: None)
+    h = WorkerHealth(Recorder(SampleWriter(directory)), lambda hook, e: None)
     _KEPT.append(h)
     h.started()
     if how == "killed":
@@ -135,7 +135,7 @@ def test_the_exporter_file_is_not_a_worker(tmp_path):
     directory = protocol.prepare(str(tmp_path / "run"))
 
     def plain():
-        Recorder(WorkerStore(directory.path)).observe_internal_errors(hook="exporter_read")
+        Recorder(SampleWriter(directory.path)).observe_internal_errors(hook="exporter_read")
         os.kill(os.getpid(), signal.SIGKILL)
 
     p = multiprocessing.get_context("fork").Process(target=plain)

@@ -304,7 +304,7 @@ def test_stream_abandoned_midway_releases(lg, tmp_path):
 def test_stale_inflight_is_swept(lg, tmp_path):
     pre(lg, "old")
     lg.calls.get("old").started -= lg.settings.inflight_timeout_seconds + 1  # started long ago
-    lg._next_sweep = 0.0
+    lg.process.next_sweep = 0.0
     pre(lg, "new")
     assert ev.value(ev.series(tmp_path), "current_load") == 1 == lg.inflight()
 
@@ -562,7 +562,7 @@ def test_a_successful_stream_is_counted_once_with_nothing_left_to_settle(lg, tmp
 def test_error_items_in_every_stream_format():
     from types import SimpleNamespace
 
-    from litellm_observe.worker.logger import _error_item
+    from litellm_observe.worker.observations import stream_error as _error_item
 
     assert _error_item(b'event: error\ndata: {"type":"error","error":{}}\n\n')  # /v1/messages
     assert _error_item('data: {"error": {"message": "x"}}\n\n')  # chat, as text
@@ -630,3 +630,22 @@ def test_a_forward_clock_step_never_sweeps_requests_in_flight(lg, tmp_path, monk
     pre(lg, "c")
     assert lg.inflight() == 3
     assert ev.total(ev.series(tmp_path), "current_load") == 3
+
+
+def test_every_hook_keeps_the_base_class_parameter_names_and_kind():
+    """LiteLLM calls hooks with keyword arguments, inspects some signatures (fallback_depth) and looks for
+    overrides in the class's own __dict__; the streaming hook must stay an async generator."""
+    import inspect
+
+    from litellm.integrations.custom_logger import CustomLogger
+
+    from litellm_observe.worker.errors import HOOKS
+    from litellm_observe.worker.logger import ObserveLogger
+
+    hooks = [h for h in HOOKS if hasattr(CustomLogger, h)]
+    assert len(hooks) == 9
+    for name in hooks:
+        ours, base = ObserveLogger.__dict__[name], getattr(CustomLogger, name)
+        assert list(inspect.signature(ours).parameters) == list(inspect.signature(base).parameters), name
+        assert (inspect.iscoroutinefunction(ours), inspect.isasyncgenfunction(ours)) == (
+            inspect.iscoroutinefunction(base), inspect.isasyncgenfunction(base)), name

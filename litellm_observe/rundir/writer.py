@@ -1,5 +1,6 @@
 """The writing side of one sample file (samplefile.py), written in place: a worker keeps its samples
-through it, and the exporter its own counters.
+through it, and the exporter its own counters. Metrics are written through rundir/record.py's Recorder,
+whose named-label methods call the four writes below (inc, observe, set, add); nothing else writes.
 
 The file is created under a `.creating-` name, locked, given its header, then renamed
 into place (rundir/protocol.py), and the process holds its flock for life, so the exporter
@@ -22,13 +23,17 @@ from .protocol import Directory, create_locked
 
 INITIAL_SIZE = 64 * 1024
 _SUM_SLOT = {m.name: m.value_slots() - 1 for m in CATALOGUE if m.kind is Kind.HISTOGRAM}
+Key = tuple[str, tuple[str, ...]]  # (metric, label values in the catalogue's order)
 
 
-class WorkerStore:
+class SampleWriter:
+    """One process's sample file. Thread-safe: each write takes the writer's lock, looks its series up (one
+    dict lookup; a new series is appended to the file) and makes one or two 8-byte stores."""
+
     def __init__(self, directory: Directory | str, initial_size: int = INITIAL_SIZE):
         directory = directory if isinstance(directory, Directory) else Directory(directory)
         self._lock = threading.Lock()
-        self._index: dict[tuple[str, tuple[str, ...]], int] = {}
+        self._index: dict[Key, int] = {}
         self.path = directory.new_sample_file()
         fd, tmp = create_locked(self.path)  # the flock is held until this process ends
         try:
@@ -42,10 +47,10 @@ class WorkerStore:
                 pass
             raise
         self._fd = fd
-        self._values = self._file.doubles
+        self._values: memoryview[float] = self._file.doubles
 
     def unlinked(self) -> bool:
-        """Whether this store's file was removed from its directory (by hand, or by a cleaner that
+        """Whether this writer's file was removed from its directory (by hand, or by a cleaner that
         removed the whole run directory): values written from then on reach no reader."""
         try:
             return os.fstat(self._fd).st_nlink == 0 or not _same_file(self._fd, self.path)
@@ -53,10 +58,10 @@ class WorkerStore:
             return True
 
     def republish(self, directory: Directory) -> None:
-        """Publish this store's file again in `directory` (its own was removed): the same name, a copy
+        """Publish this writer's file again in `directory` (its own was removed): the same name, a copy
         of every value as of now, through the same `.new`, lock, rename handshake. Every value stays at
-        its offset, so writers go on unchanged; none is lost, since they wait on the store's lock
-        meanwhile. Raises OSError when it cannot (the store then keeps its old file)."""
+        its offset, so writes go on unchanged; none is lost, since they wait on the writer's lock
+        meanwhile. Raises OSError when it cannot (the writer then keeps its old file)."""
         with self._lock:
             path = directory.join(os.path.basename(self.path))
             fd, tmp = create_locked(path)
@@ -76,7 +81,8 @@ class WorkerStore:
             old.close()
             os.close(old_fd)
 
-    def _new(self, key: tuple[str, tuple[str, ...]]) -> int:
+    def _new(self, key: Key) -> int:
+        """Append a zeroed record for a series; its first value's index. The caller holds the lock."""
         metric, labels = key
         m = BY_NAME[metric]
         index = self._file.append(samplefile.encode_key(metric, m.schema, labels), m.value_slots())
@@ -89,8 +95,10 @@ class WorkerStore:
             if (metric, labels) not in self._index:
                 self._new((metric, labels))
 
-    # Each store below is `values[i] = ...`: one aligned 8-byte write (rundir/samplefile.py).
+    # The four writes. Each store is `values[i] = ...`: one aligned 8-byte write (rundir/samplefile.py). The
+    # view is read after the lookup: creating a series may have grown the file and mapped it again.
     def inc(self, metric: str, labels: tuple[str, ...], amount: float = 1.0) -> None:
+        """Counter: `amount` added."""
         key = (metric, labels)
         with self._lock:
             i = self._index.get(key)
@@ -110,7 +118,8 @@ class WorkerStore:
             values[i + _SUM_SLOT[metric]] += amount
 
     def set(self, metric: str, labels: tuple[str, ...], value: float, when: float) -> None:
-        """Gauge, most recent value: the value, then when it was written."""
+        """Gauge, most recent value (or the largest, for a live-max gauge: the exporter compares): the
+        value, then when it was written."""
         key = (metric, labels)
         with self._lock:
             i = self._index.get(key)
@@ -121,7 +130,7 @@ class WorkerStore:
             values[i + 1] = when
 
     def add(self, metric: str, labels: tuple[str, ...], delta: float, when: float) -> None:
-        """Gauge increment (in-flight requests)."""
+        """Gauge increment (in-flight requests, live workers, their memory)."""
         key = (metric, labels)
         with self._lock:
             i = self._index.get(key)
@@ -132,8 +141,8 @@ class WorkerStore:
             values[i + 1] = when
 
     def close(self) -> None:
+        """Unmap and close the file (its values are released views from then on: a write raises)."""
         with self._lock:
-            self._values = None
             self._file.close()
             os.close(self._fd)
 

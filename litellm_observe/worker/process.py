@@ -1,0 +1,207 @@
+"""One worker process's state, built once per process.
+
+The proxy may build the logger in one process and fork its workers from it: each process builds its own
+state (its sample file, its place in the run, its label caps, ...) when its first hook runs, and a forked
+child never writes through its parent's. A fork is seen through os.register_at_fork (a generation count),
+not by a getpid() per hook. While the state cannot be built (an unwritable, full or unsafe directory) metrics
+are off in that process, the proxy keeps serving, and it is tried again every _STORE_RETRY_SECONDS.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+from typing import Any, Callable, Coroutine, Iterable
+
+from .. import compat, settings as settings_mod
+from ..catalogue import INTERNAL_ERRORS
+from ..rundir import protocol, runs
+from ..rundir.record import Recorder
+from ..rundir.writer import SampleWriter
+from .budgets import BudgetResets
+from .calls import CallBook
+from .deployments import CooldownWatch
+from .errors import HOOKS, InternalError
+from .health import WorkerHealth
+from .labels import LabelCaps, Labeller
+from .recording import Recording
+from .timers import Timers
+
+log = logging.getLogger("litellm_observe")
+_STORE_RETRY_SECONDS = 30.0  # a process whose sample file could not be created tries again this often
+
+_generation = 0  # forks between this interpreter's start and this process: a child's state is not its parent's
+
+
+def _forked() -> None:
+    global _generation
+    _generation += 1
+
+
+os.register_at_fork(after_in_child=_forked)
+
+
+class WorkerProcess:
+    """Everything one worker process keeps: its sample file (`writer`) and the Recorder that writes it, its
+    place in the run (`membership`; None in a fixed run directory), its labeller (label caps shared with the
+    run's other workers), budget resets, cooldown watch, health, the requests in flight (`calls`), the
+    deployment states it wrote (`recording.states`), its timers. flow.py's functions take it."""
+
+    def __init__(self, *, writer: SampleWriter, rec: Recorder, directory: protocol.Directory,
+                 membership: runs.Membership | None, labels: Labeller, budgets: BudgetResets,
+                 cooldowns: CooldownWatch, health: WorkerHealth, calls: CallBook, recording: Recording,
+                 timers: Timers, inflight_timeout: float, internal_error: InternalError):
+        self.generation, self.pid = _generation, os.getpid()
+        self.writer, self.rec, self.directory, self.membership = writer, rec, directory, membership
+        self.labels, self.budgets, self.cooldowns, self.health = labels, budgets, cooldowns, health
+        self.calls, self.recording, self.timers = calls, recording, timers
+        self.inflight_timeout = inflight_timeout
+        self.internal_error = internal_error
+        self.next_sweep = 0.0  # when requests that never ended are next looked for (flow.py)
+
+    def start_probe(self) -> None:
+        """The loop-lag probe needs this worker's event loop: the proxy builds the logger inside it at
+        start-up; elsewhere the first hook that runs in a loop starts it."""
+        try:
+            self.health.start_probe(asyncio.get_running_loop())
+        except RuntimeError:
+            pass  # no running loop here
+
+    def keep_run(self) -> bool:
+        """When the run directory (or this process's sample file) was removed under this process, by a cleaner
+        that ignores locks or by hand: make it again, publish this process's sample file there again, every
+        value kept, and go on counting. The first process of the run to notice logs it and counts it in
+        observe_internal_errors{hook="run_directory"}; the exporter keeps what the run's dead workers had left
+        (exporter/service.py). True when it did."""
+        membership, writer = self.membership, self.writer
+        if membership is None or membership.pid != os.getpid():
+            return False
+        lost = membership.lost()
+        if not lost and not writer.unlinked():
+            return False
+        try:
+            directory = membership.rejoin() if lost else membership.directory
+            writer.republish(directory)
+        except OSError as e:
+            self.internal_error("run_directory", e)
+            return False
+        if protocol.first_to_notice(directory):
+            self.rec.observe_internal_errors(hook="run_directory")  # reserved: needs no new space
+            log.error("litellm_observe: the run directory %s was removed while the proxy ran (by a cleaner of old "
+                      "files that ignores locks, or by hand); made it again: every worker's counts are kept, those of "
+                      "workers that ended in the last second before may be lost. Keep metrics_dir where no cleaner "
+                      "runs (README: Containers and cleaners).", directory.path)
+        return True
+
+
+class Processes:
+    """The logger's WorkerProcess: `current()` builds it when this process has none (or retries, when due),
+    `live()` only looks. `disabled_reason` says why metrics are off, None while they are on."""
+
+    def __init__(self, settings: settings_mod.Settings, *, run_directory: str | None,
+                 model_names: Callable[[], Iterable[str] | None], caching_on: Callable[[], bool],
+                 router: Callable[[], object | None], start_exporter: bool, internal_error: InternalError,
+                 keep_run: Callable[[], bool], on_settle: Callable[[], None],
+                 read_cooldowns: Callable[[], Coroutine[Any, Any, None]]):
+        self._settings = settings
+        self._fixed_run_directory = run_directory
+        self._model_names, self._caching_on, self._router = model_names, caching_on, router
+        self._start_exporter = start_exporter
+        self._internal_error, self._keep_run = internal_error, keep_run
+        self._on_settle, self._read_cooldowns = on_settle, read_cooldowns
+        self._process: WorkerProcess | None = None
+        self._membership: runs.Membership | None = None  # the latest made by this logger
+        self._tried_in = -1  # the generation of the last attempt to build a process
+        self._retry_at = 0.0
+        self._warned_version = False
+        self.disabled_reason: str | None = None
+        self.run_directory: str | None = None  # the latest built process's
+
+    def live(self) -> WorkerProcess | None:
+        """This process's state, or None (not built, or a forked child's copy of its parent's)."""
+        p = self._process
+        return p if p is not None and p.generation == _generation else None
+
+    def current(self) -> WorkerProcess | None:
+        """This process's state, built if needed; None while metrics are off here."""
+        p = self._process
+        if p is not None and p.generation == _generation:
+            if not p.health.probing:
+                p.start_probe()
+            return p
+        if self._tried_in == _generation and time.monotonic() < self._retry_at:
+            return None
+        self._tried_in = _generation
+        self._process = None
+        return self._open()
+
+    def _open(self) -> WorkerProcess | None:
+        settings, fixed = self._settings, self._fixed_run_directory
+        root = None
+        base = fixed or protocol.base_dir(settings.metrics_dir)
+        writer = None
+        try:
+            if fixed:
+                directory, membership = protocol.prepare(fixed), None
+            else:
+                root = runs.current_root()
+                if self._membership is not None and self._membership.pid == os.getpid():
+                    self._membership.close()  # a retry after a failure in this process (a forked child keeps its parent's)
+                self._membership = membership = runs.Membership(base, root.name)
+                directory = membership.directory
+                runs.remove_dead_runs(base, keep=root)
+            writer = SampleWriter(directory)
+            for hook in HOOKS:
+                writer.reserve(INTERNAL_ERRORS.name, (hook,))
+            process = self._build(writer, directory, membership)
+        except OSError as e:
+            if writer is not None:
+                writer.close()
+            self._retry_at = time.monotonic() + _STORE_RETRY_SECONDS
+            if self.disabled_reason is None:
+                where = f" ({e.filename})" if e.filename and e.filename != base else ""
+                self.disabled_reason = e.strerror if isinstance(e, protocol.UnsafeDirectory) else (
+                    f"cannot write metrics to {base}: {e.strerror or e}{where}")
+                log.error("litellm_observe: %s; metrics are OFF in process %s, the proxy keeps serving; retrying "
+                          "every %d s. Set litellm_observe.metrics_dir to a writable directory with free space.",
+                          self.disabled_reason, os.getpid(), _STORE_RETRY_SECONDS)
+            return None
+        if self.disabled_reason is not None:
+            log.warning("litellm_observe: metrics are ON again in process %s (%s)", os.getpid(), directory.path)
+            self.disabled_reason = None
+        self._process, self.run_directory = process, directory.path
+        process.health.started()
+        process.start_probe()
+        _, warning = compat.startup_line()
+        if warning and not self._warned_version:  # once per logger; the exporter logs the line itself
+            self._warned_version = True
+            log.warning(warning)
+        if root is not None:
+            from .supervisor import ExporterSupervisor
+
+            ExporterSupervisor(directory, root, settings, keep_run=self._keep_run,
+                               start_exporters=self._start_exporter).start()
+        return process
+
+    def _build(self, writer: SampleWriter, directory: protocol.Directory,
+               membership: runs.Membership | None) -> WorkerProcess:
+        settings = self._settings
+        rec = Recorder(writer)
+
+        def cap_for(label: str) -> int:
+            """`entity.<type>`: budget entities are capped per entity type, with the `entity` cap."""
+            return settings.cap_for(label.split(".", 1)[0])
+
+        def overflowed(label: str) -> None:
+            rec.observe_label_overflow(label=label.split(".", 1)[0])
+
+        labels = Labeller(LabelCaps(cap_for, directory, overflowed), self._model_names)
+        budgets = BudgetResets(directory)
+        calls = CallBook()
+        return WorkerProcess(writer=writer, rec=rec, directory=directory, membership=membership, labels=labels,
+                             budgets=budgets, cooldowns=CooldownWatch(directory, self._router),
+                             health=WorkerHealth(rec, self._internal_error), calls=calls,
+                             recording=Recording(rec, labels, calls, budgets, self._caching_on),
+                             timers=Timers(self._on_settle, self._read_cooldowns),
+                             inflight_timeout=settings.inflight_timeout_seconds, internal_error=self._internal_error)

@@ -1,0 +1,213 @@
+"""What each observation records: label values from labels.py's Labeller, written through the Recorder
+(rundir/record.py). No hook, no event loop, no decision about how a request ended (calls.py and flow.py
+decide; this module is told), so it is tested with a Recorder, a Labeller and observations alone.
+
+Deadlines and what this process timed itself run on the monotonic clock (`mono`: a wall clock step never
+moves them); LiteLLM's timestamps and the gauges' `when` are wall clock (`now`).
+"""
+from __future__ import annotations
+
+import math
+from typing import Callable
+
+from ..rundir.record import Recorder
+from . import observations as obs
+from .budgets import BudgetResets
+from .calls import Call, CallBook
+from .deployments import Reading
+from .labels import Labeller
+
+CLIENT_CLOSED = "client_disconnected"  # error_type of a request whose client went away mid-stream
+CLIENT_CLOSED_STATUS = 499  # nginx's and LiteLLM's own code for a client that closed the request
+HEALTHY, PARTIAL_OUTAGE, COMPLETE_OUTAGE = 0.0, 1.0, 2.0  # deployment_state (catalogue.DEPLOYMENT_STATES)
+
+
+def duration(value: float | None) -> float | None:
+    """A duration that may go into a histogram (a clock that went backwards gives none)."""
+    return value if value is not None and math.isfinite(value) and value >= 0 else None
+
+
+class Recording:
+    """Records observations for one process. `states` remembers the deployment state this process wrote last
+    for each deployment (deployment_state is a most-recent gauge; a cooldown that lapsed goes back to partial
+    outage only if nothing this process saw since said otherwise)."""
+
+    def __init__(self, rec: Recorder, labels: Labeller, calls: CallBook, budgets: BudgetResets,
+                 caching_on: Callable[[], bool]):
+        self.rec = rec
+        self.labels = labels
+        self._calls = calls  # guardrail runs are counted once per run (calls.first_guardrail_report)
+        self._budgets = budgets
+        self._caching_on = caching_on
+        self.states: dict[tuple[str, str, str], float] = {}
+
+    # ---- request level ---------------------------------------------------------------------------
+    def success(self, o: obs.Success, call: Call | None, request_level: bool, mono: float, now: float) -> None:
+        """A success event; `request_level`: it is the request's end (calls.py said so), so the request counts."""
+        rec, labels = self.rec, self.labels
+        provider = labels.label("provider", o.provider)
+        served = labels.model(o.model_group)
+        model = labels.model(o.requested) if o.requested else served
+        team = labels.team(o.team)
+        if request_level:
+            rec.requests(model=model, provider=provider, team=team, status_code="200")
+            if o.ended is None:
+                d = None
+            elif call is not None:  # from the pre-call hook (monotonic) to LiteLLM's end (wall), step-proof
+                d = duration((o.ended - now) + (mono - call.started))
+            else:
+                d = duration(o.ended - o.started) if o.started is not None else None
+            if d is not None:
+                rec.request_duration_seconds(model=model, provider=provider, value=d)
+            if o.cache_hit:
+                rec.cache_hits(model=served)
+            if call is not None:
+                self.retries(call)
+            elif o.retries:  # a request this process saw no start of: the router's own count
+                rec.retries(provider=provider, model=served, amount=o.retries)
+        if o.overhead is not None:
+            rec.overhead_latency_seconds(model=model, provider=provider, value=o.overhead)
+        if o.guardrails:
+            self.guardrails(o.call_id, o.guardrails, mono)
+        if o.cache_hit:
+            return  # no upstream call: no attempt, tokens or spend
+        if self._caching_on():
+            rec.cache_misses(model=served)
+        self._answered(o, provider, served, labels.label("deployment", o.deployment), now)
+        for token_type, tokens in (("input", o.prompt_tokens), ("output", o.completion_tokens),
+                                   ("cached_input", o.cached_tokens), ("reasoning", o.reasoning_tokens),
+                                   ("cache_creation_input", o.cache_creation_tokens),
+                                   ("audio_input", o.audio_input_tokens), ("audio_output", o.audio_output_tokens)):
+            if tokens:
+                rec.tokens_used(provider=provider, model=served, team=team, token_type=token_type, amount=tokens)
+        if o.cost:
+            rec.spend_usd(provider=provider, model=served, team=team, amount=o.cost)
+        elif o.prompt_tokens or o.completion_tokens:
+            rec.unpriced_requests(provider=provider, model=served)
+        if o.requests_remaining is not None:
+            rec.requests_remaining(provider=provider, model=served, value=o.requests_remaining, when=now)
+        if o.requests_limit is not None:
+            rec.requests_limit(provider=provider, model=served, value=o.requests_limit, when=now)
+        if o.tokens_remaining is not None:
+            rec.tokens_remaining(provider=provider, model=served, value=o.tokens_remaining, when=now)
+        if o.tokens_limit is not None:
+            rec.tokens_limit(provider=provider, model=served, value=o.tokens_limit, when=now)
+        for entity_type in self._budgets.observe(o.budget_sightings):
+            rec.budget_resets(entity_type=entity_type)
+        for b in o.budgets:
+            entity = labels.label("entity." + b.entity_type, b.entity)
+            rec.budget_max_usd(entity_type=b.entity_type, entity=entity, value=b.max_usd, when=now)
+            if b.remaining_usd is not None:
+                rec.budget_remaining_usd(entity_type=b.entity_type, entity=entity, value=b.remaining_usd, when=now)
+            if b.reset_at is not None:
+                rec.budget_reset_seconds(entity_type=b.entity_type, entity=entity, value=b.reset_at, when=now)
+
+    def _answered(self, o: obs.Success, provider: str, served: str, deployment: str, now: float) -> None:
+        """The upstream call that answered: its attempt, the deployment's health, its timings."""
+        rec = self.rec
+        rec.provider_requests(provider=provider, model=served, deployment=deployment, status_code="200")
+        self.state(provider, served, deployment, HEALTHY, now)
+        if o.started is not None and o.ended is not None and (d := duration(o.ended - o.started)) is not None:
+            rec.provider_latency_seconds(provider=provider, model=served, deployment=deployment, value=d)
+        if o.stream and o.first_token is not None and o.started is not None:
+            if (d := duration(o.first_token - o.started)) is not None:
+                rec.time_to_first_token_seconds(provider=provider, model=served, value=d)
+            completion = o.completion_tokens
+            if completion is not None and completion > 1 and o.ended is not None:
+                if (d := duration((o.ended - o.first_token) / (completion - 1))) is not None:
+                    rec.time_per_output_token_seconds(provider=provider, model=served, value=d)
+
+    def request_failed(self, requested: object, provider: object, team: object, code: int, error_type: str,
+                       started: float | None, now: float) -> None:
+        """A request that ended failed: what the client was answered (`started`, `now`: monotonic)."""
+        labels = self.labels
+        model, provider_label, status = labels.model(requested), labels.label("provider", provider), str(code)
+        team_label = labels.team(team)
+        self.rec.requests(model=model, provider=provider_label, team=team_label, status_code=status)
+        self.rec.errors(model=model, provider=provider_label, team=team_label,
+                        error_type=labels.label("error_type", error_type), status_code=status)
+        if started is not None and (d := duration(now - started)) is not None:
+            self.rec.request_duration_seconds(model=model, provider=provider_label, value=d)
+
+    def stream_answered(self, call: Call, end: float) -> None:
+        """A stream that ended cleanly and alone (no terminal event came): answered, as far as it went."""
+        model, provider = self.labels.model(call.model), self.labels.label("provider", call.attempt_provider)
+        self.rec.requests(model=model, provider=provider, team=self.labels.team(obs.team_of(call.user)),
+                          status_code="200")
+        if (d := duration(end - call.started)) is not None:
+            self.rec.request_duration_seconds(model=model, provider=provider, value=d)
+
+    def retries(self, call: Call) -> None:
+        """At a request's end: the retries within each model group it tried (calls.py)."""
+        if call.groups is not None:
+            for retried in call.retries():
+                self.rec.retries(provider=self.labels.label("provider", retried.provider),
+                                 model=self.labels.model(retried.group), amount=retried.retries)
+
+    def router_retries(self, provider: object, group: object, retries: float) -> None:
+        """The router's own count, for a request this process saw no start of."""
+        self.rec.retries(provider=self.labels.label("provider", provider), model=self.labels.model(group),
+                         amount=retries)
+
+    def guardrails(self, call_id: object, runs: list[obs.GuardrailRun], mono: float) -> None:
+        for run in runs:
+            if isinstance(call_id, str) and not self._calls.first_guardrail_report(
+                    (call_id, run.name if isinstance(run.name, str) else None, run.hook, run.started), mono):
+                continue
+            guardrail, hook = self.labels.label("guardrail", run.name), self.labels.label("hook", run.hook)
+            self.rec.guardrail_requests(guardrail=guardrail, hook=hook, outcome=run.outcome)
+            if run.duration is not None:
+                self.rec.guardrail_latency_seconds(guardrail=guardrail, hook=hook, value=run.duration)
+
+    def fallback(self, o: obs.Fallback) -> None:
+        self.rec.fallbacks(from_model=self.labels.model(o.from_group), to_model=self.labels.model(o.to_group),
+                           success="true" if o.success else "false")
+
+    # ---- attempt level and deployments -----------------------------------------------------------
+    def state(self, provider: str, model: str, deployment: str, state: float, now: float) -> None:
+        """A deployment's state as this process saw it last (deployment_state is a most-recent gauge)."""
+        self.rec.deployment_state(provider=provider, model=model, deployment=deployment, value=state, when=now)
+        self.states[(provider, model, deployment)] = state
+
+    def attempt_failed(self, o: obs.FailedAttempt, now: float) -> None:
+        """One upstream call failed (its first report): the attempt, its error, the deployment's health."""
+        labels = self.labels
+        provider, model = labels.label("provider", o.provider), labels.model(o.model_group)
+        deployment = labels.label("deployment", o.deployment)
+        self.rec.provider_requests(provider=provider, model=model, deployment=deployment,
+                                   status_code=str(o.status_code))
+        self.rec.provider_errors(provider=provider, model=model, deployment=deployment, error_type=o.error_type)
+        self.state(provider, model, deployment, PARTIAL_OUTAGE, now)
+        if o.began is not None and (d := duration(now - o.began)) is not None:
+            self.rec.provider_latency_seconds(provider=provider, model=model, deployment=deployment, value=d)
+
+    def unreported_attempts(self, call: Call, count: int, code: int, error_type: str | None) -> None:
+        """Attempts of a settled request that nobody reported, counted as what ended them (flow.py decides)."""
+        labels = self.labels
+        provider, model = labels.label("provider", call.attempt_provider), labels.model(call.attempt_group or call.model)
+        deployment = labels.label("deployment", call.attempt_deployment)
+        self.rec.provider_requests(provider=provider, model=model, deployment=deployment, status_code=str(code),
+                                   amount=count)
+        if error_type is not None:
+            self.rec.provider_errors(provider=provider, model=model, deployment=deployment, error_type=error_type,
+                                     amount=count)
+        began, ended = call.attempt_began, call.stream_ended_at or call.ended_at
+        if began is not None and ended is not None and (d := duration(ended - began)) is not None:
+            self.rec.provider_latency_seconds(provider=provider, model=model, deployment=deployment, value=d)
+
+    def cooldowns(self, reading: Reading, now: float) -> None:
+        """A read of the router's cooldowns (deployments.py): cooldowns begun, deployments in and out of one."""
+        labels = self.labels
+        for cooldown in reading.started:
+            d = cooldown.deployment
+            self.rec.deployment_cooldowns(provider=labels.label("provider", d.provider), model=labels.model(d.group),
+                                          deployment=labels.label("deployment", d.name),
+                                          reason=labels.label("reason", cooldown.reason))
+        for d in reading.active:
+            self.state(labels.label("provider", d.provider), labels.model(d.group),
+                       labels.label("deployment", d.name), COMPLETE_OUTAGE, now)
+        for d in reading.lapsed:  # back to partial outage, unless a call this process saw since says otherwise
+            provider, model, name = (labels.label("provider", d.provider), labels.model(d.group),
+                                     labels.label("deployment", d.name))
+            if self.states.get((provider, model, name)) == COMPLETE_OUTAGE:
+                self.state(provider, model, name, PARTIAL_OUTAGE, now)
