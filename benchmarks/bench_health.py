@@ -18,7 +18,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:0] = [os.path.dirname(HERE)]
 
-from litellm_observe.rundir import protocol  # noqa: E402
+from litellm_observe.rundir import layout  # noqa: E402
 from litellm_observe.rundir.record import Recorder  # noqa: E402
 from litellm_observe.rundir.writer import SampleWriter  # noqa: E402
 from litellm_observe.worker import health  # noqa: E402
@@ -53,7 +53,7 @@ def main() -> int:
     args = parser.parse_args()
     ticks, reads = (2_000, 200) if args.quick else (200_000, 20_000)
     with tempfile.TemporaryDirectory() as tmp:
-        directory = protocol.prepare(os.path.join(tmp, "run"))
+        directory = layout.prepare(os.path.join(tmp, "run"))
         h = health.WorkerHealth(Recorder(SampleWriter(directory)), lambda hook, e: None)
         h.started()
         loop = _Loop()

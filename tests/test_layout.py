@@ -45,7 +45,7 @@ def test_sides_never_import_each_other(side, forbidden):
 
 
 def test_the_checker_sees_relative_imports():
-    assert "litellm_observe.rundir.protocol" in _imports(PACKAGE / "worker" / "supervisor.py")
+    assert "litellm_observe.rundir.handshakes" in _imports(PACKAGE / "worker" / "supervisor.py")
 
 
 @pytest.mark.parametrize("package", ["rules", "dashboards", "promql"])

@@ -46,7 +46,8 @@ from typing import Callable, Iterable, Sequence
 
 from ..catalogue import BY_NAME, WORKER_EXITS, WORKER_STARTS, GaugeMode, Kind
 from ..rundir import samplefile
-from ..rundir.protocol import CORRUPT_SUFFIX, Directory, locked, writer_gone, write_atomically
+from ..rundir.files import locked, write_atomically, writer_gone
+from ..rundir.layout import CORRUPT_SUFFIX, Directory
 
 log = logging.getLogger("litellm_observe.exporter")
 MERGED = "__merged__"  # archive records naming the files (or runs) already folded in
@@ -125,7 +126,7 @@ def fill(last: Series, now: Series) -> Series:
 
 
 class Aggregator:
-    """Reads and folds one directory of sample files (see rundir/protocol.py)."""
+    """Reads and folds one directory of sample files (rundir/__init__.py describes the directory)."""
 
     def __init__(self, directory: Directory | str, on_error: ErrorHook | None = None,
                  retry_log_seconds: float = 60.0):

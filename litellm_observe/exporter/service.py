@@ -1,7 +1,7 @@
 """The exporter: serves the aggregate of a directory over HTTP, in a process of its own
 so that rendering never runs on a thread of a worker serving LLM requests.
 
-Two ways to run (rundir/protocol.py has the handshakes):
+Two ways to run (rundir/handshakes.py and rundir/runs.py have the handshakes):
 - a run's exporter (`python -m litellm_observe.exporter`, started by a worker's
   supervisor): holds the run's `exporter.lock` for life, so there is exactly one, and
   exits when the run's root process is gone, removing the run directory (left for a
@@ -20,9 +20,10 @@ import threading
 import time
 
 from .. import compat, settings as settings_mod
-from ..rundir.protocol import (EXIT_BIND, EXIT_BUSY, EXIT_UNSAFE, Directory, UnsafeDirectory, bind_failed, bound,
-                               first_to_notice, hold, private_dir, share_with_group, watch_as_sidecar,
-                               write_atomically)
+from ..rundir.files import hold, share_with_group, write_atomically
+from ..rundir import handshakes
+from ..rundir.handshakes import EXIT_BIND, EXIT_BUSY, EXIT_UNSAFE, bind_failed, bound, first_to_notice, watch_as_sidecar
+from ..rundir.layout import Directory, UnsafeDirectory, private_dir
 from ..rundir.record import Recorder
 from ..rundir.runs import Membership, Root, claim_ended, hold_dir, remove_claimed
 from ..rundir.writer import SampleWriter
@@ -218,7 +219,7 @@ def run(directory: str, settings: settings_mod.Settings, root: Root | None, addr
     except KeyboardInterrupt:
         pass
     server.shutdown()
-    if root is not None and not d.sidecar_watching():
+    if root is not None and not handshakes.left_to_sidecar(d):
         shutil.rmtree(directory, ignore_errors=True)  # the run is over: leave nothing behind
     if membership is not None:
         membership.close()

@@ -42,7 +42,9 @@ import socket
 import uuid
 from dataclasses import dataclass
 
-from .protocol import RUN_PREFIX, Directory, lock_held, prepare, private_dir, sidecar_watching, writer_gone
+from .files import lock_held, writer_gone
+from .handshakes import sidecar_watching
+from .layout import Directory, RUN_PREFIX, prepare, private_dir
 
 NEW_PREFIX = ".new-"  # a run directory being made, renamed into place when complete
 GONE_PREFIX = ".gone-"  # a run directory being removed

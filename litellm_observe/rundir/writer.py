@@ -3,7 +3,7 @@ through it, and the exporter its own counters. Metrics are written through rundi
 whose named-label methods call the four writes below (inc, observe, set, add); nothing else writes.
 
 The file is created under a `.creating-` name, locked, given its header, then renamed
-into place (rundir/protocol.py), and the process holds its flock for life, so the exporter
+into place (rundir/files.py, create_locked), and the process holds its flock for life, so the exporter
 can tell a dead writer from a live one even after SIGKILL. Every store is one aligned
 8-byte write, so the exporter never sees a value half-written, and since the pages are
 shared with the kernel a SIGKILLed worker's last increments survive it.
@@ -19,7 +19,8 @@ import threading
 
 from ..catalogue import BY_NAME, CATALOGUE, Kind
 from . import samplefile
-from .protocol import Directory, create_locked
+from .files import create_locked
+from .layout import Directory
 
 INITIAL_SIZE = 64 * 1024
 _SUM_SLOT = {m.name: m.value_slots() - 1 for m in CATALOGUE if m.kind is Kind.HISTOGRAM}

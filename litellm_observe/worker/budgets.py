@@ -17,14 +17,14 @@ requests for it count once.
 """
 from __future__ import annotations
 
-import fcntl
 import os
 import struct
 import time
 from collections import OrderedDict
 from typing import Callable, Iterable
 
-from ..rundir.protocol import Directory, open_file, private_dir
+from ..rundir.files import lock_exclusively, open_file
+from ..rundir.layout import Directory, private_dir
 from .observations import BudgetSighting
 
 MAX_TRACKED = 10_000  # entities remembered per worker (least recently seen forgotten first)
@@ -78,7 +78,7 @@ class BudgetResets:
             return True
         fd = open_file(self._dir.reset_claim(entity), os.O_RDWR | os.O_CREAT)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
+            lock_exclusively(fd)
             raw = os.pread(fd, _STAMP.size, 0)
             claimed_at = _STAMP.unpack(raw)[0] if len(raw) == _STAMP.size else float("-inf")
             if claimed_at > seen_at:

@@ -28,7 +28,8 @@ import time
 from dataclasses import dataclass
 from typing import Callable
 
-from ..rundir.protocol import Directory, create_exclusive
+from ..rundir.files import create_exclusive
+from ..rundir.layout import Directory
 from . import router_view
 from .observations import deployment_name, mapping, number
 

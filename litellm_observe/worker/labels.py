@@ -9,7 +9,6 @@
 """
 from __future__ import annotations
 
-import fcntl
 import fnmatch
 import json
 import os
@@ -17,7 +16,8 @@ import threading
 import time
 from typing import Callable, Iterable
 
-from ..rundir.protocol import Directory, open_file, private_dir
+from ..rundir.files import lock_exclusively, open_file
+from ..rundir.layout import Directory, private_dir
 
 UNKNOWN = "unknown"  # the value was missing, None, "None", "null" or empty
 UNLISTED = "unlisted"  # a model name that is not in the proxy's model list
@@ -97,7 +97,7 @@ class LabelCaps:
         """Read values other workers admitted, then append ours if there is room."""
         fd = open_file(directory.label_values(label), os.O_RDWR | os.O_CREAT | os.O_APPEND)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
+            lock_exclusively(fd)
             start = self._offsets.get(label, 0)
             size = os.fstat(fd).st_size
             if size > start:

@@ -29,7 +29,7 @@ from typing import Any, AsyncGenerator, Callable, Iterable, TypeVarTuple
 from litellm.integrations.custom_logger import CustomLogger
 
 from .. import settings as settings_mod
-from ..rundir import protocol
+from ..rundir import files
 from ..rundir.record import Recorder
 from ..rundir.writer import SampleWriter
 from . import calls, flow, observations as obs, router_view
@@ -64,7 +64,7 @@ class ObserveLogger(CustomLogger):
                  config_path: str | None = None, router: Callable[[], object | None] = _router):
         super().__init__()
         self.settings = settings if settings is not None else settings_mod.load(config_path)
-        protocol.share_with_group(self.settings.metrics_dir_group_shared)
+        files.share_with_group(self.settings.metrics_dir_group_shared)
         self._errors = InternalErrors(self.settings.error_log_interval_seconds)
         self._processes = Processes(
             self.settings, run_directory=run_directory, model_names=model_names, caching_on=caching_on,

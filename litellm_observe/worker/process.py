@@ -16,7 +16,8 @@ from typing import Any, Callable, Coroutine, Iterable
 
 from .. import compat, settings as settings_mod
 from ..catalogue import INTERNAL_ERRORS
-from ..rundir import protocol, runs
+from ..rundir import runs
+from ..rundir import handshakes, layout
 from ..rundir.record import Recorder
 from ..rundir.writer import SampleWriter
 from .budgets import BudgetResets
@@ -48,7 +49,7 @@ class WorkerProcess:
     run's other workers), budget resets, cooldown watch, health, the requests in flight (`calls`), the
     deployment states it wrote (`recording.states`), its timers. flow.py's functions take it."""
 
-    def __init__(self, *, writer: SampleWriter, rec: Recorder, directory: protocol.Directory,
+    def __init__(self, *, writer: SampleWriter, rec: Recorder, directory: layout.Directory,
                  membership: runs.Membership | None, labels: Labeller, budgets: BudgetResets,
                  cooldowns: CooldownWatch, health: WorkerHealth, calls: CallBook, recording: Recording,
                  timers: Timers, inflight_timeout: float, internal_error: InternalError):
@@ -86,7 +87,7 @@ class WorkerProcess:
         except OSError as e:
             self.internal_error("run_directory", e)
             return False
-        if protocol.first_to_notice(directory):
+        if handshakes.first_to_notice(directory):
             self.rec.observe_internal_errors(hook="run_directory")  # reserved: needs no new space
             log.error("litellm_observe: the run directory %s was removed while the proxy ran (by a cleaner of old "
                       "files that ignores locks, or by hand); made it again: every worker's counts are kept, those of "
@@ -139,11 +140,11 @@ class Processes:
     def _open(self) -> WorkerProcess | None:
         settings, fixed = self._settings, self._fixed_run_directory
         root = None
-        base = fixed or protocol.base_dir(settings.metrics_dir)
+        base = fixed or layout.base_dir(settings.metrics_dir)
         writer = None
         try:
             if fixed:
-                directory, membership = protocol.prepare(fixed), None
+                directory, membership = layout.prepare(fixed), None
             else:
                 root = runs.current_root()
                 if self._membership is not None and self._membership.pid == os.getpid():
@@ -161,7 +162,7 @@ class Processes:
             self._retry_at = time.monotonic() + _STORE_RETRY_SECONDS
             if self.disabled_reason is None:
                 where = f" ({e.filename})" if e.filename and e.filename != base else ""
-                self.disabled_reason = e.strerror if isinstance(e, protocol.UnsafeDirectory) else (
+                self.disabled_reason = e.strerror if isinstance(e, layout.UnsafeDirectory) else (
                     f"cannot write metrics to {base}: {e.strerror or e}{where}")
                 log.error("litellm_observe: %s; metrics are OFF in process %s, the proxy keeps serving; retrying "
                           "every %d s. Set litellm_observe.metrics_dir to a writable directory with free space.",
@@ -184,7 +185,7 @@ class Processes:
                                start_exporters=self._start_exporter).start()
         return process
 
-    def _build(self, writer: SampleWriter, directory: protocol.Directory,
+    def _build(self, writer: SampleWriter, directory: layout.Directory,
                membership: runs.Membership | None) -> WorkerProcess:
         settings = self._settings
         rec = Recorder(writer)

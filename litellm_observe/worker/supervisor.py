@@ -7,7 +7,7 @@ holds the run's exporter lock; if none does, the worker that wins `spawn.lock` s
 litellm_observe.exporter`. Right after the run directory was made again, it waits a little before
 starting one: the run's exporter, still serving, takes its lock in the new directory within a second.
 A worker that is recycled or killed takes nothing with it: the exporter is its own session and outlives
-it. The handshake (lock names, pid file, exit codes) is rundir/protocol.py's; this module never imports
+it. The handshake (lock names, pid file, exit codes) is rundir/handshakes.py's; this module never imports
 the exporter.
 """
 from __future__ import annotations
@@ -21,7 +21,9 @@ import time
 from .. import settings as settings_mod
 from typing import Callable
 
-from ..rundir.protocol import EXIT_BIND, EXIT_UNSAFE, EXPORTER_MODULE, Directory, lock_held, locked
+from ..rundir.files import lock_held, locked
+from ..rundir.handshakes import EXIT_BIND, EXIT_UNSAFE, EXPORTER_MODULE
+from ..rundir.layout import Directory
 from ..rundir.runs import Root
 
 log = logging.getLogger("litellm_observe")

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from litellm_observe.rundir import protocol
+from litellm_observe.rundir import layout
 from tests.conftest import wait_until
 from tests.support.metrics import total
 from tests.support.proxy import Proxy, default_config, free_port
@@ -104,14 +104,14 @@ def test_two_containers_and_a_sidecar_share_one_volume_and_never_wipe_each_other
             _settle(sidecar.url, answered_a, "the sidecar")
             with b:  # B's start ran its clean-up over the shared volume: A's run is held, so it stays
                 assert _requests(a.metrics_url) == answered_a and _requests(b.metrics_url) == 0
-                runs = sorted(p.name for p in volume.iterdir() if p.name.startswith(protocol.RUN_PREFIX))
+                runs = sorted(p.name for p in volume.iterdir() if p.name.startswith(layout.RUN_PREFIX))
                 assert len(runs) == 2 and all(r.startswith("run-1-") for r in runs), runs  # both are PID 1
                 answered_b = _load(b, "b", 9)
                 _settle(b.metrics_url, answered_b, "proxy B's exporter")
                 assert _requests(a.metrics_url) == answered_a
                 _settle(sidecar.url, answered_a + answered_b, "the sidecar")
                 a.stop()  # container A stops: every process of its namespace dies, its exporter too
-                wait_until(lambda: len([p for p in volume.iterdir() if p.name.startswith(protocol.RUN_PREFIX)]) == 1,
+                wait_until(lambda: len([p for p in volume.iterdir() if p.name.startswith(layout.RUN_PREFIX)]) == 1,
                            timeout=60, what="A's ended run folded by the sidecar")
                 assert _requests(sidecar.url) == answered_a + answered_b
                 assert _requests(b.metrics_url) == answered_b
@@ -166,7 +166,7 @@ def test_a_run_directory_removed_under_a_live_proxy_is_made_again_and_nothing_is
     with proxy:
         answered = _load(proxy, "before")
         _settle(proxy.metrics_url, answered, "the exporter")
-        run = next(proxy.base_dir.glob(protocol.RUN_PREFIX + "*"))
+        run = next(proxy.base_dir.glob(layout.RUN_PREFIX + "*"))
         shutil.rmtree(run)
         last, deadline = answered, time.monotonic() + 8
         while time.monotonic() < deadline:  # meanwhile: never lower, never gone
@@ -174,7 +174,7 @@ def test_a_run_directory_removed_under_a_live_proxy_is_made_again_and_nothing_is
             assert served is not None and served >= last, (served, last)
             last = served
             time.sleep(0.2)
-        wait_until(lambda: (run / protocol.EXPORTER_PID).exists(), timeout=30, what="the run directory made again")
+        wait_until(lambda: (run / layout.EXPORTER_PID).exists(), timeout=30, what="the run directory made again")
         answered += _load(proxy, "after")
         _settle(proxy.metrics_url, answered, "the exporter")  # exact: the counts from before are all there
         text = proxy.scrape()

@@ -7,7 +7,6 @@ import time
 import httpx
 import pytest
 
-from litellm_observe.rundir import protocol as rundir
 from tests.conftest import wait_until
 from tests.support.metrics import samples, total
 from tests.support.proxy import Proxy, default_config, free_port

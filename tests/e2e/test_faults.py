@@ -16,7 +16,7 @@ import time
 import httpx
 import pytest
 
-from litellm_observe.rundir import protocol
+from litellm_observe.rundir import layout
 from litellm_observe.rundir.runs import Membership, current_root
 from litellm_observe.rundir.writer import SampleWriter
 from tests.support.runholder import hold_run
@@ -90,7 +90,7 @@ def test_out_of_descriptors_the_sidecar_sets_nothing_aside_and_never_lowers_a_co
         while total(_scrape(port) or "", "requests") != written:
             assert time.monotonic() < deadline, "the count never caught up once descriptors were free"
             time.sleep(0.2)
-        assert not [f for f in os.listdir(run.path) if f.endswith(protocol.CORRUPT_SUFFIX)]
+        assert not [f for f in os.listdir(run.path) if f.endswith(layout.CORRUPT_SUFFIX)]
         assert all(os.path.exists(s.path) for s in stores)
     finally:
         sidecar.terminate()
@@ -109,7 +109,7 @@ def test_a_sidecar_over_two_proxies_never_drops_when_one_restarts(tmp_path):
     port = free_port()
     sidecar = _sidecar(str(base), port)
     try:
-        runs = [protocol.Directory(str(base / f"run-{i}-1-proxy")) for i in range(2)]
+        runs = [layout.Directory(str(base / f"run-{i}-1-proxy")) for i in range(2)]
         stores = [SampleWriter(r) for r in runs]
         for s, n in zip(stores, (5, 7)):
             s.inc("requests", REQ_LABELS, n)

@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from litellm_observe.rundir import protocol as rundir
+from litellm_observe.rundir import layout
 from tests.conftest import wait_until
 from tests.support import load
 from tests.support.metrics import by_label, total
@@ -36,7 +36,7 @@ def test_gunicorn_forked_workers(upstream, tmp_path):
 
 
 def _run_dirs(tmpdir) -> list[str]:
-    base = os.path.join(tmpdir, rundir.base_name())
+    base = os.path.join(tmpdir, layout.base_name())
     return [os.path.join(base, d) for d in sorted(os.listdir(base))] if os.path.isdir(base) else []
 
 
@@ -70,7 +70,7 @@ def test_explicit_multiproc_dir_beside_litellms_own_prometheus_callback(upstream
         seen = _simple_load(proxy, 12, "beside")
         text = _settle(proxy, int(sum(seen.values())))
         assert total(text, "errors") == seen.get(500, 0)
-        ours = os.path.join(multiproc, rundir.base_name())
+        ours = os.path.join(multiproc, layout.base_name())
         assert os.path.isdir(ours) and os.listdir(ours), "the explicit directory is where our samples go"
         builtin = proxy.client.get(f"{proxy.url}/metrics/", follow_redirects=True)
         assert builtin.status_code == 200, builtin.text[:500]

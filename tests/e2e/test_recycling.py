@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
-from litellm_observe.rundir import protocol as rundir
+from litellm_observe.rundir import layout
 from tests.conftest import wait_until
 from tests.support import load
 from tests.support.metrics import samples, total
@@ -99,7 +99,7 @@ def _one_or_broken(proxy: Proxy, i: int):
 
 def test_zero_byte_and_truncated_sample_files_do_not_fail_the_scrape(loaded_proxy, caplog):
     proxy = loaded_proxy.proxy
-    run = [d for d in proxy.base_dir.iterdir() if d.name.startswith(rundir.RUN_PREFIX)][0]
+    run = [d for d in proxy.base_dir.iterdir() if d.name.startswith(layout.RUN_PREFIX)][0]
     before = total(proxy.scrape(), "requests")
     (run / "w-999999-zero.lob").write_bytes(b"")
     (run / "w-999998-torn.lob").write_bytes(b"LOB1\0\0\0\0" + (4096).to_bytes(8, "little") + b"\x05\0\0\0")

@@ -21,7 +21,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from litellm_observe.rundir import protocol, samplefile
+from litellm_observe.rundir import samplefile
+from litellm_observe.rundir import layout
 from tests.conftest import wait_until
 from tests.support.metrics import by_label, total
 from tests.support.proxy import Proxy, free_port
@@ -106,13 +107,13 @@ def _stop(proc) -> str:
 def test_an_attackers_plants_in_the_old_shared_directory_reach_nothing(host):
     victim, attacker = host.user(VICTIM), host.user(ATTACKER)
     secret = _secret(host, victim)
-    planted = host.run(attacker, PLANT, os.path.join(host.shared, protocol.BASE_NAME), secret)
+    planted = host.run(attacker, PLANT, os.path.join(host.shared, layout.BASE_NAME), secret)
     assert planted.returncode == 0, planted.stderr
     port = free_port()
     proc, info = _victim_logger(host, victim, {"port": port, "bind_address": "127.0.0.1"})
     try:
         assert info["off"] is None
-        base = os.path.join(host.shared, protocol.base_name(victim.uid))
+        base = os.path.join(host.shared, layout.base_name(victim.uid))
         assert info["run"].startswith(base + "/")
         for d in (base, info["run"]):
             st = os.lstat(d)
@@ -136,7 +137,7 @@ def test_an_attackers_plants_in_the_old_shared_directory_reach_nothing(host):
 def test_a_squatted_per_user_directory_is_refused_with_a_clear_error(host):
     victim, attacker = host.user(VICTIM), host.user(ATTACKER)
     secret = _secret(host, victim)
-    squatted = os.path.join(host.shared, protocol.base_name(victim.uid))
+    squatted = os.path.join(host.shared, layout.base_name(victim.uid))
     planted = host.run(attacker, PLANT, squatted, secret)
     assert planted.returncode == 0, planted.stderr
     before = sorted(os.listdir(squatted))
@@ -164,7 +165,7 @@ def test_where_the_system_gives_a_private_runtime_directory_it_is_used(host):
                       env={"XDG_RUNTIME_DIR": runtime})
     try:
         info = json.loads(proc.stdout.readline())
-        assert info["off"] is None and info["run"].startswith(os.path.join(runtime, protocol.BASE_NAME) + "/")
+        assert info["off"] is None and info["run"].startswith(os.path.join(runtime, layout.BASE_NAME) + "/")
         text = wait_until(lambda: _scrape(port), timeout=60, what="the victim's exporter")
         assert total(text, "requests") == 3
     finally:

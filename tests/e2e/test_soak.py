@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from litellm_observe.rundir import protocol as rundir
+from litellm_observe.rundir import layout
 from tests.support.metrics import total
 from tests.support.proxy import Proxy
 
@@ -50,7 +50,7 @@ def _sample(proxy: Proxy, run) -> dict:
 
 def test_soak_stays_bounded(upstream, tmp_path):
     with Proxy(tmp_path, upstream.base_url, workers=WORKERS, args=("--max_requests_before_restart", "60", "--max_requests_before_restart_jitter", "30")) as proxy:
-        run = next(proxy.base_dir.glob(rundir.RUN_PREFIX + "*"))
+        run = next(proxy.base_dir.glob(layout.RUN_PREFIX + "*"))
         samples, sent, answered = [_sample(proxy, run)], 0, 0
         deadline = time.monotonic() + SOAK_SECONDS
         next_sample = time.monotonic() + SAMPLE_SECONDS

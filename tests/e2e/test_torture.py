@@ -27,7 +27,7 @@ import yaml
 
 from litellm_observe.catalogue import BY_NAME, CATALOGUE, Kind
 from litellm_observe.exporter.aggregate import Aggregator
-from litellm_observe.rundir import protocol
+from litellm_observe.rundir import handshakes, layout
 from litellm_observe.rundir.runs import Membership, current_root
 from tests.support.metrics import samples
 from tests.support.proxy import free_port
@@ -40,7 +40,7 @@ MONOTONIC = {n for m in CATALOGUE if m.kind is not Kind.GAUGE for n in m.sample_
 
 WRITER = textwrap.dedent('''
     import mmap, os, random, sys
-    from litellm_observe.rundir.protocol import Directory
+    from litellm_observe.rundir.layout import Directory
     from litellm_observe.rundir.writer import SampleWriter
 
     run, counters, slot, n, seed = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
@@ -89,7 +89,7 @@ class DirectReader(threading.Thread):
     """A second reader of the run directory, as fast as it can (a sidecar's view): many more reads
     than HTTP scrapes, so a torn value has many more chances to be seen."""
 
-    def __init__(self, run: protocol.Directory):
+    def __init__(self, run: layout.Directory):
         super().__init__(daemon=True)
         self.aggregator, self.stop = Aggregator(run), threading.Event()
         self.reads, self.violations = 0, []
@@ -118,7 +118,7 @@ def test_writers_killed_and_recycled_at_full_speed_never_lower_or_lose_a_count(t
     config.write_text(yaml.safe_dump({"litellm_observe": {"port": port, "bind_address": "127.0.0.1"}}))
     env = {**os.environ, "PYTHONPATH": os.getcwd()}
     exporter_log = tmp_path / "exporter.log"
-    exporter = subprocess.Popen([sys.executable, "-m", protocol.EXPORTER_MODULE, "--run-dir", run.path,
+    exporter = subprocess.Popen([sys.executable, "-m", handshakes.EXPORTER_MODULE, "--run-dir", run.path,
                                  "--root", me.arg(), "--config", str(config)], env=env,
                                 stdout=subprocess.DEVNULL, stderr=open(exporter_log, "wb"))
     url = f"http://127.0.0.1:{port}/metrics"
@@ -175,7 +175,7 @@ def test_writers_killed_and_recycled_at_full_speed_never_lower_or_lose_a_count(t
     assert scraper.scrapes > 20 and reader.reads > 20 and slot > CONCURRENT
     assert scraper.violations == [], scraper.violations[:5]
     assert reader.violations == [], reader.violations[:5]
-    assert not [f for f in os.listdir(run.path) if f.endswith(protocol.CORRUPT_SUFFIX)]
+    assert not [f for f in os.listdir(run.path) if f.endswith(layout.CORRUPT_SUFFIX)]
     assert "unreadable" not in stderr and "Traceback" not in stderr, stderr[-2000:]
     counted = {}
     for (name, labels), value in final.items():
@@ -191,4 +191,4 @@ def test_writers_killed_and_recycled_at_full_speed_never_lower_or_lose_a_count(t
         elif not exited and not finished <= got <= started:
             wrong.append(f"w{s} killed: counted {got}, finished {finished}, started {started}")
     assert wrong == [], wrong[:10]
-    assert [f for f in os.listdir(run.path) if f.startswith(protocol.WORKER_PREFIX)] != []  # the exporter's own
+    assert [f for f in os.listdir(run.path) if f.startswith(layout.WORKER_PREFIX)] != []  # the exporter's own

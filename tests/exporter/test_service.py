@@ -13,7 +13,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from litellm_observe import settings as settings_mod
 from litellm_observe.exporter import service as exp
-from litellm_observe.rundir import protocol, runs
+from litellm_observe.rundir import runs
+from litellm_observe.rundir import files, handshakes, layout
 from litellm_observe.rundir.writer import SampleWriter
 from tests.support.runholder import hold_run
 
@@ -106,10 +107,10 @@ def _this_process_as_root():
 
 def test_run_returns_busy_when_another_exporter_holds_the_lock(tmp_path):
     run = runs.Membership(str(tmp_path), _this_process_as_root().name)
-    fd = protocol.hold(run.directory.exporter_lock)
+    fd = files.hold(run.directory.exporter_lock)
     try:  # a run's exporter (with a root) is unique per run
         assert exp.run(run.path, settings_mod.Settings(), _this_process_as_root(), "127.0.0.1", 0) \
-            == protocol.EXIT_BUSY
+            == handshakes.EXIT_BUSY
     finally:
         os.close(fd)
         run.close()
@@ -125,17 +126,17 @@ def test_run_reports_bind_failure_once_then_quietly(tmp_path, caplog):
         port = s.getsockname()[1]
         errors = lambda: [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]  # noqa: E731
         for _ in range(5):  # the supervisor retries: one clear error, then nothing
-            assert exp.run(str(tmp_path), settings_mod.Settings(), None, "127.0.0.1", port) == protocol.EXIT_BIND
+            assert exp.run(str(tmp_path), settings_mod.Settings(), None, "127.0.0.1", port) == handshakes.EXIT_BIND
         assert len(errors()) == 1 and f"cannot listen on 127.0.0.1:{port}" in errors()[0]
         assert "retried quietly" in errors()[0] and "litellm_observe.port" in errors()[0]
         # after the quiet period, one reminder with the count
-        d = protocol.Directory(str(tmp_path))
+        d = layout.Directory(str(tmp_path))
         attempts, logged = open(d.bind_failures).read().split()
         with open(d.bind_failures, "w") as f:
             f.write(f"{attempts} {float(logged) - exp.BIND_LOG_SECONDS}")
-        assert exp.run(str(tmp_path), settings_mod.Settings(), None, "127.0.0.1", port) == protocol.EXIT_BIND
+        assert exp.run(str(tmp_path), settings_mod.Settings(), None, "127.0.0.1", port) == handshakes.EXIT_BIND
         assert len(errors()) == 2 and "still cannot listen" in errors()[1] and "after 6 attempts" in errors()[1]
-        assert protocol.bound(d) == 6 and protocol.bound(d) == 0  # listening: forgotten
+        assert handshakes.bound(d) == 6 and handshakes.bound(d) == 0  # listening: forgotten
     finally:
         s.close()
 
@@ -145,7 +146,7 @@ def test_sidecar_folds_an_ended_run_so_totals_never_drop(tmp_path):
     base = tmp_path / "base"
     roots = [hold_run(str(base), f"run-{i}-1-abc") for i in range(2)]  # the proxies' processes hold their runs
     try:
-        run_dirs = [protocol.Directory(str(base / f"run-{i}-1-abc")) for i in range(2)]
+        run_dirs = [layout.Directory(str(base / f"run-{i}-1-abc")) for i in range(2)]
         for run, n in zip(run_dirs, (0.1, 1e16)):
             w = SampleWriter(run)
             w.inc("spend_usd", ("openai", "ok", "t"), n)
@@ -162,7 +163,7 @@ def test_sidecar_folds_an_ended_run_so_totals_never_drop(tmp_path):
         again = e.respond({})[2]
         assert again == first  # the run that ended is folded into the base's archive, exactly
         assert not os.path.exists(run_dirs[0].path) and os.path.exists(run_dirs[1].path)
-        assert protocol.ARCHIVE in os.listdir(base)
+        assert layout.ARCHIVE in os.listdir(base)
     finally:
         for p in roots:
             p.kill()
@@ -171,11 +172,11 @@ def test_sidecar_folds_an_ended_run_so_totals_never_drop(tmp_path):
 
 def test_a_run_exporter_leaves_an_ended_run_to_a_watching_sidecar(tmp_path):
     base = tmp_path / "base"
-    run = protocol.prepare(str(base / "run-1-1"))
-    assert not run.sidecar_watching()
-    fd = protocol.watch_as_sidecar(str(base))
+    run = layout.prepare(str(base / "run-1-1"))
+    assert not handshakes.left_to_sidecar(run)
+    fd = handshakes.watch_as_sidecar(str(base))
     try:
-        assert run.sidecar_watching()
+        assert handshakes.left_to_sidecar(run)
         assert runs.remove_dead_runs(str(base)) == []  # the next proxy run leaves it too
         assert os.path.isdir(run.path)
     finally:

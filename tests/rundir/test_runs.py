@@ -12,7 +12,8 @@ import time
 
 import pytest
 
-from litellm_observe.rundir import protocol, runs
+from litellm_observe.rundir import runs
+from litellm_observe.rundir import files, layout
 from litellm_observe.rundir.runs import Membership, Root
 from tests.support.runholder import end, hold_run
 from tests.support.users import REPO
@@ -165,11 +166,11 @@ def test_remove_dead_runs_keeps_the_asked_and_leaves_other_names(tmp_path):
 def test_a_run_whose_exporter_or_writer_holds_its_lock_is_kept(tmp_path):
     """Runs made by an earlier version hold no directory lock: their exporter's and writers' locks count."""
     base = str(tmp_path)
-    run = protocol.prepare(os.path.join(base, "run-1-2"))
-    fd = protocol.hold(run.exporter_lock)
+    run = layout.prepare(os.path.join(base, "run-1-2"))
+    fd = files.hold(run.exporter_lock)
     assert runs.remove_dead_runs(base) == []
     os.close(fd)
-    writer = protocol.hold(run.join("w-1-x.lob"))
+    writer = files.hold(run.join("w-1-x.lob"))
     assert runs.remove_dead_runs(base) == []
     os.close(writer)
     assert runs.remove_dead_runs(base) == ["run-1-2"]

@@ -9,7 +9,8 @@ import pytest
 
 from litellm_observe.catalogue import BY_NAME
 from litellm_observe.rundir import samplefile
-from litellm_observe.rundir.protocol import CREATING_PREFIX, NEW_SUFFIX, Directory, writer_gone
+from litellm_observe.rundir.files import CREATING_PREFIX, writer_gone
+from litellm_observe.rundir.layout import Directory, NEW_SUFFIX
 from litellm_observe.rundir.writer import INITIAL_SIZE, SampleWriter
 
 REQ = ("requests", ("ok", "openai", "t", "200"))

@@ -262,16 +262,16 @@ class Proxy:
     def base_dir(self) -> Path:
         """Where this proxy's runs go by default: its TMPDIR's per-user directory, or the one in the
         PROMETHEUS_MULTIPROC_DIR that LiteLLM creates under TMPDIR beside its own prometheus callback."""
-        from litellm_observe.rundir import protocol as rundir
+        from litellm_observe.rundir import layout
 
-        name = rundir.base_name(self.user.uid if self.user is not None else None)
+        name = layout.base_name(self.user.uid if self.user is not None else None)
         inside = self.tmpdir / "litellm_prometheus_multiproc" / name
         return inside if inside.is_dir() else self.tmpdir / name
 
     def exporter_pid(self) -> int:
-        from litellm_observe.rundir import protocol as rundir
+        from litellm_observe.rundir import layout
 
-        run = next(self.base_dir.glob(rundir.RUN_PREFIX + "*"))
+        run = next(self.base_dir.glob(layout.RUN_PREFIX + "*"))
         return int((run / "exporter.pid").read_text())
 
     def scrape(self, headers: dict | None = None) -> str:

@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from litellm_observe.rundir import protocol
+from litellm_observe.rundir import layout
 from litellm_observe.worker import deployments
 from litellm_observe.worker.deployments import CooldownWatch, Deployment
 
@@ -53,7 +53,7 @@ class Clock:
 @pytest.fixture
 def setup(tmp_path):
     cache, clock = FakeCooldownCache(), Clock()
-    directory = protocol.prepare(str(tmp_path / "run"))
+    directory = layout.prepare(str(tmp_path / "run"))
     return cache, clock, directory, lambda: CooldownWatch(directory, lambda: FakeRouter(cache), clock, clock)
 
 

@@ -12,7 +12,7 @@ import time
 import pytest
 
 from litellm_observe.exporter.aggregate import Aggregator
-from litellm_observe.rundir import protocol
+from litellm_observe.rundir import layout
 from litellm_observe.rundir.record import Recorder
 from litellm_observe.rundir.writer import SampleWriter
 from litellm_observe.worker import health
@@ -46,7 +46,7 @@ def test_resident_bytes_of_this_process_and_of_a_missing_proc(tmp_path):
 
 
 def test_start_then_clean_exit_counts_once(tmp_path):
-    directory = protocol.prepare(str(tmp_path / "run"))
+    directory = layout.prepare(str(tmp_path / "run"))
     h, errors = _health(directory)
     h.started()
     data = _worker_series(directory.path)
@@ -61,7 +61,7 @@ def test_start_then_clean_exit_counts_once(tmp_path):
 
 
 def test_memory_sum_follows_each_read_and_max_is_the_largest_worker(tmp_path, monkeypatch):
-    directory = protocol.prepare(str(tmp_path / "run"))
+    directory = layout.prepare(str(tmp_path / "run"))
     readings = iter([100 * 4096, 300 * 4096, 200 * 4096])
     monkeypatch.setattr(health, "resident_bytes", lambda path=None: next(readings))
     a, _ = _health(directory)
@@ -77,7 +77,7 @@ def test_memory_sum_follows_each_read_and_max_is_the_largest_worker(tmp_path, mo
 
 def test_a_blocked_loop_shows_as_lag(tmp_path, monkeypatch):
     monkeypatch.setattr(health, "INTERVAL", 0.2)
-    directory = protocol.prepare(str(tmp_path / "run"))
+    directory = layout.prepare(str(tmp_path / "run"))
     h, errors = _health(directory)
     h.started()
 
@@ -120,7 +120,7 @@ def _run(directory: str, how: str) -> int:
 
 
 def test_one_exit_per_started_worker_recycled_or_killed(tmp_path):
-    directory = protocol.prepare(str(tmp_path / "run"))
+    directory = layout.prepare(str(tmp_path / "run"))
     assert _run(directory.path, "recycled") == 0
     assert _run(directory.path, "killed") == -signal.SIGKILL
     Aggregator(directory.path).compact()
@@ -132,7 +132,7 @@ def test_one_exit_per_started_worker_recycled_or_killed(tmp_path):
 
 def test_the_exporter_file_is_not_a_worker(tmp_path):
     """A writer that never counted a start (the exporter's own file) folds without an exit."""
-    directory = protocol.prepare(str(tmp_path / "run"))
+    directory = layout.prepare(str(tmp_path / "run"))
 
     def plain():
         Recorder(SampleWriter(directory.path)).observe_internal_errors(hook="exporter_read")
@@ -147,7 +147,7 @@ def test_the_exporter_file_is_not_a_worker(tmp_path):
 
 @pytest.mark.parametrize("recycles", [100])
 def test_a_hundred_recycles_add_no_series(tmp_path, recycles):
-    directory = protocol.prepare(str(tmp_path / "run"))
+    directory = layout.prepare(str(tmp_path / "run"))
     for how in ("recycled", "killed"):
         _run(directory.path, how)
     agg = Aggregator(directory.path)

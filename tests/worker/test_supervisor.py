@@ -8,7 +8,7 @@ import time
 import httpx
 
 from litellm_observe import settings as settings_mod
-from litellm_observe.rundir import protocol
+from litellm_observe.rundir import layout
 from litellm_observe.worker.logger import ObserveLogger
 from tests.support.proxy import free_port
 
@@ -20,7 +20,7 @@ def test_settings_given_in_code_reach_the_exporter(tmp_path):
     settings = settings_mod.load(environ={}, section={"port": port, "bind_address": "127.0.0.1",
                                                       "bearer_token": "only-in-code", "metrics_dir": str(tmp_path)})
     lg = ObserveLogger(settings, model_names=lambda: ["ok"], caching_on=lambda: False, start_exporter=True)
-    pid_file = protocol.Directory(lg.run_directory).exporter_pid
+    pid_file = layout.Directory(lg.run_directory).exporter_pid
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and not os.path.exists(pid_file):

@@ -1,4 +1,4 @@
-"""rundir protocol: base directories checked on every start, locks, handshakes and files that never follow a
+"""rundir layout and files: base directories checked on every start, locks, handshakes and files that never follow a
 symlink (runs and their liveness: test_runs.py)."""
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from litellm_observe.rundir import protocol as rundir
+from litellm_observe.rundir import files, layout
 from litellm_observe.rundir.runs import Membership
 
 
@@ -14,14 +14,14 @@ def test_base_dir_is_one_per_user_by_default(tmp_path):
     import tempfile
 
     mine = f"litellm_observe-{os.geteuid()}"
-    assert rundir.base_name() == mine and rundir.base_name(1234) == "litellm_observe-1234"
-    assert rundir.base_dir("/configured", {"PROMETHEUS_MULTIPROC_DIR": "/m"}) == "/configured"
-    assert rundir.base_dir(None, {"PROMETHEUS_MULTIPROC_DIR": "/m"}) == os.path.join("/m", mine)
-    assert rundir.base_dir(None, {"prometheus_multiproc_dir": "/m2"}) == os.path.join("/m2", mine)
-    assert rundir.base_dir(None, {"XDG_RUNTIME_DIR": str(tmp_path)}) == str(tmp_path / "litellm_observe")
-    assert rundir.base_dir(None, {"XDG_RUNTIME_DIR": str(tmp_path / "missing")}) == \
+    assert layout.base_name() == mine and layout.base_name(1234) == "litellm_observe-1234"
+    assert layout.base_dir("/configured", {"PROMETHEUS_MULTIPROC_DIR": "/m"}) == "/configured"
+    assert layout.base_dir(None, {"PROMETHEUS_MULTIPROC_DIR": "/m"}) == os.path.join("/m", mine)
+    assert layout.base_dir(None, {"prometheus_multiproc_dir": "/m2"}) == os.path.join("/m2", mine)
+    assert layout.base_dir(None, {"XDG_RUNTIME_DIR": str(tmp_path)}) == str(tmp_path / "litellm_observe")
+    assert layout.base_dir(None, {"XDG_RUNTIME_DIR": str(tmp_path / "missing")}) == \
         os.path.join(tempfile.gettempdir(), mine)
-    assert rundir.base_dir(None, {}) == os.path.join(tempfile.gettempdir(), mine)
+    assert layout.base_dir(None, {}) == os.path.join(tempfile.gettempdir(), mine)
 
 
 @pytest.mark.parametrize("plant, problem", [
@@ -37,7 +37,7 @@ def test_an_unsafe_base_directory_is_refused_never_used(tmp_path, plant, problem
     else:
         base.mkdir()
         os.chmod(base, 0o777 if plant == "world-writable" else 0o770)
-    with pytest.raises(rundir.UnsafeDirectory) as e:
+    with pytest.raises(layout.UnsafeDirectory) as e:
         Membership(str(base), "run-1-2")
     assert problem in e.value.strerror and str(base) in e.value.strerror
     assert not (tmp_path / "elsewhere" / "run-1-2").exists()
@@ -49,7 +49,7 @@ def test_someone_elses_base_directory_is_refused(tmp_path):
     if os.geteuid() != 0:
         pytest.skip("needs root to give a directory to another user")
     os.chown(base, 4242, 4242)
-    with pytest.raises(rundir.UnsafeDirectory, match="belongs to uid 4242"):
+    with pytest.raises(layout.UnsafeDirectory, match="belongs to uid 4242"):
         Membership(str(base), "run-1-2")
 
 
@@ -57,45 +57,45 @@ def test_run_directories_and_files_are_private(tmp_path):
     run = Membership(str(tmp_path / "base"), "run-1-2").directory
     for d in (tmp_path / "base", run.path, run.labels_dir, run.resets_dir):
         assert os.stat(d).st_mode & 0o777 == 0o700, d
-    fd = rundir.open_file(run.join("f"), os.O_RDWR | os.O_CREAT)
+    fd = files.open_file(run.join("f"), os.O_RDWR | os.O_CREAT)
     os.close(fd)
     assert os.stat(run.join("f")).st_mode & 0o777 == 0o600
 
 
 def test_group_sharing_is_an_opt_in(tmp_path):
-    rundir.share_with_group(True)
+    files.share_with_group(True)
     try:
         run = Membership(str(tmp_path / "base"), "run-1-2").directory
         assert os.stat(run.path).st_mode & 0o777 == 0o770
-        fd = rundir.open_file(run.join("f"), os.O_RDWR | os.O_CREAT)
+        fd = files.open_file(run.join("f"), os.O_RDWR | os.O_CREAT)
         os.close(fd)
         assert os.stat(run.join("f")).st_mode & 0o777 == 0o660
         os.chmod(run.path, 0o777)  # but never anyone else
-        with pytest.raises(rundir.UnsafeDirectory):
-            rundir.prepare(run.path)
+        with pytest.raises(layout.UnsafeDirectory):
+            layout.prepare(run.path)
     finally:
-        rundir.share_with_group(False)
+        files.share_with_group(False)
 
 
 # ---- locks and files ----------------------------------------------------------------------------------------
 def test_locked_is_exclusive_and_hold_keeps_it(tmp_path):
     path = str(tmp_path / "x.lock")
-    fd = rundir.hold(path)
-    assert fd is not None and rundir.hold(path) is None and rundir.lock_held(path) is True
-    with rundir.locked(path, wait=False) as mine:
+    fd = files.hold(path)
+    assert fd is not None and files.hold(path) is None and files.lock_held(path) is True
+    with files.locked(path, wait=False) as mine:
         assert mine is False
     os.close(fd)
-    with rundir.locked(path, wait=False) as mine:
-        assert mine is True and rundir.lock_held(path) is True
-    assert rundir.lock_held(path) is False
-    assert rundir.lock_held(str(tmp_path / "missing")) is None
+    with files.locked(path, wait=False) as mine:
+        assert mine is True and files.lock_held(path) is True
+    assert files.lock_held(path) is False
+    assert files.lock_held(str(tmp_path / "missing")) is None
 
 
 def test_shared_holders_exclude_an_exclusive_one(tmp_path):
     path = str(tmp_path / "compact.lock")
-    with rundir.locked(path, shared=True), rundir.locked(path, shared=True, wait=False) as second:
+    with files.locked(path, shared=True), files.locked(path, shared=True, wait=False) as second:
         assert second is True
-        with rundir.locked(path, wait=False) as exclusive:
+        with files.locked(path, wait=False) as exclusive:
             assert exclusive is False
 
 
@@ -104,13 +104,13 @@ def test_writer_gone_answers_false_when_unsure(tmp_path, monkeypatch):
 
     dead = tmp_path / "w-1.lob"
     dead.write_bytes(b"")
-    assert rundir.writer_gone(str(dead))
+    assert files.writer_gone(str(dead))
 
     def emfile(*args, **kwargs):
         raise OSError(errno.EMFILE, "Too many open files")
 
     monkeypatch.setattr(os, "open", emfile)
-    assert not rundir.writer_gone(str(dead))  # a live writer's file is never taken for dead
+    assert not files.writer_gone(str(dead))  # a live writer's file is never taken for dead
 
 
 def test_files_are_never_opened_through_a_symlink(tmp_path):
@@ -119,10 +119,10 @@ def test_files_are_never_opened_through_a_symlink(tmp_path):
     link = tmp_path / "exporter.pid"
     link.symlink_to(target)
     with pytest.raises(OSError):
-        rundir.open_file(str(link), os.O_RDWR | os.O_CREAT)
+        files.open_file(str(link), os.O_RDWR | os.O_CREAT)
     with pytest.raises(FileExistsError):
-        rundir.create_exclusive(str(link))
-    rundir.write_atomically(str(link), b"123")  # replaces the link itself, never writes through it
+        files.create_exclusive(str(link))
+    files.write_atomically(str(link), b"123")  # replaces the link itself, never writes through it
     assert target.read_text() == "private" and not link.is_symlink() and link.read_text() == "123"
     assert os.stat(link).st_mode & 0o777 == 0o600
 
@@ -135,5 +135,5 @@ def test_write_atomically_leaves_no_temporary_file_on_failure(tmp_path, monkeypa
 
     monkeypatch.setattr(os, "write", full)
     with pytest.raises(OSError):
-        rundir.write_atomically(str(tmp_path / "archive.lob"), b"data")
+        files.write_atomically(str(tmp_path / "archive.lob"), b"data")
     assert os.listdir(tmp_path) == []
