@@ -42,6 +42,7 @@ import math
 import os
 import time
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Callable, Iterable, Sequence
 
 from ..catalogue import BY_NAME, WORKER_EXITS, WORKER_STARTS, GaugeMode, Kind
@@ -57,6 +58,7 @@ SeriesKey = tuple[str, tuple[str, ...]]
 Series = dict[SeriesKey, list[float]]
 QUARANTINED, RETRIED = "quarantined", "retried"
 ErrorHook = Callable[[str, str, BaseException], None]
+Source = tuple[str, Callable[[], list | None], Callable[[], object]]  # (name, read records, remove)
 
 
 def exact_sum(values: Sequence[float]) -> float:
@@ -88,23 +90,23 @@ class Snapshot:
         self.sums.setdefault(key, []).append(values)
 
     def merge(self, other: "Snapshot") -> "Snapshot":
-        for key, parts in other.sums.items():
-            self.sums.setdefault(key, []).extend(parts)
-        for key, parts in other.gauges.items():
-            self.gauges.setdefault(key, []).extend(parts)
+        for key, sums in other.sums.items():
+            self.sums.setdefault(key, []).extend(sums)
+        for key, gauges in other.gauges.items():
+            self.gauges.setdefault(key, []).extend(gauges)
         self.complete &= other.complete
         return self
 
     def series(self) -> Series:
         out: Series = {}
-        for key, parts in self.gauges.items():
+        for key, gauges in self.gauges.items():
             mode = BY_NAME[key[0]].gauge_mode
             if mode is GaugeMode.MOSTRECENT:
-                out[key] = [max(parts, key=lambda p: p[1])[0]]
+                out[key] = [max(gauges, key=lambda p: p[1])[0]]
             elif mode is GaugeMode.LIVEMAX:
-                out[key] = [max(p[0] for p in parts)]
+                out[key] = [max(p[0] for p in gauges)]
             else:
-                out[key] = [exact_sum([p[0] for p in parts])]
+                out[key] = [exact_sum([p[0] for p in gauges])]
         for key, parts in self.sums.items():
             width = len(parts[0])
             out[key] = list(parts[0]) if len(parts) == 1 else [
@@ -268,7 +270,7 @@ class Aggregator:
                 halves[decoded] = (values[:half], values[half:])
         return halves, merged
 
-    def _fold(self, sources: list[tuple[str, Callable[[], list | None], Callable[[], None]]]) -> int:
+    def _fold(self, sources: list[Source]) -> int:
         """Fold (name, read records, remove) sources into the archive; returns how many were folded."""
         if not sources:
             return 0
@@ -342,10 +344,10 @@ class Aggregator:
         dead = [p for p in self.dir.sample_files() if writer_gone(p)]
         now = time.monotonic()
         expired = [(n, r) for n, (deadline, r) in self._orphans.items() if deadline <= now]
-        return self._fold([(os.path.basename(p), lambda p=p: self._counters_of(p), lambda p=p: _unlink(p))
-                           for p in dead] +
-                          [(n, lambda r=r: self._counters(r), lambda n=n: self._orphans.pop(n, None))
-                           for n, r in expired])
+        sources: list[Source] = [(os.path.basename(p), partial(self._counters_of, p), partial(_unlink, p))
+                                 for p in dead]
+        sources += [(n, partial(self._counters, r), partial(self._orphans.pop, n, None)) for n, r in expired]
+        return self._fold(sources)
 
     # ---- a directory removed under a live run ------------------------------------------------------
     def _check_identity(self) -> bool:
@@ -372,6 +374,7 @@ class Aggregator:
         """Into the directory made anew: the vanished archive, folded once (MERGED under a name tied to its
         content, so another reader restoring the same one adds nothing), and the vanished live files as
         stand-ins until their writers publish them again."""
+        assert self._vanished is not None
         archive, live = self._vanished
         if archive:
             marker = "restored-" + hashlib.sha256(samplefile.encode(archive)).hexdigest()[:16]
@@ -400,7 +403,7 @@ class Aggregator:
                 return None
             return [(key, part) for key, parts in snap.sums.items() for part in parts]
 
-        return self._fold([(os.path.basename(a.dir.path), lambda a=a: contributions(a), lambda a=a: remove(a.dir))
+        return self._fold([(os.path.basename(a.dir.path), partial(contributions, a), partial(remove, a.dir))
                            for a in ended])
 
     # ---- reading everything ----------------------------------------------------------------------

@@ -9,7 +9,7 @@ from concurrent.futures import Future
 from typing import Callable
 
 from prometheus_client import CollectorRegistry
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.exposition import choose_encoder
 from prometheus_client.utils import floatToGoString
 
@@ -28,13 +28,14 @@ def families(series: Series, namespace: str, now: float | None = None) -> list:
     for m in CATALOGUE:
         name = m.family(namespace)
         rows = sorted(by_metric.get(m.name, ()))
+        fam: Metric
         if m.kind is Kind.COUNTER:
-            fam = CounterMetricFamily(name, m.help, labels=m.labels)
+            counter = fam = CounterMetricFamily(name, m.help, labels=m.labels)
             for labels, values in rows:
                 if len(labels) == len(m.labels):
-                    fam.add_metric(labels, values[0])
+                    counter.add_metric(labels, values[0])
         elif m.kind is Kind.HISTOGRAM:
-            fam = HistogramMetricFamily(name, m.help, labels=m.labels)
+            histogram = fam = HistogramMetricFamily(name, m.help, labels=m.labels)
             edges = [floatToGoString(b) for b in m.buckets] + ["+Inf"]
             for labels, values in rows:
                 if len(labels) != len(m.labels) or len(values) != len(edges) + 1:
@@ -43,17 +44,17 @@ def families(series: Series, namespace: str, now: float | None = None) -> list:
                 for edge, count in zip(edges, values):
                     running += count
                     buckets.append((edge, running))
-                fam.add_metric(labels, buckets, values[-1])
+                histogram.add_metric(labels, buckets, values[-1])
         else:
-            fam = GaugeMetricFamily(name, m.help, labels=m.labels)
+            gauge = fam = GaugeMetricFamily(name, m.help, labels=m.labels)
             if m.gauge_mode is GaugeMode.EXPORTER:
-                fam.add_metric((__version__, compat.litellm_version() or "unknown"), 1.0)
+                gauge.add_metric((__version__, compat.litellm_version() or "unknown"), 1.0)
             elif not m.labels and not rows:
-                fam.add_metric((), 0.0)  # in-flight is 0, not absent, when nothing ran yet
+                gauge.add_metric((), 0.0)  # in-flight is 0, not absent, when nothing ran yet
             for labels, values in rows:
                 if len(labels) == len(m.labels):
                     # a countdown stores a moment (epoch seconds) and is served as the seconds until it
-                    fam.add_metric(labels, max(0.0, values[0] - now) if m.countdown else values[0])
+                    gauge.add_metric(labels, max(0.0, values[0] - now) if m.countdown else values[0])
         out.append(fam)
     return out
 
@@ -95,13 +96,12 @@ class SharedRender:
     def rendering(self, accept: str | None) -> tuple[Rendering, str]:
         encoder, content_type = choose_encoder(accept or "")
         with self._lock:
-            fut = self._running.get(content_type)
-            leader = fut is None
-            if leader:
-                fut = Future()
+            running = self._running.get(content_type)
+            if running is None:
+                fut: Future[Rendering] = Future()
                 self._running[content_type] = fut
-        if not leader:
-            return fut.result(), content_type
+        if running is not None:
+            return running.result(), content_type
         try:
             result = Rendering(encoder(self._registry))
             self.renders += 1

@@ -25,16 +25,23 @@ import queue
 import select
 import selectors
 import socket
+import socketserver
 import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
-from typing import Callable
+from typing import Callable, Protocol, cast
 
 log = logging.getLogger("litellm_observe.exporter")
 
-Respond = Callable[[dict], tuple[int, dict[str, str], bytes]]
+class Headers(Protocol):
+    """A request's headers as the handler reads them (an http.server message, or a dict in tests)."""
+
+    def get(self, name: str, /) -> str | None: ...
+
+
+Respond = Callable[[Headers], tuple[int, dict[str, str], bytes]]  # request headers -> the answer
 BUSY = (b"HTTP/1.0 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: 5\r\n"
         b"Connection: close\r\n\r\nbusy\n")
 
@@ -94,7 +101,8 @@ class MetricsServer:
         self._idle: dict[socket.socket, float] = {}  # request head not complete yet -> accepted at
         self._heads: dict[socket.socket, bytearray] = {}
         self._writing: dict[socket.socket, _Outgoing] = {}  # answers being written, oldest first
-        self._pending: deque[tuple[socket.socket, bytes]] = deque()  # complete requests waiting for a handler
+        # complete requests waiting for a handler; (None, b"") tells a handler to stop
+        self._pending: deque[tuple[socket.socket | None, bytes]] = deque()
         self._work = threading.Condition()
         self._answers: queue.SimpleQueue = queue.SimpleQueue()  # (conn, chunks) from handlers to the loop
         self._wake_r, self._wake_w = socket.socketpair()
@@ -126,14 +134,15 @@ class MetricsServer:
                     elif key.fileobj is self._wake_r:
                         self._take_answers()
                     elif events & selectors.EVENT_WRITE:
-                        self._send(key.fileobj)
+                        self._send(cast(socket.socket, key.fileobj))  # every other key is a connection
                     else:
-                        self._receive(key.fileobj)
+                        self._receive(cast(socket.socket, key.fileobj))
                 self._expire(time.monotonic())
         finally:
             with self._work:
                 for conn, _ in self._pending:
-                    conn.close()
+                    if conn is not None:
+                        conn.close()
                 self._pending.clear()
                 self._pending.extend([(None, b"")] * len(self._workers))  # one stop signal per handler
                 self._work.notify_all()
@@ -326,7 +335,7 @@ def _handler_class(server: MetricsServer):
 
         def __init__(self, conn: socket.socket, head: bytes):
             self._head = head
-            super().__init__(conn, ("", 0), server)
+            super().__init__(conn, ("", 0), cast(socketserver.BaseServer, server))  # only its name is read
 
         def setup(self):
             self.connection = self.request

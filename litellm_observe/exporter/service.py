@@ -29,7 +29,7 @@ from ..rundir.runs import Membership, Root, claim_ended, hold_dir, remove_claime
 from ..rundir.writer import SampleWriter
 from .aggregate import QUARANTINED, VANISHED_SECONDS, Aggregator
 from .exposition import SharedRender, families
-from .http import MetricsServer
+from .http import Headers, MetricsServer
 
 log = logging.getLogger("litellm_observe.exporter")
 FOLD_SECONDS = 1.0
@@ -131,12 +131,12 @@ class Exporter:
     def authorized(self, header: str | None) -> bool:
         if not self._expected:
             return True
-        scheme, _, given = (header or "").partition(" ")
+        scheme, _, text = (header or "").partition(" ")
         scheme = scheme.lower()  # the scheme is case-insensitive (RFC 7235)
         try:
             # http.server decodes header bytes as ISO-8859-1: encoding back gives the bytes the
             # client sent, so a token is compared as the UTF-8 bytes a client sends for it
-            given = given.encode("iso-8859-1")
+            given = text.encode("iso-8859-1")
         except UnicodeEncodeError:
             return False
         ok = False
@@ -144,7 +144,7 @@ class Exporter:
             ok |= hmac.compare_digest(given, expected) & (scheme == expected_scheme)
         return ok
 
-    def respond(self, headers) -> tuple[int, dict[str, str], bytes]:
+    def respond(self, headers: Headers) -> tuple[int, dict[str, str], bytes]:
         if not self.authorized(headers.get("Authorization")):
             return 401, {"WWW-Authenticate": 'Basic realm="litellm_observe"', "Content-Type": "text/plain"}, \
                 b"unauthorized\n"
@@ -177,6 +177,7 @@ def run(directory: str, settings: settings_mod.Settings, root: Root | None, addr
     if root is not None:
         lock = hold(d.exporter_lock)
         if lock is None:
+            assert membership is not None  # made above for a run's exporter
             membership.close()
             return EXIT_BUSY
     else:
