@@ -1,5 +1,4 @@
 import os
-import time
 from dataclasses import dataclass, field
 from collections import Counter
 
@@ -16,21 +15,10 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from tests.support import load  # noqa: E402
+from tests.support.waiting import wait_until  # noqa: E402,F401  (fixtures below wait)
 from litellm_observe.demo.upstream import FakeUpstream  # noqa: E402
 from tests.support.metrics import total  # noqa: E402
 from tests.support.proxy import Proxy  # noqa: E402
-
-
-def wait_until(predicate, timeout: float = 30.0, interval: float = 0.25, what: str = "condition"):
-    """Poll a predicate, bounded in time; returns its last truthy value or fails."""
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = predicate()
-        if last:
-            return last
-        time.sleep(interval)
-    pytest.fail(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
 
 
 @pytest.fixture(scope="session")

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from litellm_observe.worker.labels import OVERFLOW, SENTINELS
-from tests.conftest import wait_until
+from tests.support.waiting import wait_until
 from tests.support import load
 from tests.support.metrics import samples, total
 from tests.support.proxy import Proxy, default_config, free_port

@@ -13,7 +13,7 @@ import os
 import httpx
 import pytest
 
-from tests.conftest import wait_until
+from tests.support.waiting import wait_until
 from tests.support import load
 from tests.support.metrics import samples, total
 from tests.support.proxy import Proxy, default_config, free_port

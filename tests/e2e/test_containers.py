@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from litellm_observe.rundir import layout
-from tests.conftest import wait_until
+from tests.support.waiting import wait_until
 from tests.support.metrics import total
 from tests.support.proxy import Proxy, default_config, free_port
 from tests.support.users import REPO

@@ -13,7 +13,7 @@ from importlib import metadata
 
 import pytest
 
-from tests.conftest import wait_until
+from tests.support.waiting import wait_until
 from tests.support.contract import violations
 from tests.support.proxy import Proxy, default_config
 from tests.support.users import REPO

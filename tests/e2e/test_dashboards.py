@@ -18,7 +18,7 @@ import pytest
 from litellm_observe.generators import dashboards
 from litellm_observe.catalogue import metric
 from litellm_observe.generators.options import Options as Settings  # what the generators read
-from tests.conftest import wait_until
+from tests.support.waiting import wait_until
 from tests.support import load
 from litellm_observe.demo.upstream import FakeUpstream
 from tests.support.metrics import total

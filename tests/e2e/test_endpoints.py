@@ -21,7 +21,7 @@ import httpx
 import openai
 import pytest
 
-from tests.conftest import wait_until
+from tests.support.waiting import wait_until
 from litellm_observe.demo.upstream import PROMPT_TOKENS
 from tests.support.metrics import samples, total
 from tests.support.proxy import Proxy

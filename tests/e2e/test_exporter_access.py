@@ -7,7 +7,7 @@ import time
 import httpx
 import pytest
 
-from tests.conftest import wait_until
+from tests.support.waiting import wait_until
 from tests.support.metrics import samples, total
 from tests.support.proxy import Proxy, default_config, free_port
 

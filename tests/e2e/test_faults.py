@@ -21,6 +21,7 @@ from litellm_observe.rundir.runs import Membership, current_root
 from litellm_observe.rundir.writer import SampleWriter
 from tests.support.runholder import hold_run
 from tests.support.metrics import total
+from tests.support.waiting import wait_until
 from tests.support.proxy import free_port
 
 pytestmark = pytest.mark.e2e
@@ -47,10 +48,7 @@ def _scrape(port: int) -> str | None:
 
 
 def _wait_up(port: int) -> None:
-    deadline = time.monotonic() + 60
-    while _scrape(port) is None:
-        assert time.monotonic() < deadline, "sidecar never answered"
-        time.sleep(0.1)
+    wait_until(lambda: _scrape(port) is not None, timeout=60, interval=0.1, what="the sidecar answering")
 
 
 def test_out_of_descriptors_the_sidecar_sets_nothing_aside_and_never_lowers_a_count(tmp_path):

@@ -6,7 +6,7 @@ import time
 import pytest
 
 from litellm_observe.rundir import layout
-from tests.conftest import wait_until
+from tests.support.waiting import wait_until
 from tests.support import load
 from tests.support.metrics import by_label, total
 from tests.support.proxy import Proxy, default_config, free_port

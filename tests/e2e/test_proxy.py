@@ -6,7 +6,7 @@ import subprocess
 import pytest
 
 from litellm_observe.catalogue import CATALOGUE, Kind
-from tests.conftest import wait_until
+from tests.support.waiting import wait_until
 from tests.support.metrics import by_label, samples, total
 
 pytestmark = [pytest.mark.e2e, pytest.mark.smoke]

@@ -16,13 +16,13 @@ import shutil
 import signal
 import socket
 import subprocess
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 
 from litellm_observe import compat
+from tests.support.waiting import wait_until
 from litellm_observe.demo import stack
 
 pytestmark = pytest.mark.e2e
@@ -94,13 +94,7 @@ def _interrupt(proc: subprocess.Popen, timeout: float = 90) -> int:
 
 
 def _wait(predicate, timeout: float, what: str, log: Path):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(1)
-    pytest.fail(f"no {what} after {timeout}s:\n{log.read_text(errors='replace')[-4000:]}")
+    return wait_until(predicate, timeout, interval=1.0, what=what, detail=lambda: log.read_text(errors="replace")[-4000:])
 
 
 def _descendant_env(pid: int, name: str) -> str | None:

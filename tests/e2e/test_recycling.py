@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from litellm_observe.rundir import layout
-from tests.conftest import wait_until
+from tests.support.waiting import wait_until
 from tests.support import load
 from tests.support.metrics import samples, total
 from tests.support.proxy import Proxy

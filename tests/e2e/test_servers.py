@@ -14,7 +14,7 @@ import signal
 
 import pytest
 
-from tests.conftest import wait_until
+from tests.support.waiting import wait_until
 from tests.support import load
 from tests.support.metrics import by_label, samples, total
 from tests.support.proxy import Proxy, supports_flag

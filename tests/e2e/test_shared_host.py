@@ -23,7 +23,7 @@ import pytest
 
 from litellm_observe.rundir import samplefile
 from litellm_observe.rundir import layout
-from tests.conftest import wait_until
+from tests.support.waiting import wait_until
 from tests.support.metrics import by_label, total
 from tests.support.proxy import Proxy, free_port
 from tests.support.users import shared_host

@@ -19,7 +19,7 @@ from pathlib import Path
 import openai
 import pytest
 
-from tests.conftest import wait_until
+from tests.support.waiting import wait_until
 from tests.support import custom_auth
 from litellm_observe.demo.upstream import RICH_USAGE
 from tests.support.metrics import samples, total

@@ -16,7 +16,7 @@ import pytest
 
 from litellm_observe.catalogue import CATALOGUE, LOOP_LAG, GaugeMode
 from litellm_observe.rundir import runs
-from tests.conftest import wait_until
+from tests.support.waiting import wait_until
 from tests.support.metrics import samples
 from tests.support.proxy import Proxy, default_config, free_port
 

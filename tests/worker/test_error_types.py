@@ -5,6 +5,7 @@ import pytest
 from hypothesis import given, strategies as st
 
 from tests.support import events as ev  # noqa: F401  (no cost-map fetch when litellm is imported)
+from tests.support import exceptions, rundirs
 
 from fastapi import HTTPException  # noqa: E402
 from litellm.proxy._types import ProxyException  # noqa: E402
@@ -44,7 +45,7 @@ def test_status_and_type(exc, code, etype):
 
 
 def test_class_beats_status_code():
-    exc = ev.EXCEPTIONS["RateLimitError"][0]()
+    exc = exceptions.EXCEPTIONS["RateLimitError"][0]()
     exc.status_code = 500
     assert error_types.error_type(exc) == "rate_limit"
     assert error_types.status_code(exc) == 500
@@ -52,13 +53,13 @@ def test_class_beats_status_code():
 
 def test_most_specific_class_wins():
     # ContextWindowExceededError is a BadRequestError: the subclass's own type wins.
-    exc = ev.EXCEPTIONS["ContextWindowExceededError"][0]()
-    assert isinstance(exc, ev.le.BadRequestError)
+    exc = exceptions.EXCEPTIONS["ContextWindowExceededError"][0]()
+    assert isinstance(exc, exceptions.le.BadRequestError)
     assert error_types.error_type(exc) == "context_window_exceeded"
 
 
 def test_subclass_of_a_known_class_is_classified_by_its_base():
-    class MyTimeout(ev.le.Timeout):
+    class MyTimeout(exceptions.le.Timeout):
         pass
     assert error_types.error_type(MyTimeout("m", "x", "openai")) == "timeout"
 
@@ -96,5 +97,5 @@ def test_unicode_digit_code_failure_is_still_counted(tmp_path):
 
     lg = ev.make_logger(tmp_path)
     asyncio.run(lg.async_post_call_failure_hook(ev.failure_request(), ProxyException("m", "x", None, "²"), ev.user()))
-    data = ev.series(tmp_path)
-    assert ev.total(data, "requests") == 1
+    data = rundirs.series(tmp_path)
+    assert rundirs.total(data, "requests") == 1

@@ -19,6 +19,7 @@ DRIVER = textwrap.dedent('''
     import asyncio, errno, logging, os, sys
     sys.path.insert(0, os.environ["REPO"])
     from tests.support import events as ev
+    from tests.support import rundirs
     from litellm_observe import settings as settings_mod
     from litellm_observe.worker import logger as logger_mod, process as process_mod
 
@@ -85,24 +86,24 @@ def _drive(mnt, phase):
 
 
 def test_a_disk_that_fills_up_is_counted_logged_once_and_survived(tmpfs):
-    from tests.support import events as ev
+    from tests.support import rundirs
 
     run, log = _drive(tmpfs, "full-later")
-    data = ev.series(run)
-    lost = ev.total(data, "observe_internal_errors", hook="async_log_success_event")
-    recorded = ev.total(data, "requests")
+    data = rundirs.series(run)
+    lost = rundirs.total(data, "observe_internal_errors", hook="async_log_success_event")
+    recorded = rundirs.total(data, "requests")
     assert lost > 0 and recorded > 0
     # every event is recorded whole or counted as an internal error (one can be both: recorded in
     # part, up to the series that found no room); none is silently dropped
     assert recorded <= 410 <= recorded + lost
-    assert ev.total(data, "requests", model="m0") == 1 and ev.total(data, "requests", model="m409") == 1
+    assert rundirs.total(data, "requests", model="m0") == 1 and rundirs.total(data, "requests", model="m409") == 1
     assert log.count("is full") == 1 and str(tmpfs) in log
 
 
 def test_a_disk_full_at_start_turns_metrics_off_then_on_again(tmpfs):
-    from tests.support import events as ev
+    from tests.support import rundirs
 
     run, log = _drive(tmpfs, "full-at-start")
     assert "metrics are OFF" in log and "metrics are ON again" in log
-    data = ev.series(run)
-    assert ev.total(data, "requests", model="m1") == 1
+    data = rundirs.series(run)
+    assert rundirs.total(data, "requests", model="m1") == 1

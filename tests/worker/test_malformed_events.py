@@ -14,21 +14,24 @@ import datetime
 import math
 import re
 import tempfile
+import time
 from types import MappingProxyType, SimpleNamespace
 
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from tests.support import events as ev  # sets LITELLM_LOCAL_MODEL_COST_MAP before litellm is imported
+from tests.support import exceptions as exception_table, rundirs
 
 from fastapi import HTTPException  # noqa: E402
 from litellm.proxy._types import ProxyException  # noqa: E402
 
 from litellm_observe.worker import error_types  # noqa: E402
 from litellm_observe.catalogue import BY_NAME, ERROR_TYPES, Kind  # noqa: E402
+from litellm_observe.generators.promtool import check_metrics  # noqa: E402
 from litellm_observe.worker.labels import MAX_LENGTH  # noqa: E402
 
-NOW = ev.time.time()
+NOW = time.time()
 MISSING = object()
 
 # ---- strategies ----------------------------------------------------------------------------------
@@ -106,7 +109,7 @@ class WeirdError(Exception):
         raise RuntimeError(f"no {name}")
 
 
-litellm_exceptions = st.builds(_with_status, st.sampled_from([ev.EXCEPTIONS[n][0] for n in ev.installed_exceptions()]).map(lambda b: b()),
+litellm_exceptions = st.builds(_with_status, st.sampled_from([exception_table.EXCEPTIONS[n][0] for n in exception_table.installed_exceptions()]).map(lambda b: b()),
                                st.sampled_from(["keep", "keep", "set", "del"]), garbage)
 exceptions = st.one_of(
     litellm_exceptions, litellm_exceptions,
@@ -159,7 +162,7 @@ def assert_counters_sane(before: dict, after: dict, what: str) -> None:
 
 
 def assert_labels_valid(text: str) -> None:
-    for sample, label, value in ev.label_values(text):
+    for sample, label, value in rundirs.label_values(text):
         assert value, f"{sample}{{{label}}} is empty"
         assert value.lower() not in ("none", "null"), f"{sample}{{{label}}} = {value!r}"
         assert len(value) <= MAX_LENGTH, f"{sample}{{{label}}} is {len(value)} characters"
@@ -207,19 +210,19 @@ def test_no_hook_raises_and_the_exposition_stays_valid(sequence):
             before = {}
             for hook, args in sequence:
                 await _call(lg, hook, args)  # any exception here fails the test
-                after = monotone_parts(ev.series(d))
+                after = monotone_parts(rundirs.series(d))
                 assert_counters_sane(before, after, hook)
                 before = after
         asyncio.run(run())
 
-        data = ev.series(d)
-        load = ev.value(data, "current_load")
+        data = rundirs.series(d)
+        load = rundirs.value(data, "current_load")
         assert load == lg.inflight() >= 0
-        text = ev.exposition(d)
+        text = rundirs.exposition(d)
         assert_labels_valid(text)
-        rc, out = ev.promtool_check(text)
-        PROMTOOL_RUNS.append(rc)
-        assert rc == 0, out + "\n" + text
+        ok, out = check_metrics(text)  # promtool check metrics
+        PROMTOOL_RUNS.append(ok)
+        assert ok, out + "\n" + text
 
 
 # ---- a negative or NaN amount is never added; it is counted as an internal error ----------------
@@ -251,53 +254,53 @@ def test_bad_amount_is_counted_as_internal_error_never_added(field_name, amount,
     with tempfile.TemporaryDirectory() as d:
         lg = ev.make_logger(d)
         asyncio.run(lg.async_log_success_event(_success_with(field_name, amount, stream), None, None, None))
-        data = ev.series(d)
-        assert ev.value(data, "observe_internal_errors", "async_log_success_event") == 1
-        assert ev.total(data, "requests") == 1  # the request itself is still counted
+        data = rundirs.series(d)
+        assert rundirs.value(data, "observe_internal_errors", "async_log_success_event") == 1
+        assert rundirs.total(data, "requests") == 1  # the request itself is still counted
         for name in ("tokens_used", "spend_usd", "retries"):
-            for labels, values in ev.metric_series(data, name).items():
+            for labels, values in rundirs.metric_series(data, name).items():
                 assert math.isfinite(values[0]) and values[0] > 0, (name, labels, values)
-        assert ev.total(data, metric, **match) == 0, f"{field_name}={amount!r} reached {metric}"
+        assert rundirs.total(data, metric, **match) == 0, f"{field_name}={amount!r} reached {metric}"
         # the other, valid amounts of the same event still count
         others = [f for f in AMOUNT_FIELDS if AMOUNT_FIELDS[f] != (metric, match)]
         for other in others:
             m, mt = AMOUNT_FIELDS[other]
-            assert ev.total(data, m, **mt) > 0, f"{other} lost because {field_name} was bad"
+            assert rundirs.total(data, m, **mt) > 0, f"{other} lost because {field_name} was bad"
 
 
 @pytest.mark.parametrize("amount", [-1, -0.5, math.nan, math.inf, "2"])
 def test_bad_retries_on_failure_is_internal_error(tmp_path, amount):
     lg = ev.make_logger(tmp_path)
-    exc = ev.EXCEPTIONS["InternalServerError"][0]()
+    exc = exception_table.EXCEPTIONS["InternalServerError"][0]()
     asyncio.run(lg.async_post_call_failure_hook(ev.failure_request(retries=amount), exc, ev.user()))
-    data = ev.series(tmp_path)
-    assert ev.value(data, "observe_internal_errors", "async_post_call_failure_hook") == 1
-    assert ev.total(data, "retries") == 0
-    assert ev.total(data, "errors") == 1
+    data = rundirs.series(tmp_path)
+    assert rundirs.value(data, "observe_internal_errors", "async_post_call_failure_hook") == 1
+    assert rundirs.total(data, "retries") == 0
+    assert rundirs.total(data, "errors") == 1
 
 
 def test_good_amounts_do_not_count_internal_errors(tmp_path):
     """The control for the test above: it can tell a bad amount from a good one."""
     lg = ev.make_logger(tmp_path)
     asyncio.run(lg.async_log_success_event(ev.success_kwargs(retries=2, cached_tokens=3), None, None, None))
-    data = ev.series(tmp_path)
-    assert ev.total(data, "observe_internal_errors") == 0
+    data = rundirs.series(tmp_path)
+    assert rundirs.total(data, "observe_internal_errors") == 0
     for field_name, (metric, match) in AMOUNT_FIELDS.items():
-        assert ev.total(data, metric, **match) > 0, field_name
+        assert rundirs.total(data, metric, **match) > 0, field_name
 
 
 # ---- every LiteLLM exception class ---------------------------------------------------------------
 def test_exception_table_covers_every_litellm_class():
     """Fails when the installed LiteLLM (the suite's pinned release, or a release of the matrix) has a class
     the table lacks: the signal to map it (worker/error_types.py) and add it to tests/support/events.py."""
-    missing = set(ev.litellm_exception_classes()) - set(ev.EXCEPTIONS)
+    missing = set(exception_table.litellm_exception_classes()) - set(exception_table.EXCEPTIONS)
     assert not missing, f"new LiteLLM exception classes, add them to tests/support/events.py: {sorted(missing)}"
-    assert len(ev.installed_exceptions()) >= 31  # the 31 classes of 1.105.0, the oldest supported
+    assert len(exception_table.installed_exceptions()) >= 31  # the 31 classes of 1.105.0, the oldest supported
 
 
-@pytest.mark.parametrize("name", ev.installed_exceptions())
+@pytest.mark.parametrize("name", exception_table.installed_exceptions())
 def test_every_litellm_exception_maps(name):
-    build, expected = ev.EXCEPTIONS[name]
+    build, expected = exception_table.EXCEPTIONS[name]
     exc = build()
     assert type(exc).__name__ == name
     code = error_types.status_code(exc)
@@ -306,9 +309,9 @@ def test_every_litellm_exception_maps(name):
     assert error_types.error_type(exc, code) == expected
 
 
-@pytest.mark.parametrize("name", ev.installed_exceptions())
+@pytest.mark.parametrize("name", exception_table.installed_exceptions())
 def test_every_litellm_exception_without_status_code(name):
-    exc = ev.EXCEPTIONS[name][0]()
+    exc = exception_table.EXCEPTIONS[name][0]()
     for attr in ("status_code", "code"):
         try:
             setattr(exc, attr, None)
@@ -319,18 +322,18 @@ def test_every_litellm_exception_without_status_code(name):
     assert error_types.error_type(exc) in ERROR_TYPES
 
 
-@pytest.mark.parametrize("name", ev.installed_exceptions())
+@pytest.mark.parametrize("name", exception_table.installed_exceptions())
 def test_every_litellm_exception_through_the_failure_hook(tmp_path, name):
     lg = ev.make_logger(tmp_path)
-    build, expected = ev.EXCEPTIONS[name]
+    build, expected = exception_table.EXCEPTIONS[name]
     asyncio.run(lg.async_post_call_failure_hook(ev.failure_request(), build(), ev.user("t1")))
-    data = ev.series(tmp_path)
-    errors = ev.metric_series(data, "errors")
+    data = rundirs.series(tmp_path)
+    errors = rundirs.metric_series(data, "errors")
     assert len(errors) == 1
     (labels,) = errors
     assert labels[3] == expected
     assert re.fullmatch(r"[45][0-9][0-9]", labels[4])
-    assert ev.total(data, "observe_internal_errors") == 0
+    assert rundirs.total(data, "observe_internal_errors") == 0
 
 
 # ---- bounded work per hook ------------------------------------------------------------------------------------
@@ -364,11 +367,11 @@ def test_hostile_sizes_through_the_real_hooks_are_recorded_cut_and_never_raise(t
     headers["x_ratelimit_limit_requests"] = " " * 1_000_000 + "1000"
     peak = _peak_allocation(lambda: asyncio.run(lg.async_log_success_event(kwargs, None, None, None)))
     assert peak < 1_000_000  # nothing proportional to the 10 MB value
-    exc = ev.EXCEPTIONS["InternalServerError"][0]()
+    exc = exception_table.EXCEPTIONS["InternalServerError"][0]()
     exc.status_code = "5" * 5000
     asyncio.run(lg.async_post_call_failure_hook(ev.failure_request("ok", "c9"), exc, ev.user(team_id=team)))
-    data = ev.series(tmp_path)
-    assert ev.total(data, "observe_internal_errors") == 0  # the event was recorded whole, nothing aborted
-    assert ev.total(data, "requests", status_code="200") == 1 and ev.total(data, "requests", status_code="500") == 1
-    assert {labels[2] for labels in ev.metric_series(data, "requests")} == {"t" * MAX_LENGTH}
+    data = rundirs.series(tmp_path)
+    assert rundirs.total(data, "observe_internal_errors") == 0  # the event was recorded whole, nothing aborted
+    assert rundirs.total(data, "requests", status_code="200") == 1 and rundirs.total(data, "requests", status_code="500") == 1
+    assert {labels[2] for labels in rundirs.metric_series(data, "requests")} == {"t" * MAX_LENGTH}
     assert ("requests_remaining", ("openai", "ok")) not in data  # no such header value: not set
