@@ -7,7 +7,7 @@ exporter's text in, a string out.
 from __future__ import annotations
 
 import math
-from collections import Counter
+from collections import defaultdict
 from dataclasses import dataclass, field
 
 from prometheus_client.parser import text_string_to_metric_families
@@ -18,8 +18,9 @@ from ..catalogue import CURRENT_LOAD, DEFAULT_NAMESPACE, REQUEST_DURATION, REQUE
 @dataclass
 class Sample:
     at: float  # monotonic seconds
-    requests: Counter = field(default_factory=Counter)  # {status_code: count}
-    buckets: Counter = field(default_factory=Counter)  # {le: count}, request duration
+    # a missing key reads 0, as in a Counter, but the counts are floats (as the exposition has them)
+    requests: defaultdict[str, float] = field(default_factory=lambda: defaultdict(float))  # {status_code: count}
+    buckets: defaultdict[float, float] = field(default_factory=lambda: defaultdict(float))  # {le: count}
     spend: float = 0.0
     tokens: float = 0.0
     in_flight: float = 0.0

@@ -422,7 +422,8 @@ class FakeUpstream:
             while self._demo_calls and self._demo_calls[0] < now - 60:
                 self._demo_calls.popleft()
             used = len(self._demo_calls)
-        usage = {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
+        usage: dict[str, object] = {"prompt_tokens": prompt, "completion_tokens": completion,
+                                    "total_tokens": prompt + completion}
         if "reasoner" in model:
             usage["completion_tokens_details"] = {"reasoning_tokens": completion // 2}
         left = (max(0, DEMO_LIMIT_REQUESTS - used), max(0, DEMO_LIMIT_TOKENS - used * 700), DEMO_LIMIT_REQUESTS,

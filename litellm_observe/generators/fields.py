@@ -104,5 +104,5 @@ def leaves(cls: type, prefix: str = "", context: str = "") -> Iterator[tuple[str
         if f.metadata.get("group"):
             yield from leaves(f.metadata["group"], key + ".", f.metadata["doc"] if prefix else "")
         else:
-            default = f.default if f.default is not MISSING else f.default_factory()
+            default = f.default if f.default_factory is MISSING else f.default_factory()
             yield key, f, default, context

@@ -116,7 +116,8 @@ def _manifest_text(files: dict[str, str]) -> str:
 
 def _leftovers(out: str, files: dict[str, str]) -> tuple[list[str], list[str]]:
     """Files the last generate wrote that it no longer writes: (unchanged since, so removable; edited)."""
-    removable, edited = [], []
+    removable: list[str] = []
+    edited: list[str] = []
     for rel, digest in sorted(_manifest(out).items()):
         if rel in files:
             continue

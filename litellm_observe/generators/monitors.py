@@ -35,7 +35,7 @@ def _secret(key: str) -> dict:
 
 
 def pod_monitor(options: Options) -> dict:
-    endpoint = {"port": PORT_NAME, "path": "/metrics", "interval": "15s",
+    endpoint: dict[str, object] = {"port": PORT_NAME, "path": "/metrics", "interval": "15s",
                 "relabelings": [{"action": "replace", "targetLabel": "job",
                                  "replacement": options.alerts.scrape_job}]}
     # the secret itself never goes into a generated file: name the Secret that holds it
@@ -51,8 +51,8 @@ def pod_monitor(options: Options) -> dict:
 def helm_values(options: Options) -> dict:
     """Values for LiteLLM's Helm chart: the callback, the shared volume, the `serve-metrics` sidecar."""
     s = options.settings
-    probe = {"httpGet": {"path": "/metrics", "port": PORT_NAME}, "periodSeconds": 10}
-    env = []  # the sidecar's settings that differ from the defaults; secrets only by reference
+    probe: dict[str, object] = {"httpGet": {"path": "/metrics", "port": PORT_NAME}, "periodSeconds": 10}
+    env: list[dict[str, object]] = []  # the sidecar's settings that differ from the defaults; secrets only by reference
     if s.namespace != Settings().namespace:
         env.append({"name": "LITELLM_OBSERVE_NAMESPACE", "value": s.namespace})
     if s.bearer_token:

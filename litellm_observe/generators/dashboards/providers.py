@@ -17,7 +17,7 @@ PM_LEGEND = "{{provider}} {{model}}"
 PMD = ("provider", "model", "deployment")
 PMD_LEGEND = "{{model}} {{deployment}}"
 # deployment_state's values, as LiteLLM encodes them (catalogue.DEPLOYMENT_STATES)
-STATE_STEPS = [("green", None), ("orange", 1), ("red", 2)]
+STATE_STEPS: list[tuple[str, float | None]] = [("green", None), ("orange", 1), ("red", 2)]
 
 
 def _headroom(q: Queries, remaining: Metric, limit: Metric) -> str:

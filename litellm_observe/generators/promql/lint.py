@@ -80,7 +80,7 @@ def _tokens(expr: str) -> list[tuple[str, str]]:
         m = _TOKEN.match(expr, pos)
         if not m:
             raise Unreadable(f"cannot read {expr[pos:pos + 20]!r}")
-        if m.lastgroup != "space":
+        if m.lastgroup is not None and m.lastgroup != "space":
             out.append((m.lastgroup, m.group()))
         pos = m.end()
     return out
@@ -98,7 +98,9 @@ def _closing(tokens: list[tuple[str, str]], start: int, open_: str, close: str) 
 def selections(expr: str) -> list[Selection]:
     """The series an expression selects, in order, each with its enclosing frames."""
     tokens = _tokens(expr)
-    found, stack, pending, last_closed, i = [], [], None, None, 0
+    found: list[Selection] = []
+    stack: list[Frame] = []
+    pending, last_closed, i = None, None, 0
     while i < len(tokens):
         kind, text = tokens[i]
         after = tokens[i + 1][1] if i + 1 < len(tokens) else ""
@@ -106,7 +108,7 @@ def selections(expr: str) -> list[Selection]:
             i = _closing(tokens, i, "{", "}") + 1
             continue
         if kind == "name" and text.lower() in LABEL_LISTS:
-            labels = ()
+            labels: tuple[str, ...] = ()
             if after == "(":
                 end = _closing(tokens, i + 1, "(", ")")
                 labels, i = tuple(t for k, t in tokens[i + 2:end] if k == "name"), end + 1
@@ -183,7 +185,7 @@ def _use_problems(s: Selection, sample: Sample) -> list[str]:
                                                for f in s.frames[quantile + 1:])):
         out.append(f"{s.name!r} read outside histogram_quantile(q, sum by (le, ...) (...))")
     threshold = s.frames[quantile].threshold if quantile is not None else None
-    if bucket and threshold is not None and threshold not in m.buckets[:-1]:
+    if bucket and m is not None and threshold is not None and threshold not in m.buckets[:-1]:
         out.append(f"threshold {threshold:g} on {s.name!r} is not a bucket edge below the last "
                    f"({', '.join(f'{b:g}' for b in m.buckets[:-1])}), so the quantile cannot be compared exactly")
     if m is not None and not any(n in AGGREGATIONS for n in names):

@@ -20,7 +20,7 @@ the whole options; a spec is named after its declaration (checked here).
 from __future__ import annotations
 
 from dataclasses import dataclass, fields as dataclass_fields, make_dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ...settings import Settings
 from .. import fields
@@ -50,9 +50,17 @@ OBJECTIVES = (workers.WorkerMemory, cost.DailyBudget, slo.Objective)
 if any(d.reads not in (None, *OBJECTIVES) for d in ALERTS):  # a builder reads one of these, or none
     raise TypeError("an alert reads an objective not in alerts.OBJECTIVES: "
                     f"{[d.name for d in ALERTS if d.reads not in (None, *OBJECTIVES)]}")
-AlertOptions = make_dataclass(  # make_dataclass refuses two declarations with one key
-    "AlertOptions", [(d.key, d.group, fields.group(d.group, d.name)) for d in ALERTS], bases=(*OBJECTIVES, Shared),
-    frozen=True, namespace={"__module__": __name__, "__doc__": "The `alerts:` options, derived from ALERTS."})
+if TYPE_CHECKING:
+    class AlertOptions(workers.WorkerMemory, cost.DailyBudget, slo.Objective, Shared):
+        """What a type checker sees of the class below: the shared options and objectives by name, and one
+        group per declaration (made from ALERTS at import, so only known by key here)."""
+
+        def __getattr__(self, key: str) -> Any: ...
+else:
+    AlertOptions = make_dataclass(  # make_dataclass refuses two declarations with one key
+        "AlertOptions", [(d.key, d.group, fields.group(d.group, d.name)) for d in ALERTS],
+        bases=(*OBJECTIVES, Shared), frozen=True,
+        namespace={"__module__": __name__, "__doc__": "The `alerts:` options, derived from ALERTS."})
 
 
 class Inputs(Protocol):

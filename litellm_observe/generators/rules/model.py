@@ -65,7 +65,7 @@ class Alert:
             fill["value"] = f"{{{{ $value | {self.value.go} }}}}"
         else:
             fill = {k: labels.get(k, "") for k in _placeholders(self.description)}
-            fill["value"] = self.value.py(value)
+            fill["value"] = self.value.py(0.0 if value is None else value)
         return {"summary": self.summary, "description": self.description.format(**fill),
                 "runbook_url": self.runbook_url}
 
