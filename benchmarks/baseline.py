@@ -5,6 +5,7 @@ temporary folder; a child process started with that folder first on PYTHONPATH i
 that version instead of the installed one. The helpers below import what a benchmark
 needs from either layout (before and after the worker/ exporter/ rundir/ split).
 """
+
 from __future__ import annotations
 
 import importlib
@@ -19,8 +20,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 def extract(ref: str) -> str:
     """A folder holding `litellm_observe/` as of `ref` (to put first on PYTHONPATH)."""
-    data = subprocess.run(["git", "-C", ROOT, "archive", "--format=tar", ref, "litellm_observe"],
-                          capture_output=True, check=True).stdout
+    data = subprocess.run(
+        ["git", "-C", ROOT, "archive", "--format=tar", ref, "litellm_observe"], capture_output=True, check=True
+    ).stdout
     folder = tempfile.mkdtemp(prefix=f"bench-baseline-{ref[:12]}-")
     with tarfile.open(fileobj=io.BytesIO(data)) as tar:
         tar.extractall(folder, filter="data")

@@ -15,6 +15,7 @@ median of --rounds rounds.
 
 Prints a table and exits 0; it asserts nothing about timings.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -30,9 +31,11 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 LOGGERS = ("noop", "ours", "builtin")
 LABELS = {"noop": "no-op (loop)", "ours": "litellm_observe", "builtin": "LiteLLM built-in"}
-PHASES = (("success", "success request (all hooks)"),
-          ("success_hook", "async_log_success_event only"),
-          ("failure", "failure request (all hooks)"))
+PHASES = (
+    ("success", "success request (all hooks)"),
+    ("success_hook", "async_log_success_event only"),
+    ("failure", "failure request (all hooks)"),
+)
 
 
 # ---- child: one logger in its own process --------------------------------------------------
@@ -47,8 +50,13 @@ def _make_logger(name: str, run_dir: str):
         from baseline import logger_class
         from tests.support.payloads.synthetic import MODEL_NAMES
 
-        return logger_class()(settings_mod.load(environ={}, section={}), run_directory=run_dir,
-                             model_names=lambda: list(MODEL_NAMES), caching_on=lambda: True, start_exporter=False)
+        return logger_class()(
+            settings_mod.load(environ={}, section={}),
+            run_directory=run_dir,
+            model_names=lambda: list(MODEL_NAMES),
+            caching_on=lambda: True,
+            start_exporter=False,
+        )
     from litellm.integrations.prometheus import PrometheusLogger
 
     return PrometheusLogger()
@@ -66,8 +74,13 @@ def _recorded(name: str, run_dir: str) -> float | None:
 
         registry = CollectorRegistry()
         MultiProcessCollector(registry, os.environ["PROMETHEUS_MULTIPROC_DIR"])
-        return sum(s.value for fam in registry.collect() if fam.name == "litellm_proxy_total_requests_metric"
-                   for s in fam.samples if s.name.endswith("_total"))
+        return sum(
+            s.value
+            for fam in registry.collect()
+            if fam.name == "litellm_proxy_total_requests_metric"
+            for s in fam.samples
+            if s.name.endswith("_total")
+        )
     return None
 
 
@@ -100,8 +113,11 @@ def child(args) -> None:
         return per, sent
 
     per, sent = asyncio.run(main())
-    out = {"ns": {p: statistics.median(v) for p, v in per.items()}, "sent": sent,
-           "recorded": _recorded(args.child, run_dir)}
+    out = {
+        "ns": {p: statistics.median(v) for p, v in per.items()},
+        "sent": sent,
+        "recorded": _recorded(args.child, run_dir),
+    }
     shutil.rmtree(run_dir, ignore_errors=True)
     print("RESULT " + json.dumps(out), flush=True)
 
@@ -112,8 +128,20 @@ def run_child(name: str, args, pythonpath: str | None = None) -> dict:
     env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": multiproc, "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
     if pythonpath:
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [pythonpath, env.get("PYTHONPATH")]))
-    cmd = [sys.executable, os.path.abspath(__file__), "--child", name, "--success", str(args.success),
-           "--failure", str(args.failure), "--warmup", str(args.warmup), "--rounds", str(args.rounds)]
+    cmd = [
+        sys.executable,
+        os.path.abspath(__file__),
+        "--child",
+        name,
+        "--success",
+        str(args.success),
+        "--failure",
+        str(args.failure),
+        "--warmup",
+        str(args.warmup),
+        "--rounds",
+        str(args.rounds),
+    ]
     try:
         proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=900)
     finally:
@@ -122,7 +150,7 @@ def run_child(name: str, args, pythonpath: str | None = None) -> dict:
     if proc.returncode != 0 or not lines:
         sys.stderr.write(proc.stdout[-4000:] + proc.stderr[-4000:])
         raise SystemExit(f"benchmark child {name!r} failed with exit code {proc.returncode}")
-    return json.loads(lines[-1][len("RESULT "):])
+    return json.loads(lines[-1][len("RESULT ") :])
 
 
 def main(argv=None) -> int:
@@ -157,8 +185,10 @@ def main(argv=None) -> int:
         finally:
             shutil.rmtree(folder, ignore_errors=True)
     loop = res["noop"]["ns"]
-    print(f"\nCPU per request, µs (median of {args.rounds} round(s); {args.success:,} success + "
-          f"{args.failure:,} failure requests per round; net = minus the no-op loop)")
+    print(
+        f"\nCPU per request, µs (median of {args.rounds} round(s); {args.success:,} success + "
+        f"{args.failure:,} failure requests per round; net = minus the no-op loop)"
+    )
     head = f"{'phase':<32} {'loop':>7} {'ours':>8} {'ours net':>9} {'built-in':>9} {'built-in net':>13} {'ratio':>7}"
     print(head)
     print("-" * len(head))
@@ -174,8 +204,10 @@ def main(argv=None) -> int:
         print(f"{LABELS[name]}: {r['recorded']:,.0f} requests counted of {r['sent']:,} sent")
     print("ratio = built-in net / ours net; target: ours <= 25 µs per success request, ratio >= 20x")
     if args.baseline:
-        print(f"\nbefore / after: ours as of {args.baseline} vs this tree, net µs per request, {args.repeat} runs "
-              "of each, alternated; median (and range) of the runs")
+        print(
+            f"\nbefore / after: ours as of {args.baseline} vs this tree, net µs per request, {args.repeat} runs "
+            "of each, alternated; median (and range) of the runs"
+        )
         print(f"{'phase':<32} {'baseline':>18} {'this tree':>18} {'change':>8}")
         for phase, label in PHASES:
             base = loop[phase] / 1e3
@@ -183,8 +215,10 @@ def main(argv=None) -> int:
             now = sorted(r["ns"][phase] / 1e3 - base for r in res["ours_runs"])
             o, n = statistics.median(old), statistics.median(now)
             change = (n / o - 1) * 100 if o > 0 else float("nan")
-            print(f"{label:<32} {o:>7.2f} ({old[0]:.1f}-{old[-1]:.1f}) {n:>7.2f} ({now[0]:.1f}-{now[-1]:.1f}) "
-                  f"{change:>+7.1f}%")
+            print(
+                f"{label:<32} {o:>7.2f} ({old[0]:.1f}-{old[-1]:.1f}) {n:>7.2f} ({now[0]:.1f}-{now[-1]:.1f}) "
+                f"{change:>+7.1f}%"
+            )
         counted = [r["recorded"] for r in res["baseline_runs"]]
         print(f"baseline counted {counted} of {res['baseline_runs'][0]['sent']:,} sent per run")
     print(f"total wall time {time.time() - started:.1f} s")

@@ -7,6 +7,7 @@ with a real SampleWriter, as the probe runs them on a worker's event loop.
 
 Prints a table and exits 0; it asserts nothing about timings.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -59,7 +60,7 @@ def main() -> int:
         loop = _Loop()
         h.start_probe(loop)
         every = health.MEMORY_EVERY
-        health.MEMORY_EVERY = 10 ** 12  # ticks only: memory reads are timed on their own
+        health.MEMORY_EVERY = 10**12  # ticks only: memory reads are timed on their own
 
         def tick():
             loop.now += health.INTERVAL

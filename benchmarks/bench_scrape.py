@@ -23,6 +23,7 @@ rendering (SharedRender.renders counts the renderings).
 
 Prints tables and exits 0; it asserts nothing about timings.
 """
+
 from __future__ import annotations
 
 import os
@@ -84,8 +85,9 @@ def _write_stock(total: int):
     from prometheus_client import Counter, Histogram
 
     c = Counter(f"litellm_{COUNTER.name}", COUNTER.help, list(COUNTER.labels), registry=None)
-    h = Histogram(f"litellm_{HISTOGRAM.name}", HISTOGRAM.help, list(HISTOGRAM.labels), registry=None,
-                  buckets=HISTOGRAM.buckets)
+    h = Histogram(
+        f"litellm_{HISTOGRAM.name}", HISTOGRAM.help, list(HISTOGRAM.labels), registry=None, buckets=HISTOGRAM.buckets
+    )
     counters, hists = series(total)
     for labels in counters:
         c.labels(*labels).inc()
@@ -124,8 +126,9 @@ class Workers:
         """n workers that write their series and exit, `batch` at a time."""
         done = 0
         while done < n:
-            procs = [self.ctx.Process(target=worker, args=(kind, run_dir, total, None))
-                     for _ in range(min(batch, n - done))]
+            procs = [
+                self.ctx.Process(target=worker, args=(kind, run_dir, total, None)) for _ in range(min(batch, n - done))
+            ]
             for p in procs:
                 p.start()
             for p in procs:
@@ -156,8 +159,13 @@ def timed(scrape, n: int) -> dict:
         body = scrape()
         cpus.append(time.process_time() - c)
         walls.append(time.perf_counter() - w)
-    return {"wall": statistics.median(walls), "cpu": statistics.median(cpus), "bytes": len(body),
-            "requests": requests_total(body), "n": n}
+    return {
+        "wall": statistics.median(walls),
+        "cpu": statistics.median(cpus),
+        "bytes": len(body),
+        "requests": requests_total(body),
+        "n": n,
+    }
 
 
 def requests_total(body: bytes) -> float:
@@ -223,8 +231,17 @@ def compare_baseline(args) -> None:
     import baseline
 
     folder = baseline.extract(args.baseline)
-    sizes = ["--live", str(args.live), "--recycled", str(args.recycled), "--series", str(args.series),
-             "--scrapes", str(args.scrapes), "--only-ours"]
+    sizes = [
+        "--live",
+        str(args.live),
+        "--recycled",
+        str(args.recycled),
+        "--series",
+        str(args.series),
+        "--scrapes",
+        str(args.scrapes),
+        "--only-ours",
+    ]
     runs: dict[str, list] = {"baseline": [], "this tree": []}
     try:  # alternate the two versions, so that both see the same machine over the same minutes
         for _ in range(args.repeat):
@@ -232,24 +249,33 @@ def compare_baseline(args) -> None:
                 env = dict(os.environ)
                 if path:
                     env["PYTHONPATH"] = os.pathsep.join(filter(None, [path, env.get("PYTHONPATH")]))
-                proc = subprocess.run([sys.executable, os.path.abspath(__file__), *sizes], env=env,
-                                      capture_output=True, text=True, timeout=1800)
+                proc = subprocess.run(
+                    [sys.executable, os.path.abspath(__file__), *sizes],
+                    env=env,
+                    capture_output=True,
+                    text=True,
+                    timeout=1800,
+                )
                 lines = [l for l in proc.stdout.splitlines() if l.startswith("RESULT ")]
                 if proc.returncode != 0 or not lines:
                     sys.stderr.write(proc.stdout[-3000:] + proc.stderr[-3000:])
                     raise SystemExit(f"baseline child {name} failed")
-                runs[name].append(json.loads(lines[-1][len("RESULT "):]))
+                runs[name].append(json.loads(lines[-1][len("RESULT ") :]))
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-    print(f"\nbefore / after: ours as of {args.baseline} vs this tree, scrape wall ms; {args.repeat} runs of "
-          "each, alternated; median (and range) of the runs' medians")
+    print(
+        f"\nbefore / after: ours as of {args.baseline} vs this tree, scrape wall ms; {args.repeat} runs of "
+        "each, alternated; median (and range) of the runs' medians"
+    )
     print(f"{'scenario':<28} {'baseline':>20} {'this tree':>20} {'change':>8}")
     for scenario in ("A", "B first", "B steady"):
         old = sorted(r[scenario]["wall"] * 1e3 for r in runs["baseline"])
         now = sorted(r[scenario]["wall"] * 1e3 for r in runs["this tree"])
         o, n = statistics.median(old), statistics.median(now)
-        print(f"{scenario:<28} {o:>7.1f} ({old[0]:.0f}-{old[-1]:.0f}) {n:>9.1f} ({now[0]:.0f}-{now[-1]:.0f}) "
-              f"{(n / o - 1) * 100:>+7.1f}%")
+        print(
+            f"{scenario:<28} {o:>7.1f} ({old[0]:.0f}-{old[-1]:.0f}) {n:>9.1f} ({now[0]:.0f}-{now[-1]:.0f}) "
+            f"{(n / o - 1) * 100:>+7.1f}%"
+        )
     counted = {k: [r["B steady"]["requests"] for r in v] for k, v in runs.items()}
     print(f"litellm_requests_total in B: {counted}")
 
@@ -317,8 +343,10 @@ def main(argv=None) -> int:
         workers.stop()
 
     n_workers = args.live + args.recycled
-    print(f"\nScrape time, ms (median of {args.scrapes}, stock B steady: {min(args.scrapes, 3)}; {args.live} live workers x {args.series:,} series; "
-          f"then + {args.recycled} recycled workers)")
+    print(
+        f"\nScrape time, ms (median of {args.scrapes}, stock B steady: {min(args.scrapes, 3)}; {args.live} live workers x {args.series:,} series; "
+        f"then + {args.recycled} recycled workers)"
+    )
     head = f"{'scenario':<44} {'ours wall':>9} {'ours cpu':>9}   {'stock wall':>9} {'stock cpu':>9}"
     print(head)
     print("-" * len(head))
@@ -327,18 +355,28 @@ def main(argv=None) -> int:
     print(fmt_row(f"B  {args.live} live + {args.recycled} recycled: steady state", b_ours, b_stock))
     ratio_ours, ratio_stock = b_ours["wall"] / a_ours["wall"], b_stock["wall"] / a_stock["wall"]
     print(f"{'B steady / A (wall)':<44} {ratio_ours:>8.2f}x {'':>9}   {ratio_stock:>8.2f}x")
-    print(f"\nworker files before the first scrape after recycling: ours {files_ours} "
-          f"(+ archive; {files_ours_after} after it), stock {files_stock} .db files")
-    print(f"litellm_requests_total summed over series: ours {b_ours['requests']:,.0f}, stock "
-          f"{b_stock['requests']:,.0f} (expected {n_workers * len(series(args.series)[0]):,})")
-    print(f"exposition size: ours {b_ours['bytes']:,} bytes, stock {b_stock['bytes']:,} bytes "
-          f"(ours also lists the catalogue's other, empty, families)")
+    print(
+        f"\nworker files before the first scrape after recycling: ours {files_ours} "
+        f"(+ archive; {files_ours_after} after it), stock {files_stock} .db files"
+    )
+    print(
+        f"litellm_requests_total summed over series: ours {b_ours['requests']:,.0f}, stock "
+        f"{b_stock['requests']:,.0f} (expected {n_workers * len(series(args.series)[0]):,})"
+    )
+    print(
+        f"exposition size: ours {b_ours['bytes']:,} bytes, stock {b_stock['bytes']:,} bytes "
+        f"(ours also lists the catalogue's other, empty, families)"
+    )
     print(f"\nconcurrent scrapes (scenario B, steady state): {args.threads} threads scrape at once")
-    print(f"  ours : {rounds} rounds -> {renders} rendering(s) in all for {args.threads * rounds} scrapes "
-          f"(SharedRender.renders); median wall per round {conc_ours * 1e3:.1f} ms")
+    print(
+        f"  ours : {rounds} rounds -> {renders} rendering(s) in all for {args.threads * rounds} scrapes "
+        f"(SharedRender.renders); median wall per round {conc_ours * 1e3:.1f} ms"
+    )
     print(f"  stock: 1 round -> {args.threads} renderings (no sharing); wall {conc_stock * 1e3:.1f} ms")
-    print(f"target: ours B steady <= 2x A. recycling {2 * args.recycled} workers took {recycle_s:.1f} s; "
-          f"total wall time {time.time() - started:.1f} s")
+    print(
+        f"target: ours B steady <= 2x A. recycling {2 * args.recycled} workers took {recycle_s:.1f} s; "
+        f"total wall time {time.time() - started:.1f} s"
+    )
     shutil.rmtree(run_dir, ignore_errors=True)
     shutil.rmtree(STOCK_DIR, ignore_errors=True)
     if args.baseline:

@@ -4,6 +4,7 @@ In the proxy's config.yaml:  litellm_settings: {callbacks: ["litellm_observe.pro
 `proxy_handler` is created on first access, so importing this package (the CLI,
 the exporter process) does not import litellm.
 """
+
 __version__ = "0.1.0"
 
 _handler = None

@@ -4,6 +4,7 @@ The logger, the exporter, the dashboards, the alert rules, the README's metric
 table and the tests all read this module; no other file spells a metric name.
 Names here carry no namespace: `Metric.family(namespace)` adds it.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -35,10 +36,26 @@ class GaugeMode(str, Enum):
 # gen_ai.server.time_per_output_token). Alert and SLO thresholds must be bucket
 # edges, so 30 s (the p99 latency alert) is added, and the doubling is carried
 # on past 81.92 s because reasoning models answer in minutes.
-DURATION_BUCKETS = (0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 30.0,
-                    40.96, 81.92, 163.84, 327.68)
-TTFT_BUCKETS = (0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5,
-                10.0, 30.0)
+DURATION_BUCKETS = (
+    0.01,
+    0.02,
+    0.04,
+    0.08,
+    0.16,
+    0.32,
+    0.64,
+    1.28,
+    2.56,
+    5.12,
+    10.24,
+    20.48,
+    30.0,
+    40.96,
+    81.92,
+    163.84,
+    327.68,
+)
+TTFT_BUCKETS = (0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0, 30.0)
 TPOT_BUCKETS = (0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 2.5)
 # How late a worker's 1 s loop-lag timer fires: a healthy loop is in the first buckets, a blocked one
 # shows its blocking time.
@@ -103,89 +120,241 @@ def _gauge(name, help, labels, mode, level, countdown=False):
 
 CATALOGUE: tuple[Metric, ...] = (
     # Request level: exactly one per client request, its final outcome.
-    _counter("requests", "Client requests by final outcome; status_code is what the client was answered.",
-             ("model", "provider", "team", "status_code"), "request"),
-    _counter("errors", "Client requests that failed, by error class; sums to requests_total{status_code=~\"[45]..\"}.",
-             ("model", "provider", "team", "error_type", "status_code"), "request"),
-    _histogram("request_duration_seconds", "End-to-end duration of a client request, retries and fallbacks included.",
-               ("model", "provider"), DURATION_BUCKETS, "request"),
+    _counter(
+        "requests",
+        "Client requests by final outcome; status_code is what the client was answered.",
+        ("model", "provider", "team", "status_code"),
+        "request",
+    ),
+    _counter(
+        "errors",
+        'Client requests that failed, by error class; sums to requests_total{status_code=~"[45].."}.',
+        ("model", "provider", "team", "error_type", "status_code"),
+        "request",
+    ),
+    _histogram(
+        "request_duration_seconds",
+        "End-to-end duration of a client request, retries and fallbacks included.",
+        ("model", "provider"),
+        DURATION_BUCKETS,
+        "request",
+    ),
     # Attempt level: one per upstream LLM API call, retries and fallback steps included.
-    _counter("provider_requests", "Upstream LLM API calls (attempts), by deployment and status code.",
-             ("provider", "model", "deployment", "status_code"), "attempt"),
-    _counter("provider_errors", "Upstream LLM API calls that failed, by deployment and error class.",
-             ("provider", "model", "deployment", "error_type"), "attempt"),
-    _histogram("provider_latency_seconds", "Duration of one upstream LLM API call.",
-               ("provider", "model", "deployment"), DURATION_BUCKETS, "attempt"),
-    _histogram("time_to_first_token_seconds", "Time from the upstream call to its first streamed token.",
-               ("provider", "model"), TTFT_BUCKETS, "attempt"),
-    _histogram("time_per_output_token_seconds", "Time per streamed output token after the first.",
-               ("provider", "model"), TPOT_BUCKETS, "attempt"),
+    _counter(
+        "provider_requests",
+        "Upstream LLM API calls (attempts), by deployment and status code.",
+        ("provider", "model", "deployment", "status_code"),
+        "attempt",
+    ),
+    _counter(
+        "provider_errors",
+        "Upstream LLM API calls that failed, by deployment and error class.",
+        ("provider", "model", "deployment", "error_type"),
+        "attempt",
+    ),
+    _histogram(
+        "provider_latency_seconds",
+        "Duration of one upstream LLM API call.",
+        ("provider", "model", "deployment"),
+        DURATION_BUCKETS,
+        "attempt",
+    ),
+    _histogram(
+        "time_to_first_token_seconds",
+        "Time from the upstream call to its first streamed token.",
+        ("provider", "model"),
+        TTFT_BUCKETS,
+        "attempt",
+    ),
+    _histogram(
+        "time_per_output_token_seconds",
+        "Time per streamed output token after the first.",
+        ("provider", "model"),
+        TPOT_BUCKETS,
+        "attempt",
+    ),
     # Cost and cache.
-    _counter("tokens_used", "Tokens billed by the upstream, by type (input, output, cached_input, reasoning, "
-             "cache_creation_input, audio_input, audio_output).", ("provider", "model", "team", "token_type"), "cost"),
-    _counter("spend_usd", "Spend in US dollars as priced by LiteLLM (response_cost).",
-             ("provider", "model", "team"), "cost"),
-    _counter("unpriced_requests", "Successful upstream calls that used tokens but got no price (response_cost missing "
-             "or 0): spend LiteLLM did not see.", ("provider", "model"), "cost"),
+    _counter(
+        "tokens_used",
+        "Tokens billed by the upstream, by type (input, output, cached_input, reasoning, "
+        "cache_creation_input, audio_input, audio_output).",
+        ("provider", "model", "team", "token_type"),
+        "cost",
+    ),
+    _counter(
+        "spend_usd", "Spend in US dollars as priced by LiteLLM (response_cost).", ("provider", "model", "team"), "cost"
+    ),
+    _counter(
+        "unpriced_requests",
+        "Successful upstream calls that used tokens but got no price (response_cost missing "
+        "or 0): spend LiteLLM did not see.",
+        ("provider", "model"),
+        "cost",
+    ),
     _counter("cache_hits", "Requests answered from LiteLLM's cache.", ("model",), "cost"),
     _counter("cache_misses", "Requests that looked in a configured cache and missed.", ("model",), "cost"),
     # Resilience and budgets.
-    _counter("fallbacks", "Fallbacks from one model group to another, by outcome (success true/false).",
-             ("from_model", "to_model", "success"), "resilience"),
+    _counter(
+        "fallbacks",
+        "Fallbacks from one model group to another, by outcome (success true/false).",
+        ("from_model", "to_model", "success"),
+        "resilience",
+    ),
     _counter("retries", "Retries of upstream calls made by LiteLLM's router.", ("provider", "model"), "resilience"),
-    _counter("budget_resets", "Budget resets seen in request metadata (see README: what is and is not seen).",
-             ("entity_type",), "resilience"),
-    _gauge("budget_max_usd", "Maximum budget of a team, key (by alias), user or end user, from request metadata; most "
-           "recent value.", ("entity_type", "entity"), GaugeMode.MOSTRECENT, "resilience"),
-    _gauge("budget_remaining_usd", "Budget left: the maximum minus the spend as of the latest request, that request's "
-           "cost included; most recent value.", ("entity_type", "entity"), GaugeMode.MOSTRECENT, "resilience"),
-    _gauge("budget_reset_seconds", "Seconds until the budget's next reset, counted down at each scrape from the reset "
-           "time the latest request carried.", ("entity_type", "entity"), GaugeMode.MOSTRECENT, "resilience",
-           countdown=True),
+    _counter(
+        "budget_resets",
+        "Budget resets seen in request metadata (see README: what is and is not seen).",
+        ("entity_type",),
+        "resilience",
+    ),
+    _gauge(
+        "budget_max_usd",
+        "Maximum budget of a team, key (by alias), user or end user, from request metadata; most recent value.",
+        ("entity_type", "entity"),
+        GaugeMode.MOSTRECENT,
+        "resilience",
+    ),
+    _gauge(
+        "budget_remaining_usd",
+        "Budget left: the maximum minus the spend as of the latest request, that request's "
+        "cost included; most recent value.",
+        ("entity_type", "entity"),
+        GaugeMode.MOSTRECENT,
+        "resilience",
+    ),
+    _gauge(
+        "budget_reset_seconds",
+        "Seconds until the budget's next reset, counted down at each scrape from the reset "
+        "time the latest request carried.",
+        ("entity_type", "entity"),
+        GaugeMode.MOSTRECENT,
+        "resilience",
+        countdown=True,
+    ),
     # Deployments: one model group can be served by several deployments (keys, regions, providers).
-    _gauge("deployment_state", "Deployment health as the router sees it: 0 healthy, 1 partial outage (a recent failed "
-           "call), 2 complete outage (in cooldown); most recent value.", ("provider", "model", "deployment"),
-           GaugeMode.MOSTRECENT, "resilience"),
-    _counter("deployment_cooldowns", "Times the router put a deployment in cooldown, by reason (the status code that "
-             "cooled it down).", ("provider", "model", "deployment", "reason"), "resilience"),
+    _gauge(
+        "deployment_state",
+        "Deployment health as the router sees it: 0 healthy, 1 partial outage (a recent failed "
+        "call), 2 complete outage (in cooldown); most recent value.",
+        ("provider", "model", "deployment"),
+        GaugeMode.MOSTRECENT,
+        "resilience",
+    ),
+    _counter(
+        "deployment_cooldowns",
+        "Times the router put a deployment in cooldown, by reason (the status code that cooled it down).",
+        ("provider", "model", "deployment", "reason"),
+        "resilience",
+    ),
     # The proxy itself.
-    _histogram("overhead_latency_seconds", "Time LiteLLM itself added to a request (LiteLLM's litellm_overhead_time_ms; "
-               "non-streamed successes).", ("model", "provider"), OVERHEAD_BUCKETS, "request"),
-    _counter("guardrail_requests", "Guardrail runs by outcome (passed, blocked, error).",
-             ("guardrail", "hook", "outcome"), "request"),
-    _histogram("guardrail_latency_seconds", "Duration of one guardrail run.", ("guardrail", "hook"), GUARDRAIL_BUCKETS,
-               "request"),
+    _histogram(
+        "overhead_latency_seconds",
+        "Time LiteLLM itself added to a request (LiteLLM's litellm_overhead_time_ms; non-streamed successes).",
+        ("model", "provider"),
+        OVERHEAD_BUCKETS,
+        "request",
+    ),
+    _counter(
+        "guardrail_requests",
+        "Guardrail runs by outcome (passed, blocked, error).",
+        ("guardrail", "hook", "outcome"),
+        "request",
+    ),
+    _histogram(
+        "guardrail_latency_seconds",
+        "Duration of one guardrail run.",
+        ("guardrail", "hook"),
+        GUARDRAIL_BUCKETS,
+        "request",
+    ),
     # Capacity.
-    _gauge("requests_remaining", "Upstream x-ratelimit-remaining-requests, most recent value.",
-           ("provider", "model"), GaugeMode.MOSTRECENT, "capacity"),
-    _gauge("requests_limit", "Upstream x-ratelimit-limit-requests, most recent value.",
-           ("provider", "model"), GaugeMode.MOSTRECENT, "capacity"),
-    _gauge("tokens_remaining", "Upstream x-ratelimit-remaining-tokens, most recent value.",
-           ("provider", "model"), GaugeMode.MOSTRECENT, "capacity"),
-    _gauge("tokens_limit", "Upstream x-ratelimit-limit-tokens, most recent value.",
-           ("provider", "model"), GaugeMode.MOSTRECENT, "capacity"),
+    _gauge(
+        "requests_remaining",
+        "Upstream x-ratelimit-remaining-requests, most recent value.",
+        ("provider", "model"),
+        GaugeMode.MOSTRECENT,
+        "capacity",
+    ),
+    _gauge(
+        "requests_limit",
+        "Upstream x-ratelimit-limit-requests, most recent value.",
+        ("provider", "model"),
+        GaugeMode.MOSTRECENT,
+        "capacity",
+    ),
+    _gauge(
+        "tokens_remaining",
+        "Upstream x-ratelimit-remaining-tokens, most recent value.",
+        ("provider", "model"),
+        GaugeMode.MOSTRECENT,
+        "capacity",
+    ),
+    _gauge(
+        "tokens_limit",
+        "Upstream x-ratelimit-limit-tokens, most recent value.",
+        ("provider", "model"),
+        GaugeMode.MOSTRECENT,
+        "capacity",
+    ),
     # Worker health: no pid label; a dead worker's gauges drop out, its counts stay.
-    _gauge("workers_live", "Live worker processes of the proxy run (each counts itself while it lives).", (),
-           GaugeMode.LIVESUM, "worker"),
-    _gauge("worker_resident_memory_max_bytes", "Resident memory of the largest live worker process "
-           "(/proc/self/statm, read every few seconds).", (), GaugeMode.LIVEMAX, "worker"),
-    _gauge("workers_resident_memory_bytes", "Resident memory of all live worker processes together.", (),
-           GaugeMode.LIVESUM, "worker"),
+    _gauge(
+        "workers_live",
+        "Live worker processes of the proxy run (each counts itself while it lives).",
+        (),
+        GaugeMode.LIVESUM,
+        "worker",
+    ),
+    _gauge(
+        "worker_resident_memory_max_bytes",
+        "Resident memory of the largest live worker process (/proc/self/statm, read every few seconds).",
+        (),
+        GaugeMode.LIVEMAX,
+        "worker",
+    ),
+    _gauge(
+        "workers_resident_memory_bytes",
+        "Resident memory of all live worker processes together.",
+        (),
+        GaugeMode.LIVESUM,
+        "worker",
+    ),
     _counter("worker_starts", "Worker processes that started in this proxy run.", (), "worker"),
-    _counter("worker_exits", "Worker processes that ended, by reason: recycled (exited by itself: "
-             "--max_requests_before_restart, or stopped with the proxy) or killed (ended without exiting: a signal "
-             "such as the OOM killer's SIGKILL, or a crash).", ("reason",), "worker"),
-    _histogram("worker_event_loop_lag_seconds", "How late a 1 s timer on a worker's event loop fires; a blocked "
-               "loop shows as a tail.", (), LOOP_LAG_BUCKETS, "worker"),
-    _gauge("current_load", "Client requests in flight, summed over live workers.", (), GaugeMode.LIVESUM,
-           "capacity"),
+    _counter(
+        "worker_exits",
+        "Worker processes that ended, by reason: recycled (exited by itself: "
+        "--max_requests_before_restart, or stopped with the proxy) or killed (ended without exiting: a signal "
+        "such as the OOM killer's SIGKILL, or a crash).",
+        ("reason",),
+        "worker",
+    ),
+    _histogram(
+        "worker_event_loop_lag_seconds",
+        "How late a 1 s timer on a worker's event loop fires; a blocked loop shows as a tail.",
+        (),
+        LOOP_LAG_BUCKETS,
+        "worker",
+    ),
+    _gauge("current_load", "Client requests in flight, summed over live workers.", (), GaugeMode.LIVESUM, "capacity"),
     # The logger itself.
-    _gauge("observe_build_info", "Version of litellm-observe and of litellm; always 1.",
-           ("version", "litellm_version"), GaugeMode.EXPORTER, "self"),
-    _counter("observe_internal_errors", "Events the logger could not record, by hook; each one is also logged.",
-             ("hook",), "self"),
-    _counter("observe_label_overflow", "Label values replaced by `overflow` because the label reached its cap.",
-             ("label",), "self"),
+    _gauge(
+        "observe_build_info",
+        "Version of litellm-observe and of litellm; always 1.",
+        ("version", "litellm_version"),
+        GaugeMode.EXPORTER,
+        "self",
+    ),
+    _counter(
+        "observe_internal_errors",
+        "Events the logger could not record, by hook; each one is also logged.",
+        ("hook",),
+        "self",
+    ),
+    _counter(
+        "observe_label_overflow",
+        "Label values replaced by `overflow` because the label reached its cap.",
+        ("label",),
+        "self",
+    ),
 )
 
 BY_NAME: dict[str, Metric] = {m.name: m for m in CATALOGUE}
@@ -197,22 +366,35 @@ if len(BY_NAME) != len(CATALOGUE):  # pragma: no cover - a catalogue typo, caugh
 REQUESTS, ERRORS, REQUEST_DURATION = BY_NAME["requests"], BY_NAME["errors"], BY_NAME["request_duration_seconds"]
 PROVIDER_REQUESTS, PROVIDER_ERRORS = BY_NAME["provider_requests"], BY_NAME["provider_errors"]
 PROVIDER_LATENCY = BY_NAME["provider_latency_seconds"]
-TIME_TO_FIRST_TOKEN, TIME_PER_OUTPUT_TOKEN = BY_NAME["time_to_first_token_seconds"], BY_NAME["time_per_output_token_seconds"]
-TOKENS_USED, SPEND_USD, CACHE_HITS, CACHE_MISSES = (BY_NAME["tokens_used"], BY_NAME["spend_usd"], BY_NAME["cache_hits"],
-                                                    BY_NAME["cache_misses"])
+TIME_TO_FIRST_TOKEN, TIME_PER_OUTPUT_TOKEN = (
+    BY_NAME["time_to_first_token_seconds"],
+    BY_NAME["time_per_output_token_seconds"],
+)
+TOKENS_USED, SPEND_USD, CACHE_HITS, CACHE_MISSES = (
+    BY_NAME["tokens_used"],
+    BY_NAME["spend_usd"],
+    BY_NAME["cache_hits"],
+    BY_NAME["cache_misses"],
+)
 FALLBACKS, RETRIES, BUDGET_RESETS = BY_NAME["fallbacks"], BY_NAME["retries"], BY_NAME["budget_resets"]
 REQUESTS_REMAINING, REQUESTS_LIMIT = BY_NAME["requests_remaining"], BY_NAME["requests_limit"]
 TOKENS_REMAINING, TOKENS_LIMIT = BY_NAME["tokens_remaining"], BY_NAME["tokens_limit"]
 CURRENT_LOAD, BUILD_INFO = BY_NAME["current_load"], BY_NAME["observe_build_info"]
 INTERNAL_ERRORS, LABEL_OVERFLOW = BY_NAME["observe_internal_errors"], BY_NAME["observe_label_overflow"]
 UNPRICED_REQUESTS = BY_NAME["unpriced_requests"]
-BUDGET_MAX, BUDGET_REMAINING, BUDGET_RESET = (BY_NAME["budget_max_usd"], BY_NAME["budget_remaining_usd"],
-                                              BY_NAME["budget_reset_seconds"])
+BUDGET_MAX, BUDGET_REMAINING, BUDGET_RESET = (
+    BY_NAME["budget_max_usd"],
+    BY_NAME["budget_remaining_usd"],
+    BY_NAME["budget_reset_seconds"],
+)
 DEPLOYMENT_STATE, DEPLOYMENT_COOLDOWNS = BY_NAME["deployment_state"], BY_NAME["deployment_cooldowns"]
 OVERHEAD_LATENCY = BY_NAME["overhead_latency_seconds"]
 GUARDRAIL_REQUESTS, GUARDRAIL_LATENCY = BY_NAME["guardrail_requests"], BY_NAME["guardrail_latency_seconds"]
 WORKERS_LIVE, WORKER_STARTS, WORKER_EXITS = BY_NAME["workers_live"], BY_NAME["worker_starts"], BY_NAME["worker_exits"]
-WORKER_MEMORY_MAX, WORKERS_MEMORY = BY_NAME["worker_resident_memory_max_bytes"], BY_NAME["workers_resident_memory_bytes"]
+WORKER_MEMORY_MAX, WORKERS_MEMORY = (
+    BY_NAME["worker_resident_memory_max_bytes"],
+    BY_NAME["workers_resident_memory_bytes"],
+)
 LOOP_LAG = BY_NAME["worker_event_loop_lag_seconds"]
 EXIT_REASONS = ("recycled", "killed")
 
@@ -232,6 +414,19 @@ TOKEN_TYPES = ("input", "output", "cached_input", "reasoning", "cache_creation_i
 GUARDRAIL_OUTCOMES = ("passed", "blocked", "error")
 DEPLOYMENT_STATES = {"healthy": 0, "partial_outage": 1, "complete_outage": 2}  # LiteLLM's own encoding
 ENTITY_TYPES = ("key", "user", "team", "end_user")
-ERROR_TYPES = ("rate_limit", "authentication", "permission_denied", "bad_request", "context_window_exceeded",
-               "content_policy", "not_found", "timeout", "connection", "service_unavailable",
-               "internal_server_error", "budget_exceeded", "client_disconnected", "other")
+ERROR_TYPES = (
+    "rate_limit",
+    "authentication",
+    "permission_denied",
+    "bad_request",
+    "context_window_exceeded",
+    "content_policy",
+    "not_found",
+    "timeout",
+    "connection",
+    "service_unavailable",
+    "internal_server_error",
+    "budget_exceeded",
+    "client_disconnected",
+    "other",
+)

@@ -1,4 +1,5 @@
 """Command line: `litellm_observe generate | check | serve-metrics | demo | fake-provider`."""
+
 from __future__ import annotations
 
 import argparse
@@ -26,19 +27,28 @@ def _options(args):
 
 
 def _generate_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--out", default=".", help="folder that receives dashboards/, alerts/ (rules and their tests), "
-                                              "docs/ (runbooks), mixin/, and with --kubernetes kubernetes/; a "
-                                              "README.md there gets its generated tables (default: .)")
-    p.add_argument("--config", help="config.yaml whose litellm_observe: section to read (default: "
-                                    "$LITELLM_OBSERVE_CONFIG, else $CONFIG_FILE_PATH, else none: the defaults)")
+    p.add_argument(
+        "--out",
+        default=".",
+        help="folder that receives dashboards/, alerts/ (rules and their tests), "
+        "docs/ (runbooks), mixin/, and with --kubernetes kubernetes/; a "
+        "README.md there gets its generated tables (default: .)",
+    )
+    p.add_argument(
+        "--config",
+        help="config.yaml whose litellm_observe: section to read (default: "
+        "$LITELLM_OBSERVE_CONFIG, else $CONFIG_FILE_PATH, else none: the defaults)",
+    )
     p.add_argument("--datasource", help="default Prometheus datasource name")
     p.add_argument("--selector", help='extra label matchers for every query, e.g. namespace="llm"')
     p.add_argument("--title-prefix", dest="title_prefix", help="dashboard title prefix")
     p.add_argument("--tags", help="comma-separated dashboard tags")
     p.add_argument("--refresh", help="dashboard refresh interval, e.g. 30s")
-    p.add_argument("--kubernetes", action="store_true",
-                   help="also write Grafana sidecar ConfigMaps, a PrometheusRule and a PodMonitor (Prometheus "
-                        "Operator)")
+    p.add_argument(
+        "--kubernetes",
+        action="store_true",
+        help="also write Grafana sidecar ConfigMaps, a PrometheusRule and a PodMonitor (Prometheus Operator)",
+    )
 
 
 def cmd_generate(args) -> int:
@@ -48,8 +58,10 @@ def cmd_generate(args) -> int:
     if args.check:
         bad = generate.stale(args.out, options, args.kubernetes)
         for rel in bad:
-            print(f"stale: {os.path.join(args.out, rel)} differs from what `litellm_observe generate` writes",
-                  file=sys.stderr)
+            print(
+                f"stale: {os.path.join(args.out, rel)} differs from what `litellm_observe generate` writes",
+                file=sys.stderr,
+            )
         if bad:
             print(f"run `{_regenerate_command(args)}` and commit the result", file=sys.stderr)
             return 1
@@ -65,17 +77,25 @@ def cmd_generate(args) -> int:
     for rel in result.removed:
         print(f"removed {os.path.join(args.out, rel)} (generate wrote it before and no longer does)")
     for rel in result.kept:
-        print(f"kept {os.path.join(args.out, rel)}: generate wrote it before and no longer does, but it was edited "
-              "since; remove it yourself if it is not needed")
+        print(
+            f"kept {os.path.join(args.out, rel)}: generate wrote it before and no longer does, but it was edited "
+            "since; remove it yourself if it is not needed"
+        )
     return 0
 
 
 def _regenerate_command(args) -> str:
     """The `generate` command that rewrites what `generate --check` found stale: the same options."""
     words = ["litellm_observe", "generate"]
-    for flag, value in (("--config", args.config), ("--out", None if args.out == "." else args.out),
-                        ("--datasource", args.datasource), ("--selector", args.selector),
-                        ("--title-prefix", args.title_prefix), ("--tags", args.tags), ("--refresh", args.refresh)):
+    for flag, value in (
+        ("--config", args.config),
+        ("--out", None if args.out == "." else args.out),
+        ("--datasource", args.datasource),
+        ("--selector", args.selector),
+        ("--title-prefix", args.title_prefix),
+        ("--tags", args.tags),
+        ("--refresh", args.refresh),
+    ):
         if value is not None:
             words += [flag, shlex.quote(value)]
     if args.kubernetes:
@@ -95,8 +115,10 @@ def cmd_serve(args) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(message)s")
     s = settings_mod.load(args.config)
     if not os.path.isdir(args.dir):
-        print(f"error: --dir {args.dir}: no such directory (the proxy's metrics_dir, or one of its run-* "
-              "directories)", file=sys.stderr)
+        print(
+            f"error: --dir {args.dir}: no such directory (the proxy's metrics_dir, or one of its run-* directories)",
+            file=sys.stderr,
+        )
         return 2
     # As its container's first process (a sidecar), SIGTERM would be ignored without a handler: PID 1 gets
     # no default signal action. Stop as on Ctrl-C instead, so a pod stops at once.
@@ -128,8 +150,11 @@ def cmd_fake_provider(args) -> int:
         print(f"error: cannot listen on 127.0.0.1:{args.port}: {e.strerror or e}", file=sys.stderr)
         return 2
     with upstream:
-        print(f"fake OpenAI-compatible provider on {upstream.base_url} (Ctrl-C stops it); point a proxy at it:\n"
-              f"  export OPENAI_BASE_URL={upstream.base_url} OPENAI_API_KEY=fake", flush=True)
+        print(
+            f"fake OpenAI-compatible provider on {upstream.base_url} (Ctrl-C stops it); point a proxy at it:\n"
+            f"  export OPENAI_BASE_URL={upstream.base_url} OPENAI_API_KEY=fake",
+            flush=True,
+        )
         try:
             threading.Event().wait()
         except KeyboardInterrupt:
@@ -146,6 +171,7 @@ def _positive(kind):
         if value <= 0:
             raise argparse.ArgumentTypeError(f"{text} is not above 0")
         return value
+
     return parse
 
 
@@ -172,13 +198,19 @@ def parser() -> argparse.ArgumentParser:
     _generate_args(g)
     g.add_argument("--check", action="store_true", help="exit 1 and name the files that are stale")
     g.set_defaults(func=cmd_generate)
-    c = sub.add_parser("check", help="promtool check and test the rules, lint the rules and the dashboards of the "
-                                     "generated output (needs promtool on the PATH: Debian's `prometheus` package)",
-                       description="Runs `promtool check rules` and `promtool test rules` on OUT/alerts/ (promtool "
-                                   "must be on the PATH: Debian and Ubuntu ship it in the `prometheus` package) "
-                                   "and lints the rules and the dashboards.")
-    c.add_argument("--out", default=".", help="folder holding what `generate --out` wrote: alerts/, dashboards/, "
-                                              "docs/ (default: .)")
+    c = sub.add_parser(
+        "check",
+        help="promtool check and test the rules, lint the rules and the dashboards of the "
+        "generated output (needs promtool on the PATH: Debian's `prometheus` package)",
+        description="Runs `promtool check rules` and `promtool test rules` on OUT/alerts/ (promtool "
+        "must be on the PATH: Debian and Ubuntu ship it in the `prometheus` package) "
+        "and lints the rules and the dashboards.",
+    )
+    c.add_argument(
+        "--out",
+        default=".",
+        help="folder holding what `generate --out` wrote: alerts/, dashboards/, docs/ (default: .)",
+    )
     c.add_argument("--config", help="the config.yaml `generate` read (its litellm_observe: section)")
     c.set_defaults(func=cmd_check)
     s = sub.add_parser("serve-metrics", help="serve the aggregate of a metrics directory (sidecar)")
@@ -187,19 +219,32 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--port", type=_port, default=None, help="port (default: the port setting)")
     s.add_argument("--config", help="config.yaml with a litellm_observe: section")
     s.set_defaults(func=cmd_serve)
-    d = sub.add_parser("demo", help="start a demo stack on 127.0.0.1 (fake provider, LiteLLM with this callback, "
-                                    "Prometheus with the generated rules) and show live figures")
-    d.add_argument("--duration", type=_positive(float), default=None,
-                   help="seconds of traffic, then stop and clean up (default: until Ctrl-C)")
-    d.add_argument("--scenario", choices=("steady", "outage"), default="steady",
-                   help="outage: one provider fails every call after 20 s, so LitellmHighErrorRate fires")
+    d = sub.add_parser(
+        "demo",
+        help="start a demo stack on 127.0.0.1 (fake provider, LiteLLM with this callback, "
+        "Prometheus with the generated rules) and show live figures",
+    )
+    d.add_argument(
+        "--duration",
+        type=_positive(float),
+        default=None,
+        help="seconds of traffic, then stop and clean up (default: until Ctrl-C)",
+    )
+    d.add_argument(
+        "--scenario",
+        choices=("steady", "outage"),
+        default="steady",
+        help="outage: one provider fails every call after 20 s, so LitellmHighErrorRate fires",
+    )
     d.add_argument("--workers", type=_positive(int), default=4, help="proxy worker processes (default: 4)")
     d.add_argument("--clients", type=_positive(int), default=4, help="concurrent demo clients (default: 4)")
     d.set_defaults(func=cmd_demo)
-    f = sub.add_parser("fake-provider", help="run the demo's fake OpenAI-compatible provider on its own, on "
-                                             "127.0.0.1, to try a proxy without a provider key")
-    f.add_argument("--port", type=_port, default=FAKE_PROVIDER_PORT,
-                   help=f"port (default: {FAKE_PROVIDER_PORT})")
+    f = sub.add_parser(
+        "fake-provider",
+        help="run the demo's fake OpenAI-compatible provider on its own, on "
+        "127.0.0.1, to try a proxy without a provider key",
+    )
+    f.add_argument("--port", type=_port, default=FAKE_PROVIDER_PORT, help=f"port (default: {FAKE_PROVIDER_PORT})")
     f.set_defaults(func=cmd_fake_provider)
     return p
 

@@ -8,6 +8,7 @@ release the matrix runs. scripts/test installs OLDEST_SUPPORTED and NEWEST_TESTE
 and runs the end-to-end smoke (`-m smoke`) on each (MATRIX). Reading the installed version needs no
 import of litellm.
 """
+
 from __future__ import annotations
 
 from importlib import metadata
@@ -57,10 +58,13 @@ def startup_line(version: str | None = None) -> tuple[str, str | None]:
     version = version or litellm_version()
     line = f"litellm_observe {__version__} with litellm {version or 'not installed'}"
     if newer_than_tested(version):
-        return line, (f"litellm_observe: litellm {version} is newer than the newest release tested "
-                      f"({NEWEST_TESTED}); if metrics look wrong, check litellm_observe_internal_errors_total "
-                      "and report it with both versions")
+        return line, (
+            f"litellm_observe: litellm {version} is newer than the newest release tested "
+            f"({NEWEST_TESTED}); if metrics look wrong, check litellm_observe_internal_errors_total "
+            "and report it with both versions"
+        )
     if older_than_supported(version):
-        return line, (f"litellm_observe: litellm {version} is older than the oldest release supported "
-                      f"({OLDEST_SUPPORTED})")
+        return line, (
+            f"litellm_observe: litellm {version} is older than the oldest release supported ({OLDEST_SUPPORTED})"
+        )
     return line, None

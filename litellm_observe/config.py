@@ -9,6 +9,7 @@ shows a secret; an environment variable overrides its key alone (siblings surviv
 setting takes an environment value as written, any other reads it as YAML; a dataclass field's
 config key is its name without a trailing underscore (`for_` is `for`).
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -45,8 +46,10 @@ def redacted(value: Any, budget: list[int] | None = None) -> Any:
     if budget[0] < 0:
         return _CUT
     if isinstance(value, Mapping):
-        return {k: (REDACTED if isinstance(k, str) and k in SECRETS else redacted(v, budget))
-                for k, v in list(value.items())[:50]}
+        return {
+            k: (REDACTED if isinstance(k, str) and k in SECRETS else redacted(v, budget))
+            for k, v in list(value.items())[:50]
+        }
     if isinstance(value, (list, tuple)):
         return [redacted(v, budget) for v in value[:50]]
     if isinstance(value, str) and len(value) > SHOWN_CHARS:
@@ -82,8 +85,10 @@ def bounded(section: Any) -> None:
         value = todo.pop()
         seen += 1
         if seen > MAX_VALUES:
-            raise SettingsError(f"{SECTION}: more than {MAX_VALUES} values once YAML aliases are expanded; "
-                                "refusing it (a settings section is a few dozen values)")
+            raise SettingsError(
+                f"{SECTION}: more than {MAX_VALUES} values once YAML aliases are expanded; "
+                "refusing it (a settings section is a few dozen values)"
+            )
         if isinstance(value, Mapping):
             todo.extend(value.values())
         elif isinstance(value, (list, tuple)):
@@ -115,15 +120,23 @@ def coerce(key: str, ftype: str, value: Any) -> Any:
     elif ftype == "str | None":
         check(key, value is None or isinstance(value, str), "must be a string", value)
     elif ftype == "tuple[str, ...]":
-        check(key, isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value),
-              "must be a list of strings", value)
+        check(
+            key,
+            isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value),
+            "must be a list of strings",
+            value,
+        )
         value = tuple(value)
     elif ftype == "Mapping[str, int]":
         check(key, isinstance(value, dict), "must be a mapping of label name to integer", value)
         for label, cap in value.items():
             check(f"{key}.{label}", label in all_labels(), f"unknown label (known: {', '.join(all_labels())})", label)
-            check(f"{key}.{label}", isinstance(cap, int) and not isinstance(cap, bool) and cap >= 1,
-                  "must be an integer >= 1", cap)
+            check(
+                f"{key}.{label}",
+                isinstance(cap, int) and not isinstance(cap, bool) and cap >= 1,
+                "must be an integer >= 1",
+                cap,
+            )
         value = dict(value)
     return value
 
@@ -132,8 +145,9 @@ def build(cls: type, data: Any, prefix: str = "", also_known: tuple[str, ...] = 
     """`cls` from a mapping: every key known, every value of its field's type and passing the
     field's own check (metadata `ok`, `must_be`); groups built from their nested mapping."""
     if not isinstance(data, Mapping):  # its type only: a string here may be a whole section, secrets and all
-        raise SettingsError(f"{SECTION}{'.' + prefix.rstrip('.') if prefix else ''}: must be a mapping, "
-                            f"got a {type(data).__name__}")
+        raise SettingsError(
+            f"{SECTION}{'.' + prefix.rstrip('.') if prefix else ''}: must be a mapping, got a {type(data).__name__}"
+        )
     fields = {config_key(f): f for f in dataclasses.fields(cls)}
     kwargs = {}
     for key, value in data.items():
@@ -166,15 +180,16 @@ def string_kind(cls: type, path: list[str]) -> str | None:
     return None
 
 
-def env_overrides(environ: Mapping[str, str], wanted: Callable[[str], bool],
-                  kind: Callable[[list[str]], str | None]) -> dict:
+def env_overrides(
+    environ: Mapping[str, str], wanted: Callable[[str], bool], kind: Callable[[list[str]], str | None]
+) -> dict:
     """The `LITELLM_OBSERVE_*` variables whose top-level key is `wanted`, as a nested mapping;
     `kind(path)` tells a string setting (taken as written) from any other (read as YAML)."""
     out: dict = {}
     for name, raw in environ.items():
         if not name.startswith(ENV_PREFIX) or name == ENV_PREFIX + "CONFIG":
             continue
-        path = name[len(ENV_PREFIX):].lower().split("__")
+        path = name[len(ENV_PREFIX) :].lower().split("__")
         if not wanted(path[0]):
             continue
         try:
@@ -184,18 +199,23 @@ def env_overrides(environ: Mapping[str, str], wanted: Callable[[str], bool],
             value = (raw if raw or keep_empty else None) if string else yaml.safe_load(raw) if raw != "" else None
             bounded(value)
         except yaml.YAMLError as e:
-            raise SettingsError(f"{SECTION}.{'.'.join(path)} (from {name}): not a YAML value: {_yaml_problem(e)}") \
-                from None
+            raise SettingsError(
+                f"{SECTION}.{'.'.join(path)} (from {name}): not a YAML value: {_yaml_problem(e)}"
+            ) from None
         target, where = out, []
         for part in path[:-1]:
             where.append(part)
             target = target.setdefault(part, {})
             if not isinstance(target, dict):
-                raise SettingsError(f"{SECTION}.{'.'.join(where)}: set both as a value and as a section "
-                                    f"(by {ENV_PREFIX}{'__'.join(where).upper()} and {name})")
+                raise SettingsError(
+                    f"{SECTION}.{'.'.join(where)}: set both as a value and as a section "
+                    f"(by {ENV_PREFIX}{'__'.join(where).upper()} and {name})"
+                )
         if isinstance(target.get(path[-1]), dict):
-            raise SettingsError(f"{SECTION}.{'.'.join(path)}: set both as a value and as a section "
-                                f"(by {name} and {ENV_PREFIX}{'__'.join(path).upper()}__...)")
+            raise SettingsError(
+                f"{SECTION}.{'.'.join(path)}: set both as a value and as a section "
+                f"(by {name} and {ENV_PREFIX}{'__'.join(path).upper()}__...)"
+            )
         target[path[-1]] = value
     return out
 
@@ -241,8 +261,9 @@ def read_section(config_path: str | None = None, environ: Mapping[str, str] = os
         except yaml.YAMLError as e:
             raise SettingsError(f"{path}: not valid YAML: {_yaml_problem(e)}") from None
     if not isinstance(doc, dict):
-        raise SettingsError(f"{path}: the top level must be a mapping (the proxy's config.yaml), "
-                            f"got a {type(doc).__name__}")
+        raise SettingsError(
+            f"{path}: the top level must be a mapping (the proxy's config.yaml), got a {type(doc).__name__}"
+        )
     section = doc.get(SECTION)
     return {} if section is None else section  # absent, or an empty `litellm_observe:` line
 
@@ -250,8 +271,9 @@ def read_section(config_path: str | None = None, environ: Mapping[str, str] = os
 def section_mapping(section: Any) -> Mapping:
     bounded(section)
     if not isinstance(section, Mapping):
-        raise SettingsError(f"{SECTION}: must be a mapping of settings (key: value lines under it), got a "
-                            f"{type(section).__name__}")  # never the value: a list or a string may hold secrets
+        raise SettingsError(
+            f"{SECTION}: must be a mapping of settings (key: value lines under it), got a {type(section).__name__}"
+        )  # never the value: a list or a string may hold secrets
     return section
 
 

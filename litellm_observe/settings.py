@@ -8,6 +8,7 @@ section's `dashboards:` and `alerts:` keys (and their LITELLM_OBSERVE_DASHBOARDS
 variables) are generation options, read by the generators (generators/options.py): they are
 ignored here, never validated, so no dashboard or alert option can ever stop a proxy.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -18,8 +19,19 @@ from dataclasses import dataclass, field
 from typing import Mapping
 
 from .catalogue import DEFAULT_NAMESPACE
-from .config import (SECRETS, SECTION, SettingsError, build, check, env_overrides, merge, proxy_config_path,
-                     read_section, section_mapping, string_kind)
+from .config import (
+    SECRETS,
+    SECTION,
+    SettingsError,
+    build,
+    check,
+    env_overrides,
+    merge,
+    proxy_config_path,
+    read_section,
+    section_mapping,
+    string_kind,
+)
 
 __all__ = ["SECRETS", "SECTION", "Settings", "SettingsError", "dump", "load", "proxy_config_path", "valid_address"]
 
@@ -59,8 +71,10 @@ class Settings:
 
 
 _NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")  # fullmatch only: `$` alone would let "acme\n" through
-_HOSTNAME = re.compile(r"(?=.{1,253}\Z)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-                       r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?")
+_HOSTNAME = re.compile(
+    r"(?=.{1,253}\Z)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?"
+)
 
 
 def valid_address(value: object) -> bool:
@@ -77,22 +91,38 @@ def valid_address(value: object) -> bool:
 
 
 def _validate(s: Settings) -> Settings:
-    check("namespace", s.namespace == "" or bool(_NAME.fullmatch(s.namespace)),
-          "must be a Prometheus metric name prefix ([a-zA-Z_][a-zA-Z0-9_]*)", s.namespace)
+    check(
+        "namespace",
+        s.namespace == "" or bool(_NAME.fullmatch(s.namespace)),
+        "must be a Prometheus metric name prefix ([a-zA-Z_][a-zA-Z0-9_]*)",
+        s.namespace,
+    )
     check("port", 1 <= s.port <= 65535, "must be a TCP port 1..65535", s.port)
     check("label_cap", s.label_cap >= 1, "must be >= 1", s.label_cap)
     check("inflight_timeout_seconds", s.inflight_timeout_seconds > 0, "must be > 0", s.inflight_timeout_seconds)
     check("error_log_interval_seconds", s.error_log_interval_seconds > 0, "must be > 0", s.error_log_interval_seconds)
-    check("basic_auth_password", (s.basic_auth_username is None) == (s.basic_auth_password is None),
-          "basic_auth_username and basic_auth_password go together", "")
+    check(
+        "basic_auth_password",
+        (s.basic_auth_username is None) == (s.basic_auth_password is None),
+        "basic_auth_username and basic_auth_password go together",
+        "",
+    )
     for key in ("bearer_token", "basic_auth_username", "basic_auth_password"):
         if getattr(s, key) == "":
             raise SettingsError(f"{SECTION}.{key}: must not be empty (leave it out to turn authentication off)")
-    check("bind_address", valid_address(s.bind_address),
-          "must be an IPv4 or IPv6 address (0.0.0.0, ::, 127.0.0.1, ::1) or a host name", s.bind_address)
+    check(
+        "bind_address",
+        valid_address(s.bind_address),
+        "must be an IPv4 or IPv6 address (0.0.0.0, ::, 127.0.0.1, ::1) or a host name",
+        s.bind_address,
+    )
     if s.metrics_dir is not None:
-        check("metrics_dir", s.metrics_dir.strip() != "" and "\0" not in s.metrics_dir,
-               "must be a directory path", s.metrics_dir)
+        check(
+            "metrics_dir",
+            s.metrics_dir.strip() != "" and "\0" not in s.metrics_dir,
+            "must be a directory path",
+            s.metrics_dir,
+        )
     return s
 
 
@@ -102,13 +132,13 @@ def dump(settings: Settings) -> str:
     return json.dumps(dataclasses.asdict(settings))
 
 
-def load(config_path: str | None = None, environ: Mapping[str, str] = os.environ,
-         section: Mapping | None = None) -> Settings:
+def load(
+    config_path: str | None = None, environ: Mapping[str, str] = os.environ, section: Mapping | None = None
+) -> Settings:
     """Settings from `section` (or the config file's section), then the environment; the
     generation keys are left out unread."""
     if section is None:
         section = read_section(config_path, environ)
     section = {k: v for k, v in section_mapping(section).items() if k not in GENERATION_KEYS}
-    runtime = env_overrides(environ, lambda key: key not in GENERATION_KEYS,
-                            lambda path: string_kind(Settings, path))
+    runtime = env_overrides(environ, lambda key: key not in GENERATION_KEYS, lambda path: string_kind(Settings, path))
     return _validate(build(Settings, merge(section, runtime), also_known=GENERATION_KEYS))

@@ -48,6 +48,9 @@ def loaded_proxy(upstream, tmp_path_factory):
     with proxy:
         counts = load.run(proxy, load.mixed_jobs())
         expected = sum(counts.values())
-        wait_until(lambda: total(proxy.scrape(), "requests") == expected, timeout=60,
-                   what=f"requests_total to reach {expected}")
+        wait_until(
+            lambda: total(proxy.scrape(), "requests") == expected,
+            timeout=60,
+            what=f"requests_total to reach {expected}",
+        )
         yield LoadedProxy(proxy, counts)

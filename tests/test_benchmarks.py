@@ -1,5 +1,6 @@
 """The benchmarks run to the end with tiny sizes and print both sides. No timing thresholds:
 benchmarks report figures, tests check behaviour."""
+
 import os
 import re
 import subprocess
@@ -10,8 +11,14 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 def run(script: str) -> str:
     env = {k: v for k, v in os.environ.items() if k != "PROMETHEUS_MULTIPROC_DIR"}
-    proc = subprocess.run([sys.executable, os.path.join(ROOT, "benchmarks", script), "--quick"], cwd=ROOT,
-                          env=env, capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, os.path.join(ROOT, "benchmarks", script), "--quick"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     return proc.stdout
 
@@ -34,8 +41,9 @@ def test_bench_scrape_quick_prints_ours_and_stock():
     header = next(line for line in out.splitlines() if line.startswith("scenario"))
     assert "ours wall" in header and "stock wall" in header
     assert sum(line.startswith(("A ", "B ")) for line in out.splitlines()) == 4
-    ours, stock, expected = re.search(r"summed over series: ours ([\d,]+), stock ([\d,]+) \(expected ([\d,]+)\)",
-                                      out).groups()
+    ours, stock, expected = re.search(
+        r"summed over series: ours ([\d,]+), stock ([\d,]+) \(expected ([\d,]+)\)", out
+    ).groups()
     assert ours == stock == expected
     renders = int(re.search(r"ours : \d+ rounds -> (\d+) rendering", out).group(1))
     assert renders >= 1

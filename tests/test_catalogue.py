@@ -1,4 +1,5 @@
 """catalogue: every metric declared once, with names, labels and buckets Prometheus accepts."""
+
 from __future__ import annotations
 
 import re
@@ -79,6 +80,13 @@ def test_lookup_and_all_labels():
 
 def test_fixed_value_sets():
     assert len(set(c.ERROR_TYPES)) == len(c.ERROR_TYPES) and "other" in c.ERROR_TYPES
-    assert c.TOKEN_TYPES == ("input", "output", "cached_input", "reasoning", "cache_creation_input", "audio_input",
-                             "audio_output")
+    assert c.TOKEN_TYPES == (
+        "input",
+        "output",
+        "cached_input",
+        "reasoning",
+        "cache_creation_input",
+        "audio_input",
+        "audio_output",
+    )
     assert set(c.ENTITY_TYPES) == {"key", "user", "team", "end_user"}

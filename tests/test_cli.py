@@ -1,4 +1,5 @@
 """cli: generate / generate --check exit codes and messages; settings errors exit 2 naming the key."""
+
 from __future__ import annotations
 
 import sys
@@ -49,8 +50,11 @@ def test_bad_config_exits_2_naming_the_key(tmp_path, capsys, fake_generator):
 
 
 def test_tags_flag(tmp_path, fake_generator):
-    s = cli._options(types.SimpleNamespace(config=None, datasource=None, selector=None, title_prefix=None,
-                                           refresh=None, tags="a, b,,c"))
+    s = cli._options(
+        types.SimpleNamespace(
+            config=None, datasource=None, selector=None, title_prefix=None, refresh=None, tags="a, b,,c"
+        )
+    )
     assert s.dashboards.tags == ("a", "b", "c")
 
 
@@ -65,18 +69,26 @@ def _run_cli(*args, env=None):
     import os
     import subprocess
 
-    p = subprocess.run([sys.executable, "-m", "litellm_observe", *args], capture_output=True, text=True,
-                       timeout=120, env={**os.environ, **(env or {})})
+    p = subprocess.run(
+        [sys.executable, "-m", "litellm_observe", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, **(env or {})},
+    )
     return p.returncode, p.stdout + p.stderr
 
 
-@pytest.mark.parametrize("args, says", [
-    (["serve-metrics", "--dir", ".", "--port", "-5"], "is not a TCP port"),
-    (["serve-metrics", "--dir", ".", "--port", "99999"], "is not a TCP port"),
-    (["serve-metrics", "--dir", ".", "--port", "lots"], "is not a port number"),
-    (["serve-metrics", "--dir", ".", "--address", "1.2.3.999"], "is not an IPv4 or IPv6 address"),
-    (["serve-metrics", "--dir", "/nonexistent/metrics"], "no such directory"),
-])
+@pytest.mark.parametrize(
+    "args, says",
+    [
+        (["serve-metrics", "--dir", ".", "--port", "-5"], "is not a TCP port"),
+        (["serve-metrics", "--dir", ".", "--port", "99999"], "is not a TCP port"),
+        (["serve-metrics", "--dir", ".", "--port", "lots"], "is not a port number"),
+        (["serve-metrics", "--dir", ".", "--address", "1.2.3.999"], "is not an IPv4 or IPv6 address"),
+        (["serve-metrics", "--dir", "/nonexistent/metrics"], "no such directory"),
+    ],
+)
 def test_bad_arguments_exit_2_with_a_message(args, says):
     code, out = _run_cli(*args)
     assert code == 2 and says in out and "Traceback" not in out, out
@@ -98,11 +110,23 @@ def test_check_reads_the_same_config_as_generate(tmp_path):
     import yaml
 
     config = tmp_path / "config.yaml"
-    config.write_text(yaml.safe_dump({"model_list": [], "litellm_observe": {
-        "namespace": "acme", "alerts": {"selector": 'cluster="prod"', "high_error_rate": {"ratio": 0.1},
-                                        "high_p99_latency": {"seconds": 10.24},
-                                        "runbook_base_url": "https://runbooks.example/litellm.md"},
-        "dashboards": {"selector": 'cluster="prod"'}}}))
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "model_list": [],
+                "litellm_observe": {
+                    "namespace": "acme",
+                    "alerts": {
+                        "selector": 'cluster="prod"',
+                        "high_error_rate": {"ratio": 0.1},
+                        "high_p99_latency": {"seconds": 10.24},
+                        "runbook_base_url": "https://runbooks.example/litellm.md",
+                    },
+                    "dashboards": {"selector": 'cluster="prod"'},
+                },
+            }
+        )
+    )
     out = tmp_path / "out"
     code, text = _run_cli("generate", "--out", str(out), "--config", str(config))
     assert code == 0, text
@@ -123,11 +147,15 @@ def test_the_check_hint_names_the_config_and_kubernetes(tmp_path, capsys, fake_g
     cfg = tmp_path / "my config.yaml"
     cfg.write_text("litellm_observe:\n  port: 9464\n")
     assert cli.main(["generate", "--out", str(tmp_path / "o"), "--config", str(cfg), "--kubernetes", "--check"]) == 1
-    assert (f"run `litellm_observe generate --config '{cfg}' --out {tmp_path / 'o'} --kubernetes` and commit"
-            in capsys.readouterr().err)
+    assert (
+        f"run `litellm_observe generate --config '{cfg}' --out {tmp_path / 'o'} --kubernetes` and commit"
+        in capsys.readouterr().err
+    )
 
 
-@pytest.mark.parametrize("command, says", [(["generate", "--help"], "PodMonitor"), (["check", "--help"], "promtool must be on the PATH")])
+@pytest.mark.parametrize(
+    "command, says", [(["generate", "--help"], "PodMonitor"), (["check", "--help"], "promtool must be on the PATH")]
+)
 def test_help_says_what_is_written_and_needed(command, says, capsys):
     with pytest.raises(SystemExit):
         cli.main(command)

@@ -1,5 +1,6 @@
 """compat: supported versions, one source of truth with pyproject; the startup line and its warnings;
 importing the package, the CLI and the exporter never imports litellm."""
+
 from __future__ import annotations
 
 import subprocess
@@ -28,7 +29,8 @@ def test_the_suite_runs_on_the_pinned_release():
     assert litellm == [f"litellm[proxy]=={compat.SUITE_RELEASE}"]
     assert compat.litellm_version() == compat.SUITE_RELEASE, (
         f"litellm {compat.litellm_version()} is installed, the suite is pinned to {compat.SUITE_RELEASE}: "
-        "pip install -e '.[test]' (scripts/test does)")
+        "pip install -e '.[test]' (scripts/test does)"
+    )
 
 
 def test_the_matrix_runs_the_oldest_and_the_newest_around_the_suite():
@@ -36,8 +38,10 @@ def test_the_matrix_runs_the_oldest_and_the_newest_around_the_suite():
     assert parsed == sorted(parsed) and len(set(compat.MATRIX + (compat.SUITE_RELEASE,))) == 3
 
 
-@pytest.mark.parametrize("version, parsed", [("1.109.1", (1, 109, 1)), ("1.75.5.post2", (1, 75, 5)),
-                                             ("1.110.0rc1", (1, 110, 0)), ("2", (2,)), ("garbage", ())])
+@pytest.mark.parametrize(
+    "version, parsed",
+    [("1.109.1", (1, 109, 1)), ("1.75.5.post2", (1, 75, 5)), ("1.110.0rc1", (1, 110, 0)), ("2", (2,)), ("garbage", ())],
+)
 def test_parse(version, parsed):
     assert compat.parse(version) == parsed
 
@@ -51,9 +55,17 @@ def test_startup_line_and_warnings():
     assert "older than the oldest release supported" in warning
 
 
-@pytest.mark.parametrize("module", ["litellm_observe", "litellm_observe.cli", "litellm_observe.exporter.service",
-                                    "litellm_observe.exporter.__main__", "litellm_observe.generators.generate",
-                                    "litellm_observe.compat"])
+@pytest.mark.parametrize(
+    "module",
+    [
+        "litellm_observe",
+        "litellm_observe.cli",
+        "litellm_observe.exporter.service",
+        "litellm_observe.exporter.__main__",
+        "litellm_observe.generators.generate",
+        "litellm_observe.compat",
+    ],
+)
 def test_importing_never_imports_litellm(module):
     code = f"import sys, {module}; print('litellm' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)

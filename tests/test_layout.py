@@ -1,6 +1,7 @@
 """The layout the README promises: the worker side and the exporter side both depend on the run-directory
 protocol (rundir/) and never on each other; the protocol depends on neither; the generators depend on
 neither side (only on the error mapping they document, a table of pure data)."""
+
 from __future__ import annotations
 
 import ast
@@ -18,7 +19,7 @@ def _imports(path: pathlib.Path) -> set[str]:
     out = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom):
-            base = here[:len(here) - node.level + 1] if node.level else []
+            base = here[: len(here) - node.level + 1] if node.level else []
             module = ".".join(base + ([node.module] if node.module else []))
             out.add(module)
             out.update(f"{module}.{a.name}" for a in node.names)
@@ -31,16 +32,30 @@ def _imports(path: pathlib.Path) -> set[str]:
 ALLOWED = {"litellm_observe.worker.error_types"}
 
 
-@pytest.mark.parametrize("side, forbidden", [("worker", "exporter"), ("exporter", "worker"),
-                                             ("rundir", "worker"), ("rundir", "exporter"),
-                                             ("generators", "worker"), ("generators", "exporter"),
-                                             ("worker", "demo"), ("exporter", "demo"), ("rundir", "demo"),
-                                             ("generators", "demo")])
+@pytest.mark.parametrize(
+    "side, forbidden",
+    [
+        ("worker", "exporter"),
+        ("exporter", "worker"),
+        ("rundir", "worker"),
+        ("rundir", "exporter"),
+        ("generators", "worker"),
+        ("generators", "exporter"),
+        ("worker", "demo"),
+        ("exporter", "demo"),
+        ("rundir", "demo"),
+        ("generators", "demo"),
+    ],
+)
 def test_sides_never_import_each_other(side, forbidden):
-    bad = {str(p.relative_to(PACKAGE)): sorted(m for m in _imports(p) - ALLOWED
-                                               if m.startswith(f"litellm_observe.{forbidden}") and
-                                               not any(m.startswith(a + ".") for a in ALLOWED))
-           for p in (PACKAGE / side).rglob("*.py")}
+    bad = {
+        str(p.relative_to(PACKAGE)): sorted(
+            m
+            for m in _imports(p) - ALLOWED
+            if m.startswith(f"litellm_observe.{forbidden}") and not any(m.startswith(a + ".") for a in ALLOWED)
+        )
+        for p in (PACKAGE / side).rglob("*.py")
+    }
     assert {k: v for k, v in bad.items() if v} == {}
 
 
@@ -52,7 +67,10 @@ def test_the_checker_sees_relative_imports():
 def test_the_generators_option_groups_never_import_the_options_built_from_them(package):
     """generators/options.py imports the option groups declared in these packages: an import back, even one
     only for type checking, would be a cycle. They read the options through their own `Inputs` protocols."""
-    bad = {str(p.relative_to(PACKAGE)): sorted(m for m in _imports(p)
-                                               if m.startswith("litellm_observe.generators.options"))
-           for p in (PACKAGE / "generators" / package).rglob("*.py")}
+    bad = {
+        str(p.relative_to(PACKAGE)): sorted(
+            m for m in _imports(p) if m.startswith("litellm_observe.generators.options")
+        )
+        for p in (PACKAGE / "generators" / package).rglob("*.py")
+    }
     assert {k: v for k, v in bad.items() if v} == {}

@@ -1,6 +1,7 @@
 """Installing this package beside the LiteLLM an operator runs changes no installed version of litellm
 (issue 10): a dry run into each virtualenv of the compatibility matrix (scripts/compat-venv) must install
 litellm-observe and leave litellm alone."""
+
 from __future__ import annotations
 
 import json
@@ -26,14 +27,34 @@ def _would_install(venv: Path, version: str) -> dict[str, str]:
     if overrides.exists():
         # This venv was built with uv and overrides (releases the index here lacks); pip, not told of them,
         # would take litellm's own requirements as unmet and "repair" them. Ask the installer that built it.
-        out = subprocess.run([str(venv / "bin" / "uv"), "pip", "install", "--python", str(venv / "bin" / "python"),
-                              "--dry-run", "--override", str(overrides), str(REPO)],
-                             capture_output=True, text=True, timeout=600)
+        out = subprocess.run(
+            [
+                str(venv / "bin" / "uv"),
+                "pip",
+                "install",
+                "--python",
+                str(venv / "bin" / "python"),
+                "--dry-run",
+                "--override",
+                str(overrides),
+                str(REPO),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
         assert out.returncode == 0, out.stderr
-        return {line.split()[1].split("==")[0].split("@")[0].strip(): line for line in out.stderr.splitlines()
-                if line.lstrip().startswith(("+", "-"))}
-    out = subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "--dry-run", "--quiet", "--report",
-                          "-", str(REPO)], capture_output=True, text=True, timeout=600)
+        return {
+            line.split()[1].split("==")[0].split("@")[0].strip(): line
+            for line in out.stderr.splitlines()
+            if line.lstrip().startswith(("+", "-"))
+        }
+    out = subprocess.run(
+        [str(venv / "bin" / "python"), "-m", "pip", "install", "--dry-run", "--quiet", "--report", "-", str(REPO)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert out.returncode == 0, out.stderr
     return {i["metadata"]["name"]: i["metadata"]["version"] for i in json.loads(out.stdout)["install"]}
 

@@ -1,4 +1,5 @@
 """settings: the `litellm_observe:` config section, LITELLM_OBSERVE_* overrides, errors naming the key."""
+
 from __future__ import annotations
 
 import pytest
@@ -28,22 +29,36 @@ def test_section_values():
 
 
 def test_env_overrides_section_with_nesting():
-    env = {"LITELLM_OBSERVE_PORT": "9100", "LITELLM_OBSERVE_EXPORTER": "false",
-           "LITELLM_OBSERVE_LABEL_CAPS__TEAM": "9", "UNRELATED": "1",
-           "LITELLM_OBSERVE_CONFIG": "/nonexistent.yaml"}  # names the file, not a setting
+    env = {
+        "LITELLM_OBSERVE_PORT": "9100",
+        "LITELLM_OBSERVE_EXPORTER": "false",
+        "LITELLM_OBSERVE_LABEL_CAPS__TEAM": "9",
+        "UNRELATED": "1",
+        "LITELLM_OBSERVE_CONFIG": "/nonexistent.yaml",
+    }  # names the file, not a setting
     st = load({"port": 9000, "label_caps": {"team": 5, "model": 7}}, env)
     assert st.port == 9100 and st.exporter is False
     assert st.cap_for("team") == 9
     assert st.cap_for("model") == 7  # the section's sibling key survives the nested override
 
 
-@pytest.mark.parametrize("section, env", [
-    ({"alerts": {"high_error_rate": {"ratio": "garbage"}}, "dashboards": {"refresh": "soon"}}, {}),
-    ({"alerts": 5, "dashboards": ["x"]}, {}),
-    ({"alerts": {"no_such_option": 1}}, {}),
-    ({}, {"LITELLM_OBSERVE_ALERTS__HIGH_ERROR_RATE__RATIO": "[unclosed", "LITELLM_OBSERVE_DASHBOARDS": "1",
-          "LITELLM_OBSERVE_DASHBOARDS__REFRESH": "soon", "LITELLM_OBSERVE_ALERTS__NOPE": "2"}),
-])
+@pytest.mark.parametrize(
+    "section, env",
+    [
+        ({"alerts": {"high_error_rate": {"ratio": "garbage"}}, "dashboards": {"refresh": "soon"}}, {}),
+        ({"alerts": 5, "dashboards": ["x"]}, {}),
+        ({"alerts": {"no_such_option": 1}}, {}),
+        (
+            {},
+            {
+                "LITELLM_OBSERVE_ALERTS__HIGH_ERROR_RATE__RATIO": "[unclosed",
+                "LITELLM_OBSERVE_DASHBOARDS": "1",
+                "LITELLM_OBSERVE_DASHBOARDS__REFRESH": "soon",
+                "LITELLM_OBSERVE_ALERTS__NOPE": "2",
+            },
+        ),
+    ],
+)
 def test_generation_options_never_stop_a_proxy(section, env):
     """`dashboards:` and `alerts:` are read by the generators only: the runtime loader ignores them unread."""
     st = load({"port": 9100, **section}, env)
@@ -53,8 +68,10 @@ def test_generation_options_never_stop_a_proxy(section, env):
 
 def test_a_config_file_with_garbage_alert_options_loads_the_runtime_settings(tmp_path):
     path = tmp_path / "config.yaml"
-    path.write_text("model_list: []\nlitellm_observe:\n  port: 9300\n  alerts:\n    high_error_rate: {ratio: lots}\n"
-                    "    slo_objective: -1\n  dashboards: not even a mapping\n")
+    path.write_text(
+        "model_list: []\nlitellm_observe:\n  port: 9300\n  alerts:\n    high_error_rate: {ratio: lots}\n"
+        "    slo_objective: -1\n  dashboards: not even a mapping\n"
+    )
     assert s.load(str(path), environ={}).port == 9300
 
 
@@ -92,28 +109,31 @@ def test_proxy_config_path(monkeypatch, tmp_path):
     assert s.proxy_config_path({}) is None
 
 
-@pytest.mark.parametrize("section, env, key", [
-    ({"port": "abc"}, {}, "litellm_observe.port"),
-    ({"port": 0}, {}, "litellm_observe.port"),
-    ({"port": 70000}, {}, "litellm_observe.port"),
-    ({"port": True}, {}, "litellm_observe.port"),
-    ({"exporter": "yes please"}, {}, "litellm_observe.exporter"),
-    ({"label_cap": 0}, {}, "litellm_observe.label_cap"),
-    ({"label_cap": 1.5}, {}, "litellm_observe.label_cap"),
-    ({"label_caps": {"team": 0}}, {}, "litellm_observe.label_caps.team"),
-    ({"label_caps": {"colour": 3}}, {}, "litellm_observe.label_caps.colour"),
-    ({"label_caps": [1]}, {}, "litellm_observe.label_caps"),
-    ({"namespace": "1bad"}, {}, "litellm_observe.namespace"),
-    ({"namespace": "has-dash"}, {}, "litellm_observe.namespace"),
-    ({"inflight_timeout_seconds": 0}, {}, "litellm_observe.inflight_timeout_seconds"),
-    ({"inflight_timeout_seconds": "soon"}, {}, "litellm_observe.inflight_timeout_seconds"),
-    ({"bearer_token": 5}, {}, "litellm_observe.bearer_token"),
-    ({"basic_auth_username": "u"}, {}, "litellm_observe.basic_auth_password"),
-    ({"no_such_key": 1}, {}, "litellm_observe.no_such_key"),
-    ({}, {"LITELLM_OBSERVE_PORT": "eighty"}, "litellm_observe.port"),
-    ({}, {"LITELLM_OBSERVE_TYPO": "1"}, "litellm_observe.typo"),
-    ({}, {"LITELLM_OBSERVE_PORT": "[unclosed"}, "litellm_observe.port"),
-])
+@pytest.mark.parametrize(
+    "section, env, key",
+    [
+        ({"port": "abc"}, {}, "litellm_observe.port"),
+        ({"port": 0}, {}, "litellm_observe.port"),
+        ({"port": 70000}, {}, "litellm_observe.port"),
+        ({"port": True}, {}, "litellm_observe.port"),
+        ({"exporter": "yes please"}, {}, "litellm_observe.exporter"),
+        ({"label_cap": 0}, {}, "litellm_observe.label_cap"),
+        ({"label_cap": 1.5}, {}, "litellm_observe.label_cap"),
+        ({"label_caps": {"team": 0}}, {}, "litellm_observe.label_caps.team"),
+        ({"label_caps": {"colour": 3}}, {}, "litellm_observe.label_caps.colour"),
+        ({"label_caps": [1]}, {}, "litellm_observe.label_caps"),
+        ({"namespace": "1bad"}, {}, "litellm_observe.namespace"),
+        ({"namespace": "has-dash"}, {}, "litellm_observe.namespace"),
+        ({"inflight_timeout_seconds": 0}, {}, "litellm_observe.inflight_timeout_seconds"),
+        ({"inflight_timeout_seconds": "soon"}, {}, "litellm_observe.inflight_timeout_seconds"),
+        ({"bearer_token": 5}, {}, "litellm_observe.bearer_token"),
+        ({"basic_auth_username": "u"}, {}, "litellm_observe.basic_auth_password"),
+        ({"no_such_key": 1}, {}, "litellm_observe.no_such_key"),
+        ({}, {"LITELLM_OBSERVE_PORT": "eighty"}, "litellm_observe.port"),
+        ({}, {"LITELLM_OBSERVE_TYPO": "1"}, "litellm_observe.typo"),
+        ({}, {"LITELLM_OBSERVE_PORT": "[unclosed"}, "litellm_observe.port"),
+    ],
+)
 def test_every_error_names_the_key(section, env, key):
     with pytest.raises(SettingsError) as info:
         load(section, env)
@@ -150,26 +170,29 @@ def test_password_never_in_the_error():
 SECRET = "s3cr3t-Value-42"
 
 
-@pytest.mark.parametrize("section, env, key", [
-    ({"bearer_token": ""}, {}, "litellm_observe.bearer_token"),
-    ({}, {"LITELLM_OBSERVE_BEARER_TOKEN": ""}, "litellm_observe.bearer_token"),
-    ({"basic_auth_username": "u", "basic_auth_password": ""}, {}, "litellm_observe.basic_auth_password"),
-    ({"basic_auth_username": "", "basic_auth_password": SECRET}, {}, "litellm_observe.basic_auth_username"),
-    ({"bearer_token": 123456}, {}, "litellm_observe.bearer_token"),
-    ({"bearer_token": [SECRET]}, {}, "litellm_observe.bearer_token"),
-    ({"basic_auth_username": "u", "basic_auth_password": 123456}, {}, "litellm_observe.basic_auth_password"),
-    ({"basic_auth_username": "u", "basic_auth_password": {"v": SECRET}}, {}, "litellm_observe.basic_auth_password"),
-    ({"basic_auth_password": SECRET}, {}, "litellm_observe.basic_auth_password"),
-    ({"bind_address": "1.2.3.999"}, {}, "litellm_observe.bind_address"),
-    ({"bind_address": "not an address"}, {}, "litellm_observe.bind_address"),
-    ({"bind_address": ""}, {}, "litellm_observe.bind_address"),
-    ({"bind_address": 8080}, {}, "litellm_observe.bind_address"),
-    ({}, {"LITELLM_OBSERVE_PORT": "9000", "LITELLM_OBSERVE_PORT__X": "1"}, "litellm_observe.port"),
-    ({}, {"LITELLM_OBSERVE_PORT__X": "1", "LITELLM_OBSERVE_PORT": "9000"}, "litellm_observe.port"),
-    ({"port": -5}, {}, "litellm_observe.port"),
-    ({"metrics_dir": ""}, {}, "litellm_observe.metrics_dir"),
-    ({"metrics_dir_group_shared": "yes"}, {}, "litellm_observe.metrics_dir_group_shared"),
-])
+@pytest.mark.parametrize(
+    "section, env, key",
+    [
+        ({"bearer_token": ""}, {}, "litellm_observe.bearer_token"),
+        ({}, {"LITELLM_OBSERVE_BEARER_TOKEN": ""}, "litellm_observe.bearer_token"),
+        ({"basic_auth_username": "u", "basic_auth_password": ""}, {}, "litellm_observe.basic_auth_password"),
+        ({"basic_auth_username": "", "basic_auth_password": SECRET}, {}, "litellm_observe.basic_auth_username"),
+        ({"bearer_token": 123456}, {}, "litellm_observe.bearer_token"),
+        ({"bearer_token": [SECRET]}, {}, "litellm_observe.bearer_token"),
+        ({"basic_auth_username": "u", "basic_auth_password": 123456}, {}, "litellm_observe.basic_auth_password"),
+        ({"basic_auth_username": "u", "basic_auth_password": {"v": SECRET}}, {}, "litellm_observe.basic_auth_password"),
+        ({"basic_auth_password": SECRET}, {}, "litellm_observe.basic_auth_password"),
+        ({"bind_address": "1.2.3.999"}, {}, "litellm_observe.bind_address"),
+        ({"bind_address": "not an address"}, {}, "litellm_observe.bind_address"),
+        ({"bind_address": ""}, {}, "litellm_observe.bind_address"),
+        ({"bind_address": 8080}, {}, "litellm_observe.bind_address"),
+        ({}, {"LITELLM_OBSERVE_PORT": "9000", "LITELLM_OBSERVE_PORT__X": "1"}, "litellm_observe.port"),
+        ({}, {"LITELLM_OBSERVE_PORT__X": "1", "LITELLM_OBSERVE_PORT": "9000"}, "litellm_observe.port"),
+        ({"port": -5}, {}, "litellm_observe.port"),
+        ({"metrics_dir": ""}, {}, "litellm_observe.metrics_dir"),
+        ({"metrics_dir_group_shared": "yes"}, {}, "litellm_observe.metrics_dir_group_shared"),
+    ],
+)
 def test_bad_values_name_the_key_and_never_show_a_secret(section, env, key):
     with pytest.raises(SettingsError) as e:
         load(section, env)
@@ -207,8 +230,15 @@ def test_addresses_a_server_can_bind(address):
 
 
 def test_settings_survive_the_pipe_to_the_exporter_exactly():
-    st = load({"port": 19472, "bind_address": "127.0.0.1", "bearer_token": "tök€n", "namespace": "acme",
-               "label_caps": {"team": 3}})
+    st = load(
+        {
+            "port": 19472,
+            "bind_address": "127.0.0.1",
+            "bearer_token": "tök€n",
+            "namespace": "acme",
+            "label_caps": {"team": 3},
+        }
+    )
     import json
 
     assert s.load(section=json.loads(s.dump(st)), environ={}) == st
@@ -218,14 +248,17 @@ def test_settings_survive_the_pipe_to_the_exporter_exactly():
 SECRET = "s3cr3t-do-not-print-9f8e7d"
 
 
-@pytest.mark.parametrize("text", [
-    f"litellm_observe:\n  - bearer_token: {SECRET}\n",  # a list instead of a mapping
-    f'litellm_observe: "bearer_token: {SECRET}"\n',  # the whole section as one quoted string
-    f"litellm_observe:\n  label_caps:\n    team: 5\n    bearer_token: {SECRET}\n",
-    f"litellm_observe:\n  port: [{{basic_auth_password: {SECRET}}}]\n",
-    f"litellm_observe:\n  alerts: {{nested: {{bearer_token: {SECRET}}}}}\n",
-    f"litellm_observe:\n  bearer_token: {SECRET}\n  port: 'x\n",  # not YAML: PyYAML quotes the line
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        f"litellm_observe:\n  - bearer_token: {SECRET}\n",  # a list instead of a mapping
+        f'litellm_observe: "bearer_token: {SECRET}"\n',  # the whole section as one quoted string
+        f"litellm_observe:\n  label_caps:\n    team: 5\n    bearer_token: {SECRET}\n",
+        f"litellm_observe:\n  port: [{{basic_auth_password: {SECRET}}}]\n",
+        f"litellm_observe:\n  alerts: {{nested: {{bearer_token: {SECRET}}}}}\n",
+        f"litellm_observe:\n  bearer_token: {SECRET}\n  port: 'x\n",  # not YAML: PyYAML quotes the line
+    ],
+)
 def test_no_error_shows_a_secret_whatever_the_shape(tmp_path, text):
     from litellm_observe.generators import options as gen_options
 
@@ -252,11 +285,19 @@ def test_the_cli_prints_no_secret_either(tmp_path, capsys):
     assert "must be a mapping of settings" in err and SECRET not in err
 
 
-@given(st.recursive(st.none() | st.integers() | st.floats() | st.text(max_size=30),
-                    lambda c: st.lists(c, max_size=4) | st.dictionaries(st.sampled_from(
-                        ["port", "bearer_token", "basic_auth_password", "x", "team", "alerts"]), c, max_size=4),
-                    max_leaves=30),
-       st.sampled_from(["port", "label_caps", "namespace", "label_cap", "bind_address", "exporter"]))
+@given(
+    st.recursive(
+        st.none() | st.integers() | st.floats() | st.text(max_size=30),
+        lambda c: (
+            st.lists(c, max_size=4)
+            | st.dictionaries(
+                st.sampled_from(["port", "bearer_token", "basic_auth_password", "x", "team", "alerts"]), c, max_size=4
+            )
+        ),
+        max_leaves=30,
+    ),
+    st.sampled_from(["port", "label_caps", "namespace", "label_cap", "bind_address", "exporter"]),
+)
 @settings_hyp(max_examples=300, deadline=None)
 def test_a_secret_at_any_depth_of_a_wrong_value_is_never_shown(value, key):
     def plant(v):
@@ -290,25 +331,33 @@ def test_a_yaml_alias_bomb_is_refused_in_bounded_time_and_memory(tmp_path):
     assert peak < 20 * 2**20  # the bomb was never expanded (it would take gigabytes)
 
 
-@pytest.mark.parametrize("section, key", [
-    ({"namespace": "acme\n"}, "namespace"),
-    ({"bind_address": "localhost\n"}, "bind_address"),
-    ({"error_log_interval_seconds": float("nan")}, "error_log_interval_seconds"),
-    ({"error_log_interval_seconds": -5}, "error_log_interval_seconds"),
-    ({"error_log_interval_seconds": 0}, "error_log_interval_seconds"),
-    ({"inflight_timeout_seconds": float("inf")}, "inflight_timeout_seconds"),
-])
+@pytest.mark.parametrize(
+    "section, key",
+    [
+        ({"namespace": "acme\n"}, "namespace"),
+        ({"bind_address": "localhost\n"}, "bind_address"),
+        ({"error_log_interval_seconds": float("nan")}, "error_log_interval_seconds"),
+        ({"error_log_interval_seconds": -5}, "error_log_interval_seconds"),
+        ({"error_log_interval_seconds": 0}, "error_log_interval_seconds"),
+        ({"inflight_timeout_seconds": float("inf")}, "inflight_timeout_seconds"),
+    ],
+)
 def test_values_that_passed_validation_and_should_not(section, key):
     with pytest.raises(SettingsError, match=f"litellm_observe.{key}: must"):
         settings.load(section=section, environ={})
 
 
-@pytest.mark.parametrize("alerts, key", [
-    ({"scrape_job": 'a"b'}, "scrape_job"), ({"scrape_job": "a\\b"}, "scrape_job"),
-    ({"scrape_job": "job\n"}, "scrape_job"), ({"high_error_rate": {"for": "5m\n"}}, "high_error_rate.for"),
-    ({"high_error_rate": {"ratio": float("nan")}}, "high_error_rate.ratio"),
-    ({"daily_budget_usd": float("inf")}, "daily_budget_usd"),
-])
+@pytest.mark.parametrize(
+    "alerts, key",
+    [
+        ({"scrape_job": 'a"b'}, "scrape_job"),
+        ({"scrape_job": "a\\b"}, "scrape_job"),
+        ({"scrape_job": "job\n"}, "scrape_job"),
+        ({"high_error_rate": {"for": "5m\n"}}, "high_error_rate.for"),
+        ({"high_error_rate": {"ratio": float("nan")}}, "high_error_rate.ratio"),
+        ({"daily_budget_usd": float("inf")}, "daily_budget_usd"),
+    ],
+)
 def test_generation_options_refuse_what_would_break_promql(alerts, key):
     from litellm_observe.generators import options as gen_options
 

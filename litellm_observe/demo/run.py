@@ -7,6 +7,7 @@ the run (its --duration, Ctrl-C, SIGTERM, SIGHUP when its terminal closes, an er
 stops the clients, every process
 the demo started (and what they spawned), the upstream, and removes the working directory.
 """
+
 from __future__ import annotations
 
 import json
@@ -78,15 +79,22 @@ def run(duration: float | None, scenario: str, workers: int, clients: int) -> in
         if prometheus_url:
             say(f"  prometheus  {prometheus_url}/graph   alerts: {prometheus_url}/alerts")
         say(f"  config      {config}   rules and dashboards: {generated}")
-        say("  try:  curl -s " + proxy_url + "/v1/chat/completions -H \"Authorization: Bearer $(cat " + str(key_file)
-            + ")\" -H 'content-type: application/json' -d '{\"model\": \"gpt-4o-mini\", \"messages\": "
-              "[{\"role\": \"user\", \"content\": \"hi\"}]}'")
+        say(
+            "  try:  curl -s "
+            + proxy_url
+            + '/v1/chat/completions -H "Authorization: Bearer $(cat '
+            + str(key_file)
+            + ')" -H \'content-type: application/json\' -d \'{"model": "gpt-4o-mini", "messages": '
+            '[{"role": "user", "content": "hi"}]}\''
+        )
         say(f"        curl -s {metrics_url} | grep '^litellm_requests_total'")
         say("")
         if scenario == "outage":
-            say(f"scenario outage: after {OUTAGE_AFTER_SECONDS:.0f} s every call to provider {stack.OUTAGE.provider} "
+            say(
+                f"scenario outage: after {OUTAGE_AFTER_SECONDS:.0f} s every call to provider {stack.OUTAGE.provider} "
                 f"(model {stack.OUTAGE.name}) fails with 500. The demo's rules use `for: 30s` for "
-                "LitellmHighErrorRate instead of 5m, so it fires about a minute later.")
+                "LitellmHighErrorRate instead of 5m, so it fires about a minute later."
+            )
         say("Ctrl-C stops the demo." if duration is None else f"running for {duration:.0f} s (Ctrl-C stops earlier).")
 
         traffic = Traffic(proxy_url, master_key, clients).start()
@@ -121,8 +129,10 @@ def _interrupt(signum, frame):
 def _start_prometheus(procs: stack.Processes, ports: dict, generated: Path) -> str | None:
     binary = stack.prometheus_binary()
     if binary is None:
-        say("Prometheus is not on the PATH, so the demo runs without it (no rules, no alerts page). To add it: "
-            "`sudo apt-get install prometheus` on Debian/Ubuntu, or a release from prometheus.io.")
+        say(
+            "Prometheus is not on the PATH, so the demo runs without it (no rules, no alerts page). To add it: "
+            "`sudo apt-get install prometheus` on Debian/Ubuntu, or a release from prometheus.io."
+        )
         return None
     rules = sorted(str(p) for p in (generated / "alerts").glob("*.yaml"))
     proc = procs.start_prometheus(binary, ports["prometheus"], ports["exporter"], rules)
@@ -131,8 +141,9 @@ def _start_prometheus(procs: stack.Processes, ports: dict, generated: Path) -> s
     return url
 
 
-def _watch(metrics_url: str, prometheus_url: str | None, upstream: FakeUpstream, duration: float | None,
-           scenario: str) -> None:
+def _watch(
+    metrics_url: str, prometheus_url: str | None, upstream: FakeUpstream, duration: float | None, scenario: str
+) -> None:
     started = time.monotonic()
     before = summary.Sample.parse(_get(metrics_url), started)
     outage_on = False

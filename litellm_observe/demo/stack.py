@@ -4,6 +4,7 @@ Invariants: every server listens on 127.0.0.1; every process the demo starts run
 and carries DEMO_ENV in its environment, so `sweep()` finds and ends it (and anything it spawned, such
 as the exporter) even when it outlived its parent; every wait is bounded in time.
 """
+
 from __future__ import annotations
 
 import os
@@ -77,10 +78,19 @@ def free_port(preferred: int = 0) -> int:
 def proxy_config(api_base: str, metrics_port: int) -> dict:
     """A complete config.yaml: the models, a master key from the environment, this callback."""
     return {
-        "model_list": [{"model_name": m.name,
-                        "litellm_params": {"model": f"{m.provider}/{m.upstream}", "api_base": api_base,
-                                           "api_key": "demo", "input_cost_per_token": m.input_price,
-                                           "output_cost_per_token": m.output_price}} for m in MODELS],
+        "model_list": [
+            {
+                "model_name": m.name,
+                "litellm_params": {
+                    "model": f"{m.provider}/{m.upstream}",
+                    "api_base": api_base,
+                    "api_key": "demo",
+                    "input_cost_per_token": m.input_price,
+                    "output_cost_per_token": m.output_price,
+                },
+            }
+            for m in MODELS
+        ],
         "router_settings": {"num_retries": 0},
         "litellm_settings": {"callbacks": ["litellm_observe.proxy_handler"]},
         "general_settings": {"master_key": "os.environ/LITELLM_MASTER_KEY"},
@@ -125,8 +135,15 @@ class Processes:
 
     def spawn(self, args: list[str], log: Path, **extra_env: str) -> subprocess.Popen:
         with open(log, "ab") as out:
-            proc = subprocess.Popen(args, cwd=self.workdir, env=self.env(**extra_env), stdout=out,
-                                    stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+            proc = subprocess.Popen(
+                args,
+                cwd=self.workdir,
+                env=self.env(**extra_env),
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
         self.procs.append(proc)
         return proc
 
@@ -134,22 +151,51 @@ class Processes:
         litellm = os.path.join(os.path.dirname(sys.executable), "litellm")
         tmp = self.workdir / "tmp"  # the metrics run directory lands here, and goes with the demo
         tmp.mkdir(mode=0o700, exist_ok=True)
-        return self.spawn([litellm if os.path.exists(litellm) else "litellm", "--config", str(config), "--host",
-                           "127.0.0.1", "--port", str(port), "--num_workers", str(workers),
-                           "--timeout_worker_healthcheck", str(WORKER_HEALTHCHECK_SECONDS)],
-                          self.workdir / "proxy.log", LITELLM_MASTER_KEY=master_key,
-                          LITELLM_LOCAL_MODEL_COST_MAP="True", LITELLM_LOG="ERROR", TMPDIR=str(tmp))
+        return self.spawn(
+            [
+                litellm if os.path.exists(litellm) else "litellm",
+                "--config",
+                str(config),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--num_workers",
+                str(workers),
+                "--timeout_worker_healthcheck",
+                str(WORKER_HEALTHCHECK_SECONDS),
+            ],
+            self.workdir / "proxy.log",
+            LITELLM_MASTER_KEY=master_key,
+            LITELLM_LOCAL_MODEL_COST_MAP="True",
+            LITELLM_LOG="ERROR",
+            TMPDIR=str(tmp),
+        )
 
     def start_prometheus(self, binary: str, port: int, metrics_port: int, rule_files: list[str]) -> subprocess.Popen:
         config = self.workdir / "prometheus.yml"
-        config.write_text(yaml.safe_dump({
-            "global": {"scrape_interval": SCRAPE_INTERVAL, "evaluation_interval": SCRAPE_INTERVAL},
-            "rule_files": rule_files,
-            "scrape_configs": [{"job_name": "litellm", "static_configs": [{"targets": [f"127.0.0.1:{metrics_port}"]}]}],
-        }, sort_keys=False))
-        return self.spawn([binary, f"--config.file={config}", f"--web.listen-address=127.0.0.1:{port}",
-                           f"--storage.tsdb.path={self.workdir / 'prometheus-data'}", "--log.level=warn"],
-                          self.workdir / "prometheus.log")
+        config.write_text(
+            yaml.safe_dump(
+                {
+                    "global": {"scrape_interval": SCRAPE_INTERVAL, "evaluation_interval": SCRAPE_INTERVAL},
+                    "rule_files": rule_files,
+                    "scrape_configs": [
+                        {"job_name": "litellm", "static_configs": [{"targets": [f"127.0.0.1:{metrics_port}"]}]}
+                    ],
+                },
+                sort_keys=False,
+            )
+        )
+        return self.spawn(
+            [
+                binary,
+                f"--config.file={config}",
+                f"--web.listen-address=127.0.0.1:{port}",
+                f"--storage.tsdb.path={self.workdir / 'prometheus-data'}",
+                "--log.level=warn",
+            ],
+            self.workdir / "prometheus.log",
+        )
 
     def stop(self) -> None:
         """SIGTERM each process group, wait, SIGKILL what is left; then `sweep()` the strays."""

@@ -4,6 +4,7 @@
 the difference of two samples into rates over the time between them. Pure functions: the
 exporter's text in, a string out.
 """
+
 from __future__ import annotations
 
 import math
@@ -72,12 +73,14 @@ def line(before: Sample, after: Sample, elapsed: float, firing: list[str] | None
     by_status = " ".join(f"{code} {n / dt:.1f}" for code, n in sorted(delta.items()) if n > 0) or "none yet"
     errors = sum(n for code, n in delta.items() if not code.startswith("2"))
     p95 = quantile(0.95, {le: after.buckets[le] - before.buckets[le] for le in after.buckets})
-    parts = [f"[{elapsed:4.0f}s] {total / dt:.1f} req/s ({by_status})",
-             f"errors {100 * errors / total:.1f}%" if total else "errors -",
-             f"p95 {p95:.2f}s" if p95 is not None else "p95 -",
-             f"in flight {after.in_flight:.0f}",
-             f"tokens {after.tokens:,.0f}",
-             f"spend ${after.spend:.4f}"]
+    parts = [
+        f"[{elapsed:4.0f}s] {total / dt:.1f} req/s ({by_status})",
+        f"errors {100 * errors / total:.1f}%" if total else "errors -",
+        f"p95 {p95:.2f}s" if p95 is not None else "p95 -",
+        f"in flight {after.in_flight:.0f}",
+        f"tokens {after.tokens:,.0f}",
+        f"spend ${after.spend:.4f}",
+    ]
     if firing is not None:
         parts.append("firing: " + (", ".join(firing) if firing else "none"))
     return " | ".join(parts)

@@ -1,5 +1,6 @@
 """The demo's clients: a few threads sending chat completions (some streamed) to the proxy, with
 random pauses. They stop when `stop` is set; each request is bounded by TIMEOUT_SECONDS."""
+
 from __future__ import annotations
 
 import json
@@ -24,8 +25,9 @@ class Traffic:
         self.sent: Counter[str] = Counter()  # what the clients saw: status code, or "transport"
         self._lock = threading.Lock()
         self._rng = random.Random(seed)
-        self._threads = [threading.Thread(target=self._client, name=f"demo-client-{i}", daemon=True)
-                         for i in range(clients)]
+        self._threads = [
+            threading.Thread(target=self._client, name=f"demo-client-{i}", daemon=True) for i in range(clients)
+        ]
 
     def start(self) -> "Traffic":
         for t in self._threads:
@@ -49,8 +51,9 @@ class Traffic:
                 self.stop.wait(pause)
 
     def _send(self, client: httpx.Client, model: str, stream: bool) -> str:
-        body = json.dumps({"model": model, "stream": stream,
-                           "messages": [{"role": "user", "content": "Say hello to the demo."}]})
+        body = json.dumps(
+            {"model": model, "stream": stream, "messages": [{"role": "user", "content": "Say hello to the demo."}]}
+        )
         try:
             if stream:
                 with client.stream("POST", self.url, content=body, headers=self.headers) as r:

@@ -39,6 +39,7 @@ counts it apart. Every reply is recorded in `requests` (path, model, stream, beh
 
 Run standalone: python -m litellm_observe.demo.upstream [--port N]  (prints the base URL, serves until killed)
 """
+
 from __future__ import annotations
 
 import argparse
@@ -89,8 +90,13 @@ class _Handler(BaseHTTPRequestHandler):
             pass
 
     # ---- plumbing ------------------------------------------------------------------------------
-    def _ratelimit_headers(self, remaining_requests: int, remaining_tokens: int, limit_requests: int = LIMIT_REQUESTS,
-                           limit_tokens: int = LIMIT_TOKENS) -> None:
+    def _ratelimit_headers(
+        self,
+        remaining_requests: int,
+        remaining_tokens: int,
+        limit_requests: int = LIMIT_REQUESTS,
+        limit_tokens: int = LIMIT_TOKENS,
+    ) -> None:
         self.send_header("x-ratelimit-limit-requests", str(limit_requests))
         self.send_header("x-ratelimit-remaining-requests", str(remaining_requests))
         self.send_header("x-ratelimit-limit-tokens", str(limit_tokens))
@@ -193,8 +199,9 @@ class _Handler(BaseHTTPRequestHandler):
         gap = STREAM_GAP_SECONDS if kind in _EXTRA_DELTAS else 0.01
         if path.endswith("/chat/completions"):
             if stream:
-                return self._chat_stream(model, kind, remaining,
-                                         bool((req.get("stream_options") or {}).get("include_usage")), gap)
+                return self._chat_stream(
+                    model, kind, remaining, bool((req.get("stream_options") or {}).get("include_usage")), gap
+                )
             return self._json(200, _completion(model), remaining)
         if path.endswith("/responses"):
             if stream:
@@ -221,8 +228,9 @@ class _Handler(BaseHTTPRequestHandler):
         seconds, usage, remaining = owner.demo_call(model)
         if not path.endswith("/chat/completions"):
             time.sleep(seconds)
-            return self._json(200, _embeddings(model, req) if path.endswith("/embeddings") else _completion(model),
-                              remaining)
+            return self._json(
+                200, _embeddings(model, req) if path.endswith("/embeddings") else _completion(model), remaining
+            )
         if not stream:
             time.sleep(seconds)
             return self._json(200, {**_completion(model), "usage": usage}, remaining)
@@ -230,8 +238,10 @@ class _Handler(BaseHTTPRequestHandler):
         self._start_sse(remaining)
         base = {"id": "chatcmpl-demo", "object": "chat.completion.chunk", "created": int(time.time()), "model": model}
         words = max(2, min(usage["completion_tokens"] // 20, 20))
-        chunks = [{**base, "choices": [{"index": 0, "delta": {"content": f" word{i}"}, "finish_reason": None}]}
-                  for i in range(words)]
+        chunks = [
+            {**base, "choices": [{"index": 0, "delta": {"content": f" word{i}"}, "finish_reason": None}]}
+            for i in range(words)
+        ]
         chunks.append({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
         if (req.get("stream_options") or {}).get("include_usage"):
             chunks.append({**base, "choices": [], "usage": usage})
@@ -243,12 +253,16 @@ class _Handler(BaseHTTPRequestHandler):
         self._start_sse(remaining)
         base = {"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": int(time.time()), "model": model}
         chunks = [
-            {**base, "choices": [{"index": 0, "delta": {"role": "assistant", "content": TEXT[0]}, "finish_reason": None}]},
+            {
+                **base,
+                "choices": [{"index": 0, "delta": {"role": "assistant", "content": TEXT[0]}, "finish_reason": None}],
+            },
             {**base, "choices": [{"index": 0, "delta": {"content": TEXT[1]}, "finish_reason": None}]},
             {**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]},
         ]
-        chunks[1:1] = [{**base, "choices": [{"index": 0, "delta": {"content": " more"}, "finish_reason": None}]}] * \
-            _EXTRA_DELTAS.get(kind, 0)
+        chunks[1:1] = [
+            {**base, "choices": [{"index": 0, "delta": {"content": " more"}, "finish_reason": None}]}
+        ] * _EXTRA_DELTAS.get(kind, 0)
         if include_usage:
             chunks.append({**base, "choices": [], "usage": _usage()})
         frames = [f"data: {json.dumps(c)}\n\n".encode() for c in chunks] + [b"data: [DONE]\n\n"]
@@ -260,7 +274,11 @@ class _Handler(BaseHTTPRequestHandler):
         chunks = [
             {**base, "choices": [{"index": 0, "text": TEXT[0], "logprobs": None, "finish_reason": None}]},
             {**base, "choices": [{"index": 0, "text": TEXT[1], "logprobs": None, "finish_reason": None}]},
-            {**base, "choices": [{"index": 0, "text": "", "logprobs": None, "finish_reason": "stop"}], "usage": _usage()},
+            {
+                **base,
+                "choices": [{"index": 0, "text": "", "logprobs": None, "finish_reason": "stop"}],
+                "usage": _usage(),
+            },
         ]
         frames = [f"data: {json.dumps(c)}\n\n".encode() for c in chunks] + [b"data: [DONE]\n\n"]
         self._send_events(frames, kind, gap, keep=1)
@@ -268,8 +286,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _responses_stream(self, model: str, kind: str, remaining, gap: float) -> None:
         self._start_sse(remaining)
         deltas = list(TEXT) + [" more"] * _EXTRA_DELTAS.get(kind, 0)
-        frames = [f"event: {e['type']}\ndata: {json.dumps(e)}\n\n".encode()
-                  for e in responses_events(model, deltas)]
+        frames = [f"event: {e['type']}\ndata: {json.dumps(e)}\n\n".encode() for e in responses_events(model, deltas)]
         # frames: created, in_progress, output_item.added, content_part.added, delta 1, delta 2, ...
         self._send_events(frames, kind, gap, keep=5, keep0=2)
 
@@ -278,19 +295,30 @@ class _Handler(BaseHTTPRequestHandler):
 def _usage(model: str = "") -> dict:
     if model.startswith("fake-rich"):
         return dict(RICH_USAGE)
-    return {"prompt_tokens": PROMPT_TOKENS, "completion_tokens": COMPLETION_TOKENS,
-            "total_tokens": PROMPT_TOKENS + COMPLETION_TOKENS}
+    return {
+        "prompt_tokens": PROMPT_TOKENS,
+        "completion_tokens": COMPLETION_TOKENS,
+        "total_tokens": PROMPT_TOKENS + COMPLETION_TOKENS,
+    }
 
 
 # What OpenAI (details) and Anthropic-style providers (cache_creation_input_tokens) report.
-RICH_USAGE = {"prompt_tokens": 120, "completion_tokens": 50, "total_tokens": 170, "cache_creation_input_tokens": 40,
-              "prompt_tokens_details": {"cached_tokens": 64, "audio_tokens": 9, "text_tokens": 111},
-              "completion_tokens_details": {"reasoning_tokens": 30, "audio_tokens": 5, "text_tokens": 15}}
+RICH_USAGE = {
+    "prompt_tokens": 120,
+    "completion_tokens": 50,
+    "total_tokens": 170,
+    "cache_creation_input_tokens": 40,
+    "prompt_tokens_details": {"cached_tokens": 64, "audio_tokens": 9, "text_tokens": 111},
+    "completion_tokens_details": {"reasoning_tokens": 30, "audio_tokens": 5, "text_tokens": 15},
+}
 
 
 def _completion(model: str) -> dict:
     return {
-        "id": "chatcmpl-fake", "object": "chat.completion", "created": int(time.time()), "model": model,
+        "id": "chatcmpl-fake",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": model,
         "choices": [{"index": 0, "message": {"role": "assistant", "content": "".join(TEXT)}, "finish_reason": "stop"}],
         "usage": _usage(model),
     }
@@ -298,7 +326,10 @@ def _completion(model: str) -> dict:
 
 def _text_completion(model: str) -> dict:
     return {
-        "id": "cmpl-fake", "object": "text_completion", "created": int(time.time()), "model": model,
+        "id": "cmpl-fake",
+        "object": "text_completion",
+        "created": int(time.time()),
+        "model": model,
         "choices": [{"index": 0, "text": "".join(TEXT), "logprobs": None, "finish_reason": "stop"}],
         "usage": _usage(),
     }
@@ -312,15 +343,22 @@ def _embeddings(model: str, req: dict) -> dict:
         value: object = base64.b64encode(struct.pack(f"<{EMBEDDING_DIM}f", *vector)).decode()
     else:
         value = vector
-    return {"object": "list", "model": model,
-            "data": [{"object": "embedding", "index": i, "embedding": value} for i in range(n)],
-            "usage": {"prompt_tokens": PROMPT_TOKENS, "total_tokens": PROMPT_TOKENS}}
+    return {
+        "object": "list",
+        "model": model,
+        "data": [{"object": "embedding", "index": i, "embedding": value} for i in range(n)],
+        "usage": {"prompt_tokens": PROMPT_TOKENS, "total_tokens": PROMPT_TOKENS},
+    }
 
 
 def _responses_usage() -> dict:
-    return {"input_tokens": PROMPT_TOKENS, "input_tokens_details": {"cached_tokens": 0},
-            "output_tokens": COMPLETION_TOKENS, "output_tokens_details": {"reasoning_tokens": 0},
-            "total_tokens": PROMPT_TOKENS + COMPLETION_TOKENS}
+    return {
+        "input_tokens": PROMPT_TOKENS,
+        "input_tokens_details": {"cached_tokens": 0},
+        "output_tokens": COMPLETION_TOKENS,
+        "output_tokens_details": {"reasoning_tokens": 0},
+        "total_tokens": PROMPT_TOKENS + COMPLETION_TOKENS,
+    }
 
 
 def _message_item(status: str, text: str | None) -> dict:
@@ -331,15 +369,31 @@ def _message_item(status: str, text: str | None) -> dict:
 def _response_object(model: str, status: str, deltas: list[str] | None) -> dict:
     done = status == "completed"
     return {
-        "id": "resp_fake", "object": "response", "created_at": int(time.time()), "status": status,
-        "background": False, "error": None, "incomplete_details": None, "instructions": None,
-        "max_output_tokens": None, "model": model,
+        "id": "resp_fake",
+        "object": "response",
+        "created_at": int(time.time()),
+        "status": status,
+        "background": False,
+        "error": None,
+        "incomplete_details": None,
+        "instructions": None,
+        "max_output_tokens": None,
+        "model": model,
         "output": [_message_item("completed", "".join(deltas))] if done and deltas is not None else [],
-        "parallel_tool_calls": True, "previous_response_id": None,
-        "reasoning": {"effort": None, "summary": None}, "service_tier": "default", "store": True,
-        "temperature": 1.0, "text": {"format": {"type": "text"}, "verbosity": "medium"},
-        "tool_choice": "auto", "tools": [], "top_p": 1.0, "truncation": "disabled",
-        "usage": _responses_usage() if done else None, "user": None, "metadata": {},
+        "parallel_tool_calls": True,
+        "previous_response_id": None,
+        "reasoning": {"effort": None, "summary": None},
+        "service_tier": "default",
+        "store": True,
+        "temperature": 1.0,
+        "text": {"format": {"type": "text"}, "verbosity": "medium"},
+        "tool_choice": "auto",
+        "tools": [],
+        "top_p": 1.0,
+        "truncation": "disabled",
+        "usage": _responses_usage() if done else None,
+        "user": None,
+        "metadata": {},
     }
 
 
@@ -351,14 +405,20 @@ def responses_events(model: str, deltas: list[str]) -> list[dict]:
         {"type": "response.created", "response": _response_object(model, "in_progress", None)},
         {"type": "response.in_progress", "response": _response_object(model, "in_progress", None)},
         {"type": "response.output_item.added", "output_index": 0, "item": _message_item("in_progress", None)},
-        {"type": "response.content_part.added", **ids,
-         "part": {"type": "output_text", "text": "", "annotations": [], "logprobs": []}},
+        {
+            "type": "response.content_part.added",
+            **ids,
+            "part": {"type": "output_text", "text": "", "annotations": [], "logprobs": []},
+        },
     ]
     events += [{"type": "response.output_text.delta", **ids, "delta": d, "logprobs": []} for d in deltas]
     events += [
         {"type": "response.output_text.done", **ids, "text": text, "logprobs": []},
-        {"type": "response.content_part.done", **ids,
-         "part": {"type": "output_text", "text": text, "annotations": [], "logprobs": []}},
+        {
+            "type": "response.content_part.done",
+            **ids,
+            "part": {"type": "output_text", "text": text, "annotations": [], "logprobs": []},
+        },
         {"type": "response.output_item.done", "output_index": 0, "item": _message_item("completed", text)},
         {"type": "response.completed", "response": _response_object(model, "completed", deltas)},
     ]
@@ -405,8 +465,13 @@ class FakeUpstream:
         elif kind.startswith("demo-"):
             with self._lock:
                 draw = self._rng.random()
-            kind = ("fake-500" if model in self.outage or draw < DEMO_500_RATIO else
-                    "fake-429" if draw < DEMO_500_RATIO + DEMO_429_RATIO else "demo")
+            kind = (
+                "fake-500"
+                if model in self.outage or draw < DEMO_500_RATIO
+                else "fake-429"
+                if draw < DEMO_500_RATIO + DEMO_429_RATIO
+                else "demo"
+            )
         with self._lock:
             self.stats[kind] += 1
             self.requests.append({"t": time.time(), "path": path, "model": model, "stream": stream, "kind": kind})
@@ -422,12 +487,19 @@ class FakeUpstream:
             while self._demo_calls and self._demo_calls[0] < now - 60:
                 self._demo_calls.popleft()
             used = len(self._demo_calls)
-        usage: dict[str, object] = {"prompt_tokens": prompt, "completion_tokens": completion,
-                                    "total_tokens": prompt + completion}
+        usage: dict[str, object] = {
+            "prompt_tokens": prompt,
+            "completion_tokens": completion,
+            "total_tokens": prompt + completion,
+        }
         if "reasoner" in model:
             usage["completion_tokens_details"] = {"reasoning_tokens": completion // 2}
-        left = (max(0, DEMO_LIMIT_REQUESTS - used), max(0, DEMO_LIMIT_TOKENS - used * 700), DEMO_LIMIT_REQUESTS,
-                DEMO_LIMIT_TOKENS)
+        left = (
+            max(0, DEMO_LIMIT_REQUESTS - used),
+            max(0, DEMO_LIMIT_TOKENS - used * 700),
+            DEMO_LIMIT_REQUESTS,
+            DEMO_LIMIT_TOKENS,
+        )
         return seconds, usage, left
 
     @property

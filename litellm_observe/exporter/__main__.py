@@ -1,5 +1,6 @@
 """`python -m litellm_observe.exporter --run-dir DIR --root PID:START:NS [--config FILE]`:
 the run's exporter, started by a worker's supervisor (worker/supervisor.py)."""
+
 from __future__ import annotations
 
 import argparse
@@ -17,8 +18,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--run-dir", required=True)
     p.add_argument("--root", required=True, help="PID:STARTTIME:NS of the proxy run's root process (rundir/runs.py)")
     p.add_argument("--config", default=None, help="config.yaml with a litellm_observe: section")
-    p.add_argument("--settings-stdin", action="store_true",
-                   help="read the settings as JSON from standard input (how a worker passes its own)")
+    p.add_argument(
+        "--settings-stdin",
+        action="store_true",
+        help="read the settings as JSON from standard input (how a worker passes its own)",
+    )
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(levelname)s: %(message)s")
     if args.settings_stdin:

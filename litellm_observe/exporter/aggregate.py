@@ -34,6 +34,7 @@ a writer that died meanwhile, for VANISHED_SECONDS, then folds them as dead writ
 once (MERGED under the file's name). Only what changed in the last read's interval
 before the removal can be lost.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -109,8 +110,11 @@ class Snapshot:
                 out[key] = [exact_sum([p[0] for p in gauges])]
         for key, parts in self.sums.items():
             width = len(parts[0])
-            out[key] = list(parts[0]) if len(parts) == 1 else [
-                exact_sum(col) for col in zip(*(p for p in parts if len(p) == width))]
+            out[key] = (
+                list(parts[0])
+                if len(parts) == 1
+                else [exact_sum(col) for col in zip(*(p for p in parts if len(p) == width))]
+            )
         return out
 
 
@@ -130,8 +134,7 @@ def fill(last: Series, now: Series) -> Series:
 class Aggregator:
     """Reads and folds one directory of sample files (rundir/__init__.py describes the directory)."""
 
-    def __init__(self, directory: Directory | str, on_error: ErrorHook | None = None,
-                 retry_log_seconds: float = 60.0):
+    def __init__(self, directory: Directory | str, on_error: ErrorHook | None = None, retry_log_seconds: float = 60.0):
         self.dir = directory if isinstance(directory, Directory) else Directory(directory)
         self._keys: dict[bytes, SeriesKey | None] = {}
         self._on_error = on_error or (lambda outcome, path, err: None)
@@ -167,16 +170,18 @@ class Aggregator:
         now = time.monotonic()
         if now - self._retry_logged >= self._retry_log_seconds:
             self._retry_logged = now
-            log.warning("litellm_observe: could not read %s for now (%s); serving the last values, retrying",
-                        path, err)
+            log.warning("litellm_observe: could not read %s for now (%s); serving the last values, retrying", path, err)
 
     def _quarantine(self, path: str, err: BaseException) -> None:
         try:
             os.replace(path, path + CORRUPT_SUFFIX)
         except OSError:
             pass
-        log.error("litellm_observe: skipped unreadable sample file %s (%s); its writer is gone and its samples "
-                  "are lost", path, err)
+        log.error(
+            "litellm_observe: skipped unreadable sample file %s (%s); its writer is gone and its samples are lost",
+            path,
+            err,
+        )
         self._on_error(QUARANTINED, path, err)
 
     def _reader(self, path: str) -> samplefile.FileReader:
@@ -298,8 +303,12 @@ class Aggregator:
             for key, parts in archive.items():
                 width = len(parts[-1])
                 pairs = [double_double(list(col)) for col in zip(*(p for p in parts if len(p) == width))]
-                records.append((samplefile.encode_key(key[0], BY_NAME[key[0]].schema, key[1]),
-                                tuple(p[0] for p in pairs) + tuple(p[1] for p in pairs)))
+                records.append(
+                    (
+                        samplefile.encode_key(key[0], BY_NAME[key[0]].schema, key[1]),
+                        tuple(p[0] for p in pairs) + tuple(p[1] for p in pairs),
+                    )
+                )
             records += [(samplefile.encode_key(MERGED, "", (n,)), ()) for n, _ in sorted(folded)]
             try:
                 write_atomically(self.dir.archive, samplefile.encode(records))
@@ -344,8 +353,9 @@ class Aggregator:
         dead = [p for p in self.dir.sample_files() if writer_gone(p)]
         now = time.monotonic()
         expired = [(n, r) for n, (deadline, r) in self._orphans.items() if deadline <= now]
-        sources: list[Source] = [(os.path.basename(p), partial(self._counters_of, p), partial(_unlink, p))
-                                 for p in dead]
+        sources: list[Source] = [
+            (os.path.basename(p), partial(self._counters_of, p), partial(_unlink, p)) for p in dead
+        ]
         sources += [(n, partial(self._counters, r), partial(self._orphans.pop, n, None)) for n, r in expired]
         return self._fold(sources)
 
@@ -396,6 +406,7 @@ class Aggregator:
     def fold_directories(self, ended: list["Aggregator"], remove: Callable[[Directory], None]) -> int:
         """Fold whole directories whose every writer is gone (a sidecar's ended runs) into this
         one's archive, each contribution kept apart so the sums stay exact; then `remove` them."""
+
         def contributions(agg: Aggregator) -> list | None:
             agg.compact()
             snap = agg.snapshot()
@@ -403,8 +414,9 @@ class Aggregator:
                 return None
             return [(key, part) for key, parts in snap.sums.items() for part in parts]
 
-        return self._fold([(os.path.basename(a.dir.path), partial(contributions, a), partial(remove, a.dir))
-                           for a in ended])
+        return self._fold(
+            [(os.path.basename(a.dir.path), partial(contributions, a), partial(remove, a.dir)) for a in ended]
+        )
 
     # ---- reading everything ----------------------------------------------------------------------
     def snapshot(self, children: Iterable["Aggregator"] = ()) -> Snapshot:

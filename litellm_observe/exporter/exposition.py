@@ -1,5 +1,6 @@
 """Turn aggregated series into Prometheus text or OpenMetrics, negotiated the way
 prometheus_client does, with concurrent scrapes sharing one rendering."""
+
 from __future__ import annotations
 
 import gzip

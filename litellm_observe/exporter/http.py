@@ -16,6 +16,7 @@ request and render its answer. So:
   client that disconnects costs no traceback.
 - IPv4 and IPv6: `::` listens dual-stack.
 """
+
 from __future__ import annotations
 
 import errno
@@ -35,6 +36,7 @@ from typing import Callable, Protocol, cast
 
 log = logging.getLogger("litellm_observe.exporter")
 
+
 class Headers(Protocol):
     """A request's headers as the handler reads them (an http.server message, or a dict in tests)."""
 
@@ -42,8 +44,10 @@ class Headers(Protocol):
 
 
 Respond = Callable[[Headers], tuple[int, dict[str, str], bytes]]  # request headers -> the answer
-BUSY = (b"HTTP/1.0 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: 5\r\n"
-        b"Connection: close\r\n\r\nbusy\n")
+BUSY = (
+    b"HTTP/1.0 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: 5\r\n"
+    b"Connection: close\r\n\r\nbusy\n"
+)
 
 
 def client_gone(sock: socket.socket) -> bool:
@@ -86,9 +90,19 @@ class _Outgoing:
 class MetricsServer:
     MAX_HEAD = 16 * 1024
 
-    def __init__(self, respond: Respond, address: str, port: int, *, handlers: int = 8,
-                 write_timeout: float = 5.0, idle_timeout: float = 10.0, max_connections: int = 1024,
-                 max_pending: int | None = None, backlog: int = 1024):
+    def __init__(
+        self,
+        respond: Respond,
+        address: str,
+        port: int,
+        *,
+        handlers: int = 8,
+        write_timeout: float = 5.0,
+        idle_timeout: float = 10.0,
+        max_connections: int = 1024,
+        max_pending: int | None = None,
+        backlog: int = 1024,
+    ):
         self._respond = respond
         self._sock = listening_socket(address, port, backlog)
         self._sock.setblocking(False)
@@ -112,8 +126,9 @@ class MetricsServer:
         self._stopped = threading.Event()
         self._handler = _handler_class(self)
         self._emfile_logged = -1e9
-        self._workers = [threading.Thread(target=self._work_loop, daemon=True, name="litellm-observe-http")
-                         for _ in range(handlers)]
+        self._workers = [
+            threading.Thread(target=self._work_loop, daemon=True, name="litellm-observe-http") for _ in range(handlers)
+        ]
         self.skipped_gone = 0  # clients gone before their answer was rendered (tests read it)
         self.refused_busy = 0  # requests answered 503 because too many waited for a handler
 
@@ -172,8 +187,9 @@ class MetricsServer:
                     now = time.monotonic()
                     if now - self._emfile_logged > 60:
                         self._emfile_logged = now
-                        log.warning("litellm_observe: exporter out of descriptors (%s): closing idle connections",
-                                    e.strerror)
+                        log.warning(
+                            "litellm_observe: exporter out of descriptors (%s): closing idle connections", e.strerror
+                        )
                     if not self._close_oldest():
                         return
                     continue
@@ -257,8 +273,9 @@ class MetricsServer:
             self._write(conn, chunks)
 
     def _write(self, conn: socket.socket, chunks: list) -> None:
-        self._writing[conn] = _Outgoing(deque(memoryview(c) for c in chunks if c),
-                                        time.monotonic() + self.write_timeout)
+        self._writing[conn] = _Outgoing(
+            deque(memoryview(c) for c in chunks if c), time.monotonic() + self.write_timeout
+        )
         try:
             self._selector.register(conn, selectors.EVENT_WRITE)
         except (KeyError, ValueError):

@@ -9,6 +9,7 @@ Two ways to run (rundir/handshakes.py and rundir/runs.py have the handshakes):
 - the `serve-metrics` sidecar, over a base directory (every run in it, plus the runs
   it folded when they ended, so a proxy restart never lowers a total) or over one run.
 """
+
 from __future__ import annotations
 
 import base64
@@ -81,8 +82,9 @@ class Exporter:
             try:
                 self._rec.store.republish(self.directory)
             except OSError as e:
-                log.warning("litellm_observe: exporter cannot write its own counters in %s again: %s",
-                            self.directory.path, e)
+                log.warning(
+                    "litellm_observe: exporter cannot write its own counters in %s again: %s", self.directory.path, e
+                )
 
     # ---- what is served ------------------------------------------------------------------------
     def _children(self) -> list[Aggregator]:
@@ -113,8 +115,9 @@ class Exporter:
                 claims = {a.dir.path: fd for a in self._runs.values() if (fd := claim_ended(a.dir.path)) is not None}
                 try:
                     if claims:
-                        self.aggregator.fold_directories([self._runs[p] for p in claims],
-                                                         lambda run: self._remove_run(run, claims))
+                        self.aggregator.fold_directories(
+                            [self._runs[p] for p in claims], lambda run: self._remove_run(run, claims)
+                        )
                 finally:
                     for fd in claims.values():
                         os.close(fd)
@@ -146,14 +149,22 @@ class Exporter:
 
     def respond(self, headers: Headers) -> tuple[int, dict[str, str], bytes]:
         if not self.authorized(headers.get("Authorization")):
-            return 401, {"WWW-Authenticate": 'Basic realm="litellm_observe"', "Content-Type": "text/plain"}, \
-                b"unauthorized\n"
+            return (
+                401,
+                {"WWW-Authenticate": 'Basic realm="litellm_observe"', "Content-Type": "text/plain"},
+                b"unauthorized\n",
+            )
         body, content_type, extra = self.render(headers.get("Accept"), headers.get("Accept-Encoding"))
         return 200, {"Content-Type": content_type, **extra}, body
 
 
-def run(directory: str, settings: settings_mod.Settings, root: Root | None, address: str | None = None,
-        port: int | None = None) -> int:
+def run(
+    directory: str,
+    settings: settings_mod.Settings,
+    root: Root | None,
+    address: str | None = None,
+    port: int | None = None,
+) -> int:
     """Serve until the root process is gone. Without a root (the `serve-metrics` sidecar)
     serve forever, beside any other reader: folding is guarded by its own lock.
 
@@ -171,7 +182,9 @@ def run(directory: str, settings: settings_mod.Settings, root: Root | None, addr
         else:
             hold_dir(directory)  # for the sidecar's life
     except OSError as e:
-        log.error("litellm_observe: cannot serve %s: %s", directory, e.strerror if isinstance(e, UnsafeDirectory) else e)
+        log.error(
+            "litellm_observe: cannot serve %s: %s", directory, e.strerror if isinstance(e, UnsafeDirectory) else e
+        )
         return EXIT_UNSAFE
     lock = None
     if root is not None:
@@ -190,13 +203,23 @@ def run(directory: str, settings: settings_mod.Settings, root: Root | None, addr
     except OSError as e:
         attempts, speak = bind_failed(d, time.time(), BIND_LOG_SECONDS)
         if speak and attempts == 1:
-            log.error("litellm_observe: exporter cannot listen on %s:%s: %s. Metrics are not served until it can; "
-                      "the proxy keeps serving and the exporter is retried quietly (backing off to once a minute; "
-                      "this message repeats at most every %d minutes). Free the port or set litellm_observe.port.",
-                      address, port, e, BIND_LOG_SECONDS // 60)
+            log.error(
+                "litellm_observe: exporter cannot listen on %s:%s: %s. Metrics are not served until it can; "
+                "the proxy keeps serving and the exporter is retried quietly (backing off to once a minute; "
+                "this message repeats at most every %d minutes). Free the port or set litellm_observe.port.",
+                address,
+                port,
+                e,
+                BIND_LOG_SECONDS // 60,
+            )
         elif speak:
-            log.error("litellm_observe: exporter still cannot listen on %s:%s after %d attempts: %s", address,
-                      port, attempts, e)
+            log.error(
+                "litellm_observe: exporter still cannot listen on %s:%s after %d attempts: %s",
+                address,
+                port,
+                attempts,
+                e,
+            )
         return EXIT_BIND
     failed = bound(d)
     if failed:
@@ -240,10 +263,13 @@ def _remake(exporter: Exporter, membership: Membership, lock: int | None) -> int
         exporter.republish()
         if first_to_notice(directory):
             exporter.count_internal_error("run_directory")
-            log.error("litellm_observe: the run directory %s was removed while the proxy ran (by a cleaner of old "
-                      "files that ignores locks, or by hand); made it again: every worker's counts are kept, those "
-                      "of workers that ended in the last second before may be lost. Keep metrics_dir where no "
-                      "cleaner runs (README: Containers and cleaners).", directory.path)
+            log.error(
+                "litellm_observe: the run directory %s was removed while the proxy ran (by a cleaner of old "
+                "files that ignores locks, or by hand); made it again: every worker's counts are kept, those "
+                "of workers that ended in the last second before may be lost. Keep metrics_dir where no "
+                "cleaner runs (README: Containers and cleaners).",
+                directory.path,
+            )
     if lock is None:
         lock = hold(membership.directory.exporter_lock)
         if lock is not None:

@@ -6,6 +6,7 @@ alerts against our conventions and the runbooks; the dashboard lint checks every
 read the same options `generate` read (`--config`), so a non-default namespace or selector checks
 clean. Exit status: 0 all pass, 1 something failed, 2 promtool is missing.
 """
+
 from __future__ import annotations
 
 import glob
@@ -33,7 +34,7 @@ def catalogue_exposition(namespace: str) -> str:
         lines += [f"# HELP {name} {m.help}", f"# TYPE {name} {m.kind.value}"]
         if m.kind is Kind.HISTOGRAM:
             for le in [*(repr(b) for b in m.buckets), "+Inf"]:
-                lines.append(f"{name}_bucket{{{labels + ',' if labels else ''}le=\"{le}\"}} 1")
+                lines.append(f'{name}_bucket{{{labels + "," if labels else ""}le="{le}"}} 1')
             lines += [f"{name}_sum{{{labels}}} 1", f"{name}_count{{{labels}}} 1"]
         else:
             lines.append(f"{name}{{{labels}}} 1")
@@ -48,10 +49,11 @@ def _kubernetes_groups(path: str) -> str:
 
 
 def _promtool_results(out: str, rule_files: list[str], tests: list[str], options: Options) -> list[tuple]:
-    results = [("promtool check rules", *promtool.check_rules(*rule_files)),
-               ("promtool test rules", *promtool.test_rules(*tests)),
-               ("promtool check metrics (catalogue)",
-                *promtool.check_metrics(catalogue_exposition(options.namespace)))]
+    results = [
+        ("promtool check rules", *promtool.check_rules(*rule_files)),
+        ("promtool test rules", *promtool.test_rules(*tests)),
+        ("promtool check metrics (catalogue)", *promtool.check_metrics(catalogue_exposition(options.namespace))),
+    ]
     for path in sorted(glob.glob(os.path.join(out, "alerts", "kubernetes", "*.yaml"))):
         with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as tmp:
             tmp.write(_kubernetes_groups(path))
@@ -87,8 +89,9 @@ def check_all(out: str, options: Options, stream: TextIO | None = None) -> int:
     rule_files = sorted(glob.glob(os.path.join(out, "alerts", "*.yaml")))
     tests = sorted(glob.glob(os.path.join(out, "alerts", "tests", "*.yaml")))
     if not rule_files or not tests:
-        print(f"no rule files or tests under {os.path.join(out, 'alerts')}: run `litellm_observe generate`",
-              file=stream)
+        print(
+            f"no rule files or tests under {os.path.join(out, 'alerts')}: run `litellm_observe generate`", file=stream
+        )
         return 1
     try:
         results = _promtool_results(out, rule_files, tests, options)

@@ -1,5 +1,6 @@
 """README blocks generated from the catalogue (metric table, error mapping) and from the
 declarations of the runtime settings and the generation options (their tables)."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -50,5 +51,9 @@ def options_table(options: Options) -> str:
 
 
 def readme_blocks(options: Options) -> dict[str, str]:
-    return {"metrics": metric_table(options), "error-types": error_table(options),
-            "settings": settings_table(options), "generation-options": options_table(options)}
+    return {
+        "metrics": metric_table(options),
+        "error-types": error_table(options),
+        "settings": settings_table(options),
+        "generation-options": options_table(options),
+    }

@@ -7,6 +7,7 @@ the declaration (type from the annotation, then `ok`), with errors naming the ke
 (`litellm_observe.alerts.high_error_rate.ratio: must be between 0 and 1, got 1.5`). The README's
 option table is generated from the same metadata, so the docs say exactly what is checked.
 """
+
 from __future__ import annotations
 
 import re
@@ -58,8 +59,12 @@ def bucket_edge(default: float, metric: Metric, doc: str) -> Any:
     """A histogram threshold: a quantile can only be compared exactly with a bucket edge, and never
     exceeds the last edge (it is clamped to it)."""
     edges = metric.buckets[:-1]
-    return option(default, f"a {metric.name} bucket edge below the last ({', '.join(f'{b:g}' for b in edges)})",
-                  lambda v: v in edges, doc)
+    return option(
+        default,
+        f"a {metric.name} bucket edge below the last ({', '.join(f'{b:g}' for b in edges)})",
+        lambda v: v in edges,
+        doc,
+    )
 
 
 def selector(default: str, doc: str) -> Any:
@@ -73,8 +78,12 @@ def text(default: str, doc: str) -> Any:
 
 def label_value(default: str, doc: str) -> Any:
     """A label value that goes into a PromQL string literal as written: one line, no quote or backslash."""
-    return option(default, "a non-empty label value on one line, without \" or \\",
-                  lambda v: v.strip() != "" and v.isprintable() and '"' not in v and "\\" not in v, doc)
+    return option(
+        default,
+        'a non-empty label value on one line, without " or \\',
+        lambda v: v.strip() != "" and v.isprintable() and '"' not in v and "\\" not in v,
+        doc,
+    )
 
 
 def line(default: str, doc: str) -> Any:
@@ -87,13 +96,18 @@ def names(default: tuple[str, ...], doc: str) -> Any:
 
 
 def error_types(default: tuple[str, ...], doc: str) -> Any:
-    return option(default, f"a non-empty list of error types ({', '.join(ERROR_TYPES)})",
-                  lambda v: bool(v) and set(v) <= set(ERROR_TYPES), doc)
+    return option(
+        default,
+        f"a non-empty list of error types ({', '.join(ERROR_TYPES)})",
+        lambda v: bool(v) and set(v) <= set(ERROR_TYPES),
+        doc,
+    )
 
 
 def grafana_interval(default: str, doc: str) -> Any:
-    return option(default, "a Grafana refresh interval such as 10s, 1m or 1h",
-                  lambda v: bool(_GRAFANA_INTERVAL.fullmatch(v)), doc)
+    return option(
+        default, "a Grafana refresh interval such as 10s, 1m or 1h", lambda v: bool(_GRAFANA_INTERVAL.fullmatch(v)), doc
+    )
 
 
 def leaves(cls: type, prefix: str = "", context: str = "") -> Iterator[tuple[str, Any, Any, str]]:

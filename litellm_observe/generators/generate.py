@@ -13,6 +13,7 @@ kept, and said so); a file it never wrote is never touched, whatever its name. I
 through a symbolic link: a link where a file should go is refused, with a message naming it, before
 anything is written. Files are written whole under a temporary name, then renamed into place.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -44,8 +45,9 @@ GENERATORS = (
 )
 README = "README.md"
 MANIFEST = ".litellm-observe-manifest"
-_BLOCK = re.compile(r"(<!-- BEGIN generated:(?P<name>[\w-]+) -->\n)(?P<body>.*?)(<!-- END generated:(?P=name) -->)",
-                    re.S)
+_BLOCK = re.compile(
+    r"(<!-- BEGIN generated:(?P<name>[\w-]+) -->\n)(?P<body>.*?)(<!-- END generated:(?P=name) -->)", re.S
+)
 
 
 def outputs(options: Options, kubernetes: bool = False) -> dict[str, str]:
@@ -138,8 +140,10 @@ def _refuse_links(out: str, rels: list[str]) -> None:
     for rel in rels:
         path = os.path.join(out, rel)
         if os.path.islink(path):
-            raise GenerateError(f"refusing to write {path}: it is a symbolic link (to {os.readlink(path)}); "
-                                "generate never writes through one. Remove the link, or write elsewhere (--out).")
+            raise GenerateError(
+                f"refusing to write {path}: it is a symbolic link (to {os.readlink(path)}); "
+                "generate never writes through one. Remove the link, or write elsewhere (--out)."
+            )
 
 
 def _write_whole(path: str, text: str) -> None:

@@ -12,6 +12,7 @@ the Kubernetes sidecar pattern: the proxy writes its samples to an `emptyDir` (`
 `metrics`. The sidecar keeps totals across proxy restarts (it folds ended runs) and judges runs by their
 directory locks, which hold across the two containers (rundir/runs.py).
 """
+
 from __future__ import annotations
 
 from ..settings import Settings
@@ -35,17 +36,23 @@ def _secret(key: str) -> dict:
 
 
 def pod_monitor(options: Options) -> dict:
-    endpoint: dict[str, object] = {"port": PORT_NAME, "path": "/metrics", "interval": "15s",
-                "relabelings": [{"action": "replace", "targetLabel": "job",
-                                 "replacement": options.alerts.scrape_job}]}
+    endpoint: dict[str, object] = {
+        "port": PORT_NAME,
+        "path": "/metrics",
+        "interval": "15s",
+        "relabelings": [{"action": "replace", "targetLabel": "job", "replacement": options.alerts.scrape_job}],
+    }
     # the secret itself never goes into a generated file: name the Secret that holds it
     if options.settings.bearer_token:
         endpoint["authorization"] = {"type": "Bearer", "credentials": _secret("bearer-token")}
     elif options.settings.basic_auth_username:
         endpoint["basicAuth"] = {"username": _secret("username"), "password": _secret("password")}
-    return {"apiVersion": "monitoring.coreos.com/v1", "kind": "PodMonitor",
-            "metadata": {"name": "litellm-observe", "labels": {"app.kubernetes.io/part-of": "litellm-observe"}},
-            "spec": {"selector": {"matchLabels": dict(POD_LABELS)}, "podMetricsEndpoints": [endpoint]}}
+    return {
+        "apiVersion": "monitoring.coreos.com/v1",
+        "kind": "PodMonitor",
+        "metadata": {"name": "litellm-observe", "labels": {"app.kubernetes.io/part-of": "litellm-observe"}},
+        "spec": {"selector": {"matchLabels": dict(POD_LABELS)}, "podMetricsEndpoints": [endpoint]},
+    }
 
 
 def helm_values(options: Options) -> dict:
@@ -58,8 +65,10 @@ def helm_values(options: Options) -> dict:
     if s.bearer_token:
         env.append({"name": "LITELLM_OBSERVE_BEARER_TOKEN", "valueFrom": {"secretKeyRef": _secret("bearer-token")}})
     elif s.basic_auth_username:
-        env += [{"name": "LITELLM_OBSERVE_BASIC_AUTH_USERNAME", "valueFrom": {"secretKeyRef": _secret("username")}},
-                {"name": "LITELLM_OBSERVE_BASIC_AUTH_PASSWORD", "valueFrom": {"secretKeyRef": _secret("password")}}]
+        env += [
+            {"name": "LITELLM_OBSERVE_BASIC_AUTH_USERNAME", "valueFrom": {"secretKeyRef": _secret("username")}},
+            {"name": "LITELLM_OBSERVE_BASIC_AUTH_PASSWORD", "valueFrom": {"secretKeyRef": _secret("password")}},
+        ]
     if s.bearer_token or s.basic_auth_username:
         probe = {"tcpSocket": {"port": PORT_NAME}, "periodSeconds": 10}  # /metrics answers 401 without credentials
     sidecar = {

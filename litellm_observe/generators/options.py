@@ -10,6 +10,7 @@ Imports go one way: this module imports the option groups declared beside the co
 `Options` through the narrow protocols they declare (dashboards.options.Inputs, rules.alerts.Inputs),
 which it satisfies. Only the wiring (generate.py, check.py, mixin.py, monitors.py, docs.py) names it.
 """
+
 from __future__ import annotations
 
 import os
@@ -42,16 +43,21 @@ class Options:
         return self.settings.namespace
 
 
-def load(config_path: str | None = None, environ: Mapping[str, str] = os.environ, section: Mapping | None = None,
-         dashboards: Mapping | None = None) -> Options:
+def load(
+    config_path: str | None = None,
+    environ: Mapping[str, str] = os.environ,
+    section: Mapping | None = None,
+    dashboards: Mapping | None = None,
+) -> Options:
     """Options from `section` (or the config file's), then the environment, then `dashboards` flags."""
     if section is None:
         section = read_section(config_path, environ)
     section = section_mapping(section)
     settings = runtime.load(section=section, environ=environ)
     generation = {k: v for k, v in section.items() if k in runtime.GENERATION_KEYS}
-    overrides = env_overrides(environ, lambda key: key in runtime.GENERATION_KEYS,
-                              lambda path: string_kind(GenerationSection, path))
+    overrides = env_overrides(
+        environ, lambda key: key in runtime.GENERATION_KEYS, lambda path: string_kind(GenerationSection, path)
+    )
     data = merge(generation, overrides)
     if dashboards:
         data["dashboards"] = merge(data.get("dashboards") or {}, dashboards)

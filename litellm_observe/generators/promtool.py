@@ -3,6 +3,7 @@
 promtool is found through the PROMTOOL environment variable, then PATH. What `litellm_observe check`
 runs with it is in generators/check.py.
 """
+
 from __future__ import annotations
 
 import os
@@ -10,9 +11,11 @@ import shutil
 import subprocess
 from typing import Mapping
 
-INSTALL_HINT = ("promtool not found. Install it with Prometheus (Debian/Ubuntu: `sudo apt-get install prometheus`; "
-                "elsewhere the release tarball from https://prometheus.io/download/ has it), then put it on PATH "
-                "or set PROMTOOL=/path/to/promtool.")
+INSTALL_HINT = (
+    "promtool not found. Install it with Prometheus (Debian/Ubuntu: `sudo apt-get install prometheus`; "
+    "elsewhere the release tarball from https://prometheus.io/download/ has it), then put it on PATH "
+    "or set PROMTOOL=/path/to/promtool."
+)
 
 
 class PromtoolMissing(RuntimeError):

@@ -7,6 +7,7 @@ Invariants: no file is opened through a symbolic link in its last component (O_N
 gets exactly the sharing mode (`Sharing`); an error that says nothing about a file's content is transient
 (`is_transient`): retried, never a reason to set the file aside; `writer_gone` answers True only when certain.
 """
+
 from __future__ import annotations
 
 import errno
@@ -36,13 +37,25 @@ class Sharing:
     def dir_mode(cls) -> int:
         return 0o770 if cls.group else 0o700
 
+
 def share_with_group(group: bool) -> None:
     Sharing.group = bool(group)
 
 
 # Errors that say nothing about a file's content: retry later, never set the file aside.
-TRANSIENT_ERRNOS = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOMEM, errno.EINTR, errno.EAGAIN,
-                              errno.ENOBUFS, errno.EIO, errno.ETIMEDOUT, errno.ESTALE})
+TRANSIENT_ERRNOS = frozenset(
+    {
+        errno.EMFILE,
+        errno.ENFILE,
+        errno.ENOMEM,
+        errno.EINTR,
+        errno.EAGAIN,
+        errno.ENOBUFS,
+        errno.EIO,
+        errno.ETIMEDOUT,
+        errno.ESTALE,
+    }
+)
 
 
 def is_transient(error: OSError) -> bool:
@@ -62,9 +75,11 @@ def open_file(path: str, flags: int = os.O_RDONLY, mode: int | None = None) -> i
             pass
     return fd
 
+
 def create_exclusive(path: str, flags: int = os.O_RDWR) -> int:
     """A new file that did not exist (no symlink, no file planted in advance)."""
     return open_file(path, flags | os.O_CREAT | os.O_EXCL)
+
 
 def create_locked(path: str) -> tuple[int, str]:
     """A new file that will become `path`, exclusively flocked before any other process could take it for
@@ -80,6 +95,7 @@ def create_locked(path: str) -> tuple[int, str]:
         raise
     return fd, tmp
 
+
 def write_atomically(path: str, data: bytes) -> None:
     """Replace `path` by a file holding `data`: readers see the old file or the new, whole."""
     tmp = f"{path}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp"
@@ -87,7 +103,7 @@ def write_atomically(path: str, data: bytes) -> None:
     try:
         view = memoryview(data)
         while view:
-            view = view[os.write(fd, view):]
+            view = view[os.write(fd, view) :]
         os.fsync(fd)
     except BaseException:
         os.close(fd)
@@ -114,6 +130,7 @@ def locked(path: str, *, shared: bool = False, wait: bool = True) -> Iterator[bo
     finally:
         os.close(fd)  # closing the descriptor releases the flock
 
+
 def hold(path: str) -> int | None:
     """Take an exclusive flock for as long as the returned descriptor stays open (None: taken)."""
     fd = open_file(path, os.O_RDWR | os.O_CREAT)
@@ -123,6 +140,7 @@ def hold(path: str) -> int | None:
         os.close(fd)
         return None
     return fd
+
 
 def lock_held(path: str, create: bool = False) -> bool | None:
     """Whether some process holds an flock on `path` (None: no such file and not `create`).
@@ -138,6 +156,7 @@ def lock_held(path: str, create: bool = False) -> bool | None:
     finally:
         os.close(fd)
     return False
+
 
 def writer_gone(path: str) -> bool:
     """True only when certain: the file exists and no process holds its lock. Any error

@@ -3,6 +3,7 @@ run's exporter and reads how it ended (the module it runs, its exit codes), how 
 once across every exporter the run starts, how the first process to find its run directory made again says so
 alone, and how a `serve-metrics` sidecar takes ended runs over (its lock in the base).
 """
+
 from __future__ import annotations
 
 import fcntl
@@ -36,6 +37,7 @@ def bind_failed(directory: "Directory", now: float, quiet_seconds: float) -> tup
         pass  # cannot remember: log every time rather than never
     return attempts, speak
 
+
 def bound(directory: "Directory") -> int:
     """The address is bound: forget the failures; returns how many there were."""
     try:
@@ -46,6 +48,7 @@ def bound(directory: "Directory") -> int:
     except (OSError, ValueError, IndexError):
         return 0
 
+
 def first_to_notice(directory: "Directory") -> bool:
     """Whether this process is the first of its run to find the run directory made again after it was
     removed (then it, alone, logs and counts it): the one that creates `remade` there."""
@@ -55,12 +58,14 @@ def first_to_notice(directory: "Directory") -> bool:
         return False
     return True
 
+
 def sidecar_watching(directory: str) -> bool:
     """Whether a `serve-metrics` sidecar holds `directory`'s sidecar lock."""
     try:
         return bool(lock_held(os.path.join(directory, SIDECAR_LOCK)))
     except OSError:
         return True  # unsure: keep a run for the sidecar rather than lose it
+
 
 def watch_as_sidecar(directory: str) -> int:
     """Take a shared hold on `directory`'s sidecar lock for this process's life (several

@@ -5,6 +5,7 @@ it named once. The tree and the handshakes over it are described in rundir/__ini
 Invariants: a directory used for samples is checked with lstat every time (`private_dir`): a real directory,
 owned by this user, writable by no one else (nor the group unless opted in); never a silent fallback.
 """
+
 from __future__ import annotations
 
 import errno
@@ -46,6 +47,7 @@ def base_name(uid: int | None = None) -> str:
     """The default base directory's name in a directory shared by users: one per user."""
     return f"{BASE_NAME}-{os.geteuid() if uid is None else uid}"
 
+
 def default_base(environ: Mapping[str, str] = os.environ) -> str:
     """Where runs go by default: `$PROMETHEUS_MULTIPROC_DIR/litellm_observe-<uid>` when that is set
     (a sub-folder LiteLLM's wipe of *.db leaves alone), else `$XDG_RUNTIME_DIR/litellm_observe`
@@ -59,8 +61,10 @@ def default_base(environ: Mapping[str, str] = os.environ) -> str:
         return os.path.join(runtime, BASE_NAME)
     return os.path.join(tempfile.gettempdir(), base_name())
 
+
 def base_dir(configured: str | None, environ: Mapping[str, str] = os.environ) -> str:
     return configured or default_base(environ)
+
 
 def private_dir(path: str, parents: bool = False, create: bool = True) -> str:
     """Create `path` (mode per Sharing) if missing, then check with lstat, every time, that it is
@@ -84,18 +88,24 @@ def private_dir(path: str, parents: bool = False, create: bool = True) -> str:
         problem = "it is not a directory"
     elif st.st_uid != os.geteuid() and not (Sharing.group and st.st_gid in (os.getegid(), *os.getgroups())):
         problem = f"it belongs to uid {st.st_uid}, not to this user (uid {os.geteuid()})" + (
-            " nor to one of its groups" if Sharing.group else "")
+            " nor to one of its groups" if Sharing.group else ""
+        )
     elif st.st_mode & (0o002 if Sharing.group else 0o022):
         problem = f"others can write in it (mode {stat.S_IMODE(st.st_mode):04o})"
     if problem:
-        raise UnsafeDirectory(errno.EPERM, f"refusing to keep metrics in {path}: {problem}; remove it, or "
-                              "set litellm_observe.metrics_dir to a directory of this user's own", path)
+        raise UnsafeDirectory(
+            errno.EPERM,
+            f"refusing to keep metrics in {path}: {problem}; remove it, or "
+            "set litellm_observe.metrics_dir to a directory of this user's own",
+            path,
+        )
     return path
 
 
 # ---- a directory of sample files ---------------------------------------------------------------------
 def _named(name: str) -> property:
     return property(lambda self: os.path.join(self.path, name), doc=f"`{name}` in this directory")
+
 
 @dataclass(frozen=True)
 class Directory:
@@ -138,8 +148,11 @@ class Directory:
             names = os.listdir(self.path)
         except FileNotFoundError:
             return []
-        return [self.join(n) for n in names if n.startswith(WORKER_PREFIX) and n.endswith(SAMPLE_SUFFIX + NEW_SUFFIX)
-                and writer_gone(self.join(n))]
+        return [
+            self.join(n)
+            for n in names
+            if n.startswith(WORKER_PREFIX) and n.endswith(SAMPLE_SUFFIX + NEW_SUFFIX) and writer_gone(self.join(n))
+        ]
 
     def run_dirs(self) -> list["Directory"]:
         """The run directories in this base (rundir/runs.py names them), sorted."""
@@ -147,8 +160,9 @@ class Directory:
             names = os.listdir(self.path)
         except OSError:
             return []
-        return [Directory(self.join(n)) for n in sorted(names)
-                if n.startswith(RUN_PREFIX) and os.path.isdir(self.join(n))]
+        return [
+            Directory(self.join(n)) for n in sorted(names) if n.startswith(RUN_PREFIX) and os.path.isdir(self.join(n))
+        ]
 
     def reset_claim(self, entity: str) -> str:
         """The claim file of one budget entity (worker/budgets.py)."""
@@ -158,6 +172,7 @@ class Directory:
         """The claim file of one cooldown (worker/deployments.py): named after when it ends, so
         claims of cooldowns long over can be deleted by name alone."""
         return self.join(COOLDOWNS_DIR, f"{int(ends)}-{hashlib.sha256(cooldown.encode()).hexdigest()[:32]}")
+
 
 def prepare(path: str, parents: bool = True) -> Directory:
     """Create a run directory with its sub-folders, each checked by private_dir (raises OSError,

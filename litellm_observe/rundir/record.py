@@ -18,12 +18,22 @@ them against the catalogue (a method per metric, its parameters, the order its l
 histogram's buckets), so a catalogue change that is not made here fails a test. The sample file records the
 metric's schema (samplefile.py), so a reader of another catalogue skips the record rather than mislabel it.
 """
+
 from __future__ import annotations
 
 from bisect import bisect_left
 
-from ..catalogue import (DURATION_BUCKETS, GUARDRAIL_BUCKETS, LOOP_LAG_BUCKETS, OVERHEAD_BUCKETS, TPOT_BUCKETS,
-                         TTFT_BUCKETS, GaugeMode, Kind, Metric)
+from ..catalogue import (
+    DURATION_BUCKETS,
+    GUARDRAIL_BUCKETS,
+    LOOP_LAG_BUCKETS,
+    OVERHEAD_BUCKETS,
+    TPOT_BUCKETS,
+    TTFT_BUCKETS,
+    GaugeMode,
+    Kind,
+    Metric,
+)
 from .writer import SampleWriter
 
 VALUE_PARAMETERS = {
@@ -51,25 +61,29 @@ class Recorder:
     def requests(self, *, model: str, provider: str, team: str, status_code: str, amount: float = 1.0) -> None:
         self.store.inc("requests", (model, provider, team, status_code), amount)
 
-    def errors(self, *, model: str, provider: str, team: str, error_type: str, status_code: str,
-               amount: float = 1.0) -> None:
+    def errors(
+        self, *, model: str, provider: str, team: str, error_type: str, status_code: str, amount: float = 1.0
+    ) -> None:
         self.store.inc("errors", (model, provider, team, error_type, status_code), amount)
 
     def request_duration_seconds(self, *, model: str, provider: str, value: float) -> None:
         self.store.observe("request_duration_seconds", (model, provider), bisect_left(DURATION_BUCKETS, value), value)
 
     # Attempt level
-    def provider_requests(self, *, provider: str, model: str, deployment: str, status_code: str,
-                          amount: float = 1.0) -> None:
+    def provider_requests(
+        self, *, provider: str, model: str, deployment: str, status_code: str, amount: float = 1.0
+    ) -> None:
         self.store.inc("provider_requests", (provider, model, deployment, status_code), amount)
 
-    def provider_errors(self, *, provider: str, model: str, deployment: str, error_type: str,
-                        amount: float = 1.0) -> None:
+    def provider_errors(
+        self, *, provider: str, model: str, deployment: str, error_type: str, amount: float = 1.0
+    ) -> None:
         self.store.inc("provider_errors", (provider, model, deployment, error_type), amount)
 
     def provider_latency_seconds(self, *, provider: str, model: str, deployment: str, value: float) -> None:
-        self.store.observe("provider_latency_seconds", (provider, model, deployment),
-                           bisect_left(DURATION_BUCKETS, value), value)
+        self.store.observe(
+            "provider_latency_seconds", (provider, model, deployment), bisect_left(DURATION_BUCKETS, value), value
+        )
 
     def time_to_first_token_seconds(self, *, provider: str, model: str, value: float) -> None:
         self.store.observe("time_to_first_token_seconds", (provider, model), bisect_left(TTFT_BUCKETS, value), value)
@@ -116,8 +130,9 @@ class Recorder:
     def deployment_state(self, *, provider: str, model: str, deployment: str, value: float, when: float) -> None:
         self.store.set("deployment_state", (provider, model, deployment), value, when)
 
-    def deployment_cooldowns(self, *, provider: str, model: str, deployment: str, reason: str,
-                             amount: float = 1.0) -> None:
+    def deployment_cooldowns(
+        self, *, provider: str, model: str, deployment: str, reason: str, amount: float = 1.0
+    ) -> None:
         self.store.inc("deployment_cooldowns", (provider, model, deployment, reason), amount)
 
     # The proxy itself

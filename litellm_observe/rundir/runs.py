@@ -29,6 +29,7 @@ Handshakes:
 - The run's exporter watches the root by pid (`Root.alive`): a worker of the run starts it, so it runs in
   the root's PID namespace, where that pid means that process. Nothing else reads a pid.
 """
+
 from __future__ import annotations
 
 import errno
@@ -59,7 +60,7 @@ def stat_fields(pid: int) -> list[str] | None:
             raw = f.read().decode(errors="replace")
     except OSError:
         return None
-    return raw[raw.rfind(")") + 2:].split()  # fields after the command name
+    return raw[raw.rfind(")") + 2 :].split()  # fields after the command name
 
 
 def start_time(pid: int) -> int | None:
@@ -123,7 +124,7 @@ class Root:
     @classmethod
     def parse(cls, name: str) -> "Root | None":
         """The root a run directory's name says; None for any other name (legacy `run-<pid>-<start>` too)."""
-        parts = name[len(RUN_PREFIX):].split("-") if name.startswith(RUN_PREFIX) else []
+        parts = name[len(RUN_PREFIX) :].split("-") if name.startswith(RUN_PREFIX) else []
         if len(parts) not in (2, 3) or not all(p.isdigit() for p in parts[:2]):
             return None
         if len(parts) == 3 and not (parts[2].isalnum() and parts[2].isascii()):
@@ -310,4 +311,3 @@ class Membership:
 def hold_base(base: str) -> int:
     """A sidecar's shared flock on the base it serves (age-based cleaners then skip it), for its life."""
     return hold_dir(base)
-

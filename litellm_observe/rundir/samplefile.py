@@ -29,6 +29,7 @@ Over 300 lines for a reason: both sides of the format live here (the reader's wa
 writer's appends, over one mapping type), so that what one writes and the other reads is
 checked in one file.
 """
+
 from __future__ import annotations
 
 import errno
@@ -64,8 +65,12 @@ def decode_key(key: bytes) -> tuple[str, str, tuple[str, ...]] | None:
         metric, schema, labels = json.loads(key)
     except (ValueError, TypeError):
         return None
-    if not (isinstance(metric, str) and isinstance(schema, str) and isinstance(labels, list)
-            and all(isinstance(v, str) for v in labels)):
+    if not (
+        isinstance(metric, str)
+        and isinstance(schema, str)
+        and isinstance(labels, list)
+        and all(isinstance(v, str) for v in labels)
+    ):
         return None
     return metric, schema, tuple(labels)
 
@@ -133,8 +138,9 @@ def parse(data: bytes) -> Parsed:
     if used > len(data):
         return Parsed([], False, f"header says {used} bytes used, {len(data)} there")
     walk = _Walk(data, HEADER.size, used)
-    records = [(data[key:key_end], _values(slots).unpack_from(data, value_off))
-               for key, key_end, value_off, slots in walk]
+    records = [
+        (data[key:key_end], _values(slots).unpack_from(data, value_off)) for key, key_end, value_off, slots in walk
+    ]
     return Parsed(records, not walk.problem, walk.problem)
 
 
@@ -220,7 +226,8 @@ class FileReader:
         problem = problem or walk.problem
         doubles = mapping.doubles
         records: list[tuple[bytes, tuple[float, ...]]] = [
-            (key, tuple(doubles[first:first + slots].tolist())) for key, first, slots in self._layout]
+            (key, tuple(doubles[first : first + slots].tolist())) for key, first, slots in self._layout
+        ]
         return Parsed(records, not problem, problem)
 
     def close(self) -> None:
@@ -274,7 +281,7 @@ class MappedFile:
         self._fd = fd
         self._mapping = self._reserve(initial_size, None)
         self.used = HEADER.size
-        self._mapping.view[:HEADER.size] = HEADER.pack(MAGIC, VERSION, self.used)  # before the file is visible
+        self._mapping.view[: HEADER.size] = HEADER.pack(MAGIC, VERSION, self.used)  # before the file is visible
 
     @classmethod
     def copy_of(cls, source: "MappedFile", fd: int) -> "MappedFile":
@@ -283,7 +290,7 @@ class MappedFile:
         new = cls.__new__(cls)
         new._fd = fd
         new._mapping = new._reserve(source._mapping.size, None)
-        new._mapping.view[:source.used] = source._mapping.view[:source.used]
+        new._mapping.view[: source.used] = source._mapping.view[: source.used]
         new.used = source.used
         return new
 
@@ -312,8 +319,8 @@ class MappedFile:
                 mapping = self._mapping = self._reserve(just_enough, mapping)
         start = self.used
         view = mapping.view
-        view[start:start + RECORD.size] = RECORD.pack(len(key), slots)
-        view[start + RECORD.size:start + RECORD.size + len(key)] = key
+        view[start : start + RECORD.size] = RECORD.pack(len(key), slots)
+        view[start + RECORD.size : start + RECORD.size + len(key)] = key
         value_off = start + RECORD.size + len(key) + _pad(len(key))
         # the new bytes are zero (fallocate), so values start at 0.0 and padding is zero
         self.used = value_off + 8 * slots

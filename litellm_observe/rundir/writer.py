@@ -12,6 +12,7 @@ Space is reserved before it is used: a full filesystem makes `inc` and friends r
 OSError (ENOSPC) when a new series needs room, which the logger counts and reports;
 series that already exist keep counting. `reserve` creates a series ahead of need.
 """
+
 from __future__ import annotations
 
 import os

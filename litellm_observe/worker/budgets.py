@@ -15,6 +15,7 @@ database (there is no spend to reset); a reset while the spend was already 0 and
 the key has no reset time; two resets of one entity between two of a worker's
 requests for it count once.
 """
+
 from __future__ import annotations
 
 import os

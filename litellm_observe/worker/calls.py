@@ -27,6 +27,7 @@ processes in the runs above), so this state is per process; and on the proxy's e
 loop thread, so its test-and-set steps need no lock. Pure bookkeeping: no I/O, no clock
 of its own (callers pass `now`).
 """
+
 from __future__ import annotations
 
 import heapq
@@ -39,7 +40,12 @@ _MAX_GROUPS = 16  # model groups remembered per request (a fallback chain is sho
 
 # How a request ended (Call.ended)
 SUCCESS, FAILURE, DISCONNECT, STREAM_FAILED, STREAM_EMPTY = (
-    "success", "failure", "disconnect", "stream_failed", "stream_empty")
+    "success",
+    "failure",
+    "disconnect",
+    "stream_failed",
+    "stream_empty",
+)
 # How the streaming iterator ended (Call.stream_end)
 EXHAUSTED, RAISED, CLOSED = "exhausted", "raised", "closed"
 
@@ -80,8 +86,11 @@ class Call:
         """The retries per group attempted: its attempts after the first. A fallback's first attempt in
         another group is not a retry; every further one is, as the router counts them
         (x-litellm-attempted-retries)."""
-        return [GroupRetries(provider=seen[0], group=group, retries=seen[1] - 1)
-                for group, seen in (self.groups or {}).items() if seen[1] > 1]
+        return [
+            GroupRetries(provider=seen[0], group=group, retries=seen[1] - 1)
+            for group, seen in (self.groups or {}).items()
+            if seen[1] > 1
+        ]
 
     # the latest attempt's raw labels, by name (None when not known)
     @property
@@ -177,8 +186,9 @@ class CallBook:
             call.error = error
 
     # ---- the request's end -----------------------------------------------------------------------
-    def stream_ended(self, call_id: object, how: str, now: float, error: object = None,
-                     error_frame: bool = False) -> Call | None:
+    def stream_ended(
+        self, call_id: object, how: str, now: float, error: object = None, error_frame: bool = False
+    ) -> Call | None:
         """The streaming iterator ended. Returns the call when the request ended here (the client
         disconnected); otherwise a terminal event has GRACE seconds to arrive."""
         call = self.get(call_id)

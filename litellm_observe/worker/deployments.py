@@ -20,6 +20,7 @@ worker of the run read.
 Not seen: a cooldown that lapses before a worker reads it (shorter than READ_AFTER_FAILURE);
 one set in a shared cache by another proxy while no worker here fails.
 """
+
 from __future__ import annotations
 
 import errno
@@ -64,8 +65,13 @@ class Reading:
 
 
 class CooldownWatch:
-    def __init__(self, directory: Directory | None, router: Callable[[], object | None],
-                 clock: Callable[[], float] = time.time, timer: Callable[[], float] = time.monotonic):
+    def __init__(
+        self,
+        directory: Directory | None,
+        router: Callable[[], object | None],
+        clock: Callable[[], float] = time.time,
+        timer: Callable[[], float] = time.monotonic,
+    ):
         self._dir = directory
         self._router = router
         self._clock = clock  # wall: the router's cooldown timestamps are
@@ -98,9 +104,11 @@ class CooldownWatch:
             params, info = mapping(entry.get("litellm_params")), mapping(entry.get("model_info"))
             model_id = info.get("id")
             if isinstance(model_id, str) and model_id:
-                by_id[model_id] = Deployment(provider=router_view.provider_of(params), group=entry.get("model_name"),
-                                             name=deployment_name(model_id, params.get("model"),
-                                                                  params.get("api_base")))
+                by_id[model_id] = Deployment(
+                    provider=router_view.provider_of(params),
+                    group=entry.get("model_name"),
+                    name=deployment_name(model_id, params.get("model"), params.get("api_base")),
+                )
         self._by_id, self._ids = by_id, list(by_id)
 
     async def read(self) -> Reading | None:
@@ -119,7 +127,7 @@ class CooldownWatch:
         now = self._clock()
         reading = Reading(started=[], active=[], lapsed=[], errors=[])
         cooling: set[str] = set()
-        for model_id, value in (active or ())[:len(self._ids)]:
+        for model_id, value in (active or ())[: len(self._ids)]:
             deployment = self._by_id.get(model_id)
             value = mapping(value)
             began, lasts = number(value.get("timestamp")), number(value.get("cooldown_time"))

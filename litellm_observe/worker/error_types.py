@@ -5,6 +5,7 @@ code (an exception with none counts as 500, so a plain Exception is
 `internal_server_error`), else `bad_request` for other 4xx and `other` for other 5xx. The table is in README.md; tests/worker/test_error_types.py and
 tests/worker/test_malformed_events.py check it against LiteLLM's own exception classes.
 """
+
 from __future__ import annotations
 
 from ..catalogue import ERROR_TYPES
@@ -39,9 +40,19 @@ BY_CLASS: dict[str, str] = {
 }
 
 BY_STATUS: dict[int, str] = {
-    400: "bad_request", 401: "authentication", 403: "permission_denied", 404: "not_found",
-    408: "timeout", 413: "bad_request", 422: "bad_request", 429: "rate_limit", 499: "client_disconnected",
-    500: "internal_server_error", 502: "connection", 503: "service_unavailable", 504: "timeout",
+    400: "bad_request",
+    401: "authentication",
+    403: "permission_denied",
+    404: "not_found",
+    408: "timeout",
+    413: "bad_request",
+    422: "bad_request",
+    429: "rate_limit",
+    499: "client_disconnected",
+    500: "internal_server_error",
+    502: "connection",
+    503: "service_unavailable",
+    504: "timeout",
 }
 
 # ProxyException carries LiteLLM's error `type` string instead of a class.
@@ -56,7 +67,7 @@ MAX_DIGITS = 18  # a status code or a rate-limit header; anything longer is not 
 def ascii_int(raw: str) -> int | None:
     """'429' -> 429; None for anything but at most MAX_DIGITS ASCII digits ('²' passes
     str.isdigit, not int()). Bounded work whatever the input; never raises."""
-    raw = raw[:MAX_DIGITS + 64].strip()
+    raw = raw[: MAX_DIGITS + 64].strip()
     return int(raw) if len(raw) <= MAX_DIGITS and raw.isascii() and raw.isdigit() else None
 
 

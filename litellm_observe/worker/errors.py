@@ -1,6 +1,7 @@
 """What the logger could not record: counted in observe_internal_errors_total under the hook's name, and logged
 at a bounded rate. Nothing here raises: it is the last line of defence of every hook (logger.py's guard).
 """
+
 from __future__ import annotations
 
 import errno
@@ -15,10 +16,23 @@ _DISK_FULL = frozenset({errno.ENOSPC, errno.EDQUOT})
 
 # Names an internal error can be counted under. Their series exist from the start (process.py reserves them),
 # so counting one never needs new space in the sample file (a full disk is itself an internal error).
-HOOKS = ("async_pre_call_hook", "log_pre_api_call", "async_post_call_streaming_iterator_hook",
-         "async_log_success_event", "async_log_failure_event", "async_post_call_failure_hook",
-         "async_post_call_failure_deployment_hook", "log_success_fallback_event", "log_failure_fallback_event",
-         "grace", "settle", "cooldowns", "worker_health", "worker_exit", "run_directory")
+HOOKS = (
+    "async_pre_call_hook",
+    "log_pre_api_call",
+    "async_post_call_streaming_iterator_hook",
+    "async_log_success_event",
+    "async_log_failure_event",
+    "async_post_call_failure_hook",
+    "async_post_call_failure_deployment_hook",
+    "log_success_fallback_event",
+    "log_failure_fallback_event",
+    "grace",
+    "settle",
+    "cooldowns",
+    "worker_health",
+    "worker_exit",
+    "run_directory",
+)
 
 
 class InternalError(Protocol):
@@ -37,8 +51,9 @@ class InternalErrors:
         self._suppressed: dict[str, int] = {}
         self._disk_full_logged = False
 
-    def report(self, rec: Recorder | None, where: str | None, hook: str, exc: BaseException | None = None,
-               detail: str = "") -> None:
+    def report(
+        self, rec: Recorder | None, where: str | None, hook: str, exc: BaseException | None = None, detail: str = ""
+    ) -> None:
         """Count one under `hook` in `rec` (this process's; None while metrics are off) and log it; `where` is
         the run directory, named when the disk is full."""
         try:
@@ -47,18 +62,25 @@ class InternalErrors:
             if isinstance(exc, OSError) and exc.errno in _DISK_FULL:
                 if not self._disk_full_logged:
                     self._disk_full_logged = True
-                    log.error("litellm_observe: the metrics directory %s is full (%s): new series are not recorded "
-                              "and each event that needed one is counted in observe_internal_errors_total; the "
-                              "proxy keeps serving. Free space there or set litellm_observe.metrics_dir.",
-                              where, exc.strerror)
+                    log.error(
+                        "litellm_observe: the metrics directory %s is full (%s): new series are not recorded "
+                        "and each event that needed one is counted in observe_internal_errors_total; the "
+                        "proxy keeps serving. Free space there or set litellm_observe.metrics_dir.",
+                        where,
+                        exc.strerror,
+                    )
                 return
             now = time.monotonic()
             if now - self._logged_at.get(hook, -1e9) >= self._interval:
                 suppressed = self._suppressed.pop(hook, 0)
                 self._logged_at[hook] = now
-                log.warning("litellm_observe: %s could not record an event (%s)%s", hook,
-                            detail or repr(exc), f"; {suppressed} more since the last message" if suppressed else "",
-                            exc_info=exc if exc is not None and not detail else None)
+                log.warning(
+                    "litellm_observe: %s could not record an event (%s)%s",
+                    hook,
+                    detail or repr(exc),
+                    f"; {suppressed} more since the last message" if suppressed else "",
+                    exc_info=exc if exc is not None and not detail else None,
+                )
             else:
                 self._suppressed[hook] = self._suppressed.get(hook, 0) + 1
         except Exception:  # the last line of defence must not raise either

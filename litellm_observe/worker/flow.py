@@ -6,6 +6,7 @@ calls these through its guard, which counts and logs whatever they raise.
 Deadlines and what this process timed itself run on the monotonic clock (a wall clock step never moves
 them); LiteLLM's timestamps and the gauges' `when` are wall clock.
 """
+
 from __future__ import annotations
 
 import time
@@ -48,8 +49,15 @@ def stream_ended(p: WorkerProcess, request_data: object, how: str, error: object
     _unload(p, call)
     ended = p.calls.stream_ended(call_id, how, now, error, error_frame)
     if ended is not None:  # the client disconnected: the request ends here, as 499
-        p.recording.request_failed(ended.model, ended.attempt_provider, obs.team_of(ended.user),
-                                   CLIENT_CLOSED_STATUS, CLIENT_CLOSED, ended.started, now)
+        p.recording.request_failed(
+            ended.model,
+            ended.attempt_provider,
+            obs.team_of(ended.user),
+            CLIENT_CLOSED_STATUS,
+            CLIENT_CLOSED,
+            ended.started,
+            now,
+        )
         p.recording.retries(ended)
     settle(p, now)
 
@@ -100,8 +108,9 @@ def request_failed(p: WorkerProcess, request_data: object, exc: object, user: ob
         _unload(p, call)
     if o.problems:
         _problems(p, "async_post_call_failure_hook", o.problems)
-    p.recording.request_failed(o.model, o.provider, o.team, o.status_code, o.error_type,
-                               call.started if call is not None else None, now)
+    p.recording.request_failed(
+        o.model, o.provider, o.team, o.status_code, o.error_type, call.started if call is not None else None, now
+    )
     if call is not None:
         p.recording.retries(call)
     elif o.retries:  # a request this process saw no start of: the router's own count
@@ -188,14 +197,14 @@ def _stream_ended_alone(p: WorkerProcess, call: calls.Call) -> None:
     failed = call.stream_end == calls.RAISED or call.error_frame
     end = call.stream_ended_at
     assert end is not None  # only a call whose stream ended is due for its grace
-    if p.calls.end(call.call_id, calls.STREAM_FAILED if failed else calls.STREAM_EMPTY,
-                   end + p.calls.grace) is None:
+    if p.calls.end(call.call_id, calls.STREAM_FAILED if failed else calls.STREAM_EMPTY, end + p.calls.grace) is None:
         return
     p.recording.retries(call)
     if failed:
         o = obs.failure({"model": call.model}, call.error, call.user)
-        p.recording.request_failed(call.model, o.provider or call.attempt_provider, o.team, o.status_code,
-                                   o.error_type, call.started, end)
+        p.recording.request_failed(
+            call.model, o.provider or call.attempt_provider, o.team, o.status_code, o.error_type, call.started, end
+        )
         return
     p.recording.stream_answered(call, end)
 

@@ -14,6 +14,7 @@ it ran (0 on an idle, healthy loop; the blocking time when something blocked the
 MEMORY_EVERY ticks reads /proc/self/statm (one small read; nothing when /proc is missing). Nothing
 here raises: a failure is reported to `on_error` and the probe goes on.
 """
+
 from __future__ import annotations
 
 import asyncio

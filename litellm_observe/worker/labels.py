@@ -7,6 +7,7 @@
 - `Labeller` is what the recording code asks: a raw value (as an observation carries it) in, its label
   value out, cleaned and capped; a model group is also checked against the proxy's model list.
 """
+
 from __future__ import annotations
 
 import fnmatch
@@ -25,15 +26,21 @@ OVERFLOW = "overflow"  # the label had reached its cap of distinct values
 SENTINELS = frozenset((UNKNOWN, UNLISTED, OVERFLOW))
 MAX_LENGTH = 120
 _MISSING = frozenset(("", "none", "null", "nil", "undefined", "nan"))
-_INT_LIMIT = 10 ** MAX_LENGTH
+_INT_LIMIT = 10**MAX_LENGTH
 
 
 def clean(value: object) -> str:
     """A label value: never empty, never a literal None/null, at most MAX_LENGTH
     characters, no control characters, always encodable as UTF-8. Bounded work whatever
     the input: a long value is cut before anything else looks at it."""
-    if (type(value) is str and 0 < len(value) <= MAX_LENGTH and value.isascii() and value.isprintable()
-            and not value[0].isspace() and not value[-1].isspace()):
+    if (
+        type(value) is str
+        and 0 < len(value) <= MAX_LENGTH
+        and value.isascii()
+        and value.isprintable()
+        and not value[0].isspace()
+        and not value[-1].isspace()
+    ):
         return UNKNOWN if value.lower() in _MISSING else value  # the common case, in one test
     if value is None or isinstance(value, bool):
         return UNKNOWN if value is None else str(value).lower()
@@ -52,8 +59,12 @@ def clean(value: object) -> str:
 class LabelCaps:
     """Admits label values up to a cap per label; one instance per process."""
 
-    def __init__(self, cap_for: Callable[[str], int], directory: Directory | str | None = None,
-                 on_overflow: Callable[[str], None] | None = None):
+    def __init__(
+        self,
+        cap_for: Callable[[str], int],
+        directory: Directory | str | None = None,
+        on_overflow: Callable[[str], None] | None = None,
+    ):
         self._cap_for = cap_for
         self._dir = Directory(directory) if isinstance(directory, str) else directory
         if self._dir is not None:

@@ -19,6 +19,7 @@ Which hook counts what (README "Where each number comes from"):
   guardrails     the runs the success and failure events carry, each run counted once.
   in flight      +1 in async_pre_call_hook, -1 at the end of the stream or of the request.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -58,24 +59,39 @@ def _caching_on() -> bool:
 
 
 class ObserveLogger(CustomLogger):
-    def __init__(self, settings: settings_mod.Settings | None = None, *, run_directory: str | None = None,
-                 model_names: Callable[[], Iterable[str] | None] = _router_model_names,
-                 caching_on: Callable[[], bool] = _caching_on, start_exporter: bool | None = None,
-                 config_path: str | None = None, router: Callable[[], object | None] = _router):
+    def __init__(
+        self,
+        settings: settings_mod.Settings | None = None,
+        *,
+        run_directory: str | None = None,
+        model_names: Callable[[], Iterable[str] | None] = _router_model_names,
+        caching_on: Callable[[], bool] = _caching_on,
+        start_exporter: bool | None = None,
+        config_path: str | None = None,
+        router: Callable[[], object | None] = _router,
+    ):
         super().__init__()
         self.settings = settings if settings is not None else settings_mod.load(config_path)
         files.share_with_group(self.settings.metrics_dir_group_shared)
         self._errors = InternalErrors(self.settings.error_log_interval_seconds)
         self._processes = Processes(
-            self.settings, run_directory=run_directory, model_names=model_names, caching_on=caching_on,
-            router=router, start_exporter=self.settings.exporter if start_exporter is None else start_exporter,
-            internal_error=self._internal_error, keep_run=self.keep_run, on_settle=self._on_timer,
-            read_cooldowns=self.read_cooldowns)
+            self.settings,
+            run_directory=run_directory,
+            model_names=model_names,
+            caching_on=caching_on,
+            router=router,
+            start_exporter=self.settings.exporter if start_exporter is None else start_exporter,
+            internal_error=self._internal_error,
+            keep_run=self.keep_run,
+            on_settle=self._on_timer,
+            read_cooldowns=self.read_cooldowns,
+        )
         self._processes.current()
 
     # ---- the guard -------------------------------------------------------------------------------
-    def _guard(self, hook: str, handler: Callable[[WorkerProcess, *_Args], None], *args: *_Args,
-               opening: bool = True) -> None:
+    def _guard(
+        self, hook: str, handler: Callable[[WorkerProcess, *_Args], None], *args: *_Args, opening: bool = True
+    ) -> None:
         """Run `handler(process, *args)` with this process's state (built if needed, unless not `opening`;
         nothing runs while metrics are off); whatever it raises is counted under `hook` and logged."""
         try:
@@ -98,8 +114,9 @@ class ObserveLogger(CustomLogger):
         """Once per upstream attempt (retries and fallback steps too; not for cache hits)."""
         self._guard("log_pre_api_call", flow.attempt_started, kwargs, opening=False)
 
-    async def async_post_call_streaming_iterator_hook(self, user_api_key_dict: Any, response: Any,
-                                                      request_data: Any) -> AsyncGenerator[Any, None]:
+    async def async_post_call_streaming_iterator_hook(
+        self, user_api_key_dict: Any, response: Any, request_data: Any
+    ) -> AsyncGenerator[Any, None]:
         how, error, error_frame = calls.EXHAUSTED, None, False
         try:
             async for item in response:
@@ -113,8 +130,9 @@ class ObserveLogger(CustomLogger):
             how, error = calls.RAISED, e
             raise
         finally:
-            self._guard("async_post_call_streaming_iterator_hook", flow.stream_ended, request_data, how, error,
-                        error_frame)
+            self._guard(
+                "async_post_call_streaming_iterator_hook", flow.stream_ended, request_data, how, error, error_frame
+            )
 
     async def async_log_success_event(self, kwargs: Any, response_obj: Any, start_time: Any, end_time: Any) -> None:
         self._guard("async_log_success_event", flow.succeeded, kwargs)
@@ -122,23 +140,24 @@ class ObserveLogger(CustomLogger):
     async def async_log_failure_event(self, kwargs: Any, response_obj: Any, start_time: Any, end_time: Any) -> None:
         self._guard("async_log_failure_event", flow.failure_reported, kwargs)
 
-    async def async_post_call_failure_hook(self, request_data: Any, original_exception: Any, user_api_key_dict: Any,
-                                           traceback_str: Any = None) -> None:
-        self._guard("async_post_call_failure_hook", flow.request_failed, request_data, original_exception,
-                    user_api_key_dict)
+    async def async_post_call_failure_hook(
+        self, request_data: Any, original_exception: Any, user_api_key_dict: Any, traceback_str: Any = None
+    ) -> None:
+        self._guard(
+            "async_post_call_failure_hook", flow.request_failed, request_data, original_exception, user_api_key_dict
+        )
         return None
 
-    async def async_post_call_failure_deployment_hook(self, request_data: Any, exception: Any, call_type: Any,
-                                                      fallback_depth: Any = None) -> None:
+    async def async_post_call_failure_deployment_hook(
+        self, request_data: Any, exception: Any, call_type: Any, fallback_depth: Any = None
+    ) -> None:
         self._guard("async_post_call_failure_deployment_hook", flow.attempt_failed, request_data, exception)
         return None
 
-    async def log_success_fallback_event(self, original_model_group: Any, kwargs: Any,
-                                         original_exception: Any) -> None:
+    async def log_success_fallback_event(self, original_model_group: Any, kwargs: Any, original_exception: Any) -> None:
         self._guard("log_success_fallback_event", flow.fell_back, original_model_group, kwargs, True)
 
-    async def log_failure_fallback_event(self, original_model_group: Any, kwargs: Any,
-                                         original_exception: Any) -> None:
+    async def log_failure_fallback_event(self, original_model_group: Any, kwargs: Any, original_exception: Any) -> None:
         self._guard("log_failure_fallback_event", flow.fell_back, original_model_group, kwargs, False)
 
     # ---- timers, the supervisor, tests ----------------------------------------------------------------

@@ -21,6 +21,7 @@ Over 300 lines for a reason: this file is the payload contract, every field read
 arguments in one place (budget resets' fields too, worker/budgets.py); splitting it would split the
 contract.
 """
+
 from __future__ import annotations
 
 import datetime
@@ -33,8 +34,12 @@ from . import error_types
 
 _T = TypeVar("_T")
 
-RATELIMIT_HEADERS = ("x_ratelimit_remaining_requests", "x_ratelimit_limit_requests",
-                     "x_ratelimit_remaining_tokens", "x_ratelimit_limit_tokens")
+RATELIMIT_HEADERS = (
+    "x_ratelimit_remaining_requests",
+    "x_ratelimit_limit_requests",
+    "x_ratelimit_remaining_tokens",
+    "x_ratelimit_limit_tokens",
+)
 _EMPTY: Mapping[str, Any] = {}
 
 
@@ -118,8 +123,13 @@ def deployment_name(model_id: object, model: object, api_base: object) -> object
 # guardrail_information statuses (LiteLLM's StandardLoggingGuardrailInformation; legacy names too)
 # guardrail_information statuses (LiteLLM's StandardLoggingGuardrailInformation; legacy names too)
 GUARDRAIL_OUTCOMES: dict[object, str] = {
-    "success": "passed", "guardrail_flagged": "passed", "guardrail_intervened": "blocked", "blocked": "blocked",
-    "guardrail_failed_to_respond": "error", "failure": "error"}
+    "success": "passed",
+    "guardrail_flagged": "passed",
+    "guardrail_intervened": "blocked",
+    "blocked": "blocked",
+    "guardrail_failed_to_respond": "error",
+    "failure": "error",
+}
 
 
 @dataclass(slots=True)
@@ -151,9 +161,14 @@ def guardrail_runs(slo: Mapping[str, Any]) -> list[GuardrailRun]:
             mode = ",".join(str(getattr(m, "value", m)) for m in mode[:4])
         duration = number(entry.get("duration"))
         run = _blank(GuardrailRun)
-        GuardrailRun.__init__(run, name=entry.get("guardrail_name"), hook=mode if isinstance(mode, str) else None,
-                              outcome=outcome, duration=duration if duration is not None and duration >= 0 else None,
-                              started=number(entry.get("start_time")))
+        GuardrailRun.__init__(
+            run,
+            name=entry.get("guardrail_name"),
+            hook=mode if isinstance(mode, str) else None,
+            outcome=outcome,
+            duration=duration if duration is not None and duration >= 0 else None,
+            started=number(entry.get("start_time")),
+        )
         out.append(run)
     return out
 
@@ -172,11 +187,21 @@ class BudgetReading:
 # entity type -> (entity fields, first present wins; max; spend; reset time). SLO.metadata first, then the
 # request's litellm_params.metadata (team and user reset times and the end user's max are only there).
 _BUDGETS = (
-    ("team", ("user_api_key_team_alias", "user_api_key_team_id"), "user_api_key_team_max_budget",
-     "user_api_key_team_spend", "user_api_key_team_budget_reset_at"),
+    (
+        "team",
+        ("user_api_key_team_alias", "user_api_key_team_id"),
+        "user_api_key_team_max_budget",
+        "user_api_key_team_spend",
+        "user_api_key_team_budget_reset_at",
+    ),
     ("key", ("user_api_key_alias",), "user_api_key_max_budget", "user_api_key_spend", "user_api_key_budget_reset_at"),
-    ("user", ("user_api_key_user_id",), "user_api_key_user_max_budget", "user_api_key_user_spend",
-     "user_api_key_user_budget_reset_at"),
+    (
+        "user",
+        ("user_api_key_user_id",),
+        "user_api_key_user_max_budget",
+        "user_api_key_user_spend",
+        "user_api_key_user_budget_reset_at",
+    ),
     ("end_user", ("user_api_key_end_user_id",), "user_api_end_user_max_budget", None, None),
 )
 
@@ -195,8 +220,9 @@ def moment(value: object) -> float | None:
     return None
 
 
-def budget_readings(slo_meta: Mapping[str, Any], params_meta: Mapping[str, Any],
-                    cost: float | None) -> list[BudgetReading]:
+def budget_readings(
+    slo_meta: Mapping[str, Any], params_meta: Mapping[str, Any], cost: float | None
+) -> list[BudgetReading]:
     """Budgets of the request's team, key (by alias only), user and end user, where metadata carries a maximum.
     A field is read from SLO.metadata, else (missing or None there) from the request's metadata."""
     out = []
@@ -224,9 +250,14 @@ def budget_readings(slo_meta: Mapping[str, Any], params_meta: Mapping[str, Any],
             value = slo_meta.get(reset_field)
             reset_at = moment(params_meta.get(reset_field) if value is None else value)
         reading = _blank(BudgetReading)
-        BudgetReading.__init__(reading, entity_type=entity_type, entity=entity, max_usd=maximum,
-                               remaining_usd=None if spend is None else maximum - spend - (cost or 0.0),
-                               reset_at=reset_at)
+        BudgetReading.__init__(
+            reading,
+            entity_type=entity_type,
+            entity=entity,
+            max_usd=maximum,
+            remaining_usd=None if spend is None else maximum - spend - (cost or 0.0),
+            reset_at=reset_at,
+        )
         out.append(reading)
     return out
 
@@ -276,9 +307,13 @@ def budget_sightings(metadata: Mapping[str, Any]) -> list[BudgetSighting]:
         if not isinstance(ident, str) or not ident:
             continue
         sighting = _blank(BudgetSighting)
-        BudgetSighting.__init__(sighting, entity_type=entity_type, ident=ident[:MAX_BUDGET_ID],
-                                spend=number(metadata.get(spend_field)),
-                                reset_at=reset_stamp(metadata.get(reset_field)) if reset_field else None)
+        BudgetSighting.__init__(
+            sighting,
+            entity_type=entity_type,
+            ident=ident[:MAX_BUDGET_ID],
+            spend=number(metadata.get(spend_field)),
+            reset_at=reset_stamp(metadata.get(reset_field)) if reset_field else None,
+        )
         out.append(sighting)
     return out
 
@@ -390,12 +425,16 @@ def attempt_start(kwargs: object) -> AttemptStart:
     params = mapping(fields.get("litellm_params"))
     # /v1/messages and /v1/responses keep the router's metadata under litellm_metadata
     meta = mapping(params.get("metadata")) or mapping(params.get("litellm_metadata"))
-    return AttemptStart(call_id=fields.get("litellm_call_id"),
-                        provider=fields.get("custom_llm_provider") or params.get("custom_llm_provider"),
-                        model_group=meta.get("model_group"),
-                        deployment=deployment_name(mapping(params.get("model_info")).get("id"),
-                                                   meta.get("deployment") or fields.get("model"),
-                                                   params.get("api_base")))
+    return AttemptStart(
+        call_id=fields.get("litellm_call_id"),
+        provider=fields.get("custom_llm_provider") or params.get("custom_llm_provider"),
+        model_group=meta.get("model_group"),
+        deployment=deployment_name(
+            mapping(params.get("model_info")).get("id"),
+            meta.get("deployment") or fields.get("model"),
+            params.get("api_base"),
+        ),
+    )
 
 
 def success(kwargs: object) -> Success:
@@ -429,10 +468,12 @@ def success(kwargs: object) -> Success:
         requested=requested if requested and requested != slo.get("model_group") else None,
         team=slo_meta.get("user_api_key_team_alias") or slo_meta.get("user_api_key_team_id"),
         deployment=deployment_name(slo.get("model_id"), slo.get("model"), slo.get("api_base")),
-        started=started, ended=ended,
+        started=started,
+        ended=ended,
         first_token=epoch(slo.get("completionStartTime")) if stream else None,
         overhead=overhead / 1000.0 if overhead is not None and overhead >= 0 else None,
-        stream=stream, cache_hit=cache_hit,
+        stream=stream,
+        cache_hit=cache_hit,
         prompt_tokens=amount(slo.get("prompt_tokens"), "prompt_tokens", problems),
         completion_tokens=amount(slo.get("completion_tokens"), "completion_tokens", problems),
         cached_tokens=amount(details.get("cached_tokens"), "cached_tokens", problems),
@@ -449,7 +490,8 @@ def success(kwargs: object) -> Success:
         problems=problems,
         guardrails=guardrail_runs(slo) if slo.get("guardrail_information") else [],
         budgets=budget_readings(slo_meta, meta, cost) if not cache_hit else [],
-        budget_sightings=budget_sightings(slo_meta) if not cache_hit else [])
+        budget_sightings=budget_sightings(slo_meta) if not cache_hit else [],
+    )
     return o
 
 
@@ -465,10 +507,16 @@ def failure(request_data: object, exc: object, user: object) -> Failure:
     problems: list[str] = []
     retries = amount(meta.get("attempted_retries"), "attempted_retries", problems)
     return Failure(
-        call_id=fields.get("litellm_call_id"), model=fields.get("model"),
-        provider=getattr(exc, "llm_provider", None) or None, team=team_of(user),
-        status_code=code, error_type=error_types.error_type(exc, code),
-        retries=retries, retries_group=meta.get("model_group") or fields.get("model"), problems=problems)
+        call_id=fields.get("litellm_call_id"),
+        model=fields.get("model"),
+        provider=getattr(exc, "llm_provider", None) or None,
+        team=team_of(user),
+        status_code=code,
+        error_type=error_types.error_type(exc, code),
+        retries=retries,
+        retries_group=meta.get("model_group") or fields.get("model"),
+        problems=problems,
+    )
 
 
 def failed_attempt(request_data: object, exc: object) -> FailedAttempt:
@@ -481,12 +529,18 @@ def failed_attempt(request_data: object, exc: object) -> FailedAttempt:
     code = error_types.status_code(exc)
     details = mapping(getattr(fields.get("litellm_logging_obj"), "model_call_details", None))
     o = _blank(FailedAttempt)
-    FailedAttempt.__init__(o, call_id=fields.get("litellm_call_id"), provider=provider,
-                           model_group=meta.get("model_group"),
-                           deployment=deployment_name(mapping(fields.get("model_info")).get("id"), fields.get("model"),
-                                                      fields.get("api_base")),
-                           status_code=code, error_type=error_types.error_type(exc, code),
-                           began=epoch(details.get("api_call_start_time")))
+    FailedAttempt.__init__(
+        o,
+        call_id=fields.get("litellm_call_id"),
+        provider=provider,
+        model_group=meta.get("model_group"),
+        deployment=deployment_name(
+            mapping(fields.get("model_info")).get("id"), fields.get("model"), fields.get("api_base")
+        ),
+        status_code=code,
+        error_type=error_types.error_type(exc, code),
+        began=epoch(details.get("api_call_start_time")),
+    )
     return o
 
 
@@ -503,13 +557,22 @@ class FailureEvent:
 def failure_event(kwargs: object) -> FailureEvent:
     fields = mapping(kwargs)
     slo = mapping(fields.get("standard_logging_object"))
-    return FailureEvent(call_id=fields.get("litellm_call_id"), error=fields.get("exception"),
-                        guardrails=guardrail_runs(slo) if slo.get("guardrail_information") else [])
+    return FailureEvent(
+        call_id=fields.get("litellm_call_id"),
+        error=fields.get("exception"),
+        guardrails=guardrail_runs(slo) if slo.get("guardrail_information") else [],
+    )
 
 
 # How a stream item carries an error in-band: SSE frames (/v1/messages), Responses API events
-_ERROR_FRAMES = (b"event: error", b"event:error", b'"type":"error"', b'"type": "error"', b"response.failed",
-                 b'data: {"error"')
+_ERROR_FRAMES = (
+    b"event: error",
+    b"event:error",
+    b'"type":"error"',
+    b'"type": "error"',
+    b"response.failed",
+    b'data: {"error"',
+)
 
 
 def stream_error(item: object) -> bool:
@@ -524,6 +587,8 @@ def stream_error(item: object) -> bool:
 
 def fallback(original_model_group: object, kwargs: object, success: bool) -> Fallback:
     fields = mapping(kwargs)
-    return Fallback(from_group=original_model_group,
-                    to_group=fields.get("model") or mapping(fields.get("metadata")).get("model_group"),
-                    success=success)
+    return Fallback(
+        from_group=original_model_group,
+        to_group=fields.get("model") or mapping(fields.get("metadata")).get("model_group"),
+        success=success,
+    )

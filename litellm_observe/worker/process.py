@@ -6,6 +6,7 @@ child never writes through its parent's. A fork is seen through os.register_at_f
 not by a getpid() per hook. While the state cannot be built (an unwritable, full or unsafe directory) metrics
 are off in that process, the proxy keeps serving, and it is tried again every _STORE_RETRY_SECONDS.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -49,10 +50,23 @@ class WorkerProcess:
     run's other workers), budget resets, cooldown watch, health, the requests in flight (`calls`), the
     deployment states it wrote (`recording.states`), its timers. flow.py's functions take it."""
 
-    def __init__(self, *, writer: SampleWriter, rec: Recorder, directory: layout.Directory,
-                 membership: runs.Membership | None, labels: Labeller, budgets: BudgetResets,
-                 cooldowns: CooldownWatch, health: WorkerHealth, calls: CallBook, recording: Recording,
-                 timers: Timers, inflight_timeout: float, internal_error: InternalError):
+    def __init__(
+        self,
+        *,
+        writer: SampleWriter,
+        rec: Recorder,
+        directory: layout.Directory,
+        membership: runs.Membership | None,
+        labels: Labeller,
+        budgets: BudgetResets,
+        cooldowns: CooldownWatch,
+        health: WorkerHealth,
+        calls: CallBook,
+        recording: Recording,
+        timers: Timers,
+        inflight_timeout: float,
+        internal_error: InternalError,
+    ):
         self.generation, self.pid = _generation, os.getpid()
         self.writer, self.rec, self.directory, self.membership = writer, rec, directory, membership
         self.labels, self.budgets, self.cooldowns, self.health = labels, budgets, cooldowns, health
@@ -89,10 +103,13 @@ class WorkerProcess:
             return False
         if handshakes.first_to_notice(directory):
             self.rec.observe_internal_errors(hook="run_directory")  # reserved: needs no new space
-            log.error("litellm_observe: the run directory %s was removed while the proxy ran (by a cleaner of old "
-                      "files that ignores locks, or by hand); made it again: every worker's counts are kept, those of "
-                      "workers that ended in the last second before may be lost. Keep metrics_dir where no cleaner "
-                      "runs (README: Containers and cleaners).", directory.path)
+            log.error(
+                "litellm_observe: the run directory %s was removed while the proxy ran (by a cleaner of old "
+                "files that ignores locks, or by hand); made it again: every worker's counts are kept, those of "
+                "workers that ended in the last second before may be lost. Keep metrics_dir where no cleaner "
+                "runs (README: Containers and cleaners).",
+                directory.path,
+            )
         return True
 
 
@@ -100,11 +117,20 @@ class Processes:
     """The logger's WorkerProcess: `current()` builds it when this process has none (or retries, when due),
     `live()` only looks. `disabled_reason` says why metrics are off, None while they are on."""
 
-    def __init__(self, settings: settings_mod.Settings, *, run_directory: str | None,
-                 model_names: Callable[[], Iterable[str] | None], caching_on: Callable[[], bool],
-                 router: Callable[[], object | None], start_exporter: bool, internal_error: InternalError,
-                 keep_run: Callable[[], bool], on_settle: Callable[[], None],
-                 read_cooldowns: Callable[[], Coroutine[Any, Any, None]]):
+    def __init__(
+        self,
+        settings: settings_mod.Settings,
+        *,
+        run_directory: str | None,
+        model_names: Callable[[], Iterable[str] | None],
+        caching_on: Callable[[], bool],
+        router: Callable[[], object | None],
+        start_exporter: bool,
+        internal_error: InternalError,
+        keep_run: Callable[[], bool],
+        on_settle: Callable[[], None],
+        read_cooldowns: Callable[[], Coroutine[Any, Any, None]],
+    ):
         self._settings = settings
         self._fixed_run_directory = run_directory
         self._model_names, self._caching_on, self._router = model_names, caching_on, router
@@ -162,11 +188,18 @@ class Processes:
             self._retry_at = time.monotonic() + _STORE_RETRY_SECONDS
             if self.disabled_reason is None:
                 where = f" ({e.filename})" if e.filename and e.filename != base else ""
-                self.disabled_reason = e.strerror if isinstance(e, layout.UnsafeDirectory) else (
-                    f"cannot write metrics to {base}: {e.strerror or e}{where}")
-                log.error("litellm_observe: %s; metrics are OFF in process %s, the proxy keeps serving; retrying "
-                          "every %d s. Set litellm_observe.metrics_dir to a writable directory with free space.",
-                          self.disabled_reason, os.getpid(), _STORE_RETRY_SECONDS)
+                self.disabled_reason = (
+                    e.strerror
+                    if isinstance(e, layout.UnsafeDirectory)
+                    else (f"cannot write metrics to {base}: {e.strerror or e}{where}")
+                )
+                log.error(
+                    "litellm_observe: %s; metrics are OFF in process %s, the proxy keeps serving; retrying "
+                    "every %d s. Set litellm_observe.metrics_dir to a writable directory with free space.",
+                    self.disabled_reason,
+                    os.getpid(),
+                    _STORE_RETRY_SECONDS,
+                )
             return None
         if self.disabled_reason is not None:
             log.warning("litellm_observe: metrics are ON again in process %s (%s)", os.getpid(), directory.path)
@@ -181,12 +214,14 @@ class Processes:
         if root is not None:
             from .supervisor import ExporterSupervisor
 
-            ExporterSupervisor(directory, root, settings, keep_run=self._keep_run,
-                               start_exporters=self._start_exporter).start()
+            ExporterSupervisor(
+                directory, root, settings, keep_run=self._keep_run, start_exporters=self._start_exporter
+            ).start()
         return process
 
-    def _build(self, writer: SampleWriter, directory: layout.Directory,
-               membership: runs.Membership | None) -> WorkerProcess:
+    def _build(
+        self, writer: SampleWriter, directory: layout.Directory, membership: runs.Membership | None
+    ) -> WorkerProcess:
         settings = self._settings
         rec = Recorder(writer)
 
@@ -200,9 +235,18 @@ class Processes:
         labels = Labeller(LabelCaps(cap_for, directory, overflowed), self._model_names)
         budgets = BudgetResets(directory)
         calls = CallBook()
-        return WorkerProcess(writer=writer, rec=rec, directory=directory, membership=membership, labels=labels,
-                             budgets=budgets, cooldowns=CooldownWatch(directory, self._router),
-                             health=WorkerHealth(rec, self._internal_error), calls=calls,
-                             recording=Recording(rec, labels, calls, budgets, self._caching_on),
-                             timers=Timers(self._on_settle, self._read_cooldowns),
-                             inflight_timeout=settings.inflight_timeout_seconds, internal_error=self._internal_error)
+        return WorkerProcess(
+            writer=writer,
+            rec=rec,
+            directory=directory,
+            membership=membership,
+            labels=labels,
+            budgets=budgets,
+            cooldowns=CooldownWatch(directory, self._router),
+            health=WorkerHealth(rec, self._internal_error),
+            calls=calls,
+            recording=Recording(rec, labels, calls, budgets, self._caching_on),
+            timers=Timers(self._on_settle, self._read_cooldowns),
+            inflight_timeout=settings.inflight_timeout_seconds,
+            internal_error=self._internal_error,
+        )

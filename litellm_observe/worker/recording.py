@@ -5,6 +5,7 @@ decide; this module is told), so it is tested with a Recorder, a Labeller and ob
 Deadlines and what this process timed itself run on the monotonic clock (`mono`: a wall clock step never
 moves them); LiteLLM's timestamps and the gauges' `when` are wall clock (`now`).
 """
+
 from __future__ import annotations
 
 import math
@@ -32,8 +33,9 @@ class Recording:
     for each deployment (deployment_state is a most-recent gauge; a cooldown that lapsed goes back to partial
     outage only if nothing this process saw since said otherwise)."""
 
-    def __init__(self, rec: Recorder, labels: Labeller, calls: CallBook, budgets: BudgetResets,
-                 caching_on: Callable[[], bool]):
+    def __init__(
+        self, rec: Recorder, labels: Labeller, calls: CallBook, budgets: BudgetResets, caching_on: Callable[[], bool]
+    ):
         self.rec = rec
         self.labels = labels
         self._calls = calls  # guardrail runs are counted once per run (calls.first_guardrail_report)
@@ -74,10 +76,15 @@ class Recording:
         if self._caching_on():
             rec.cache_misses(model=served)
         self._answered(o, provider, served, labels.label("deployment", o.deployment), now)
-        for token_type, tokens in (("input", o.prompt_tokens), ("output", o.completion_tokens),
-                                   ("cached_input", o.cached_tokens), ("reasoning", o.reasoning_tokens),
-                                   ("cache_creation_input", o.cache_creation_tokens),
-                                   ("audio_input", o.audio_input_tokens), ("audio_output", o.audio_output_tokens)):
+        for token_type, tokens in (
+            ("input", o.prompt_tokens),
+            ("output", o.completion_tokens),
+            ("cached_input", o.cached_tokens),
+            ("reasoning", o.reasoning_tokens),
+            ("cache_creation_input", o.cache_creation_tokens),
+            ("audio_input", o.audio_input_tokens),
+            ("audio_output", o.audio_output_tokens),
+        ):
             if tokens:
                 rec.tokens_used(provider=provider, model=served, team=team, token_type=token_type, amount=tokens)
         if o.cost:
@@ -117,23 +124,37 @@ class Recording:
                 if (d := duration((o.ended - o.first_token) / (completion - 1))) is not None:
                     rec.time_per_output_token_seconds(provider=provider, model=served, value=d)
 
-    def request_failed(self, requested: object, provider: object, team: object, code: int, error_type: str,
-                       started: float | None, now: float) -> None:
+    def request_failed(
+        self,
+        requested: object,
+        provider: object,
+        team: object,
+        code: int,
+        error_type: str,
+        started: float | None,
+        now: float,
+    ) -> None:
         """A request that ended failed: what the client was answered (`started`, `now`: monotonic)."""
         labels = self.labels
         model, provider_label, status = labels.model(requested), labels.label("provider", provider), str(code)
         team_label = labels.team(team)
         self.rec.requests(model=model, provider=provider_label, team=team_label, status_code=status)
-        self.rec.errors(model=model, provider=provider_label, team=team_label,
-                        error_type=labels.label("error_type", error_type), status_code=status)
+        self.rec.errors(
+            model=model,
+            provider=provider_label,
+            team=team_label,
+            error_type=labels.label("error_type", error_type),
+            status_code=status,
+        )
         if started is not None and (d := duration(now - started)) is not None:
             self.rec.request_duration_seconds(model=model, provider=provider_label, value=d)
 
     def stream_answered(self, call: Call, end: float) -> None:
         """A stream that ended cleanly and alone (no terminal event came): answered, as far as it went."""
         model, provider = self.labels.model(call.model), self.labels.label("provider", call.attempt_provider)
-        self.rec.requests(model=model, provider=provider, team=self.labels.team(obs.team_of(call.user)),
-                          status_code="200")
+        self.rec.requests(
+            model=model, provider=provider, team=self.labels.team(obs.team_of(call.user)), status_code="200"
+        )
         if (d := duration(end - call.started)) is not None:
             self.rec.request_duration_seconds(model=model, provider=provider, value=d)
 
@@ -141,18 +162,23 @@ class Recording:
         """At a request's end: the retries within each model group it tried (calls.py)."""
         if call.groups is not None:
             for retried in call.retries():
-                self.rec.retries(provider=self.labels.label("provider", retried.provider),
-                                 model=self.labels.model(retried.group), amount=retried.retries)
+                self.rec.retries(
+                    provider=self.labels.label("provider", retried.provider),
+                    model=self.labels.model(retried.group),
+                    amount=retried.retries,
+                )
 
     def router_retries(self, provider: object, group: object, retries: float) -> None:
         """The router's own count, for a request this process saw no start of."""
-        self.rec.retries(provider=self.labels.label("provider", provider), model=self.labels.model(group),
-                         amount=retries)
+        self.rec.retries(
+            provider=self.labels.label("provider", provider), model=self.labels.model(group), amount=retries
+        )
 
     def guardrails(self, call_id: object, runs: list[obs.GuardrailRun], mono: float) -> None:
         for run in runs:
             if isinstance(call_id, str) and not self._calls.first_guardrail_report(
-                    (call_id, run.name if isinstance(run.name, str) else None, run.hook, run.started), mono):
+                (call_id, run.name if isinstance(run.name, str) else None, run.hook, run.started), mono
+            ):
                 continue
             guardrail, hook = self.labels.label("guardrail", run.name), self.labels.label("hook", run.hook)
             self.rec.guardrail_requests(guardrail=guardrail, hook=hook, outcome=run.outcome)
@@ -160,8 +186,11 @@ class Recording:
                 self.rec.guardrail_latency_seconds(guardrail=guardrail, hook=hook, value=run.duration)
 
     def fallback(self, o: obs.Fallback) -> None:
-        self.rec.fallbacks(from_model=self.labels.model(o.from_group), to_model=self.labels.model(o.to_group),
-                           success="true" if o.success else "false")
+        self.rec.fallbacks(
+            from_model=self.labels.model(o.from_group),
+            to_model=self.labels.model(o.to_group),
+            success="true" if o.success else "false",
+        )
 
     # ---- attempt level and deployments -----------------------------------------------------------
     def state(self, provider: str, model: str, deployment: str, state: float, now: float) -> None:
@@ -174,8 +203,9 @@ class Recording:
         labels = self.labels
         provider, model = labels.label("provider", o.provider), labels.model(o.model_group)
         deployment = labels.label("deployment", o.deployment)
-        self.rec.provider_requests(provider=provider, model=model, deployment=deployment,
-                                   status_code=str(o.status_code))
+        self.rec.provider_requests(
+            provider=provider, model=model, deployment=deployment, status_code=str(o.status_code)
+        )
         self.rec.provider_errors(provider=provider, model=model, deployment=deployment, error_type=o.error_type)
         self.state(provider, model, deployment, PARTIAL_OUTAGE, now)
         if o.began is not None and (d := duration(now - o.began)) is not None:
@@ -184,13 +214,18 @@ class Recording:
     def unreported_attempts(self, call: Call, count: int, code: int, error_type: str | None) -> None:
         """Attempts of a settled request that nobody reported, counted as what ended them (flow.py decides)."""
         labels = self.labels
-        provider, model = labels.label("provider", call.attempt_provider), labels.model(call.attempt_group or call.model)
+        provider, model = (
+            labels.label("provider", call.attempt_provider),
+            labels.model(call.attempt_group or call.model),
+        )
         deployment = labels.label("deployment", call.attempt_deployment)
-        self.rec.provider_requests(provider=provider, model=model, deployment=deployment, status_code=str(code),
-                                   amount=count)
+        self.rec.provider_requests(
+            provider=provider, model=model, deployment=deployment, status_code=str(code), amount=count
+        )
         if error_type is not None:
-            self.rec.provider_errors(provider=provider, model=model, deployment=deployment, error_type=error_type,
-                                     amount=count)
+            self.rec.provider_errors(
+                provider=provider, model=model, deployment=deployment, error_type=error_type, amount=count
+            )
         began, ended = call.attempt_began, call.stream_ended_at or call.ended_at
         if began is not None and ended is not None and (d := duration(ended - began)) is not None:
             self.rec.provider_latency_seconds(provider=provider, model=model, deployment=deployment, value=d)
@@ -200,14 +235,25 @@ class Recording:
         labels = self.labels
         for cooldown in reading.started:
             d = cooldown.deployment
-            self.rec.deployment_cooldowns(provider=labels.label("provider", d.provider), model=labels.model(d.group),
-                                          deployment=labels.label("deployment", d.name),
-                                          reason=labels.label("reason", cooldown.reason))
+            self.rec.deployment_cooldowns(
+                provider=labels.label("provider", d.provider),
+                model=labels.model(d.group),
+                deployment=labels.label("deployment", d.name),
+                reason=labels.label("reason", cooldown.reason),
+            )
         for d in reading.active:
-            self.state(labels.label("provider", d.provider), labels.model(d.group),
-                       labels.label("deployment", d.name), COMPLETE_OUTAGE, now)
+            self.state(
+                labels.label("provider", d.provider),
+                labels.model(d.group),
+                labels.label("deployment", d.name),
+                COMPLETE_OUTAGE,
+                now,
+            )
         for d in reading.lapsed:  # back to partial outage, unless a call this process saw since says otherwise
-            provider, model, name = (labels.label("provider", d.provider), labels.model(d.group),
-                                     labels.label("deployment", d.name))
+            provider, model, name = (
+                labels.label("provider", d.provider),
+                labels.model(d.group),
+                labels.label("deployment", d.name),
+            )
             if self.states.get((provider, model, name)) == COMPLETE_OUTAGE:
                 self.state(provider, model, name, PARTIAL_OUTAGE, now)

@@ -5,6 +5,7 @@ keeps the old names as deprecated aliases that warn on every read; 1.105 and 1.1
 old names. Every read here is guarded: a router of another shape gives nothing, never an error. The router
 is typed Any: LiteLLM's, read by duck typing across versions.
 """
+
 from __future__ import annotations
 
 import sys

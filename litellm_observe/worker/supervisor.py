@@ -10,6 +10,7 @@ A worker that is recycled or killed takes nothing with it: the exporter is its o
 it. The handshake (lock names, pid file, exit codes) is rundir/handshakes.py's; this module never imports
 the exporter.
 """
+
 from __future__ import annotations
 
 import logging
@@ -45,8 +46,14 @@ def _read(path: str) -> str | None:
 
 
 class ExporterSupervisor(threading.Thread):
-    def __init__(self, directory: Directory, root: Root, settings: settings_mod.Settings,
-                 keep_run: Callable[[], bool] = lambda: False, start_exporters: bool = True):
+    def __init__(
+        self,
+        directory: Directory,
+        root: Root,
+        settings: settings_mod.Settings,
+        keep_run: Callable[[], bool] = lambda: False,
+        start_exporters: bool = True,
+    ):
         super().__init__(daemon=True, name="litellm-observe-supervisor")
         self.directory, self.root, self.settings = directory, root, settings
         self._keep_run, self._start_exporters = keep_run, start_exporters
@@ -76,10 +83,19 @@ class ExporterSupervisor(threading.Thread):
     def _spawn(self) -> None:
         """Start an exporter with exactly this worker's settings, however they were given (config file,
         environment, or ObserveLogger(settings)): through a pipe, so no secret is in argv or environ."""
-        cmd = [sys.executable, "-m", EXPORTER_MODULE, "--run-dir", self.directory.path, "--root", self.root.arg(),
-               "--settings-stdin"]
-        child = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, start_new_session=True,
-                                 close_fds=True)
+        cmd = [
+            sys.executable,
+            "-m",
+            EXPORTER_MODULE,
+            "--run-dir",
+            self.directory.path,
+            "--root",
+            self.root.arg(),
+            "--settings-stdin",
+        ]
+        child = subprocess.Popen(
+            cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, start_new_session=True, close_fds=True
+        )
         self._children.append(child)
         try:
             assert child.stdin is not None  # stdin=PIPE

@@ -4,6 +4,7 @@ Both are scheduled on the running event loop (the proxy's); without one (a test 
 nothing is scheduled: the next hook settles what is due, and tests call the logger's settle() and
 read_cooldowns() themselves. Deadlines are on the monotonic clock.
 """
+
 from __future__ import annotations
 
 import asyncio

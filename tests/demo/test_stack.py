@@ -1,4 +1,5 @@
 """demo.stack: the demo keeps its usual ports when started right after another demo."""
+
 from __future__ import annotations
 
 import socket

@@ -1,4 +1,5 @@
 """The demo's summary line: parsing the exporter's text, the quantile, the line."""
+
 from __future__ import annotations
 
 import math
@@ -40,8 +41,10 @@ def test_the_line_shows_rates_over_the_interval_and_totals():
     before = summary.Sample(0.0)
     after = summary.Sample.parse(TEXT, 10.0)
     text = summary.line(before, after, 10.0, ['LitellmHighErrorRate{provider="mistral"}'])
-    assert text == ('[  10s] 12.0 req/s (200 10.0 500 2.0) | errors 16.7% | p95 1.75s | in flight 3 | '
-                    'tokens 1,234 | spend $0.7500 | firing: LitellmHighErrorRate{provider="mistral"}')
+    assert text == (
+        "[  10s] 12.0 req/s (200 10.0 500 2.0) | errors 16.7% | p95 1.75s | in flight 3 | "
+        'tokens 1,234 | spend $0.7500 | firing: LitellmHighErrorRate{provider="mistral"}'
+    )
 
 
 def test_no_traffic_and_no_prometheus():
@@ -50,19 +53,22 @@ def test_no_traffic_and_no_prometheus():
     assert "0.0 req/s (none yet) | errors - | p95 -" in text and "firing" not in text
 
 
-@pytest.mark.parametrize("buckets, q, expected", [
-    ({1.0: 0, 2.0: 10, math.inf: 10}, 0.5, 1.5),
-    ({1.0: 10, 2.0: 10, math.inf: 10}, 0.95, 0.95),
-    ({1.0: 0, 2.0: 0, math.inf: 10}, 0.5, 2.0),  # in +Inf: the highest finite edge, as Prometheus says
-    ({1.0: 0, math.inf: 0}, 0.5, None),
-])
+@pytest.mark.parametrize(
+    "buckets, q, expected",
+    [
+        ({1.0: 0, 2.0: 10, math.inf: 10}, 0.5, 1.5),
+        ({1.0: 10, 2.0: 10, math.inf: 10}, 0.95, 0.95),
+        ({1.0: 0, 2.0: 0, math.inf: 10}, 0.5, 2.0),  # in +Inf: the highest finite edge, as Prometheus says
+        ({1.0: 0, math.inf: 0}, 0.5, None),
+    ],
+)
 def test_quantile_interpolates_as_prometheus_does(buckets, q, expected):
     assert summary.quantile(q, buckets) == expected
 
 
 @given(st.lists(st.integers(0, 50), min_size=1, max_size=8), st.floats(0.01, 0.99))
 def test_quantile_lies_inside_the_bucket_that_holds_its_rank(counts, q):
-    edges = [0.1 * 2 ** i for i in range(len(counts))]
+    edges = [0.1 * 2**i for i in range(len(counts))]
     cumulative, running = {}, 0
     for edge, n in zip(edges, counts):
         running += n

@@ -1,4 +1,5 @@
 """The demo's side of the fake upstream: varied answers, rate-limit headers, failures, outages."""
+
 from __future__ import annotations
 
 from collections import Counter
@@ -10,8 +11,12 @@ from litellm_observe.demo.upstream import FakeUpstream
 
 
 def _post(up: FakeUpstream, model: str, stream: bool = False) -> httpx.Response:
-    body = {"model": model, "messages": [{"role": "user", "content": "hi"}], "stream": stream,
-            "stream_options": {"include_usage": True}}
+    body = {
+        "model": model,
+        "messages": [{"role": "user", "content": "hi"}],
+        "stream": stream,
+        "stream_options": {"include_usage": True},
+    }
     return httpx.post(f"{up.base_url}/chat/completions", json=body, timeout=30)
 
 

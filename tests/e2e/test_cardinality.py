@@ -1,4 +1,5 @@
 """Issue 5 §1: a cardinality attack through a real proxy grows no series past the caps."""
+
 import uuid
 from pathlib import Path
 
@@ -26,8 +27,9 @@ def _attack_jobs(proxy: Proxy, phase: int) -> list[dict]:
     for i in range(1000):  # random model names, random users, master key
         jobs.append(dict(model=f"rand-{uuid.uuid4().hex}", extra={"user": uuid.uuid4().hex}))
     for i in range(1250):  # real model, one of 200 teams, random users
-        jobs.append(dict(model="ok", key=f"sk-team-{teams[i % 200]}", content=f"p{phase} {i}",
-                         extra={"user": uuid.uuid4().hex}))
+        jobs.append(
+            dict(model="ok", key=f"sk-team-{teams[i % 200]}", content=f"p{phase} {i}", extra={"user": uuid.uuid4().hex})
+        )
     jobs += [dict(model="ok", content=f"normal p{phase} {i}") for i in range(250)]  # normal traffic
     return jobs
 

@@ -6,6 +6,7 @@ wipe of its multiprocess directory (its `*.db` files) never touches our files, w
 What LiteLLM's wipe does to the *first* proxy's own LiteLLM counters is upstream issue 42566: printed, not
 asserted.
 """
+
 from __future__ import annotations
 
 import os
@@ -52,8 +53,9 @@ def test_beside_the_builtin_callback_both_count_and_neither_wipes_the_other(upst
     a = _proxy(tmp_path, upstream, "a", shared_tmp, ports[0])
     b = _proxy(tmp_path, upstream, "b", shared_tmp, ports[1])
     with a:
-        jobs = [dict(model="ok", content=f"a {i}") for i in range(24)] + [dict(model="bad500", content=f"a f {i}")
-                                                                          for i in range(4)]
+        jobs = [dict(model="ok", content=f"a {i}") for i in range(24)] + [
+            dict(model="bad500", content=f"a f {i}") for i in range(4)
+        ]
         seen, unanswered = load.send(a, jobs, threads=2, seconds=120)  # recycling resets a few connections
         n = sum(seen.values())
         assert n >= 14, unanswered
@@ -68,8 +70,10 @@ def test_beside_the_builtin_callback_both_count_and_neither_wipes_the_other(upst
             text = a.scrape()
             assert total(text, "requests") == n, "our counts for proxy a changed when proxy b booted"
             assert all(run.is_dir() for run in runs), "LiteLLM's wipe removed a run directory of ours"
-            print(f"LiteLLM's own total for proxy a after proxy b booted: {_builtin_total(_builtin(a, ports[0]))} "
-                  "(28 before; upstream issue 42566)")
+            print(
+                f"LiteLLM's own total for proxy a after proxy b booted: {_builtin_total(_builtin(a, ports[0]))} "
+                "(28 before; upstream issue 42566)"
+            )
             for proxy, port in ((a, ports[0]), (b, ports[1])):
                 assert total(proxy.scrape(), "observe_internal_errors") == 0
                 _builtin(proxy, port)  # LiteLLM's own still renders: no registration clash

@@ -7,6 +7,7 @@ in LiteLLM's image, and sees only its own processes. Each proxy runs 2 workers. 
 what we count: each exporter serves exactly what its own proxy answered, no total goes down or vanishes,
 and no log holds a traceback.
 """
+
 from __future__ import annotations
 
 import os
@@ -25,8 +26,10 @@ from tests.support.metrics import total
 from tests.support.proxy import Proxy, default_config, free_port
 from tests.support.users import REPO
 
-pytestmark = [pytest.mark.e2e,
-              pytest.mark.skipif(os.geteuid() != 0, reason="PID namespaces and mounts need root (CI runs as root)")]
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.skipif(os.geteuid() != 0, reason="PID namespaces and mounts need root (CI runs as root)"),
+]
 CONTAINER = ("unshare", "--pid", "--fork", "--mount-proc", "--kill-child")
 
 
@@ -59,7 +62,7 @@ def _no_traceback(*logs: Path) -> None:
         for i, line in enumerate(lines):
             if line.startswith("Traceback (most recent call last)"):
                 block = [line]
-                for follow in lines[i + 1:]:
+                for follow in lines[i + 1 :]:
                     block.append(follow)
                     if not follow.startswith((" ", "\t")):
                         break
@@ -72,10 +75,25 @@ class Sidecar:
     def __init__(self, volume: Path, log: Path):
         self.port = free_port()
         self.log = log
-        self.proc = subprocess.Popen([*CONTAINER, sys.executable, "-m", "litellm_observe", "serve-metrics", "--dir",
-                                      str(volume), "--address", "127.0.0.1", "--port", str(self.port)],
-                                     env={**os.environ, "PYTHONPATH": REPO}, stdout=subprocess.DEVNULL,
-                                     stderr=open(log, "wb"), start_new_session=True)
+        self.proc = subprocess.Popen(
+            [
+                *CONTAINER,
+                sys.executable,
+                "-m",
+                "litellm_observe",
+                "serve-metrics",
+                "--dir",
+                str(volume),
+                "--address",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+            ],
+            env={**os.environ, "PYTHONPATH": REPO},
+            stdout=subprocess.DEVNULL,
+            stderr=open(log, "wb"),
+            start_new_session=True,
+        )
         self.url = f"http://127.0.0.1:{self.port}/metrics"
         wait_until(lambda: _requests(self.url) is not None, timeout=60, what="the sidecar")
 
@@ -111,8 +129,11 @@ def test_two_containers_and_a_sidecar_share_one_volume_and_never_wipe_each_other
                 assert _requests(a.metrics_url) == answered_a
                 _settle(sidecar.url, answered_a + answered_b, "the sidecar")
                 a.stop()  # container A stops: every process of its namespace dies, its exporter too
-                wait_until(lambda: len([p for p in volume.iterdir() if p.name.startswith(layout.RUN_PREFIX)]) == 1,
-                           timeout=60, what="A's ended run folded by the sidecar")
+                wait_until(
+                    lambda: len([p for p in volume.iterdir() if p.name.startswith(layout.RUN_PREFIX)]) == 1,
+                    timeout=60,
+                    what="A's ended run folded by the sidecar",
+                )
                 assert _requests(sidecar.url) == answered_a + answered_b
                 assert _requests(b.metrics_url) == answered_b
                 with a2:  # A again: its exporter starts from 0, B and the sidecar keep theirs
@@ -147,8 +168,9 @@ def test_age_based_cleaning_of_a_tmpfs_temp_dir_never_touches_a_live_run(upstrea
             _settle(proxy.metrics_url, answered, "the exporter")
             (temp / "someone-elses-old-dir").mkdir()
             time.sleep(3)  # everything is older than the rule's age now
-            cleaned = subprocess.run(["systemd-tmpfiles", "--clean", str(rule)], capture_output=True, text=True,
-                                     timeout=60)
+            cleaned = subprocess.run(
+                ["systemd-tmpfiles", "--clean", str(rule)], capture_output=True, text=True, timeout=60
+            )
             assert cleaned.returncode == 0, cleaned.stderr
             assert not (temp / "someone-elses-old-dir").exists()  # the control: the rule does clean
             assert _requests(proxy.metrics_url) == answered
@@ -195,17 +217,40 @@ def test_an_arbitrary_uid_without_passwd_entry_on_a_read_only_root(upstream, tmp
         volume, temp = workdir / "volume", workdir / "tmp"
         for d in (workdir, volume, temp):
             d.mkdir(exist_ok=True)
-        script = (f"mount -o remount,bind,ro / && mount -t tmpfs -o mode=1777 tmpfs {volume} && "
-                  f"mount -t tmpfs -o mode=1777 tmpfs {temp} && "
-                  f"exec setpriv --reuid={uid} --regid=0 --clear-groups -- \"$@\"")
+        script = (
+            f"mount -o remount,bind,ro / && mount -t tmpfs -o mode=1777 tmpfs {volume} && "
+            f"mount -t tmpfs -o mode=1777 tmpfs {temp} && "
+            f'exec setpriv --reuid={uid} --regid=0 --clear-groups -- "$@"'
+        )
         config = default_config(upstream.base_url, free_port())
         config["litellm_observe"]["metrics_dir"] = str(volume / "metrics")
-        proxy = Proxy(workdir, upstream.base_url, workers=2, config=config, tmpdir=temp,
-                      wrap=("unshare", "--mount", "--propagation", "private", "--pid", "--fork", "--mount-proc",
-                            "--kill-child", "sh", "-c", script, "sh"),
-                      command=(host.python, "-c", "from litellm.proxy.proxy_cli import run_server; run_server()"),
-                      env={**host.env, "PYTHONPATH": os.pathsep.join(filter(None, (host.repo, host.site))),
-                           "HOME": "/nonexistent"})
+        proxy = Proxy(
+            workdir,
+            upstream.base_url,
+            workers=2,
+            config=config,
+            tmpdir=temp,
+            wrap=(
+                "unshare",
+                "--mount",
+                "--propagation",
+                "private",
+                "--pid",
+                "--fork",
+                "--mount-proc",
+                "--kill-child",
+                "sh",
+                "-c",
+                script,
+                "sh",
+            ),
+            command=(host.python, "-c", "from litellm.proxy.proxy_cli import run_server; run_server()"),
+            env={
+                **host.env,
+                "PYTHONPATH": os.pathsep.join(filter(None, (host.repo, host.site))),
+                "HOME": "/nonexistent",
+            },
+        )
         with proxy:
             answered = _load(proxy, "openshift")
             _settle(proxy.metrics_url, answered, "the exporter")
@@ -213,8 +258,11 @@ def test_an_arbitrary_uid_without_passwd_entry_on_a_read_only_root(upstream, tmp
             assert litellm, "no LiteLLM process found"
             status = _read(f"/proc/{litellm[0]}/status").decode()
             assert f"Uid:\t{uid}\t" in status and "Gid:\t0\t" in status  # as set, and it is not root
-            root_mount = [line.split() for line in _read(f"/proc/{litellm[0]}/mountinfo").decode().splitlines()
-                          if line.split()[4] == "/"][0]
+            root_mount = [
+                line.split()
+                for line in _read(f"/proc/{litellm[0]}/mountinfo").decode().splitlines()
+                if line.split()[4] == "/"
+            ][0]
             assert root_mount[5].split(",")[0] == "ro"  # the root filesystem it sees is read-only
         _no_traceback(proxy.log_path)
 

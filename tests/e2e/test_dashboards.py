@@ -6,6 +6,7 @@ and increases see the traffic. Grafana's variables are substituted
 the way Grafana does it with every variable set to All, and each query must parse and return
 at least one series, except the panels in NO_DATA, each with the reason it cannot have data here.
 """
+
 from __future__ import annotations
 
 import datetime
@@ -32,21 +33,29 @@ JOB = "litellm"
 RATE_INTERVAL = "1m"  # what Grafana computes with its default 15s scrape interval setting: 4 x 15s
 DASHBOARD_RANGE = "6h"  # the dashboards' default time range, now-6h to now
 NO_DATA = {
-    ("litellm-spend", "Budget resets by entity type"):
-        "budget resets happen in LiteLLM's database jobs; the test proxy runs without a database",
-    ("litellm-exporter-health", "Label overflow by label"):
-        "counts label values beyond the cap (200 per label by default); the load uses a handful",
+    (
+        "litellm-spend",
+        "Budget resets by entity type",
+    ): "budget resets happen in LiteLLM's database jobs; the test proxy runs without a database",
+    (
+        "litellm-exporter-health",
+        "Label overflow by label",
+    ): "counts label values beyond the cap (200 per label by default); the load uses a handful",
 }
 
 # Panels whose right answer after the load is 0; they still must return a series.
 ZERO_IS_RIGHT = {
     ("litellm-overview", "Requests in flight"): "the load is over when the queries run: nothing is in flight",
-    ("litellm-overview", "Worker starts and exits"):
-        "the workers started before Prometheus's first scrape and none is recycled here (tests/e2e/test_workers.py "
-        "recycles and kills workers); each worker creates the exit series at 0, so the panel shows 0",
-    ("litellm-exporter-health", "Internal errors by hook"):
-        "counts events the logger failed to record: a healthy run has none; every worker's store creates the "
-        "series at 0, so the panel shows 0 rather than no data",
+    (
+        "litellm-overview",
+        "Worker starts and exits",
+    ): "the workers started before Prometheus's first scrape and none is recycled here (tests/e2e/test_workers.py "
+    "recycles and kills workers); each worker creates the exit series at 0, so the panel shows 0",
+    (
+        "litellm-exporter-health",
+        "Internal errors by hook",
+    ): "counts events the logger failed to record: a healthy run has none; every worker's store creates the "
+    "series at 0, so the panel shows 0 rather than no data",
 }
 INF = float("inf")
 
@@ -109,17 +118,28 @@ def prometheus(tmp_path_factory):
     requests = metric("requests").sample_names(Settings().namespace)[0]
     build_info = metric("observe_build_info").sample_names(Settings().namespace)[0]
     files = {name: (SUPPORT / name).read_text() for name in ("custom_auth.py", "guardrails.py")}
-    with FakeUpstream() as upstream, Proxy(tmp_path_factory.mktemp("dashboards-proxy"), upstream.base_url,
-                                           workers=4, config=_config(upstream.base_url), files=files) as proxy, \
-            PrometheusServer({JOB: [proxy.metrics_target]}) as prom:
+    with (
+        FakeUpstream() as upstream,
+        Proxy(
+            tmp_path_factory.mktemp("dashboards-proxy"),
+            upstream.base_url,
+            workers=4,
+            config=_config(upstream.base_url),
+            files=files,
+        ) as proxy,
+        PrometheusServer({JOB: [proxy.metrics_target]}) as prom,
+    ):
         prom.wait_for(f'{build_info}{{job="{JOB}"}}', timeout=60)  # scraped before any traffic
         expected = 0
         # Twice: a series is born on its first event, and rate() cannot see the step from
         # nothing to its first value; the second round moves every series Prometheus already has.
         for tag in ("first-", "second-"):
             expected += sum(load.run(proxy, load.mixed_jobs(tag) + _signal_jobs(tag)).values())
-            wait_until(lambda: total(proxy.scrape(), "requests") == expected, timeout=60,
-                       what=f"the exporter to count {expected} requests")
+            wait_until(
+                lambda: total(proxy.scrape(), "requests") == expected,
+                timeout=60,
+                what=f"the exporter to count {expected} requests",
+            )
             prom.wait_for(f'sum({requests}{{job="{JOB}"}}) == {expected}', timeout=60)
         time.sleep(3)  # a few more scrapes, so every rate window holds samples after the last increment
         yield prom
@@ -136,8 +156,12 @@ def _config(api_base: str) -> dict:
         params = {"model": f"openai/{upstream}", "api_base": api_base, "api_key": "fake", **(PRICE if priced else {})}
         return {"model_name": name, "litellm_params": params, **({"model_info": info} if info else {})}
 
-    config["model_list"] += [entry("pair", "fake-500--pair", id="pair-bad"), entry("pair", "fake-ok", id="pair-good"),
-                             entry("rich", "fake-rich"), entry("free", "fake-ok--free", priced=False)]
+    config["model_list"] += [
+        entry("pair", "fake-500--pair", id="pair-bad"),
+        entry("pair", "fake-ok", id="pair-good"),
+        entry("rich", "fake-rich"),
+        entry("free", "fake-ok--free", priced=False),
+    ]
     config["router_settings"].update({"allowed_fails": 1, "cooldown_time": 5})
     # allowed_fails on the router cools down even a group's only deployment after its second failure on a
     # worker within the minute; then `flaky`'s retries never reach the upstream, and in some runs the
@@ -147,10 +171,15 @@ def _config(api_base: str) -> dict:
         if entry["model_name"] == "flaky":
             entry["model_info"] = {"allowed_fails": 1000}
     config["guardrails"] = [
-        {"guardrail_name": "block-word",
-         "litellm_params": {"guardrail": "guardrails.BlockWord", "mode": "pre_call", "default_on": True}},
-        {"guardrail_name": "passes",
-         "litellm_params": {"guardrail": "guardrails.Passes", "mode": "post_call", "default_on": True}}]
+        {
+            "guardrail_name": "block-word",
+            "litellm_params": {"guardrail": "guardrails.BlockWord", "mode": "pre_call", "default_on": True},
+        },
+        {
+            "guardrail_name": "passes",
+            "litellm_params": {"guardrail": "guardrails.Passes", "mode": "post_call", "default_on": True},
+        },
+    ]
     config["general_settings"]["custom_auth"] = "custom_auth.user_api_key_auth"
     return config
 
@@ -184,7 +213,11 @@ def test_variables_list_the_load(prometheus):
         scope, options = resolve_variables(prometheus, data)
         assert options["job"] == [JOB], uid  # only targets exporting build info: not Prometheus itself
         assert len(options["instance"]) == 1 and scope["instance"] == grafana_regex_escape(options["instance"][0])
-        assert "ok" in options["model"] and "openai" in options["provider"] and sorted(options["team"]) == ["budgeted", "unknown"]
+        assert (
+            "ok" in options["model"]
+            and "openai" in options["provider"]
+            and sorted(options["team"]) == ["budgeted", "unknown"]
+        )
 
 
 def test_every_panel_query_parses_and_returns_data(prometheus):
@@ -200,8 +233,9 @@ def test_every_panel_query_parses_and_returns_data(prometheus):
             failures.append(f"{uid} / {title} / {ref}: Prometheus rejected the query: {error}\n  {expr}")
         elif (uid, title) in NO_DATA:
             if series:
-                failures.append(f"{uid} / {title}: listed in NO_DATA but returned {len(series)} series; "
-                                "update the list")
+                failures.append(
+                    f"{uid} / {title}: listed in NO_DATA but returned {len(series)} series; update the list"
+                )
         elif not series:
             failures.append(f"{uid} / {title} / {ref}: no series\n  {expr}")
     print("\n".join(report))
@@ -213,8 +247,7 @@ def test_every_panel_with_traffic_shows_a_real_number(prometheus):
     shown: dict[tuple[str, str], bool] = {}
     for uid, title, _, _, series, _ in run_all_panels(prometheus):
         values = [float(s["value"][1]) for s in series]
-        shown[(uid, title)] = shown.get((uid, title), False) or any(v == v and v not in (0, INF, -INF)
-                                                                    for v in values)
+        shown[(uid, title)] = shown.get((uid, title), False) or any(v == v and v not in (0, INF, -INF) for v in values)
     blank = [panel for panel, ok in shown.items() if not ok and panel not in NO_DATA and panel not in ZERO_IS_RIGHT]
     assert not blank, f"panels showing only 0 or NaN: {blank}"
     for panel in ZERO_IS_RIGHT:
@@ -240,10 +273,13 @@ def test_prometheus_helper_reports_bad_queries_and_stops(bare_prometheus):
     assert bare_prometheus._proc.poll() is None  # stopping one server leaves the other running
 
 
-@pytest.mark.parametrize("options", [
-    {"namespace": "acme_llm", "dashboards": {"selector": 'namespace="llm", cluster!~"dev.*"'}},
-    {"dashboards": {"selector": 'env="prod",'}},
-])
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"namespace": "acme_llm", "dashboards": {"selector": 'namespace="llm", cluster!~"dev.*"'}},
+        {"dashboards": {"selector": 'env="prod",'}},
+    ],
+)
 def test_queries_with_options_parse(bare_prometheus, options):
     """Options change every query; Prometheus must still accept every one of them."""
     from litellm_observe.generators import options as settings_mod

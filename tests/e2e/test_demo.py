@@ -4,6 +4,7 @@ The demo is checked from outside: the test reads the URLs it prints and asks the
 Prometheus itself, then stops the demo the way a user does (Ctrl-C, or --duration running out) and
 checks that every process it started has ended and its working directory is gone.
 """
+
 from __future__ import annotations
 
 import os
@@ -35,9 +36,14 @@ class Demo:
     def __init__(self, tmp_path: Path, *args: str, env: dict | None = None):
         self.lines: list[str] = []
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "litellm_observe", "demo", *args], cwd=tmp_path, stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True,
-            env={**os.environ, "PYTHONPATH": str(REPO), "TMPDIR": str(tmp_path), **(env or {})})
+            [sys.executable, "-m", "litellm_observe", "demo", *args],
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            text=True,
+            env={**os.environ, "PYTHONPATH": str(REPO), "TMPDIR": str(tmp_path), **(env or {})},
+        )
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
 
@@ -97,12 +103,16 @@ def test_outage_fires_the_alert_and_closing_the_terminal_cleans_up(tmp_path):
         demo.wait_for(r"outage: provider mistral now fails every call", 60)
 
         client = PrometheusAPI(prometheus)
-        firing = client.wait_for('ALERTS{alertname="LitellmHighErrorRate", alertstate="firing", provider="mistral"}',
-                                 timeout=FIRE_SECONDS, interval=2)
+        firing = client.wait_for(
+            'ALERTS{alertname="LitellmHighErrorRate", alertstate="firing", provider="mistral"}',
+            timeout=FIRE_SECONDS,
+            interval=2,
+        )
         assert len(firing) == 1
         assert not client.query('ALERTS{alertname="LitellmHighErrorRate", provider!="mistral"}')
         # the exporter has the traffic: successes on every model, and the failures of the broken one
         import httpx
+
         text = httpx.get(exporter, timeout=10).text
         for model in stack.MODELS:
             assert total(text, "requests", model=model.name, status_code="200") > 0
@@ -125,8 +135,15 @@ def test_without_prometheus_or_with_a_host_proxy_it_goes_on(tmp_path):
     path = os.pathsep.join(p for p in os.environ["PATH"].split(os.pathsep) if not (Path(p) / "prometheus").exists())
     # and a host proxy that answers nothing: the demo keeps its loopback calls away from it
     unreachable = "http://127.0.0.1:9"
-    env = {"PATH": f"{bindir}{os.pathsep}{path}", "NO_PROXY": "", "no_proxy": "", "HTTP_PROXY": unreachable,
-           "http_proxy": unreachable, "HTTPS_PROXY": unreachable, "https_proxy": unreachable}
+    env = {
+        "PATH": f"{bindir}{os.pathsep}{path}",
+        "NO_PROXY": "",
+        "no_proxy": "",
+        "HTTP_PROXY": unreachable,
+        "http_proxy": unreachable,
+        "HTTPS_PROXY": unreachable,
+        "https_proxy": unreachable,
+    }
     demo = Demo(tmp_path, "--duration", "12", "--workers", "2", env=env)
     workdir = demo.workdir()
     assert demo.finish(START_SECONDS) == 0, demo.text

@@ -10,6 +10,7 @@ Each endpoint x outcome has a model group of its own, so per group: requests_tot
 sent, with the expected status class; errors equal requests with a 4xx/5xx status; attempts equal what
 the upstream received; tokens equal what the upstream reported; current_load returns to 0.
 """
+
 from __future__ import annotations
 
 import io
@@ -30,21 +31,38 @@ pytestmark = [pytest.mark.e2e, pytest.mark.smoke]
 
 # group -> upstream behaviour
 GROUPS = {
-    "chat-ok": "fake-ok", "chat-500": "fake-500", "chat-break": "fake-break", "chat-empty": "fake-cut0",
+    "chat-ok": "fake-ok",
+    "chat-500": "fake-500",
+    "chat-break": "fake-break",
+    "chat-empty": "fake-cut0",
     "chat-slow": "fake-longstream",
-    "text-ok": "fake-ok", "text-break": "fake-break",
+    "text-ok": "fake-ok",
+    "text-break": "fake-break",
     "embed-ok": "fake-ok",
-    "resp-ok": "fake-ok", "resp-break": "fake-break", "resp-slow": "fake-longstream",
-    "msg-ok": "fake-ok", "msg-break": "fake-break", "msg-cut": "fake-cut0", "msg-slow": "fake-longstream",
-    "image-ok": "fake-ok", "speech-ok": "fake-ok", "transcribe-ok": "fake-ok",
+    "resp-ok": "fake-ok",
+    "resp-break": "fake-break",
+    "resp-slow": "fake-longstream",
+    "msg-ok": "fake-ok",
+    "msg-break": "fake-break",
+    "msg-cut": "fake-cut0",
+    "msg-slow": "fake-longstream",
+    "image-ok": "fake-ok",
+    "speech-ok": "fake-ok",
+    "transcribe-ok": "fake-ok",
 }
 N = 3  # requests per case
 
 
 def _config(api_base: str, port: int) -> dict:
     def entry(name: str, upstream: str) -> dict:
-        params = {"model": f"openai/{upstream}--{name}", "api_base": api_base, "api_key": "fake", "max_retries": 0,
-                  "input_cost_per_token": 0.000001, "output_cost_per_token": 0.000002}
+        params = {
+            "model": f"openai/{upstream}--{name}",
+            "api_base": api_base,
+            "api_key": "fake",
+            "max_retries": 0,
+            "input_cost_per_token": 0.000001,
+            "output_cost_per_token": 0.000002,
+        }
         return {"model_name": name, "litellm_params": params}
 
     return {
@@ -84,14 +102,18 @@ class Clients:
     # ---- the openai SDK ----
     def chat(self, model: str, stream: bool = False) -> str:
         def go():
-            r = self.sdk.chat.completions.create(model=model, messages=[{"role": "user", "content": "hi"}],
-                                                 stream=stream, **({"stream_options": {"include_usage": True}}
-                                                                   if stream else {}))
+            r = self.sdk.chat.completions.create(
+                model=model,
+                messages=[{"role": "user", "content": "hi"}],
+                stream=stream,
+                **({"stream_options": {"include_usage": True}} if stream else {}),
+            )
             if stream:
                 with r:  # closed here, never by the garbage collector (see _outcome)
                     for chunk in r:
                         if getattr(chunk, "error", None):
                             raise self._in_stream_error("/v1/chat/completions")
+
         return self._outcome(go)
 
     def text(self, model: str, stream: bool = False) -> str:
@@ -101,6 +123,7 @@ class Clients:
                 with r:
                     for _ in r:
                         pass
+
         return self._outcome(go)
 
     def embed(self, model: str) -> str:
@@ -115,6 +138,7 @@ class Clients:
                 for event in events:
                     if event.type in ("error", "response.failed"):
                         raise self._in_stream_error("/v1/responses")
+
         return self._outcome(go)
 
     def image(self, model: str) -> str:
@@ -162,8 +186,11 @@ def _cases(c: Clients) -> list[tuple[str, str, callable]]:
             ("chat-500", "chat, upstream 500", lambda: c.chat("chat-500")),
             ("chat-break", "chat streamed, upstream breaks", lambda: c.chat("chat-break", stream=True)),
             ("chat-empty", "chat streamed, upstream sends nothing", lambda: c.chat("chat-empty", stream=True)),
-            ("chat-slow", "chat streamed, client leaves",
-             lambda: c.disconnect("/v1/chat/completions", {"model": "chat-slow", "messages": hi, "stream": True})),
+            (
+                "chat-slow",
+                "chat streamed, client leaves",
+                lambda: c.disconnect("/v1/chat/completions", {"model": "chat-slow", "messages": hi, "stream": True}),
+            ),
             ("text-ok", "completions", lambda: c.text("text-ok")),
             ("text-ok", "completions streamed", lambda: c.text("text-ok", stream=True)),
             ("text-break", "completions streamed, upstream breaks", lambda: c.text("text-break", stream=True)),
@@ -171,16 +198,22 @@ def _cases(c: Clients) -> list[tuple[str, str, callable]]:
             ("resp-ok", "responses", lambda: c.responses("resp-ok")),
             ("resp-ok", "responses streamed", lambda: c.responses("resp-ok", stream=True)),
             ("resp-break", "responses streamed, upstream breaks", lambda: c.responses("resp-break", stream=True)),
-            ("resp-slow", "responses streamed, client leaves",
-             lambda: c.disconnect("/v1/responses", {"model": "resp-slow", "input": "hi", "stream": True})),
+            (
+                "resp-slow",
+                "responses streamed, client leaves",
+                lambda: c.disconnect("/v1/responses", {"model": "resp-slow", "input": "hi", "stream": True}),
+            ),
             ("msg-ok", "messages", lambda: c.messages("msg-ok")),
             ("msg-ok", "messages streamed", lambda: c.messages("msg-ok", stream=True)),
             ("msg-break", "messages streamed, upstream breaks", lambda: c.messages("msg-break", stream=True)),
-            ("msg-cut", "messages streamed, upstream ends without output",
-             lambda: c.messages("msg-cut", stream=True)),
-            ("msg-slow", "messages streamed, client leaves",
-             lambda: c.disconnect("/v1/messages", {"model": "msg-slow", "max_tokens": 50, "messages": hi,
-                                                   "stream": True})),
+            ("msg-cut", "messages streamed, upstream ends without output", lambda: c.messages("msg-cut", stream=True)),
+            (
+                "msg-slow",
+                "messages streamed, client leaves",
+                lambda: c.disconnect(
+                    "/v1/messages", {"model": "msg-slow", "max_tokens": 50, "messages": hi, "stream": True}
+                ),
+            ),
             ("image-ok", "images", lambda: c.image("image-ok")),
             ("speech-ok", "audio speech", lambda: c.speech("speech-ok")),
             ("transcribe-ok", "audio transcriptions", lambda: c.transcribe("transcribe-ok")),
@@ -221,8 +254,11 @@ def test_every_endpoint_and_every_ending_is_counted_once(upstream, tmp_path):
         for r in list(upstream.requests):
             upstream_calls[r["model"]] += 1
         upstream_calls -= before
-        wait_until(lambda: sum(_by_model(proxy.scrape(), "provider_requests").values()) >= len(cases),
-                   timeout=60, what="every attempt settled")
+        wait_until(
+            lambda: sum(_by_model(proxy.scrape(), "provider_requests").values()) >= len(cases),
+            timeout=60,
+            what="every attempt settled",
+        )
         text = proxy.scrape()
 
     saw_ok = Counter(group for group, _, outcome in seen if outcome == "ok")
@@ -245,8 +281,9 @@ def test_every_endpoint_and_every_ending_is_counted_once(upstream, tmp_path):
         assert errors[group] == n - saw_ok[group], f"{group}: errors {errors[group]} vs failed {n - saw_ok[group]}"
         # each attempt counted once: exactly what the upstream received (one per request, no retries)
         received = upstream_calls[f"{behaviour}--{group}"]
-        assert attempts[group] == received == n, f"{group}: {attempts[group]} attempts counted, {received} " \
-                                                  f"received, {n} sent"
+        assert attempts[group] == received == n, (
+            f"{group}: {attempts[group]} attempts counted, {received} received, {n} sent"
+        )
         if behaviour in ("fake-500", "fake-break"):
             assert failed_attempts[group] == n, f"{group}: {failed_attempts[group]} failed attempts of {n}"
     for group in ("chat-ok", "text-ok", "embed-ok", "resp-ok", "msg-ok"):

@@ -1,4 +1,5 @@
 """Issue 5 §5 and the sidecar: exporter credentials, and `litellm_observe serve-metrics`."""
+
 import base64
 import subprocess
 import sys
@@ -16,8 +17,7 @@ pytestmark = pytest.mark.e2e
 
 def test_exporter_requires_credentials_and_scrapes_are_not_proxy_requests(upstream, tmp_path):
     config = default_config(upstream.base_url, free_port())
-    config["litellm_observe"].update(bearer_token="scrape-token", basic_auth_username="prom",
-                                     basic_auth_password="pw")
+    config["litellm_observe"].update(bearer_token="scrape-token", basic_auth_username="prom", basic_auth_password="pw")
     with Proxy(tmp_path, upstream.base_url, workers=2, config=config, expect_exporter=False) as proxy:
         bearer = {"Authorization": "Bearer scrape-token"}
         basic = {"Authorization": "Basic " + base64.b64encode(b"prom:pw").decode()}
@@ -44,9 +44,22 @@ def test_serve_metrics_sidecar_serves_the_same_aggregate(loaded_proxy):
     proxy = loaded_proxy.proxy
     base = proxy.base_dir
     port = free_port()
-    side = subprocess.Popen([sys.executable, "-m", "litellm_observe", "serve-metrics", "--dir", str(base),
-                             "--address", "127.0.0.1", "--port", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    side = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "litellm_observe",
+            "serve-metrics",
+            "--dir",
+            str(base),
+            "--address",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     try:
         url = f"http://127.0.0.1:{port}/metrics"
         text = wait_until(lambda: _get(url), timeout=30, what="sidecar up")

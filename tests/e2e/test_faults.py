@@ -4,6 +4,7 @@ and a sidecar over two proxies' runs when one of them restarts.
 Before: under `ulimit -n 64` with idle connections the sidecar renamed a live worker's file and its own
 to `*.corrupt` and `requests_total` fell for good; and a restart of one of two proxies lowered the total.
 """
+
 from __future__ import annotations
 
 import os
@@ -34,9 +35,24 @@ def _sidecar(directory: str, port: int, nofile: int | None = None) -> subprocess
             resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("LITELLM_OBSERVE_")}
-    return subprocess.Popen([sys.executable, "-m", "litellm_observe", "serve-metrics", "--dir", directory,
-                             "--address", "127.0.0.1", "--port", str(port)], preexec_fn=limit, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "litellm_observe",
+            "serve-metrics",
+            "--dir",
+            directory,
+            "--address",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        preexec_fn=limit,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
 
 
 def _scrape(port: int) -> str | None:

@@ -1,4 +1,5 @@
 """End to end: worker models, several proxies on one host, exporter takeover, killed workers."""
+
 import os
 import signal
 import time
@@ -15,14 +16,19 @@ pytestmark = pytest.mark.e2e
 
 
 def _settle(proxy: Proxy, expected: int, timeout: float = 60) -> str:
-    wait_until(lambda: total(proxy.scrape(), "requests") == expected, timeout=timeout,
-               what=f"requests_total == {expected}")
+    wait_until(
+        lambda: total(proxy.scrape(), "requests") == expected, timeout=timeout, what=f"requests_total == {expected}"
+    )
     return proxy.scrape()
 
 
 def _simple_load(proxy: Proxy, n: int, tag: str) -> dict:
-    seen = load.run(proxy, [dict(model="ok", content=f"{tag} {i}") for i in range(n)] +
-                    [dict(model="bad500", content=f"{tag} e{i}") for i in range(n // 4)], threads=4)
+    seen = load.run(
+        proxy,
+        [dict(model="ok", content=f"{tag} {i}") for i in range(n)]
+        + [dict(model="bad500", content=f"{tag} e{i}") for i in range(n // 4)],
+        threads=4,
+    )
     return {code: float(c) for code, c in seen.items()}
 
 
@@ -65,8 +71,9 @@ def test_explicit_multiproc_dir_beside_litellms_own_prometheus_callback(upstream
     config = default_config(upstream.base_url, free_port())
     config["litellm_settings"]["callbacks"] = ["prometheus", "litellm_observe.proxy_handler"]
     config["litellm_settings"]["require_auth_for_metrics_endpoint"] = False
-    with Proxy(tmp_path, upstream.base_url, workers=2, config=config,
-               env={"PROMETHEUS_MULTIPROC_DIR": str(multiproc)}) as proxy:
+    with Proxy(
+        tmp_path, upstream.base_url, workers=2, config=config, env={"PROMETHEUS_MULTIPROC_DIR": str(multiproc)}
+    ) as proxy:
         seen = _simple_load(proxy, 12, "beside")
         text = _settle(proxy, int(sum(seen.values())))
         assert total(text, "errors") == seen.get(500, 0)

@@ -1,4 +1,5 @@
 """End to end: a real proxy with 4 workers, the fake upstream, the exporter."""
+
 import re
 from concurrent.futures import ThreadPoolExecutor
 import subprocess
@@ -11,7 +12,8 @@ from tests.support.metrics import by_label, samples, total
 
 pytestmark = [pytest.mark.e2e, pytest.mark.smoke]
 COUNTER_SERIES = {m.sample_names()[0] for m in CATALOGUE if m.kind is Kind.COUNTER} | {
-    n for m in CATALOGUE if m.kind is Kind.HISTOGRAM for n in m.sample_names()}
+    n for m in CATALOGUE if m.kind is Kind.HISTOGRAM for n in m.sample_names()
+}
 
 
 def test_requests_total_equals_what_the_client_saw_by_status(loaded_proxy):
@@ -64,8 +66,9 @@ def test_each_outcome_lands_in_its_metric(loaded_proxy):
     assert any(n.endswith("time_to_first_token_seconds_count") and v >= 10 for (n, _), v in s.items())
     assert any(n.endswith("requests_remaining") for (n, _), _ in s.items())
     # attempt level counts every upstream call: at least one per request that reached one
-    assert total(text, "provider_requests") >= total(text, "requests", model="ok|slow|bad429|bad500|flaky|primary",
-                                                     status_code="200|429|500") - total(text, "cache_hits")
+    assert total(text, "provider_requests") >= total(
+        text, "requests", model="ok|slow|bad429|bad500|flaky|primary", status_code="200|429|500"
+    ) - total(text, "cache_hits")
     assert not re.search(r'model="no-such-model', text)
 
 
@@ -83,5 +86,7 @@ def test_current_load_counts_a_stream_in_flight_and_returns_to_zero_after_discon
 def test_the_proxy_log_names_both_versions(loaded_proxy):
     from litellm_observe import __version__, compat
 
-    assert f"litellm_observe {__version__} with litellm {compat.litellm_version()}" in \
-        loaded_proxy.proxy.log_path.read_text(errors="replace")
+    assert (
+        f"litellm_observe {__version__} with litellm {compat.litellm_version()}"
+        in loaded_proxy.proxy.log_path.read_text(errors="replace")
+    )

@@ -7,6 +7,7 @@ network is needed. The README's fixed ports (4000 for the proxy, 4010 for the fa
 exporter) must be free; `pip install` sees the suite's pinned LiteLLM (PIP_CONSTRAINT), so the quick start
 runs on the release the suite tests.
 """
+
 from __future__ import annotations
 
 import json
@@ -35,14 +36,25 @@ START_SECONDS = 240
 
 def blocks() -> dict[str, str]:
     found = {name: body for name, _, body in MARKED.findall((REPO / "README.md").read_text())}
-    assert list(found) == ["install", "demo", "config.yaml", "fake-provider", "fake-provider-env", "start", "request",
-                           "request-output", "prometheus.yml", "generate"], list(found)
+    assert list(found) == [
+        "install",
+        "demo",
+        "config.yaml",
+        "fake-provider",
+        "fake-provider-env",
+        "start",
+        "request",
+        "request-output",
+        "prometheus.yml",
+        "generate",
+    ], list(found)
     return found
 
 
 def _copy_checkout(dest: Path) -> Path:
-    files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=REPO, check=True,
-                           capture_output=True, text=True).stdout.split("\n")
+    files = subprocess.run(
+        ["git", "ls-files", "-co", "--exclude-standard"], cwd=REPO, check=True, capture_output=True, text=True
+    ).stdout.split("\n")
     for rel in filter(None, files):
         if (REPO / rel).is_file():
             (dest / rel).parent.mkdir(parents=True, exist_ok=True)
@@ -71,13 +83,27 @@ class Terminal:
         return f"set -e\n. .venv/bin/activate\n{body}"
 
     def run(self, body: str, timeout: float = 300) -> subprocess.CompletedProcess:
-        return subprocess.run(["bash", "-c", self.script(body)], cwd=self.cwd, env=self.env, capture_output=True,
-                              text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+        return subprocess.run(
+            ["bash", "-c", self.script(body)],
+            cwd=self.cwd,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            stdin=subprocess.DEVNULL,
+        )
 
     def start(self, body: str, log: Path) -> subprocess.Popen:
         with open(log, "wb") as out:
-            return subprocess.Popen(["bash", "-c", self.script(body)], cwd=self.cwd, env=self.env, stdout=out,
-                                    stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+            return subprocess.Popen(
+                ["bash", "-c", self.script(body)],
+                cwd=self.cwd,
+                env=self.env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
 
 
 def _interrupt(proc: subprocess.Popen, timeout: float = 90) -> int:
@@ -94,7 +120,9 @@ def _interrupt(proc: subprocess.Popen, timeout: float = 90) -> int:
 
 
 def _wait(predicate, timeout: float, what: str, log: Path):
-    return wait_until(predicate, timeout, interval=1.0, what=what, detail=lambda: log.read_text(errors="replace")[-4000:])
+    return wait_until(
+        predicate, timeout, interval=1.0, what=what, detail=lambda: log.read_text(errors="replace")[-4000:]
+    )
 
 
 def _descendant_env(pid: int, name: str) -> str | None:
@@ -128,8 +156,15 @@ def test_the_quick_start_works_as_written(tmp_path):
     env["PATH"] = os.pathsep.join(p for p in env["PATH"].split(os.pathsep) if "venv" not in p)
 
     # 1. install, in a fresh virtualenv
-    install = subprocess.run(["bash", "-c", "set -e\n" + readme["install"]], cwd=checkout, env=env,
-                             capture_output=True, text=True, timeout=INSTALL_SECONDS, stdin=subprocess.DEVNULL)
+    install = subprocess.run(
+        ["bash", "-c", "set -e\n" + readme["install"]],
+        cwd=checkout,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=INSTALL_SECONDS,
+        stdin=subprocess.DEVNULL,
+    )
     assert install.returncode == 0, install.stdout[-3000:] + install.stderr[-3000:]
     term = Terminal(checkout, env)
     where = term.run("command -v litellm_observe litellm").stdout.split()
@@ -139,8 +174,12 @@ def test_the_quick_start_works_as_written(tmp_path):
     log = tmp_path / "demo.log"
     demo = term.start(readme["demo"], log)
     try:
-        _wait(lambda: re.search(r"\] \d+\.\d req/s \(200 \d", log.read_text(errors="replace")), START_SECONDS,
-              "demo summary line with answered requests", log)
+        _wait(
+            lambda: re.search(r"\] \d+\.\d req/s \(200 \d", log.read_text(errors="replace")),
+            START_SECONDS,
+            "demo summary line with answered requests",
+            log,
+        )
     finally:
         assert _interrupt(demo) == 0, log.read_text(errors="replace")[-4000:]
     text = log.read_text(errors="replace")
@@ -157,8 +196,12 @@ def test_the_quick_start_works_as_written(tmp_path):
     log = tmp_path / "proxy.log"
     proxy = None
     try:
-        _wait(lambda: "http://127.0.0.1:4010/v1" in provider_log.read_text(errors="replace"), 60,
-              "fake provider", provider_log)
+        _wait(
+            lambda: "http://127.0.0.1:4010/v1" in provider_log.read_text(errors="replace"),
+            60,
+            "fake provider",
+            provider_log,
+        )
         proxy = term.start(readme["fake-provider-env"] + readme["start"], log)
         client = httpx.Client(timeout=5)
 
@@ -168,8 +211,12 @@ def test_the_quick_start_works_as_written(tmp_path):
             except httpx.HTTPError:
                 return False
 
-        _wait(lambda: up("http://127.0.0.1:4000/health/liveliness") and up("http://127.0.0.1:9464/metrics"),
-              START_SECONDS, "proxy and exporter", log)
+        _wait(
+            lambda: up("http://127.0.0.1:4000/health/liveliness") and up("http://127.0.0.1:9464/metrics"),
+            START_SECONDS,
+            "proxy and exporter",
+            log,
+        )
         key = _descendant_env(proxy.pid, "LITELLM_MASTER_KEY")
         assert key and key.startswith("sk-") and len(key) == 67
         second = Terminal(checkout, {**env, "LITELLM_MASTER_KEY": key})
@@ -190,14 +237,21 @@ def test_the_quick_start_works_as_written(tmp_path):
     generated = term.run(readme["generate"], timeout=600)
     assert generated.returncode == 0, generated.stdout[-3000:] + generated.stderr[-3000:]
     out = checkout / "monitoring"
-    for rel in ("dashboards/litellm-overview.json", "dashboards/provisioning.yaml", "alerts/litellm-rules.yaml",
-                "alerts/litellm-alerts.yaml", "docs/runbooks.md", "mixin/mixin.libsonnet"):
+    for rel in (
+        "dashboards/litellm-overview.json",
+        "dashboards/provisioning.yaml",
+        "alerts/litellm-rules.yaml",
+        "alerts/litellm-alerts.yaml",
+        "docs/runbooks.md",
+        "mixin/mixin.libsonnet",
+    ):
         assert (out / rel).is_file(), rel
     assert list((out / "alerts" / "tests").glob("*.yaml"))
     (out / "prometheus.yml").write_text(readme["prometheus.yml"])
     promtool = shutil.which("promtool")
     if promtool:
-        checked = subprocess.run([promtool, "check", "config", str(out / "prometheus.yml")], capture_output=True,
-                                 text=True, timeout=120)
+        checked = subprocess.run(
+            [promtool, "check", "config", str(out / "prometheus.yml")], capture_output=True, text=True, timeout=120
+        )
         assert checked.returncode == 0, checked.stdout + checked.stderr
         assert "SUCCESS: 2 rule files found" in checked.stdout + checked.stderr

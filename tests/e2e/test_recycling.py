@@ -1,4 +1,5 @@
 """Issue 5 §3: killed and recycled workers never lower a counter, and every response is counted."""
+
 import os
 import signal
 import threading
@@ -51,8 +52,7 @@ def test_recycled_and_killed_workers_never_lower_a_counter(upstream, tmp_path):
     with Proxy(tmp_path, upstream.base_url, workers=4, args=("--max_requests_before_restart", "15")) as proxy:
         watch = MonotonicWatch(proxy)
         watch.start()
-        jobs = [dict(model="ok" if i % 5 else "bad500", content=f"recycle {i}", stream=i % 3 == 0)
-                for i in range(400)]
+        jobs = [dict(model="ok" if i % 5 else "bad500", content=f"recycle {i}", stream=i % 3 == 0) for i in range(400)]
         seen, broken = load.send(proxy, jobs, threads=6, seconds=LOAD_SECONDS)
         # uvicorn closes connections a recycling worker accepted but never read, and a loaded
         # machine may not send every job in time: those requests got no answer, were never
@@ -61,8 +61,11 @@ def test_recycled_and_killed_workers_never_lower_a_counter(upstream, tmp_path):
         expected = sum(seen.values())
         assert expected + len(broken) == len(jobs)
         assert expected >= 40, f"only {expected} of {len(jobs)} answered: {broken[:5]}"
-        wait_until(lambda: total(proxy.scrape(), "requests") == expected, timeout=60,
-                   what=f"requests_total == {expected} answered after recycling ({len(broken)} unanswered)")
+        wait_until(
+            lambda: total(proxy.scrape(), "requests") == expected,
+            timeout=60,
+            what=f"requests_total == {expected} answered after recycling ({len(broken)} unanswered)",
+        )
         time.sleep(2.0)
         assert total(proxy.scrape(), "requests") == expected, "an unanswered request was counted"
         print(f"recycling: {expected} answered, {len(broken)} unanswered: {sorted(set(b[:60] for b in broken))}")
@@ -81,8 +84,11 @@ def test_recycled_and_killed_workers_never_lower_a_counter(upstream, tmp_path):
             results = [f.result(timeout=60) for f in futures]
         broken = results.count("broken")  # in flight in the killed worker: no answer, never counted
         answered = len(results) - broken
-        wait_until(lambda: total(proxy.scrape(), "requests") == before + answered, timeout=60,
-                   what=f"requests_total == {before} + {answered} answered (killed in flight: {broken})")
+        wait_until(
+            lambda: total(proxy.scrape(), "requests") == before + answered,
+            timeout=60,
+            what=f"requests_total == {before} + {answered} answered (killed in flight: {broken})",
+        )
         watch.stop.set()
         watch.join(timeout=15)
         assert watch.scrapes > 20

@@ -7,6 +7,7 @@ identity, no counter decrease over scrapes, and worker health (starts, exits, li
 and after a worker is SIGKILLed. `--run_hypercorn` always runs one worker (LiteLLM ignores --num_workers
 there) and is not in LiteLLM's proxy extra: README, Supported LiteLLM versions.
 """
+
 from __future__ import annotations
 
 import os
@@ -25,8 +26,12 @@ SERVERS = {"gunicorn": "--run_gunicorn", "granian": "--run_granian"}
 
 
 def _health(text: str) -> dict[str, float]:
-    return {"starts": total(text, "worker_starts"), "killed": total(text, "worker_exits", reason="killed"),
-            "recycled": total(text, "worker_exits", reason="recycled"), "live": total(text, "workers_live")}
+    return {
+        "starts": total(text, "worker_starts"),
+        "killed": total(text, "worker_exits", reason="killed"),
+        "recycled": total(text, "worker_exits", reason="recycled"),
+        "live": total(text, "workers_live"),
+    }
 
 
 @pytest.fixture(scope="module", params=sorted(SERVERS))
@@ -38,8 +43,11 @@ def served(request, upstream, tmp_path_factory):
     with proxy:
         counts = load.run(proxy, load.mixed_jobs(f"{request.param} "))
         expected = sum(counts.values())
-        wait_until(lambda: total(proxy.scrape(), "requests") == expected, timeout=60,
-                   what=f"requests_total to reach {expected}")
+        wait_until(
+            lambda: total(proxy.scrape(), "requests") == expected,
+            timeout=60,
+            what=f"requests_total to reach {expected}",
+        )
         yield request.param, proxy, counts
 
 
@@ -72,11 +80,17 @@ def test_worker_health_before_and_after_a_worker_is_killed(served):
     health = _health(proxy.scrape())
     assert health == {"starts": WORKERS, "killed": 0, "recycled": 0, "live": WORKERS}, health
     os.kill(pids[-1], signal.SIGKILL)
-    health = wait_until(lambda: (h := _health(proxy.scrape()))["killed"] == 1 and h, timeout=60,
-                        what="the killed worker counted as killed")
+    health = wait_until(
+        lambda: (h := _health(proxy.scrape()))["killed"] == 1 and h,
+        timeout=60,
+        what="the killed worker counted as killed",
+    )
     assert health["starts"] - health["killed"] - health["recycled"] == health["live"]
     if server == "gunicorn":  # gunicorn replaces it; granian (respawn_failed_workers off) stops the server
-        health = wait_until(lambda: (h := _health(proxy.scrape()))["live"] == WORKERS and h, timeout=120,
-                            what="gunicorn's replacement worker live")
+        health = wait_until(
+            lambda: (h := _health(proxy.scrape()))["live"] == WORKERS and h,
+            timeout=120,
+            what="gunicorn's replacement worker live",
+        )
         assert health == {"starts": WORKERS + 1, "killed": 1, "recycled": 0, "live": WORKERS}, health
         assert proxy.chat("ok", content="after the kill") == 200

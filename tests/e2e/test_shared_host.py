@@ -9,6 +9,7 @@ other user's team names and spend.
 Now each user has a directory of its own (`litellm_observe-<uid>`, 0700, files 0600), checked with lstat
 on every start; a directory someone else owns or could write in is refused with a clear error, never used.
 """
+
 from __future__ import annotations
 
 import json
@@ -28,14 +29,16 @@ from tests.support.metrics import by_label, total
 from tests.support.proxy import Proxy, free_port
 from tests.support.users import shared_host
 
-pytestmark = [pytest.mark.e2e,
-              pytest.mark.skipif(os.geteuid() != 0, reason="creating local users needs root (CI runs as root)")]
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.skipif(os.geteuid() != 0, reason="creating local users needs root (CI runs as root)"),
+]
 
 VICTIM, ATTACKER = "lobs_victim", "lobs_attacker"
 
 # Runs as the victim: the logger (with its exporter) records N success events of team victim-team, prints its
 # run directory and why metrics are off (if they are), then stays alive (it is its run's root) until stdin closes.
-LOGGER = textwrap.dedent('''
+LOGGER = textwrap.dedent("""
     import asyncio, json, sys
     from tests.support import events as ev
     from litellm_observe import settings as settings_mod
@@ -48,10 +51,10 @@ LOGGER = textwrap.dedent('''
         asyncio.run(lg.async_log_success_event(ev.success_kwargs(call_id=f"v{i}", team="victim-team"), None, None, None))
     print(json.dumps({"run": lg.run_directory, "off": lg.disabled_reason}), flush=True)
     sys.stdin.read()
-''')
+""")
 
 # Runs as the attacker: plants what the old design let it plant, in a given base directory.
-PLANT = textwrap.dedent('''
+PLANT = textwrap.dedent("""
     import json, os, sys
     from litellm_observe.rundir import samplefile
     from litellm_observe.catalogue import BY_NAME
@@ -70,7 +73,7 @@ PLANT = textwrap.dedent('''
         with open(os.path.join(d, "w-1-forged.lob"), "wb") as f:
             f.write(samplefile.encode([(key, (1e6,))]))
     print("planted")
-''')
+""")
 
 
 @pytest.fixture
@@ -90,9 +93,15 @@ def _secret(host, victim) -> str:
 
 
 def _victim_logger(host, victim, section: dict, n: int = 5):
-    proc = host.popen(victim, ["-c", LOGGER, json.dumps(section), str(n)], stdin=subprocess.PIPE,
-                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                      cwd=victim.home)
+    proc = host.popen(
+        victim,
+        ["-c", LOGGER, json.dumps(section), str(n)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=victim.home,
+    )
     line = proc.stdout.readline()
     assert line, proc.stderr.read()
     return proc, json.loads(line)
@@ -125,8 +134,12 @@ def test_an_attackers_plants_in_the_old_shared_directory_reach_nothing(host):
             for name in files:
                 st = os.lstat(os.path.join(root, name))
                 assert st.st_uid == victim.uid and st.st_mode & 0o077 == 0, f"{name}: {st.st_mode:o}"
-        peek = host.run(attacker, "import os, sys\nfor r, d, f in os.walk(sys.argv[1]): print(r, f)\n"
-                        "print(open(sys.argv[2]).read())", base, info["run"] + "/labels/team.values")
+        peek = host.run(
+            attacker,
+            "import os, sys\nfor r, d, f in os.walk(sys.argv[1]): print(r, f)\nprint(open(sys.argv[2]).read())",
+            base,
+            info["run"] + "/labels/team.values",
+        )
         assert peek.returncode != 0 and "victim-team" not in peek.stdout  # nothing of the victim's is readable
     finally:
         _stop(proc)
@@ -159,10 +172,16 @@ def test_where_the_system_gives_a_private_runtime_directory_it_is_used(host):
     os.chown(runtime, victim.uid, victim.gid)
     os.chmod(runtime, 0o700)
     port = free_port()
-    proc = host.popen(victim, ["-c", LOGGER, json.dumps({"port": port, "bind_address": "127.0.0.1"}), "3"],
-                      stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                      stderr=subprocess.PIPE, text=True, cwd=victim.home,
-                      env={"XDG_RUNTIME_DIR": runtime})
+    proc = host.popen(
+        victim,
+        ["-c", LOGGER, json.dumps({"port": port, "bind_address": "127.0.0.1"}), "3"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=victim.home,
+        env={"XDG_RUNTIME_DIR": runtime},
+    )
     try:
         info = json.loads(proc.stdout.readline())
         assert info["off"] is None and info["run"].startswith(os.path.join(runtime, layout.BASE_NAME) + "/")
@@ -179,15 +198,19 @@ def test_two_users_proxies_on_one_host_both_record(host, upstream):
     for user in (a, b):
         workdir = os.path.join(user.home, f"proxy-{time.monotonic_ns()}")
         os.makedirs(workdir)
-        proxies.append(Proxy(Path(workdir), upstream.base_url, workers=2, host=host,
-                             user=user, tmpdir=Path(host.shared)))
+        proxies.append(
+            Proxy(Path(workdir), upstream.base_url, workers=2, host=host, user=user, tmpdir=Path(host.shared))
+        )
     with proxies[0], proxies[1]:
         for i, proxy in enumerate(proxies):
             for j in range(3 + i):
                 assert proxy.chat("ok", content=f"user {i} request {j}") == 200
         for i, proxy in enumerate(proxies):
-            wait_until(lambda p=proxy, n=3 + i: total(p.scrape(), "requests") == n, timeout=60,
-                       what=f"user {i}'s proxy counts its {3 + i} requests")
+            wait_until(
+                lambda p=proxy, n=3 + i: total(p.scrape(), "requests") == n,
+                timeout=60,
+                what=f"user {i}'s proxy counts its {3 + i} requests",
+            )
             assert proxy.base_dir.is_dir() and os.lstat(proxy.base_dir).st_uid == proxy.user.uid
 
 

@@ -11,6 +11,7 @@ One proxy, real clients (the `openai` SDK, raw HTTP for status codes):
 - `rich` (usage with every detail): tokens by type exact; `free` (no price): unpriced calls exact;
 - overhead: one observation per non-streamed success.
 """
+
 from __future__ import annotations
 
 from collections import Counter
@@ -33,8 +34,13 @@ N_PAIR, N_BUDGET, N_BLOCKED, N_RICH, N_FREE = 40, 10, 5, 6, 4
 
 def _config(api_base: str) -> dict:
     def params(upstream: str, priced: bool = True) -> dict:
-        return {"model": f"openai/{upstream}--signals", "api_base": api_base, "api_key": "fake", "max_retries": 0,
-                **(PRICE if priced else {})}
+        return {
+            "model": f"openai/{upstream}--signals",
+            "api_base": api_base,
+            "api_key": "fake",
+            "max_retries": 0,
+            **(PRICE if priced else {}),
+        }
 
     return {
         "model_list": [
@@ -42,19 +48,27 @@ def _config(api_base: str) -> dict:
             {"model_name": "pair", "litellm_params": params("fake-ok"), "model_info": {"id": "pair-good"}},
             {"model_name": "ok", "litellm_params": params("fake-ok")},
             {"model_name": "rich", "litellm_params": params("fake-rich")},
-            {"model_name": "free", "litellm_params": {**params("fake-ok", priced=False),
-                                                      "model": "openai/fake-ok--unpriced"}},
+            {
+                "model_name": "free",
+                "litellm_params": {**params("fake-ok", priced=False), "model": "openai/fake-ok--unpriced"},
+            },
         ],
         "router_settings": {"num_retries": 2, "retry_after": 0, "allowed_fails": 0, "cooldown_time": 600},
         "litellm_settings": {"callbacks": ["litellm_observe.proxy_handler"]},
         "guardrails": [
-            {"guardrail_name": "block-word",
-             "litellm_params": {"guardrail": "guardrails.BlockWord", "mode": "pre_call", "default_on": True}},
-            {"guardrail_name": "passes",
-             "litellm_params": {"guardrail": "guardrails.Passes", "mode": "post_call", "default_on": True}},
+            {
+                "guardrail_name": "block-word",
+                "litellm_params": {"guardrail": "guardrails.BlockWord", "mode": "pre_call", "default_on": True},
+            },
+            {
+                "guardrail_name": "passes",
+                "litellm_params": {"guardrail": "guardrails.Passes", "mode": "post_call", "default_on": True},
+            },
         ],
-        "general_settings": {"master_key": "os.environ/LITELLM_MASTER_KEY",
-                             "custom_auth": "custom_auth.user_api_key_auth"},
+        "general_settings": {
+            "master_key": "os.environ/LITELLM_MASTER_KEY",
+            "custom_auth": "custom_auth.user_api_key_auth",
+        },
         "litellm_observe": {"port": free_port(), "bind_address": "127.0.0.1"},
     }
 
@@ -62,8 +76,11 @@ def _config(api_base: str) -> dict:
 def _count(text: str, family: str, **labels: str) -> float:
     """A histogram's observation count, summed over series matching `labels`."""
     name = f"litellm_{family}_count"
-    return sum(v for (n, ls), v in samples(text).items()
-               if n == name and all(dict(ls).get(k) == v_ for k, v_ in labels.items()))
+    return sum(
+        v
+        for (n, ls), v in samples(text).items()
+        if n == name and all(dict(ls).get(k) == v_ for k, v_ in labels.items())
+    )
 
 
 def _when(proxy: Proxy, metric: str, value: float) -> str | None:
@@ -73,17 +90,21 @@ def _when(proxy: Proxy, metric: str, value: float) -> str | None:
 
 @pytest.fixture(scope="module")
 def sent(upstream, tmp_path_factory):
-    files = {"custom_auth.py": (SUPPORT / "custom_auth.py").read_text(),
-             "guardrails.py": (SUPPORT / "guardrails.py").read_text()}
+    files = {
+        "custom_auth.py": (SUPPORT / "custom_auth.py").read_text(),
+        "guardrails.py": (SUPPORT / "guardrails.py").read_text(),
+    }
     before = Counter(r["model"] for r in upstream.requests)
-    with Proxy(tmp_path_factory.mktemp("signals"), upstream.base_url, workers=4, config=_config(upstream.base_url),
-               files=files) as proxy:
+    with Proxy(
+        tmp_path_factory.mktemp("signals"), upstream.base_url, workers=4, config=_config(upstream.base_url), files=files
+    ) as proxy:
         admin = openai.OpenAI(base_url=f"{proxy.url}/v1", api_key=proxy.master_key, max_retries=0, timeout=60)
         budget = openai.OpenAI(base_url=f"{proxy.url}/v1", api_key="sk-budget", max_retries=0, timeout=60)
         out = Counter()
         for i in range(N_PAIR):
             r = admin.chat.completions.with_raw_response.create(
-                model="pair", messages=[{"role": "user", "content": f"pair {i}"}])
+                model="pair", messages=[{"role": "user", "content": f"pair {i}"}]
+            )
             out["pair_200"] += r.status_code == 200
             out["retries_seen"] += int(r.headers.get("x-litellm-attempted-retries") or 0)
         for i in range(N_BUDGET):
@@ -95,8 +116,9 @@ def sent(upstream, tmp_path_factory):
         for i in range(N_FREE):
             admin.chat.completions.create(model="free", messages=[{"role": "user", "content": f"f {i}"}])
         answered = N_PAIR + N_BUDGET + N_RICH + N_FREE
-        text = wait_until(lambda: _when(proxy, "requests", answered + N_BLOCKED), timeout=60,
-                          what="every request counted")
+        text = wait_until(
+            lambda: _when(proxy, "requests", answered + N_BLOCKED), timeout=60, what="every request counted"
+        )
         bad_calls = Counter(r["model"] for r in upstream.requests)["fake-500--signals"] - before["fake-500--signals"]
         # cooldowns are read 0.5 s after a failed attempt: wait until every failure's cooldown was read
         text = wait_until(lambda: _when(proxy, "deployment_cooldowns", bad_calls), timeout=30, what="cooldowns read")
@@ -136,17 +158,22 @@ def test_budgets_of_team_key_user_and_end_user(sent):
     cost = 11 * PRICE["input_cost_per_token"] + 7 * PRICE["output_cost_per_token"]  # one request to `ok`
 
     def gauge(name, entity_type, entity):
-        found = [v for (n, ls), v in samples(text).items() if n == f"litellm_{name}"
-                 and dict(ls)["entity_type"] == entity_type and dict(ls)["entity"] == entity]
+        found = [
+            v
+            for (n, ls), v in samples(text).items()
+            if n == f"litellm_{name}" and dict(ls)["entity_type"] == entity_type and dict(ls)["entity"] == entity
+        ]
         assert len(found) == 1, (name, entity_type, entity, found)
         return found[0]
 
     assert gauge("budget_max_usd", "team", "budgeted") == b["team_max_budget"]
-    assert gauge("budget_remaining_usd", "team", "budgeted") == pytest.approx(b["team_max_budget"] - b["team_spend"]
-                                                                               - cost)
+    assert gauge("budget_remaining_usd", "team", "budgeted") == pytest.approx(
+        b["team_max_budget"] - b["team_spend"] - cost
+    )
     assert gauge("budget_remaining_usd", "key", "batch-jobs") == pytest.approx(b["max_budget"] - b["spend"] - cost)
-    assert gauge("budget_remaining_usd", "user", "user-1") == pytest.approx(b["user_max_budget"] - b["user_spend"]
-                                                                             - cost)
+    assert gauge("budget_remaining_usd", "user", "user-1") == pytest.approx(
+        b["user_max_budget"] - b["user_spend"] - cost
+    )
     assert gauge("budget_max_usd", "end_user", "customer-1") == b["end_user_max_budget"]
     left = gauge("budget_reset_seconds", "key", "batch-jobs")
     assert 0 < left <= custom_auth.KEY_RESET_HOURS * 3600
@@ -171,10 +198,15 @@ def test_a_blocked_request_makes_no_upstream_attempt(sent):
 def test_tokens_by_type_and_unpriced_calls(sent):
     text = sent["text"]
     details = RICH_USAGE["prompt_tokens_details"], RICH_USAGE["completion_tokens_details"]
-    expected = {"input": RICH_USAGE["prompt_tokens"], "output": RICH_USAGE["completion_tokens"],
-                "cached_input": details[0]["cached_tokens"], "audio_input": details[0]["audio_tokens"],
-                "reasoning": details[1]["reasoning_tokens"], "audio_output": details[1]["audio_tokens"],
-                "cache_creation_input": RICH_USAGE["cache_creation_input_tokens"]}
+    expected = {
+        "input": RICH_USAGE["prompt_tokens"],
+        "output": RICH_USAGE["completion_tokens"],
+        "cached_input": details[0]["cached_tokens"],
+        "audio_input": details[0]["audio_tokens"],
+        "reasoning": details[1]["reasoning_tokens"],
+        "audio_output": details[1]["audio_tokens"],
+        "cache_creation_input": RICH_USAGE["cache_creation_input_tokens"],
+    }
     got = {t: total(text, "tokens_used", model="rich", token_type=t) for t in expected}
     assert got == {t: N_RICH * n for t, n in expected.items()}
     assert total(text, "unpriced_requests", model="free") == N_FREE
@@ -195,17 +227,19 @@ def retry_proxy(upstream, tmp_path_factory):
     config["router_settings"] = {"num_retries": 2, "retry_after": 0, "disable_cooldowns": True}
     config["guardrails"][1]["litellm_params"]["default_on"] = False
     config["guardrails"][0]["litellm_params"]["default_on"] = False
-    files = {"custom_auth.py": (SUPPORT / "custom_auth.py").read_text(),
-             "guardrails.py": (SUPPORT / "guardrails.py").read_text()}
-    with Proxy(tmp_path_factory.mktemp("retries"), upstream.base_url, workers=4, config=config,
-               files=files) as proxy:
+    files = {
+        "custom_auth.py": (SUPPORT / "custom_auth.py").read_text(),
+        "guardrails.py": (SUPPORT / "guardrails.py").read_text(),
+    }
+    with Proxy(tmp_path_factory.mktemp("retries"), upstream.base_url, workers=4, config=config, files=files) as proxy:
         yield proxy
 
 
 @pytest.mark.parametrize("stream", [False, True], ids=["plain", "stream"])
 @pytest.mark.parametrize("guardrails", [False, True], ids=["no-guardrail", "guardrails"])
-def test_retries_equal_the_headers_with_and_without_guardrails_streamed_or_not(retry_proxy, upstream, stream,
-                                                                                guardrails):
+def test_retries_equal_the_headers_with_and_without_guardrails_streamed_or_not(
+    retry_proxy, upstream, stream, guardrails
+):
     """With cooldowns off, a request fails only when all 3 of its attempts met `pair-bad` (num_retries 2):
     it gets an error and no header, having made 2 retries. So retries_total grows by the headers' sum plus
     2 per failed request, and by the upstream's attempts minus the requests, exactly."""
@@ -220,8 +254,12 @@ def test_retries_equal_the_headers_with_and_without_guardrails_streamed_or_not(r
     for i in range(n):
         try:
             r = client.chat.completions.with_raw_response.create(
-                model="pair", messages=[{"role": "user", "content": f"retry {stream} {guardrails} {i}"}],
-                stream=stream, extra_body=extra, **({"stream_options": {"include_usage": True}} if stream else {}))
+                model="pair",
+                messages=[{"role": "user", "content": f"retry {stream} {guardrails} {i}"}],
+                stream=stream,
+                extra_body=extra,
+                **({"stream_options": {"include_usage": True}} if stream else {}),
+            )
         except openai.InternalServerError:
             failed += 1
             continue

@@ -8,6 +8,7 @@ Asserted: memory, open files, directory size and file count stay bounded. Scrape
 time is printed, not asserted (timings on shared machines are noise); what keeps it
 bounded, the number of files a scrape reads, is asserted instead.
 """
+
 import os
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -43,13 +44,25 @@ def _sample(proxy: Proxy, run) -> dict:
     text = proxy.scrape()
     scrape_ms = (time.perf_counter() - started) * 1000
     size, files = _dir_stats(run)
-    return {"t": time.monotonic(), "exporter_rss_kib": proxy.rss_kib(pid), "exporter_fds": len(os.listdir(f"/proc/{pid}/fd")),
-            "dir_bytes": size, "dir_files": files, "stores": len(list(run.glob("w-*.lob"))),
-            "scrape_ms": round(scrape_ms, 1), "requests": total(text, "requests")}
+    return {
+        "t": time.monotonic(),
+        "exporter_rss_kib": proxy.rss_kib(pid),
+        "exporter_fds": len(os.listdir(f"/proc/{pid}/fd")),
+        "dir_bytes": size,
+        "dir_files": files,
+        "stores": len(list(run.glob("w-*.lob"))),
+        "scrape_ms": round(scrape_ms, 1),
+        "requests": total(text, "requests"),
+    }
 
 
 def test_soak_stays_bounded(upstream, tmp_path):
-    with Proxy(tmp_path, upstream.base_url, workers=WORKERS, args=("--max_requests_before_restart", "60", "--max_requests_before_restart_jitter", "30")) as proxy:
+    with Proxy(
+        tmp_path,
+        upstream.base_url,
+        workers=WORKERS,
+        args=("--max_requests_before_restart", "60", "--max_requests_before_restart_jitter", "30"),
+    ) as proxy:
         run = next(proxy.base_dir.glob(layout.RUN_PREFIX + "*"))
         samples, sent, answered = [_sample(proxy, run)], 0, 0
         deadline = time.monotonic() + SOAK_SECONDS
@@ -72,8 +85,10 @@ def test_soak_stays_bounded(upstream, tmp_path):
         print("\nsoak: t(s) exporter_rss_kib exporter_fds dir_bytes dir_files stores scrape_ms requests")
         t0 = samples[0]["t"]
         for s in samples:
-            print(f"soak: {s['t'] - t0:6.1f} {s['exporter_rss_kib']:8d} {s['exporter_fds']:4d} {s['dir_bytes']:9d} "
-                  f"{s['dir_files']:4d} {s['stores']:3d} {s['scrape_ms']:8.1f} {s['requests']:8.0f}")
+            print(
+                f"soak: {s['t'] - t0:6.1f} {s['exporter_rss_kib']:8d} {s['exporter_fds']:4d} {s['dir_bytes']:9d} "
+                f"{s['dir_files']:4d} {s['stores']:3d} {s['scrape_ms']:8.1f} {s['requests']:8.0f}"
+            )
         print(f"soak: {sent} sent, {answered} answered over {SOAK_SECONDS:.0f}s")
 
         assert answered >= 0.95 * sent

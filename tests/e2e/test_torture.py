@@ -9,6 +9,7 @@ numbers in a shared page, outside the files under test.
 
 Bounded: TEST_TORTURE_SECONDS (default 20) of load, then a bounded drain.
 """
+
 from __future__ import annotations
 
 import mmap
@@ -38,7 +39,7 @@ CONCURRENT = 4
 MAX_WRITERS = 512
 MONOTONIC = {n for m in CATALOGUE if m.kind is not Kind.GAUGE for n in m.sample_names()}
 
-WRITER = textwrap.dedent('''
+WRITER = textwrap.dedent("""
     import mmap, os, random, sys
     from litellm_observe.rundir.layout import Directory
     from litellm_observe.rundir.writer import SampleWriter
@@ -55,7 +56,7 @@ WRITER = textwrap.dedent('''
         store.inc("requests", (model, "p", team, "200"))
         done[2 * slot + 1] = i + 1  # finished it
         store.observe("request_duration_seconds", (model, "p"), rnd.randrange(18), 0.25)
-''')
+""")
 
 
 class Scraper(threading.Thread):
@@ -118,9 +119,22 @@ def test_writers_killed_and_recycled_at_full_speed_never_lower_or_lose_a_count(t
     config.write_text(yaml.safe_dump({"litellm_observe": {"port": port, "bind_address": "127.0.0.1"}}))
     env = {**os.environ, "PYTHONPATH": os.getcwd()}
     exporter_log = tmp_path / "exporter.log"
-    exporter = subprocess.Popen([sys.executable, "-m", handshakes.EXPORTER_MODULE, "--run-dir", run.path,
-                                 "--root", me.arg(), "--config", str(config)], env=env,
-                                stdout=subprocess.DEVNULL, stderr=open(exporter_log, "wb"))
+    exporter = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            handshakes.EXPORTER_MODULE,
+            "--run-dir",
+            run.path,
+            "--root",
+            me.arg(),
+            "--config",
+            str(config),
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=open(exporter_log, "wb"),
+    )
     url = f"http://127.0.0.1:{port}/metrics"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -143,8 +157,19 @@ def test_writers_killed_and_recycled_at_full_speed_never_lower_or_lose_a_count(t
             live = [s for s, p in writers.items() if p.poll() is None]
             while len(live) < CONCURRENT and slot < MAX_WRITERS:  # recycling: a new process per exit
                 planned[slot] = rnd.randrange(2_000, 60_000)
-                writers[slot] = subprocess.Popen([sys.executable, "-c", WRITER, run.path, str(counters), str(slot),
-                                                  str(planned[slot]), str(rnd.randrange(1 << 30))], env=env)
+                writers[slot] = subprocess.Popen(
+                    [
+                        sys.executable,
+                        "-c",
+                        WRITER,
+                        run.path,
+                        str(counters),
+                        str(slot),
+                        str(planned[slot]),
+                        str(rnd.randrange(1 << 30)),
+                    ],
+                    env=env,
+                )
                 live.append(slot)
                 slot += 1
             time.sleep(rnd.uniform(0.0, 0.3))
@@ -170,8 +195,10 @@ def test_writers_killed_and_recycled_at_full_speed_never_lower_or_lose_a_count(t
         exporter.terminate()
         exporter.wait(timeout=30)
         stderr = exporter_log.read_text(errors="replace")
-    print(f"torture: {slot} writers ({len(killed)} SIGKILLed), {scraper.scrapes} scrapes and {reader.reads} "
-          f"direct reads in {SECONDS:.0f} s")
+    print(
+        f"torture: {slot} writers ({len(killed)} SIGKILLed), {scraper.scrapes} scrapes and {reader.reads} "
+        f"direct reads in {SECONDS:.0f} s"
+    )
     assert scraper.scrapes > 20 and reader.reads > 20 and slot > CONCURRENT
     assert scraper.violations == [], scraper.violations[:5]
     assert reader.violations == [], reader.violations[:5]

@@ -5,6 +5,7 @@ a test-only callback (tests/support/blocking.py) blocks a worker's event loop fo
 The oracle for starts is the proxy's log: every worker LiteLLM starts prints "Proxy initialized with
 Config" once, when it loads the config.
 """
+
 from __future__ import annotations
 
 import os
@@ -26,8 +27,11 @@ WORKERS, RECYCLE_AFTER, REQUESTS, BLOCKS = 4, 10, 80, 2
 
 
 def _value(text: str, name: str, **labels: str) -> float:
-    return sum(v for (n, ls), v in samples(text).items()
-               if n == f"litellm_{name}" and all(dict(ls).get(k) == x for k, x in labels.items()))
+    return sum(
+        v
+        for (n, ls), v in samples(text).items()
+        if n == f"litellm_{name}" and all(dict(ls).get(k) == x for k, x in labels.items())
+    )
 
 
 def _started(proxy: Proxy) -> int:
@@ -38,9 +42,14 @@ def _started(proxy: Proxy) -> int:
 def proxy(upstream, tmp_path_factory):
     config = default_config(upstream.base_url, free_port())
     config["litellm_settings"]["callbacks"].append("blocking.blocker")
-    with Proxy(tmp_path_factory.mktemp("workers"), upstream.base_url, workers=WORKERS, config=config,
-               args=("--max_requests_before_restart", str(RECYCLE_AFTER)),
-               files={"blocking.py": (SUPPORT / "blocking.py").read_text()}) as p:
+    with Proxy(
+        tmp_path_factory.mktemp("workers"),
+        upstream.base_url,
+        workers=WORKERS,
+        config=config,
+        args=("--max_requests_before_restart", str(RECYCLE_AFTER)),
+        files={"blocking.py": (SUPPORT / "blocking.py").read_text()},
+    ) as p:
         yield p
 
 
@@ -91,8 +100,11 @@ def test_a_killed_worker_is_counted_as_killed(proxy):
     # LiteLLM's last garbage collection until uvicorn kills it (README, --timeout_worker_healthcheck)
     victim = max(proxy.worker_pids(), key=lambda pid: runs.start_time(pid) or 0)
     os.kill(victim, signal.SIGKILL)
-    text = wait_until(lambda: (t := _settled(proxy)) and victim not in proxy.worker_pids() and t, timeout=240,
-                      what="the killed worker replaced and counted")
+    text = wait_until(
+        lambda: (t := _settled(proxy)) and victim not in proxy.worker_pids() and t,
+        timeout=240,
+        what="the killed worker replaced and counted",
+    )
     assert _value(text, "worker_exits_total", reason="killed") == killed_before + 1
 
 
@@ -100,8 +112,9 @@ def test_a_blocked_event_loop_shows_in_the_lag_histogram(proxy):
     slow = [le for le in LOOP_LAG.buckets if le >= 1.0][0]  # a 2.5 s block makes one tick over 1.5 s late
 
     def over(text: str) -> float:
-        return (_value(text, "worker_event_loop_lag_seconds_count")
-                - _value(text, "worker_event_loop_lag_seconds_bucket", le=repr(slow)))
+        return _value(text, "worker_event_loop_lag_seconds_count") - _value(
+            text, "worker_event_loop_lag_seconds_bucket", le=repr(slow)
+        )
 
     before = over(proxy.scrape())
     for i in range(BLOCKS):
@@ -114,7 +127,10 @@ def test_memory_gauges_match_the_live_workers(proxy):
     for _ in range(3):  # RSS moves a little between two reads: compare reads taken close together
         text = proxy.scrape()
         rss = [proxy.rss_kib(pid) * 1024 for pid in proxy.worker_pids()]
-        biggest, together = _value(text, "worker_resident_memory_max_bytes"), _value(text, "workers_resident_memory_bytes")
+        biggest, together = (
+            _value(text, "worker_resident_memory_max_bytes"),
+            _value(text, "workers_resident_memory_bytes"),
+        )
         if 0.8 * max(rss) <= biggest <= 1.25 * max(rss) and 0.8 * sum(rss) <= together <= 1.25 * sum(rss):
             return
     pytest.fail(f"memory gauges {biggest:.0f} (max) {together:.0f} (sum) far from the workers' RSS {rss}")

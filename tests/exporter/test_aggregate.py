@@ -1,5 +1,6 @@
 """aggregate: dead writers folded into archive.lob; exact sums; transient errors never lose or lower a
 value; only a dead writer's corrupt file is set aside."""
+
 from __future__ import annotations
 
 import errno
@@ -164,7 +165,7 @@ def test_dead_writers_corrupt_files_quarantined_counted_logged_once(tmp_path, ca
     good = worker(tmp_path, 2)
     (tmp_path / "w-1-zero.lob").write_bytes(b"")
     full = samplefile.encode([(key(*REQ), (5.0,))])
-    (tmp_path / "w-2-trunc.lob").write_bytes(full[:samplefile.HEADER.size + 5] + bytes(3))
+    (tmp_path / "w-2-trunc.lob").write_bytes(full[: samplefile.HEADER.size + 5] + bytes(3))
     errors = Errors()
     agg = Aggregator(str(tmp_path), on_error=errors)
     with caplog.at_level(logging.ERROR, logger="litellm_observe.exporter"):
@@ -174,7 +175,9 @@ def test_dead_writers_corrupt_files_quarantined_counted_logged_once(tmp_path, ca
     assert sorted(errors.seen) == [(QUARANTINED, "w-1-zero.lob"), (QUARANTINED, "w-2-trunc.lob")]
     assert len([r for r in caplog.records if "unreadable" in r.getMessage()]) == 2
     assert sorted(p for p in os.listdir(tmp_path) if p.endswith(CORRUPT_SUFFIX)) == [
-        "w-1-zero.lob" + CORRUPT_SUFFIX, "w-2-trunc.lob" + CORRUPT_SUFFIX]
+        "w-1-zero.lob" + CORRUPT_SUFFIX,
+        "w-2-trunc.lob" + CORRUPT_SUFFIX,
+    ]
     good.close()
 
 
@@ -282,11 +285,13 @@ def test_corrupt_archive_is_quarantined(tmp_path):
 
 
 def test_records_of_unknown_metrics_or_another_schema_are_skipped(tmp_path):
-    planted(tmp_path / "w-9-x.lob",
-            (samplefile.encode_key("not_in_catalogue", "x", ("a",)), (1.0,)),
-            (b"not json", (1.0,)),
-            (samplefile.encode_key("requests", "0000beef", REQ[1]), (100.0,)),  # another catalogue's requests
-            (key(*REQ), (4.0,)))
+    planted(
+        tmp_path / "w-9-x.lob",
+        (samplefile.encode_key("not_in_catalogue", "x", ("a",)), (1.0,)),
+        (b"not json", (1.0,)),
+        (samplefile.encode_key("requests", "0000beef", REQ[1]), (100.0,)),  # another catalogue's requests
+        (key(*REQ), (4.0,)),
+    )
     agg = Aggregator(str(tmp_path))
     assert agg.compact() == 1  # never locked: dead
     assert agg.collect() == {REQ: [4.0]}

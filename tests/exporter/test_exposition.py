@@ -1,4 +1,5 @@
 """exposition: deterministic families, cumulative histograms, single-flight rendering, gzip."""
+
 from __future__ import annotations
 
 import gzip
@@ -20,8 +21,11 @@ def render(series, ns="litellm") -> str:
 
 
 def sample_map(text):
-    return {(s.name, tuple(sorted(s.labels.items()))): s.value
-            for fam in text_string_to_metric_families(text) for s in fam.samples}
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for fam in text_string_to_metric_families(text)
+        for s in fam.samples
+    }
 
 
 def test_one_family_per_catalogue_metric_in_order():
@@ -57,8 +61,10 @@ def test_histogram_is_cumulative():
 
 
 def test_wrong_shapes_are_skipped():
-    series = {("requests", ("only-one-label",)): [1.0],
-              ("request_duration_seconds", ("ok", "openai")): [1.0, 2.0]}  # too few slots
+    series = {
+        ("requests", ("only-one-label",)): [1.0],
+        ("request_duration_seconds", ("ok", "openai")): [1.0, 2.0],
+    }  # too few slots
     text = render(series)
     assert "only-one-label" not in text
     assert "request_duration_seconds_bucket" not in text
@@ -100,8 +106,9 @@ def test_gzip_is_made_once_per_shared_rendering():
 
 
 def test_an_infinite_sum_renders_as_plus_inf_and_passes_promtool():
-    text = render({("spend_usd", ("openai", "ok", "t")): [float("inf")],
-                   ("requests", ("ok", "openai", "t", "200")): [2.0]})
+    text = render(
+        {("spend_usd", ("openai", "ok", "t")): [float("inf")], ("requests", ("ok", "openai", "t", "200")): [2.0]}
+    )
     assert 'litellm_spend_usd_total{model="ok",provider="openai",team="t"} +Inf' in text
     assert 'litellm_requests_total{model="ok",provider="openai",status_code="200",team="t"} 2.0' in text
     check = subprocess.run(["promtool", "check", "metrics"], input=text, capture_output=True, text=True)

@@ -1,5 +1,6 @@
 """http: a /metrics server no client can tie up: idle and slow connections cost no thread, gone clients
 cost no rendering and no traceback, descriptors running out closes idle connections, IPv4 and IPv6."""
+
 from __future__ import annotations
 
 import gzip

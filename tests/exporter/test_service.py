@@ -1,4 +1,5 @@
 """exporter: auth before rendering, gzip and OpenMetrics negotiation, a real server on loopback."""
+
 from __future__ import annotations
 
 import base64
@@ -37,8 +38,9 @@ def test_no_auth_configured_serves(tmp_path):
     assert e.render.renders == 1
 
 
-@pytest.mark.parametrize("header", [None, "", "Bearer wrong", "Bearer sekrit ", "Bearer sekri", "sekrit",
-                                    basic("u", "pw")])
+@pytest.mark.parametrize(
+    "header", [None, "", "Bearer wrong", "Bearer sekrit ", "Bearer sekri", "sekrit", basic("u", "pw")]
+)
 def test_bearer_rejects_without_rendering(tmp_path, header):
     e, _ = make(tmp_path, bearer_token="sekrit")
     status, headers, body = e.respond({} if header is None else {"Authorization": header})
@@ -109,8 +111,9 @@ def test_run_returns_busy_when_another_exporter_holds_the_lock(tmp_path):
     run = runs.Membership(str(tmp_path), _this_process_as_root().name)
     fd = files.hold(run.directory.exporter_lock)
     try:  # a run's exporter (with a root) is unique per run
-        assert exp.run(run.path, settings_mod.Settings(), _this_process_as_root(), "127.0.0.1", 0) \
-            == handshakes.EXIT_BUSY
+        assert (
+            exp.run(run.path, settings_mod.Settings(), _this_process_as_root(), "127.0.0.1", 0) == handshakes.EXIT_BUSY
+        )
     finally:
         os.close(fd)
         run.close()
@@ -155,8 +158,12 @@ def test_sidecar_folds_an_ended_run_so_totals_never_drop(tmp_path):
         e = exp.Exporter(str(base), settings_mod.Settings(), sidecar=True)
         first = e.respond({})[2]
         assert b'litellm_requests_total{model="ok",provider="openai",status_code="200",team="t"} 6.0' in first
-        spend = [smp.value for fam in text_string_to_metric_families(first.decode()) for smp in fam.samples
-                 if smp.name == "litellm_spend_usd_total"]
+        spend = [
+            smp.value
+            for fam in text_string_to_metric_families(first.decode())
+            for smp in fam.samples
+            if smp.name == "litellm_spend_usd_total"
+        ]
         assert spend == [math.fsum([0.1, 1e16])]
         roots[0].kill()
         roots[0].wait()

@@ -14,6 +14,7 @@ promtool's own answer, output included. promtool must still be installed: the co
 the real ones do, so a missing promtool is reported the same way. test_promtool.py, which tests the
 wrapper itself, does not use them.
 """
+
 from __future__ import annotations
 
 from types import MappingProxyType

@@ -25,6 +25,7 @@ belongs...) is reported at `$`, without a finer path. The result depends on the 
 models one Grafana version's schema. The test extra pins the Grafana 11.6 build (the dashboards also pass
 10.1's, checked once by hand).
 """
+
 from __future__ import annotations
 
 import copy
@@ -48,8 +49,9 @@ plugins.register_default_plugins()
 # does not register for `table` (later releases do): register it, or table columns' `custom` goes unchecked.
 _table = runtime.panelcfg_config("table")
 if _table is not None and _table.field_config_from_json_hook is None:
-    runtime.register_panelcfg_variant(runtime.PanelCfgConfig(
-        "table", _table.options_from_json_hook, common.TableFieldOptions.from_json))
+    runtime.register_panelcfg_variant(
+        runtime.PanelCfgConfig("table", _table.options_from_json_hook, common.TableFieldOptions.from_json)
+    )
 
 
 def violations(data: dict) -> list[str]:
@@ -108,8 +110,11 @@ def _diff(ours, theirs, path: str, out: list[str]) -> None:
 
 
 def _is_model(value) -> bool:
-    return (type(value).__module__.startswith("grafana_foundation_sdk.models.") and hasattr(value, "to_json")
-            and not isinstance(value, enum.Enum))
+    return (
+        type(value).__module__.startswith("grafana_foundation_sdk.models.")
+        and hasattr(value, "to_json")
+        and not isinstance(value, enum.Enum)
+    )
 
 
 @functools.cache

@@ -1,6 +1,7 @@
 """Helpers of the generator tests' shared fixtures (conftest.py): writing an output folder, and
 PromtoolVerdicts, promtool's passing verdicts remembered by the bytes it read (conftest.py says why and
 how far that goes)."""
+
 from __future__ import annotations
 
 import hashlib

@@ -1,5 +1,6 @@
 """`litellm_observe check` (generators/check.py): promtool, the rule lint and the dashboard lint on
 the generated output, with the options `generate` read."""
+
 from __future__ import annotations
 
 import json
@@ -18,6 +19,7 @@ pytestmark = pytest.mark.usefixtures("memo_promtool")  # promtool's verdict on t
 @pytest.fixture
 def generated(tmp_path, default_output):
     """A folder of generated output to change: the default options' (built once a run), or `options`'."""
+
     def make(options=None) -> str:
         return write(tmp_path, default_output.files if options is None else generate.outputs(options))
 
@@ -37,8 +39,10 @@ def test_generated_output_passes_every_check(default_output, capsys):
 
 
 def test_a_non_default_namespace_and_selector_check_clean_with_the_same_options(generated, capsys):
-    acme = load(section={"namespace": "acme", "alerts": {"selector": 'env="prod"'},
-                         "dashboards": {"selector": 'env="prod"'}}, environ={})
+    acme = load(
+        section={"namespace": "acme", "alerts": {"selector": 'env="prod"'}, "dashboards": {"selector": 'env="prod"'}},
+        environ={},
+    )
     root = generated(acme)
     assert check.check_all(root, acme) == 0
     assert "FAIL" not in capsys.readouterr().out
@@ -89,8 +93,12 @@ def test_check_all_runs_the_lint(generated, capsys):
     with open(path, encoding="utf-8") as f:
         text = f.read()
     with open(path, "w", encoding="utf-8") as f:
-        f.write(text.replace("summary: A provider fails too many upstream calls.",
-                             "summary: A provider fails too many upstream calls"))
+        f.write(
+            text.replace(
+                "summary: A provider fails too many upstream calls.",
+                "summary: A provider fails too many upstream calls",
+            )
+        )
     assert check.check_all(root, S) == 1
     assert "LitellmHighErrorRate: summary must be a plain sentence" in capsys.readouterr().out
 

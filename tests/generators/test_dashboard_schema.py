@@ -1,6 +1,7 @@
 """The generated dashboards against Grafana's own dashboard schema (grafana-foundation-sdk's models of it; what
 is and is not checked: tests/generators/schema_check.py). The negative tests put back what clean() removes and
 break one value per panel type, and require the validator to name each path."""
+
 from __future__ import annotations
 
 import copy
@@ -16,7 +17,8 @@ from tests.generators.schema_check import dashboard, violations
 
 REPO = Path(__file__).resolve().parents[2]
 COMMITTED = sorted(REPO.glob("dashboards/*.json")) + sorted(
-    REPO.glob("tests/generators/testdata/*/out/dashboards/*.json"))  # the golden files' too
+    REPO.glob("tests/generators/testdata/*/out/dashboards/*.json")
+)  # the golden files' too
 
 
 def _built(uid: str = "litellm-overview") -> dict:
@@ -52,10 +54,33 @@ def test_grafanalibs_legacy_fields_are_reported():
     data.update(rows=[], hideControls=False, sharedCrosshair=False, style="dark", gnetId=None, id=None)
     expected = ["$.rows", "$.hideControls", "$.sharedCrosshair", "$.style", "$.gnetId", "$.id"]
     panel = data["panels"][0]
-    panel.update(span=6, height="250px", minSpan=4, error=False, cacheTimeout=None, editable=True,
-                 interval=None, repeat=None, timeShift=None, hideTimeOverride=False)
-    expected += [f"$.panels[0].{k}" for k in ("span", "height", "minSpan", "error", "cacheTimeout", "editable",
-                                               "interval", "repeat", "timeShift", "hideTimeOverride")]
+    panel.update(
+        span=6,
+        height="250px",
+        minSpan=4,
+        error=False,
+        cacheTimeout=None,
+        editable=True,
+        interval=None,
+        repeat=None,
+        timeShift=None,
+        hideTimeOverride=False,
+    )
+    expected += [
+        f"$.panels[0].{k}"
+        for k in (
+            "span",
+            "height",
+            "minSpan",
+            "error",
+            "cacheTimeout",
+            "editable",
+            "interval",
+            "repeat",
+            "timeShift",
+            "hideTimeOverride",
+        )
+    ]
     panel["targets"][0].update(metric="", query=panel["targets"][0]["expr"], step=10, target="")
     expected += [f"$.panels[0].targets[0].{k}" for k in ("metric", "query", "step", "target")]
     panel["fieldConfig"]["defaults"]["custom"].update(axisSoftMin=None)
@@ -71,8 +96,11 @@ def test_grafanalibs_legacy_fields_are_reported():
     # `time_options`; Grafana 11's has `hideTimeOverride` instead: with a valid value each is reported only
     # where the installed schema does not have it (clean() drops them all: the dashboards pass either).
     timepicker = type(dashboard.Dashboard.from_json({"timepicker": {}}).timepicker)  # its name differs too
-    versioned = {"$.style": (dashboard.Dashboard, "style"), "$.timepicker.time_options": (timepicker, "time_options"),
-                 "$.panels[0].hideTimeOverride": (dashboard.Panel, "hideTimeOverride")}
+    versioned = {
+        "$.style": (dashboard.Dashboard, "style"),
+        "$.timepicker.time_options": (timepicker, "time_options"),
+        "$.panels[0].hideTimeOverride": (dashboard.Panel, "hideTimeOverride"),
+    }
     expected = [p for p in expected if p not in versioned or not _known(*versioned[p])]
 
     assert sorted({v.split(": ")[0] for v in violations(data)}) == sorted(expected)
@@ -82,8 +110,9 @@ def test_the_legacy_table_fields_are_reported():
     data = _built("litellm-spend")
     i, table = _first(data, "table")
     table.update(color={"mode": "thresholds"}, columns=[], fontSize="100%", mappings=[])
-    assert {v.split(": ")[0] for v in violations(data)} == {f"$.panels[{i}].{k}" for k in
-                                                            ("color", "columns", "fontSize", "mappings")}
+    assert {v.split(": ")[0] for v in violations(data)} == {
+        f"$.panels[{i}].{k}" for k in ("color", "columns", "fontSize", "mappings")
+    }
 
 
 def test_a_style_outside_the_enum_is_reported_by_every_schema_release():
@@ -107,8 +136,9 @@ BROKEN = [
 ]
 
 
-@pytest.mark.parametrize("panel_type, keys, value, why", BROKEN,
-                         ids=[f"{t}:{'.'.join(map(str, k))}" for t, k, _, _ in BROKEN])
+@pytest.mark.parametrize(
+    "panel_type, keys, value, why", BROKEN, ids=[f"{t}:{'.'.join(map(str, k))}" for t, k, _, _ in BROKEN]
+)
 def test_a_wrong_value_in_each_panel_types_model_is_reported(panel_type, keys, value, why):
     data = _built()
     i, panel = _first(data, panel_type)
@@ -128,7 +158,9 @@ def test_table_columns_are_checked_with_grafanas_table_field_options():
     i, table = _first(data, "table")
     table["fieldConfig"]["defaults"]["custom"].update(align="middle", wrap=True)
     assert sorted(v.split(": ")[0] for v in violations(data)) == [
-        f"$.panels[{i}].fieldConfig.defaults.custom.align", f"$.panels[{i}].fieldConfig.defaults.custom.wrap"]
+        f"$.panels[{i}].fieldConfig.defaults.custom.align",
+        f"$.panels[{i}].fieldConfig.defaults.custom.wrap",
+    ]
 
 
 def test_a_target_without_a_datasource_type_and_an_unknown_panel_type_are_reported():

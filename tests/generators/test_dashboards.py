@@ -1,4 +1,5 @@
 """Static checks of the generated dashboards: queries, conventions, options, output files."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -53,10 +54,18 @@ def enclosing_calls(expr: str, pos: int) -> list[str]:
 
 def test_there_are_four_dashboards_with_stable_uids():
     assert list(dashboards.build_all(DEFAULT)) == [
-        "litellm-overview", "litellm-providers", "litellm-spend", "litellm-exporter-health"]
+        "litellm-overview",
+        "litellm-providers",
+        "litellm-spend",
+        "litellm-exporter-health",
+    ]
     titles = [d["title"] for d in dashboards.build_all(DEFAULT).values()]
-    assert titles == ["LiteLLM / Overview", "LiteLLM / Providers", "LiteLLM / Spend & budgets",
-                      "LiteLLM / Exporter health"]
+    assert titles == [
+        "LiteLLM / Overview",
+        "LiteLLM / Providers",
+        "LiteLLM / Spend & budgets",
+        "LiteLLM / Exporter health",
+    ]
 
 
 @pytest.mark.parametrize("namespace", ["litellm", "acme_llm"])
@@ -82,8 +91,12 @@ def test_every_series_is_filtered_by_the_variables_its_labels_allow():
             labels = m.labels if m else ()
             for var in promql.TARGET_VARIABLES + promql.LABEL_VARIABLES:
                 wanted = f'{var}=~"${var}"'
-                assert (wanted in matchers) == (var in promql.TARGET_VARIABLES or var in labels), \
-                    (uid, panel["title"], name, var)
+                assert (wanted in matchers) == (var in promql.TARGET_VARIABLES or var in labels), (
+                    uid,
+                    panel["title"],
+                    name,
+                    var,
+                )
 
 
 def test_counters_use_grafana_windows_and_quantiles_sum_by_le():
@@ -149,8 +162,11 @@ def test_output_is_deterministic_sorted_and_ends_with_a_newline():
 
 def test_generate_twice_in_fresh_processes_gives_identical_bytes(tmp_path):
     def run(out):
-        subprocess.run([sys.executable, "-m", "litellm_observe", "generate", "--out", str(out), "--kubernetes"],
-                       check=True, capture_output=True)
+        subprocess.run(
+            [sys.executable, "-m", "litellm_observe", "generate", "--out", str(out), "--kubernetes"],
+            check=True,
+            capture_output=True,
+        )
         return {p.relative_to(out): p.read_bytes() for p in sorted((out / "dashboards").rglob("*")) if p.is_file()}
 
     a, b = run(tmp_path / "a"), run(tmp_path / "b")
@@ -196,26 +212,41 @@ def test_title_prefix_tags_refresh_and_datasource_options():
         assert data["title"].startswith("Prod / ")
         assert data["tags"] == ["llm"] and data["refresh"] == "1m"
         assert data["templating"]["list"][0]["current"]["value"] == "Mimir"
-    assert "Prod / Overview" in dashboards.readme_blocks(dataclasses.replace(DEFAULT, dashboards=d))[
-        "dashboard-panels"]
+    assert "Prod / Overview" in dashboards.readme_blocks(dataclasses.replace(DEFAULT, dashboards=d))["dashboard-panels"]
 
 
-@pytest.mark.parametrize("field, value", [
-    ("selector", "namespace=llm"), ("selector", 'namespace="llm" env="x"'), ("selector", "{}"),
-    ("refresh", "soon"), ("refresh", "0s"), ("datasource", " "), ("tags", ["ok", ""]),
-    ("title_prefix", "two\nlines"),
-])
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("selector", "namespace=llm"),
+        ("selector", 'namespace="llm" env="x"'),
+        ("selector", "{}"),
+        ("refresh", "soon"),
+        ("refresh", "0s"),
+        ("datasource", " "),
+        ("tags", ["ok", ""]),
+        ("title_prefix", "two\nlines"),
+    ],
+)
 def test_bad_dashboard_option_is_a_clear_error(field, value):
     with pytest.raises(SettingsError, match=rf"litellm_observe\.dashboards\.{field}:"):
         options.load(environ={}, section={"dashboards": {field: value}})
 
 
-@pytest.mark.parametrize("flag, value, key", [
-    ("--selector", "namespace=llm", "selector"), ("--refresh", "fast", "refresh"), ("--datasource", "", "datasource"),
-])
+@pytest.mark.parametrize(
+    "flag, value, key",
+    [
+        ("--selector", "namespace=llm", "selector"),
+        ("--refresh", "fast", "refresh"),
+        ("--datasource", "", "datasource"),
+    ],
+)
 def test_bad_flag_exits_2_naming_the_key(tmp_path, flag, value, key):
-    result = subprocess.run([sys.executable, "-m", "litellm_observe", "generate", "--out", str(tmp_path), flag, value],
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "litellm_observe", "generate", "--out", str(tmp_path), flag, value],
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 2
     assert f"litellm_observe.dashboards.{key}" in result.stderr
     assert not (tmp_path / "dashboards").exists()
@@ -238,14 +269,17 @@ def test_provisioning_file():
 
 
 def test_kubernetes_configmaps(tmp_path):
-    subprocess.run([sys.executable, "-m", "litellm_observe", "generate", "--out", str(tmp_path), "--kubernetes"],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "litellm_observe", "generate", "--out", str(tmp_path), "--kubernetes"],
+        check=True,
+        capture_output=True,
+    )
     maps = sorted((tmp_path / "dashboards" / "kubernetes").glob("*.yaml"))
     assert [p.stem for p in maps] == sorted(dashboards.build_all(DEFAULT))
     for path in maps:
         doc = yaml.safe_load(path.read_text())
         assert doc["kind"] == "ConfigMap" and doc["metadata"]["labels"]["grafana_dashboard"] == "1"
-        (name, body), = doc["data"].items()
+        ((name, body),) = doc["data"].items()
         assert name == f"{path.stem}.json"
         assert body == (tmp_path / "dashboards" / name).read_text()
 
@@ -273,7 +307,8 @@ def test_promql_builders_refuse_misuse():
     with pytest.raises(KeyError):
         q.rate(metric("no_such_metric"))
     assert q.series(metric("request_duration_seconds"), "_count").startswith(
-        metric("request_duration_seconds").family() + "_count{")
+        metric("request_duration_seconds").family() + "_count{"
+    )
 
 
 def test_panels_need_one_line_descriptions():
@@ -289,8 +324,10 @@ def test_dashboard_lint_names_the_dashboard_panel_and_query():
     panel = next(p for p in dashboard_lint.iter_panels(broken[uid]) if p.get("targets"))
     panel["targets"][0]["expr"] = "sum(rate(litellm_current_load[$__rate_interval]))"
     found = dashboard_lint.problems(broken, DEFAULT.namespace)
-    assert found == [f"{uid} / {panel['title']} / {panel['targets'][0].get('refId', '?')}: target-promql-rule: "
-                     "rate() on 'litellm_current_load', a gauge: only counters and histogram buckets may be rated"]
+    assert found == [
+        f"{uid} / {panel['title']} / {panel['targets'][0].get('refId', '?')}: target-promql-rule: "
+        "rate() on 'litellm_current_load', a gauge: only counters and histogram buckets may be rated"
+    ]
 
 
 def _broken(change) -> list[str]:
@@ -304,26 +341,41 @@ def _variable(data, name):
     return next(v for v in data["templating"]["list"] if v["name"] == name)
 
 
-@pytest.mark.parametrize("rule, change", [
-    ("template-datasource-rule", lambda d, p: _variable(d, "datasource").update(query="loki")),
-    ("template-job-rule", lambda d, p: _variable(d, "job").update(multi=False)),
-    ("template-instance-rule", lambda d, p: d["templating"]["list"].remove(_variable(d, "instance"))),
-    ("template-label-promql-rule", lambda d, p: _variable(d, "model").update(query="up")),
-    ("template-label-promql-rule", lambda d, p: _variable(d, "model").update(
-        query="label_values(litellm_nope_total, model)")),
-    ("template-on-time-change-reload-rule", lambda d, p: _variable(d, "team").update(refresh=1)),
-    ("panel-datasource-rule", lambda d, p: p.update(datasource="Prometheus")),
-    ("panel-title-description-rule", lambda d, p: p.update(description="")),
-    ("panel-units-rule", lambda d, p: p["fieldConfig"]["defaults"].pop("unit")),
-    ("panel-no-targets-rule", lambda d, p: p.update(targets=[])),
-    ("target-rate-interval-rule", lambda d, p: p["targets"][0].update(
-        expr=p["targets"][0]["expr"].replace("$__rate_interval", "5m"))),
-    ("target-job-rule", lambda d, p: p["targets"][0].update(expr=p["targets"][0]["expr"].replace('job=~"$job", ', ""))),
-    ("target-instance-rule", lambda d, p: p["targets"][0].update(
-        expr=p["targets"][0]["expr"].replace('instance=~"$instance", ', ""))),
-    ("target-promql-rule", lambda d, p: p["targets"][0].update(expr="rate(litellm_requests_total[$__rate_interval])")),
-    ("uneditable-dashboard-rule", lambda d, p: d.update(editable=True)),
-])
+@pytest.mark.parametrize(
+    "rule, change",
+    [
+        ("template-datasource-rule", lambda d, p: _variable(d, "datasource").update(query="loki")),
+        ("template-job-rule", lambda d, p: _variable(d, "job").update(multi=False)),
+        ("template-instance-rule", lambda d, p: d["templating"]["list"].remove(_variable(d, "instance"))),
+        ("template-label-promql-rule", lambda d, p: _variable(d, "model").update(query="up")),
+        (
+            "template-label-promql-rule",
+            lambda d, p: _variable(d, "model").update(query="label_values(litellm_nope_total, model)"),
+        ),
+        ("template-on-time-change-reload-rule", lambda d, p: _variable(d, "team").update(refresh=1)),
+        ("panel-datasource-rule", lambda d, p: p.update(datasource="Prometheus")),
+        ("panel-title-description-rule", lambda d, p: p.update(description="")),
+        ("panel-units-rule", lambda d, p: p["fieldConfig"]["defaults"].pop("unit")),
+        ("panel-no-targets-rule", lambda d, p: p.update(targets=[])),
+        (
+            "target-rate-interval-rule",
+            lambda d, p: p["targets"][0].update(expr=p["targets"][0]["expr"].replace("$__rate_interval", "5m")),
+        ),
+        (
+            "target-job-rule",
+            lambda d, p: p["targets"][0].update(expr=p["targets"][0]["expr"].replace('job=~"$job", ', "")),
+        ),
+        (
+            "target-instance-rule",
+            lambda d, p: p["targets"][0].update(expr=p["targets"][0]["expr"].replace('instance=~"$instance", ', "")),
+        ),
+        (
+            "target-promql-rule",
+            lambda d, p: p["targets"][0].update(expr="rate(litellm_requests_total[$__rate_interval])"),
+        ),
+        ("uneditable-dashboard-rule", lambda d, p: d.update(editable=True)),
+    ],
+)
 def test_each_dashboard_linter_rule_catches_its_case(rule, change):
     found = _broken(change)
     assert any(f"{rule}:" in f for f in found), found

@@ -1,4 +1,5 @@
 """generate: README block rendering, writing, and stale detection that names the file."""
+
 from __future__ import annotations
 
 import os
@@ -41,8 +42,11 @@ def test_render_readme_block_names_must_match():
 
 
 def _fake(name, outputs=None, blocks=None) -> generate.Generator:
-    return generate.Generator(name, lambda options, kubernetes=False: dict(outputs(kubernetes)) if outputs else {},
-                              lambda options: dict(blocks or {}))
+    return generate.Generator(
+        name,
+        lambda options, kubernetes=False: dict(outputs(kubernetes)) if outputs else {},
+        lambda options: dict(blocks or {}),
+    )
 
 
 @pytest.fixture
@@ -55,8 +59,9 @@ def fake_generators(monkeypatch):
             out["kubernetes/cm.yaml"] = "kind: ConfigMap\n"
         return out
 
-    monkeypatch.setattr(generate, "GENERATORS", (_fake("one", outputs, {"alpha": "ALPHA\n"}),
-                                                 _fake("two", None, {"beta": "BETA\n"})))
+    monkeypatch.setattr(
+        generate, "GENERATORS", (_fake("one", outputs, {"alpha": "ALPHA\n"}), _fake("two", None, {"beta": "BETA\n"}))
+    )
     return files
 
 
@@ -73,8 +78,9 @@ def test_outputs_and_blocks(fake_generators):
 
 
 def test_two_generators_writing_one_path_or_one_block(monkeypatch):
-    monkeypatch.setattr(generate, "GENERATORS", (_fake("a", lambda k: {"x.json": "1"}),
-                                                 _fake("b", lambda k: {"x.json": "2"})))
+    monkeypatch.setattr(
+        generate, "GENERATORS", (_fake("a", lambda k: {"x.json": "1"}), _fake("b", lambda k: {"x.json": "2"}))
+    )
     with pytest.raises(RuntimeError, match="x.json"):
         generate.outputs(Options())
     monkeypatch.setattr(generate, "GENERATORS", (_fake("a", None, {"t": "1"}), _fake("b", None, {"t": "2"})))
@@ -92,12 +98,15 @@ def test_write_then_not_stale(tmp_path, fake_generators):
     assert "ALPHA" in (tmp_path / "README.md").read_text()
 
 
-@pytest.mark.parametrize("damage, named", [
-    (lambda d: (d / "dashboards/a.json").write_text("{}\n"), "dashboards/a.json"),
-    (lambda d: os.remove(d / "alerts/r.yaml"), "alerts/r.yaml"),
-    (lambda d: (d / "README.md").write_text((d / "README.md").read_text().replace("ALPHA", "edited")), "README.md"),
-    (lambda d: os.remove(d / generate.MANIFEST), generate.MANIFEST),
-])
+@pytest.mark.parametrize(
+    "damage, named",
+    [
+        (lambda d: (d / "dashboards/a.json").write_text("{}\n"), "dashboards/a.json"),
+        (lambda d: os.remove(d / "alerts/r.yaml"), "alerts/r.yaml"),
+        (lambda d: (d / "README.md").write_text((d / "README.md").read_text().replace("ALPHA", "edited")), "README.md"),
+        (lambda d: os.remove(d / generate.MANIFEST), generate.MANIFEST),
+    ],
+)
 def test_stale_names_the_file(tmp_path, fake_generators, damage, named):
     (tmp_path / "README.md").write_text(README)
     s = Options()
@@ -110,8 +119,13 @@ def test_stale_names_the_file(tmp_path, fake_generators, damage, named):
 
 def test_the_users_own_files_are_never_touched_whatever_their_names(tmp_path, fake_generators):
     """The review's case: alerts/node-alerts.yaml, alerts/mine.yml and dashboards/my-team.json beside ours."""
-    mine = {"alerts/node-alerts.yaml": "groups: [node]\n", "alerts/mine.yml": "x: 1\n",
-            "dashboards/my-team.json": '{"title": "mine"}', "dashboards/notes.txt": "notes", "other/x.json": "{}"}
+    mine = {
+        "alerts/node-alerts.yaml": "groups: [node]\n",
+        "alerts/mine.yml": "x: 1\n",
+        "dashboards/my-team.json": '{"title": "mine"}',
+        "dashboards/notes.txt": "notes",
+        "other/x.json": "{}",
+    }
     for rel, text in mine.items():
         (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / rel).write_text(text)

@@ -1,6 +1,7 @@
 """Golden files (as sloth keeps them): each folder under testdata/ holds a config.yaml and out/, the
 exact output `litellm_observe generate --kubernetes` writes for it. A change to any generator shows
 up here as a diff to review; UPDATE_GOLDEN=1 rewrites out/ (a test env knob, not a setting)."""
+
 from __future__ import annotations
 
 import os

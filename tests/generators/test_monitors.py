@@ -1,5 +1,6 @@
 """The PodMonitor `generate --kubernetes` writes: the exporter port by name, the job label the alerts
 and dashboards expect, credentials only by Secret reference."""
+
 from __future__ import annotations
 
 import pytest
@@ -26,8 +27,10 @@ def test_the_job_follows_the_alerts_scrape_job_and_secrets_stay_out():
     text = generate.outputs(options, kubernetes=True)[monitors.FILE]
     endpoint = yaml.safe_load(text)["spec"]["podMetricsEndpoints"][0]
     assert endpoint["relabelings"][0]["replacement"] == "llm-gw"
-    assert endpoint["authorization"] == {"type": "Bearer", "credentials": {"name": "litellm-observe",
-                                                                           "key": "bearer-token"}}
+    assert endpoint["authorization"] == {
+        "type": "Bearer",
+        "credentials": {"name": "litellm-observe", "key": "bearer-token"},
+    }
     assert "s3cret" not in text
 
 
@@ -36,14 +39,25 @@ def _render_pod(values: dict) -> dict:
     """The pod LiteLLM's chart (deploy/charts/litellm-helm/templates/deployment.yaml) renders for these values:
     its labels (nameOverride `litellm`), the proxy container with the chart's config mount plus `volumeMounts`,
     `extraContainers` after it, the chart's config volume plus `volumes`."""
-    proxy = {"name": "litellm", "args": ["--config", "/etc/litellm/config.yaml"],
-             "ports": [{"name": "http", "containerPort": 4000, "protocol": "TCP"}],
-             "volumeMounts": [{"name": "litellm-config", "mountPath": "/etc/litellm/config.yaml",
-                               "subPath": "config.yaml"}, *values.get("volumeMounts", [])]}
-    return {"metadata": {"labels": {"app.kubernetes.io/name": "litellm", "app.kubernetes.io/instance": "litellm"}},
-            "spec": {"containers": [proxy, *values.get("extraContainers", [])],
-                     "volumes": [{"name": "litellm-config", "configMap": {"name": "litellm-config"}},
-                                 *values.get("volumes", [])]}}
+    proxy = {
+        "name": "litellm",
+        "args": ["--config", "/etc/litellm/config.yaml"],
+        "ports": [{"name": "http", "containerPort": 4000, "protocol": "TCP"}],
+        "volumeMounts": [
+            {"name": "litellm-config", "mountPath": "/etc/litellm/config.yaml", "subPath": "config.yaml"},
+            *values.get("volumeMounts", []),
+        ],
+    }
+    return {
+        "metadata": {"labels": {"app.kubernetes.io/name": "litellm", "app.kubernetes.io/instance": "litellm"}},
+        "spec": {
+            "containers": [proxy, *values.get("extraContainers", [])],
+            "volumes": [
+                {"name": "litellm-config", "configMap": {"name": "litellm-config"}},
+                *values.get("volumes", []),
+            ],
+        },
+    }
 
 
 @pytest.mark.parametrize("section", [{}, {"port": 9100, "namespace": "acme", "bearer_token": "s3cret-token-value"}])
@@ -59,8 +73,12 @@ def test_the_helm_values_render_a_pod_the_podmonitor_scrapes(section):
     for c in containers:  # every mount names a volume of the pod
         assert {m["name"] for m in c.get("volumeMounts", [])} <= volumes, c["name"]
     assert monitor["spec"]["selector"]["matchLabels"].items() <= pod["metadata"]["labels"].items()
-    scraped = [(c, p) for c in containers for p in c.get("ports", [])
-               if p["name"] == monitor["spec"]["podMetricsEndpoints"][0]["port"]]
+    scraped = [
+        (c, p)
+        for c in containers
+        for p in c.get("ports", [])
+        if p["name"] == monitor["spec"]["podMetricsEndpoints"][0]["port"]
+    ]
     assert len(scraped) == 1
     sidecar, port = scraped[0]
     # the proxy's settings, as its workers load them from the rendered config.yaml
@@ -73,14 +91,18 @@ def test_the_helm_values_render_a_pod_the_podmonitor_scrapes(section):
     proxy_mount = {m["name"]: m["mountPath"] for m in containers[0]["volumeMounts"]}
     sidecar_mount = {m["name"]: m["mountPath"] for m in sidecar["volumeMounts"]}
     shared = set(proxy_mount) & set(sidecar_mount)
-    assert len(shared) == 1 and proxy_mount[shared.pop()] == sidecar_mount[monitors.VOLUME] == \
-        proxy_settings.metrics_dir == parsed.dir
+    assert (
+        len(shared) == 1
+        and proxy_mount[shared.pop()] == sidecar_mount[monitors.VOLUME] == proxy_settings.metrics_dir == parsed.dir
+    )
     # the sidecar's settings from its environment: the same namespace and credentials, secrets by reference
     env = {e["name"]: e for e in sidecar.get("env", [])}
     if section:
         assert env["LITELLM_OBSERVE_NAMESPACE"]["value"] == "acme"
-        assert env["LITELLM_OBSERVE_BEARER_TOKEN"]["valueFrom"]["secretKeyRef"] == {"name": "litellm-observe",
-                                                                                     "key": "bearer-token"}
+        assert env["LITELLM_OBSERVE_BEARER_TOKEN"]["valueFrom"]["secretKeyRef"] == {
+            "name": "litellm-observe",
+            "key": "bearer-token",
+        }
         assert "tcpSocket" in sidecar["readinessProbe"]  # /metrics answers 401 to a probe without credentials
     else:
         assert not env and sidecar["readinessProbe"]["httpGet"]["port"] == monitors.PORT_NAME

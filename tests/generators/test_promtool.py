@@ -1,4 +1,5 @@
 """The promtool wrapper: finding promtool, check/test rules, check metrics."""
+
 from __future__ import annotations
 
 import os
@@ -23,8 +24,6 @@ litellm_request_duration_seconds_count 2
 """
 
 
-
-
 def test_promtool_is_installed_for_the_tests():
     assert os.path.isfile(promtool.find()), "tests need promtool: scripts/test installs it"
 
@@ -47,10 +46,13 @@ def test_check_metrics_accepts_a_good_exposition():
     assert promtool.check_metrics(GOOD_EXPOSITION) == (True, "")
 
 
-@pytest.mark.parametrize("bad, says", [
-    ("# HELP litellm_requests Requests.\n# TYPE litellm_requests counter\nlitellm_requests 1\n", '"_total" suffix'),
-    ("litellm_requests_total{model=gpt} 1\n", "pars"),
-])
+@pytest.mark.parametrize(
+    "bad, says",
+    [
+        ("# HELP litellm_requests Requests.\n# TYPE litellm_requests counter\nlitellm_requests 1\n", '"_total" suffix'),
+        ("litellm_requests_total{model=gpt} 1\n", "pars"),
+    ],
+)
 def test_check_metrics_rejects_a_bad_exposition(bad, says):
     ok, output = promtool.check_metrics(bad)
     assert not ok and says in output

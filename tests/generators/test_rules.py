@@ -1,4 +1,5 @@
 """The generated rules: content, determinism, configuration, promtool on fresh and committed output."""
+
 from __future__ import annotations
 
 import os
@@ -17,10 +18,20 @@ from tests.generators.shared import write
 
 pytestmark = pytest.mark.usefixtures("memo_promtool")  # promtool's verdict on the same files, once a run
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-ISSUE_ALERTS = {"LitellmHighErrorRate", "LitellmRateLimitHeadroom", "LitellmHighP99Latency",
-                "LitellmHighTimeToFirstToken", "LitellmFallbacksFailing", "LitellmRetryStorm", "LitellmSpendBurnHigh",
-                "LitellmCacheHitRateLow", "LitellmProviderErrorBudgetBurn", "LitellmMetricsAbsent",
-                "LitellmObserveInternalErrors", "LitellmObserveLabelOverflow"}
+ISSUE_ALERTS = {
+    "LitellmHighErrorRate",
+    "LitellmRateLimitHeadroom",
+    "LitellmHighP99Latency",
+    "LitellmHighTimeToFirstToken",
+    "LitellmFallbacksFailing",
+    "LitellmRetryStorm",
+    "LitellmSpendBurnHigh",
+    "LitellmCacheHitRateLow",
+    "LitellmProviderErrorBudgetBurn",
+    "LitellmMetricsAbsent",
+    "LitellmObserveInternalErrors",
+    "LitellmObserveLabelOverflow",
+}
 
 
 def settings(alerts: dict | None = None):
@@ -61,16 +72,21 @@ def test_every_alert_from_the_issue_is_generated_with_its_defaults(default_outpu
 def test_slo_windows_follow_the_workbook(default_output):
     burn = rules_by_name(default_output.files)["LitellmProviderErrorBudgetBurn"]
     got = {(r["labels"]["long_window"], r["labels"]["short_window"], r["labels"]["severity"]): r["expr"] for r in burn}
-    assert set(got) == {("1h", "5m", "critical"), ("6h", "30m", "critical"), ("1d", "2h", "warning"),
-                        ("3d", "6h", "warning")}
+    assert set(got) == {
+        ("1h", "5m", "critical"),
+        ("6h", "30m", "critical"),
+        ("1d", "2h", "warning"),
+        ("3d", "6h", "warning"),
+    }
     assert "(14.4 * (1 - 0.995))" in got[("1h", "5m", "critical")]
     assert "(6 * (1 - 0.995))" in got[("6h", "30m", "critical")]
     assert "(3 * (1 - 0.995))" in got[("1d", "2h", "warning")]
     assert "(1 * (1 - 0.995))" in got[("3d", "6h", "warning")]
     # the same table drives the recording rules: one ratio per window the alerts use
     records = {r.record for r in rules.recording_rules(settings())}
-    assert records == {f"provider:litellm_provider_errors:ratio_rate{w}" for w in ("5m", "30m", "1h", "2h", "6h",
-                                                                                     "1d", "3d")}
+    assert records == {
+        f"provider:litellm_provider_errors:ratio_rate{w}" for w in ("5m", "30m", "1h", "2h", "6h", "1d", "3d")
+    }
 
 
 def test_burn_factors_scale_with_the_slo_window():
@@ -111,8 +127,15 @@ def test_committed_output_is_current_and_passes_promtool():
 
 
 def test_non_default_settings_change_the_expressions_and_still_pass_promtool(tmp_path):
-    s = settings({"selector": 'namespace="llm"', "slo_objective": 0.999, "high_error_rate": {"ratio": 0.1, "for": "3m"},
-                  "high_p99_latency": {"seconds": 20.48}, "cache_hit_rate_low": {"severity": "warning"}})
+    s = settings(
+        {
+            "selector": 'namespace="llm"',
+            "slo_objective": 0.999,
+            "high_error_rate": {"ratio": 0.1, "for": "3m"},
+            "high_p99_latency": {"seconds": 20.48},
+            "cache_hit_rate_low": {"severity": "warning"},
+        }
+    )
     files = rules.outputs(s)
     by_name = rules_by_name(files)
     high = by_name["LitellmHighErrorRate"][0]
@@ -125,7 +148,7 @@ def test_non_default_settings_change_the_expressions_and_still_pass_promtool(tmp
         for rule in group:
             for selected in promql_lint.series_names(rule["expr"]):
                 if ":" not in selected:
-                    assert f'{selected}{{' in rule["expr"] and 'namespace="llm"' in rule["expr"], (name, selected)
+                    assert f"{selected}{{" in rule["expr"] and 'namespace="llm"' in rule["expr"], (name, selected)
     assert files != rules.outputs(settings())
     promtool_passes(write(tmp_path, files))
 
@@ -152,11 +175,17 @@ def test_an_objective_too_low_for_the_fast_burn_is_refused():
         rules.outputs(settings({"slo_objective": 0.9}))
 
 
-@pytest.mark.parametrize("override", [{"high_p99_latency": {"seconds": 31}},
-                                      {"high_time_to_first_token": {"seconds": 30.0}},
-                                      {"high_error_rate": {"for": "five minutes"}},
-                                      {"cache_hit_rate_low": {"severity": "page"}},
-                                      {"selector": "namespace=llm"}, {"slo_error_types": ["nope"]}])
+@pytest.mark.parametrize(
+    "override",
+    [
+        {"high_p99_latency": {"seconds": 31}},
+        {"high_time_to_first_token": {"seconds": 30.0}},
+        {"high_error_rate": {"for": "five minutes"}},
+        {"cache_hit_rate_low": {"severity": "page"}},
+        {"selector": "namespace=llm"},
+        {"slo_error_types": ["nope"]},
+    ],
+)
 def test_bad_alert_options_are_refused(override):
     with pytest.raises(SettingsError, match="alerts."):
         settings(override)
@@ -190,13 +219,25 @@ def test_any_valid_thresholds_give_clean_rules_and_matching_cases():
     from litellm_observe.catalogue import DURATION_BUCKETS, TTFT_BUCKETS
 
     @hsettings(max_examples=25, deadline=None)
-    @given(error_ratio=_ratio(), headroom=_ratio(), cache=_ratio(),
-           p99=st.sampled_from(DURATION_BUCKETS[:-1]), ttft=st.sampled_from(TTFT_BUCKETS[:-1]),
-           objective=st.sampled_from([0.99, 0.995, 0.999, 0.9999]))
+    @given(
+        error_ratio=_ratio(),
+        headroom=_ratio(),
+        cache=_ratio(),
+        p99=st.sampled_from(DURATION_BUCKETS[:-1]),
+        ttft=st.sampled_from(TTFT_BUCKETS[:-1]),
+        objective=st.sampled_from([0.99, 0.995, 0.999, 0.9999]),
+    )
     def check(error_ratio, headroom, cache, p99, ttft, objective):
-        s = settings({"high_error_rate": {"ratio": error_ratio}, "rate_limit_headroom": {"ratio": headroom},
-                      "cache_hit_rate_low": {"ratio": cache}, "high_p99_latency": {"seconds": p99},
-                      "high_time_to_first_token": {"seconds": ttft}, "slo_objective": objective})
+        s = settings(
+            {
+                "high_error_rate": {"ratio": error_ratio},
+                "rate_limit_headroom": {"ratio": headroom},
+                "cache_hit_rate_low": {"ratio": cache},
+                "high_p99_latency": {"seconds": p99},
+                "high_time_to_first_token": {"seconds": ttft},
+                "slo_objective": objective,
+            }
+        )
         files = rules.outputs(s)
         groups = [g for rel in (rules.RULES_FILE, rules.ALERTS_FILE) for g in yaml.safe_load(files[rel])["groups"]]
         assert lint.problems(groups, s, files[rules.RUNBOOKS]) == []
@@ -206,7 +247,8 @@ def test_any_valid_thresholds_give_clean_rules_and_matching_cases():
         # the generated promtool cases fire above and stay quiet below the configured threshold
         high = yaml.safe_load(files[f"{rules.TESTS_DIR}/high-error-rate.yaml"])["tests"]
         fired = [a for t in high for c in t["alert_rule_test"] for a in c["exp_alerts"]]
-        assert [a["exp_annotations"]["description"].split(" ")[0] for a in fired] == \
-            [f"{min(error_ratio * 2, (error_ratio + 1) / 2) * 100:.4g}%"]
+        assert [a["exp_annotations"]["description"].split(" ")[0] for a in fired] == [
+            f"{min(error_ratio * 2, (error_ratio + 1) / 2) * 100:.4g}%"
+        ]
 
     check()

@@ -1,5 +1,6 @@
 """rundir layout and files: base directories checked on every start, locks, handshakes and files that never follow a
 symlink (runs and their liveness: test_runs.py)."""
+
 from __future__ import annotations
 
 import os
@@ -19,14 +20,21 @@ def test_base_dir_is_one_per_user_by_default(tmp_path):
     assert layout.base_dir(None, {"PROMETHEUS_MULTIPROC_DIR": "/m"}) == os.path.join("/m", mine)
     assert layout.base_dir(None, {"prometheus_multiproc_dir": "/m2"}) == os.path.join("/m2", mine)
     assert layout.base_dir(None, {"XDG_RUNTIME_DIR": str(tmp_path)}) == str(tmp_path / "litellm_observe")
-    assert layout.base_dir(None, {"XDG_RUNTIME_DIR": str(tmp_path / "missing")}) == \
-        os.path.join(tempfile.gettempdir(), mine)
+    assert layout.base_dir(None, {"XDG_RUNTIME_DIR": str(tmp_path / "missing")}) == os.path.join(
+        tempfile.gettempdir(), mine
+    )
     assert layout.base_dir(None, {}) == os.path.join(tempfile.gettempdir(), mine)
 
 
-@pytest.mark.parametrize("plant, problem", [
-    ("symlink", "symbolic link"), ("file", "not a directory"), ("world-writable", "others can write"),
-    ("group-writable", "others can write")])
+@pytest.mark.parametrize(
+    "plant, problem",
+    [
+        ("symlink", "symbolic link"),
+        ("file", "not a directory"),
+        ("world-writable", "others can write"),
+        ("group-writable", "others can write"),
+    ],
+)
 def test_an_unsafe_base_directory_is_refused_never_used(tmp_path, plant, problem):
     base = tmp_path / "base"
     if plant == "symlink":

@@ -1,5 +1,6 @@
 """record: one keyword-only method per catalogue metric; every call site in the package names exactly the
 metric's labels (checked statically, reached by a test or not)."""
+
 from __future__ import annotations
 
 import ast
@@ -40,12 +41,15 @@ def test_named_labels_land_in_catalogue_order(tmp_path):
     assert got[("current_load", ())] == (1.0, 2.0)
 
 
-@pytest.mark.parametrize("call", [
-    lambda r: r.requests(model="m", provider="p", team="t"),  # a label missing
-    lambda r: r.requests(model="m", provider="p", team="t", status="200"),  # a wrong name
-    lambda r: r.requests("m", "p", "t", "200"),  # positional: order could be swapped unseen
-    lambda r: r.requests(model="m", provider="p", team="t", status_code="200", region="x"),  # extra
-])
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda r: r.requests(model="m", provider="p", team="t"),  # a label missing
+        lambda r: r.requests(model="m", provider="p", team="t", status="200"),  # a wrong name
+        lambda r: r.requests("m", "p", "t", "200"),  # positional: order could be swapped unseen
+        lambda r: r.requests(model="m", provider="p", team="t", status_code="200", region="x"),  # extra
+    ],
+)
 def test_a_wrong_call_is_a_type_error(tmp_path, call):
     with pytest.raises(TypeError):
         call(Recorder(SampleWriter(str(tmp_path))))
@@ -68,8 +72,13 @@ def _call_sites():
             owner = node.func.value
             name = owner.attr if isinstance(owner, ast.Attribute) else getattr(owner, "id", None)
             if name in ("rec", "_rec"):
-                yield (path.relative_to(PACKAGE), node.lineno, node.func.attr, node.args,
-                       {k.arg for k in node.keywords})
+                yield (
+                    path.relative_to(PACKAGE),
+                    node.lineno,
+                    node.func.attr,
+                    node.args,
+                    {k.arg for k in node.keywords},
+                )
 
 
 def test_every_call_site_names_exactly_the_metrics_labels():
@@ -84,8 +93,10 @@ def test_every_call_site_names_exactly_the_metrics_labels():
         values = set(value_parameters(m))
         optional = {"amount"} if m.kind is Kind.COUNTER else set()
         if args or not (set(m.labels) <= keywords <= set(m.labels) | values) or not (values - optional) <= keywords:
-            wrong.append(f"{path}:{line}: {metric}({', '.join(sorted(keywords))}) "
-                         f"must name {', '.join(m.labels + value_parameters(m))}")
+            wrong.append(
+                f"{path}:{line}: {metric}({', '.join(sorted(keywords))}) "
+                f"must name {', '.join(m.labels + value_parameters(m))}"
+            )
     assert wrong == []
 
 

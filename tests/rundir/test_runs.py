@@ -1,6 +1,7 @@
 """rundir.runs: run names unique across PID namespaces; a run lives while a process holds its directory's
 flock, never by a pid read in another namespace; joining and removing never race; age-based cleaners skip a
 live run; a removed run directory is noticed and made again."""
+
 from __future__ import annotations
 
 import multiprocessing
@@ -94,8 +95,12 @@ if __name__ == "__main__":
 def _pid1_run_name(tmp_path) -> str:
     script = tmp_path / "pid1.py"
     script.write_text(PID1_SCRIPT)
-    out = subprocess.run(["unshare", "--pid", "--fork", "--mount-proc", sys.executable, str(script), REPO],
-                         capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        ["unshare", "--pid", "--fork", "--mount-proc", sys.executable, str(script), REPO],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert out.returncode == 0, out.stderr
     return out.stdout.strip()
 

@@ -1,4 +1,5 @@
 """samplefile: the format, its parser on hostile bytes, and single-store writes a concurrent reader never sees torn."""
+
 from __future__ import annotations
 
 import errno

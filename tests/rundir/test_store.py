@@ -1,4 +1,5 @@
 """store: this process's sample file, published complete and locked, with space reserved before use."""
+
 from __future__ import annotations
 
 import errno
@@ -54,7 +55,7 @@ def test_round_trip(tmp_path):
 
 def test_unicode_keys(tmp_path):
     w = SampleWriter(str(tmp_path))
-    labels = ('模型🙂', 'a"b\\c', "t", "200")
+    labels = ("模型🙂", 'a"b\\c', "t", "200")
     w.inc("requests", labels)
     assert records(w.path) == {("requests", labels): (1.0,)}
 
@@ -196,8 +197,9 @@ def test_a_file_being_created_is_never_taken_for_abandoned_by_a_racing_compactio
     from tests.support.users import REPO
 
     seconds = float(os.environ.get("TEST_TORTURE_SECONDS", 3))
-    creator = subprocess.Popen([sys.executable, "-c", _CREATOR, REPO, str(tmp_path), str(seconds)],
-                               stdout=subprocess.PIPE, text=True)
+    creator = subprocess.Popen(
+        [sys.executable, "-c", _CREATOR, REPO, str(tmp_path), str(seconds)], stdout=subprocess.PIPE, text=True
+    )
     agg, compactions = Aggregator(str(tmp_path)), 0
     while creator.poll() is None:
         agg.compact()

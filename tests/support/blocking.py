@@ -1,6 +1,7 @@
 """A test-only LiteLLM callback that blocks its worker's event loop: a request whose last message holds
 BLOCKLOOP makes `async_pre_call_hook` sleep synchronously for BLOCK_SECONDS (the classic mistake of a
 blocking call in an async hook). Copied next to the proxy's config.yaml."""
+
 import time
 
 from litellm.integrations.custom_logger import CustomLogger

@@ -3,6 +3,7 @@ contract names (contract.py), one JSON line per hook call in $CAPTURE_FILE; and,
 $CAPTURE_PAYLOADS set, the payloads themselves, made JSON-safe and scrubbed of secrets
 (payloads.py), for the captured-payload library. Registered beside litellm_observe in a test
 proxy's config; passes every stream through untouched."""
+
 from __future__ import annotations
 
 import json
@@ -42,10 +43,15 @@ class CaptureLogger(CustomLogger):
     async def async_log_failure_event(self, kwargs, response_obj, start_time, end_time):
         _record("async_log_failure_event", kwargs=kwargs)
 
-    async def async_post_call_failure_hook(self, request_data, original_exception, user_api_key_dict,
-                                           traceback_str=None):
-        _record("async_post_call_failure_hook", request_data=request_data, original_exception=original_exception,
-                user_api_key_dict=user_api_key_dict)
+    async def async_post_call_failure_hook(
+        self, request_data, original_exception, user_api_key_dict, traceback_str=None
+    ):
+        _record(
+            "async_post_call_failure_hook",
+            request_data=request_data,
+            original_exception=original_exception,
+            user_api_key_dict=user_api_key_dict,
+        )
         return None
 
     async def async_post_call_failure_deployment_hook(self, request_data, exception, call_type, fallback_depth=None):

@@ -10,6 +10,7 @@ attribute of an object argument (`exception@status_code`). `REQUIRED` fields mus
 type; `OPTIONAL` ones may be absent or None (the logger handles both), but when present must have
 the type.
 """
+
 from __future__ import annotations
 
 NUM = ("int", "float")
@@ -19,20 +20,22 @@ STR = ("str",)
 REQUIRED: dict[str, dict[str, dict[str, tuple[str, ...]]]] = {
     "async_pre_call_hook": {"data": {"litellm_call_id": STR, "model": STR}},
     "log_pre_api_call": {"kwargs": {"litellm_call_id": STR, "custom_llm_provider": STR}},
-    "async_log_success_event": {"kwargs": {
-        "litellm_call_id": STR,
-        "standard_logging_object.custom_llm_provider": STR,
-        "standard_logging_object.model_group": STR,
-        "standard_logging_object.response_cost": NUM,
-        "standard_logging_object.prompt_tokens": ("int",),
-        "standard_logging_object.completion_tokens": ("int",),
-        "standard_logging_object.startTime": NUM,
-        "standard_logging_object.endTime": NUM,
-        "standard_logging_object.completionStartTime": NUM,
-        "standard_logging_object.metadata": ("dict",),
-        "standard_logging_object.hidden_params": ("dict",),
-        "litellm_params.metadata.model_group": STR,
-    }},
+    "async_log_success_event": {
+        "kwargs": {
+            "litellm_call_id": STR,
+            "standard_logging_object.custom_llm_provider": STR,
+            "standard_logging_object.model_group": STR,
+            "standard_logging_object.response_cost": NUM,
+            "standard_logging_object.prompt_tokens": ("int",),
+            "standard_logging_object.completion_tokens": ("int",),
+            "standard_logging_object.startTime": NUM,
+            "standard_logging_object.endTime": NUM,
+            "standard_logging_object.completionStartTime": NUM,
+            "standard_logging_object.metadata": ("dict",),
+            "standard_logging_object.hidden_params": ("dict",),
+            "litellm_params.metadata.model_group": STR,
+        }
+    },
     "async_log_failure_event": {"kwargs": {"litellm_call_id": STR, "exception": ("exception",)}},
     "async_post_call_failure_hook": {
         "request_data": {"litellm_call_id": STR},
@@ -48,22 +51,24 @@ REQUIRED: dict[str, dict[str, dict[str, tuple[str, ...]]]] = {
 
 OPTIONAL: dict[str, dict[str, dict[str, tuple[str, ...]]]] = {
     "log_pre_api_call": {"kwargs": {"litellm_params.metadata.model_group": STR}},
-    "async_log_success_event": {"kwargs": {
-        "standard_logging_object.cache_hit": ("bool",),
-        "standard_logging_object.stream": ("bool",),  # None on some non-streamed calls
-        "standard_logging_object.metadata.user_api_key_team_id": STR,
-        "standard_logging_object.metadata.user_api_key_team_alias": STR,
-        "standard_logging_object.metadata.user_api_key_hash": STR,
-        "standard_logging_object.metadata.usage_object": ("dict",),
-        "standard_logging_object.metadata.usage_object.prompt_tokens_details.cached_tokens": ("int",),
-        "standard_logging_object.hidden_params.additional_headers": ("dict",),
-        "standard_logging_object.hidden_params.additional_headers.x_ratelimit_remaining_requests": ("int", "str"),
-        "standard_logging_object.hidden_params.additional_headers.x_ratelimit_limit_requests": ("int", "str"),
-        "standard_logging_object.hidden_params.additional_headers.x_ratelimit_remaining_tokens": ("int", "str"),
-        "standard_logging_object.hidden_params.additional_headers.x_ratelimit_limit_tokens": ("int", "str"),
-        "litellm_params.metadata.original_model_group": STR,
-        "litellm_params.metadata.attempted_retries": ("int",),
-    }},
+    "async_log_success_event": {
+        "kwargs": {
+            "standard_logging_object.cache_hit": ("bool",),
+            "standard_logging_object.stream": ("bool",),  # None on some non-streamed calls
+            "standard_logging_object.metadata.user_api_key_team_id": STR,
+            "standard_logging_object.metadata.user_api_key_team_alias": STR,
+            "standard_logging_object.metadata.user_api_key_hash": STR,
+            "standard_logging_object.metadata.usage_object": ("dict",),
+            "standard_logging_object.metadata.usage_object.prompt_tokens_details.cached_tokens": ("int",),
+            "standard_logging_object.hidden_params.additional_headers": ("dict",),
+            "standard_logging_object.hidden_params.additional_headers.x_ratelimit_remaining_requests": ("int", "str"),
+            "standard_logging_object.hidden_params.additional_headers.x_ratelimit_limit_requests": ("int", "str"),
+            "standard_logging_object.hidden_params.additional_headers.x_ratelimit_remaining_tokens": ("int", "str"),
+            "standard_logging_object.hidden_params.additional_headers.x_ratelimit_limit_tokens": ("int", "str"),
+            "litellm_params.metadata.original_model_group": STR,
+            "litellm_params.metadata.attempted_retries": ("int",),
+        }
+    },
     "async_post_call_failure_hook": {
         "request_data": {"model": STR, "metadata.attempted_retries": ("int",)},
         "user_api_key_dict": {"@team_id": STR, "@team_alias": STR},
@@ -135,6 +140,8 @@ def violations(captured: list[dict], version: str) -> list[str]:
                     if got in ("missing", "NoneType") and optional:
                         continue
                     if got not in types:
-                        out.append(f"litellm {version}: {hook} {arg}.{path or '(itself)'} is {got}, expected "
-                                   f"{' or '.join(types)}")
+                        out.append(
+                            f"litellm {version}: {hook} {arg}.{path or '(itself)'} is {got}, expected "
+                            f"{' or '.join(types)}"
+                        )
     return sorted(set(out))

@@ -1,5 +1,6 @@
 """Events through a real logger: the logger the unit tests drive by hand (its run directory given, no
 exporter, a fixed model list), and realistic LiteLLM payloads (payloads/shaped.py)."""
+
 from __future__ import annotations
 
 import copy
@@ -16,9 +17,14 @@ MODELS = ["ok", "bad500"]
 
 
 def make_logger(directory: str, *, caching=True, models=MODELS, section=None, router=None) -> ObserveLogger:
-    return ObserveLogger(settings_mod.load(environ={}, section=section or {}), run_directory=str(directory),
-                         model_names=lambda: list(models), caching_on=lambda: caching, start_exporter=False,
-                         router=lambda: router)
+    return ObserveLogger(
+        settings_mod.load(environ={}, section=section or {}),
+        run_directory=str(directory),
+        model_names=lambda: list(models),
+        caching_on=lambda: caching,
+        start_exporter=False,
+        router=lambda: router,
+    )
 
 
 def finite_nonneg(x: float) -> bool:

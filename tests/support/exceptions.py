@@ -1,5 +1,6 @@
 """One exception of every class in litellm.exceptions of every release of the compatibility matrix, each with
 the error_type it must map to: for the error-mapping and malformed-event tests."""
+
 from __future__ import annotations
 
 import os
@@ -30,12 +31,17 @@ EXCEPTIONS: dict[str, tuple] = {
     "BlockedPiiEntityError": (lambda: le.BlockedPiiEntityError("EMAIL"), "bad_request"),
     "BudgetExceededError": (lambda: le.BudgetExceededError(2.0, 1.0), "budget_exceeded"),
     # 1.108: a caller's own stored provider credential rejected or rate limited (401 / 429)
-    "CallerCredentialAuthenticationError": (lambda: le.CallerCredentialAuthenticationError("m", P, M),
-                                            "authentication"),
+    "CallerCredentialAuthenticationError": (
+        lambda: le.CallerCredentialAuthenticationError("m", P, M),
+        "authentication",
+    ),
     "CallerCredentialRateLimitError": (lambda: le.CallerCredentialRateLimitError("m", P, M), "rate_limit"),
     "ContentPolicyViolationError": (lambda: le.ContentPolicyViolationError("m", M, P), "content_policy"),
     "ContextWindowExceededError": (lambda: le.ContextWindowExceededError("m", M, P), "context_window_exceeded"),
-    "EndpointNotSupportedByModelError": (lambda: le.EndpointNotSupportedByModelError("m", M, P), "bad_request"),  # 1.110
+    "EndpointNotSupportedByModelError": (
+        lambda: le.EndpointNotSupportedByModelError("m", M, P),
+        "bad_request",
+    ),  # 1.110
     "GuardrailRaisedException": (lambda: le.GuardrailRaisedException("g", "m"), "bad_request"),
     "ImageFetchError": (lambda: le.ImageFetchError("m", M, P), "bad_request"),
     "InternalServerError": (lambda: le.InternalServerError("m", P, M), "internal_server_error"),
@@ -64,8 +70,11 @@ EXCEPTIONS: dict[str, tuple] = {
 
 
 def litellm_exception_classes() -> dict[str, type]:
-    return {n: c for n, c in vars(le).items()
-            if isinstance(c, type) and issubclass(c, BaseException) and c.__module__.startswith("litellm")}
+    return {
+        n: c
+        for n, c in vars(le).items()
+        if isinstance(c, type) and issubclass(c, BaseException) and c.__module__.startswith("litellm")
+    }
 
 
 def installed_exceptions() -> list[str]:

@@ -3,6 +3,7 @@
 BlockWord (pre_call) rejects a request whose last message contains BLOCKME with a 400; Passes
 (post_call) passes every answer. Copied next to the proxy's config.yaml.
 """
+
 from fastapi import HTTPException
 from litellm.integrations.custom_guardrail import CustomGuardrail, log_guardrail_information
 

@@ -1,4 +1,5 @@
 """A mixed, bounded load: every kind of outcome the metrics must account for."""
+
 from __future__ import annotations
 
 import time

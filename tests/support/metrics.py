@@ -1,4 +1,5 @@
 """Parse exposition text and sum series, for tests."""
+
 from __future__ import annotations
 
 import re
@@ -24,8 +25,11 @@ def total(text_or_samples, name: str, ns: str = DEFAULT_NAMESPACE, **match: str)
     data = samples(text_or_samples) if isinstance(text_or_samples, str) else text_or_samples
     series = metric(name).sample_names(ns)[0]
     patterns = {k: re.compile(v) for k, v in match.items()}
-    return sum(v for (n, labels), v in data.items() if n == series and all(
-        p.fullmatch(dict(labels).get(k, "")) for k, p in patterns.items()))
+    return sum(
+        v
+        for (n, labels), v in data.items()
+        if n == series and all(p.fullmatch(dict(labels).get(k, "")) for k, p in patterns.items())
+    )
 
 
 def by_label(text: str, name: str, label: str, ns: str = DEFAULT_NAMESPACE) -> dict[str, float]:

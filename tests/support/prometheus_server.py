@@ -7,6 +7,7 @@
 It scrapes every second: the given jobs, and itself (job `prometheus`) so that `up` and
 `scrape_*` exist for a second job too. Every wait is bounded in time.
 """
+
 from __future__ import annotations
 
 import json
@@ -95,9 +96,14 @@ class PrometheusServer(PrometheusAPI):
     def _config(self) -> dict:
         scrape = [{"job_name": name, "static_configs": [{"targets": targets}]} for name, targets in self.jobs.items()]
         scrape.append({"job_name": "prometheus", "static_configs": [{"targets": [f"127.0.0.1:{self.port}"]}]})
-        return {"global": {"scrape_interval": self.scrape_interval, "scrape_timeout": self.scrape_interval,
-                           "evaluation_interval": self.scrape_interval},
-                "scrape_configs": scrape}
+        return {
+            "global": {
+                "scrape_interval": self.scrape_interval,
+                "scrape_timeout": self.scrape_interval,
+                "evaluation_interval": self.scrape_interval,
+            },
+            "scrape_configs": scrape,
+        }
 
     def start(self) -> "PrometheusServer":
         self._dir = tempfile.TemporaryDirectory(prefix="prometheus-test-")
@@ -106,10 +112,18 @@ class PrometheusServer(PrometheusAPI):
             yaml.safe_dump(self._config(), f)
         self._log = open(os.path.join(self._dir.name, "prometheus.log"), "wb")
         self._proc = subprocess.Popen(
-            [self.binary, f"--config.file={config}", f"--web.listen-address=127.0.0.1:{self.port}",
-             f"--storage.tsdb.path={os.path.join(self._dir.name, 'data')}", "--storage.tsdb.retention.time=1h",
-             "--log.level=warn"],
-            stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True)
+            [
+                self.binary,
+                f"--config.file={config}",
+                f"--web.listen-address=127.0.0.1:{self.port}",
+                f"--storage.tsdb.path={os.path.join(self._dir.name, 'data')}",
+                "--storage.tsdb.retention.time=1h",
+                "--log.level=warn",
+            ],
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         try:
             self._wait_ready()
         except BaseException:

@@ -2,6 +2,7 @@
 
 Every wait is bounded; `stop()` always ends the whole process group.
 """
+
 from __future__ import annotations
 
 import functools
@@ -45,8 +46,13 @@ def litellm_cli() -> str:
 @functools.lru_cache(maxsize=None)
 def supports_flag(flag: str) -> bool:
     """Whether the installed LiteLLM's CLI has `flag` (e.g. --run_granian, from 1.108)."""
-    out = subprocess.run([litellm_cli(), "--help"], capture_output=True, text=True, timeout=120,
-                         env={**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True"})
+    out = subprocess.run(
+        [litellm_cli(), "--help"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True"},
+    )
     return flag in out.stdout.split()
 
 
@@ -55,18 +61,30 @@ def model_list(api_base: str) -> list[dict]:
         params = {"model": f"openai/{upstream}", "api_base": api_base, "api_key": "fake"}
         return {"model_name": name, "litellm_params": {**params, **(PRICE if priced else {})}}
 
-    return [entry("ok", "fake-ok"), entry("slow", "fake-slow"), entry("slowstream", "fake-slowstream"),
-            entry("bad429", "fake-429"), entry("bad500", "fake-500"), entry("flaky", "fake-flaky"),
-            entry("primary", "fake-500")]
+    return [
+        entry("ok", "fake-ok"),
+        entry("slow", "fake-slow"),
+        entry("slowstream", "fake-slowstream"),
+        entry("bad429", "fake-429"),
+        entry("bad500", "fake-500"),
+        entry("flaky", "fake-flaky"),
+        entry("primary", "fake-500"),
+    ]
 
 
 def default_config(api_base: str, metrics_port: int) -> dict:
     return {
         "model_list": model_list(api_base),
-        "router_settings": {"num_retries": 0, "fallbacks": [{"primary": ["ok"]}],
-                            "model_group_retry_policy": {"flaky": {"InternalServerErrorRetries": 2}}},
-        "litellm_settings": {"callbacks": ["litellm_observe.proxy_handler"], "cache": True,
-                             "cache_params": {"type": "local"}},
+        "router_settings": {
+            "num_retries": 0,
+            "fallbacks": [{"primary": ["ok"]}],
+            "model_group_retry_policy": {"flaky": {"InternalServerErrorRetries": 2}},
+        },
+        "litellm_settings": {
+            "callbacks": ["litellm_observe.proxy_handler"],
+            "cache": True,
+            "cache_params": {"type": "local"},
+        },
         "general_settings": {"master_key": "os.environ/LITELLM_MASTER_KEY"},
         "litellm_observe": {"port": metrics_port, "bind_address": "127.0.0.1"},
     }
@@ -97,10 +115,22 @@ def zombie(pid: int) -> bool | None:
 
 
 class Proxy:
-    def __init__(self, workdir: Path, upstream_url: str, workers: int = 4, config: dict | None = None,
-                 args: tuple[str, ...] = (), env: dict | None = None, tmpdir: Path | None = None,
-                 expect_exporter: bool = True, files: dict[str, str] | None = None, host=None, user=None,
-                 wrap: tuple[str, ...] = (), command: tuple[str, ...] | None = None):
+    def __init__(
+        self,
+        workdir: Path,
+        upstream_url: str,
+        workers: int = 4,
+        config: dict | None = None,
+        args: tuple[str, ...] = (),
+        env: dict | None = None,
+        tmpdir: Path | None = None,
+        expect_exporter: bool = True,
+        files: dict[str, str] | None = None,
+        host=None,
+        user=None,
+        wrap: tuple[str, ...] = (),
+        command: tuple[str, ...] | None = None,
+    ):
         self.host, self.user = host, user  # tests/support/users.py: run the proxy as another local user
         self.wrap = wrap  # a command the proxy runs under, e.g. `unshare --pid --fork --mount-proc` (a container)
         self.command = command  # how LiteLLM's CLI is started (default: the `litellm` beside this interpreter)
@@ -142,26 +172,65 @@ class Proxy:
     def start(self) -> "Proxy":
         cfg = self.workdir / "config.yaml"
         cfg.write_text(yaml.safe_dump(self.config, sort_keys=True))
-        env = {**os.environ, "LITELLM_MASTER_KEY": self.master_key, "LITELLM_LOCAL_MODEL_COST_MAP": "True",
-               "TMPDIR": str(self.tmpdir), "LITELLM_LOG": "ERROR", **DIAGNOSABLE, **self._patient(), **self.env}
+        env = {
+            **os.environ,
+            "LITELLM_MASTER_KEY": self.master_key,
+            "LITELLM_LOCAL_MODEL_COST_MAP": "True",
+            "TMPDIR": str(self.tmpdir),
+            "LITELLM_LOG": "ERROR",
+            **DIAGNOSABLE,
+            **self._patient(),
+            **self.env,
+        }
         env.pop("PROMETHEUS_MULTIPROC_DIR", None) if "PROMETHEUS_MULTIPROC_DIR" not in self.env else None
         env.pop("XDG_RUNTIME_DIR", None)  # the run directory lands under TMPDIR, where the tests look
-        args = ["--config", str(cfg), "--host", "127.0.0.1", "--port", str(self.port), "--num_workers",
-                str(self.workers), *self.args]
+        args = [
+            "--config",
+            str(cfg),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--num_workers",
+            str(self.workers),
+            *self.args,
+        ]
         self._log = open(self.log_path, "ab")
         if self.user is not None:
             for path in (self.workdir, cfg, self.tmpdir):
                 os.chown(path, self.user.uid, self.user.gid)
-            env = self.host.env_for(self.user, LITELLM_MASTER_KEY=self.master_key, LITELLM_LOCAL_MODEL_COST_MAP="True",
-                                    LITELLM_LOG="ERROR", TMPDIR=str(self.tmpdir), **DIAGNOSABLE, **self._patient(), **self.env)
+            env = self.host.env_for(
+                self.user,
+                LITELLM_MASTER_KEY=self.master_key,
+                LITELLM_LOCAL_MODEL_COST_MAP="True",
+                LITELLM_LOG="ERROR",
+                TMPDIR=str(self.tmpdir),
+                **DIAGNOSABLE,
+                **self._patient(),
+                **self.env,
+            )
             self.proc = subprocess.Popen(
                 [self.host.python, "-c", "from litellm.proxy.proxy_cli import run_server; run_server()", *args],
-                cwd=self.workdir, env=env, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                start_new_session=True, user=self.user.uid, group=self.user.gid, extra_groups=[])
+                cwd=self.workdir,
+                env=env,
+                stdout=self._log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+                user=self.user.uid,
+                group=self.user.gid,
+                extra_groups=[],
+            )
         else:
-            self.proc = subprocess.Popen([*self.wrap, *(self.command or (litellm_cli(),)), *args], cwd=self.workdir,
-                                         env=env, stdout=self._log, stderr=subprocess.STDOUT,
-                                         stdin=subprocess.DEVNULL, start_new_session=True)
+            self.proc = subprocess.Popen(
+                [*self.wrap, *(self.command or (litellm_cli(),)), *args],
+                cwd=self.workdir,
+                env=env,
+                stdout=self._log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
         self._wait(f"{self.url}/health/liveliness", "proxy")
         if self.expect_exporter:
             self._wait(self.metrics_url, "exporter")
@@ -230,11 +299,23 @@ class Proxy:
     def headers(self, key: str | None = None) -> dict:
         return {"Authorization": f"Bearer {key or self.master_key}", "Connection": "close"}
 
-    def chat(self, model: str, content: str = "hi", stream: bool = False, key: str | None = None,
-             body: bytes | None = None, extra: dict | None = None) -> int:
+    def chat(
+        self,
+        model: str,
+        content: str = "hi",
+        stream: bool = False,
+        key: str | None = None,
+        body: bytes | None = None,
+        extra: dict | None = None,
+    ) -> int:
         """One chat completion; returns the HTTP status the client saw (streams read to the end)."""
-        payload = body if body is not None else json.dumps(
-            {"model": model, "messages": [{"role": "user", "content": content}], "stream": stream, **(extra or {})})
+        payload = (
+            body
+            if body is not None
+            else json.dumps(
+                {"model": model, "messages": [{"role": "user", "content": content}], "stream": stream, **(extra or {})}
+            )
+        )
         url = f"{self.url}/v1/chat/completions"
         headers = {**self.headers(key), "content-type": "application/json"}
         if stream:
@@ -248,8 +329,12 @@ class Proxy:
         """Start a stream, read its first bytes, hang up."""
         payload = json.dumps({"model": model, "messages": [{"role": "user", "content": content}], "stream": True})
         with httpx.Client(timeout=30.0) as c:
-            with c.stream("POST", f"{self.url}/v1/chat/completions", content=payload,
-                          headers={**self.headers(), "content-type": "application/json"}) as r:
+            with c.stream(
+                "POST",
+                f"{self.url}/v1/chat/completions",
+                content=payload,
+                headers={**self.headers(), "content-type": "application/json"},
+            ) as r:
                 for _ in r.iter_bytes():
                     break
                 return r.status_code

@@ -1,5 +1,6 @@
 """A run directory read back as the exporter combines it (no compaction), for tests that drive the logger by
 hand: its series, one series' value, totals over label values, the exposition text."""
+
 from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, generate_latest

@@ -1,5 +1,6 @@
 """A run kept alive by another process, as a proxy's workers keep theirs: a child that joins the run
 (rundir.runs.Membership, its shared flock on the run directory) and holds it until it is killed."""
+
 from __future__ import annotations
 
 import subprocess
@@ -19,8 +20,7 @@ time.sleep(600)
 
 def hold_run(base: str, name: str) -> subprocess.Popen:
     """A child process holding run `name` of `base` (made when missing); kill it to end the run."""
-    child = subprocess.Popen([sys.executable, "-c", _HOLD, REPO, str(base), name], stdout=subprocess.PIPE,
-                             text=True)
+    child = subprocess.Popen([sys.executable, "-c", _HOLD, REPO, str(base), name], stdout=subprocess.PIPE, text=True)
     if child.stdout.readline().strip() != "held":
         child.kill()
         raise RuntimeError(f"the run holder for {name} did not start (exit {child.wait()})")

@@ -6,6 +6,7 @@ bind-mounted at a path they can reach, with LD_LIBRARY_PATH pointing at its libp
 dynamic loader falls back to the system's libpython, with another site-packages). The repository (their
 PYTHONPATH) is made reachable the same way, for a checkout inside a private directory (`mktemp -d`).
 """
+
 from __future__ import annotations
 
 import os
@@ -69,19 +70,35 @@ class Host:
     def env_for(self, user: User, **extra: str) -> dict:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("LITELLM_OBSERVE_", "PROMETHEUS_MULTIPROC"))}
         env.pop("XDG_RUNTIME_DIR", None)
-        return {**env, **self.env, "HOME": user.home, "TMPDIR": self.shared, "USER": user.name,
-                "PYTHONPATH": os.pathsep.join(filter(None, (self.repo, self.site))), **extra}
+        return {
+            **env,
+            **self.env,
+            "HOME": user.home,
+            "TMPDIR": self.shared,
+            "USER": user.name,
+            "PYTHONPATH": os.pathsep.join(filter(None, (self.repo, self.site))),
+            **extra,
+        }
 
-    def run(self, user: User, code: str, *args: str, input: str | None = None, timeout: float = 120,
-            **env: str) -> subprocess.CompletedProcess:
-        return subprocess.run([self.python, "-c", code, *args], user=user.uid, group=user.gid, extra_groups=[],
-                              env=self.env_for(user, **env), cwd=user.home, input=input, capture_output=True,
-                              text=True, timeout=timeout)
+    def run(
+        self, user: User, code: str, *args: str, input: str | None = None, timeout: float = 120, **env: str
+    ) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [self.python, "-c", code, *args],
+            user=user.uid,
+            group=user.gid,
+            extra_groups=[],
+            env=self.env_for(user, **env),
+            cwd=user.home,
+            input=input,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
 
     def popen(self, user: User, argv: list[str], **kw) -> subprocess.Popen:
         env = self.env_for(user, **kw.pop("env", {}))
-        return subprocess.Popen([self.python, *argv], user=user.uid, group=user.gid, extra_groups=[], env=env,
-                                **kw)
+        return subprocess.Popen([self.python, *argv], user=user.uid, group=user.gid, extra_groups=[], env=env, **kw)
 
 
 def _reach(path: str, mounts: list[str]) -> str:

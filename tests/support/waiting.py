@@ -1,4 +1,5 @@
 """The one way a test waits: poll a predicate, bounded in time, and fail saying what it waited for."""
+
 from __future__ import annotations
 
 import time
@@ -9,8 +10,13 @@ import pytest
 T = TypeVar("T")
 
 
-def wait_until(predicate: Callable[[], T], timeout: float = 30.0, interval: float = 0.25, what: str = "condition",
-               detail: Callable[[], str] | None = None) -> T:
+def wait_until(
+    predicate: Callable[[], T],
+    timeout: float = 30.0,
+    interval: float = 0.25,
+    what: str = "condition",
+    detail: Callable[[], str] | None = None,
+) -> T:
     """Poll `predicate` until it returns something truthy, and return that; fail after `timeout` seconds with
     `what`, its last value and, when given, `detail()` (a log's end, read at that moment)."""
     deadline = time.monotonic() + timeout
@@ -20,5 +26,7 @@ def wait_until(predicate: Callable[[], T], timeout: float = 30.0, interval: floa
         if last:
             return last
         time.sleep(interval)
-    pytest.fail(f"timed out after {timeout}s waiting for {what} (last: {last!r})"
-                + (f":\n{detail()}" if detail is not None else ""))
+    pytest.fail(
+        f"timed out after {timeout}s waiting for {what} (last: {last!r})"
+        + (f":\n{detail()}" if detail is not None else "")
+    )

@@ -1,4 +1,5 @@
 """budgets: resets seen from request metadata, counted once across workers."""
+
 from __future__ import annotations
 
 import math
@@ -45,8 +46,12 @@ def test_spend_dropping(tmp_path):
 
 def test_each_entity_type(tmp_path):
     b = BudgetResets(str(tmp_path))
-    before = {"user_api_key_user_id": "u", "user_api_key_user_spend": 3.0,
-              "user_api_key_end_user_id": "e", "user_api_key_end_user_spend": 2.0}
+    before = {
+        "user_api_key_user_id": "u",
+        "user_api_key_user_spend": 3.0,
+        "user_api_key_end_user_id": "e",
+        "user_api_key_end_user_spend": 2.0,
+    }
     after = {**before, "user_api_key_user_spend": 0.0, "user_api_key_end_user_spend": 0.0}
     b.observe(before)
     assert sorted(b.observe(after)) == ["end_user", "user"]

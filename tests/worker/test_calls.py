@@ -1,4 +1,5 @@
 """calls: a request ends once, however LiteLLM reports it; attempts nobody reported are settled."""
+
 from __future__ import annotations
 
 from litellm_observe.worker import calls
@@ -41,7 +42,7 @@ def test_a_stream_that_ends_alone_is_due_after_the_grace():
     b.begin("c", 0.0)
     assert b.stream_ended("c", calls.EXHAUSTED, 1.0, error_frame=True) is None
     assert b.due(5.9) == []
-    (kind, call), = b.due(6.0)
+    ((kind, call),) = b.due(6.0)
     assert kind == "grace" and call.error_frame and call.ended is None
 
 
@@ -52,7 +53,7 @@ def test_grace_is_not_due_once_a_terminal_event_came():
     b.stream_ended("c", calls.RAISED, 1.0, error=RuntimeError("x"))
     b.end("c", calls.FAILURE, 1.01)
     assert [k for k, _ in b.due(7.0)] == []
-    (kind, call), = b.due(11.01)
+    ((kind, call),) = b.due(11.01)
     assert kind == "settle" and call.unreported() == 1 and len(b) == 0
 
 
@@ -75,7 +76,7 @@ def test_attempts_nobody_reported_are_settled():
     b.attempt_started("d", 1.0, ("openai", "g"))  # a broken stream: never reported
     b.end("d", calls.FAILURE, 2.0)
     assert b.due(11.9) == []
-    (kind, call), = b.due(12.0)
+    ((kind, call),) = b.due(12.0)
     assert kind == "settle" and call.unreported() == 1 and call.attempt_labels == ("openai", "g")
 
 
@@ -98,8 +99,12 @@ def test_remembered_ids_do_not_grow_without_bound():
 def test_retries_are_the_attempts_beyond_the_first_in_each_model_group():
     b = book()
     b.begin("c", 0.0)
-    for labels in [("openai", "gpt", "eu"), ("openai", "gpt", "us"), ("openai", "gpt", "eu"),  # 2 retries in gpt
-                   ("anthropic", "claude", "c1")]:  # a fallback: a first attempt in another group
+    for labels in [
+        ("openai", "gpt", "eu"),
+        ("openai", "gpt", "us"),
+        ("openai", "gpt", "eu"),  # 2 retries in gpt
+        ("anthropic", "claude", "c1"),
+    ]:  # a fallback: a first attempt in another group
         b.attempt_started("c", 1.0, labels)
     assert sorted(b.get("c").retries()) == [("openai", "gpt", 2)]
     assert b.get("c").attempt_labels == ("anthropic", "claude", "c1")

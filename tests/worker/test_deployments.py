@@ -1,5 +1,6 @@
 """deployments: cooldowns read from a router's cooldown cache, counted once per (deployment,
 timestamp) within a worker and across workers, polled while active, and forgotten after they lapse."""
+
 from __future__ import annotations
 
 import asyncio
@@ -30,10 +31,16 @@ class FakeRouter:
     def __init__(self, cache: FakeCooldownCache):
         self.cooldown_cache = cache
         self.model_list = [
-            {"model_name": "gpt", "litellm_params": {"model": "openai/gpt-4o", "api_base": "https://eu.example/v1"},
-             "model_info": {"id": "gpt-eu"}},
-            {"model_name": "gpt", "litellm_params": {"model": "azure/gpt-4o", "api_base": "https://us.example"},
-             "model_info": {"id": "a" * 64}},  # LiteLLM's own hash id: named from model and host
+            {
+                "model_name": "gpt",
+                "litellm_params": {"model": "openai/gpt-4o", "api_base": "https://eu.example/v1"},
+                "model_info": {"id": "gpt-eu"},
+            },
+            {
+                "model_name": "gpt",
+                "litellm_params": {"model": "azure/gpt-4o", "api_base": "https://us.example"},
+                "model_info": {"id": "a" * 64},
+            },  # LiteLLM's own hash id: named from model and host
             {"model_name": "gpt", "litellm_params": {"model": "openai/x"}, "model_info": {}},  # no id: not watched
         ]
 
@@ -141,6 +148,7 @@ def test_no_router_or_no_cache_reads_nothing(tmp_path):
 
     class NoCache:
         model_list = []
+
     assert run(CooldownWatch(None, lambda: NoCache()).read()) is None
 
 

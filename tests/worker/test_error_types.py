@@ -1,4 +1,5 @@
 """error_types: any exception -> a status code in 400..599 and one error_type of a fixed set."""
+
 from __future__ import annotations
 
 import pytest
@@ -21,24 +22,27 @@ class Coded(Exception):
         self.code = code
 
 
-@pytest.mark.parametrize("exc, code, etype", [
-    (ProxyException("m", "budget_exceeded", None, "400"), 400, "budget_exceeded"),
-    (ProxyException("m", "auth_error", None, "401"), 401, "authentication"),
-    (ProxyException("m", "whatever", None, "429"), 429, "rate_limit"),
-    (ProxyException("m", "whatever", None, " 404 "), 404, "not_found"),
-    (ProxyException("m", "whatever", None, "418"), 418, "bad_request"),  # other 4xx
-    (ProxyException("m", "whatever", None, "501"), 501, "other"),
-    (ProxyException("m", "whatever", None, None), 500, "internal_server_error"),
-    (HTTPException(status_code=403, detail="no"), 403, "permission_denied"),
-    (HTTPException(status_code=504, detail="slow"), 504, "timeout"),
-    (HTTPException(status_code=302, detail="moved"), 500, "internal_server_error"),  # not a failure code
-    (Exception("plain"), 500, "internal_server_error"),
-    (Coded(status_code=True), 500, "internal_server_error"),  # a bool is not a status code
-    (Coded(status_code=200, code="503"), 503, "service_unavailable"),  # 200 is not a failure: fall to `code`
-    (Coded(status_code=429.0), 500, "internal_server_error"),
-    (Coded(code="abc"), 500, "internal_server_error"),
-    (Coded(status_code=10**400), 500, "internal_server_error"),
-])
+@pytest.mark.parametrize(
+    "exc, code, etype",
+    [
+        (ProxyException("m", "budget_exceeded", None, "400"), 400, "budget_exceeded"),
+        (ProxyException("m", "auth_error", None, "401"), 401, "authentication"),
+        (ProxyException("m", "whatever", None, "429"), 429, "rate_limit"),
+        (ProxyException("m", "whatever", None, " 404 "), 404, "not_found"),
+        (ProxyException("m", "whatever", None, "418"), 418, "bad_request"),  # other 4xx
+        (ProxyException("m", "whatever", None, "501"), 501, "other"),
+        (ProxyException("m", "whatever", None, None), 500, "internal_server_error"),
+        (HTTPException(status_code=403, detail="no"), 403, "permission_denied"),
+        (HTTPException(status_code=504, detail="slow"), 504, "timeout"),
+        (HTTPException(status_code=302, detail="moved"), 500, "internal_server_error"),  # not a failure code
+        (Exception("plain"), 500, "internal_server_error"),
+        (Coded(status_code=True), 500, "internal_server_error"),  # a bool is not a status code
+        (Coded(status_code=200, code="503"), 503, "service_unavailable"),  # 200 is not a failure: fall to `code`
+        (Coded(status_code=429.0), 500, "internal_server_error"),
+        (Coded(code="abc"), 500, "internal_server_error"),
+        (Coded(status_code=10**400), 500, "internal_server_error"),
+    ],
+)
 def test_status_and_type(exc, code, etype):
     assert error_types.status_code(exc) == code
     assert error_types.error_type(exc) == etype
@@ -61,6 +65,7 @@ def test_most_specific_class_wins():
 def test_subclass_of_a_known_class_is_classified_by_its_base():
     class MyTimeout(exceptions.le.Timeout):
         pass
+
     assert error_types.error_type(MyTimeout("m", "x", "openai")) == "timeout"
 
 
@@ -70,10 +75,18 @@ def test_every_mapped_status_is_in_range_and_every_type_is_known():
     assert all(400 <= c <= 599 for c in error_types.BY_STATUS)
 
 
-anything = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True), st.text(max_size=8),
-                     st.binary(max_size=4), st.lists(st.integers(), max_size=2))
-ascii_digits_or_garbage = st.one_of(anything, st.integers(0, 1000).map(str), st.from_regex(r"\s*[0-9]{1,4}\s*",
-                                                                                           fullmatch=True))
+anything = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(allow_nan=True),
+    st.text(max_size=8),
+    st.binary(max_size=4),
+    st.lists(st.integers(), max_size=2),
+)
+ascii_digits_or_garbage = st.one_of(
+    anything, st.integers(0, 1000).map(str), st.from_regex(r"\s*[0-9]{1,4}\s*", fullmatch=True)
+)
 
 
 @given(ascii_digits_or_garbage, ascii_digits_or_garbage)

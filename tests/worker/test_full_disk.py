@@ -4,6 +4,7 @@ full disk is an OSError the logger counts, logs once and survives; the proxy kee
 Before: the file grew with ftruncate, which reserves nothing, and the first store to a new page of a
 full tmpfs raised SIGBUS, which no `try` catches. These tests mount a real 512 KiB tmpfs (as root).
 """
+
 from __future__ import annotations
 
 import os
@@ -15,7 +16,7 @@ import pytest
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="mounting a tmpfs needs root (CI runs as root)")
 
-DRIVER = textwrap.dedent('''
+DRIVER = textwrap.dedent("""
     import asyncio, errno, logging, os, sys
     sys.path.insert(0, os.environ["REPO"])
     from tests.support import events as ev
@@ -64,7 +65,7 @@ DRIVER = textwrap.dedent('''
         success(lg, 1)
         assert lg.store is not None
     print("RUN", lg.run_directory)
-''')
+""")
 
 
 @pytest.fixture
@@ -78,8 +79,13 @@ def tmpfs(tmp_path):
 
 def _drive(mnt, phase):
     repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    p = subprocess.run([sys.executable, "-c", DRIVER, str(mnt), phase], capture_output=True, text=True,
-                       timeout=300, env={**os.environ, "REPO": repo, "LITELLM_LOCAL_MODEL_COST_MAP": "True"})
+    p = subprocess.run(
+        [sys.executable, "-c", DRIVER, str(mnt), phase],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "REPO": repo, "LITELLM_LOCAL_MODEL_COST_MAP": "True"},
+    )
     assert p.returncode == 0, f"exit {p.returncode} (-7 is SIGBUS)\n{p.stdout}\n{p.stderr[-3000:]}"
     run = next(line.split(" ", 1)[1] for line in p.stdout.splitlines() if line.startswith("RUN "))
     return run, p.stderr

@@ -1,6 +1,7 @@
 """health: a worker's start, clean exit, memory and loop lag; with the exporter's folding, one exit per
 started worker (recycled or killed) and no series left behind by recycled workers. Real processes:
 forked children that exit by themselves or are SIGKILLed."""
+
 from __future__ import annotations
 
 import asyncio
@@ -18,8 +19,14 @@ from litellm_observe.rundir.writer import SampleWriter
 from litellm_observe.worker import health
 from litellm_observe.worker.health import WorkerHealth, resident_bytes
 
-WORKER_SERIES = {"worker_starts", "worker_exits", "workers_live", "worker_resident_memory_max_bytes",
-                 "workers_resident_memory_bytes", "worker_event_loop_lag_seconds"}
+WORKER_SERIES = {
+    "worker_starts",
+    "worker_exits",
+    "workers_live",
+    "worker_resident_memory_max_bytes",
+    "workers_resident_memory_bytes",
+    "worker_event_loop_lag_seconds",
+}
 
 
 def _errors():
@@ -97,6 +104,7 @@ def test_a_blocked_loop_shows_as_lag(tmp_path, monkeypatch):
 
 def health_buckets():
     from litellm_observe.catalogue import LOOP_LAG
+
     return LOOP_LAG.buckets + (float("inf"),)
 
 

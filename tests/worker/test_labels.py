@@ -1,5 +1,6 @@
 """labels: `clean` always gives a valid bounded value; LabelCaps caps distinct values per label,
 shared by every worker of a run through files."""
+
 from __future__ import annotations
 
 import os
@@ -9,16 +10,28 @@ from hypothesis import given, strategies as st
 
 from litellm_observe.worker.labels import MAX_LENGTH, OVERFLOW, SENTINELS, UNKNOWN, UNLISTED, LabelCaps, clean
 
-anything = st.one_of(st.none(), st.booleans(), st.integers(-10**30, 10**30), st.floats(allow_nan=True),
-                     st.text(), st.text(min_size=100, max_size=400), st.binary(max_size=5),
-                     st.lists(st.integers(), max_size=2), st.builds(object),
-                     st.sampled_from(["", " ", "None", "NULL", "nan", "undefined", "\n", '"', "\\", "\ud800",
-                                      "a\x00b", "\u2028"]))
+anything = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(10**30), 10**30),
+    st.floats(allow_nan=True),
+    st.text(),
+    st.text(min_size=100, max_size=400),
+    st.binary(max_size=5),
+    st.lists(st.integers(), max_size=2),
+    st.builds(object),
+    st.sampled_from(["", " ", "None", "NULL", "nan", "undefined", "\n", '"', "\\", "\ud800", "a\x00b", "\u2028"]),
+)
 
 
 def valid(v: str) -> bool:
-    return (isinstance(v, str) and 0 < len(v) <= MAX_LENGTH and v.lower() not in ("none", "null", "")
-            and v.isprintable() and v.encode("utf-8").decode("utf-8") == v)
+    return (
+        isinstance(v, str)
+        and 0 < len(v) <= MAX_LENGTH
+        and v.lower() not in ("none", "null", "")
+        and v.isprintable()
+        and v.encode("utf-8").decode("utf-8") == v
+    )
 
 
 @given(anything)
@@ -26,7 +39,9 @@ def test_clean_is_always_valid(value):
     assert valid(clean(value))
 
 
-@given(st.one_of(anything, st.text(max_size=MAX_LENGTH)).filter(lambda v: not isinstance(v, str) or len(v) <= MAX_LENGTH))
+@given(
+    st.one_of(anything, st.text(max_size=MAX_LENGTH)).filter(lambda v: not isinstance(v, str) or len(v) <= MAX_LENGTH)
+)
 def test_clean_is_idempotent(value):
     once = clean(value)
     assert clean(once) == once
@@ -38,7 +53,7 @@ def test_clean_is_idempotent_after_cutting():
     assert clean(once) == once
 
 
-@given(st.text(alphabet=st.characters(min_codepoint=0x21, max_codepoint=0x7e), min_size=1, max_size=MAX_LENGTH))
+@given(st.text(alphabet=st.characters(min_codepoint=0x21, max_codepoint=0x7E), min_size=1, max_size=MAX_LENGTH))
 def test_ordinary_names_pass_unchanged(name):
     if name.lower() in ("none", "null", "nil", "undefined", "nan"):
         assert clean(name) == UNKNOWN
@@ -51,16 +66,44 @@ def test_long_values_are_cut(name):
     assert len(clean(name)) <= MAX_LENGTH
 
 
-@pytest.mark.parametrize("value", [None, "", "None", "none", "null", "NULL", "nil", "undefined", "NaN",
-                                   float("nan"), "\n", "\x00", [], {}, object(), b"bytes"])
+@pytest.mark.parametrize(
+    "value",
+    [
+        None,
+        "",
+        "None",
+        "none",
+        "null",
+        "NULL",
+        "nil",
+        "undefined",
+        "NaN",
+        float("nan"),
+        "\n",
+        "\x00",
+        [],
+        {},
+        object(),
+        b"bytes",
+    ],
+)
 def test_missing_becomes_unknown(value):
     assert clean(value) == UNKNOWN
 
 
-@pytest.mark.parametrize("value, expected", [
-    (True, "true"), (False, "false"), (429, "429"), (1.5, "1.5"), ('a"b\\c', 'a"b\\c'),
-    ("two\nlines", "two lines"), ("模型🙂", "模型🙂"), ("\ud800x", "?x"),
-])
+@pytest.mark.parametrize(
+    "value, expected",
+    [
+        (True, "true"),
+        (False, "false"),
+        (429, "429"),
+        (1.5, "1.5"),
+        ('a"b\\c', 'a"b\\c'),
+        ("two\nlines", "two lines"),
+        ("模型🙂", "模型🙂"),
+        ("\ud800x", "?x"),
+    ],
+)
 def test_values(value, expected):
     assert clean(value) == expected
 

@@ -1,4 +1,5 @@
 """logger: each hook records exactly the expected series."""
+
 from __future__ import annotations
 
 import time
@@ -37,8 +38,13 @@ OKD = ("openai", "ok", DEP)
 def keys(data):
     """Series recorded, less in-flight, the internal-error series every store reserves at 0, and the
     worker's health (recorded when its store opens: test_health.py)."""
-    return {k for k, v in data.items() if not (BY_NAME[k[0]].kind is Kind.GAUGE and k[0] == "current_load")
-            and not (k[0] == "observe_internal_errors" and v == [0.0]) and BY_NAME[k[0]].level != "worker"}
+    return {
+        k
+        for k, v in data.items()
+        if not (BY_NAME[k[0]].kind is Kind.GAUGE and k[0] == "current_load")
+        and not (k[0] == "observe_internal_errors" and v == [0.0])
+        and BY_NAME[k[0]].level != "worker"
+    }
 
 
 def hist_count(data, metric, *labels):
@@ -63,8 +69,10 @@ async def _consume(lg, call_id, n=3):
     async def upstream():
         for i in range(n):
             yield i
-    return [x async for x in lg.async_post_call_streaming_iterator_hook(ev.user(), upstream(),
-                                                                         {"litellm_call_id": call_id})]
+
+    return [
+        x async for x in lg.async_post_call_streaming_iterator_hook(ev.user(), upstream(), {"litellm_call_id": call_id})
+    ]
 
 
 @pytest.fixture
@@ -78,7 +86,8 @@ def test_success_records_exactly(lg, tmp_path):
     data = rundirs.series(tmp_path)
     assert keys(data) == {
         ("requests", ("ok", "openai", UNKNOWN, "200")),
-        ("request_duration_seconds", OK), ("overhead_latency_seconds", OK),
+        ("request_duration_seconds", OK),
+        ("overhead_latency_seconds", OK),
         ("provider_requests", (*OKD, "200")),
         ("provider_latency_seconds", OKD),
         ("deployment_state", OKD),
@@ -86,8 +95,10 @@ def test_success_records_exactly(lg, tmp_path):
         ("tokens_used", ("openai", "ok", UNKNOWN, "output")),
         ("spend_usd", ("openai", "ok", UNKNOWN)),
         ("cache_misses", ("ok",)),
-        ("requests_remaining", ("openai", "ok")), ("requests_limit", ("openai", "ok")),
-        ("tokens_remaining", ("openai", "ok")), ("tokens_limit", ("openai", "ok")),
+        ("requests_remaining", ("openai", "ok")),
+        ("requests_limit", ("openai", "ok")),
+        ("tokens_remaining", ("openai", "ok")),
+        ("tokens_limit", ("openai", "ok")),
     }
     assert rundirs.value(data, "requests", "ok", "openai", UNKNOWN, "200") == 1
     assert rundirs.value(data, "tokens_used", "openai", "ok", UNKNOWN, "input") == 11
@@ -126,8 +137,12 @@ def test_cache_hit_records_no_attempt(lg, tmp_path):
     pre(lg, "h1")
     success(lg, call_id="h1", cache_hit=True)
     data = rundirs.series(tmp_path)
-    assert keys(data) == {("requests", ("ok", "openai", UNKNOWN, "200")), ("request_duration_seconds", OK),
-                          ("overhead_latency_seconds", OK), ("cache_hits", ("ok",))}
+    assert keys(data) == {
+        ("requests", ("ok", "openai", UNKNOWN, "200")),
+        ("request_duration_seconds", OK),
+        ("overhead_latency_seconds", OK),
+        ("cache_hits", ("ok",)),
+    }
     assert rundirs.value(data, "current_load") == 0
 
 
@@ -144,9 +159,11 @@ def test_failure_records_exactly(lg, tmp_path):
     fail(lg, call_id="c2", user=ev.user("team-id", "team-alias"))
     data = rundirs.series(tmp_path)
     labels = ("bad500", "openai", "team-alias", "500")
-    assert keys(data) == {("requests", labels), ("errors", ("bad500", "openai", "team-alias",
-                                                            "internal_server_error", "500")),
-                          ("request_duration_seconds", ("bad500", "openai"))}
+    assert keys(data) == {
+        ("requests", labels),
+        ("errors", ("bad500", "openai", "team-alias", "internal_server_error", "500")),
+        ("request_duration_seconds", ("bad500", "openai")),
+    }
     assert rundirs.value(data, "requests", *labels) == 1
     assert rundirs.value(data, "current_load") == 0
 
@@ -161,9 +178,11 @@ def test_deployment_failure_records_an_attempt(lg, tmp_path):
     data_in = MappingProxyType({"model": "openai/fake-bad", "metadata": MappingProxyType({"model_group": "bad500"})})
     assert run(lg.async_post_call_failure_deployment_hook(data_in, exc, "acompletion")) is None
     data = rundirs.series(tmp_path)
-    assert keys(data) == {("provider_requests", ("openai", "bad500", "fake-bad", "429")),
-                          ("provider_errors", ("openai", "bad500", "fake-bad", "rate_limit")),
-                          ("deployment_state", ("openai", "bad500", "fake-bad"))}
+    assert keys(data) == {
+        ("provider_requests", ("openai", "bad500", "fake-bad", "429")),
+        ("provider_errors", ("openai", "bad500", "fake-bad", "rate_limit")),
+        ("deployment_state", ("openai", "bad500", "fake-bad")),
+    }
     assert rundirs.value(data, "deployment_state", "openai", "bad500", "fake-bad") == 1  # failing, not cooling down
 
 
@@ -173,8 +192,9 @@ def test_deployment_failure_provider_from_model_prefix(lg, tmp_path):
     assert ("provider_errors", ("azure", "ok", "gpt", "internal_server_error")) in rundirs.series(tmp_path)
 
 
-@pytest.mark.parametrize("hook, outcome", [("log_success_fallback_event", "true"),
-                                           ("log_failure_fallback_event", "false")])
+@pytest.mark.parametrize(
+    "hook, outcome", [("log_success_fallback_event", "true"), ("log_failure_fallback_event", "false")]
+)
 def test_fallback(lg, tmp_path, hook, outcome):
     run(getattr(lg, hook)("bad500", {"model": "ok"}, Exception("x")))
     run(getattr(lg, hook)("bad500", {"metadata": {"model_group": "ok"}}, Exception("x")))
@@ -192,7 +212,10 @@ def test_fallback_success_keeps_requested_model_on_request_metrics(lg, tmp_path)
 
 def test_errors_identity(lg, tmp_path):
     excs = [exceptions.EXCEPTIONS[n][0]() for n in exceptions.installed_exceptions()] + [
-        ProxyException("m", "budget_exceeded", None, "400"), HTTPException(status_code=418, detail="x"), Exception()]
+        ProxyException("m", "budget_exceeded", None, "400"),
+        HTTPException(status_code=418, detail="x"),
+        Exception(),
+    ]
     for i, exc in enumerate(excs):
         fail(lg, exc, call_id=f"f{i}")
     for i in range(3):
@@ -208,8 +231,17 @@ def test_errors_identity(lg, tmp_path):
         assert n == sum(v[0] for lab, v in rundirs.metric_series(data, "requests").items() if lab[3] == status)
 
 
-@pytest.mark.parametrize("exc", [HTTPException(status_code=302, detail="x"), ProxyException("m", "x", None, "99"),
-                                 ProxyException("m", "x", None, "abc"), Exception("x"), None, "a string"])
+@pytest.mark.parametrize(
+    "exc",
+    [
+        HTTPException(status_code=302, detail="x"),
+        ProxyException("m", "x", None, "99"),
+        ProxyException("m", "x", None, "abc"),
+        Exception("x"),
+        None,
+        "a string",
+    ],
+)
 def test_status_code_always_three_digits(lg, tmp_path, exc):
     run(lg.async_post_call_failure_hook(ev.failure_request(), exc, ev.user()))
     for labels in rundirs.metric_series(rundirs.series(tmp_path), "requests"):
@@ -239,8 +271,13 @@ def test_outside_a_proxy_every_model_is_a_model(tmp_path):
     from litellm_observe import settings as settings_mod
     from litellm_observe.worker.logger import ObserveLogger
 
-    lg = ObserveLogger(settings_mod.load(environ={}, section={}), run_directory=str(tmp_path),
-                       model_names=lambda: None, caching_on=lambda: False, start_exporter=False)
+    lg = ObserveLogger(
+        settings_mod.load(environ={}, section={}),
+        run_directory=str(tmp_path),
+        model_names=lambda: None,
+        caching_on=lambda: False,
+        start_exporter=False,
+    )
     success(lg, model_group="anything")
     success(lg, model_group="another")  # within the refresh interval: still its own model group
     data = rundirs.series(tmp_path)
@@ -295,6 +332,7 @@ def test_stream_abandoned_midway_releases(lg, tmp_path):
         async def upstream():
             for i in range(10):
                 yield i
+
         it = lg.async_post_call_streaming_iterator_hook(ev.user(), upstream(), {"litellm_call_id": "s9"})
         assert await it.__anext__() == 0
         await it.aclose()  # the client went away
@@ -347,8 +385,12 @@ def test_unwritable_metrics_dir_setting(tmp_path):
     from litellm_observe import settings as settings_mod
     from litellm_observe.worker.logger import ObserveLogger
 
-    lg = ObserveLogger(settings_mod.load(environ={}, section={"metrics_dir": _unwritable(tmp_path)}),
-                       model_names=lambda: ["ok"], caching_on=lambda: False, start_exporter=False)
+    lg = ObserveLogger(
+        settings_mod.load(environ={}, section={"metrics_dir": _unwritable(tmp_path)}),
+        model_names=lambda: ["ok"],
+        caching_on=lambda: False,
+        start_exporter=False,
+    )
     assert lg.disabled_reason is not None and lg.store is None
     success(lg)
 
@@ -358,8 +400,12 @@ def test_metrics_dir_setting_makes_a_run_directory(tmp_path):
     from litellm_observe.rundir import runs
     from litellm_observe.worker.logger import ObserveLogger
 
-    lg = ObserveLogger(settings_mod.load(environ={}, section={"metrics_dir": str(tmp_path)}),
-                       model_names=lambda: ["ok"], caching_on=lambda: False, start_exporter=False)
+    lg = ObserveLogger(
+        settings_mod.load(environ={}, section={"metrics_dir": str(tmp_path)}),
+        model_names=lambda: ["ok"],
+        caching_on=lambda: False,
+        start_exporter=False,
+    )
     assert lg.disabled_reason is None
     assert lg.run_directory == str(tmp_path / runs.current_root().name)
     assert runs.claim_ended(lg.run_directory) is None  # this process holds its run
@@ -400,12 +446,20 @@ def test_unicode_digit_header_does_not_stop_the_event(lg, tmp_path):
 
 # ---- how requests end: the hook sequences LiteLLM 1.106.2 and 1.109.1 were seen to send (issue 15) ----------
 def attempt(lg, call_id, provider="openai", group="ok"):
-    lg.log_pre_api_call(f"fake-{group}", [], {"litellm_call_id": call_id, "custom_llm_provider": provider,
-                                              "litellm_params": {"metadata": {"model_group": group}}})
+    lg.log_pre_api_call(
+        f"fake-{group}",
+        [],
+        {
+            "litellm_call_id": call_id,
+            "custom_llm_provider": provider,
+            "litellm_params": {"metadata": {"model_group": group}},
+        },
+    )
 
 
 def stream(lg, call_id, items=(b"data: 1\n\n",), raises=None, close_after=None):
     """Drive the streaming iterator hook: yield `items`, then raise, or close it like a client that left."""
+
     async def upstream():
         for item in items:
             yield item
@@ -432,8 +486,11 @@ def failure_event(lg, call_id, exc):
 
 
 def deployment_failure(lg, call_id, exc, group="ok"):
-    run(lg.async_post_call_failure_deployment_hook({"litellm_call_id": call_id, "model": "openai/fake",
-                                                    "metadata": {"model_group": group}}, exc, "acompletion"))
+    run(
+        lg.async_post_call_failure_deployment_hook(
+            {"litellm_call_id": call_id, "model": "openai/fake", "metadata": {"model_group": group}}, exc, "acompletion"
+        )
+    )
 
 
 def later(lg, seconds=60.0):
@@ -468,7 +525,10 @@ def test_a_messages_stream_that_ends_alone_after_an_error_frame_is_counted_as_fa
     assert rundirs.total(rundirs.series(tmp_path), "requests") == 0  # a terminal event may still come
     later(lg, 6.0)  # past the grace, before the settle
     data = rundirs.series(tmp_path)
-    assert rundirs.total(data, "requests", status_code="500") == 1 and rundirs.total(data, "errors", error_type="connection") == 1
+    assert (
+        rundirs.total(data, "requests", status_code="500") == 1
+        and rundirs.total(data, "errors", error_type="connection") == 1
+    )
     assert rundirs.total(data, "provider_requests") == 0
     later(lg)
     data = rundirs.series(tmp_path)
@@ -583,8 +643,12 @@ def test_a_run_directory_removed_under_the_logger_is_made_again_with_every_count
     from litellm_observe.worker.logger import ObserveLogger
 
     base = tmp_path / "base"
-    lg = ObserveLogger(settings_mod.load(environ={}, section={"metrics_dir": str(base)}),
-                       model_names=lambda: ["ok"], caching_on=lambda: False, start_exporter=False)
+    lg = ObserveLogger(
+        settings_mod.load(environ={}, section={"metrics_dir": str(base)}),
+        model_names=lambda: ["ok"],
+        caching_on=lambda: False,
+        start_exporter=False,
+    )
     success(lg, call_id="a")
     assert lg.keep_run() is False  # nothing happened
     shutil.rmtree(base)
@@ -650,4 +714,6 @@ def test_every_hook_keeps_the_base_class_parameter_names_and_kind():
         ours, base = ObserveLogger.__dict__[name], getattr(CustomLogger, name)
         assert list(inspect.signature(ours).parameters) == list(inspect.signature(base).parameters), name
         assert (inspect.iscoroutinefunction(ours), inspect.isasyncgenfunction(ours)) == (
-            inspect.iscoroutinefunction(base), inspect.isasyncgenfunction(base)), name
+            inspect.iscoroutinefunction(base),
+            inspect.isasyncgenfunction(base),
+        ), name

@@ -7,6 +7,7 @@ and without status codes. No hook raises; every label value stays valid; the
 exposition passes `promtool check metrics`; counters never decrease and never take a
 negative or NaN amount, which is counted as an internal error instead.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -35,16 +36,53 @@ NOW = time.time()
 MISSING = object()
 
 # ---- strategies ----------------------------------------------------------------------------------
-SPECIAL_STRINGS = ["", " ", "None", "none", "null", "NaN", "undefined", '"', "\\", "\n", 'a"b\\c\nd', "\r\n",
-                   "x" * 121, "y" * 5000, "模型🙂", "\ud800", "\x00", "\u2028", "le", "{", "}", "=", ",",
-                   'model="x"', "ok\n", " ok"]
+SPECIAL_STRINGS = [
+    "",
+    " ",
+    "None",
+    "none",
+    "null",
+    "NaN",
+    "undefined",
+    '"',
+    "\\",
+    "\n",
+    'a"b\\c\nd',
+    "\r\n",
+    "x" * 121,
+    "y" * 5000,
+    "模型🙂",
+    "\ud800",
+    "\x00",
+    "\u2028",
+    "le",
+    "{",
+    "}",
+    "=",
+    ",",
+    'model="x"',
+    "ok\n",
+    " ok",
+]
 nasty_text = st.one_of(st.text(max_size=20), st.sampled_from(SPECIAL_STRINGS), st.text(min_size=100, max_size=300))
-numbers = st.one_of(st.integers(), st.integers(min_value=-2**70, max_value=2**70),
-                    st.floats(allow_nan=True, allow_infinity=True), st.sampled_from([10**400, -0.0, 1e308]))
-leaves = st.one_of(st.none(), st.booleans(), numbers, nasty_text, st.binary(max_size=8),
-                   st.builds(object), st.just(datetime.datetime(2026, 1, 1)))
-garbage = st.recursive(leaves, lambda c: st.one_of(st.lists(c, max_size=3),
-                                                   st.dictionaries(nasty_text, c, max_size=3)), max_leaves=6)
+numbers = st.one_of(
+    st.integers(),
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.sampled_from([10**400, -0.0, 1e308]),
+)
+leaves = st.one_of(
+    st.none(),
+    st.booleans(),
+    numbers,
+    nasty_text,
+    st.binary(max_size=8),
+    st.builds(object),
+    st.just(datetime.datetime(2026, 1, 1)),
+)
+garbage = st.recursive(
+    leaves, lambda c: st.one_of(st.lists(c, max_size=3), st.dictionaries(nasty_text, c, max_size=3)), max_leaves=6
+)
 
 
 def field(realistic):
@@ -61,8 +99,11 @@ def obj(mapping_proxy=False, **fields):
 
 names = st.one_of(st.sampled_from(["ok", "bad500", "ok", "not-a-model", "openai/fake-ok"]), nasty_text)
 good_amounts = st.one_of(st.integers(0, 10**6), st.floats(0, 1e6))
-bad_amounts = st.one_of(st.integers(max_value=-1), st.floats(max_value=-1e-9), st.sampled_from(
-    [math.nan, math.inf, -math.inf, "12", "-1", [3], {"n": 1}]))
+bad_amounts = st.one_of(
+    st.integers(max_value=-1),
+    st.floats(max_value=-1e-9),
+    st.sampled_from([math.nan, math.inf, -math.inf, "12", "-1", [3], {"n": 1}]),
+)
 amounts = st.one_of(good_amounts, good_amounts, bad_amounts, st.none())
 times = st.one_of(st.floats(-5, 5).map(lambda d: NOW + d), st.just(datetime.datetime.now()), garbage)
 call_ids = st.one_of(st.sampled_from(["c1", "c2", "c3"]), garbage)
@@ -71,25 +112,55 @@ teams = st.one_of(st.none(), st.sampled_from(["team-a", "team-b"]), nasty_text)
 header_values = st.one_of(st.integers(0, 10**7), st.integers(0, 10**7).map(str), garbage)
 success_kwargs = obj(
     litellm_call_id=field(call_ids),
-    standard_logging_object=field(obj(
-        status=field(st.just("success")),
-        custom_llm_provider=field(st.one_of(st.just("openai"), nasty_text)),
-        model=field(names), model_group=field(names),
-        stream=field(st.booleans()), cache_hit=field(st.one_of(st.none(), st.booleans())),
-        response_cost=field(amounts), prompt_tokens=field(amounts), completion_tokens=field(amounts),
-        startTime=field(times), endTime=field(times), completionStartTime=field(times),
-        metadata=field(obj(
-            user_api_key_hash=field(st.sampled_from(["h1", "h2"])), user_api_key_team_id=field(teams),
-            user_api_key_team_alias=field(teams), user_api_key_user_id=field(nasty_text),
-            user_api_key_spend=field(amounts), user_api_key_budget_reset_at=field(st.one_of(st.none(), nasty_text)),
-            usage_object=field(obj(prompt_tokens_details=field(obj(cached_tokens=field(amounts))))))),
-        hidden_params=field(obj(additional_headers=field(obj(
-            x_ratelimit_limit_requests=field(header_values), x_ratelimit_remaining_requests=field(header_values),
-            x_ratelimit_limit_tokens=field(header_values), x_ratelimit_remaining_tokens=field(header_values))))),
-    )),
-    litellm_params=field(obj(metadata=field(obj(
-        model_group=field(names), original_model_group=field(names), attempted_retries=field(amounts))))),
-    stream=field(st.booleans()), cache_hit=field(st.booleans()), start_time=field(times),
+    standard_logging_object=field(
+        obj(
+            status=field(st.just("success")),
+            custom_llm_provider=field(st.one_of(st.just("openai"), nasty_text)),
+            model=field(names),
+            model_group=field(names),
+            stream=field(st.booleans()),
+            cache_hit=field(st.one_of(st.none(), st.booleans())),
+            response_cost=field(amounts),
+            prompt_tokens=field(amounts),
+            completion_tokens=field(amounts),
+            startTime=field(times),
+            endTime=field(times),
+            completionStartTime=field(times),
+            metadata=field(
+                obj(
+                    user_api_key_hash=field(st.sampled_from(["h1", "h2"])),
+                    user_api_key_team_id=field(teams),
+                    user_api_key_team_alias=field(teams),
+                    user_api_key_user_id=field(nasty_text),
+                    user_api_key_spend=field(amounts),
+                    user_api_key_budget_reset_at=field(st.one_of(st.none(), nasty_text)),
+                    usage_object=field(obj(prompt_tokens_details=field(obj(cached_tokens=field(amounts))))),
+                )
+            ),
+            hidden_params=field(
+                obj(
+                    additional_headers=field(
+                        obj(
+                            x_ratelimit_limit_requests=field(header_values),
+                            x_ratelimit_remaining_requests=field(header_values),
+                            x_ratelimit_limit_tokens=field(header_values),
+                            x_ratelimit_remaining_tokens=field(header_values),
+                        )
+                    )
+                )
+            ),
+        )
+    ),
+    litellm_params=field(
+        obj(
+            metadata=field(
+                obj(model_group=field(names), original_model_group=field(names), attempted_retries=field(amounts))
+            )
+        )
+    ),
+    stream=field(st.booleans()),
+    cache_hit=field(st.booleans()),
+    start_time=field(times),
 )
 
 
@@ -109,38 +180,64 @@ class WeirdError(Exception):
         raise RuntimeError(f"no {name}")
 
 
-litellm_exceptions = st.builds(_with_status, st.sampled_from([exception_table.EXCEPTIONS[n][0] for n in exception_table.installed_exceptions()]).map(lambda b: b()),
-                               st.sampled_from(["keep", "keep", "set", "del"]), garbage)
+litellm_exceptions = st.builds(
+    _with_status,
+    st.sampled_from([exception_table.EXCEPTIONS[n][0] for n in exception_table.installed_exceptions()]).map(
+        lambda b: b()
+    ),
+    st.sampled_from(["keep", "keep", "set", "del"]),
+    garbage,
+)
 exceptions = st.one_of(
-    litellm_exceptions, litellm_exceptions,
-    st.builds(lambda m, t, c: ProxyException(m, t, None, c), nasty_text,
-              st.one_of(st.sampled_from(["budget_exceeded", "auth_error", "internal_server_error"]), nasty_text),
-              st.one_of(st.integers(0, 999).map(str), st.integers(), nasty_text, st.none())),
+    litellm_exceptions,
+    litellm_exceptions,
+    st.builds(
+        lambda m, t, c: ProxyException(m, t, None, c),
+        nasty_text,
+        st.one_of(st.sampled_from(["budget_exceeded", "auth_error", "internal_server_error"]), nasty_text),
+        st.one_of(st.integers(0, 999).map(str), st.integers(), nasty_text, st.none()),
+    ),
     st.builds(lambda c: HTTPException(status_code=c, detail="x"), st.integers(100, 999)),
-    st.builds(Exception, nasty_text), st.builds(WeirdError), garbage,
+    st.builds(Exception, nasty_text),
+    st.builds(WeirdError),
+    garbage,
 )
 users = st.one_of(st.none(), st.builds(SimpleNamespace, team_id=teams, team_alias=teams), garbage)
 
-failure_data = obj(model=field(names), litellm_call_id=field(call_ids),
-                   metadata=field(obj(model_group=field(names), attempted_retries=field(amounts))))
+failure_data = obj(
+    model=field(names),
+    litellm_call_id=field(call_ids),
+    metadata=field(obj(model_group=field(names), attempted_retries=field(amounts))),
+)
 deployment_data = obj(
-    mapping_proxy=True, model=field(st.one_of(names, names.map(lambda n: f"openai/{n}"))),
+    mapping_proxy=True,
+    model=field(st.one_of(names, names.map(lambda n: f"openai/{n}"))),
     metadata=field(obj(mapping_proxy=True, model_group=field(names))),
-    litellm_logging_obj=field(st.builds(SimpleNamespace, model_call_details=obj(api_call_start_time=field(times)))))
+    litellm_logging_obj=field(st.builds(SimpleNamespace, model_call_details=obj(api_call_start_time=field(times)))),
+)
 fallback_kwargs = obj(model=field(names), metadata=field(obj(model_group=field(names))))
 
 calls = st.one_of(
-    st.tuples(st.just("async_pre_call_hook"), st.tuples(users, st.none(), obj(litellm_call_id=field(call_ids),
-                                                                             model=field(names)),
-                                                         st.sampled_from(["completion", "acompletion"]))),
+    st.tuples(
+        st.just("async_pre_call_hook"),
+        st.tuples(
+            users,
+            st.none(),
+            obj(litellm_call_id=field(call_ids), model=field(names)),
+            st.sampled_from(["completion", "acompletion"]),
+        ),
+    ),
     st.tuples(st.just("async_log_success_event"), st.tuples(success_kwargs, garbage, times, times)),
     st.tuples(st.just("async_post_call_failure_hook"), st.tuples(failure_data, exceptions, users)),
-    st.tuples(st.just("async_post_call_failure_deployment_hook"),
-              st.tuples(deployment_data, exceptions, st.sampled_from(["acompletion", None]), garbage)),
+    st.tuples(
+        st.just("async_post_call_failure_deployment_hook"),
+        st.tuples(deployment_data, exceptions, st.sampled_from(["acompletion", None]), garbage),
+    ),
     st.tuples(st.just("log_success_fallback_event"), st.tuples(names, fallback_kwargs, exceptions)),
     st.tuples(st.just("log_failure_fallback_event"), st.tuples(names, fallback_kwargs, exceptions)),
-    st.tuples(st.just("stream"), st.tuples(users, st.integers(0, 4), st.booleans(),
-                                           obj(litellm_call_id=field(call_ids)))),
+    st.tuples(
+        st.just("stream"), st.tuples(users, st.integers(0, 4), st.booleans(), obj(litellm_call_id=field(call_ids)))
+    ),
 )
 
 
@@ -176,6 +273,7 @@ async def _stream(lg, user, n, stop_early, request_data):
     async def upstream():
         for i in range(n):
             yield i
+
     it = lg.async_post_call_streaming_iterator_hook(user, upstream(), request_data)
     got = []
     async for item in it:
@@ -183,7 +281,7 @@ async def _stream(lg, user, n, stop_early, request_data):
         if stop_early:
             break
     await it.aclose()
-    assert got == list(range(n))[:1 if stop_early else n]
+    assert got == list(range(n))[: 1 if stop_early else n]
 
 
 async def _call(lg, hook, args):
@@ -213,6 +311,7 @@ def test_no_hook_raises_and_the_exposition_stays_valid(sequence):
                 after = monotone_parts(rundirs.series(d))
                 assert_counters_sane(before, after, hook)
                 before = after
+
         asyncio.run(run())
 
         data = rundirs.series(d)
@@ -372,6 +471,9 @@ def test_hostile_sizes_through_the_real_hooks_are_recorded_cut_and_never_raise(t
     asyncio.run(lg.async_post_call_failure_hook(ev.failure_request("ok", "c9"), exc, ev.user(team_id=team)))
     data = rundirs.series(tmp_path)
     assert rundirs.total(data, "observe_internal_errors") == 0  # the event was recorded whole, nothing aborted
-    assert rundirs.total(data, "requests", status_code="200") == 1 and rundirs.total(data, "requests", status_code="500") == 1
+    assert (
+        rundirs.total(data, "requests", status_code="200") == 1
+        and rundirs.total(data, "requests", status_code="500") == 1
+    )
     assert {labels[2] for labels in rundirs.metric_series(data, "requests")} == {"t" * MAX_LENGTH}
     assert ("requests_remaining", ("openai", "ok")) not in data  # no such header value: not set

@@ -1,5 +1,6 @@
 """observations: the pure parse of LiteLLM's payloads, against payloads captured from real proxies of every
 version of the matrix (tests/support/payloads.py), and against hostile input."""
+
 from __future__ import annotations
 
 import pytest
@@ -46,8 +47,10 @@ def test_the_failure(version):
 
 @pytest.mark.parametrize("version", VERSIONS)
 def test_failed_attempts(version):
-    found = [obs.failed_attempt(a["request_data"], a["exception"])
-             for a in payloads.of(version, "async_post_call_failure_deployment_hook")]
+    found = [
+        obs.failed_attempt(a["request_data"], a["exception"])
+        for a in payloads.of(version, "async_post_call_failure_deployment_hook")
+    ]
     assert sorted(o.model_group for o in found) == ["bad500", "flaky", "primary"]
     assert {(o.provider, o.status_code, o.error_type) for o in found} == {("openai", 500, "internal_server_error")}
     assert all(o.began is not None for o in found)
@@ -77,13 +80,16 @@ def test_bad_amounts_are_named_never_kept():
     slo["response_cost"], slo["prompt_tokens"], slo["completion_tokens"] = -1.0, float("nan"), "7"
     o = obs.success(kwargs["kwargs"])
     assert (o.cost, o.prompt_tokens, o.completion_tokens) == (None, None, None)
-    assert len(o.problems) == 3 and all(p.split(":")[0] in ("response_cost", "prompt_tokens", "completion_tokens")
-                                        for p in o.problems)
+    assert len(o.problems) == 3 and all(
+        p.split(":")[0] in ("response_cost", "prompt_tokens", "completion_tokens") for p in o.problems
+    )
 
 
-anything = st.recursive(st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), st.text(max_size=30)),
-                        lambda c: st.one_of(st.lists(c, max_size=3), st.dictionaries(st.text(max_size=10), c,
-                                                                                     max_size=4)), max_leaves=8)
+anything = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), st.text(max_size=30)),
+    lambda c: st.one_of(st.lists(c, max_size=3), st.dictionaries(st.text(max_size=10), c, max_size=4)),
+    max_leaves=8,
+)
 
 
 @settings(max_examples=300, deadline=None)
@@ -97,21 +103,35 @@ def test_nothing_raises_whatever_the_payload(a, b, c):
     obs.fallback(a, b, True)
 
 
-@pytest.mark.parametrize("model_id, model, api_base, name", [
-    ("gpt-eu", "openai/gpt-4o", "https://eu.example/v1", "gpt-eu"),  # an id the config gave: as is
-    ("a" * 64, "openai/gpt-4o", "https://eu.example/v1", "gpt-4o@eu.example"),  # LiteLLM's hash: not readable
-    (None, "azure/gpt-4o", "https://user:secret@az.example:8443/openai", "gpt-4o@az.example:8443"),  # no credentials
-    (None, "gpt-4o", None, "gpt-4o"),
-    (None, None, "https://x.example", None),
-    ("", "", "", None),
-])
+@pytest.mark.parametrize(
+    "model_id, model, api_base, name",
+    [
+        ("gpt-eu", "openai/gpt-4o", "https://eu.example/v1", "gpt-eu"),  # an id the config gave: as is
+        ("a" * 64, "openai/gpt-4o", "https://eu.example/v1", "gpt-4o@eu.example"),  # LiteLLM's hash: not readable
+        (
+            None,
+            "azure/gpt-4o",
+            "https://user:secret@az.example:8443/openai",
+            "gpt-4o@az.example:8443",
+        ),  # no credentials
+        (None, "gpt-4o", None, "gpt-4o"),
+        (None, None, "https://x.example", None),
+        ("", "", "", None),
+    ],
+)
 def test_deployment_names_are_readable_and_never_carry_credentials(model_id, model, api_base, name):
     assert obs.deployment_name(model_id, model, api_base) == name
 
 
 def test_budget_readings_need_an_entity_and_a_maximum():
-    meta = {"user_api_key_team_alias": "search", "user_api_key_team_max_budget": 50, "user_api_key_team_spend": 10,
-            "user_api_key_alias": None, "user_api_key_max_budget": 5,  # a key without an alias: never labelled
-            "user_api_key_user_id": "u", "user_api_key_user_max_budget": -1}  # negative: not a budget
+    meta = {
+        "user_api_key_team_alias": "search",
+        "user_api_key_team_max_budget": 50,
+        "user_api_key_team_spend": 10,
+        "user_api_key_alias": None,
+        "user_api_key_max_budget": 5,  # a key without an alias: never labelled
+        "user_api_key_user_id": "u",
+        "user_api_key_user_max_budget": -1,
+    }  # negative: not a budget
     got = obs.budget_readings(meta, {}, 2.0)
     assert [(b.entity_type, b.entity, b.max_usd, b.remaining_usd) for b in got] == [("team", "search", 50.0, 38.0)]

@@ -1,5 +1,6 @@
 """labels.Labeller and recording.Recording on their own: label values and what an observation records, with a
 Recorder and no CustomLogger (the logger's hooks are tested end to end in test_logger.py)."""
+
 from __future__ import annotations
 
 from tests.support import events as ev

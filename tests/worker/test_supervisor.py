@@ -1,4 +1,5 @@
 """supervisor: the exporter it starts gets exactly the worker's settings, however they were given."""
+
 from __future__ import annotations
 
 import os
@@ -17,8 +18,15 @@ def test_settings_given_in_code_reach_the_exporter(tmp_path):
     """Before: ObserveLogger(settings) configured 127.0.0.1:<port> with a token, and the spawned exporter served
     0.0.0.0:9464 with the defaults and no auth (it re-read the config file)."""
     port = free_port()
-    settings = settings_mod.load(environ={}, section={"port": port, "bind_address": "127.0.0.1",
-                                                      "bearer_token": "only-in-code", "metrics_dir": str(tmp_path)})
+    settings = settings_mod.load(
+        environ={},
+        section={
+            "port": port,
+            "bind_address": "127.0.0.1",
+            "bearer_token": "only-in-code",
+            "metrics_dir": str(tmp_path),
+        },
+    )
     lg = ObserveLogger(settings, model_names=lambda: ["ok"], caching_on=lambda: False, start_exporter=True)
     pid_file = layout.Directory(lg.run_directory).exporter_pid
     try:

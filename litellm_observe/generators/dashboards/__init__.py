@@ -4,6 +4,7 @@
 with `kubernetes`, one Grafana-sidecar ConfigMap per dashboard under `dashboards/kubernetes/`.
 `readme_blocks` lists every panel with the question it answers.
 """
+
 from __future__ import annotations
 
 import json
@@ -75,8 +76,11 @@ def clean(data: dict) -> dict:
 def _without_nulls(value, keep: tuple[str, ...] = ()):
     """`value` without the keys whose value is null, except `keep`'s (a threshold step's `value`)."""
     if isinstance(value, dict):
-        return {k: _without_nulls(v, ("value",) if k == "steps" else ()) for k, v in value.items()
-                if v is not None or k in keep}
+        return {
+            k: _without_nulls(v, ("value",) if k == "steps" else ())
+            for k, v in value.items()
+            if v is not None or k in keep
+        }
     if isinstance(value, list):
         return [_without_nulls(v, keep) for v in value]
     return value
@@ -106,9 +110,11 @@ providers:
 def configmap_yaml(uid: str, text: str) -> str:
     """A ConfigMap the Grafana sidecar (kiwigrid k8s-sidecar) loads: it looks for this label."""
     body = "".join(f"    {line}\n" if line else "\n" for line in text.splitlines())
-    return (f"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {uid}-dashboard\n  labels:\n"
-            f'    grafana_dashboard: "1"\n    app.kubernetes.io/part-of: litellm-observe\n'
-            f"data:\n  {uid}.json: |\n{body}")
+    return (
+        f"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {uid}-dashboard\n  labels:\n"
+        f'    grafana_dashboard: "1"\n    app.kubernetes.io/part-of: litellm-observe\n'
+        f"data:\n  {uid}.json: |\n{body}"
+    )
 
 
 def outputs(options: Inputs, kubernetes: bool = False) -> dict[str, str]:
@@ -166,8 +172,11 @@ metric catalogue.
 def readme_blocks(options: Inputs) -> dict[str, str]:
     parts = [LOADING.format(path=GRAFANA_PATH, build_info=BUILD_INFO.family(options.namespace))]
     for module, (uid, data) in zip(MODULES, build_all(options).items()):
-        parts.append(f"\n### {data['title']}\n\n{data['description']} (`{FOLDER}/{uid}.json`, uid `{uid}`)\n\n"
-                     "| panel | the question it answers |\n| --- | --- |\n")
-        parts += [f"| {pn['title']} | {pn['description']} |\n".replace("`overflow`", "overflow")
-                  for pn in iter_panels(data)]
+        parts.append(
+            f"\n### {data['title']}\n\n{data['description']} (`{FOLDER}/{uid}.json`, uid `{uid}`)\n\n"
+            "| panel | the question it answers |\n| --- | --- |\n"
+        )
+        parts += [
+            f"| {pn['title']} | {pn['description']} |\n".replace("`overflow`", "overflow") for pn in iter_panels(data)
+        ]
     return {"dashboard-panels": "".join(parts)}

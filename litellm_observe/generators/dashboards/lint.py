@@ -19,6 +19,7 @@ the rules of Grafana's dashboard-linter that apply to Prometheus dashboards, nam
 `problems(dashboards, namespace, records)` takes the dashboards' JSON by uid (or file name) and returns one
 message per problem, prefixed by the dashboard and the panel; empty means clean.
 """
+
 from __future__ import annotations
 
 import re
@@ -88,7 +89,7 @@ def _panel_problems(panel: dict, namespace: str, records: frozenset[str]) -> lis
         for selection in re.findall(r"[a-zA-Z_:][\w:]*\{([^}]*)\}", expr):
             for name in ("job", "instance"):
                 if f'{name}=~"${name}"' not in selection:
-                    out.append(f"{ref}: target-{name}-rule: a selection without {name}=~\"${name}\"")
+                    out.append(f'{ref}: target-{name}-rule: a selection without {name}=~"${name}"')
     return out
 
 

@@ -1,6 +1,7 @@
 """The `dashboards:` options (also the flags of `litellm_observe generate`), and `Inputs`: what the
 dashboards read of the generation options. generators.options.Options is one; the dashboards never
 import it (it imports this package)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

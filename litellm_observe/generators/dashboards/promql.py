@@ -7,6 +7,7 @@ Metrics are catalogue `Metric`s (catalogue.py's constants), never names typed he
 query may do with each kind (rate a counter, aggregate a gauge, take a histogram's quantile)
 is the Scope's rule, the same as the rules'.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -54,8 +55,9 @@ class Queries:
         """Per-second rate of a counter, summed across replicas by `labels`."""
         return self.scope.sum_rate(self.scope.counted(m), labels, RATE_WINDOW, *self._variables(m.labels), *extra)
 
-    def increase(self, m: Metric, labels: tuple[str, ...] = (), extra: tuple[str, ...] = (),
-                 window: str = RANGE_WINDOW) -> str:
+    def increase(
+        self, m: Metric, labels: tuple[str, ...] = (), extra: tuple[str, ...] = (), window: str = RANGE_WINDOW
+    ) -> str:
         """How much a counter grew over `window` (default: the dashboard's time range)."""
         return self.scope.sum_increase(self.scope.counted(m), labels, window, *self._variables(m.labels), *extra)
 

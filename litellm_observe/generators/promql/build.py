@@ -12,6 +12,7 @@ selection lists its own matchers first, then the scope's; an aggregation is writ
 increase() read a counter or a histogram's buckets, a gauge is only aggregated, and a quantile sums
 its buckets `by (..., le, ...)`.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

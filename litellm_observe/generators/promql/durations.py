@@ -1,4 +1,5 @@
 """Prometheus durations ('5m', '1h30m'): checked, and read as seconds or minutes."""
+
 from __future__ import annotations
 
 import re

@@ -14,6 +14,7 @@ then checks what promtool and Prometheus do not:
 Not a full PromQL parser: it knows the subset the generators write, and says so when it meets
 something it cannot read.
 """
+
 from __future__ import annotations
 
 import re
@@ -22,7 +23,8 @@ from dataclasses import dataclass, field
 from ...catalogue import CATALOGUE, Kind, Metric
 from .build import PROMETHEUS_SERIES
 
-_TOKEN = re.compile(r"""
+_TOKEN = re.compile(
+    r"""
     (?P<string>"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|`[^`]*`)
   | (?P<range>\[[^\[\]]*\])
   | (?P<number>(?:[0-9]+(?:ms|s|m|h|d|w|y))+(?![\w:])|0[xX][0-9a-fA-F]+
@@ -31,11 +33,27 @@ _TOKEN = re.compile(r"""
   | (?P<variable>\$\{[^}]*\}|\$[a-zA-Z_][a-zA-Z0-9_]*)
   | (?P<op>=~|!~|[=!<>]=|[-+*/%^<>=(){},@])
   | (?P<space>\s+)
-""", re.X)
+""",
+    re.X,
+)
 KEYWORDS = {"and", "or", "unless", "atan2", "bool", "offset", "inf", "nan"}
 LABEL_LISTS = {"by", "without", "on", "ignoring", "group_left", "group_right"}
-AGGREGATIONS = {"sum", "min", "max", "avg", "group", "stddev", "stdvar", "count", "count_values", "bottomk", "topk",
-                "quantile", "limitk", "limit_ratio"}
+AGGREGATIONS = {
+    "sum",
+    "min",
+    "max",
+    "avg",
+    "group",
+    "stddev",
+    "stdvar",
+    "count",
+    "count_values",
+    "bottomk",
+    "topk",
+    "quantile",
+    "limitk",
+    "limit_ratio",
+}
 COUNTING = {"rate", "irate", "increase"}
 COMPARISONS = {">", "<", ">=", "<="}
 
@@ -55,7 +73,7 @@ def samples(namespace: str) -> dict[str, Sample]:
     out = {name: Sample(None, "") for name in PROMETHEUS_SERIES}
     for m in CATALOGUE:
         for name in m.sample_names(namespace):
-            out[name] = Sample(m, name[len(m.family(namespace)):])
+            out[name] = Sample(m, name[len(m.family(namespace)) :])
     return out
 
 
@@ -79,7 +97,7 @@ def _tokens(expr: str) -> list[tuple[str, str]]:
     while pos < len(expr):
         m = _TOKEN.match(expr, pos)
         if not m:
-            raise Unreadable(f"cannot read {expr[pos:pos + 20]!r}")
+            raise Unreadable(f"cannot read {expr[pos : pos + 20]!r}")
         if m.lastgroup is not None and m.lastgroup != "space":
             out.append((m.lastgroup, m.group()))
         pos = m.end()
@@ -111,7 +129,7 @@ def selections(expr: str) -> list[Selection]:
             labels: tuple[str, ...] = ()
             if after == "(":
                 end = _closing(tokens, i + 1, "(", ")")
-                labels, i = tuple(t for k, t in tokens[i + 2:end] if k == "name"), end + 1
+                labels, i = tuple(t for k, t in tokens[i + 2 : end] if k == "name"), end + 1
             else:
                 i += 1
             if text.lower() == "by" and pending is not None:
@@ -135,9 +153,13 @@ def selections(expr: str) -> list[Selection]:
             if not stack:
                 raise Unreadable("unbalanced )")
             last_closed = stack.pop()
-            compared = tokens[i + 1:i + 3]
-            if (last_closed.name == "histogram_quantile" and len(compared) == 2 and compared[0][1] in COMPARISONS
-                    and compared[1][0] == "number"):
+            compared = tokens[i + 1 : i + 3]
+            if (
+                last_closed.name == "histogram_quantile"
+                and len(compared) == 2
+                and compared[0][1] in COMPARISONS
+                and compared[1][0] == "number"
+            ):
                 last_closed.threshold = float(compared[1][1])
         i += 1
     if stack:
@@ -176,18 +198,23 @@ def _use_problems(s: Selection, sample: Sample) -> list[str]:
     names = [f.name for f in s.frames]
     m, bucket = sample.metric, sample.suffix == "_bucket"
     if names and names[-1] in COUNTING and not (m and (m.kind is Kind.COUNTER or bucket)):
-        kind = f"a {m.kind.value}" + (f" {sample.suffix} series" if sample.suffix else "") if m else "a Prometheus gauge"
+        kind = (
+            f"a {m.kind.value}" + (f" {sample.suffix} series" if sample.suffix else "") if m else "a Prometheus gauge"
+        )
         out.append(f"{names[-1]}() on {s.name!r}, {kind}: only counters and histogram buckets may be rated")
     quantile = next((i for i, f in enumerate(s.frames) if f.name == "histogram_quantile"), None)
     if quantile is not None and not bucket:
         out.append(f"histogram_quantile over {s.name!r}, which is not a histogram's _bucket series")
-    if bucket and (quantile is None or not any(f.name in AGGREGATIONS and "le" in f.labels
-                                               for f in s.frames[quantile + 1:])):
+    if bucket and (
+        quantile is None or not any(f.name in AGGREGATIONS and "le" in f.labels for f in s.frames[quantile + 1 :])
+    ):
         out.append(f"{s.name!r} read outside histogram_quantile(q, sum by (le, ...) (...))")
     threshold = s.frames[quantile].threshold if quantile is not None else None
     if bucket and m is not None and threshold is not None and threshold not in m.buckets[:-1]:
-        out.append(f"threshold {threshold:g} on {s.name!r} is not a bucket edge below the last "
-                   f"({', '.join(f'{b:g}' for b in m.buckets[:-1])}), so the quantile cannot be compared exactly")
+        out.append(
+            f"threshold {threshold:g} on {s.name!r} is not a bucket edge below the last "
+            f"({', '.join(f'{b:g}' for b in m.buckets[:-1])}), so the quantile cannot be compared exactly"
+        )
     if m is not None and not any(n in AGGREGATIONS for n in names):
         out.append(f"{s.name!r} is selected without aggregating over replicas (sum/min/max/... by ...)")
     return out

@@ -6,6 +6,7 @@ matchers separated by commas (a trailing comma and blanks around are allowed); a
 double-quoted PromQL string on one line, kept as written (escapes included), so rendering a parsed
 selector never changes what it matches.
 """
+
 from __future__ import annotations
 
 import re
@@ -71,8 +72,9 @@ def satisfying_labels(matchers: tuple[Matcher, ...], key: str) -> dict[str, str]
         elif m.op == "=~":
             candidate = m.value.split("|")[0].strip("^$()")
             if not re.fullmatch(m.value, candidate):
-                raise SelectorError(f"{key}: cannot derive a test value for {m.label}=~{m.value!r}; "
-                                    f'use {m.label}="value"')
+                raise SelectorError(
+                    f'{key}: cannot derive a test value for {m.label}=~{m.value!r}; use {m.label}="value"'
+                )
             labels[m.label] = candidate
     return labels
 

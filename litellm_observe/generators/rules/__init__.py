@@ -5,6 +5,7 @@ options returning {relative path: text}. `lint.problems()` checks what promtool 
 The alerts are those of the registry (alerts.ALERTS), in its order; the options are read through
 `alerts.Inputs` only (generators.options imports this package, never the reverse).
 """
+
 from __future__ import annotations
 
 from . import alerts, runbooks, slo, unit_tests
@@ -27,8 +28,9 @@ def recording_rules(options: Inputs) -> list[Recording]:
 
 
 def recording_groups(options: Inputs) -> list[dict]:
-    return [{"name": RECORDING_GROUP,
-             "rules": [{"record": r.record, "expr": r.expr} for r in recording_rules(options)]}]
+    return [
+        {"name": RECORDING_GROUP, "rules": [{"record": r.record, "expr": r.expr} for r in recording_rules(options)]}
+    ]
 
 
 def alert_groups(specs: list[Spec]) -> list[dict]:
@@ -38,10 +40,15 @@ def alert_groups(specs: list[Spec]) -> list[dict]:
 
 
 def prometheus_rule(groups: list[dict]) -> dict:
-    return {"apiVersion": "monitoring.coreos.com/v1", "kind": "PrometheusRule",
-            "metadata": {"name": "litellm-observe", "labels": {"app.kubernetes.io/name": "litellm-observe",
-                                                               "app.kubernetes.io/part-of": "litellm"}},
-            "spec": {"groups": groups}}
+    return {
+        "apiVersion": "monitoring.coreos.com/v1",
+        "kind": "PrometheusRule",
+        "metadata": {
+            "name": "litellm-observe",
+            "labels": {"app.kubernetes.io/name": "litellm-observe", "app.kubernetes.io/part-of": "litellm"},
+        },
+        "spec": {"groups": groups},
+    }
 
 
 def outputs(options: Inputs, kubernetes: bool = False) -> dict[str, str]:
@@ -49,16 +56,19 @@ def outputs(options: Inputs, kubernetes: bool = False) -> dict[str, str]:
     recording, alerting = recording_groups(options), alert_groups(specs)
     rule_files = [RULES_FILE.split("/")[-1], ALERTS_FILE.split("/")[-1]]
     order = [RECORDING_GROUP, *ALERT_GROUPS]
-    files = {RULES_FILE: dump({"groups": recording}), ALERTS_FILE: dump({"groups": alerting}),
-             RUNBOOKS: runbooks.render(specs)}
-    cases = slo.recording_cases(alerts.scope(options), alerts.objective(slo.Objective, options.alerts),
-                                alerts.base_labels(options))
+    files = {
+        RULES_FILE: dump({"groups": recording}),
+        ALERTS_FILE: dump({"groups": alerting}),
+        RUNBOOKS: runbooks.render(specs),
+    }
+    cases = slo.recording_cases(
+        alerts.scope(options), alerts.objective(slo.Objective, options.alerts), alerts.base_labels(options)
+    )
     for step, case in cases.items():
         name = "recording-rules.yaml" if step == 1 else f"recording-rules-{step}m-steps.yaml"
         files[f"{TESTS_DIR}/{name}"] = dump(unit_tests.recording_tests(case, rule_files, order))
     for spec in specs:
-        files[f"{TESTS_DIR}/{unit_tests.file_name(spec.name)}"] = dump(
-            unit_tests.alert_tests(spec, rule_files, order))
+        files[f"{TESTS_DIR}/{unit_tests.file_name(spec.name)}"] = dump(unit_tests.alert_tests(spec, rule_files, order))
     if kubernetes:
         files[KUBERNETES_FILE] = dump(prometheus_rule(recording + alerting))
     return dict(sorted(files.items()))
@@ -69,13 +79,18 @@ def readme_blocks(options: Inputs) -> dict[str, str]:
     for spec in alerts.specs(options):
         for a in spec.alerts:
             extra = ", ".join(f"{k}={v}" for k, v in a.labels.items())
-            rows.append(f"| [`{a.name}`]({RUNBOOKS}#{a.name.lower()}){f' ({extra})' if extra else ''} | "
-                        f"{a.severity} | {a.for_} | {a.summary} |")
+            rows.append(
+                f"| [`{a.name}`]({RUNBOOKS}#{a.name.lower()}){f' ({extra})' if extra else ''} | "
+                f"{a.severity} | {a.for_} | {a.summary} |"
+            )
     rows += ["", f"Recording rules (`{RULES_FILE}`; the dashboards may use them):", ""]
     rows += [f"- `{r.record}`: {r.meaning}" for r in recording_rules(options)]
-    rows += ["", f"Alerting rules are in `{ALERTS_FILE}`, their promtool unit tests in `{TESTS_DIR}/`, runbooks in "
-             f"`{RUNBOOKS}`. Each alert's threshold, `for` and severity are options of its group under `alerts:` "
-             "(Generation options, above); "
-             "`litellm_observe generate --kubernetes` also writes a `PrometheusRule` to `alerts/kubernetes/`, "
-             "`litellm_observe check` runs promtool on it all."]
+    rows += [
+        "",
+        f"Alerting rules are in `{ALERTS_FILE}`, their promtool unit tests in `{TESTS_DIR}/`, runbooks in "
+        f"`{RUNBOOKS}`. Each alert's threshold, `for` and severity are options of its group under `alerts:` "
+        "(Generation options, above); "
+        "`litellm_observe generate --kubernetes` also writes a `PrometheusRule` to `alerts/kubernetes/`, "
+        "`litellm_observe check` runs promtool on it all.",
+    ]
     return {"alerts": "\n".join(rows) + "\n"}

@@ -17,6 +17,7 @@ Invariants: an alert exists exactly when it is declared (no second list to keep 
 builder receives its own group, the objective its declaration `reads` and the shared settings, never
 the whole options; a spec is named after its declaration (checked here).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, fields as dataclass_fields, make_dataclass
@@ -30,16 +31,25 @@ from . import budgets, cost, deployments, health, proxy, slo, upstream, workers
 from .context import Context, Declaration
 from .model import Spec
 
-ALERTS: tuple[Declaration, ...] = (*upstream.ALERTS, *deployments.ALERTS, *cost.ALERTS, *budgets.ALERTS,
-                                   *proxy.ALERTS, *workers.ALERTS, *health.ALERTS, *slo.ALERTS)
+ALERTS: tuple[Declaration, ...] = (
+    *upstream.ALERTS,
+    *deployments.ALERTS,
+    *cost.ALERTS,
+    *budgets.ALERTS,
+    *proxy.ALERTS,
+    *workers.ALERTS,
+    *health.ALERTS,
+    *slo.ALERTS,
+)
 RUNBOOKS_URL = "https://github.com/litellm-observe/litellm-observe/blob/main/docs/runbooks.md"
 
 
 @dataclass(frozen=True)
 class Shared:
     selector: str = fields.selector("", "label matchers added to every rule expression")
-    runbook_base_url: str = fields.text(RUNBOOKS_URL, "each alert's runbook_url: this, `#`, the alert's name in "
-                                                      "lower case")
+    runbook_base_url: str = fields.text(
+        RUNBOOKS_URL, "each alert's runbook_url: this, `#`, the alert's name in lower case"
+    )
     scrape_job: str = fields.label_value("litellm", "the Prometheus job scraping the exporters (LitellmMetricsAbsent)")
 
     def matchers(self) -> tuple[selectors.Matcher, ...]:
@@ -48,9 +58,12 @@ class Shared:
 
 OBJECTIVES = (workers.WorkerMemory, cost.DailyBudget, slo.Objective)
 if any(d.reads not in (None, *OBJECTIVES) for d in ALERTS):  # a builder reads one of these, or none
-    raise TypeError("an alert reads an objective not in alerts.OBJECTIVES: "
-                    f"{[d.name for d in ALERTS if d.reads not in (None, *OBJECTIVES)]}")
+    raise TypeError(
+        "an alert reads an objective not in alerts.OBJECTIVES: "
+        f"{[d.name for d in ALERTS if d.reads not in (None, *OBJECTIVES)]}"
+    )
 if TYPE_CHECKING:
+
     class AlertOptions(workers.WorkerMemory, cost.DailyBudget, slo.Objective, Shared):
         """What a type checker sees of the class below: the shared options and objectives by name, and one
         group per declaration (made from ALERTS at import, so only known by key here)."""
@@ -58,9 +71,12 @@ if TYPE_CHECKING:
         def __getattr__(self, key: str) -> Any: ...
 else:
     AlertOptions = make_dataclass(  # make_dataclass refuses two declarations with one key
-        "AlertOptions", [(d.key, d.group, fields.group(d.group, d.name)) for d in ALERTS],
-        bases=(*OBJECTIVES, Shared), frozen=True,
-        namespace={"__module__": __name__, "__doc__": "The `alerts:` options, derived from ALERTS."})
+        "AlertOptions",
+        [(d.key, d.group, fields.group(d.group, d.name)) for d in ALERTS],
+        bases=(*OBJECTIVES, Shared),
+        frozen=True,
+        namespace={"__module__": __name__, "__doc__": "The `alerts:` options, derived from ALERTS."},
+    )
 
 
 class Inputs(Protocol):
@@ -81,8 +97,11 @@ def scope(options: Inputs) -> Scope:
 
 def base_labels(options: Inputs) -> dict[str, str]:
     """Labels every test input series has: scrape target labels and values satisfying the selector."""
-    return {"job": options.alerts.scrape_job, "instance": "proxy-a:9464",
-            **selectors.satisfying_labels(options.alerts.matchers(), "alerts.selector")}
+    return {
+        "job": options.alerts.scrape_job,
+        "instance": "proxy-a:9464",
+        **selectors.satisfying_labels(options.alerts.matchers(), "alerts.selector"),
+    }
 
 
 def objective(cls: type | None, alerts: AlertOptions):
@@ -92,9 +111,17 @@ def objective(cls: type | None, alerts: AlertOptions):
 
 def context(declaration: Declaration, options: Inputs) -> Context:
     a = options.alerts
-    return Context(declaration.name, getattr(a, declaration.key), objective(declaration.reads, a), scope(options),
-                   base_labels(options), f"{a.runbook_base_url}#{declaration.name.lower()}", a.scrape_job,
-                   options.settings.port, a.matchers())
+    return Context(
+        declaration.name,
+        getattr(a, declaration.key),
+        objective(declaration.reads, a),
+        scope(options),
+        base_labels(options),
+        f"{a.runbook_base_url}#{declaration.name.lower()}",
+        a.scrape_job,
+        options.settings.port,
+        a.matchers(),
+    )
 
 
 def specs(options: Inputs) -> list[Spec]:

@@ -15,6 +15,7 @@ Invariants:
 - `Context.objective` is a copy of the one shared objective the declaration reads (`reads`), so a
   builder sees no other alert's options.
 """
+
 from __future__ import annotations
 
 import re
@@ -48,11 +49,13 @@ class Context(Generic[G, O]):
     exporter_port: int  # the exporter's port (runtime setting `port`), for runbook text
     selector: tuple[Matcher, ...]  # `alerts.selector`, parsed
 
-    def alert(self, expr: str, for_: str, severity: str, summary: str, description: str, value: ValueFormat,
-              **details) -> Alert:
+    def alert(
+        self, expr: str, for_: str, severity: str, summary: str, description: str, value: ValueFormat, **details
+    ) -> Alert:
         """A rule of this alert: named after the declaration, linking to its runbook section."""
-        return Alert(self.name, expr, for_, severity, summary, description, value, runbook_url=self.runbook_url,
-                     **details)
+        return Alert(
+            self.name, expr, for_, severity, summary, description, value, runbook_url=self.runbook_url, **details
+        )
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@ Prometheus cannot scrape; each with its options and its promtool cases.
 
 `ALERTS`, at the end, declares them in output order (context.Declaration).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -37,48 +38,91 @@ def metrics_absent(c: Context[MetricsAbsent, None]) -> Spec:
     g, job, q, base = c.group, c.scrape_job, c.scope, c.base
     up = q.select(PROMETHEUS_UP, f'job="{job}"')
     alert = c.alert(
-        f"{up} == 0\nor\nabsent({up})\n", g.for_, g.severity,
+        f"{up} == 0\nor\nabsent({up})\n",
+        g.for_,
+        g.severity,
         "Prometheus gets no metrics from a litellm-observe exporter.",
         "Exporter target {instance} of job {job} is down or missing (up = {value}; no instance: "
-        "Prometheus has no such target).", COUNT,
-        meaning=(f"A target of job `{job}` failed its scrapes (up = 0), or Prometheus has no target in "
-                 "that job at all (up absent: the proxy is gone, service discovery lost it, or "
-                 "`alerts.scrape_job` does not match the scrape config). Every other alert here is blind meanwhile."),
+        "Prometheus has no such target).",
+        COUNT,
+        meaning=(
+            f"A target of job `{job}` failed its scrapes (up = 0), or Prometheus has no target in "
+            "that job at all (up absent: the proxy is gone, service discovery lost it, or "
+            "`alerts.scrape_job` does not match the scrape config). Every other alert here is blind meanwhile."
+        ),
         confirm=f"{up}",
-        action=(f"Open Prometheus' Targets page for job `{job}`; check the proxy is running and the "
-                f"exporter answers `curl http://<host>:{c.exporter_port}/metrics`; check credentials if bearer or "
-                "basic auth is configured."))
+        action=(
+            f"Open Prometheus' Targets page for job `{job}`; check the proxy is running and the "
+            f"exporter answers `curl http://<host>:{c.exporter_port}/metrics`; check credentials if bearer or "
+            "basic auth is configured."
+        ),
+    )
     other = {**base, "job": "prometheus", "instance": "localhost:9090"}
     down = {**base, "instance": "proxy-b:9464"}
     absent_labels = {"job": job, **equality_labels(c.selector)}  # absent() keeps equality matchers only
-    return Spec((alert,), (
-        boundary("one replica's exporter down", [(series(PROMETHEUS_UP, base), constant(1, 30)),
-                                                 (series(PROMETHEUS_UP, down), constant(0, 30))], g.for_, 0,
-                 (Expected(alert, down, 0),)),
-        boundary("no exporter target at all", [(series(PROMETHEUS_UP, other), constant(1, 30))], g.for_, 0,
-                 (Expected(alert, absent_labels, 1),)),
-        negative("every exporter up", [(series(PROMETHEUS_UP, base), constant(1, 30)),
-                                       (series(PROMETHEUS_UP, down), constant(1, 30))], g.for_, 0)))
+    return Spec(
+        (alert,),
+        (
+            boundary(
+                "one replica's exporter down",
+                [(series(PROMETHEUS_UP, base), constant(1, 30)), (series(PROMETHEUS_UP, down), constant(0, 30))],
+                g.for_,
+                0,
+                (Expected(alert, down, 0),),
+            ),
+            boundary(
+                "no exporter target at all",
+                [(series(PROMETHEUS_UP, other), constant(1, 30))],
+                g.for_,
+                0,
+                (Expected(alert, absent_labels, 1),),
+            ),
+            negative(
+                "every exporter up",
+                [(series(PROMETHEUS_UP, base), constant(1, 30)), (series(PROMETHEUS_UP, down), constant(1, 30))],
+                g.for_,
+                0,
+            ),
+        ),
+    )
 
 
-def _lost_events(c: Context, counted: Metric, label: str, value: str, summary: str, meaning: str,
-                 action: str) -> Spec:
+def _lost_events(c: Context, counted: Metric, label: str, value: str, summary: str, meaning: str, action: str) -> Spec:
     q, for_ = c.scope, c.group.for_
     total = q.sample(counted)
     alert = c.alert(
-        f"{q.sum_increase(total, (label,), '5m')} > 0\n", for_, c.group.severity, summary,
-        "litellm-observe lost {value} events at " + label + " {" + label + "} over the last 5 minutes.", COUNT,
-        meaning=meaning, confirm=q.sum_increase(total, (label,), "1h"), action=action)
+        f"{q.sum_increase(total, (label,), '5m')} > 0\n",
+        for_,
+        c.group.severity,
+        summary,
+        "litellm-observe lost {value} events at " + label + " {" + label + "} over the last 5 minutes.",
+        COUNT,
+        meaning=meaning,
+        confirm=q.sum_increase(total, (label,), "1h"),
+        action=action,
+    )
     labels = {**c.base, label: value}
-    return Spec((alert,), (
-        boundary("losing data", [(series(total, labels), counter(2, 30))], for_, 1,
-                 (Expected(alert, {label: value}, 10.0),)),
-        negative("lost data long ago, none since", [(series(total, labels), constant(3, 30))], for_)))
+    return Spec(
+        (alert,),
+        (
+            boundary(
+                "losing data",
+                [(series(total, labels), counter(2, 30))],
+                for_,
+                1,
+                (Expected(alert, {label: value}, 10.0),),
+            ),
+            negative("lost data long ago, none since", [(series(total, labels), constant(3, 30))], for_),
+        ),
+    )
 
 
 def observe_internal_errors(c: Context[ObserveInternalErrors, None]) -> Spec:
     return _lost_events(
-        c, INTERNAL_ERRORS, "hook", "async_log_success_event",
+        c,
+        INTERNAL_ERRORS,
+        "hook",
+        "async_log_success_event",
         "The litellm-observe logger is failing to record events.",
         "The logger raised while recording an event and dropped it; metrics undercount from then on. The `hook` "
         "label says where: a LiteLLM hook; `exporter_read`, a dead worker's unreadable sample file was set aside "
@@ -87,17 +131,22 @@ def observe_internal_errors(c: Context[ObserveInternalErrors, None]) -> Spec:
         "Read the proxy's log for `litellm_observe` errors (logged at most once a minute per hook). For a full "
         "metrics directory, free space or move `metrics_dir`; for `exporter_read_retry`, raise the exporter's "
         "open-file limit or find what holds so many connections; otherwise report them with the litellm version "
-        "from build_info: a litellm upgrade that changed a payload is the usual cause.")
+        "from build_info: a litellm upgrade that changed a payload is the usual cause.",
+    )
 
 
 def observe_label_overflow(c: Context[ObserveLabelOverflow, None]) -> Spec:
     return _lost_events(
-        c, LABEL_OVERFLOW, "label", "team",
+        c,
+        LABEL_OVERFLOW,
+        "label",
+        "team",
         "A metric label reached its cap of distinct values.",
         "A label reached its cap of distinct values in this proxy run; new values are recorded as `overflow`, "
         "so per-value breakdowns are incomplete.",
         "Raise `label_caps` for that label if the values are legitimate (more teams or models), or find the "
-        "client sending ever-new values (for example a model name with a random suffix).")
+        "client sending ever-new values (for example a model name with a random suffix).",
+    )
 
 
 ALERTS = (

@@ -5,6 +5,7 @@ conventions, recording-rule names, and every expression through the PromQL linte
 `problems(groups, options, runbooks)` takes parsed rule groups and returns one message per problem,
 prefixed by the rule's name; empty means clean.
 """
+
 from __future__ import annotations
 
 import re

@@ -4,6 +4,7 @@ A description is written once with `{label}` and `{value}` placeholders; it beco
 template in the rule and, filled with a case's labels and value, the annotation the promtool
 test expects. So rule text and tests cannot drift apart.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -66,13 +67,20 @@ class Alert:
         else:
             fill = {k: labels.get(k, "") for k in _placeholders(self.description)}
             fill["value"] = self.value.py(0.0 if value is None else value)
-        return {"summary": self.summary, "description": self.description.format(**fill),
-                "runbook_url": self.runbook_url}
+        return {
+            "summary": self.summary,
+            "description": self.description.format(**fill),
+            "runbook_url": self.runbook_url,
+        }
 
     def rule(self) -> dict:
-        return {"alert": self.name, "expr": self.expr, "for": self.for_,
-                "labels": {**self.labels, "severity": self.severity},
-                "annotations": self.annotations()}
+        return {
+            "alert": self.name,
+            "expr": self.expr,
+            "for": self.for_,
+            "labels": {**self.labels, "severity": self.severity},
+            "annotations": self.annotations(),
+        }
 
 
 def _placeholders(template: str) -> list[str]:

@@ -7,6 +7,7 @@ the configured SLO window: 2 % of a 30 d budget in 1 h is a 14.4x burn.
 
 `ALERTS`, at the end, declares the alert (context.Declaration).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -29,8 +30,9 @@ class Objective:
 
     slo_objective: float = fields.objective(0.995, "share of a provider's upstream calls that should not fail")
     slo_window: str = fields.duration("30d", "the window the objective holds over (the error budget's)")
-    slo_error_types: tuple[str, ...] = fields.error_types(CALLER_BLAMELESS, "the error types that count against a "
-                                                                            "provider's availability")
+    slo_error_types: tuple[str, ...] = fields.error_types(
+        CALLER_BLAMELESS, "the error types that count against a provider's availability"
+    )
 
 
 @dataclass(frozen=True)
@@ -83,9 +85,13 @@ def recording_rules(q: Scope, objective: Objective) -> list[Recording]:
         failed = q.sum_rate(q.sample(PROVIDER_ERRORS), ("provider",), w, counted)
         # `or 0 * total`: a provider with calls and no failures has ratio 0, not no data
         expr = f"(\n  {failed}\nor\n  0 * {total}\n)\n/\n{total}\n"
-        rules.append(Recording(ratio_record(w, q), expr,
-                               f"Share of a provider's upstream calls that failed for a reason the caller did not "
-                               f"cause, over {w}."))
+        rules.append(
+            Recording(
+                ratio_record(w, q),
+                expr,
+                f"Share of a provider's upstream calls that failed for a reason the caller did not cause, over {w}.",
+            )
+        )
     return rules
 
 
@@ -95,24 +101,36 @@ def alerts(c: Context[ProviderErrorBudgetBurn, Objective]) -> list[Alert]:
     for w in WINDOWS:
         f = fmt(factor(w, a))
         threshold = f"({f} * (1 - {fmt(a.slo_objective)}))"
-        expr = (f"{ratio_record(w.long, c.scope)} > {threshold}\n"
-                f"and\n{ratio_record(w.short, c.scope)} > {threshold}\n")
-        description = ("Provider {provider} is spending its availability error budget " + f"{f}x as fast as a "
-                       f"{fmt(a.slo_objective * 100)} % objective over {a.slo_window} allows: " + "{value} of "
-                       f"upstream calls failed over the last {w.long}, and still over the last {w.short}.")
-        out.append(c.alert(
-            expr, w.for_, burn.page_severity if w.page else burn.ticket_severity,
-            "A provider is using up its availability error budget too fast.", description, PERCENT,
-            labels={"long_window": w.long, "short_window": w.short},
-            meaning=(f"The provider's upstream calls fail (for reasons in `alerts.slo_error_types`: "
-                     f"{', '.join(a.slo_error_types)}) often enough that, at this rate, a share of the "
-                     f"{a.slo_window} error budget of a {fmt(a.slo_objective * 100)} % objective is gone within "
-                     f"the long window. Page-level pairs (1h/5m, 6h/30m) mean the whole budget goes within days; "
-                     f"ticket-level pairs (1d/2h, 3d/6h) mean a slow, steady burn."),
-            confirm=f'{ratio_record(w.long, c.scope)}{{provider="<provider>"}}',
-            action=("Check the provider's status page and the error types in the Providers dashboard. Route "
+        expr = f"{ratio_record(w.long, c.scope)} > {threshold}\nand\n{ratio_record(w.short, c.scope)} > {threshold}\n"
+        description = (
+            "Provider {provider} is spending its availability error budget " + f"{f}x as fast as a "
+            f"{fmt(a.slo_objective * 100)} % objective over {a.slo_window} allows: " + "{value} of "
+            f"upstream calls failed over the last {w.long}, and still over the last {w.short}."
+        )
+        out.append(
+            c.alert(
+                expr,
+                w.for_,
+                burn.page_severity if w.page else burn.ticket_severity,
+                "A provider is using up its availability error budget too fast.",
+                description,
+                PERCENT,
+                labels={"long_window": w.long, "short_window": w.short},
+                meaning=(
+                    f"The provider's upstream calls fail (for reasons in `alerts.slo_error_types`: "
+                    f"{', '.join(a.slo_error_types)}) often enough that, at this rate, a share of the "
+                    f"{a.slo_window} error budget of a {fmt(a.slo_objective * 100)} % objective is gone within "
+                    f"the long window. Page-level pairs (1h/5m, 6h/30m) mean the whole budget goes within days; "
+                    f"ticket-level pairs (1d/2h, 3d/6h) mean a slow, steady burn."
+                ),
+                confirm=f'{ratio_record(w.long, c.scope)}{{provider="<provider>"}}',
+                action=(
+                    "Check the provider's status page and the error types in the Providers dashboard. Route "
                     "traffic away (fallbacks, weights in the router's model_list) while it lasts; for a ticket, "
-                    "look for a steady error source such as an expired key or a deprecated model.")))
+                    "look for a steady error source such as an expired key or a deprecated model."
+                ),
+            )
+        )
     return out
 
 
@@ -130,8 +148,10 @@ def _firing(objective: Objective, rules: list[Alert], b: float, end: int | None,
     for w, rule in zip(WINDOWS, rules):
         threshold = factor(w, objective) * budget(objective)
         held = range(t - minutes(w.for_), t + 1)
-        if held.start >= 1 and all(_ratio(b, end, minutes(w.long), s) > threshold
-                                   and _ratio(b, end, minutes(w.short), s) > threshold for s in held):
+        if held.start >= 1 and all(
+            _ratio(b, end, minutes(w.long), s) > threshold and _ratio(b, end, minutes(w.short), s) > threshold
+            for s in held
+        ):
             fired.append(Expected(rule, labels, _ratio(b, end, minutes(w.long), t)))
     return tuple(fired)
 
@@ -147,22 +167,37 @@ def spec(c: Context[ProviderErrorBudgetBurn, Objective]) -> Spec:
         b = (f + factors[i - 1]) / 2 if i else f * 1.25
         ratio = b * budget(o)
         if ratio >= 1:
-            raise ValueError(f"alerts.slo_objective {o.slo_objective}: a {fmt(f)}x burn needs more "
-                             "than 100 % errors; the objective is too low for these burn rates")
+            raise ValueError(
+                f"alerts.slo_objective {o.slo_objective}: a {fmt(f)}x burn needs more "
+                "than 100 % errors; the objective is too low for these burn rates"
+            )
         fire_at = sorted({1 + minutes(w.for_) + d for w, g in zip(WINDOWS, factors) if g < b for d in (-1, 0)})
         checks = tuple((t, _firing(o, rules, ratio, None, t, labels)) for t in fire_at)
-        cases.append(Case(f"burn {fmt(b)}x: the {WINDOWS[i].long}/{WINDOWS[i].short} pair and slower ones fire",
-                          _calls(c, ratio, None, fire_at[-1] + 5), checks))
+        cases.append(
+            Case(
+                f"burn {fmt(b)}x: the {WINDOWS[i].long}/{WINDOWS[i].short} pair and slower ones fire",
+                _calls(c, ratio, None, fire_at[-1] + 5),
+                checks,
+            )
+        )
     b = min(factors) / 2
     last = 1 + max(minutes(w.for_) for w in WINDOWS) + 10
-    cases.append(Case(f"burn {fmt(b)}x: under every factor, nothing fires",
-                      _calls(c, b * budget(o), None, last + 5),
-                      ((last, ()),)))
+    cases.append(
+        Case(
+            f"burn {fmt(b)}x: under every factor, nothing fires",
+            _calls(c, b * budget(o), None, last + 5),
+            ((last, ()),),
+        )
+    )
     # Errors stop at 30m: by 40m the 5m window is clean, so the 1h/5m page resolves while 1h is still high.
     ratio, end, t = factors[0] * 1.25 * budget(o), 30, 40
-    cases.append(Case("errors stopped: the short window resolves the fast page",
-                      _calls(c, ratio, end, t + 5),
-                      ((t, _firing(o, rules, ratio, end, t, labels)),)))
+    cases.append(
+        Case(
+            "errors stopped: the short window resolves the fast page",
+            _calls(c, ratio, end, t + 5),
+            ((t, _firing(o, rules, ratio, end, t, labels)),),
+        )
+    )
     return Spec(tuple(rules), tuple(cases))
 
 
@@ -170,11 +205,15 @@ def _calls(c: Context[ProviderErrorBudgetBurn, Objective], ratio: float, end: in
     """1000 calls a minute to one provider, `ratio` of them failing (until `end`)."""
     labels = {**c.base, "provider": "openai", "model": "gpt-4o"}
     q, failed = c.scope, ratio * 1000
-    errors = (counter(failed, length) if end is None
-              else f"{counter(failed, end)} {counter_end(failed, end)!r}+0x{length - end}")
-    return ((series(q.sample(PROVIDER_REQUESTS), {**labels, "status_code": "200"}), counter(1000, length)),
-            (series(q.sample(PROVIDER_ERRORS), {**labels, "error_type": c.objective.slo_error_types[0]}),
-             errors))
+    errors = (
+        counter(failed, length)
+        if end is None
+        else f"{counter(failed, end)} {counter_end(failed, end)!r}+0x{length - end}"
+    )
+    return (
+        (series(q.sample(PROVIDER_REQUESTS), {**labels, "status_code": "200"}), counter(1000, length)),
+        (series(q.sample(PROVIDER_ERRORS), {**labels, "error_type": c.objective.slo_error_types[0]}), errors),
+    )
 
 
 def _step(window: str) -> int:
@@ -200,23 +239,38 @@ def recording_cases(q: Scope, objective: Objective, base: dict[str, str]) -> dic
             (series(req, {**labels, "instance": "b", "status_code": "200"}), counter(120, length)),
             (series(err, {**labels, "instance": "b", "error_type": counted}), counter(30, length)),
             # one failure in the first step only, for the window-length checks
-            (series(req, {**labels, "provider": "azure", "instance": "a", "status_code": "200"}),
-             counter(40, length)),
-            (series(err, {**labels, "provider": "azure", "instance": "a", "error_type": counted}),
-             f"0 1+0x{length - 1}"),
+            (series(req, {**labels, "provider": "azure", "instance": "a", "status_code": "200"}), counter(40, length)),
+            (
+                series(err, {**labels, "provider": "azure", "instance": "a", "error_type": counted}),
+                f"0 1+0x{length - 1}",
+            ),
         ]
         if excluded:  # the caller's mistakes do not count against the provider
             inputs.append((series(err, {**labels, "instance": "a", "error_type": excluded}), counter(500, length)))
         tests = []
         for w in mine:
             name = ratio_record(w, q)
-            tests.append({"expr": f'{name}{{provider="openai"}}', "eval_time": f"{10 * step}m",
-                          "exp_samples": [{"labels": series(name, {"provider": "openai"}), "value": 0.25}]})
+            tests.append(
+                {
+                    "expr": f'{name}{{provider="openai"}}',
+                    "eval_time": f"{10 * step}m",
+                    "exp_samples": [{"labels": series(name, {"provider": "openai"}), "value": 0.25}],
+                }
+            )
             for t, inside in ((minutes(w), 1), (minutes(w) + step, 0)):
-                tests.append({"expr": f'{name}{{provider="azure"}} > bool 0', "eval_time": f"{t}m",
-                              "exp_samples": [{"labels": series("", {"provider": "azure"}), "value": inside}]})
-        out[step] = {"name": f"recording rules over {', '.join(mine)}: provider error ratios", "inputs": inputs,
-                     "tests": tests, "interval": f"{step}m"}
+                tests.append(
+                    {
+                        "expr": f'{name}{{provider="azure"}} > bool 0',
+                        "eval_time": f"{t}m",
+                        "exp_samples": [{"labels": series("", {"provider": "azure"}), "value": inside}],
+                    }
+                )
+        out[step] = {
+            "name": f"recording rules over {', '.join(mine)}: provider error ratios",
+            "inputs": inputs,
+            "tests": tests,
+            "interval": f"{step}m",
+        }
     return out
 
 

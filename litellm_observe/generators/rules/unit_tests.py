@@ -1,4 +1,5 @@
 """promtool unit-test files (`promtool test rules`), one per alert name plus the recording rules."""
+
 from __future__ import annotations
 
 from .context import words
@@ -13,8 +14,11 @@ def file_name(spec_name: str) -> str:
 def _header(rule_files: list[str], group_order: list[str], interval: str = "1m") -> dict:
     # Without an explicit order promtool evaluates groups in map order; recording rules go first
     # so alerts read this step's ratios, as they would a step later in Prometheus.
-    return {"rule_files": [f"../{f}" for f in rule_files], "evaluation_interval": interval,
-            "group_eval_order": group_order}
+    return {
+        "rule_files": [f"../{f}" for f in rule_files],
+        "evaluation_interval": interval,
+        "group_eval_order": group_order,
+    }
 
 
 def _inputs(series) -> list[dict]:
@@ -24,11 +28,25 @@ def _inputs(series) -> list[dict]:
 def _case(spec: Spec, case: Case) -> dict:
     checks = []
     for minute, expected in case.checks:
-        checks.append({"eval_time": f"{minute}m", "alertname": spec.name, "exp_alerts": [
-            {"exp_labels": {**e.alert.labels, "severity": e.alert.severity, **e.labels},
-             "exp_annotations": e.alert.annotations(e.labels, e.value)} for e in expected]})
-    return {"name": f"{spec.name}: {case.name}", "interval": "1m", "input_series": _inputs(case.series),
-            "alert_rule_test": checks}
+        checks.append(
+            {
+                "eval_time": f"{minute}m",
+                "alertname": spec.name,
+                "exp_alerts": [
+                    {
+                        "exp_labels": {**e.alert.labels, "severity": e.alert.severity, **e.labels},
+                        "exp_annotations": e.alert.annotations(e.labels, e.value),
+                    }
+                    for e in expected
+                ],
+            }
+        )
+    return {
+        "name": f"{spec.name}: {case.name}",
+        "interval": "1m",
+        "input_series": _inputs(case.series),
+        "alert_rule_test": checks,
+    }
 
 
 def alert_tests(spec: Spec, rule_files: list[str], group_order: list[str]) -> dict:
@@ -36,6 +54,14 @@ def alert_tests(spec: Spec, rule_files: list[str], group_order: list[str]) -> di
 
 
 def recording_tests(case: dict, rule_files: list[str], group_order: list[str]) -> dict:
-    return {**_header(rule_files, group_order, case["interval"]), "tests": [
-        {"name": case["name"], "interval": case["interval"], "input_series": _inputs(case["inputs"]),
-         "promql_expr_test": case["tests"]}]}
+    return {
+        **_header(rule_files, group_order, case["interval"]),
+        "tests": [
+            {
+                "name": case["name"],
+                "interval": case["interval"],
+                "input_series": _inputs(case["inputs"]),
+                "promql_expr_test": case["tests"],
+            }
+        ],
+    }

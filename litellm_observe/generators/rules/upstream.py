@@ -7,18 +7,46 @@ label: each proxy replica is its own scrape target, and every expression sums ov
 
 `ALERTS`, at the end, declares them in output order (context.Declaration).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ...catalogue import (FALLBACKS, PROVIDER_ERRORS, PROVIDER_REQUESTS, REQUEST_DURATION, REQUESTS, REQUESTS_LIMIT,
-                          REQUESTS_REMAINING, RETRIES, TIME_TO_FIRST_TOKEN, TOKENS_LIMIT, TOKENS_REMAINING, Metric)
+from ...catalogue import (
+    FALLBACKS,
+    PROVIDER_ERRORS,
+    PROVIDER_REQUESTS,
+    REQUEST_DURATION,
+    REQUESTS,
+    REQUESTS_LIMIT,
+    REQUESTS_REMAINING,
+    RETRIES,
+    TIME_TO_FIRST_TOKEN,
+    TOKENS_LIMIT,
+    TOKENS_REMAINING,
+    Metric,
+)
 from .. import fields
 from ..promql.build import fmt
 from . import slo
 from .context import Context, Declaration
-from .model import (MODEL, PERCENT, RATE, RATIO, SECONDS, Alert, Case, Expected, Spec, above, boundary, constant,
-                    counter, negative, series)
+from .model import (
+    MODEL,
+    PERCENT,
+    RATE,
+    RATIO,
+    SECONDS,
+    Alert,
+    Case,
+    Expected,
+    Spec,
+    above,
+    boundary,
+    constant,
+    counter,
+    negative,
+    series,
+)
 
 
 @dataclass(frozen=True)
@@ -37,16 +65,18 @@ class RateLimitHeadroom:
 
 @dataclass(frozen=True)
 class HighP99Latency:
-    seconds: float = fields.bucket_edge(30.0, REQUEST_DURATION,
-                                        "fires when a model's p99 end-to-end latency over 5m is above this")
+    seconds: float = fields.bucket_edge(
+        30.0, REQUEST_DURATION, "fires when a model's p99 end-to-end latency over 5m is above this"
+    )
     for_: str = fields.duration("10m")
     severity: str = fields.severity("warning")
 
 
 @dataclass(frozen=True)
 class HighTimeToFirstToken:
-    seconds: float = fields.bucket_edge(5.0, TIME_TO_FIRST_TOKEN,
-                                        "fires when a model's p95 time to first token over 5m is above this")
+    seconds: float = fields.bucket_edge(
+        5.0, TIME_TO_FIRST_TOKEN, "fires when a model's p95 time to first token over 5m is above this"
+    )
     for_: str = fields.duration("10m")
     severity: str = fields.severity("warning")
 
@@ -68,64 +98,101 @@ class RetryStorm:
 def high_error_rate(c: Context[HighErrorRate, slo.Objective]) -> Spec:
     g, q, base = c.group, c.scope, c.base
     alert = c.alert(
-        f"{slo.ratio_record(RATE, q)} > {fmt(g.ratio)}\n", g.for_, g.severity,
+        f"{slo.ratio_record(RATE, q)} > {fmt(g.ratio)}\n",
+        g.for_,
+        g.severity,
         "A provider fails too many upstream calls.",
-        "{value} of upstream calls to provider {provider} failed over the last 5 minutes.", PERCENT,
-        meaning=("Upstream calls to this provider fail, for a reason the caller did not cause (`alerts.slo_error_types`), "
-                 f"more often than {fmt(g.ratio * 100)} % of the time. Retries and fallbacks may still hide it "
-                 "from clients, at the cost of latency and spend."),
+        "{value} of upstream calls to provider {provider} failed over the last 5 minutes.",
+        PERCENT,
+        meaning=(
+            "Upstream calls to this provider fail, for a reason the caller did not cause (`alerts.slo_error_types`), "
+            f"more often than {fmt(g.ratio * 100)} % of the time. Retries and fallbacks may still hide it "
+            "from clients, at the cost of latency and spend."
+        ),
         confirm=q.sum_rate(q.sample(PROVIDER_ERRORS), ("provider", "model", "error_type"), RATE),
-        action=("Find the error_type and model that dominate; check the provider's status page; for rate_limit see "
-                "LitellmRateLimitHeadroom; move traffic with fallbacks or router weights while it lasts."))
+        action=(
+            "Find the error_type and model that dominate; check the provider's status page; for rate_limit see "
+            "LitellmRateLimitHeadroom; move traffic with fallbacks or router weights while it lasts."
+        ),
+    )
     req, err = q.sample(PROVIDER_REQUESTS), q.sample(PROVIDER_ERRORS)
     failing = c.objective.slo_error_types[0]
 
     def calls(instance: str, per_minute: float, ratio: float, error_type: str = failing, length: int = 40):
         labels = {**base, **MODEL, "instance": instance}
-        return [(series(req, {**labels, "status_code": "200"}), counter(per_minute, length)),
-                (series(err, {**labels, "error_type": error_type}), counter(per_minute * ratio, length))]
+        return [
+            (series(req, {**labels, "status_code": "200"}), counter(per_minute, length)),
+            (series(err, {**labels, "error_type": error_type}), counter(per_minute * ratio, length)),
+        ]
 
     bad = above(g.ratio)
     cases = [
-        boundary("errors over the threshold", calls("proxy-a:9464", 100, bad), g.for_, 1,
-                 (Expected(alert, {"provider": "openai"}, bad),)),
+        boundary(
+            "errors over the threshold",
+            calls("proxy-a:9464", 100, bad),
+            g.for_,
+            1,
+            (Expected(alert, {"provider": "openai"}, bad),),
+        ),
         negative("errors under the threshold", calls("proxy-a:9464", 100, g.ratio / 2), g.for_),
         # one small replica alone is over the threshold, the provider as a whole is not
-        negative("two replicas: one over alone, the sum under",
-                 calls("proxy-a:9464", 10, bad) + calls("proxy-b:9464", 10 * (2 * bad / g.ratio), 0), g.for_),
+        negative(
+            "two replicas: one over alone, the sum under",
+            calls("proxy-a:9464", 10, bad) + calls("proxy-b:9464", 10 * (2 * bad / g.ratio), 0),
+            g.for_,
+        ),
     ]
     if "bad_request" not in c.objective.slo_error_types:
-        cases.append(negative("client errors do not count against the provider",
-                              calls("proxy-a:9464", 100, bad, "bad_request"), g.for_))
+        cases.append(
+            negative(
+                "client errors do not count against the provider",
+                calls("proxy-a:9464", 100, bad, "bad_request"),
+                g.for_,
+            )
+        )
     return Spec((alert,), tuple(cases))
 
 
 def rate_limit_headroom(c: Context[RateLimitHeadroom, None]) -> Spec:
     g, q, base = c.group, c.scope, c.base
     alerts, cases = [], []
-    for resource, left_metric, limit_metric in (("requests", REQUESTS_REMAINING, REQUESTS_LIMIT),
-                                                ("tokens", TOKENS_REMAINING, TOKENS_LIMIT)):
+    for resource, left_metric, limit_metric in (
+        ("requests", REQUESTS_REMAINING, REQUESTS_LIMIT),
+        ("tokens", TOKENS_REMAINING, TOKENS_LIMIT),
+    ):
         remaining, limit = q.sample(left_metric), q.sample(limit_metric)
         # Replicas share the upstream quota but each saw its own latest headers: take the tightest.
-        expr = (f"min by (provider, model) (\n  {q.select(remaining)}\n/\n  ({q.select(limit)} > 0)\n)\n"
-                f"< {fmt(g.ratio)}\n")
+        expr = (
+            f"min by (provider, model) (\n  {q.select(remaining)}\n/\n  ({q.select(limit)} > 0)\n)\n< {fmt(g.ratio)}\n"
+        )
         alert = c.alert(
-            expr, g.for_, g.severity, "An upstream rate limit is nearly used up.",
-            "Only {value} of the " + resource + " rate limit of {provider} / {model} is left.", PERCENT,
+            expr,
+            g.for_,
+            g.severity,
+            "An upstream rate limit is nearly used up.",
+            "Only {value} of the " + resource + " rate limit of {provider} / {model} is left.",
+            PERCENT,
             labels={"resource": resource},
-            meaning=(f"The latest x-ratelimit-remaining-{{requests,tokens}} header seen by some replica is under "
-                     f"{fmt(g.ratio * 100)} % of the limit: the provider will soon answer 429."),
+            meaning=(
+                f"The latest x-ratelimit-remaining-{{requests,tokens}} header seen by some replica is under "
+                f"{fmt(g.ratio * 100)} % of the limit: the provider will soon answer 429."
+            ),
             confirm=f"{q.select(remaining)} / {q.select(limit)}",
-            action=("Ask the provider for a higher limit, spread the model over more deployments or keys in the "
-                    "router, or lower clients' rate limits in LiteLLM."))
+            action=(
+                "Ask the provider for a higher limit, spread the model over more deployments or keys in the "
+                "router, or lower clients' rate limits in LiteLLM."
+            ),
+        )
         alerts.append(alert)
         labels = {**base, **MODEL}
         for name, left in (("low", g.ratio / 2), ("ample", (g.ratio + 1) / 2)):
-            inputs = [(series(remaining, labels), constant(1000 * left, 30)),
-                      (series(limit, labels), constant(1000, 30)),
-                      # another replica saw plenty left earlier; the tightest view wins
-                      (series(remaining, {**labels, "instance": "proxy-b:9464"}), constant(1000, 30)),
-                      (series(limit, {**labels, "instance": "proxy-b:9464"}), constant(1000, 30))]
+            inputs = [
+                (series(remaining, labels), constant(1000 * left, 30)),
+                (series(limit, labels), constant(1000, 30)),
+                # another replica saw plenty left earlier; the tightest view wins
+                (series(remaining, {**labels, "instance": "proxy-b:9464"}), constant(1000, 30)),
+                (series(limit, {**labels, "instance": "proxy-b:9464"}), constant(1000, 30)),
+            ]
             if name == "low":  # gauges: the condition holds from the first sample
                 cases.append(boundary(f"{resource} headroom low", inputs, g.for_, 0, (Expected(alert, MODEL, left),)))
             else:
@@ -133,8 +200,9 @@ def rate_limit_headroom(c: Context[RateLimitHeadroom, None]) -> Spec:
     return Spec(tuple(alerts), tuple(cases))
 
 
-def histogram_cases(c: Context, alert: Alert, histogram: Metric, threshold: float, quantile: float,
-                    by: dict[str, str]) -> tuple[Case, ...]:
+def histogram_cases(
+    c: Context, alert: Alert, histogram: Metric, threshold: float, quantile: float, by: dict[str, str]
+) -> tuple[Case, ...]:
     """All observations in the bucket above the threshold (fires), or in the one ending at it (does not)."""
     buckets = histogram.buckets
     upper = buckets[buckets.index(threshold) + 1]
@@ -150,22 +218,31 @@ def histogram_cases(c: Context, alert: Alert, histogram: Metric, threshold: floa
 
     # histogram_quantile interpolates linearly inside the bucket
     slow = threshold + (upper - threshold) * quantile
-    return (boundary("quantile above the threshold", observations(upper), alert.for_, 1,
-                     (Expected(alert, by, slow),)),
-            negative("quantile at most the threshold", observations(threshold), alert.for_))
+    return (
+        boundary("quantile above the threshold", observations(upper), alert.for_, 1, (Expected(alert, by, slow),)),
+        negative("quantile at most the threshold", observations(threshold), alert.for_),
+    )
 
 
 def high_p99_latency(c: Context[HighP99Latency, None]) -> Spec:
     g, q = c.group, c.scope
     alert = c.alert(
         f"{q.quantile(0.99, REQUEST_DURATION, ('model', 'le'), RATE)}\n> {fmt(g.seconds)}\n",
-        g.for_, g.severity, "Client requests to a model are slow.",
-        "The p99 end-to-end latency of model {model} is {value} over the last 5 minutes.", SECONDS,
-        meaning=(f"More than 1 % of client requests to this model group took over {fmt(g.seconds)} s "
-                 "end to end, retries and fallbacks included."),
+        g.for_,
+        g.severity,
+        "Client requests to a model are slow.",
+        "The p99 end-to-end latency of model {model} is {value} over the last 5 minutes.",
+        SECONDS,
+        meaning=(
+            f"More than 1 % of client requests to this model group took over {fmt(g.seconds)} s "
+            "end to end, retries and fallbacks included."
+        ),
         confirm=q.quantile(0.99, REQUEST_DURATION, ("model", "provider", "le"), RATE),
-        action=("Split by provider to find the slow deployment; compare with provider latency and time to first "
-                "token; look for retries (LitellmRetryStorm) and fallbacks adding time; check request sizes."))
+        action=(
+            "Split by provider to find the slow deployment; compare with provider latency and time to first "
+            "token; look for retries (LitellmRetryStorm) and fallbacks adding time; check request sizes."
+        ),
+    )
     return Spec((alert,), histogram_cases(c, alert, REQUEST_DURATION, g.seconds, 0.99, {"model": "gpt-4o"}))
 
 
@@ -174,13 +251,21 @@ def high_time_to_first_token(c: Context[HighTimeToFirstToken, None]) -> Spec:
     quantile = q.quantile(0.95, TIME_TO_FIRST_TOKEN, ("provider", "model", "le"), RATE)
     alert = c.alert(
         f"{quantile}\n> {fmt(g.seconds)}\n",
-        g.for_, g.severity, "Streaming responses start slowly.",
-        "The p95 time to first token of {provider} / {model} is {value} over the last 5 minutes.", SECONDS,
-        meaning=(f"More than 5 % of streamed upstream calls took over {fmt(g.seconds)} s to send their "
-                 "first token: users of chat interfaces see a stall."),
+        g.for_,
+        g.severity,
+        "Streaming responses start slowly.",
+        "The p95 time to first token of {provider} / {model} is {value} over the last 5 minutes.",
+        SECONDS,
+        meaning=(
+            f"More than 5 % of streamed upstream calls took over {fmt(g.seconds)} s to send their "
+            "first token: users of chat interfaces see a stall."
+        ),
         confirm=quantile,
-        action=("Check the provider's status and queueing; long prompts raise time to first token, so compare "
-                "input token rates; consider a faster deployment or a fallback for latency."))
+        action=(
+            "Check the provider's status and queueing; long prompts raise time to first token, so compare "
+            "input token rates; consider a faster deployment or a fallback for latency."
+        ),
+    )
     return Spec((alert,), histogram_cases(c, alert, TIME_TO_FIRST_TOKEN, g.seconds, 0.95, MODEL))
 
 
@@ -188,52 +273,93 @@ def fallbacks_failing(c: Context[FallbacksFailing, None]) -> Spec:
     g, q, base = c.group, c.scope, c.base
     fb = q.sample(FALLBACKS)
     failed = 'success="false"'
-    expr = (f"{q.sum_rate(fb, ('from_model',), RATE, failed)}\n/\n"
-            f"{q.sum_rate(fb, ('from_model',), RATE)}\n> {fmt(g.ratio)}\n")
+    expr = (
+        f"{q.sum_rate(fb, ('from_model',), RATE, failed)}\n/\n"
+        f"{q.sum_rate(fb, ('from_model',), RATE)}\n> {fmt(g.ratio)}\n"
+    )
     alert = c.alert(
-        expr, g.for_, g.severity, "Fallbacks from a model mostly fail.",
-        "{value} of fallbacks from model {from_model} failed over the last 5 minutes.", PERCENT,
-        meaning=("When this model group fails, LiteLLM falls back to another, and that fallback fails more than "
-                 f"{fmt(g.ratio * 100)} % of the time: clients get errors the fallback was meant to prevent."),
+        expr,
+        g.for_,
+        g.severity,
+        "Fallbacks from a model mostly fail.",
+        "{value} of fallbacks from model {from_model} failed over the last 5 minutes.",
+        PERCENT,
+        meaning=(
+            "When this model group fails, LiteLLM falls back to another, and that fallback fails more than "
+            f"{fmt(g.ratio * 100)} % of the time: clients get errors the fallback was meant to prevent."
+        ),
         confirm=q.sum_rate(fb, ("from_model", "to_model", "success"), RATE),
-        action=("Find the to_model that fails; check it is configured (keys, model names) and healthy; a fallback "
-                "to the same provider fails with it, so fall back across providers."))
+        action=(
+            "Find the to_model that fails; check it is configured (keys, model names) and healthy; a fallback "
+            "to the same provider fails with it, so fall back across providers."
+        ),
+    )
     labels = {**base, "from_model": "gpt-4o", "to_model": "claude-sonnet"}
 
     def fallbacks(failed_share: float):
-        return [(series(fb, {**labels, "success": "false"}), counter(100 * failed_share, 40)),
-                (series(fb, {**labels, "success": "true"}), counter(100 * (1 - failed_share), 40))]
+        return [
+            (series(fb, {**labels, "success": "false"}), counter(100 * failed_share, 40)),
+            (series(fb, {**labels, "success": "true"}), counter(100 * (1 - failed_share), 40)),
+        ]
 
     bad = (g.ratio + 1) / 2
-    return Spec((alert,), (
-        boundary("most fallbacks fail", fallbacks(bad), g.for_, 1, (Expected(alert, {"from_model": "gpt-4o"}, bad),)),
-        negative("most fallbacks succeed", fallbacks(g.ratio / 2), g.for_)))
+    return Spec(
+        (alert,),
+        (
+            boundary(
+                "most fallbacks fail", fallbacks(bad), g.for_, 1, (Expected(alert, {"from_model": "gpt-4o"}, bad),)
+            ),
+            negative("most fallbacks succeed", fallbacks(g.ratio / 2), g.for_),
+        ),
+    )
 
 
 def retry_storm(c: Context[RetryStorm, None]) -> Spec:
     g, q, base = c.group, c.scope, c.base
     retries, requests = q.sample(RETRIES), q.sample(REQUESTS)
-    expr = (f"{q.sum_rate(retries, ('provider',), RATE)}\n/\n{q.sum_rate(requests, ('provider',), RATE)}\n"
-            f"> {fmt(g.retries_per_request)}\n")
+    expr = (
+        f"{q.sum_rate(retries, ('provider',), RATE)}\n/\n{q.sum_rate(requests, ('provider',), RATE)}\n"
+        f"> {fmt(g.retries_per_request)}\n"
+    )
     alert = c.alert(
-        expr, g.for_, g.severity, "Requests to a provider are retried many times.",
-        "Requests answered by provider {provider} needed {value} retries each over the last 5 minutes.", RATIO,
-        meaning=(f"LiteLLM's router retries more than {fmt(g.retries_per_request)} time(s) per client request on "
-                 "this provider: a failing upstream is multiplying load, latency and spend."),
+        expr,
+        g.for_,
+        g.severity,
+        "Requests to a provider are retried many times.",
+        "Requests answered by provider {provider} needed {value} retries each over the last 5 minutes.",
+        RATIO,
+        meaning=(
+            f"LiteLLM's router retries more than {fmt(g.retries_per_request)} time(s) per client request on "
+            "this provider: a failing upstream is multiplying load, latency and spend."
+        ),
         confirm=f"{q.sum_rate(retries, ('provider', 'model'), RATE)} / {q.sum_rate(requests, ('provider', 'model'), RATE)}",
-        action=("Look at the provider's error types (LitellmHighErrorRate); lower num_retries or add a cooldown "
-                "and fallback in the router so a failing upstream is skipped rather than hammered."))
+        action=(
+            "Look at the provider's error types (LitellmHighErrorRate); lower num_retries or add a cooldown "
+            "and fallback in the router so a failing upstream is skipped rather than hammered."
+        ),
+    )
     labels = {**base, **MODEL}
 
     def traffic(per_request: float):
-        return [(series(requests, {**labels, "team": "search", "status_code": "200"}), counter(100, 40)),
-                (series(retries, labels), counter(100 * per_request, 40))]
+        return [
+            (series(requests, {**labels, "team": "search", "status_code": "200"}), counter(100, 40)),
+            (series(retries, labels), counter(100 * per_request, 40)),
+        ]
 
     bad = g.retries_per_request * 2
-    return Spec((alert,), (
-        boundary("retries per request over the threshold", traffic(bad), g.for_, 1,
-                 (Expected(alert, {"provider": "openai"}, bad),)),
-        negative("retries per request under the threshold", traffic(g.retries_per_request / 2), g.for_)))
+    return Spec(
+        (alert,),
+        (
+            boundary(
+                "retries per request over the threshold",
+                traffic(bad),
+                g.for_,
+                1,
+                (Expected(alert, {"provider": "openai"}, bad),),
+            ),
+            negative("retries per request under the threshold", traffic(g.retries_per_request / 2), g.for_),
+        ),
+    )
 
 
 ALERTS = (

@@ -1,4 +1,5 @@
 """Deterministic YAML: keys in the order written, multi-line strings as literal blocks."""
+
 from __future__ import annotations
 
 import yaml

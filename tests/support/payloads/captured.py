@@ -8,6 +8,7 @@ The requests behind them (tests/e2e/test_contract.py, the fake upstream): `ok` p
 and 7 completion tokens, x-ratelimit-* headers 990/1000 requests and 99500/100000 tokens left/limit),
 `bad500` (500), `flaky` (500, then retried), `primary` (500, then falls back to `ok`).
 """
+
 from __future__ import annotations
 
 import copy
@@ -19,13 +20,43 @@ from types import SimpleNamespace
 
 FIXTURES = Path(__file__).resolve().parent.parent.parent / "fixtures" / "payloads"
 # never captured: they carry the proxy's master key, client headers, or bulky objects of no use here
-_DROP = frozenset({"secret_fields", "proxy_server_request", "headers", "api_key", "user_api_key", "token",
-                   "authorization", "raw_request_typed_dict", "litellm_logging_obj_repr", "messages", "input",
-                   "response", "original_response", "additional_args", "complete_input_dict", "prompt",
-                   "async_complete_streaming_response", "complete_streaming_response", "callbacks",
-                   "standard_callback_dynamic_params", "request_tags", "raw_request"})
-_KEEP_OBJECT_ATTRS = ("team_id", "team_alias", "user_id", "key_alias", "status_code", "llm_provider", "model",
-                      "num_retries", "max_retries")
+_DROP = frozenset(
+    {
+        "secret_fields",
+        "proxy_server_request",
+        "headers",
+        "api_key",
+        "user_api_key",
+        "token",
+        "authorization",
+        "raw_request_typed_dict",
+        "litellm_logging_obj_repr",
+        "messages",
+        "input",
+        "response",
+        "original_response",
+        "additional_args",
+        "complete_input_dict",
+        "prompt",
+        "async_complete_streaming_response",
+        "complete_streaming_response",
+        "callbacks",
+        "standard_callback_dynamic_params",
+        "request_tags",
+        "raw_request",
+    }
+)
+_KEEP_OBJECT_ATTRS = (
+    "team_id",
+    "team_alias",
+    "user_id",
+    "key_alias",
+    "status_code",
+    "llm_provider",
+    "model",
+    "num_retries",
+    "max_retries",
+)
 _MAX_DEPTH = 8
 
 
@@ -40,20 +71,35 @@ def json_safe(value: object, depth: int = 0) -> object:
     if isinstance(value, datetime.datetime):
         return {"__datetime__": value.isoformat()}
     if isinstance(value, BaseException):
-        return {"__exception__": type(value).__name__, "mro": [c.__name__ for c in type(value).__mro__],
-                "message": str(value)[:300], **{a: json_safe(getattr(value, a), depth + 1) for a in _KEEP_OBJECT_ATTRS
-                                                  if isinstance(getattr(value, a, None), (str, int, float))}}
+        return {
+            "__exception__": type(value).__name__,
+            "mro": [c.__name__ for c in type(value).__mro__],
+            "message": str(value)[:300],
+            **{
+                a: json_safe(getattr(value, a), depth + 1)
+                for a in _KEEP_OBJECT_ATTRS
+                if isinstance(getattr(value, a, None), (str, int, float))
+            },
+        }
     if isinstance(value, (list, tuple)):
         return [json_safe(v, depth + 1) for v in value[:50]]
     if hasattr(value, "keys") and hasattr(value, "__getitem__"):
-        return {str(k): json_safe(value[k], depth + 1) for k in list(value.keys())
-                if str(k).lower() not in _DROP and "authorization" not in str(k).lower()}
+        return {
+            str(k): json_safe(value[k], depth + 1)
+            for k in list(value.keys())
+            if str(k).lower() not in _DROP and "authorization" not in str(k).lower()
+        }
     details = getattr(value, "model_call_details", None)
     if isinstance(details, dict):  # LiteLLM's logging object: the deployment hook reads one field of it
-        return {"__object__": type(value).__name__,
-                "model_call_details": {"api_call_start_time": json_safe(details.get("api_call_start_time"))}}
-    attrs = {a: json_safe(getattr(value, a), depth + 1) for a in _KEEP_OBJECT_ATTRS
-             if isinstance(getattr(value, a, None), (str, int, float, type(None))) and hasattr(value, a)}
+        return {
+            "__object__": type(value).__name__,
+            "model_call_details": {"api_call_start_time": json_safe(details.get("api_call_start_time"))},
+        }
+    attrs = {
+        a: json_safe(getattr(value, a), depth + 1)
+        for a in _KEEP_OBJECT_ATTRS
+        if isinstance(getattr(value, a, None), (str, int, float, type(None))) and hasattr(value, a)
+    }
     return {"__object__": type(value).__name__, **attrs}
 
 
@@ -93,7 +139,7 @@ def rebuild(value: object) -> object:
 
 
 def versions() -> list[str]:
-    return sorted(p.stem[len("litellm-"):] for p in FIXTURES.glob("litellm-*.jsonl"))
+    return sorted(p.stem[len("litellm-") :] for p in FIXTURES.glob("litellm-*.jsonl"))
 
 
 @functools.lru_cache(maxsize=None)
