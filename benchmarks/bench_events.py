@@ -45,9 +45,9 @@ def _make_logger(name: str, run_dir: str):
 
         return CustomLogger()
     if name in ("ours", "baseline"):
-        from litellm_observe import settings as settings_mod
-
         from baseline import logger_class
+
+        from litellm_observe import settings as settings_mod
         from tests.support.payloads.synthetic import MODEL_NAMES
 
         return logger_class()(
@@ -146,7 +146,7 @@ def run_child(name: str, args, pythonpath: str | None = None) -> dict:
         proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=900)
     finally:
         shutil.rmtree(multiproc, ignore_errors=True)
-    lines = [l for l in proc.stdout.splitlines() if l.startswith("RESULT ")]
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("RESULT ")]
     if proc.returncode != 0 or not lines:
         sys.stderr.write(proc.stdout[-4000:] + proc.stderr[-4000:])
         raise SystemExit(f"benchmark child {name!r} failed with exit code {proc.returncode}")

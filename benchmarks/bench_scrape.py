@@ -38,9 +38,9 @@ os.environ["PROMETHEUS_MULTIPROC_DIR"] = STOCK_DIR
 import argparse  # noqa: E402
 import json  # noqa: E402
 import multiprocessing  # noqa: E402
-import subprocess  # noqa: E402
 import shutil  # noqa: E402
 import statistics  # noqa: E402
+import subprocess  # noqa: E402
 import threading  # noqa: E402
 import time  # noqa: E402
 from bisect import bisect_left  # noqa: E402
@@ -117,7 +117,7 @@ class Workers:
             p.start()
             started.append((p, parent))
         self.live += started
-        for p, parent in started:  # each has written its series
+        for _p, parent in started:  # each has written its series
             if not parent.poll(120):
                 raise SystemExit(f"a live {kind} worker did not start")
             parent.recv()
@@ -138,7 +138,7 @@ class Workers:
             done += len(procs)
 
     def stop(self) -> None:
-        for p, parent in self.live:
+        for _p, parent in self.live:
             try:
                 parent.send("stop")
             except OSError:
@@ -256,7 +256,7 @@ def compare_baseline(args) -> None:
                     text=True,
                     timeout=1800,
                 )
-                lines = [l for l in proc.stdout.splitlines() if l.startswith("RESULT ")]
+                lines = [line for line in proc.stdout.splitlines() if line.startswith("RESULT ")]
                 if proc.returncode != 0 or not lines:
                     sys.stderr.write(proc.stdout[-3000:] + proc.stderr[-3000:])
                     raise SystemExit(f"baseline child {name} failed")
@@ -298,10 +298,9 @@ def main(argv=None) -> int:
         print("RESULT " + json.dumps(ours_only(args)), flush=True)
         return 0
 
+    from baseline import exporter_class, sample_files
     from prometheus_client import CollectorRegistry, generate_latest
     from prometheus_client.multiprocess import MultiProcessCollector
-
-    from baseline import exporter_class, sample_files
 
     started = time.time()
     ctx = multiprocessing.get_context("fork")
@@ -344,7 +343,8 @@ def main(argv=None) -> int:
 
     n_workers = args.live + args.recycled
     print(
-        f"\nScrape time, ms (median of {args.scrapes}, stock B steady: {min(args.scrapes, 3)}; {args.live} live workers x {args.series:,} series; "
+        f"\nScrape time, ms (median of {args.scrapes}, stock B steady: {min(args.scrapes, 3)}; "
+        f"{args.live} live workers x {args.series:,} series; "
         f"then + {args.recycled} recycled workers)"
     )
     head = f"{'scenario':<44} {'ours wall':>9} {'ours cpu':>9}   {'stock wall':>9} {'stock cpu':>9}"

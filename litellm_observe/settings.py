@@ -15,8 +15,8 @@ import dataclasses
 import json
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Mapping
 
 from .catalogue import DEFAULT_NAMESPACE
 from .config import (

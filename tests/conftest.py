@@ -1,6 +1,6 @@
 import os
-from dataclasses import dataclass, field
 from collections import Counter
+from dataclasses import dataclass, field
 
 import pytest
 
@@ -14,11 +14,11 @@ direct_loopback(os.environ)
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from tests.support import load  # noqa: E402
-from tests.support.waiting import wait_until  # noqa: E402,F401  (fixtures below wait)
 from litellm_observe.demo.upstream import FakeUpstream  # noqa: E402
+from tests.support import load  # noqa: E402
 from tests.support.metrics import total  # noqa: E402
 from tests.support.proxy import Proxy  # noqa: E402
+from tests.support.waiting import wait_until  # noqa: E402,F401  (fixtures below wait)
 
 
 @pytest.fixture(scope="session")

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import pytest
 import yaml
-from hypothesis import given, settings as settings_hyp, strategies as st
+from hypothesis import given
+from hypothesis import settings as settings_hyp
+from hypothesis import strategies as st
 
-from litellm_observe import settings as s
 from litellm_observe import settings
+from litellm_observe import settings as s
 from litellm_observe.settings import SettingsError
 
 

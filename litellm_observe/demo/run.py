@@ -24,7 +24,8 @@ from pathlib import Path
 
 import yaml
 
-from ..generators import generate, options as gen_options
+from ..generators import generate
+from ..generators import options as gen_options
 from . import stack, summary
 from .traffic import Traffic
 from .upstream import FakeUpstream

@@ -27,7 +27,7 @@ class Sample:
     in_flight: float = 0.0
 
     @classmethod
-    def parse(cls, text: str, at: float, namespace: str = DEFAULT_NAMESPACE) -> "Sample":
+    def parse(cls, text: str, at: float, namespace: str = DEFAULT_NAMESPACE) -> Sample:
         (requests,) = REQUESTS.sample_names(namespace)
         bucket = REQUEST_DURATION.sample_names(namespace)[0]
         (spend,) = SPEND_USD.sample_names(namespace)

@@ -29,7 +29,7 @@ class Traffic:
             threading.Thread(target=self._client, name=f"demo-client-{i}", daemon=True) for i in range(clients)
         ]
 
-    def start(self) -> "Traffic":
+    def start(self) -> Traffic:
         for t in self._threads:
             t.start()
         return self

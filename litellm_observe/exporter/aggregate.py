@@ -42,9 +42,9 @@ import logging
 import math
 import os
 import time
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Callable, Iterable, Sequence
 
 from ..catalogue import BY_NAME, WORKER_EXITS, WORKER_STARTS, GaugeMode, Kind
 from ..rundir import samplefile
@@ -90,7 +90,7 @@ class Snapshot:
     def add_sum(self, key: SeriesKey, values: tuple[float, ...]) -> None:
         self.sums.setdefault(key, []).append(values)
 
-    def merge(self, other: "Snapshot") -> "Snapshot":
+    def merge(self, other: Snapshot) -> Snapshot:
         for key, sums in other.sums.items():
             self.sums.setdefault(key, []).extend(sums)
         for key, gauges in other.gauges.items():
@@ -403,7 +403,7 @@ class Aggregator:
         got = self._read(self.dir.archive, writer_may_live=False)
         return got is not None and marker in self._archive(got[0])[1]
 
-    def fold_directories(self, ended: list["Aggregator"], remove: Callable[[Directory], None]) -> int:
+    def fold_directories(self, ended: list[Aggregator], remove: Callable[[Directory], None]) -> int:
         """Fold whole directories whose every writer is gone (a sidecar's ended runs) into this
         one's archive, each contribution kept apart so the sums stay exact; then `remove` them."""
 
@@ -419,7 +419,7 @@ class Aggregator:
         )
 
     # ---- reading everything ----------------------------------------------------------------------
-    def snapshot(self, children: Iterable["Aggregator"] = ()) -> Snapshot:
+    def snapshot(self, children: Iterable[Aggregator] = ()) -> Snapshot:
         """Every contribution of the directory (the archive's halves and each live file), and of
         `children` read while this directory's folding is held off, so a child folded into this
         archive meanwhile is never missed nor counted twice."""
@@ -484,7 +484,7 @@ class Aggregator:
                 else:
                     snap.add_sum(decoded, values)
 
-    def collect(self, children: Iterable["Aggregator"] = ()) -> Series:
+    def collect(self, children: Iterable[Aggregator] = ()) -> Series:
         """Every series, combined per catalogue rules. Safe to serve even when a file could not
         be read: then filled from the last values this aggregator returned."""
         snap = self.snapshot(children)

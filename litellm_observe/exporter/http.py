@@ -30,9 +30,10 @@ import socketserver
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
-from typing import Callable, Protocol, cast
+from typing import Protocol, cast
 
 log = logging.getLogger("litellm_observe.exporter")
 

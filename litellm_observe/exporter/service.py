@@ -20,9 +20,10 @@ import shutil
 import threading
 import time
 
-from .. import compat, settings as settings_mod
-from ..rundir.files import hold, share_with_group, write_atomically
+from .. import compat
+from .. import settings as settings_mod
 from ..rundir import handshakes
+from ..rundir.files import hold, share_with_group, write_atomically
 from ..rundir.handshakes import EXIT_BIND, EXIT_BUSY, EXIT_UNSAFE, bind_failed, bound, first_to_notice, watch_as_sidecar
 from ..rundir.layout import Directory, UnsafeDirectory, private_dir
 from ..rundir.record import Recorder
@@ -62,7 +63,7 @@ class Exporter:
         if s.bearer_token:
             allowed.append(("bearer", s.bearer_token.encode("utf-8")))
         if s.basic_auth_username is not None:
-            pair = f"{s.basic_auth_username}:{s.basic_auth_password}".encode("utf-8")
+            pair = f"{s.basic_auth_username}:{s.basic_auth_password}".encode()
             allowed.append(("basic", base64.b64encode(pair)))
         return allowed
 

@@ -11,8 +11,10 @@ option table is generated from the same metadata, so the docs say exactly what i
 from __future__ import annotations
 
 import re
-from dataclasses import MISSING, field, fields as dataclass_fields
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import MISSING, field
+from dataclasses import fields as dataclass_fields
+from typing import Any
 
 from ..catalogue import ERROR_TYPES, Metric
 from .promql.durations import is_duration

@@ -20,7 +20,8 @@ import hashlib
 import os
 import re
 import stat
-from typing import Callable, NamedTuple
+from collections.abc import Callable
+from typing import NamedTuple
 
 from . import dashboards, docs, mixin, monitors, rules
 from .options import Options

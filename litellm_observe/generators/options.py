@@ -14,8 +14,8 @@ which it satisfies. Only the wiring (generate.py, check.py, mixin.py, monitors.p
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Mapping
 
 from .. import settings as runtime
 from ..config import build, env_overrides, merge, read_section, section_mapping, string_kind

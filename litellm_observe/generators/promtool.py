@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-from typing import Mapping
+from collections.abc import Mapping
 
 INSTALL_HINT = (
     "promtool not found. Install it with Prometheus (Debian/Ubuntu: `sudo apt-get install prometheus`; "

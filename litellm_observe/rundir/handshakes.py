@@ -19,7 +19,7 @@ EXIT_BIND = 3  # the address could not be bound: retry later, with backoff
 EXIT_UNSAFE = 4  # the directory is missing or unsafe (layout.private_dir): do not retry soon
 
 
-def bind_failed(directory: "Directory", now: float, quiet_seconds: float) -> tuple[int, bool]:
+def bind_failed(directory: Directory, now: float, quiet_seconds: float) -> tuple[int, bool]:
     """One more failed attempt to bind the exporter's address, across every exporter the run starts:
     (attempts so far, whether to log this one: the first, then at most once per `quiet_seconds`)."""
     attempts, logged = 0, None
@@ -38,7 +38,7 @@ def bind_failed(directory: "Directory", now: float, quiet_seconds: float) -> tup
     return attempts, speak
 
 
-def bound(directory: "Directory") -> int:
+def bound(directory: Directory) -> int:
     """The address is bound: forget the failures; returns how many there were."""
     try:
         with open(directory.bind_failures, "rb") as f:
@@ -49,7 +49,7 @@ def bound(directory: "Directory") -> int:
         return 0
 
 
-def first_to_notice(directory: "Directory") -> bool:
+def first_to_notice(directory: Directory) -> bool:
     """Whether this process is the first of its run to find the run directory made again after it was
     removed (then it, alone, logs and counts it): the one that creates `remade` there."""
     try:

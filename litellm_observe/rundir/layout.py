@@ -154,7 +154,7 @@ class Directory:
             if n.startswith(WORKER_PREFIX) and n.endswith(SAMPLE_SUFFIX + NEW_SUFFIX) and writer_gone(self.join(n))
         ]
 
-    def run_dirs(self) -> list["Directory"]:
+    def run_dirs(self) -> list[Directory]:
         """The run directories in this base (rundir/runs.py names them), sorted."""
         try:
             names = os.listdir(self.path)

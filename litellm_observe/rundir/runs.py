@@ -45,7 +45,7 @@ from dataclasses import dataclass
 
 from .files import lock_held, writer_gone
 from .handshakes import sidecar_watching
-from .layout import Directory, RUN_PREFIX, prepare, private_dir
+from .layout import RUN_PREFIX, Directory, prepare, private_dir
 
 NEW_PREFIX = ".new-"  # a run directory being made, renamed into place when complete
 GONE_PREFIX = ".gone-"  # a run directory being removed
@@ -117,12 +117,12 @@ class Root:
         return f"{self.pid}:{self.start}:{self.ns}"
 
     @classmethod
-    def from_arg(cls, text: str) -> "Root":
+    def from_arg(cls, text: str) -> Root:
         pid, start, *ns = text.split(":")
         return cls(int(pid), int(start), ns[0] if ns else "")
 
     @classmethod
-    def parse(cls, name: str) -> "Root | None":
+    def parse(cls, name: str) -> Root | None:
         """The root a run directory's name says; None for any other name (legacy `run-<pid>-<start>` too)."""
         parts = name[len(RUN_PREFIX) :].split("-") if name.startswith(RUN_PREFIX) else []
         if len(parts) not in (2, 3) or not all(p.isdigit() for p in parts[:2]):

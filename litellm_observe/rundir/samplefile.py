@@ -38,8 +38,8 @@ import json
 import mmap
 import os
 import struct
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator
 
 MAGIC = b"LOB2"
 VERSION = 1
@@ -144,7 +144,7 @@ def parse(data: bytes) -> Parsed:
     return Parsed(records, not walk.problem, walk.problem)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _values(slots: int) -> struct.Struct:
     return struct.Struct(f"<{slots}d")
 
@@ -284,7 +284,7 @@ class MappedFile:
         self._mapping.view[: HEADER.size] = HEADER.pack(MAGIC, VERSION, self.used)  # before the file is visible
 
     @classmethod
-    def copy_of(cls, source: "MappedFile", fd: int) -> "MappedFile":
+    def copy_of(cls, source: MappedFile, fd: int) -> MappedFile:
         """A new file at `fd` holding what `source` holds, at the same offsets (so record indices stay
         valid); the caller keeps `source` from changing meanwhile and publishes the file afterwards."""
         new = cls.__new__(cls)

@@ -22,7 +22,7 @@ import os
 import struct
 import time
 from collections import OrderedDict
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 from ..rundir.files import lock_exclusively, open_file
 from ..rundir.layout import Directory, private_dir

@@ -26,8 +26,8 @@ from __future__ import annotations
 import errno
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from ..rundir.files import create_exclusive
 from ..rundir.layout import Directory

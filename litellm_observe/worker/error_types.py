@@ -2,8 +2,9 @@
 
 By class first (the most specific class in the exception's MRO wins), then by status
 code (an exception with none counts as 500, so a plain Exception is
-`internal_server_error`), else `bad_request` for other 4xx and `other` for other 5xx. The table is in README.md; tests/worker/test_error_types.py and
-tests/worker/test_malformed_events.py check it against LiteLLM's own exception classes.
+`internal_server_error`), else `bad_request` for other 4xx and `other` for other 5xx. The table is in
+README.md; tests/worker/test_error_types.py and tests/worker/test_malformed_events.py check it against
+LiteLLM's own exception classes.
 """
 
 from __future__ import annotations

@@ -10,9 +10,10 @@ them); LiteLLM's timestamps and the gauges' `when` are wall clock.
 from __future__ import annotations
 
 import time
-from typing import Iterable
+from collections.abc import Iterable
 
-from . import calls, observations as obs
+from . import calls
+from . import observations as obs
 from .deployments import Reading
 from .process import WorkerProcess
 from .recording import CLIENT_CLOSED, CLIENT_CLOSED_STATUS

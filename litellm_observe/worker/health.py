@@ -23,7 +23,7 @@ import multiprocessing.util
 import os
 import time
 import weakref
-from typing import Callable
+from collections.abc import Callable
 
 from ..catalogue import EXIT_REASONS, WORKER_EXITS
 from ..rundir.record import Recorder
@@ -34,7 +34,7 @@ STATM = "/proc/self/statm"
 PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
 
-_LIVE: "weakref.WeakSet[WorkerHealth]" = weakref.WeakSet()  # weak: a dropped logger's store can close
+_LIVE: weakref.WeakSet[WorkerHealth] = weakref.WeakSet()  # weak: a dropped logger's store can close
 
 
 def _exit_all() -> None:

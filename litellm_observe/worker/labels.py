@@ -15,7 +15,7 @@ import json
 import os
 import threading
 import time
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 from ..rundir.files import lock_exclusively, open_file
 from ..rundir.layout import Directory, private_dir

@@ -25,7 +25,8 @@ from __future__ import annotations
 import asyncio
 import sys
 import time
-from typing import Any, AsyncGenerator, Callable, Iterable, TypeVarTuple
+from collections.abc import AsyncGenerator, Callable, Iterable
+from typing import Any, TypeVarTuple
 
 from litellm.integrations.custom_logger import CustomLogger
 
@@ -33,7 +34,8 @@ from .. import settings as settings_mod
 from ..rundir import files
 from ..rundir.record import Recorder
 from ..rundir.writer import SampleWriter
-from . import calls, flow, observations as obs, router_view
+from . import calls, flow, router_view
+from . import observations as obs
 from .calls import CallBook
 from .errors import InternalErrors
 from .labels import OVERFLOW, UNKNOWN, UNLISTED

@@ -215,7 +215,7 @@ def moment(value: object) -> float | None:
             return None
     if isinstance(value, datetime.datetime):
         if value.tzinfo is None:
-            value = value.replace(tzinfo=datetime.timezone.utc)
+            value = value.replace(tzinfo=datetime.UTC)
         return epoch(value)
     return None
 

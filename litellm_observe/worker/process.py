@@ -13,12 +13,13 @@ import asyncio
 import logging
 import os
 import time
-from typing import Any, Callable, Coroutine, Iterable
+from collections.abc import Callable, Coroutine, Iterable
+from typing import Any
 
-from .. import compat, settings as settings_mod
+from .. import compat
+from .. import settings as settings_mod
 from ..catalogue import INTERNAL_ERRORS
-from ..rundir import runs
-from ..rundir import handshakes, layout
+from ..rundir import handshakes, layout, runs
 from ..rundir.record import Recorder
 from ..rundir.writer import SampleWriter
 from .budgets import BudgetResets
@@ -174,7 +175,8 @@ class Processes:
             else:
                 root = runs.current_root()
                 if self._membership is not None and self._membership.pid == os.getpid():
-                    self._membership.close()  # a retry after a failure in this process (a forked child keeps its parent's)
+                    # a retry after a failure in this process (a forked child keeps its parent's)
+                    self._membership.close()
                 self._membership = membership = runs.Membership(base, root.name)
                 directory = membership.directory
                 runs.remove_dead_runs(base, keep=root)

@@ -9,7 +9,7 @@ moves them); LiteLLM's timestamps and the gauges' `when` are wall clock (`now`).
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
 from ..rundir.record import Recorder
 from . import observations as obs

@@ -18,10 +18,9 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 
 from .. import settings as settings_mod
-from typing import Callable
-
 from ..rundir.files import lock_held, locked
 from ..rundir.handshakes import EXIT_BIND, EXIT_UNSAFE, EXPORTER_MODULE
 from ..rundir.layout import Directory

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any, Callable, Coroutine
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 SETTLE_SLACK = 0.01  # the settle timer fires this long after the deadline, so that it is surely due
 

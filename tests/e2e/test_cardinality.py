@@ -6,10 +6,10 @@ from pathlib import Path
 import pytest
 
 from litellm_observe.worker.labels import OVERFLOW, SENTINELS
-from tests.support.waiting import wait_until
 from tests.support import load
 from tests.support.metrics import samples, total
 from tests.support.proxy import Proxy, default_config, free_port
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.e2e
 TEAM_CAP = 50
@@ -24,7 +24,7 @@ EXPORTER_GROWTH_KIB = 8 * 1024
 def _attack_jobs(proxy: Proxy, phase: int) -> list[dict]:
     teams = range(phase * 200, phase * 200 + 200)  # 200 new teams each phase
     jobs = []
-    for i in range(1000):  # random model names, random users, master key
+    for _ in range(1000):  # random model names, random users, master key
         jobs.append(dict(model=f"rand-{uuid.uuid4().hex}", extra={"user": uuid.uuid4().hex}))
     for i in range(1250):  # real model, one of 200 teams, random users
         jobs.append(

@@ -9,15 +9,13 @@ asserted.
 
 from __future__ import annotations
 
-import os
-
 import httpx
 import pytest
 
-from tests.support.waiting import wait_until
 from tests.support import load
 from tests.support.metrics import samples, total
 from tests.support.proxy import Proxy, default_config, free_port
+from tests.support.waiting import wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.smoke]
 

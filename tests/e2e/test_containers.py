@@ -21,10 +21,10 @@ from pathlib import Path
 import pytest
 
 from litellm_observe.rundir import layout
-from tests.support.waiting import wait_until
 from tests.support.metrics import total
 from tests.support.proxy import Proxy, default_config, free_port
 from tests.support.users import REPO
+from tests.support.waiting import wait_until
 
 pytestmark = [
     pytest.mark.e2e,

@@ -14,10 +14,10 @@ from importlib import metadata
 
 import pytest
 
-from tests.support.waiting import wait_until
 from tests.support.contract import violations
 from tests.support.proxy import Proxy, default_config
 from tests.support.users import REPO
+from tests.support.waiting import wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.smoke]
 

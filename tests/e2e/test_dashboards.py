@@ -16,15 +16,15 @@ from pathlib import Path
 
 import pytest
 
-from litellm_observe.generators import dashboards
 from litellm_observe.catalogue import metric
-from litellm_observe.generators.options import Options as Settings  # what the generators read
-from tests.support.waiting import wait_until
-from tests.support import load
 from litellm_observe.demo.upstream import FakeUpstream
+from litellm_observe.generators import dashboards
+from litellm_observe.generators.options import Options as Settings  # what the generators read
+from tests.support import load
 from tests.support.metrics import total
 from tests.support.prometheus_server import PrometheusError, PrometheusServer
 from tests.support.proxy import PRICE, Proxy, default_config, free_port
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.e2e
 SUPPORT = Path(__file__).parent.parent / "support"
@@ -136,7 +136,7 @@ def prometheus(tmp_path_factory):
         for tag in ("first-", "second-"):
             expected += sum(load.run(proxy, load.mixed_jobs(tag) + _signal_jobs(tag)).values())
             wait_until(
-                lambda: total(proxy.scrape(), "requests") == expected,
+                lambda expected=expected: total(proxy.scrape(), "requests") == expected,
                 timeout=60,
                 what=f"the exporter to count {expected} requests",
             )
@@ -286,7 +286,7 @@ def test_queries_with_options_parse(bare_prometheus, options):
 
     settings = settings_mod.load(environ={}, section=options)
     scope = {name: ".*" for name in ("job", "instance", "provider", "model", "team")}
-    for uid, data in dashboards.build_all(settings).items():
+    for data in dashboards.build_all(settings).values():
         for panel in dashboards.iter_panels(data):
             for target in panel["targets"]:
                 bare_prometheus.query(interpolate(target["expr"], panel_scope(panel, scope)))  # raises if rejected

@@ -14,7 +14,6 @@ the upstream received; tokens equal what the upstream reported; current_load ret
 from __future__ import annotations
 
 import io
-import json
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
@@ -22,10 +21,10 @@ import httpx
 import openai
 import pytest
 
-from tests.support.waiting import wait_until
 from litellm_observe.demo.upstream import PROMPT_TOKENS
 from tests.support.metrics import samples, total
 from tests.support.proxy import Proxy
+from tests.support.waiting import wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.smoke]
 

@@ -8,9 +8,9 @@ import time
 import httpx
 import pytest
 
-from tests.support.waiting import wait_until
 from tests.support.metrics import samples, total
 from tests.support.proxy import Proxy, default_config, free_port
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.e2e
 

@@ -20,10 +20,10 @@ import pytest
 from litellm_observe.rundir import layout
 from litellm_observe.rundir.runs import Membership, current_root
 from litellm_observe.rundir.writer import SampleWriter
-from tests.support.runholder import hold_run
 from tests.support.metrics import total
-from tests.support.waiting import wait_until
 from tests.support.proxy import free_port
+from tests.support.runholder import hold_run
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.e2e
 REQ_LABELS = ("ok", "openai", "t", "200")

@@ -7,10 +7,10 @@ import time
 import pytest
 
 from litellm_observe.rundir import layout
-from tests.support.waiting import wait_until
 from tests.support import load
 from tests.support.metrics import by_label, total
 from tests.support.proxy import Proxy, default_config, free_port
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.e2e
 

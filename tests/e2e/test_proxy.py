@@ -1,14 +1,14 @@
 """End to end: a real proxy with 4 workers, the fake upstream, the exporter."""
 
 import re
-from concurrent.futures import ThreadPoolExecutor
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from litellm_observe.catalogue import CATALOGUE, Kind
-from tests.support.waiting import wait_until
 from tests.support.metrics import by_label, samples, total
+from tests.support.waiting import wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.smoke]
 COUNTER_SERIES = {m.sample_names()[0] for m in CATALOGUE if m.kind is Kind.COUNTER} | {

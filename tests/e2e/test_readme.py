@@ -23,8 +23,8 @@ import httpx
 import pytest
 
 from litellm_observe import compat
-from tests.support.waiting import wait_until
 from litellm_observe.demo import stack
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.e2e
 

@@ -10,10 +10,10 @@ import httpx
 import pytest
 
 from litellm_observe.rundir import layout
-from tests.support.waiting import wait_until
 from tests.support import load
 from tests.support.metrics import samples, total
 from tests.support.proxy import Proxy
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.e2e
 LOAD_SECONDS = 120  # upper bound on the load phase; it normally ends far sooner

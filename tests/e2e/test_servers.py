@@ -2,10 +2,10 @@
 
 uvicorn, the default, is tests/e2e/test_proxy.py's. Here: gunicorn (`--run_gunicorn`: workers forked from a
 preloaded master) and granian (`--run_granian`, a Rust server that spawns its Python workers; in the proxy
-extra of every release of the matrix). Each gets the mixed load of tests/support/load.py, then: exact counts by status code, the errors
-identity, no counter decrease over scrapes, and worker health (starts, exits, live workers) right before
-and after a worker is SIGKILLed. `--run_hypercorn` always runs one worker (LiteLLM ignores --num_workers
-there) and is not in LiteLLM's proxy extra: README, Supported LiteLLM versions.
+extra of every release of the matrix). Each gets the mixed load of tests/support/load.py, then: exact counts
+by status code, the errors identity, no counter decrease over scrapes, and worker health (starts, exits, live
+workers) right before and after a worker is SIGKILLed. `--run_hypercorn` always runs one worker (LiteLLM
+ignores --num_workers there) and is not in LiteLLM's proxy extra: README, Supported LiteLLM versions.
 """
 
 from __future__ import annotations
@@ -15,10 +15,10 @@ import signal
 
 import pytest
 
-from tests.support.waiting import wait_until
 from tests.support import load
 from tests.support.metrics import by_label, samples, total
 from tests.support.proxy import Proxy, supports_flag
+from tests.support.waiting import wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.smoke]
 WORKERS = 4

@@ -13,8 +13,8 @@ on every start; a directory someone else owns or could write in is refused with 
 from __future__ import annotations
 
 import json
-import subprocess
 import os
+import subprocess
 import textwrap
 import time
 from pathlib import Path
@@ -22,12 +22,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from litellm_observe.rundir import samplefile
 from litellm_observe.rundir import layout
-from tests.support.waiting import wait_until
 from tests.support.metrics import by_label, total
 from tests.support.proxy import Proxy, free_port
 from tests.support.users import shared_host
+from tests.support.waiting import wait_until
 
 pytestmark = [
     pytest.mark.e2e,
@@ -48,7 +47,8 @@ LOGGER = textwrap.dedent("""
     lg = ObserveLogger(settings_mod.load(environ={}, section=section), model_names=lambda: ["ok"],
                        caching_on=lambda: False)
     for i in range(n):
-        asyncio.run(lg.async_log_success_event(ev.success_kwargs(call_id=f"v{i}", team="victim-team"), None, None, None))
+        kwargs = ev.success_kwargs(call_id=f"v{i}", team="victim-team")
+        asyncio.run(lg.async_log_success_event(kwargs, None, None, None))
     print(json.dumps({"run": lg.run_directory, "off": lg.disabled_reason}), flush=True)
     sys.stdin.read()
 """)
@@ -130,7 +130,7 @@ def test_an_attackers_plants_in_the_old_shared_directory_reach_nothing(host):
         text = wait_until(lambda: _scrape(port), timeout=60, what="the victim's exporter")
         assert total(text, "requests") == 5 and set(by_label(text, "requests", "team")) == {"victim-team"}
         assert "junk" not in text and total(text, "spend_usd") < 1.0  # no planted sample served
-        for root, dirs, files in os.walk(base):
+        for root, _dirs, files in os.walk(base):
             for name in files:
                 st = os.lstat(os.path.join(root, name))
                 assert st.st_uid == victim.uid and st.st_mode & 0o077 == 0, f"{name}: {st.st_mode:o}"
@@ -166,7 +166,7 @@ def test_a_squatted_per_user_directory_is_refused_with_a_clear_error(host):
 
 
 def test_where_the_system_gives_a_private_runtime_directory_it_is_used(host):
-    victim, attacker = host.user(VICTIM), host.user(ATTACKER)
+    victim, _attacker = host.user(VICTIM), host.user(ATTACKER)  # both accounts exist, as on a shared host
     runtime = os.path.join(victim.home, "run")
     os.makedirs(runtime, exist_ok=True)
     os.chown(runtime, victim.uid, victim.gid)

@@ -20,11 +20,11 @@ from pathlib import Path
 import openai
 import pytest
 
-from tests.support.waiting import wait_until
-from tests.support import custom_auth
 from litellm_observe.demo.upstream import RICH_USAGE
+from tests.support import custom_auth
 from tests.support.metrics import samples, total
 from tests.support.proxy import Proxy, free_port
+from tests.support.waiting import wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.smoke]  # router and payload APIs differ by version
 SUPPORT = Path(__file__).parent.parent / "support"

@@ -17,9 +17,9 @@ import pytest
 
 from litellm_observe.catalogue import CATALOGUE, LOOP_LAG, GaugeMode
 from litellm_observe.rundir import runs
-from tests.support.waiting import wait_until
 from tests.support.metrics import samples
 from tests.support.proxy import Proxy, default_config, free_port
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.e2e
 SUPPORT = Path(__file__).parent.parent / "support"

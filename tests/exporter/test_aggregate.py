@@ -16,7 +16,7 @@ from litellm_observe.catalogue import BY_NAME
 from litellm_observe.exporter.aggregate import QUARANTINED, RETRIED, Aggregator, exact_sum
 from litellm_observe.rundir import samplefile
 from litellm_observe.rundir.files import write_atomically
-from litellm_observe.rundir.layout import ARCHIVE, CORRUPT_SUFFIX, Directory, NEW_SUFFIX
+from litellm_observe.rundir.layout import ARCHIVE, CORRUPT_SUFFIX, NEW_SUFFIX, Directory
 from litellm_observe.rundir.writer import SampleWriter
 
 REQ = ("requests", ("ok", "openai", "t", "200"))

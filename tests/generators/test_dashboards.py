@@ -12,15 +12,15 @@ from pathlib import Path
 import pytest
 import yaml
 
-from litellm_observe.generators import dashboards, generate
 from litellm_observe.catalogue import BY_NAME, CATALOGUE, metric
-from litellm_observe.generators.dashboards import lint as dashboard_lint, panels, promql
-from litellm_observe.generators.promql import lint
-from litellm_observe.generators.promql.build import PROMETHEUS_SERIES
 from litellm_observe.config import SettingsError
-from litellm_observe.generators import options
+from litellm_observe.generators import dashboards, generate, options
+from litellm_observe.generators.dashboards import lint as dashboard_lint
+from litellm_observe.generators.dashboards import panels, promql
 from litellm_observe.generators.dashboards.options import DashboardOptions
 from litellm_observe.generators.options import Options
+from litellm_observe.generators.promql import lint
+from litellm_observe.generators.promql.build import PROMETHEUS_SERIES
 from litellm_observe.settings import Settings
 
 DEFAULT = Options()

@@ -6,8 +6,8 @@ import os
 
 import pytest
 
-from litellm_observe.generators import docs, generate
 from litellm_observe.catalogue import CATALOGUE
+from litellm_observe.generators import docs, generate
 from litellm_observe.generators.options import Options
 from litellm_observe.settings import Settings
 

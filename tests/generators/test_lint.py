@@ -8,8 +8,8 @@ import pytest
 import yaml
 
 from litellm_observe.generators import rules
-from litellm_observe.generators.rules import lint
 from litellm_observe.generators.options import load
+from litellm_observe.generators.rules import lint
 
 S = load(section={}, environ={})
 FILES = rules.outputs(S)
@@ -78,22 +78,24 @@ def test_generated_rules_are_clean():
         (
             "LitellmHighP99Latency",
             {
-                "expr": "histogram_quantile(0.99, sum by (model, le) (rate(litellm_request_duration_seconds_bucket[5m]))) > 25"
+                "expr": "histogram_quantile(0.99, sum by (model, le) "
+                "(rate(litellm_request_duration_seconds_bucket[5m]))) > 25"
             },
             "threshold 25 on 'litellm_request_duration_seconds_bucket' is not a bucket edge",
         ),
         (
             "LitellmHighP99Latency",  # the last edge: the quantile is clamped to it, so `>` never holds
             {
-                "expr": "histogram_quantile(0.99, sum by (model, le) (rate(litellm_request_duration_seconds_bucket[5m])))"
-                " > 327.68"
+                "expr": "histogram_quantile(0.99, sum by (model, le) "
+                "(rate(litellm_request_duration_seconds_bucket[5m]))) > 327.68"
             },
             "is not a bucket edge below the last",
         ),
         (
             "LitellmHighP99Latency",
             {
-                "expr": "histogram_quantile(0.99, sum by (model, le) (rate(litellm_request_duration_seconds_sum[5m]))) > 30"
+                "expr": "histogram_quantile(0.99, sum by (model, le) "
+                "(rate(litellm_request_duration_seconds_sum[5m]))) > 30"
             },
             "not a histogram's _bucket series",
         ),

@@ -62,7 +62,8 @@ def _render_pod(values: dict) -> dict:
 
 @pytest.mark.parametrize("section", [{}, {"port": 9100, "namespace": "acme", "bearer_token": "s3cret-token-value"}])
 def test_the_helm_values_render_a_pod_the_podmonitor_scrapes(section):
-    from litellm_observe import cli, settings as settings_mod
+    from litellm_observe import cli
+    from litellm_observe import settings as settings_mod
 
     options = load(section=section, environ={})
     files = generate.outputs(options, kubernetes=True)

@@ -7,13 +7,12 @@ import os
 import pytest
 import yaml
 
-from litellm_observe.generators import generate, promtool, rules
-from litellm_observe.generators import check
+from litellm_observe.config import SettingsError
+from litellm_observe.generators import check, generate, promtool, rules
+from litellm_observe.generators.options import load
 from litellm_observe.generators.promql import lint as promql_lint
 from litellm_observe.generators.promql.build import fmt
 from litellm_observe.generators.rules import alerts, lint, slo
-from litellm_observe.config import SettingsError
-from litellm_observe.generators.options import load
 from tests.generators.shared import write
 
 pytestmark = pytest.mark.usefixtures("memo_promtool")  # promtool's verdict on the same files, once a run
@@ -214,7 +213,9 @@ def _ratio():
 
 
 def test_any_valid_thresholds_give_clean_rules_and_matching_cases():
-    from hypothesis import given, settings as hsettings, strategies as st
+    from hypothesis import given
+    from hypothesis import settings as hsettings
+    from hypothesis import strategies as st
 
     from litellm_observe.catalogue import DURATION_BUCKETS, TTFT_BUCKETS
 

@@ -13,8 +13,7 @@ import time
 
 import pytest
 
-from litellm_observe.rundir import runs
-from litellm_observe.rundir import files, layout
+from litellm_observe.rundir import files, layout, runs
 from litellm_observe.rundir.runs import Membership, Root
 from tests.support.runholder import end, hold_run
 from tests.support.users import REPO

@@ -9,7 +9,8 @@ import struct
 import time
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from litellm_observe.rundir import samplefile as sf
 

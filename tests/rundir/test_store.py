@@ -11,7 +11,7 @@ import pytest
 from litellm_observe.catalogue import BY_NAME
 from litellm_observe.rundir import samplefile
 from litellm_observe.rundir.files import CREATING_PREFIX, writer_gone
-from litellm_observe.rundir.layout import Directory, NEW_SUFFIX
+from litellm_observe.rundir.layout import NEW_SUFFIX, Directory
 from litellm_observe.rundir.writer import INITIAL_SIZE, SampleWriter
 
 REQ = ("requests", ("ok", "openai", "t", "200"))

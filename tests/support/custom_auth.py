@@ -6,7 +6,7 @@ to the proxy's config.yaml and named in `general_settings.custom_auth`.
 """
 
 import os
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from fastapi import HTTPException
 from litellm.proxy._types import LitellmUserRoles, UserAPIKeyAuth
@@ -28,9 +28,7 @@ BUDGETS = dict(
 )
 KEY_RESET_HOURS = 5
 # fixed per process, as a real key's reset time is until its reset (a moving one would read as resets)
-KEY_RESET_AT = (datetime.now(timezone.utc) + timedelta(hours=KEY_RESET_HOURS)).replace(
-    minute=0, second=0, microsecond=0
-)
+KEY_RESET_AT = (datetime.now(UTC) + timedelta(hours=KEY_RESET_HOURS)).replace(minute=0, second=0, microsecond=0)
 
 
 async def user_api_key_auth(request, api_key: str) -> UserAPIKeyAuth:

@@ -105,7 +105,7 @@ class PrometheusServer(PrometheusAPI):
             "scrape_configs": scrape,
         }
 
-    def start(self) -> "PrometheusServer":
+    def start(self) -> PrometheusServer:
         self._dir = tempfile.TemporaryDirectory(prefix="prometheus-test-")
         config = os.path.join(self._dir.name, "prometheus.yml")
         with open(config, "w", encoding="utf-8") as f:
@@ -172,7 +172,7 @@ class PrometheusServer(PrometheusAPI):
             self._dir.cleanup()
             self._dir = None
 
-    def __enter__(self) -> "PrometheusServer":
+    def __enter__(self) -> PrometheusServer:
         return self.start()
 
     def __exit__(self, *exc) -> None:

@@ -43,7 +43,7 @@ def litellm_cli() -> str:
     return beside if os.path.exists(beside) else "litellm"
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def supports_flag(flag: str) -> bool:
     """Whether the installed LiteLLM's CLI has `flag` (e.g. --run_granian, from 1.108)."""
     out = subprocess.run(
@@ -169,7 +169,7 @@ class Proxy:
     def metrics_url(self) -> str:
         return f"http://{self.metrics_target}/metrics"
 
-    def start(self) -> "Proxy":
+    def start(self) -> Proxy:
         cfg = self.workdir / "config.yaml"
         cfg.write_text(yaml.safe_dump(self.config, sort_keys=True))
         env = {
@@ -283,7 +283,7 @@ class Proxy:
         if hasattr(self, "_log"):
             self._log.close()
 
-    def __enter__(self) -> "Proxy":
+    def __enter__(self) -> Proxy:
         try:
             return self.start()
         except BaseException:

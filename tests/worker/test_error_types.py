@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, strategies as st
-
-from tests.support import events as ev  # noqa: F401  (no cost-map fetch when litellm is imported)
-from tests.support import exceptions, rundirs
-
 from fastapi import HTTPException  # noqa: E402
+from hypothesis import given
+from hypothesis import strategies as st
 from litellm.proxy._types import ProxyException  # noqa: E402
 
-from litellm_observe.worker import error_types  # noqa: E402
 from litellm_observe.catalogue import ERROR_TYPES  # noqa: E402
+from litellm_observe.worker import error_types  # noqa: E402
+from tests.support import events as ev  # noqa: F401  (no cost-map fetch when litellm is imported)
+from tests.support import exceptions, rundirs
 
 
 class Coded(Exception):

@@ -6,7 +6,8 @@ from __future__ import annotations
 import os
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from litellm_observe.worker.labels import MAX_LENGTH, OVERFLOW, SENTINELS, UNKNOWN, UNLISTED, LabelCaps, clean
 

@@ -2,23 +2,21 @@
 
 from __future__ import annotations
 
-import time
 import asyncio
 import logging
 import math
 import re
+import time
 from types import MappingProxyType
 
 import pytest
-
-from tests.support import events as ev
-from tests.support import exceptions, rundirs
-
 from fastapi import HTTPException  # noqa: E402
 from litellm.proxy._types import ProxyException  # noqa: E402
 
 from litellm_observe.catalogue import BY_NAME, Kind  # noqa: E402
 from litellm_observe.worker.labels import OVERFLOW, UNKNOWN, UNLISTED  # noqa: E402
+from tests.support import events as ev
+from tests.support import exceptions, rundirs
 
 run = asyncio.run
 OK = ("ok", "openai")

@@ -9,12 +9,11 @@ import time
 
 import pytest
 
+from litellm_observe.exporter import exposition  # noqa: E402
+from litellm_observe.worker.labels import UNKNOWN  # noqa: E402
 from tests.support import events as ev
 from tests.support import exceptions, rundirs
 from tests.worker.test_deployments import FakeCooldownCache, FakeRouter
-
-from litellm_observe.exporter import exposition  # noqa: E402
-from litellm_observe.worker.labels import UNKNOWN  # noqa: E402
 
 run = asyncio.run
 
@@ -84,7 +83,7 @@ def test_a_call_that_used_tokens_without_a_price_is_unpriced(lg, tmp_path, cost,
 
 
 def test_budgets_of_team_key_user_and_end_user(lg, tmp_path):
-    reset = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(hours=2)
+    reset = datetime.datetime.now(datetime.UTC) + datetime.timedelta(hours=2)
     success(
         lg,
         cost=1.5,

@@ -19,18 +19,18 @@ import time
 from types import MappingProxyType, SimpleNamespace
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
-
-from tests.support import events as ev  # sets LITELLM_LOCAL_MODEL_COST_MAP before litellm is imported
-from tests.support import exceptions as exception_table, rundirs
-
 from fastapi import HTTPException  # noqa: E402
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from litellm.proxy._types import ProxyException  # noqa: E402
 
-from litellm_observe.worker import error_types  # noqa: E402
 from litellm_observe.catalogue import BY_NAME, ERROR_TYPES, Kind  # noqa: E402
 from litellm_observe.generators.promtool import check_metrics  # noqa: E402
+from litellm_observe.worker import error_types  # noqa: E402
 from litellm_observe.worker.labels import MAX_LENGTH  # noqa: E402
+from tests.support import events as ev  # sets LITELLM_LOCAL_MODEL_COST_MAP before litellm is imported
+from tests.support import exceptions as exception_table
+from tests.support import rundirs
 
 NOW = time.time()
 MISSING = object()

@@ -4,7 +4,8 @@ version of the matrix (tests/support/payloads.py), and against hostile input."""
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from litellm_observe.worker import observations as obs
 from tests.support.payloads import captured as payloads

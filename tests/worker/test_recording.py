@@ -3,8 +3,6 @@ Recorder and no CustomLogger (the logger's hooks are tested end to end in test_l
 
 from __future__ import annotations
 
-from tests.support import events as ev
-
 from litellm_observe.catalogue import TOKEN_TYPES  # noqa: E402
 from litellm_observe.rundir import samplefile  # noqa: E402
 from litellm_observe.rundir.record import Recorder  # noqa: E402
@@ -14,6 +12,7 @@ from litellm_observe.worker.budgets import BudgetResets  # noqa: E402
 from litellm_observe.worker.calls import Call, CallBook  # noqa: E402
 from litellm_observe.worker.labels import OVERFLOW, UNKNOWN, UNLISTED, LabelCaps, Labeller  # noqa: E402
 from litellm_observe.worker.recording import Recording  # noqa: E402
+from tests.support import events as ev
 
 
 def _records(path) -> dict:

@@ -171,7 +171,7 @@ metric catalogue.
 
 def readme_blocks(options: Inputs) -> dict[str, str]:
     parts = [LOADING.format(path=GRAFANA_PATH, build_info=BUILD_INFO.family(options.namespace))]
-    for module, (uid, data) in zip(MODULES, build_all(options).items()):
+    for _module, (uid, data) in zip(MODULES, build_all(options).items()):
         parts.append(
             f"\n### {data['title']}\n\n{data['description']} (`{FOLDER}/{uid}.json`, uid `{uid}`)\n\n"
             "| panel | the question it answers |\n| --- | --- |\n"

@@ -15,8 +15,8 @@ its buckets `by (..., le, ...)`.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 from ...catalogue import Kind, Metric
 

@@ -20,7 +20,8 @@ the whole options; a spec is named after its declaration (checked here).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields as dataclass_fields, make_dataclass
+from dataclasses import dataclass, make_dataclass
+from dataclasses import fields as dataclass_fields
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ...settings import Settings

@@ -19,15 +19,16 @@ Invariants:
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, Generic, TypeVar
+from typing import Generic, TypeVar
 
 from ..promql.build import Scope
 from ..promql.selectors import Matcher
 from .model import Alert, Spec, ValueFormat
 
 G = TypeVar("G")  # the alert's own option group
-O = TypeVar("O")  # the shared objective it reads (slo.Objective, cost.DailyBudget, workers.WorkerMemory), or None
+Obj = TypeVar("Obj")  # the shared objective it reads (slo.Objective, cost.DailyBudget, workers.WorkerMemory), or None
 
 PREFIX = "Litellm"
 
@@ -38,10 +39,10 @@ def words(name: str, sep: str) -> str:
 
 
 @dataclass(frozen=True)
-class Context(Generic[G, O]):
+class Context(Generic[G, Obj]):
     name: str  # the declared alert name
     group: G  # its options, `alerts.<key>`
-    objective: O  # the shared objective it reads, directly under `alerts:` (None when it reads none)
+    objective: Obj  # the shared objective it reads, directly under `alerts:` (None when it reads none)
     scope: Scope  # the namespace and `alerts.selector`: where its expressions look
     base: dict[str, str]  # labels every test input series has (scrape target and selector labels)
     runbook_url: str  # `alerts.runbook_base_url#<name in lower case>`
@@ -59,14 +60,14 @@ class Context(Generic[G, O]):
 
 
 @dataclass(frozen=True)
-class Declaration(Generic[G, O]):
+class Declaration(Generic[G, Obj]):
     """One alert: name, option group, builder, and the shared objective (a dataclass whose fields sit
     directly under `alerts:`) it reads."""
 
     name: str  # Litellm<CamelCase>
     group: type[G]
-    build: Callable[[Context[G, O]], Spec]
-    reads: type[O] | None = None
+    build: Callable[[Context[G, Obj]], Spec]
+    reads: type[Obj] | None = None
 
     @property
     def key(self) -> str:

@@ -7,8 +7,8 @@ test expects. So rule text and tests cannot drift apart.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from ..promql import durations
 

@@ -332,7 +332,9 @@ def retry_storm(c: Context[RetryStorm, None]) -> Spec:
             f"LiteLLM's router retries more than {fmt(g.retries_per_request)} time(s) per client request on "
             "this provider: a failing upstream is multiplying load, latency and spend."
         ),
-        confirm=f"{q.sum_rate(retries, ('provider', 'model'), RATE)} / {q.sum_rate(requests, ('provider', 'model'), RATE)}",
+        confirm=(
+            f"{q.sum_rate(retries, ('provider', 'model'), RATE)} / {q.sum_rate(requests, ('provider', 'model'), RATE)}"
+        ),
         action=(
             "Look at the provider's error types (LitellmHighErrorRate); lower num_retries or add a cooldown "
             "and fallback in the router so a failing upstream is skipped rather than hammered."

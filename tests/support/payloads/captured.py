@@ -142,7 +142,7 @@ def versions() -> list[str]:
     return sorted(p.stem[len("litellm-") :] for p in FIXTURES.glob("litellm-*.jsonl"))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _lines(version: str) -> tuple[str, ...]:
     return tuple((FIXTURES / f"litellm-{version}.jsonl").read_text().splitlines())
 
