@@ -33,6 +33,10 @@ stand in, as last read, until their writers publish them again (same names) or, 
 a writer that died meanwhile, for VANISHED_SECONDS, then folds them as dead writers,
 once (MERGED under the file's name). Only what changed in the last read's interval
 before the removal can be lost.
+
+Why one module of this size: reading, folding and restoring share one per-file cache of
+the last records read (what stands in for a file that cannot be read now, and what a
+vanished directory is restored from); apart, each would need the others' state.
 """
 
 from __future__ import annotations

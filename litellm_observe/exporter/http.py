@@ -15,6 +15,9 @@ request and render its answer. So:
   its sending side after the request (a half-close, as some clients and proxies do) is answered. A
   client that disconnects costs no traceback.
 - IPv4 and IPv6: `::` listens dual-stack.
+
+Why one module of this size: every connection's state (waiting for its head, waiting for a handler, being
+written) belongs to the one selector loop; the handlers' part is small and only hands answers back.
 """
 
 from __future__ import annotations

@@ -28,6 +28,9 @@ Handshakes:
   are removed the same way once nobody holds them.
 - The run's exporter watches the root by pid (`Root.alive`): a worker of the run starts it, so it runs in
   the root's PID namespace, where that pid means that process. Nothing else reads a pid.
+
+Why one module of this size: joining and removing a run are two halves of one handshake, and are only
+right read together.
 """
 
 from __future__ import annotations

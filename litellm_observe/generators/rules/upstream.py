@@ -6,6 +6,9 @@ generated tests keep proving the rules whatever the configuration. Series carry 
 label: each proxy replica is its own scrape target, and every expression sums over replicas.
 
 `ALERTS`, at the end, declares them in output order (context.Declaration).
+
+Why one module of this size: six alerts on one topic (the upstream providers), each its options, its rule
+and its promtool cases, about fifty lines of data apiece.
 """
 
 from __future__ import annotations
