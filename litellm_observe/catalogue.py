@@ -74,7 +74,7 @@ class Metric:
     labels: tuple[str, ...] = ()
     buckets: tuple[float, ...] = ()
     gauge_mode: GaugeMode | None = None
-    level: str = ""  # request, attempt, cost, resilience, capacity, self: for the README table
+    level: str = ""  # request, attempt, cost, caller, resilience, capacity, self: for the README table
     countdown: bool = False  # a most-recent gauge that stores a moment; served as the seconds until it
 
     def family(self, namespace: str = DEFAULT_NAMESPACE) -> str:
@@ -122,20 +122,20 @@ CATALOGUE: tuple[Metric, ...] = (
     # Request level: exactly one per client request, its final outcome.
     _counter(
         "requests",
-        "Client requests by final outcome; status_code is what the client was answered.",
-        ("model", "provider", "team", "status_code"),
+        "Client requests by final outcome; status_code is what the client was answered, endpoint the API it called.",
+        ("model", "provider", "team", "endpoint", "status_code"),
         "request",
     ),
     _counter(
         "errors",
         'Client requests that failed, by error class; sums to requests_total{status_code=~"[45].."}.',
-        ("model", "provider", "team", "error_type", "status_code"),
+        ("model", "provider", "team", "endpoint", "error_type", "status_code"),
         "request",
     ),
     _histogram(
         "request_duration_seconds",
         "End-to-end duration of a client request, retries and fallbacks included.",
-        ("model", "provider"),
+        ("model", "provider", "endpoint"),
         DURATION_BUCKETS,
         "request",
     ),
@@ -176,9 +176,16 @@ CATALOGUE: tuple[Metric, ...] = (
     # Cost and cache.
     _counter(
         "tokens_used",
-        "Tokens billed by the upstream, by type (input, output, cached_input, reasoning, "
-        "cache_creation_input, audio_input, audio_output).",
+        "Tokens billed by the upstream: token_type input (prompt) or output (completion); sums to the tokens billed.",
         ("provider", "model", "team", "token_type"),
+        "cost",
+    ),
+    _counter(
+        "token_details",
+        "Parts of the billed tokens, by detail: cached_input, cache_creation_input and audio_input are "
+        "parts of input, reasoning and audio_output parts of output; already counted in tokens_used_total, "
+        "never add the two.",
+        ("provider", "model", "team", "detail"),
         "cost",
     ),
     _counter(
@@ -190,6 +197,29 @@ CATALOGUE: tuple[Metric, ...] = (
         "or 0): spend LiteLLM did not see.",
         ("provider", "model"),
         "cost",
+    ),
+    # Callers (opt-in: the `attribution` setting names the dimensions; no series without it).
+    _counter(
+        "caller_requests",
+        "Client requests by caller, per attribution dimension (key_alias, user, end_user, tags, "
+        "metadata.<key>), by status code. Summed over the callers of one dimension: requests_total; "
+        "but for tags, where a request counts once under each of its tags.",
+        ("dimension", "caller", "status_code"),
+        "caller",
+    ),
+    _counter(
+        "caller_spend_usd",
+        "Spend in US dollars by caller, per attribution dimension; summed over the callers of one "
+        "dimension: spend_usd_total (but for tags, where a request counts under each of its tags).",
+        ("dimension", "caller"),
+        "caller",
+    ),
+    _counter(
+        "caller_tokens",
+        "Tokens billed by caller, per attribution dimension, token_type input or output; summed over the "
+        "callers of one dimension: tokens_used_total (but for tags, where a request counts under each tag).",
+        ("dimension", "caller", "token_type"),
+        "caller",
     ),
     _counter("cache_hits", "Requests answered from LiteLLM's cache.", ("model",), "cost"),
     _counter("cache_misses", "Requests that looked in a configured cache and missed.", ("model",), "cost"),
@@ -334,7 +364,13 @@ CATALOGUE: tuple[Metric, ...] = (
         LOOP_LAG_BUCKETS,
         "worker",
     ),
-    _gauge("current_load", "Client requests in flight, summed over live workers.", (), GaugeMode.LIVESUM, "capacity"),
+    _gauge(
+        "current_load",
+        "Client requests in flight, summed over live workers, by endpoint.",
+        ("endpoint",),
+        GaugeMode.LIVESUM,
+        "capacity",
+    ),
     # The logger itself.
     _gauge(
         "observe_build_info",
@@ -369,6 +405,12 @@ PROVIDER_LATENCY = BY_NAME["provider_latency_seconds"]
 TIME_TO_FIRST_TOKEN, TIME_PER_OUTPUT_TOKEN = (
     BY_NAME["time_to_first_token_seconds"],
     BY_NAME["time_per_output_token_seconds"],
+)
+TOKEN_DETAILS = BY_NAME["token_details"]
+CALLER_REQUESTS, CALLER_SPEND, CALLER_TOKENS = (
+    BY_NAME["caller_requests"],
+    BY_NAME["caller_spend_usd"],
+    BY_NAME["caller_tokens"],
 )
 TOKENS_USED, SPEND_USD, CACHE_HITS, CACHE_MISSES = (
     BY_NAME["tokens_used"],
@@ -410,7 +452,34 @@ def all_labels() -> tuple[str, ...]:
 
 
 # Fixed value sets: labels whose values never come from a client.
-TOKEN_TYPES = ("input", "output", "cached_input", "reasoning", "cache_creation_input", "audio_input", "audio_output")
+TOKEN_TYPES = ("input", "output")  # tokens_used_total: their sum is the tokens billed
+# token_details_total: parts of input or output (LiteLLM's prompt_tokens includes cached and cache-creation tokens)
+TOKEN_DETAILS_OF = {
+    "cached_input": "input",
+    "cache_creation_input": "input",
+    "audio_input": "input",
+    "reasoning": "output",
+    "audio_output": "output",
+}
+TOKEN_DETAIL_NAMES = tuple(TOKEN_DETAILS_OF)
+# endpoint: the API a client request called, from LiteLLM's call type (worker/endpoints.py); never a raw path
+ENDPOINTS = (
+    "chat_completions",
+    "text_completions",
+    "responses",
+    "messages",
+    "embeddings",
+    "images",
+    "audio_transcriptions",
+    "audio_speech",
+    "rerank",
+    "moderations",
+    "other",
+)
+# attribution: caller dimensions a proxy may turn on (`metadata.<key>` for a named key of the request's metadata)
+CALLER_DIMENSIONS = ("key_alias", "user", "end_user", "tags")
+METADATA_DIMENSION_PREFIX = "metadata."
+MULTI_VALUED_DIMENSIONS = ("tags",)  # a request counts once under each value: these do not sum to the total
 GUARDRAIL_OUTCOMES = ("passed", "blocked", "error")
 DEPLOYMENT_STATES = {"healthy": 0, "partial_outage": 1, "complete_outage": 2}  # LiteLLM's own encoding
 ENTITY_TYPES = ("key", "user", "team", "end_user")

@@ -22,7 +22,7 @@ from typing import Any
 
 import yaml
 
-from .catalogue import all_labels
+from .catalogue import CALLER_DIMENSIONS, METADATA_DIMENSION_PREFIX, all_labels
 
 SECTION = "litellm_observe"
 ENV_PREFIX = "LITELLM_OBSERVE_"
@@ -131,7 +131,15 @@ def coerce(key: str, ftype: str, value: Any) -> Any:
     elif ftype == "Mapping[str, int]":
         check(key, isinstance(value, dict), "must be a mapping of label name to integer", value)
         for label, cap in value.items():
-            check(f"{key}.{label}", label in all_labels(), f"unknown label (known: {', '.join(all_labels())})", label)
+            known = label in all_labels() or label in CALLER_DIMENSIONS
+            known = known or (isinstance(label, str) and label.startswith(METADATA_DIMENSION_PREFIX))
+            check(
+                f"{key}.{label}",
+                known,
+                f"unknown label (known: {', '.join(all_labels())}, and the caller dimensions "
+                f"{', '.join(CALLER_DIMENSIONS)}, metadata.<key>)",
+                label,
+            )
             check(
                 f"{key}.{label}",
                 isinstance(cap, int) and not isinstance(cap, bool) and cap >= 1,

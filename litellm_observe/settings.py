@@ -18,7 +18,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from .catalogue import DEFAULT_NAMESPACE
+from .catalogue import CALLER_DIMENSIONS, DEFAULT_NAMESPACE, METADATA_DIMENSION_PREFIX
 from .config import (
     SECRETS,
     SECTION,
@@ -36,6 +36,28 @@ from .config import (
 __all__ = ["SECRETS", "SECTION", "Settings", "SettingsError", "dump", "load", "proxy_config_path", "valid_address"]
 
 DEFAULT_LABEL_CAPS = {"team": 500, "provider": 50}
+# The enabled caller dimensions share this many values (each gets an equal part, unless label_caps names it), so
+# turning more of them on never multiplies the series: caller series stay under CALLER_VALUES x (status codes + 3).
+CALLER_VALUES = 1000
+MAX_DIMENSIONS = 8
+# metadata keys that name a secret or a person's address: never a caller dimension (compared lower-cased, `-` as `_`)
+PRIVATE_METADATA_KEYS = (
+    "api_key",
+    "key",
+    "authorization",
+    "password",
+    "secret",
+    "token",
+    "email",
+    "user_email",
+    "ip",
+    "ip_address",
+    "requester_ip_address",
+    "user_agent",
+    "headers",
+)
+PRIVATE_METADATA_PARTS = ("key", "token", "secret", "password", "email", "ip_address", "user_agent", "auth")
+_METADATA_KEY = re.compile(r"[A-Za-z0-9_-]{1,64}")
 GENERATION_KEYS = ("dashboards", "alerts")  # read by the generators, ignored here
 
 
@@ -57,8 +79,13 @@ class Settings:
     basic_auth_password: str | None = None
     inflight_timeout_seconds: float = 900.0  # a request not ended after this no longer counts as in flight
     error_log_interval_seconds: float = 60.0  # internal errors are logged at most once per hook per interval
+    # caller dimensions (README "Who spent it"): key_alias, user, end_user, tags, metadata.<key>; none by default
+    attribution: tuple[str, ...] = ()
 
     def cap_for(self, label: str) -> int:
+        if label.startswith("caller."):  # caller.<dimension>: label_caps names the dimension itself
+            dimension = label[len("caller.") :]
+            return self.label_caps.get(dimension) or max(1, CALLER_VALUES // max(1, len(self.attribution)))
         return self.label_caps.get(label) or DEFAULT_LABEL_CAPS.get(label) or self.label_cap
 
     def public(self) -> dict:
@@ -90,7 +117,29 @@ def valid_address(value: object) -> bool:
         return bool(_HOSTNAME.fullmatch(value)) and not value.replace(".", "").isdigit()
 
 
+def dimension_problem(name: object) -> str | None:
+    """Why `name` cannot be a caller dimension, or None when it can."""
+    if not isinstance(name, str):
+        return "must be a string"
+    if name in CALLER_DIMENSIONS:
+        return None
+    if not name.startswith(METADATA_DIMENSION_PREFIX):
+        return f"must be one of {', '.join(CALLER_DIMENSIONS)} or metadata.<key>"
+    key = name[len(METADATA_DIMENSION_PREFIX) :]
+    if not _METADATA_KEY.fullmatch(key):
+        return "metadata.<key>: the key must be 1 to 64 letters, digits, _ or -"
+    folded = key.lower().replace("-", "_")
+    if folded in PRIVATE_METADATA_KEYS or any(part in folded for part in PRIVATE_METADATA_PARTS):
+        return "metadata.<key>: refused, the key names a secret, an address or a client's identity"
+    return None
+
+
 def _validate(s: Settings) -> Settings:
+    for name in s.attribution:
+        problem = dimension_problem(name)
+        check("attribution", problem is None, problem or "", name)
+    check("attribution", len(set(s.attribution)) == len(s.attribution), "names a dimension twice", s.attribution)
+    check("attribution", len(s.attribution) <= MAX_DIMENSIONS, f"at most {MAX_DIMENSIONS} dimensions", s.attribution)
     check(
         "namespace",
         s.namespace == "" or bool(_NAME.fullmatch(s.namespace)),

@@ -4,10 +4,10 @@ exporter's own counters alike.
 A Recorder has one method per catalogue metric (but the exporter's build-info gauge, which is never
 stored): keyword-only, one parameter per label, in the catalogue's order, plus the value:
 
-    rec.requests(model=m, provider=p, team=t, status_code="200")          counter: amount=1.0
-    rec.request_duration_seconds(model=m, provider=p, value=0.42)           histogram: value
+    rec.requests(model=m, provider=p, team=t, endpoint=e, status_code="200")  counter: amount=1.0
+    rec.request_duration_seconds(model=m, provider=p, endpoint=e, value=0.42) histogram: value
     rec.requests_remaining(provider=p, model=m, value=990.0, when=now)      most recent (or live max) gauge
-    rec.current_load(delta=1.0, when=now)                                   live-sum gauge
+    rec.current_load(endpoint=e, delta=1.0, when=now)                       live-sum gauge
 
 So a call names every label: a wrong, missing or extra name is a TypeError the first time a test reaches
 the call (and a type checker's error before that), and tests/rundir/test_record.py checks every call site in
@@ -58,16 +58,28 @@ class Recorder:
         self.store = store
 
     # Request level
-    def requests(self, *, model: str, provider: str, team: str, status_code: str, amount: float = 1.0) -> None:
-        self.store.inc("requests", (model, provider, team, status_code), amount)
+    def requests(
+        self, *, model: str, provider: str, team: str, endpoint: str, status_code: str, amount: float = 1.0
+    ) -> None:
+        self.store.inc("requests", (model, provider, team, endpoint, status_code), amount)
 
     def errors(
-        self, *, model: str, provider: str, team: str, error_type: str, status_code: str, amount: float = 1.0
+        self,
+        *,
+        model: str,
+        provider: str,
+        team: str,
+        endpoint: str,
+        error_type: str,
+        status_code: str,
+        amount: float = 1.0,
     ) -> None:
-        self.store.inc("errors", (model, provider, team, error_type, status_code), amount)
+        self.store.inc("errors", (model, provider, team, endpoint, error_type, status_code), amount)
 
-    def request_duration_seconds(self, *, model: str, provider: str, value: float) -> None:
-        self.store.observe("request_duration_seconds", (model, provider), bisect_left(DURATION_BUCKETS, value), value)
+    def request_duration_seconds(self, *, model: str, provider: str, endpoint: str, value: float) -> None:
+        self.store.observe(
+            "request_duration_seconds", (model, provider, endpoint), bisect_left(DURATION_BUCKETS, value), value
+        )
 
     # Attempt level
     def provider_requests(
@@ -95,11 +107,24 @@ class Recorder:
     def tokens_used(self, *, provider: str, model: str, team: str, token_type: str, amount: float = 1.0) -> None:
         self.store.inc("tokens_used", (provider, model, team, token_type), amount)
 
+    def token_details(self, *, provider: str, model: str, team: str, detail: str, amount: float = 1.0) -> None:
+        self.store.inc("token_details", (provider, model, team, detail), amount)
+
     def spend_usd(self, *, provider: str, model: str, team: str, amount: float = 1.0) -> None:
         self.store.inc("spend_usd", (provider, model, team), amount)
 
     def unpriced_requests(self, *, provider: str, model: str, amount: float = 1.0) -> None:
         self.store.inc("unpriced_requests", (provider, model), amount)
+
+    # Callers
+    def caller_requests(self, *, dimension: str, caller: str, status_code: str, amount: float = 1.0) -> None:
+        self.store.inc("caller_requests", (dimension, caller, status_code), amount)
+
+    def caller_spend_usd(self, *, dimension: str, caller: str, amount: float = 1.0) -> None:
+        self.store.inc("caller_spend_usd", (dimension, caller), amount)
+
+    def caller_tokens(self, *, dimension: str, caller: str, token_type: str, amount: float = 1.0) -> None:
+        self.store.inc("caller_tokens", (dimension, caller, token_type), amount)
 
     def cache_hits(self, *, model: str, amount: float = 1.0) -> None:
         self.store.inc("cache_hits", (model,), amount)
@@ -178,8 +203,8 @@ class Recorder:
         self.store.observe("worker_event_loop_lag_seconds", (), bisect_left(LOOP_LAG_BUCKETS, value), value)
 
     # In flight
-    def current_load(self, *, delta: float, when: float) -> None:
-        self.store.add("current_load", (), delta, when)
+    def current_load(self, *, endpoint: str, delta: float, when: float) -> None:
+        self.store.add("current_load", (endpoint,), delta, when)
 
     # The logger itself
     def observe_internal_errors(self, *, hook: str, amount: float = 1.0) -> None:

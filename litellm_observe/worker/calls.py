@@ -74,6 +74,8 @@ class Call:
     stream_ended_at: float | None = None
     ended: str | None = None  # request level, once
     ended_at: float | None = None
+    endpoint = "other"  # catalogue.ENDPOINTS: what the client called (endpoints.py), from the pre-call hook
+    callers: tuple[tuple[str, tuple[object, ...]], ...] = ()  # raw caller values (callers.py); () when none is on
 
     def __init__(self, call_id: str, started: float, model: object = None, user: object = None):
         self.call_id = call_id

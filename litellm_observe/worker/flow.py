@@ -22,13 +22,18 @@ SWEEP_SECONDS = 30.0  # how often requests that never ended are looked for
 
 
 # ---- the hooks ---------------------------------------------------------------------------------------
-def request_started(p: WorkerProcess, data: object, user: object) -> None:
-    """async_pre_call_hook: the request counts in flight until its stream or the request ends."""
-    start = obs.request_start(data)
+def request_started(p: WorkerProcess, data: object, user: object, call_type: object = None) -> None:
+    """async_pre_call_hook: the request counts in flight until its stream or the request ends; what it called
+    and who called are kept for its end."""
+    start = obs.request_start(data, call_type, p.attribution)
     now = time.monotonic()
-    if p.calls.begin(start.call_id, now, start.model, user) is None:
+    call = p.calls.begin(start.call_id, now, start.model, user)
+    if call is None:
         return
-    p.rec.current_load(delta=1.0, when=time.time())
+    call.endpoint = start.endpoint
+    if start.callers:
+        call.callers = start.callers
+    p.rec.current_load(endpoint=start.endpoint, delta=1.0, when=time.time())
     if now >= p.next_sweep:
         _sweep(p, now)
 
@@ -54,6 +59,8 @@ def stream_ended(p: WorkerProcess, request_data: object, how: str, error: object
             ended.model,
             ended.attempt_provider,
             obs.team_of(ended.user),
+            ended.endpoint,
+            ended.callers,
             CLIENT_CLOSED_STATUS,
             CLIENT_CLOSED,
             ended.started,
@@ -66,7 +73,7 @@ def stream_ended(p: WorkerProcess, request_data: object, how: str, error: object
 def succeeded(p: WorkerProcess, kwargs: object) -> None:
     """async_log_success_event: ends the request, unless a disconnect or a stream that ended alone ended it
     already (LiteLLM sends a success event for billing after a client disconnect); reports its attempt."""
-    o = obs.success(kwargs)
+    o = obs.success(kwargs, p.attribution)
     mono, now = time.monotonic(), time.time()
     book = p.calls
     if book.next_due() is not None:
@@ -95,7 +102,7 @@ def failure_reported(p: WorkerProcess, kwargs: object) -> None:
 
 def request_failed(p: WorkerProcess, request_data: object, exc: object, user: object) -> None:
     """async_post_call_failure_hook: ends the request as failed, unless it ended already."""
-    o = obs.failure(request_data, exc, user)
+    o = obs.failure(request_data, exc, user, p.attribution)
     now = time.monotonic()
     if p.calls.next_due() is not None:
         settle(p, now)
@@ -110,7 +117,15 @@ def request_failed(p: WorkerProcess, request_data: object, exc: object, user: ob
     if o.problems:
         _problems(p, "async_post_call_failure_hook", o.problems)
     p.recording.request_failed(
-        o.model, o.provider, o.team, o.status_code, o.error_type, call.started if call is not None else None, now
+        o.model,
+        o.provider,
+        o.team,
+        call.endpoint if call is not None else o.endpoint,
+        call.callers if call is not None else o.callers,
+        o.status_code,
+        o.error_type,
+        call.started if call is not None else None,
+        now,
     )
     if call is not None:
         p.recording.retries(call)
@@ -153,7 +168,7 @@ def _unload(p: WorkerProcess, call: calls.Call) -> None:
     """The request stops counting in flight (end of stream, or its end, whichever is first)."""
     if call.in_load:
         call.in_load = False
-        p.rec.current_load(delta=-1.0, when=time.time())
+        p.rec.current_load(endpoint=call.endpoint, delta=-1.0, when=time.time())
 
 
 def _sweep(p: WorkerProcess, now: float) -> None:
@@ -204,7 +219,15 @@ def _stream_ended_alone(p: WorkerProcess, call: calls.Call) -> None:
     if failed:
         o = obs.failure({"model": call.model}, call.error, call.user)
         p.recording.request_failed(
-            call.model, o.provider or call.attempt_provider, o.team, o.status_code, o.error_type, call.started, end
+            call.model,
+            o.provider or call.attempt_provider,
+            o.team,
+            call.endpoint,
+            call.callers,
+            o.status_code,
+            o.error_type,
+            call.started,
+            end,
         )
         return
     p.recording.stream_answered(call, end)

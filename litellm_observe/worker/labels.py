@@ -19,11 +19,13 @@ from collections.abc import Callable, Iterable
 
 from ..rundir.files import lock_exclusively, open_file
 from ..rundir.layout import Directory, private_dir
+from .callers import private
 
 UNKNOWN = "unknown"  # the value was missing, None, "None", "null" or empty
 UNLISTED = "unlisted"  # a model name that is not in the proxy's model list
 OVERFLOW = "overflow"  # the label had reached its cap of distinct values
-SENTINELS = frozenset((UNKNOWN, UNLISTED, OVERFLOW))
+REDACTED = "redacted"  # a caller value that looked like a secret, an e-mail, an IP address or a user agent
+SENTINELS = frozenset((UNKNOWN, UNLISTED, OVERFLOW, REDACTED))
 MAX_LENGTH = 120
 _MISSING = frozenset(("", "none", "null", "nil", "undefined", "nan"))
 _INT_LIMIT = 10**MAX_LENGTH
@@ -152,6 +154,14 @@ class Labeller:
     def label(self, name: str, value: object) -> str:
         """`name`'s label value for `value` (an `entity.<type>` name is capped per entity type)."""
         return self._caps.admit(name, clean(value))
+
+    def caller(self, dimension: str, value: object) -> str:
+        """A caller's label value in one attribution dimension (capped per dimension as `caller.<dimension>`):
+        never a value that looks private (callers.private), which is `redacted`."""
+        cleaned = clean(value)
+        if cleaned not in SENTINELS and private(cleaned):
+            return REDACTED
+        return self._caps.admit("caller." + dimension, cleaned)
 
     def team(self, value: object) -> str:
         return self._caps.admit("team", clean(value))

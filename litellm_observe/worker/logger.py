@@ -109,7 +109,7 @@ class ObserveLogger(CustomLogger):
 
     # ---- the hooks ---------------------------------------------------------------------------------
     async def async_pre_call_hook(self, user_api_key_dict: Any, cache: Any, data: Any, call_type: Any) -> None:
-        self._guard("async_pre_call_hook", flow.request_started, data, user_api_key_dict)
+        self._guard("async_pre_call_hook", flow.request_started, data, user_api_key_dict, call_type)
         return None
 
     def log_pre_api_call(self, model: Any, messages: Any, kwargs: Any) -> None:

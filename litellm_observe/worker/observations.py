@@ -30,7 +30,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from . import error_types
+from . import callers as callers_mod
+from . import endpoints, error_types
+from .callers import Callers
 
 _T = TypeVar("_T")
 
@@ -324,6 +326,8 @@ class RequestStart:
 
     call_id: object
     model: object  # the model group the client asked for
+    endpoint: str  # catalogue.ENDPOINTS
+    callers: Callers  # raw values of the enabled caller dimensions (callers.py)
 
 
 @dataclass(slots=True)
@@ -345,6 +349,8 @@ class Success:
     model_group: object  # the group that served
     requested: object  # the group the client asked for, when a fallback served another; else None
     team: object
+    endpoint: str  # catalogue.ENDPOINTS: what the client called
+    callers: Callers  # raw values of the enabled caller dimensions (callers.py)
     deployment: object
     started: float | None  # the upstream call's start (epoch seconds)
     ended: float | None
@@ -386,6 +392,8 @@ class Failure:
     model: object  # the model group the client asked for
     provider: object
     team: object
+    endpoint: str  # catalogue.ENDPOINTS
+    callers: Callers
     status_code: int  # always 400..599 (error_types.status_code)
     error_type: str
     retries: float | None
@@ -415,9 +423,15 @@ class Fallback:
     success: bool
 
 
-def request_start(data: object) -> RequestStart:
+def request_start(data: object, call_type: object = None, dimensions: tuple[str, ...] = ()) -> RequestStart:
     fields = mapping(data)
-    return RequestStart(call_id=fields.get("litellm_call_id"), model=fields.get("model"))
+    meta = callers_mod.request_metadata(fields)
+    return RequestStart(
+        call_id=fields.get("litellm_call_id"),
+        model=fields.get("model"),
+        endpoint=endpoints.endpoint(meta.get("user_api_key_request_route"), call_type),
+        callers=callers_mod.callers(meta, dimensions) if dimensions else callers_mod.NONE,
+    )
 
 
 def attempt_start(kwargs: object) -> AttemptStart:
@@ -437,10 +451,11 @@ def attempt_start(kwargs: object) -> AttemptStart:
     )
 
 
-def success(kwargs: object) -> Success:
+def success(kwargs: object, dimensions: tuple[str, ...] = ()) -> Success:
     fields = mapping(kwargs)
     slo = mapping(fields.get("standard_logging_object"))
-    meta = mapping(mapping(fields.get("litellm_params")).get("metadata"))
+    params = mapping(fields.get("litellm_params"))
+    meta = mapping(params.get("metadata"))
     slo_meta = mapping(slo.get("metadata"))
     requested = meta.get("original_model_group")
     started, ended = epoch(slo.get("startTime")), epoch(slo.get("endTime"))
@@ -467,6 +482,8 @@ def success(kwargs: object) -> Success:
         model_group=slo.get("model_group") or meta.get("model_group"),
         requested=requested if requested and requested != slo.get("model_group") else None,
         team=slo_meta.get("user_api_key_team_alias") or slo_meta.get("user_api_key_team_id"),
+        endpoint=endpoints.endpoint(slo_meta.get("user_api_key_request_route"), slo.get("call_type")),
+        callers=callers_mod.callers(callers_mod.request_metadata(params), dimensions) if dimensions else (),
         deployment=deployment_name(slo.get("model_id"), slo.get("model"), slo.get("api_base")),
         started=started,
         ended=ended,
@@ -500,10 +517,10 @@ def team_of(user: object) -> object:
     return getattr(user, "team_alias", None) or getattr(user, "team_id", None)
 
 
-def failure(request_data: object, exc: object, user: object) -> Failure:
+def failure(request_data: object, exc: object, user: object, dimensions: tuple[str, ...] = ()) -> Failure:
     fields = mapping(request_data)
     code = error_types.status_code(exc)
-    meta = mapping(fields.get("metadata"))
+    meta = callers_mod.request_metadata(fields)
     problems: list[str] = []
     retries = amount(meta.get("attempted_retries"), "attempted_retries", problems)
     return Failure(
@@ -511,6 +528,8 @@ def failure(request_data: object, exc: object, user: object) -> Failure:
         model=fields.get("model"),
         provider=getattr(exc, "llm_provider", None) or None,
         team=team_of(user),
+        endpoint=endpoints.endpoint(meta.get("user_api_key_request_route"), fields.get("call_type")),
+        callers=callers_mod.callers(meta, dimensions) if dimensions else callers_mod.NONE,
         status_code=code,
         error_type=error_types.error_type(exc, code),
         retries=retries,

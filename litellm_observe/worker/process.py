@@ -67,6 +67,7 @@ class WorkerProcess:
         timers: Timers,
         inflight_timeout: float,
         internal_error: InternalError,
+        attribution: tuple[str, ...] = (),
     ):
         self.generation, self.pid = _generation, os.getpid()
         self.writer, self.rec, self.directory, self.membership = writer, rec, directory, membership
@@ -74,6 +75,7 @@ class WorkerProcess:
         self.calls, self.recording, self.timers = calls, recording, timers
         self.inflight_timeout = inflight_timeout
         self.internal_error = internal_error
+        self.attribution = attribution  # the caller dimensions turned on (settings.attribution)
         self.next_sweep = 0.0  # when requests that never ended are next looked for (flow.py)
 
     def start_probe(self) -> None:
@@ -228,11 +230,12 @@ class Processes:
         rec = Recorder(writer)
 
         def cap_for(label: str) -> int:
-            """`entity.<type>`: budget entities are capped per entity type, with the `entity` cap."""
-            return settings.cap_for(label.split(".", 1)[0])
+            """`entity.<type>`: budget entities are capped per entity type, with the `entity` cap;
+            `caller.<dimension>`: callers per dimension (Settings.cap_for)."""
+            return settings.cap_for(label if label.startswith("caller.") else label.split(".", 1)[0])
 
         def overflowed(label: str) -> None:
-            rec.observe_label_overflow(label=label.split(".", 1)[0])
+            rec.observe_label_overflow(label=label if label.startswith("caller.") else label.split(".", 1)[0])
 
         labels = Labeller(LabelCaps(cap_for, directory, overflowed), self._model_names)
         budgets = BudgetResets(directory)
@@ -251,4 +254,5 @@ class Processes:
             timers=Timers(self._on_settle, self._read_cooldowns),
             inflight_timeout=settings.inflight_timeout_seconds,
             internal_error=self._internal_error,
+            attribution=settings.attribution,
         )

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from ..rundir.record import Recorder
 from . import observations as obs
 from .budgets import BudgetResets
+from .callers import Callers
 from .calls import Call, CallBook
 from .deployments import Reading
 from .labels import Labeller
@@ -51,8 +52,12 @@ class Recording:
         served = labels.model(o.model_group)
         model = labels.model(o.requested) if o.requested else served
         team = labels.team(o.team)
+        callers = o.callers if call is None else call.callers
         if request_level:
-            rec.requests(model=model, provider=provider, team=team, status_code="200")
+            endpoint = o.endpoint if call is None else call.endpoint
+            rec.requests(model=model, provider=provider, team=team, endpoint=endpoint, status_code="200")
+            if callers:
+                self.caller_requests(callers, "200")
             if o.ended is None:
                 d = None
             elif call is not None:  # from the pre-call hook (monotonic) to LiteLLM's end (wall), step-proof
@@ -60,7 +65,7 @@ class Recording:
             else:
                 d = duration(o.ended - o.started) if o.started is not None else None
             if d is not None:
-                rec.request_duration_seconds(model=model, provider=provider, value=d)
+                rec.request_duration_seconds(model=model, provider=provider, endpoint=endpoint, value=d)
             if o.cache_hit:
                 rec.cache_hits(model=served)
             if call is not None:
@@ -76,9 +81,11 @@ class Recording:
         if self._caching_on():
             rec.cache_misses(model=served)
         self._answered(o, provider, served, labels.label("deployment", o.deployment), now)
-        for token_type, tokens in (
-            ("input", o.prompt_tokens),
-            ("output", o.completion_tokens),
+        if o.prompt_tokens:
+            rec.tokens_used(provider=provider, model=served, team=team, token_type="input", amount=o.prompt_tokens)
+        if o.completion_tokens:
+            rec.tokens_used(provider=provider, model=served, team=team, token_type="output", amount=o.completion_tokens)
+        for detail, tokens in (
             ("cached_input", o.cached_tokens),
             ("reasoning", o.reasoning_tokens),
             ("cache_creation_input", o.cache_creation_tokens),
@@ -86,11 +93,13 @@ class Recording:
             ("audio_output", o.audio_output_tokens),
         ):
             if tokens:
-                rec.tokens_used(provider=provider, model=served, team=team, token_type=token_type, amount=tokens)
+                rec.token_details(provider=provider, model=served, team=team, detail=detail, amount=tokens)
         if o.cost:
             rec.spend_usd(provider=provider, model=served, team=team, amount=o.cost)
         elif o.prompt_tokens or o.completion_tokens:
             rec.unpriced_requests(provider=provider, model=served)
+        if callers:
+            self.caller_usage(callers, o.cost, o.prompt_tokens, o.completion_tokens)
         if o.requests_remaining is not None:
             rec.requests_remaining(provider=provider, model=served, value=o.requests_remaining, when=now)
         if o.requests_limit is not None:
@@ -129,6 +138,8 @@ class Recording:
         requested: object,
         provider: object,
         team: object,
+        endpoint: str,
+        callers: Callers,
         code: int,
         error_type: str,
         started: float | None,
@@ -138,25 +149,58 @@ class Recording:
         labels = self.labels
         model, provider_label, status = labels.model(requested), labels.label("provider", provider), str(code)
         team_label = labels.team(team)
-        self.rec.requests(model=model, provider=provider_label, team=team_label, status_code=status)
+        self.rec.requests(model=model, provider=provider_label, team=team_label, endpoint=endpoint, status_code=status)
         self.rec.errors(
             model=model,
             provider=provider_label,
             team=team_label,
+            endpoint=endpoint,
             error_type=labels.label("error_type", error_type),
             status_code=status,
         )
+        if callers:
+            self.caller_requests(callers, status)
         if started is not None and (d := duration(now - started)) is not None:
-            self.rec.request_duration_seconds(model=model, provider=provider_label, value=d)
+            self.rec.request_duration_seconds(model=model, provider=provider_label, endpoint=endpoint, value=d)
 
     def stream_answered(self, call: Call, end: float) -> None:
         """A stream that ended cleanly and alone (no terminal event came): answered, as far as it went."""
         model, provider = self.labels.model(call.model), self.labels.label("provider", call.attempt_provider)
         self.rec.requests(
-            model=model, provider=provider, team=self.labels.team(obs.team_of(call.user)), status_code="200"
+            model=model,
+            provider=provider,
+            team=self.labels.team(obs.team_of(call.user)),
+            endpoint=call.endpoint,
+            status_code="200",
         )
+        if call.callers:
+            self.caller_requests(call.callers, "200")
         if (d := duration(end - call.started)) is not None:
-            self.rec.request_duration_seconds(model=model, provider=provider, value=d)
+            self.rec.request_duration_seconds(model=model, provider=provider, endpoint=call.endpoint, value=d)
+
+    # ---- callers (only when the attribution setting names dimensions) -----------------------------
+    def caller_requests(self, callers: Callers, status_code: str) -> None:
+        """One request, once under each of its caller values in each dimension."""
+        for dimension, values in callers:
+            for value in values:
+                self.rec.caller_requests(
+                    dimension=dimension, caller=self.labels.caller(dimension, value), status_code=status_code
+                )
+
+    def caller_usage(
+        self, callers: Callers, cost: float | None, prompt_tokens: float | None, completion_tokens: float | None
+    ) -> None:
+        """What one answered upstream call cost, under each of its caller values."""
+        rec = self.rec
+        for dimension, values in callers:
+            for value in values:
+                caller = self.labels.caller(dimension, value)
+                if cost:
+                    rec.caller_spend_usd(dimension=dimension, caller=caller, amount=cost)
+                if prompt_tokens:
+                    rec.caller_tokens(dimension=dimension, caller=caller, token_type="input", amount=prompt_tokens)
+                if completion_tokens:
+                    rec.caller_tokens(dimension=dimension, caller=caller, token_type="output", amount=completion_tokens)
 
     def retries(self, call: Call) -> None:
         """At a request's end: the retries within each model group it tried (calls.py)."""
