@@ -54,16 +54,29 @@ STATUSES = ("200", "429", "500")
 
 
 def series(total: int) -> tuple[list[tuple], list[tuple]]:
-    """3/4 counter series (model, provider, team, status), 1/4 histogram series (model, provider)."""
+    """3/4 counter series (model, provider, team, status; one endpoint), 1/4 histogram series (model, provider),
+    each as a label tuple in the catalogue's order."""
     n_hist = total // 4
     n_counter = total - n_hist
     counters = []
     i = 0
     while len(counters) < n_counter:
-        model = f"model-{i % 10}"
-        counters.append((model, f"provider-{i % 10 % 5}", f"team-{i // 10 % 50}", STATUSES[i // 500 % 3]))
+        named = dict(
+            model=f"model-{i % 10}",
+            provider=f"provider-{i % 10 % 5}",
+            team=f"team-{i // 10 % 50}",
+            status_code=STATUSES[i // 500 % 3],
+            endpoint="chat_completions",
+        )
+        counters.append(tuple(named[label] for label in COUNTER.labels))
         i += 1
-    hists = [(f"model-{i // 5}", f"provider-{i % 5}") for i in range(n_hist)]
+    hists = [
+        tuple(
+            dict(model=f"model-{i // 5}", provider=f"provider-{i % 5}", endpoint="chat_completions")[label]
+            for label in HISTOGRAM.labels
+        )
+        for i in range(n_hist)
+    ]
     return counters, hists
 
 

@@ -19,7 +19,7 @@ def test_names_unique_and_valid():
         assert NAME.match(m.family()), m.name
         assert not m.name.endswith("_total"), "counters are declared without _total"
         assert m.help and "\n" not in m.help
-        assert m.level in {"request", "attempt", "cost", "resilience", "capacity", "worker", "self"}
+        assert m.level in {"request", "attempt", "cost", "caller", "resilience", "capacity", "worker", "self"}
 
 
 def test_labels_valid_and_not_reserved():
@@ -80,13 +80,16 @@ def test_lookup_and_all_labels():
 
 def test_fixed_value_sets():
     assert len(set(c.ERROR_TYPES)) == len(c.ERROR_TYPES) and "other" in c.ERROR_TYPES
-    assert c.TOKEN_TYPES == (
-        "input",
-        "output",
-        "cached_input",
-        "reasoning",
-        "cache_creation_input",
-        "audio_input",
-        "audio_output",
-    )
+    assert c.TOKEN_TYPES == ("input", "output")  # sum(tokens_used_total) is the tokens billed (issue 23)
+    assert set(c.TOKEN_DETAILS_OF.values()) <= set(c.TOKEN_TYPES) and not set(c.TOKEN_DETAILS_OF) & set(c.TOKEN_TYPES)
+    assert len(set(c.ENDPOINTS)) == len(c.ENDPOINTS) and c.ENDPOINTS[-1] == "other"
     assert set(c.ENTITY_TYPES) == {"key", "user", "team", "end_user"}
+
+
+def test_the_client_request_level_carries_the_endpoint_and_callers_sum_per_dimension():
+    for m in (c.REQUESTS, c.ERRORS, c.REQUEST_DURATION, c.CURRENT_LOAD):
+        assert "endpoint" in m.labels, m.name
+    for m in (c.CALLER_REQUESTS, c.CALLER_SPEND, c.CALLER_TOKENS):
+        assert m.labels[:2] == ("dimension", "caller") and m.kind is c.Kind.COUNTER, m.name
+    assert c.CALLER_TOKENS.labels[2] == c.TOKENS_USED.labels[3] == "token_type"  # the same two values
+    assert c.TOKEN_DETAILS.labels[-1] == "detail"  # never token_type: a detail is not summed with the types

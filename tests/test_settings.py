@@ -365,3 +365,48 @@ def test_generation_options_refuse_what_would_break_promql(alerts, key):
 
     with pytest.raises(SettingsError, match=f"litellm_observe.alerts.{key}: must"):
         gen_options.load(section={"alerts": alerts}, environ={})
+
+
+# ---- attribution (issue 23) -------------------------------------------------------------------------
+def test_attribution_is_off_by_default_and_reads_as_a_list():
+    assert load({}, {}).attribution == ()
+    s = load({"attribution": ["key_alias", "tags", "metadata.project"]}, {})
+    assert s.attribution == ("key_alias", "tags", "metadata.project")
+    assert load({}, {"LITELLM_OBSERVE_ATTRIBUTION": "[user, end_user]"}).attribution == ("user", "end_user")
+
+
+@pytest.mark.parametrize(
+    "value, message",
+    [
+        (["team"], "must be one of key_alias, user, end_user, tags or metadata.<key>"),
+        (["metadata."], "the key must be 1 to 64"),
+        (["metadata.a/b"], "the key must be 1 to 64"),
+        (["metadata.user_email"], "refused"),
+        (["metadata.api_key"], "refused"),
+        (["metadata.X-Forwarded-Auth"], "refused"),
+        (["metadata.client_ip_address"], "refused"),
+        (["metadata.user-agent"], "refused"),
+        (["user", "user"], "names a dimension twice"),
+        ([f"metadata.k{i}" for i in range(9)], "at most 8 dimensions"),
+        ("key_alias", "must be a list of strings"),
+    ],
+)
+def test_a_bad_attribution_is_refused_at_start(value, message):
+    with pytest.raises(SettingsError, match="litellm_observe.attribution") as info:
+        load({"attribution": value}, {})
+    assert message in str(info.value)
+
+
+def test_caller_dimensions_share_a_bounded_number_of_values_unless_label_caps_names_one():
+    one = load({"attribution": ["key_alias"]}, {})
+    four = load({"attribution": ["key_alias", "user", "end_user", "tags"], "label_caps": {"tags": 40}}, {})
+    assert one.cap_for("caller.key_alias") == s.CALLER_VALUES
+    assert four.cap_for("caller.user") == s.CALLER_VALUES // 4
+    assert four.cap_for("caller.tags") == 40  # named: its own cap
+    assert (
+        load({"label_caps": {"metadata.project": 9}, "attribution": ["metadata.project"]}, {}).cap_for(
+            "caller.metadata.project"
+        )
+        == 9
+    )
+    assert four.cap_for("user") == four.label_cap  # a label that is not a caller dimension keeps its cap

@@ -36,7 +36,7 @@ MAX_TAGS = 16  # tags counted per request (a hostile request with thousands is c
 _FIELDS = {"key_alias": "user_api_key_alias", "user": "user_api_key_user_id", "end_user": "user_api_key_end_user_id"}
 _MISSING: tuple[object, ...] = (None,)
 
-_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+")  # also an address cut short by the label length
 _HEX = re.compile(r"[0-9a-fA-F]{32,}")
 _PRODUCT_VERSION = re.compile(r"[A-Za-z][\w.+-]*/\d+(?:\.\d+)+")  # python-requests/2.31.0, Mozilla/5.0
 _SECRET_PREFIXES = ("sk-", "sk_", "bearer ", "basic ", "eyj")  # LiteLLM/OpenAI keys, auth headers, JWTs

@@ -53,6 +53,8 @@ class Recording:
         model = labels.model(o.requested) if o.requested else served
         team = labels.team(o.team)
         callers = o.callers if call is None else call.callers
+        if callers:  # labelled once per event, so an overflow is counted once
+            callers = self.caller_labels(callers)
         if request_level:
             endpoint = o.endpoint if call is None else call.endpoint
             rec.requests(model=model, provider=provider, team=team, endpoint=endpoint, status_code="200")
@@ -159,7 +161,7 @@ class Recording:
             status_code=status,
         )
         if callers:
-            self.caller_requests(callers, status)
+            self.caller_requests(self.caller_labels(callers), status)
         if started is not None and (d := duration(now - started)) is not None:
             self.rec.request_duration_seconds(model=model, provider=provider_label, endpoint=endpoint, value=d)
 
@@ -174,27 +176,34 @@ class Recording:
             status_code="200",
         )
         if call.callers:
-            self.caller_requests(call.callers, "200")
+            self.caller_requests(self.caller_labels(call.callers), "200")
         if (d := duration(end - call.started)) is not None:
             self.rec.request_duration_seconds(model=model, provider=provider, endpoint=call.endpoint, value=d)
 
     # ---- callers (only when the attribution setting names dimensions) -----------------------------
+    def caller_labels(self, callers: Callers) -> Callers:
+        """Raw caller values as label values (labels.py: cleaned, private ones redacted, capped per dimension);
+        a tag that two raw values share after cleaning is counted once."""
+        caller = self.labels.caller
+        return tuple(
+            (dimension, tuple(dict.fromkeys(caller(dimension, value) for value in values)))
+            for dimension, values in callers
+        )
+
     def caller_requests(self, callers: Callers, status_code: str) -> None:
-        """One request, once under each of its caller values in each dimension."""
+        """One request, once under each of its caller label values in each dimension."""
         for dimension, values in callers:
-            for value in values:
-                self.rec.caller_requests(
-                    dimension=dimension, caller=self.labels.caller(dimension, value), status_code=status_code
-                )
+            for caller in values:
+                self.rec.caller_requests(dimension=dimension, caller=str(caller), status_code=status_code)
 
     def caller_usage(
         self, callers: Callers, cost: float | None, prompt_tokens: float | None, completion_tokens: float | None
     ) -> None:
-        """What one answered upstream call cost, under each of its caller values."""
+        """What one answered upstream call cost, under each of its caller label values."""
         rec = self.rec
         for dimension, values in callers:
             for value in values:
-                caller = self.labels.caller(dimension, value)
+                caller = str(value)
                 if cost:
                     rec.caller_spend_usd(dimension=dimension, caller=caller, amount=cost)
                 if prompt_tokens:

@@ -19,10 +19,10 @@ from litellm_observe.rundir.files import write_atomically
 from litellm_observe.rundir.layout import ARCHIVE, CORRUPT_SUFFIX, NEW_SUFFIX, Directory
 from litellm_observe.rundir.writer import SampleWriter
 
-REQ = ("requests", ("ok", "openai", "t", "200"))
+REQ = ("requests", ("ok", "openai", "t", "chat_completions", "200"))
 SPEND = ("spend_usd", ("openai", "ok", "t"))
-HIST = ("request_duration_seconds", ("ok", "openai"))
-LOAD = ("current_load", ())
+HIST = ("request_duration_seconds", ("ok", "openai", "chat_completions"))
+LOAD = ("current_load", ("chat_completions",))
 REMAINING = ("requests_remaining", ("openai", "ok"))
 
 
@@ -214,7 +214,7 @@ def test_transient_error_on_a_worker_file_never_lowers_or_discards(tmp_path, fai
     agg = Aggregator(str(tmp_path), on_error=errors)
     assert agg.collect()[REQ] == [6.0]
     for i in range(2000):  # the live file grows: its reader must map it again ...
-        live.inc("requests", (f"m{i}", "openai", "t", "200"))
+        live.inc("requests", (f"m{i}", "openai", "t", "chat_completions", "200"))
     real_mmap = samplefile.mmap.mmap
 
     def no_memory(*args, **kwargs):

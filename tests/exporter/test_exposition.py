@@ -14,6 +14,8 @@ from litellm_observe.catalogue import BY_NAME, CATALOGUE
 from litellm_observe.exporter.exposition import SharedRender, families, wants_gzip
 
 H = BY_NAME["request_duration_seconds"]
+REQ = ("requests", ("ok", "openai", "t", "chat_completions", "200"))
+REQ_LINE = 'litellm_requests_total{endpoint="chat_completions",model="ok",provider="openai",status_code="200",team="t"}'
 
 
 def render(series, ns="litellm") -> str:
@@ -34,7 +36,7 @@ def test_one_family_per_catalogue_metric_in_order():
 
 
 def test_deterministic_regardless_of_insertion_order():
-    items = [(("requests", (m, "openai", "t", "200")), [float(i)]) for i, m in enumerate("zyxabc")]
+    items = [(("requests", (m, "openai", "t", "chat_completions", "200")), [float(i)]) for i, m in enumerate("zyxabc")]
     a = render(dict(items))
     b = render(dict(reversed(items)))
     assert a == b
@@ -45,9 +47,9 @@ def test_deterministic_regardless_of_insertion_order():
 def test_histogram_is_cumulative():
     counts = [0.0] * (len(H.buckets) + 1)
     counts[0], counts[3], counts[-1] = 2, 1, 4  # 4 above the last edge
-    series = {("request_duration_seconds", ("ok", "openai")): counts + [12.5]}
+    series = {("request_duration_seconds", ("ok", "openai", "chat_completions")): counts + [12.5]}
     s = sample_map(render(series))
-    lab = (("model", "ok"), ("provider", "openai"))
+    lab = (("endpoint", "chat_completions"), ("model", "ok"), ("provider", "openai"))
     edges = [str(b) for b in H.buckets]
     got = [s[("litellm_request_duration_seconds_bucket", tuple(sorted(lab + (("le", e),))))] for e in edges]
     running, expected = 0.0, []
@@ -63,7 +65,7 @@ def test_histogram_is_cumulative():
 def test_wrong_shapes_are_skipped():
     series = {
         ("requests", ("only-one-label",)): [1.0],
-        ("request_duration_seconds", ("ok", "openai")): [1.0, 2.0],
+        ("request_duration_seconds", ("ok", "openai", "chat_completions")): [1.0, 2.0],
     }  # too few slots
     text = render(series)
     assert "only-one-label" not in text
@@ -73,14 +75,15 @@ def test_wrong_shapes_are_skipped():
 def test_namespace_build_info_and_zero_load():
     text = render({}, "acme")
     s = sample_map(text)
-    assert s[("acme_current_load", ())] == 0.0
+    assert s[("acme_workers_live", ())] == 0.0  # an unlabelled gauge is 0, not absent, before any write
+    assert not [k for k in s if k[0] == "acme_current_load"]  # in flight has an endpoint: no series yet
     info = [k for k in s if k[0] == "acme_observe_build_info"]
     assert len(info) == 1 and dict(info[0][1])["version"] == __version__
     assert not [line for line in text.splitlines() if line.startswith(("litellm_", "# TYPE litellm_"))]
 
 
 def test_openmetrics_negotiation():
-    r = SharedRender(lambda: families({("requests", ("ok", "openai", "t", "200")): [1.0]}, "litellm"))
+    r = SharedRender(lambda: families({REQ: [1.0]}, "litellm"))
     body, ctype, _ = r("application/openmetrics-text; version=1.0.0")
     assert ctype.startswith("application/openmetrics-text")
     assert body.rstrip().endswith(b"# EOF")
@@ -96,7 +99,7 @@ def test_wants_gzip():
 
 
 def test_gzip_is_made_once_per_shared_rendering():
-    r = SharedRender(lambda: families({("requests", ("ok", "openai", "t", "200")): [1.0]}, "litellm"))
+    r = SharedRender(lambda: families({REQ: [1.0]}, "litellm"))
     rendering, _ = r.rendering(None)
     body, _, headers = r(None, "gzip")
     assert headers == {"Content-Encoding": "gzip"} and gzip.decompress(body).startswith(b"# HELP")
@@ -107,10 +110,13 @@ def test_gzip_is_made_once_per_shared_rendering():
 
 def test_an_infinite_sum_renders_as_plus_inf_and_passes_promtool():
     text = render(
-        {("spend_usd", ("openai", "ok", "t")): [float("inf")], ("requests", ("ok", "openai", "t", "200")): [2.0]}
+        {
+            ("spend_usd", ("openai", "ok", "t")): [float("inf")],
+            REQ: [2.0],
+        }
     )
     assert 'litellm_spend_usd_total{model="ok",provider="openai",team="t"} +Inf' in text
-    assert 'litellm_requests_total{model="ok",provider="openai",status_code="200",team="t"} 2.0' in text
+    assert REQ_LINE + " 2.0" in text
     check = subprocess.run(["promtool", "check", "metrics"], input=text, capture_output=True, text=True)
     assert check.returncode == 0, check.stdout + check.stderr
 
@@ -137,7 +143,7 @@ def test_shared_render_single_flight(monkeypatch):
         produced.append(1)
         started.set()
         assert release.wait(60), "never released"
-        return families({("requests", ("ok", "openai", "t", "200")): [float(len(produced))]}, "litellm")
+        return families({REQ: [float(len(produced))]}, "litellm")
 
     render_ = SharedRender(slow_families)
     results = [None] * n

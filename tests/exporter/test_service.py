@@ -17,10 +17,14 @@ from litellm_observe.rundir import files, handshakes, layout, runs
 from litellm_observe.rundir.writer import SampleWriter
 from tests.support.runholder import hold_run
 
+REQ_LINE = (
+    b'litellm_requests_total{endpoint="chat_completions",model="ok",provider="openai",status_code="200",team="t"}'
+)
+
 
 def make(tmp_path, **section):
     w = SampleWriter(str(tmp_path))
-    w.inc("requests", ("ok", "openai", "t", "200"), 3)
+    w.inc("requests", ("ok", "openai", "t", "chat_completions", "200"), 3)
     return exp.Exporter(str(tmp_path), settings_mod.load(environ={}, section=section)), w
 
 
@@ -32,7 +36,7 @@ def test_no_auth_configured_serves(tmp_path):
     e, _ = make(tmp_path)
     status, headers, body = e.respond({})
     assert status == 200 and headers["Content-Type"].startswith("text/plain")
-    assert b'litellm_requests_total{model="ok",provider="openai",status_code="200",team="t"} 3.0' in body
+    assert REQ_LINE + b" 3.0" in body
     assert e.render.renders == 1
 
 
@@ -83,7 +87,7 @@ def test_openmetrics_when_accept_asks(tmp_path):
 def test_scrape_compacts_dead_workers(tmp_path):
     e, live = make(tmp_path)
     dead = SampleWriter(str(tmp_path))
-    dead.inc("requests", ("ok", "openai", "t", "200"), 4)
+    dead.inc("requests", ("ok", "openai", "t", "chat_completions", "200"), 4)
     dead.close()
     _, _, body = e.respond({})
     assert b'team="t"} 7.0' in body
@@ -151,11 +155,11 @@ def test_sidecar_folds_an_ended_run_so_totals_never_drop(tmp_path):
         for run, n in zip(run_dirs, (0.1, 1e16)):
             w = SampleWriter(run)
             w.inc("spend_usd", ("openai", "ok", "t"), n)
-            w.inc("requests", ("ok", "openai", "t", "200"), 3)
+            w.inc("requests", ("ok", "openai", "t", "chat_completions", "200"), 3)
             w.close()  # the workers are gone, the roots (proxies) still run
         e = exp.Exporter(str(base), settings_mod.Settings(), sidecar=True)
         first = e.respond({})[2]
-        assert b'litellm_requests_total{model="ok",provider="openai",status_code="200",team="t"} 6.0' in first
+        assert REQ_LINE + b" 6.0" in first
         spend = [
             smp.value
             for fam in text_string_to_metric_families(first.decode())

@@ -30,15 +30,15 @@ def test_named_labels_land_in_catalogue_order(tmp_path):
     store = SampleWriter(str(tmp_path))
     rec = Recorder(store)
     rec.provider_requests(status_code="500", deployment="d", model="m", provider="p")  # any keyword order
-    rec.request_duration_seconds(provider="p", model="m", value=0.05)
+    rec.request_duration_seconds(provider="p", endpoint="e", model="m", value=0.05)
     rec.requests_remaining(model="m", provider="p", value=7.0, when=1.0)
-    rec.current_load(delta=1.0, when=2.0)
+    rec.current_load(endpoint="e", delta=1.0, when=2.0)
     got = _records(store.path)
     assert got[("provider_requests", ("p", "m", "d", "500"))] == (1.0,)
-    hist = got[("request_duration_seconds", ("m", "p"))]
+    hist = got[("request_duration_seconds", ("m", "p", "e"))]
     assert hist[BY_NAME["request_duration_seconds"].buckets.index(0.08)] == 1.0 and hist[-1] == 0.05
     assert got[("requests_remaining", ("p", "m"))] == (7.0, 1.0)
-    assert got[("current_load", ())] == (1.0, 2.0)
+    assert got[("current_load", ("e",))] == (1.0, 2.0)
 
 
 @pytest.mark.parametrize(

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from litellm_observe.rundir import samplefile as sf
 
-KEY = sf.encode_key("requests", "abcd1234", ("ok", "openai", "t", "200"))
+KEY = sf.encode_key("requests", "abcd1234", ("ok", "openai", "t", "chat_completions", "200"))
 
 
 def _mapped(tmp_path, size=4096) -> tuple[sf.MappedFile, str]:
@@ -33,7 +33,7 @@ def test_round_trip_through_a_mapped_file(tmp_path):
     parsed = sf.read(path)
     assert parsed.complete
     assert parsed.records == [(KEY, (2.5, 0.0, 7.0)), (b'["x","s",["\xc3\xa9"]]', (1.0,))]
-    assert sf.decode_key(KEY) == ("requests", "abcd1234", ("ok", "openai", "t", "200"))
+    assert sf.decode_key(KEY) == ("requests", "abcd1234", ("ok", "openai", "t", "chat_completions", "200"))
 
 
 def test_growth_keeps_every_record_and_value(tmp_path):

@@ -14,7 +14,7 @@ from litellm_observe.rundir.files import CREATING_PREFIX, writer_gone
 from litellm_observe.rundir.layout import NEW_SUFFIX, Directory
 from litellm_observe.rundir.writer import INITIAL_SIZE, SampleWriter
 
-REQ = ("requests", ("ok", "openai", "t", "200"))
+REQ = ("requests", ("ok", "openai", "t", "chat_completions", "200"))
 
 
 def records(path) -> dict:
@@ -33,19 +33,19 @@ def test_round_trip(tmp_path):
     w.inc(*REQ)
     w.inc(*REQ, 2.5)
     w.inc("spend_usd", ("openai", "ok", "t"), 0.25)
-    w.observe("request_duration_seconds", ("ok", "openai"), 3, 0.1)
-    w.observe("request_duration_seconds", ("ok", "openai"), 3, 0.05)
+    w.observe("request_duration_seconds", ("ok", "openai", "chat_completions"), 3, 0.1)
+    w.observe("request_duration_seconds", ("ok", "openai", "chat_completions"), 3, 0.05)
     w.set("requests_remaining", ("openai", "ok"), 990.0, 123.0)
-    w.add("current_load", (), 1.0, 5.0)
-    w.add("current_load", (), -1.0, 6.0)
+    w.add("current_load", ("chat_completions",), 1.0, 5.0)
+    w.add("current_load", ("chat_completions",), -1.0, 6.0)
     got = records(w.path)
     assert got[REQ] == (3.5,)
     assert got[("spend_usd", ("openai", "ok", "t"))] == (0.25,)
-    hist = got[("request_duration_seconds", ("ok", "openai"))]
+    hist = got[("request_duration_seconds", ("ok", "openai", "chat_completions"))]
     assert len(hist) == BY_NAME["request_duration_seconds"].value_slots()
     assert hist[3] == 2.0 and sum(hist[:-1]) == 2.0 and hist[-1] == pytest.approx(0.15)
     assert got[("requests_remaining", ("openai", "ok"))] == (990.0, 123.0)
-    assert got[("current_load", ())] == (0.0, 6.0)
+    assert got[("current_load", ("chat_completions",))] == (0.0, 6.0)
     assert len(got) == 5
     assert [os.path.basename(p) for p in Directory(str(tmp_path)).sample_files()] == [os.path.basename(w.path)]
     assert not [n for n in os.listdir(tmp_path) if n.endswith(NEW_SUFFIX) or n.startswith(CREATING_PREFIX)]
@@ -64,14 +64,18 @@ def test_growth_past_initial_size(tmp_path):
     w = SampleWriter(str(tmp_path))
     n = 3000
     for i in range(n):
-        w.inc("requests", (f"model-{i}", "openai", "team", "200"), i)
-    w.observe("request_duration_seconds", ("late", "openai"), 0, 1.0)
+        w.inc("requests", (f"model-{i}", "openai", "team", "chat_completions", "200"), i)
+    w.observe("request_duration_seconds", ("late", "openai", "chat_completions"), 0, 1.0)
     assert os.path.getsize(w.path) > INITIAL_SIZE
     got = records(w.path)
     assert len(got) == n + 1
-    assert all(got[("requests", (f"model-{i}", "openai", "team", "200"))] == (float(i),) for i in range(n))
-    w.inc("requests", ("model-0", "openai", "team", "200"), 7)  # after growth, into the existing record
-    assert records(w.path)[("requests", ("model-0", "openai", "team", "200"))] == (7.0,)
+    assert all(
+        got[("requests", (f"model-{i}", "openai", "team", "chat_completions", "200"))] == (float(i),) for i in range(n)
+    )
+    w.inc(
+        "requests", ("model-0", "openai", "team", "chat_completions", "200"), 7
+    )  # after growth, into the existing record
+    assert records(w.path)[("requests", ("model-0", "openai", "team", "chat_completions", "200"))] == (7.0,)
 
 
 def test_full_filesystem_is_an_oserror_and_existing_series_keep_counting(tmp_path, monkeypatch):
@@ -85,7 +89,7 @@ def test_full_filesystem_is_an_oserror_and_existing_series_keep_counting(tmp_pat
     monkeypatch.setattr(os, "posix_fallocate", full)
     with pytest.raises(OSError) as e:
         for i in range(200):
-            w.inc("requests", (f"m{i}", "openai", "t", "200"))
+            w.inc("requests", (f"m{i}", "openai", "t", "chat_completions", "200"))
     assert e.value.errno == errno.ENOSPC
     w.inc(*REQ)
     w.inc("observe_internal_errors", ("async_log_success_event",))
@@ -181,7 +185,7 @@ while time.monotonic() < end:
     made += 1
     if not os.path.exists(w.path):
         lost += 1
-    w.inc("requests", ("ok", "openai", "t", "200"))
+    w.inc("requests", ("ok", "openai", "t", "chat_completions", "200"))
     w.close()
 print(made, lost, flush=True)
 """

@@ -24,6 +24,11 @@ def metric_series(data: dict, metric: str) -> dict:
     return {labels: values for (name, labels), values in data.items() if name == metric}
 
 
+def named(metric: str, labels: tuple) -> dict[str, str]:
+    """A series' label values by label name (the catalogue's order is the stored order)."""
+    return dict(zip(BY_NAME[metric].labels, labels))
+
+
 def total(data: dict, metric: str, **match: str) -> float:
     names = BY_NAME[metric].labels
     out = 0.0

@@ -20,6 +20,10 @@ from tests.support import exceptions, rundirs
 
 run = asyncio.run
 OK = ("ok", "openai")
+CHAT = "chat_completions"  # the endpoint of the captured requests (route /v1/chat/completions)
+OKE = (*OK, CHAT)
+STATUS = BY_NAME["requests"].labels.index("status_code")  # where status_code is in a requests series
+ERROR_STATUS = BY_NAME["errors"].labels.index("status_code")
 
 
 def _deployment() -> str:
@@ -43,6 +47,12 @@ def keys(data):
         and not (k[0] == "observe_internal_errors" and v == [0.0])
         and BY_NAME[k[0]].level != "worker"
     }
+
+
+def load(data) -> float:
+    """In flight, over every endpoint; the series must exist (a request was counted in, then out)."""
+    assert rundirs.metric_series(data, "current_load"), "no request was ever counted in flight"
+    return rundirs.total(data, "current_load")
 
 
 def hist_count(data, metric, *labels):
@@ -83,8 +93,8 @@ def test_success_records_exactly(lg, tmp_path):
     success(lg, call_id="c1")
     data = rundirs.series(tmp_path)
     assert keys(data) == {
-        ("requests", ("ok", "openai", UNKNOWN, "200")),
-        ("request_duration_seconds", OK),
+        ("requests", ("ok", "openai", UNKNOWN, CHAT, "200")),
+        ("request_duration_seconds", OKE),
         ("overhead_latency_seconds", OK),
         ("provider_requests", (*OKD, "200")),
         ("provider_latency_seconds", OKD),
@@ -98,32 +108,32 @@ def test_success_records_exactly(lg, tmp_path):
         ("tokens_remaining", ("openai", "ok")),
         ("tokens_limit", ("openai", "ok")),
     }
-    assert rundirs.value(data, "requests", "ok", "openai", UNKNOWN, "200") == 1
+    assert rundirs.value(data, "requests", "ok", "openai", UNKNOWN, CHAT, "200") == 1
     assert rundirs.value(data, "tokens_used", "openai", "ok", UNKNOWN, "input") == 11
     assert rundirs.value(data, "tokens_used", "openai", "ok", UNKNOWN, "output") == 7
     assert rundirs.value(data, "spend_usd", "openai", "ok", UNKNOWN) == pytest.approx(0.0001)
     assert rundirs.value(data, "requests_remaining", "openai", "ok") == 990
     assert rundirs.value(data, "tokens_limit", "openai", "ok") == 100000
-    assert hist_count(data, "request_duration_seconds", *OK) == 1
+    assert hist_count(data, "request_duration_seconds", *OKE) == 1
     assert hist_count(data, "provider_latency_seconds", *OKD) == 1
     assert data[("provider_latency_seconds", OKD)][-1] == pytest.approx(0.5, abs=1e-3)
     assert rundirs.value(data, "deployment_state", *OKD) == 0  # answered: healthy
     assert hist_count(data, "overhead_latency_seconds", *OK) == 1
-    assert rundirs.value(data, "current_load") == 0 and lg.inflight() == 0
+    assert load(data) == 0 and lg.inflight() == 0
 
 
 def test_stream_adds_ttft_and_tpot(lg, tmp_path):
     pre(lg, "s1")
     assert run(_consume(lg, "s1")) == [0, 1, 2]
-    assert rundirs.value(rundirs.series(tmp_path), "current_load") == 0  # released at the end of the stream
+    assert load(rundirs.series(tmp_path)) == 0  # released at the end of the stream
     success(lg, call_id="s1", stream=True, cache_hit=False, completion=5)
     data = rundirs.series(tmp_path)
     assert hist_count(data, "time_to_first_token_seconds", "openai", "ok") == 1
     assert data[("time_to_first_token_seconds", ("openai", "ok"))][-1] == pytest.approx(0.1, abs=1e-3)
     assert hist_count(data, "time_per_output_token_seconds", "openai", "ok") == 1
     assert data[("time_per_output_token_seconds", ("openai", "ok"))][-1] == pytest.approx(0.4 / 4, abs=1e-3)
-    assert rundirs.value(data, "requests", "ok", "openai", UNKNOWN, "200") == 1
-    assert rundirs.value(data, "current_load") == 0  # not decremented twice
+    assert rundirs.value(data, "requests", "ok", "openai", UNKNOWN, CHAT, "200") == 1
+    assert load(data) == 0  # not decremented twice
 
 
 def test_non_stream_has_no_ttft(lg, tmp_path):
@@ -136,12 +146,12 @@ def test_cache_hit_records_no_attempt(lg, tmp_path):
     success(lg, call_id="h1", cache_hit=True)
     data = rundirs.series(tmp_path)
     assert keys(data) == {
-        ("requests", ("ok", "openai", UNKNOWN, "200")),
-        ("request_duration_seconds", OK),
+        ("requests", ("ok", "openai", UNKNOWN, CHAT, "200")),
+        ("request_duration_seconds", OKE),
         ("overhead_latency_seconds", OK),
         ("cache_hits", ("ok",)),
     }
-    assert rundirs.value(data, "current_load") == 0
+    assert load(data) == 0
 
 
 def test_no_cache_configured_no_misses(tmp_path):
@@ -153,17 +163,17 @@ def test_no_cache_configured_no_misses(tmp_path):
 
 def test_failure_records_exactly(lg, tmp_path):
     pre(lg, "c2", "bad500")
-    assert rundirs.value(rundirs.series(tmp_path), "current_load") == 1
+    assert load(rundirs.series(tmp_path)) == 1
     fail(lg, call_id="c2", user=ev.user("team-id", "team-alias"))
     data = rundirs.series(tmp_path)
-    labels = ("bad500", "openai", "team-alias", "500")
+    labels = ("bad500", "openai", "team-alias", CHAT, "500")
     assert keys(data) == {
         ("requests", labels),
-        ("errors", ("bad500", "openai", "team-alias", "internal_server_error", "500")),
-        ("request_duration_seconds", ("bad500", "openai")),
+        ("errors", ("bad500", "openai", "team-alias", CHAT, "internal_server_error", "500")),
+        ("request_duration_seconds", ("bad500", "openai", CHAT)),
     }
     assert rundirs.value(data, "requests", *labels) == 1
-    assert rundirs.value(data, "current_load") == 0
+    assert load(data) == 0
 
 
 def test_failure_retries_counted(lg, tmp_path):
@@ -204,7 +214,7 @@ def test_fallback(lg, tmp_path, hook, outcome):
 def test_fallback_success_keeps_requested_model_on_request_metrics(lg, tmp_path):
     success(lg, model_group="ok", original="bad500")
     data = rundirs.series(tmp_path)
-    assert rundirs.value(data, "requests", "bad500", "openai", UNKNOWN, "200") == 1  # what the client asked for
+    assert rundirs.value(data, "requests", "bad500", "openai", UNKNOWN, CHAT, "200") == 1  # what the client asked for
     assert rundirs.value(data, "provider_requests", *OKD, "200") == 1  # what served it
 
 
@@ -219,14 +229,14 @@ def test_errors_identity(lg, tmp_path):
     for i in range(3):
         success(lg, call_id=f"s{i}")
     data = rundirs.series(tmp_path)
-    failed = sum(v[0] for labels, v in rundirs.metric_series(data, "requests").items() if labels[3][0] in "45")
+    failed = sum(v[0] for labels, v in rundirs.metric_series(data, "requests").items() if labels[STATUS][0] in "45")
     assert failed == len(excs) == rundirs.total(data, "errors")
     assert rundirs.total(data, "requests") == len(excs) + 3
     by_status = {}
     for labels, v in rundirs.metric_series(data, "errors").items():
-        by_status[labels[4]] = by_status.get(labels[4], 0) + v[0]
+        by_status[labels[ERROR_STATUS]] = by_status.get(labels[ERROR_STATUS], 0) + v[0]
     for status, n in by_status.items():
-        assert n == sum(v[0] for lab, v in rundirs.metric_series(data, "requests").items() if lab[3] == status)
+        assert n == sum(v[0] for lab, v in rundirs.metric_series(data, "requests").items() if lab[STATUS] == status)
 
 
 @pytest.mark.parametrize(
@@ -243,7 +253,7 @@ def test_errors_identity(lg, tmp_path):
 def test_status_code_always_three_digits(lg, tmp_path, exc):
     run(lg.async_post_call_failure_hook(ev.failure_request(), exc, ev.user()))
     for labels in rundirs.metric_series(rundirs.series(tmp_path), "requests"):
-        assert re.fullmatch(r"[45][0-9]{2}", labels[3]), labels
+        assert re.fullmatch(r"[45][0-9]{2}", labels[STATUS]), labels
 
 
 def test_unknown_model_is_unlisted(lg, tmp_path):
@@ -262,7 +272,7 @@ def test_missing_model_is_unknown(lg, tmp_path):
 def test_wildcard_model_group(tmp_path):
     lg = ev.make_logger(tmp_path, models=["ok", "openai/*"])
     success(lg, model_group="openai/gpt-x")
-    assert rundirs.value(rundirs.series(tmp_path), "requests", "openai/*", "openai", UNKNOWN, "200") == 1
+    assert rundirs.value(rundirs.series(tmp_path), "requests", "openai/*", "openai", UNKNOWN, CHAT, "200") == 1
 
 
 def test_outside_a_proxy_every_model_is_a_model(tmp_path):
@@ -279,8 +289,8 @@ def test_outside_a_proxy_every_model_is_a_model(tmp_path):
     success(lg, model_group="anything")
     success(lg, model_group="another")  # within the refresh interval: still its own model group
     data = rundirs.series(tmp_path)
-    assert rundirs.value(data, "requests", "anything", "openai", UNKNOWN, "200") == 1
-    assert rundirs.value(data, "requests", "another", "openai", UNKNOWN, "200") == 1
+    assert rundirs.value(data, "requests", "anything", "openai", UNKNOWN, CHAT, "200") == 1
+    assert rundirs.value(data, "requests", "another", "openai", UNKNOWN, CHAT, "200") == 1
 
 
 def test_team_cap_overflow_counted(tmp_path):
@@ -312,7 +322,7 @@ def test_inflight_goes_back_to_zero(lg, tmp_path):
     for i in range(5):
         pre(lg, f"r{i}")
     pre(lg, "r0")  # the same call id twice counts once
-    assert rundirs.value(rundirs.series(tmp_path), "current_load") == 5 == lg.inflight()
+    assert load(rundirs.series(tmp_path)) == 5 == lg.inflight()
     success(lg, call_id="r0")
     fail(lg, call_id="r1")
     run(_consume(lg, "r2"))
@@ -320,7 +330,7 @@ def test_inflight_goes_back_to_zero(lg, tmp_path):
     success(lg, call_id="r4", cache_hit=True)
     success(lg, call_id="never-started")
     data = rundirs.series(tmp_path)
-    assert rundirs.value(data, "current_load") == 0 == lg.inflight()
+    assert load(data) == 0 == lg.inflight()
 
 
 def test_stream_abandoned_midway_releases(lg, tmp_path):
@@ -336,7 +346,7 @@ def test_stream_abandoned_midway_releases(lg, tmp_path):
         await it.aclose()  # the client went away
 
     run(partial())
-    assert rundirs.value(rundirs.series(tmp_path), "current_load") == 0
+    assert load(rundirs.series(tmp_path)) == 0
 
 
 def test_stale_inflight_is_swept(lg, tmp_path):
@@ -344,7 +354,7 @@ def test_stale_inflight_is_swept(lg, tmp_path):
     lg.calls.get("old").started -= lg.settings.inflight_timeout_seconds + 1  # started long ago
     lg.process.next_sweep = 0.0
     pre(lg, "new")
-    assert rundirs.value(rundirs.series(tmp_path), "current_load") == 1 == lg.inflight()
+    assert load(rundirs.series(tmp_path)) == 1 == lg.inflight()
 
 
 def test_internal_error_counted_and_logged_at_a_bounded_rate(lg, tmp_path, caplog):
@@ -511,7 +521,7 @@ def test_a_chat_stream_broken_mid_way_is_one_failed_request_and_one_failed_attem
     assert rundirs.total(data, "errors", error_type="connection") == 1
     assert rundirs.total(data, "provider_requests", status_code="500") == 1
     assert rundirs.total(data, "provider_errors", error_type="connection", model="ok") == 1
-    assert rundirs.value(data, "current_load") == 0
+    assert load(data) == 0
 
 
 def test_a_messages_stream_that_ends_alone_after_an_error_frame_is_counted_as_failed(lg, tmp_path):
@@ -558,7 +568,7 @@ def test_a_client_that_disconnects_mid_stream_is_a_499_and_the_billing_success_i
     assert rundirs.total(data, "provider_requests", status_code="200") == 1  # the upstream call did answer
     assert rundirs.total(data, "tokens_used", token_type="input") == 11  # and its tokens are billed
     assert rundirs.total(data, "provider_errors") == 0
-    assert rundirs.value(data, "current_load") == 0
+    assert load(data) == 0
 
 
 def test_a_client_gone_before_anything_was_relayed_cancels_the_attempt(lg, tmp_path):
@@ -693,7 +703,7 @@ def test_a_forward_clock_step_never_sweeps_requests_in_flight(lg, tmp_path, monk
     clock.elapse(31)  # past the sweep interval
     pre(lg, "c")
     assert lg.inflight() == 3
-    assert rundirs.total(rundirs.series(tmp_path), "current_load") == 3
+    assert load(rundirs.series(tmp_path)) == 3
 
 
 def test_every_hook_keeps_the_base_class_parameter_names_and_kind():

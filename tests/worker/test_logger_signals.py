@@ -9,6 +9,7 @@ import time
 
 import pytest
 
+from litellm_observe.catalogue import TOKEN_DETAILS_OF
 from litellm_observe.exporter import exposition  # noqa: E402
 from litellm_observe.worker.labels import UNKNOWN  # noqa: E402
 from tests.support import events as ev
@@ -64,16 +65,18 @@ def test_token_detail_is_recorded_by_type(lg, tmp_path):
         },
     )
     data = rundirs.series(tmp_path)
-    got = {labels[3]: v[0] for labels, v in rundirs.metric_series(data, "tokens_used").items()}
-    assert got == {
-        "input": 100,
-        "output": 50,
+    billed = {labels[3]: v[0] for labels, v in rundirs.metric_series(data, "tokens_used").items()}
+    assert billed == {"input": 100, "output": 50}  # sum(tokens_used_total) is what was billed
+    details = {labels[3]: v[0] for labels, v in rundirs.metric_series(data, "token_details").items()}
+    assert details == {
         "cached_input": 40,
         "reasoning": 30,
         "cache_creation_input": 20,
         "audio_input": 7,
         "audio_output": 5,
     }
+    for detail, whole in TOKEN_DETAILS_OF.items():  # each detail is a part of the type it names, never above it
+        assert details[detail] <= billed[whole]
 
 
 @pytest.mark.parametrize("cost, prompt, unpriced", [(0.0, 10, 1), (None, 10, 1), (0.0, 0, 0), (0.002, 10, 0)])

@@ -315,7 +315,7 @@ def test_no_hook_raises_and_the_exposition_stays_valid(sequence):
         asyncio.run(run())
 
         data = rundirs.series(d)
-        load = rundirs.value(data, "current_load")
+        load = rundirs.total(data, "current_load")
         assert load == lg.inflight() >= 0
         text = rundirs.exposition(d)
         assert_labels_valid(text)
@@ -330,7 +330,7 @@ AMOUNT_FIELDS = {
     "completion_tokens": ("tokens_used", {"token_type": "output"}),
     "response_cost": ("spend_usd", {}),
     "attempted_retries": ("retries", {}),
-    "cached_tokens": ("tokens_used", {"token_type": "cached_input"}),
+    "cached_tokens": ("token_details", {"detail": "cached_input"}),
 }
 
 
@@ -430,8 +430,9 @@ def test_every_litellm_exception_through_the_failure_hook(tmp_path, name):
     errors = rundirs.metric_series(data, "errors")
     assert len(errors) == 1
     (labels,) = errors
-    assert labels[3] == expected
-    assert re.fullmatch(r"[45][0-9][0-9]", labels[4])
+    named = rundirs.named("errors", labels)
+    assert named["error_type"] == expected
+    assert re.fullmatch(r"[45][0-9][0-9]", named["status_code"])
     assert rundirs.total(data, "observe_internal_errors") == 0
 
 

@@ -66,11 +66,11 @@ def test_a_success_records_its_request_attempt_tokens_spend_and_headers(tmp_path
     o = obs.success(ev.success_kwargs(call_id="c1", cached_tokens=3))
     recording.success(o, None, True, 0.0, 1000.0)
     got = _records(store.path)
-    assert got[("requests", ("ok", "openai", UNKNOWN, "200"))] == (1.0,)
+    assert got[("requests", ("ok", "openai", UNKNOWN, "chat_completions", "200"))] == (1.0,)
     assert got[("tokens_used", ("openai", "ok", UNKNOWN, "input"))] == (11.0,)
     assert got[("tokens_used", ("openai", "ok", UNKNOWN, "output"))] == (7.0,)
-    assert got[("tokens_used", ("openai", "ok", UNKNOWN, "cached_input"))] == (3.0,)
-    assert {labels[3] for metric, labels in got if metric == "tokens_used"} <= set(TOKEN_TYPES)
+    assert {labels[3] for metric, labels in got if metric == "tokens_used"} == set(TOKEN_TYPES)  # nothing else
+    assert got[("token_details", ("openai", "ok", UNKNOWN, "cached_input"))] == (3.0,)  # a part of input, apart
     assert got[("requests_remaining", ("openai", "ok"))] == (990.0, 1000.0)
     assert [k for k in got if k[0] == "deployment_state"] and not [k for k in got if k[0] == "cache_misses"]
 
@@ -87,10 +87,10 @@ def test_a_failed_request_and_its_retries(tmp_path):
     recording, store = _recording(tmp_path)
     call = Call("c", 10.0, "ok")
     call.groups = {"ok": ["openai", 3]}
-    recording.request_failed("ok", "openai", "t", 503, "service_unavailable", 10.0, 12.5)
+    recording.request_failed("ok", "openai", "t", "embeddings", (), 503, "service_unavailable", 10.0, 12.5)
     recording.retries(call)
     got = _records(store.path)
-    assert got[("requests", ("ok", "openai", "t", "503"))] == (1.0,)
-    assert got[("errors", ("ok", "openai", "t", "service_unavailable", "503"))] == (1.0,)
+    assert got[("requests", ("ok", "openai", "t", "embeddings", "503"))] == (1.0,)
+    assert got[("errors", ("ok", "openai", "t", "embeddings", "service_unavailable", "503"))] == (1.0,)
     assert got[("retries", ("openai", "ok"))] == (2.0,)
-    assert got[("request_duration_seconds", ("ok", "openai"))][-1] == 2.5
+    assert got[("request_duration_seconds", ("ok", "openai", "embeddings"))][-1] == 2.5
