@@ -29,6 +29,8 @@ WORKER_HEALTHCHECK_SECONDS = 60
 STOP_SECONDS = 20.0
 SCRAPE_INTERVAL = "5s"
 # The demo's rules differ from the defaults only here, so an outage fires within a minute or two.
+# callers the demo traffic carries (traffic.py): the Spend dashboard's caller section shows them
+DEMO_ATTRIBUTION = ("end_user", "tags", "metadata.project")
 DEMO_ALERTS = {"high_error_rate": {"for": "30s"}}
 
 
@@ -94,7 +96,12 @@ def proxy_config(api_base: str, metrics_port: int) -> dict:
         "router_settings": {"num_retries": 0},
         "litellm_settings": {"callbacks": ["litellm_observe.proxy_handler"]},
         "general_settings": {"master_key": "os.environ/LITELLM_MASTER_KEY"},
-        "litellm_observe": {"port": metrics_port, "bind_address": "127.0.0.1", "alerts": DEMO_ALERTS},
+        "litellm_observe": {
+            "port": metrics_port,
+            "bind_address": "127.0.0.1",
+            "attribution": list(DEMO_ATTRIBUTION),
+            "alerts": DEMO_ALERTS,
+        },
     }
 
 

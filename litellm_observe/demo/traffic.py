@@ -15,6 +15,11 @@ from .stack import MODELS
 TIMEOUT_SECONDS = 30.0
 STREAM_SHARE = 0.4
 PAUSE_SECONDS = (0.05, 0.6)
+# who calls (the demo turns caller attribution on: stack.DEMO_ATTRIBUTION): customers in the request's `user`
+# field, an application as tags, a project in the request metadata; a few big callers and a long tail
+CUSTOMERS = (("acme", 6), ("globex", 3), ("initech", 1))
+APPLICATIONS = (("support-bot", 5), ("nightly-batch", 2), ("evals", 1))
+PROJECTS = ("atlas", "orion")
 
 
 class Traffic:
@@ -47,12 +52,24 @@ class Traffic:
                     model = self._rng.choices(MODELS, weights)[0]
                     stream = self._rng.random() < STREAM_SHARE
                     pause = self._rng.uniform(*PAUSE_SECONDS)
-                self._count(self._send(client, model.name, stream))
+                    caller = {
+                        "user": self._pick(CUSTOMERS),
+                        "metadata": {"tags": [self._pick(APPLICATIONS)], "project": self._rng.choice(PROJECTS)},
+                    }
+                self._count(self._send(client, model.name, stream, caller))
                 self.stop.wait(pause)
 
-    def _send(self, client: httpx.Client, model: str, stream: bool) -> str:
+    def _pick(self, weighted: tuple[tuple[str, int], ...]) -> str:
+        return self._rng.choices([name for name, _ in weighted], [w for _, w in weighted])[0]
+
+    def _send(self, client: httpx.Client, model: str, stream: bool, caller: dict) -> str:
         body = json.dumps(
-            {"model": model, "stream": stream, "messages": [{"role": "user", "content": "Say hello to the demo."}]}
+            {
+                "model": model,
+                "stream": stream,
+                "messages": [{"role": "user", "content": "Say hello to the demo."}],
+                **caller,
+            }
         )
         try:
             if stream:

@@ -37,7 +37,7 @@ _FIELDS = {"key_alias": "user_api_key_alias", "user": "user_api_key_user_id", "e
 _MISSING: tuple[object, ...] = (None,)
 
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+")  # also an address cut short by the label length
-_HEX = re.compile(r"[0-9a-fA-F]{32,}")
+_HEX = re.compile(r"[0-9a-fA-F]{40,}")  # SHA-1 and longer: LiteLLM hashes keys with SHA-256 (64)
 _PRODUCT_VERSION = re.compile(r"[A-Za-z][\w.+-]*/\d+(?:\.\d+)+")  # python-requests/2.31.0, Mozilla/5.0
 _SECRET_PREFIXES = ("sk-", "sk_", "bearer ", "basic ", "eyj")  # LiteLLM/OpenAI keys, auth headers, JWTs
 _AGENT_PREFIXES = ("user-agent:", "mozilla/")

@@ -118,7 +118,11 @@ def test_outage_fires_the_alert_and_closing_the_terminal_cleans_up(tmp_path):
             assert total(text, "requests", model=model.name, status_code="200") > 0
         assert total(text, "requests", model=stack.OUTAGE.name, status_code="500") > 0
         assert total(text, "spend_usd") > 0
-        assert total(text, "tokens_used", token_type="reasoning") > 0
+        assert total(text, "token_details", detail="reasoning") > 0
+        # the demo's callers are attributed (the sums are proven where traffic stops: test_cardinality.py)
+        assert total(text, "caller_requests", dimension="end_user", caller="acme") > 0
+        assert total(text, "caller_spend_usd", dimension="tags", caller="support-bot") > 0
+        assert total(text, "caller_requests", dimension="metadata.project", caller="atlas") > 0
         # the live summary shows the alert too
         demo.wait_for(r'firing: LitellmHighErrorRate\{provider="mistral"\}', 30)
         assert re.search(r"\d+\.\d req/s \(200 \d", demo.text)

@@ -50,6 +50,17 @@ GROUPS = {
     "transcribe-ok": "fake-ok",
 }
 N = 3  # requests per case
+# a group's prefix -> the endpoint its clients call
+ENDPOINT_OF = {
+    "chat": "chat_completions",
+    "text": "text_completions",
+    "embed": "embeddings",
+    "resp": "responses",
+    "msg": "messages",
+    "image": "images",
+    "speech": "audio_speech",
+    "transcribe": "audio_transcriptions",
+}
 
 
 def _config(api_base: str, port: int) -> dict:
@@ -287,5 +298,12 @@ def test_every_endpoint_and_every_ending_is_counted_once(upstream, tmp_path):
             assert failed_attempts[group] == n, f"{group}: {failed_attempts[group]} failed attempts of {n}"
     for group in ("chat-ok", "text-ok", "embed-ok", "resp-ok", "msg-ok"):
         assert tokens[group] == PROMPT_TOKENS * sent[group], f"{group}: {tokens[group]} input tokens"
-    assert total(text, "current_load") == 0
+    # what each client called, whatever the upstream API behind it (/v1/messages goes through Responses)
+    for group in GROUPS:
+        called = ENDPOINT_OF[group.split("-", 1)[0]]
+        counted = _by_model(text, "requests", endpoint=called)[group]
+        assert counted == sent[group], f"{group}: {counted} of {sent[group]} requests counted as {called}"
+        assert _by_model(text, "errors", endpoint=called)[group] == errors[group]
+    loads = {dict(labels)["endpoint"]: v for (n, labels), v in samples(text).items() if n == "litellm_current_load"}
+    assert loads and set(loads.values()) == {0.0} and set(loads) <= set(ENDPOINT_OF.values())
     assert total(text, "observe_internal_errors") == 0

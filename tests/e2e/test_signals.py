@@ -198,17 +198,20 @@ def test_a_blocked_request_makes_no_upstream_attempt(sent):
 def test_tokens_by_type_and_unpriced_calls(sent):
     text = sent["text"]
     details = RICH_USAGE["prompt_tokens_details"], RICH_USAGE["completion_tokens_details"]
+    billed = {"input": RICH_USAGE["prompt_tokens"], "output": RICH_USAGE["completion_tokens"]}
     expected = {
-        "input": RICH_USAGE["prompt_tokens"],
-        "output": RICH_USAGE["completion_tokens"],
         "cached_input": details[0]["cached_tokens"],
         "audio_input": details[0]["audio_tokens"],
         "reasoning": details[1]["reasoning_tokens"],
         "audio_output": details[1]["audio_tokens"],
         "cache_creation_input": RICH_USAGE["cache_creation_input_tokens"],
     }
-    got = {t: total(text, "tokens_used", model="rich", token_type=t) for t in expected}
-    assert got == {t: N_RICH * n for t, n in expected.items()}
+    got = {t: total(text, "tokens_used", model="rich", token_type=t) for t in billed}
+    assert got == {t: N_RICH * n for t, n in billed.items()}
+    # the first query anyone writes is what was billed: prompt plus completion, no detail counted twice
+    assert total(text, "tokens_used", model="rich") == N_RICH * sum(billed.values())
+    got = {d: total(text, "token_details", model="rich", detail=d) for d in expected}
+    assert got == {d: N_RICH * n for d, n in expected.items()}
     assert total(text, "unpriced_requests", model="free") == N_FREE
     assert total(text, "unpriced_requests") == N_FREE
 

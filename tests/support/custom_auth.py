@@ -1,5 +1,6 @@
 """A custom auth for the cardinality and signals tests: `sk-team-<n>` keys belong to team `team-<n>`;
-`sk-budget` carries team, key, user and end-user budgets (BUDGETS).
+`sk-budget` carries team, key, user and end-user budgets (BUDGETS); `sk-alias-<name>` is a key with alias `<name>`
+whose user's id is an e-mail address (`<name>@example.com`: attribution must never show it).
 
 There is no database here, so this is the only way to have many teams. Copied next
 to the proxy's config.yaml and named in `general_settings.custom_auth`.
@@ -34,6 +35,9 @@ KEY_RESET_AT = (datetime.now(UTC) + timedelta(hours=KEY_RESET_HOURS)).replace(mi
 async def user_api_key_auth(request, api_key: str) -> UserAPIKeyAuth:
     if api_key == "sk-budget":
         return UserAPIKeyAuth(api_key=api_key, budget_reset_at=KEY_RESET_AT, **BUDGETS)
+    if api_key.startswith("sk-alias-"):
+        name = api_key[len("sk-alias-") :]
+        return UserAPIKeyAuth(api_key=api_key, key_alias=name, user_id=f"{name}@example.com")
     if api_key.startswith("sk-team-"):
         team = "team-" + api_key[len("sk-team-") :]
         return UserAPIKeyAuth(api_key=api_key, team_id=team, team_alias=team)

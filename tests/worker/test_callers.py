@@ -73,7 +73,19 @@ PRIVATE = [
     "python-requests/2.31.0",
     "User-Agent: curl/8.5.0",
 ]
-PUBLIC = ["batch-jobs", "user-1", "customer-7", "team@", "v1.2", "nightly", "atlas", "1234", "a.b", "default_user_id"]
+PUBLIC = [
+    "2f1c9a6e4b8d4f0e9a7c3b5d1e6f8a2c",  # a UUID's hex: a customer id, not a key hash (40 hex digits and more)
+    "batch-jobs",
+    "user-1",
+    "customer-7",
+    "team@",
+    "v1.2",
+    "nightly",
+    "atlas",
+    "1234",
+    "a.b",
+    "default_user_id",
+]
 
 
 def test_private_looking_values():
@@ -97,7 +109,7 @@ def test_the_labeller_shows_a_private_value_as_redacted_and_it_takes_no_cap_room
 
 EMAILS = st.emails().map(str)
 IPS = st.one_of(st.ip_addresses(v=4), st.ip_addresses(v=6)).map(str)
-KEYS = st.text("0123456789abcdefABCDEF", min_size=32, max_size=64) | st.text(min_size=1, max_size=40).map(
+KEYS = st.text("0123456789abcdefABCDEF", min_size=40, max_size=64) | st.text(min_size=1, max_size=40).map(
     lambda s: "sk-" + s
 )
 
