@@ -12,6 +12,7 @@ median of --rounds rounds.
     python benchmarks/bench_events.py            # 20,000 success + 5,000 failure requests per round
     python benchmarks/bench_events.py --quick    # tiny sizes (smoke test)
     python benchmarks/bench_events.py --baseline 63bccb3   # also that revision of ours, side by side
+    python benchmarks/bench_events.py --attribution key_alias,user,end_user,tags   # ours with callers on
 
 Prints a table and exits 0; it asserts nothing about timings.
 """
@@ -50,8 +51,10 @@ def _make_logger(name: str, run_dir: str):
         from litellm_observe import settings as settings_mod
         from tests.support.payloads.synthetic import MODEL_NAMES
 
+        dimensions = os.environ.get("BENCH_ATTRIBUTION")  # --attribution (ours only: a baseline may predate it)
+        section = {"attribution": dimensions.split(",")} if dimensions and name == "ours" else {}
         return logger_class()(
-            settings_mod.load(environ={}, section={}),
+            settings_mod.load(environ={}, section=section),
             run_directory=run_dir,
             model_names=lambda: list(MODEL_NAMES),
             caching_on=lambda: True,
@@ -162,8 +165,11 @@ def main(argv=None) -> int:
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--baseline", metavar="REF", help="also measure ours as of this git revision (before/after)")
     p.add_argument("--repeat", type=int, default=3, help="runs of each version with --baseline, alternated")
+    p.add_argument("--attribution", metavar="DIMS", help="ours with these caller dimensions on (comma-separated)")
     p.add_argument("--child", choices=LOGGERS + ("baseline",), help=argparse.SUPPRESS)
     args = p.parse_args(argv)
+    if args.attribution:
+        os.environ["BENCH_ATTRIBUTION"] = args.attribution  # the children inherit it
     if args.quick:
         args.success, args.failure, args.warmup, args.rounds, args.repeat = 300, 100, 100, 1, 1
     if args.child:
