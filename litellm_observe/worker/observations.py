@@ -19,7 +19,8 @@ itself does not, and is checked by type checkers the same way.
 
 Over 300 lines for a reason: this file is the payload contract, every field read from LiteLLM's hook
 arguments in one place (budget resets' fields too, worker/budgets.py); splitting it would split the
-contract.
+contract. Two readers it calls keep their own tables: endpoints.py (the route and call type -> endpoint) and
+callers.py (the request metadata's caller fields, only for the dimensions a proxy turned on).
 """
 
 from __future__ import annotations

@@ -39,12 +39,13 @@ def test_every_field_the_logger_reads_is_there(upstream, tmp_path):
     with proxy:
         statuses = [
             proxy.chat("ok", "plain"),
+            proxy.chat("ok", "tagged", extra={"user": "customer-1", "metadata": {"tags": ["t1"], "project": "atlas"}}),
             proxy.chat("ok", "streamed", stream=True),
             proxy.chat("bad500", "fails"),
             proxy.chat("flaky", "retried"),
             proxy.chat("primary", "falls back"),
         ]
-        assert statuses.count(200) >= 3 and 500 in statuses
+        assert statuses.count(200) >= 4 and 500 in statuses
         wait_until(
             lambda: (
                 capture.exists()

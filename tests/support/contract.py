@@ -18,7 +18,8 @@ STR = ("str",)
 
 # hook -> argument name -> {path: accepted type names}
 REQUIRED: dict[str, dict[str, dict[str, tuple[str, ...]]]] = {
-    "async_pre_call_hook": {"data": {"litellm_call_id": STR, "model": STR}},
+    # the route the client called decides the endpoint label (worker/endpoints.py)
+    "async_pre_call_hook": {"data": {"litellm_call_id": STR, "model": STR, "metadata.user_api_key_request_route": STR}},
     "log_pre_api_call": {"kwargs": {"litellm_call_id": STR, "custom_llm_provider": STR}},
     "async_log_success_event": {
         "kwargs": {
@@ -32,6 +33,8 @@ REQUIRED: dict[str, dict[str, dict[str, tuple[str, ...]]]] = {
             "standard_logging_object.endTime": NUM,
             "standard_logging_object.completionStartTime": NUM,
             "standard_logging_object.metadata": ("dict",),
+            "standard_logging_object.metadata.user_api_key_request_route": STR,
+            "standard_logging_object.call_type": STR,
             "standard_logging_object.hidden_params": ("dict",),
             "litellm_params.metadata.model_group": STR,
         }
@@ -67,10 +70,30 @@ OPTIONAL: dict[str, dict[str, dict[str, tuple[str, ...]]]] = {
             "standard_logging_object.hidden_params.additional_headers.x_ratelimit_limit_tokens": ("int", "str"),
             "litellm_params.metadata.original_model_group": STR,
             "litellm_params.metadata.attempted_retries": ("int",),
+            # caller attribution (worker/callers.py)
+            "litellm_params.metadata.user_api_key_alias": STR,
+            "litellm_params.metadata.user_api_key_user_id": STR,
+            "litellm_params.metadata.user_api_key_end_user_id": STR,
+            "litellm_params.metadata.tags": ("list",),
+            "litellm_params.metadata.requester_metadata": ("dict",),
+        }
+    },
+    "async_pre_call_hook": {
+        "data": {
+            "metadata.user_api_key_alias": STR,
+            "metadata.user_api_key_user_id": STR,
+            "metadata.user_api_key_end_user_id": STR,
+            "metadata.tags": ("list",),
+            "metadata.requester_metadata": ("dict",),
         }
     },
     "async_post_call_failure_hook": {
-        "request_data": {"model": STR, "metadata.attempted_retries": ("int",)},
+        "request_data": {
+            "model": STR,
+            "metadata.attempted_retries": ("int",),
+            "metadata.user_api_key_request_route": STR,
+            "metadata.tags": ("list",),
+        },
         "user_api_key_dict": {"@team_id": STR, "@team_alias": STR},
         "original_exception": {"@llm_provider": STR},
     },
