@@ -92,7 +92,11 @@ def resolve_variables(prom: PrometheusServer, data: dict) -> tuple[dict[str, str
         assert m, variable["query"]
         match, label = interpolate(m.group(1), scope), m.group(2)
         options[variable["name"]] = prom.label_values(label, match)
-        scope[variable["name"]] = all_value(variable, options[variable["name"]])
+        if variable["multi"]:
+            scope[variable["name"]] = all_value(variable, options[variable["name"]])
+        else:  # a single-value variable (the caller dimension): Grafana selects the first option it lists
+            assert options[variable["name"]], f"{variable['name']} lists nothing"
+            scope[variable["name"]] = options[variable["name"]][0]
     return scope, options
 
 
@@ -181,6 +185,8 @@ def _config(api_base: str) -> dict:
         },
     ]
     config["general_settings"]["custom_auth"] = "custom_auth.user_api_key_auth"
+    # the Spend dashboard's caller section: its dimension variable lists these, and shows the first one
+    config["litellm_observe"]["attribution"] = ["key_alias", "end_user", "tags"]
     return config
 
 
@@ -189,6 +195,7 @@ def _signal_jobs(tag: str) -> list[dict]:
     jobs += [dict(model="ok", key="sk-budget", content=f"{tag}budget {i}") for i in range(5)]
     jobs += [dict(model="rich", content=f"{tag}rich {i}") for i in range(3)]
     jobs += [dict(model="free", content=f"{tag}free {i}") for i in range(3)]
+    jobs += [dict(model="ok", key="sk-alias-nightly", content=f"{tag}alias {i}") for i in range(3)]
     return jobs + [dict(model="ok", content=f"{tag}BLOCKME {i}") for i in range(3)]
 
 
@@ -217,7 +224,10 @@ def test_variables_list_the_load(prometheus):
             "ok" in options["model"]
             and "openai" in options["provider"]
             and sorted(options["team"]) == ["budgeted", "unknown"]
+            and "chat_completions" in options["endpoint"]
         )
+        if "dimension" in options:
+            assert options["dimension"] == ["end_user", "key_alias", "tags"], uid
 
 
 def test_every_panel_query_parses_and_returns_data(prometheus):

@@ -131,16 +131,30 @@ def test_every_panel_has_title_description_unit_and_the_datasource_variable():
 def test_template_variables():
     for data in dashboards.build_all(DEFAULT).values():
         variables = {v["name"]: v for v in data["templating"]["list"]}
-        assert list(variables) == ["datasource", "job", "instance", "provider", "model", "team"]
+        callers = ["dimension"] if data["uid"] == "litellm-spend" else []
+        assert list(variables) == ["datasource", "job", "instance", "provider", "model", "team", "endpoint", *callers]
         assert variables["datasource"]["type"] == "datasource"
         assert variables["datasource"]["query"] == "prometheus"
         assert variables["datasource"]["current"]["value"] == "Prometheus"
-        for name in ("job", "instance", "provider", "model", "team"):
+        for name in ("job", "instance", "provider", "model", "team", "endpoint"):
             v = variables[name]
             assert v["multi"] and v["includeAll"] and v["current"]["value"] == ["$__all"], name
             assert v["query"].startswith("label_values(") and v["query"].endswith(f", {name})")
             assert v["datasource"] == {"type": "prometheus", "uid": "${datasource}"}
         assert variables["model"]["allValue"] == ".*" and "allValue" not in variables["job"]
+        if callers:  # one caller dimension at a time: callers of two dimensions do not add up
+            dimension = variables["dimension"]
+            assert not dimension["multi"] and not dimension["includeAll"]
+            assert dimension["query"].startswith("label_values(litellm_caller_spend_usd_total{")
+
+
+def test_every_caller_panel_reads_one_dimension_and_no_token_panel_adds_detail_to_the_billed_tokens():
+    for data in dashboards.build_all(DEFAULT).values():
+        for panel in data["panels"]:
+            for t in panel.get("targets", []):
+                if "litellm_caller_" in t["expr"]:
+                    assert 'dimension="$dimension"' in t["expr"], panel["title"]
+                assert "token_type!~" not in t["expr"] and "token_type=~" not in t["expr"], panel["title"]
 
 
 def test_cache_gauge_thresholds_at_30_and_70_percent():

@@ -82,7 +82,7 @@ def test_slo_windows_follow_the_workbook(default_output):
     assert "(3 * (1 - 0.995))" in got[("1d", "2h", "warning")]
     assert "(1 * (1 - 0.995))" in got[("3d", "6h", "warning")]
     # the same table drives the recording rules: one ratio per window the alerts use
-    records = {r.record for r in rules.recording_rules(settings())}
+    records = {r.record for r in rules.slo_recording_rules(settings())}
     assert records == {
         f"provider:litellm_provider_errors:ratio_rate{w}" for w in ("5m", "30m", "1h", "2h", "6h", "1d", "3d")
     }
@@ -253,3 +253,23 @@ def test_any_valid_thresholds_give_clean_rules_and_matching_cases():
         ]
 
     check()
+
+
+def test_spend_per_caller_is_recorded_per_hour_and_per_day_and_the_runaway_alert_reads_the_raw_counter(
+    default_output,
+):
+    recorded = {r.record: r.expr for r in rules.recording_rules(settings())}
+    for window in ("1h", "1d"):
+        expr = recorded[f"dimension_caller:litellm_caller_spend_usd:increase{window}"]
+        assert expr.strip() == f"sum by (dimension, caller) (increase(litellm_caller_spend_usd_total[{window}]))"
+    (runaway,) = rules_by_name(default_output.files)["LitellmCallerSpendRunaway"]
+    assert "[1d] offset 1h" in runaway["expr"] and "dimension_caller:" not in runaway["expr"]
+    assert "> 10 *" in runaway["expr"] and "> 5" in runaway["expr"]
+
+
+def test_latency_is_judged_per_endpoint_and_retries_over_every_endpoint(default_output):
+    by_name = rules_by_name(default_output.files)
+    (latency,) = by_name["LitellmHighP99Latency"]
+    assert "by (model, endpoint, le)" in latency["expr"]
+    (retries,) = by_name["LitellmRetryStorm"]
+    assert "endpoint" not in retries["expr"]

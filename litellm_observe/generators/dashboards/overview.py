@@ -28,7 +28,6 @@ from .promql import RATE_WINDOW, Queries
 
 UID = "litellm-overview"
 TITLE = "Overview"
-INPUT_OUTPUT = 'token_type=~"input|output"'  # cached_input is a share of input, not extra
 TODAY = "now/d"  # Grafana's relative time "today so far": $__range then runs from midnight
 DESCRIPTION = "Traffic, errors, latency, tokens, spend, cache, fallbacks and load of the LiteLLM proxy fleet."
 
@@ -56,6 +55,13 @@ def build(options: Inputs):
                     "Requests by provider",
                     "How many client requests per second go to each provider?",
                     [p.target(q.rate(REQUESTS, ("provider",)), "{{provider}}")],
+                    "reqps",
+                    stacked=True,
+                ),
+                p.timeseries(
+                    "Requests by endpoint",
+                    "How many client requests per second call each API (chat completions, embeddings, ...)?",
+                    [p.target(q.rate(REQUESTS, ("endpoint",)), "{{endpoint}}")],
                     "reqps",
                     stacked=True,
                 ),
@@ -96,7 +102,7 @@ def build(options: Inputs):
                 p.timeseries(
                     "Token throughput",
                     "How many input and output tokens per hour does the fleet bill?",
-                    [p.target(f"3600 * {q.rate(TOKENS_USED, ('token_type',), (INPUT_OUTPUT,))}", "{{token_type}}")],
+                    [p.target(f"3600 * {q.rate(TOKENS_USED, ('token_type',))}", "{{token_type}}")],
                     "suffix: tokens/h",
                 ),
             ],
@@ -135,9 +141,10 @@ def build(options: Inputs):
                 ),
                 p.timeseries(
                     "Requests in flight",
-                    "How many client requests is the fleet handling right now?",
-                    [p.target(q.gauge(CURRENT_LOAD), "in flight")],
+                    "How many client requests is the fleet handling right now, per endpoint?",
+                    [p.target(q.gauge(CURRENT_LOAD, ("endpoint",)), "{{endpoint}}")],
                     "short",
+                    stacked=True,
                 ),
             ],
             [

@@ -12,9 +12,9 @@ import string
 import attr
 from grafanalib import core as g
 
-from ...catalogue import BUILD_INFO, REQUESTS, Metric
+from ...catalogue import BUILD_INFO, CALLER_SPEND, REQUESTS, Metric
 from .options import Inputs
-from .promql import LABEL_VARIABLES, Queries
+from .promql import CALLER_VARIABLE, LABEL_VARIABLES, Queries
 
 DATASOURCE = {"type": "prometheus", "uid": "${datasource}"}
 SCHEMA_VERSION = 37  # Grafana 9.x; newer Grafana migrates it on load
@@ -197,6 +197,7 @@ class Variable:
     label = attr.ib()
     query = attr.ib()
     all_value = attr.ib(default=None)
+    single = attr.ib(default=False)  # one value at a time, no All (the caller dimension)
 
     def to_json_data(self) -> dict:
         return {
@@ -206,11 +207,11 @@ class Variable:
             "datasource": DATASOURCE,
             "query": self.query,
             "refresh": g.REFRESH_ON_TIME_RANGE_CHANGE,
-            "includeAll": True,
-            "multi": True,
+            "includeAll": not self.single,
+            "multi": not self.single,
             "allValue": self.all_value,
             "sort": g.SORT_ALPHA_ASC,
-            "current": {"selected": True, "text": ["All"], "value": ["$__all"]},
+            "current": {} if self.single else {"selected": True, "text": ["All"], "value": ["$__all"]},
             "options": [],
             "hide": 0,
             "regex": "",
@@ -237,12 +238,16 @@ class DatasourceVariable:
         }
 
 
-def variables(q: Queries) -> list:
-    """datasource, job, instance, provider, model, team: each narrows the next.
+def variables(q: Queries, callers: bool = False) -> list:
+    """datasource, job, instance, provider, model, team, endpoint: each narrows the next; with `callers`,
+    the caller dimension too.
 
     job and instance list the targets that export our build info, and All means exactly
-    those (so `up` and `scrape_*` panels show only this exporter). provider, model and team
-    use `.*` for All: a series whose value is not (yet) in the list still counts.
+    those (so `up` and `scrape_*` panels show only this exporter). provider, model, team and
+    endpoint use `.*` for All: a series whose value is not (yet) in the list still counts. The
+    caller dimension is one value at a time (the first one listed when the dashboard opens): the
+    callers of one dimension add up to the fleet, two dimensions together would not; with no
+    dimension turned on it lists nothing and the caller panels show no data.
     """
     out = [
         DatasourceVariable(q.options.dashboards.datasource),
@@ -252,10 +257,17 @@ def variables(q: Queries) -> list:
     for label in LABEL_VARIABLES:
         source = q.variable_source(REQUESTS, ("job", "instance"))
         out.append(Variable(label, label.capitalize(), f"label_values({source}, {label})", all_value=".*"))
+    if callers:
+        source = q.variable_source(CALLER_SPEND, ("job", "instance"))
+        out.append(
+            Variable(CALLER_VARIABLE, "Caller dimension", f"label_values({source}, {CALLER_VARIABLE})", single=True)
+        )
     return out
 
 
-def dashboard(options: Inputs, uid: str, title: str, description: str, rows: list[list[g.Panel]]) -> g.Dashboard:
+def dashboard(
+    options: Inputs, uid: str, title: str, description: str, rows: list[list[g.Panel]], callers: bool = False
+) -> g.Dashboard:
     d = options.dashboards
     return g.Dashboard(
         uid=uid,
@@ -267,6 +279,6 @@ def dashboard(options: Inputs, uid: str, title: str, description: str, rows: lis
         time=g.Time("now-6h", "now"),
         graphTooltip=g.GRAPH_TOOLTIP_MODE_SHARED_CROSSHAIR,
         schemaVersion=SCHEMA_VERSION,
-        templating=g.Templating(variables(Queries(options))),
+        templating=g.Templating(variables(Queries(options), callers)),
         panels=grid(rows),
     ).auto_panel_ids()

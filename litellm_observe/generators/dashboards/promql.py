@@ -19,7 +19,9 @@ from .options import Inputs
 RATE_WINDOW = "$__rate_interval"
 RANGE_WINDOW = "$__range"
 TARGET_VARIABLES = ("job", "instance")  # labels Prometheus adds to every scraped series
-LABEL_VARIABLES = ("provider", "model", "team")  # catalogue labels the dashboards filter by
+LABEL_VARIABLES = ("provider", "model", "team", "endpoint")  # catalogue labels the dashboards filter by
+# the caller families' dimension: one at a time (callers of two dimensions never add up), on the Spend dashboard
+CALLER_VARIABLE = "dimension"
 
 
 @dataclass(frozen=True)
@@ -35,7 +37,8 @@ class Queries:
 
     def _variables(self, labels: tuple[str, ...]) -> list[str]:
         parts = [f'{v}=~"${v}"' for v in TARGET_VARIABLES]
-        return parts + [f'{v}=~"${v}"' for v in LABEL_VARIABLES if v in labels]
+        parts += [f'{v}=~"${v}"' for v in LABEL_VARIABLES if v in labels]
+        return parts + [f'{CALLER_VARIABLE}="${CALLER_VARIABLE}"'] if CALLER_VARIABLE in labels else parts
 
     def series(self, m: Metric, suffix: str = "", extra: tuple[str, ...] = ()) -> str:
         """`<sample name>{filters}` for catalogue metric `m`; suffix picks a histogram series."""

@@ -7,7 +7,11 @@ from ...catalogue import (
     BUDGET_REMAINING,
     BUDGET_RESET,
     BUDGET_RESETS,
+    CALLER_REQUESTS,
+    CALLER_SPEND,
+    CALLER_TOKENS,
     SPEND_USD,
+    TOKEN_DETAILS,
     TOKENS_USED,
     UNPRICED_REQUESTS,
 )
@@ -19,11 +23,12 @@ UID = "litellm-spend"
 TITLE = "Spend & budgets"
 DESCRIPTION = (
     "Spend in US dollars as LiteLLM prices it, tokens by team and type, unpriced traffic, top spenders, "
-    "budgets left and budget resets."
+    "spend and errors by caller (with attribution on), budgets left and budget resets."
 )
 BUDGET = ("entity_type", "entity")
-DETAIL = 'token_type!~"input|output"'  # shares of input or output (cached, reasoning, audio): never stacked on them
 TOP = 10
+FAILED = 'status_code!="200"'  # a request's status is 200 or a 4xx/5xx (README: status_code)
+TAGS_NOTE = "With tags, a request counts under each of its tags."
 
 
 def _per_hour(expr: str) -> str:
@@ -59,12 +64,7 @@ def build(options: Inputs):
             p.timeseries(
                 "Tokens by team",
                 "How many input and output tokens per hour does each team use?",
-                [
-                    p.target(
-                        _per_hour(q.rate(TOKENS_USED, ("team", "token_type"), ('token_type=~"input|output"',))),
-                        "{{team}} {{token_type}}",
-                    )
-                ],
+                [p.target(_per_hour(q.rate(TOKENS_USED, ("team", "token_type"))), "{{team}} {{token_type}}")],
                 "suffix: tokens/h",
                 stacked=True,
             ),
@@ -82,12 +82,8 @@ def build(options: Inputs):
             p.timeseries(
                 "Token detail by model",
                 "Of those tokens, how many per hour were cached or cache-creation input, reasoning or audio? "
-                "Each is a share of input or output, not extra.",
-                [
-                    p.target(
-                        _per_hour(q.rate(TOKENS_USED, ("model", "token_type"), (DETAIL,))), "{{model}} {{token_type}}"
-                    )
-                ],
+                "Each is a part of input or output, not extra.",
+                [p.target(_per_hour(q.rate(TOKEN_DETAILS, ("model", "detail"))), "{{model}} {{detail}}")],
                 "suffix: tokens/h",
             ),
             p.timeseries(
@@ -100,6 +96,7 @@ def build(options: Inputs):
             ),
         ]
     )
+    rows += _callers(q)
     rows.append(
         [
             p.table(
@@ -130,4 +127,57 @@ def build(options: Inputs):
             ),
         ]
     )
-    return p.dashboard(options, UID, TITLE, DESCRIPTION, rows)
+    return p.dashboard(options, UID, TITLE, DESCRIPTION, rows, callers=True)
+
+
+def _callers(q: Queries) -> list[list]:
+    """The caller section: the dimension chosen with the `dimension` variable (attribution setting; empty
+    without it)."""
+    by_caller = ("caller",)
+    return [
+        [
+            p.table(
+                f"Top {TOP} callers by spend",
+                f"Which {TOP} callers of the chosen dimension spent most in this time range? " + TAGS_NOTE,
+                f"topk({TOP}, {q.increase(CALLER_SPEND, by_caller)})",
+                "currencyUSD",
+                "spend",
+            ),
+            p.timeseries(
+                "Spend rate by caller (USD per hour)",
+                "How many US dollars per hour does each of the top callers spend? " + TAGS_NOTE,
+                [p.target(f"topk({TOP}, {_per_hour(q.rate(CALLER_SPEND, by_caller))})", "{{caller}}")],
+                "currencyUSD",
+            ),
+        ],
+        [
+            p.timeseries(
+                "Requests by caller",
+                "How many client requests per second does each of the top callers send?",
+                [p.target(f"topk({TOP}, {q.rate(CALLER_REQUESTS, by_caller)})", "{{caller}}")],
+                "reqps",
+            ),
+            p.timeseries(
+                "Error share by caller",
+                "What share of each caller's requests failed (a 4xx or 5xx answer)?",
+                [
+                    p.target(
+                        f"100 * {q.rate(CALLER_REQUESTS, by_caller, (FAILED,))} / {q.rate(CALLER_REQUESTS, by_caller)}",
+                        "{{caller}}",
+                    )
+                ],
+                "percent",
+            ),
+            p.timeseries(
+                "Billed tokens by caller",
+                "How many input and output tokens per hour does each of the top callers use?",
+                [
+                    p.target(
+                        f"topk({TOP}, {_per_hour(q.rate(CALLER_TOKENS, ('caller', 'token_type')))})",
+                        "{{caller}} {{token_type}}",
+                    )
+                ],
+                "suffix: tokens/h",
+            ),
+        ],
+    ]

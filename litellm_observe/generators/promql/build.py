@@ -84,9 +84,10 @@ class Scope:
         """The per-second rate of `series`, summed over replicas by `labels`."""
         return aggregate("sum", labels, f"rate({self.select(series, *matchers)}[{window}])")
 
-    def sum_increase(self, series: str, labels: Iterable[str], window: str, *matchers: str) -> str:
-        """How much `series` grew over `window`, summed over replicas by `labels`."""
-        return aggregate("sum", labels, f"increase({self.select(series, *matchers)}[{window}])")
+    def sum_increase(self, series: str, labels: Iterable[str], window: str, *matchers: str, offset: str = "") -> str:
+        """How much `series` grew over `window` (ending `offset` ago), summed over replicas by `labels`."""
+        shift = f" offset {offset}" if offset else ""
+        return aggregate("sum", labels, f"increase({self.select(series, *matchers)}[{window}]{shift})")
 
     def quantile(self, phi: float, histogram: Metric, labels: Iterable[str], window: str, *matchers: str) -> str:
         """The phi-quantile of `histogram` over `window`, its buckets summed over replicas by `labels`

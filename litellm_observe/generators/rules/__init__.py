@@ -8,7 +8,7 @@ The alerts are those of the registry (alerts.ALERTS), in its order; the options 
 
 from __future__ import annotations
 
-from . import alerts, runbooks, slo, unit_tests
+from . import alerts, callers, runbooks, slo, unit_tests
 from .alerts import Inputs
 from .model import Recording, Spec
 from .yamlout import dump
@@ -19,17 +19,27 @@ TESTS_DIR = "alerts/tests"
 RUNBOOKS = "docs/runbooks.md"
 KUBERNETES_FILE = "alerts/kubernetes/litellm-prometheusrule.yaml"
 RECORDING_GROUP = "litellm-observe-slo.rules"
+CALLER_GROUP = callers.GROUP
 ALERT_GROUPS = ("litellm-observe.alerts", "litellm-observe-slo.alerts")
 
 
-def recording_rules(options: Inputs) -> list[Recording]:
+def slo_recording_rules(options: Inputs) -> list[Recording]:
     """The SLO's error ratios, one per window its burn-rate pairs use."""
     return slo.recording_rules(alerts.scope(options), alerts.objective(slo.Objective, options.alerts))
 
 
+def recording_rules(options: Inputs) -> list[Recording]:
+    """Every recording rule: the SLO's, then spend per caller."""
+    return slo_recording_rules(options) + callers.recording_rules(alerts.scope(options))
+
+
 def recording_groups(options: Inputs) -> list[dict]:
+    def rules(recorded: list[Recording]) -> list[dict]:
+        return [{"record": r.record, "expr": r.expr} for r in recorded]
+
     return [
-        {"name": RECORDING_GROUP, "rules": [{"record": r.record, "expr": r.expr} for r in recording_rules(options)]}
+        {"name": RECORDING_GROUP, "rules": rules(slo_recording_rules(options))},
+        {"name": CALLER_GROUP, "rules": rules(callers.recording_rules(alerts.scope(options)))},
     ]
 
 
@@ -55,7 +65,7 @@ def outputs(options: Inputs, kubernetes: bool = False) -> dict[str, str]:
     specs = alerts.specs(options)
     recording, alerting = recording_groups(options), alert_groups(specs)
     rule_files = [RULES_FILE.split("/")[-1], ALERTS_FILE.split("/")[-1]]
-    order = [RECORDING_GROUP, *ALERT_GROUPS]
+    order = [RECORDING_GROUP, CALLER_GROUP, *ALERT_GROUPS]
     files = {
         RULES_FILE: dump({"groups": recording}),
         ALERTS_FILE: dump({"groups": alerting}),
@@ -67,6 +77,10 @@ def outputs(options: Inputs, kubernetes: bool = False) -> dict[str, str]:
     for step, case in cases.items():
         name = "recording-rules.yaml" if step == 1 else f"recording-rules-{step}m-steps.yaml"
         files[f"{TESTS_DIR}/{name}"] = dump(unit_tests.recording_tests(case, rule_files, order))
+    caller_case = callers.recording_case(alerts.scope(options), alerts.base_labels(options))
+    files[f"{TESTS_DIR}/recording-rules-callers.yaml"] = dump(
+        unit_tests.recording_tests(caller_case, rule_files, order)
+    )
     for spec in specs:
         files[f"{TESTS_DIR}/{unit_tests.file_name(spec.name)}"] = dump(unit_tests.alert_tests(spec, rule_files, order))
     if kubernetes:

@@ -28,7 +28,7 @@ from ...settings import Settings
 from .. import fields
 from ..promql import selectors
 from ..promql.build import Scope
-from . import budgets, cost, deployments, health, proxy, slo, upstream, workers
+from . import budgets, callers, cost, deployments, health, proxy, slo, upstream, workers
 from .context import Context, Declaration
 from .model import Spec
 
@@ -36,6 +36,7 @@ ALERTS: tuple[Declaration, ...] = (
     *upstream.ALERTS,
     *deployments.ALERTS,
     *cost.ALERTS,
+    *callers.ALERTS,
     *budgets.ALERTS,
     *proxy.ALERTS,
     *workers.ALERTS,

@@ -204,9 +204,16 @@ def rate_limit_headroom(c: Context[RateLimitHeadroom, None]) -> Spec:
 
 
 def histogram_cases(
-    c: Context, alert: Alert, histogram: Metric, threshold: float, quantile: float, by: dict[str, str]
+    c: Context,
+    alert: Alert,
+    histogram: Metric,
+    threshold: float,
+    quantile: float,
+    by: dict[str, str],
+    extra: dict[str, str] | None = None,
 ) -> tuple[Case, ...]:
-    """All observations in the bucket above the threshold (fires), or in the one ending at it (does not)."""
+    """All observations in the bucket above the threshold (fires), or in the one ending at it (does not);
+    `extra`: more labels of the input series (an endpoint)."""
     buckets = histogram.buckets
     upper = buckets[buckets.index(threshold) + 1]
     bucket, base = c.scope.sample(histogram), c.base
@@ -216,7 +223,7 @@ def histogram_cases(
         for le in (threshold, upper, float("inf")):
             count = 60 if le >= le_with_all else 0
             le_text = "+Inf" if le == float("inf") else repr(le)
-            out.append((series(bucket, {**base, **MODEL, "le": le_text}), counter(count, 40)))
+            out.append((series(bucket, {**base, **MODEL, **(extra or {}), "le": le_text}), counter(count, 40)))
         return out
 
     # histogram_quantile interpolates linearly inside the bucket
@@ -230,23 +237,45 @@ def histogram_cases(
 def high_p99_latency(c: Context[HighP99Latency, None]) -> Spec:
     g, q = c.group, c.scope
     alert = c.alert(
-        f"{q.quantile(0.99, REQUEST_DURATION, ('model', 'le'), RATE)}\n> {fmt(g.seconds)}\n",
+        f"{q.quantile(0.99, REQUEST_DURATION, ('model', 'endpoint', 'le'), RATE)}\n> {fmt(g.seconds)}\n",
         g.for_,
         g.severity,
         "Client requests to a model are slow.",
-        "The p99 end-to-end latency of model {model} is {value} over the last 5 minutes.",
+        "The p99 end-to-end latency of model {model} on {endpoint} is {value} over the last 5 minutes.",
         SECONDS,
         meaning=(
-            f"More than 1 % of client requests to this model group took over {fmt(g.seconds)} s "
-            "end to end, retries and fallbacks included."
+            f"More than 1 % of client requests to this model group, on this endpoint, took over {fmt(g.seconds)} s "
+            "end to end, retries and fallbacks included. Per endpoint: an embedding and a chat completion of one "
+            "model differ in latency by orders of magnitude, so a p99 over both would describe neither."
         ),
-        confirm=q.quantile(0.99, REQUEST_DURATION, ("model", "provider", "le"), RATE),
+        confirm=q.quantile(0.99, REQUEST_DURATION, ("model", "endpoint", "provider", "le"), RATE),
         action=(
             "Split by provider to find the slow deployment; compare with provider latency and time to first "
             "token; look for retries (LitellmRetryStorm) and fallbacks adding time; check request sizes."
         ),
     )
-    return Spec((alert,), histogram_cases(c, alert, REQUEST_DURATION, g.seconds, 0.99, {"model": "gpt-4o"}))
+    chat = {"endpoint": "chat_completions"}
+    return Spec(
+        (alert,),
+        histogram_cases(c, alert, REQUEST_DURATION, g.seconds, 0.99, {"model": "gpt-4o", **chat}, chat)
+        + (_slow_beside_fast(c, alert, g.seconds),),
+    )
+
+
+def _slow_beside_fast(c: Context[HighP99Latency, None], alert: Alert, threshold: float) -> Case:
+    """Per endpoint: chat completions all slower than the threshold fire, though 99x as many embeddings of the
+    same model answer fast (over both endpoints together, the p99 would be an embedding's)."""
+    buckets = REQUEST_DURATION.buckets
+    upper = buckets[buckets.index(threshold) + 1]
+    bucket = c.scope.sample(REQUEST_DURATION)
+    out = []
+    for endpoint, per_minute, le_with_all in (("chat_completions", 60, upper), ("embeddings", 99 * 60, buckets[0])):
+        for le in (buckets[0], threshold, upper, float("inf")):
+            labels = {**c.base, **MODEL, "endpoint": endpoint, "le": "+Inf" if le == float("inf") else repr(le)}
+            out.append((series(bucket, labels), counter(per_minute if le >= le_with_all else 0, 40)))
+    slow = threshold + (upper - threshold) * 0.99
+    fires = (Expected(alert, {"model": "gpt-4o", "endpoint": "chat_completions"}, slow),)
+    return boundary("a slow endpoint beside a fast one of the same model", out, alert.for_, 1, fires)
 
 
 def high_time_to_first_token(c: Context[HighTimeToFirstToken, None]) -> Spec:
@@ -346,10 +375,12 @@ def retry_storm(c: Context[RetryStorm, None]) -> Spec:
     labels = {**base, **MODEL}
 
     def traffic(per_request: float):
+        """100 requests a minute, spread over two endpoints: the rule sums over endpoints (a failing provider
+        fails them all; per endpoint, half the sample would take longer to show it)."""
         return [
-            (series(requests, {**labels, "team": "search", "status_code": "200"}), counter(100, 40)),
-            (series(retries, labels), counter(100 * per_request, 40)),
-        ]
+            (series(requests, {**labels, "team": "search", "endpoint": e, "status_code": "200"}), counter(50, 40))
+            for e in ("chat_completions", "embeddings")
+        ] + [(series(retries, labels), counter(100 * per_request, 40))]
 
     bad = g.retries_per_request * 2
     return Spec(

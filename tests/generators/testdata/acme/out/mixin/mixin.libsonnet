@@ -67,7 +67,7 @@
           },
           "gridPos": {
             "h": 8,
-            "w": 12,
+            "w": 8,
             "x": 0,
             "y": 0
           },
@@ -76,7 +76,7 @@
           "maxDataPoints": 100,
           "targets": [
             {
-              "expr": "sum by (model) (rate(acme_llm_requests_total{job=~\"$job\", instance=~\"$instance\", provider=~\"$provider\", model=~\"$model\", team=~\"$team\", cluster=\"eu-1\", env!~\"dev.*\"}[$__rate_interval]))",
+              "expr": "sum by (model) (rate(acme_llm_requests_total{job=~\"$job\", instance=~\"$instance\", provider=~\"$provider\", model=~\"$model\", team=~\"$team\", endpoint=~\"$endpoint\", cluster=\"eu-1\", env!~\"dev.*\"}[$__rate_interval]))",
               "format": "time_series",
               "hide": false,
               "interval": "",
@@ -165,8 +165,8 @@
           },
           "gridPos": {
             "h": 8,
-            "w": 12,
-            "x": 12,
+            "w": 8,
+            "x": 8,
             "y": 0
           },
           "id": 2,
@@ -174,7 +174,7 @@
           "maxDataPoints": 100,
           "targets": [
             {
-              "expr": "sum by (provider) (rate(acme_llm_requests_total{job=~\"$job\", instance=~\"$instance\", provider=~\"$provider\", model=~\"$model\", team=~\"$team\", cluster=\"eu-1\", env!~\"dev.*\"}[$__rate_interval]))",
+              "expr": "sum by (provider) (rate(acme_llm_requests_total{job=~\"$job\", instance=~\"$instance\", provider=~\"$provider\", model=~\"$model\", team=~\"$team\", endpoint=~\"$endpoint\", cluster=\"eu-1\", env!~\"dev.*\"}[$__rate_interval]))",
               "format": "time_series",
               "hide": false,
               "interval": "",
@@ -189,6 +189,104 @@
             }
           ],
           "title": "Requests by provider",
+          "transparent": false,
+          "transformations": [],
+          "options": {
+            "legend": {
+              "displayMode": "table",
+              "placement": "right",
+              "calcs": [
+                "mean",
+                "max"
+              ]
+            },
+            "tooltip": {
+              "mode": "multi",
+              "sort": "desc"
+            }
+          },
+          "type": "timeseries"
+        },
+        {
+          "datasource": {
+            "type": "prometheus",
+            "uid": "${datasource}"
+          },
+          "description": "How many client requests per second call each API (chat completions, embeddings, ...)?",
+          "fieldConfig": {
+            "defaults": {
+              "thresholds": {
+                "mode": "absolute",
+                "steps": [
+                  {
+                    "color": "green",
+                    "value": null
+                  }
+                ]
+              },
+              "color": {
+                "mode": "palette-classic"
+              },
+              "custom": {
+                "axisPlacement": "auto",
+                "axisLabel": "",
+                "drawStyle": "line",
+                "lineInterpolation": "linear",
+                "barAlignment": 0,
+                "lineWidth": 1,
+                "fillOpacity": 10,
+                "gradientMode": "none",
+                "spanNulls": false,
+                "showPoints": "auto",
+                "pointSize": 5,
+                "stacking": {
+                  "mode": "normal",
+                  "group": "A"
+                },
+                "scaleDistribution": {
+                  "type": "linear",
+                  "log": 2
+                },
+                "hideFrom": {
+                  "tooltip": false,
+                  "viz": false,
+                  "legend": false
+                },
+                "thresholdsStyle": {
+                  "mode": "off"
+                }
+              },
+              "mappings": [],
+              "unit": "reqps"
+            },
+            "overrides": []
+          },
+          "gridPos": {
+            "h": 8,
+            "w": 8,
+            "x": 16,
+            "y": 0
+          },
+          "id": 3,
+          "links": [],
+          "maxDataPoints": 100,
+          "targets": [
+            {
+              "expr": "sum by (endpoint) (rate(acme_llm_requests_total{job=~\"$job\", instance=~\"$instance\", provider=~\"$provider\", model=~\"$model\", team=~\"$team\", endpoint=~\"$endpoint\", cluster=\"eu-1\", env!~\"dev.*\"}[$__rate_interval]))",
+              "format": "time_series",
+              "hide": false,
+              "interval": "",
+              "intervalFactor": 1,
+              "legendFormat": "{{endpoint}}",
+              "refId": "A",
+              "instant": false,
+              "datasource": {
+                "type": "prometheus",
+                "uid": "${datasource}"
+              }
+            }
+          ],
+          "title": "Requests by endpoint",
           "transparent": false,
           "transformations": [],
           "options": {
@@ -266,12 +364,12 @@
             "x": 0,
             "y": 8
           },
-          "id": 3,
+          "id": 4,
           "links": [],
           "maxDataPoints": 100,
           "targets": [
             {
-              "expr": "100 * sum by (provider) (rate(acme_llm_errors_total{job=~\"$job\", instance=~\"$instance\", provider=~\"$provider\", model=~\"$model\", team=~\"$team\", cluster=\"eu-1\", env!~\"dev.*\"}[$__rate_interval])) / sum by (provider) (rate(acme_llm_requests_total{job=~\"$job\", instance=~\"$instance\", provider=~\"$provider\", model=~\"$model\", team=~\"$team\", cluster=\"eu-1\", env!~\"dev.*\"}[$__rate_interval]))",
+              "expr": "100 * sum by (provider) (rate(acme_llm_errors_total{job=~\"$job\", instance=~\"$instance\", provider=~\"$provider\", model=~\"$model\", team=~\"$team\", endpoint=~\"$endpoint\", cluster=\"eu-1\", env!~\"dev.*\"}[$__rate_interval])) / sum by (provider) (rate(acme_llm_requests_total{job=~\"$job\", instance=~\"$instance\", provider=~\"$provider\", model=~\"$model\", team=~\"$team\", endpoint=~\"$endpoint\", cluster=\"eu-1\", env!~\"dev.*\"}[$__rate_interval]))",
               "format": "time_series",
               "hide": false,
               "interval": "",
@@ -364,12 +462,12 @@
             "x": 12,
             "y": 8
           },
-          "id": 4,
+          "id": 5,
           "links": [],
           "maxDataPoints": 100,
           "targets": [
             {
-              "expr": "100 * sum by (error_type) (rate(acme_llm_errors_total{job=~\"$job\", instance=~\"$instance\", provider=~\"$provider\", model=~\"$model\", team=~\"$team\", cluster=\"eu-1\", env!~\"dev.*\"}[$__rate_interval])) / ignoring(error_type) group_left() sum (rate(acme_llm_requests_total{job=~\"$job\", instance=~\"$instance\", provider=~\"$provider\", model=~\"$model\", team=~\"$team\", cluster=\"eu-1\", env!~\"dev.*\"}[$__rate_interval]))",
+              "expr": "100 * sum by (error_type) (rate(acme_llm_errors_total{job=~\"$job\", instance=~\"$instance\", provider=~\"$provider\", model=~\"$model\", team=~\"$team\", endpoint=~\"$endpoint\", cluster=\"eu-1\", env!~\"dev.*\"}[$__rate_interval])) / ignoring(error_type) group_left() sum (rate(acme_llm_requests_total{job=~\"$job\", instance=~\"$instance\", provider=~\"$provider\", model=~\"$model\", team=~\"$team\", endpoint=~\"$endpoint\", cluster=\"eu-1\", env!~\"dev.*\"}[$__rate_interval]))",
               "format": "time_series",
               "hide": false,
               "interval": "",
@@ -461,12 +559,12 @@
             "x": 0,
             "y": 16
           },
-          "id": 5,
+          "id": 6,
           "links": [],
           "maxDataPoints": 100,
           "targets": [
             {
-              "expr": "histogram_quantile(0.5, sum by (le, model) (rate(acme_llm_request_duration_seconds_bucket{job=~\"$job\", instance=~\"$instance\", provider=~\"$provider\", model=~\"$model\", cluster=\"eu-1\", env!~\"dev.*\"}[$__rate_interval])))",
+              "expr": "histogram_quantile(0.5, sum by (le, model) (rate(acme_llm_request_duration_seconds_bucket{job=~\"$job\", instance=~\"$instance\", provider=~\"$provider\", model=~\"$model\", endpoint=~\"$endpoint\", cluster=\"eu-1\", env!~\"dev.*\"}[$__rate_interval])))",
               "format": "time_series",
               "hide": false,
               "interval": "",
@@ -480,7 +578,7 @@
               }
             },
             {
-              "expr": "histogram_quantile(0.95, sum by (le, model) (rate(acme_llm_request_duration_seconds_bucket{job=~\"$job\", instance=~\"$instance\", provider=~\"$provider\", model=~\"$model\", cluster=\"eu-1\", env!~\"dev.*\"}[$__rate_interval])))",
+              "expr": "histogram_quantile(0.95, sum by (le, model) (rate(acme_llm_request_duration_seconds_bucket{job=~\"$job\", instance=~\"$instance\", provider=~\"$provider\", model=~\"$model\", endpoint=~\"$endpoint\", cluster=\"eu-1\", env!~\"dev.*\"}[$__rate_interval])))",
               "format": "time_series",
               "hide": false,
               "interval": "",
@@ -494,7 +592,7 @@
               }
             },
             {
-              "expr": "histogram_quantile(0.99, sum by (le, model) (rate(acme_llm_request_duration_seconds_bucket{job=~\"$job\", instance=~\"$instance\", provider=~\"$provider\", model=~\"$model\", cluster=\"eu-1\", env!~\"dev.*\"}[$__rate_interval])))",
+              "expr": "histogram_quantile(0.99, sum by (le, model) (rate(acme_llm_request_duration_seconds_bucket{job=~\"$job\", instance=~\"$instance\", provider=~\"$provider\", model=~\"$model\", endpoint=~\"$endpoint\", cluster=\"eu-1\", env!~\"dev.*\"}[$__rate_interval])))",
               "format": "time_series",
               "hide": false,
               "interval": "",
@@ -586,12 +684,12 @@
             "x": 12,
             "y": 16
           },
-          "id": 6,
+          "id": 7,
           "links": [],
           "maxDataPoints": 100,
           "targets": [
             {
-              "expr": "3600 * sum by (token_type) (rate(acme_llm_tokens_used_total{job=~\"$job\", instance=~\"$instance\", provider=~\"$provider\", model=~\"$model\", team=~\"$team\", token_type=~\"input|output\", cluster=\"eu-1\", env!~\"dev.*\"}[$__rate_interval]))",
+              "expr": "3600 * sum by (token_type) (rate(acme_llm_tokens_used_total{job=~\"$job\", instance=~\"$instance\", provider=~\"$provider\", model=~\"$model\", team=~\"$team\", cluster=\"eu-1\", env!~\"dev.*\"}[$__rate_interval]))",
               "format": "time_series",
               "hide": false,
               "interval": "",
@@ -655,7 +753,7 @@
             "x": 0,
             "y": 24
           },
-          "id": 7,
+          "id": 8,
           "links": [],
           "maxDataPoints": 100,
           "targets": [
@@ -732,7 +830,7 @@
             "x": 12,
             "y": 24
           },
-          "id": 8,
+          "id": 9,
           "links": [],
           "maxDataPoints": 100,
           "targets": [
@@ -833,7 +931,7 @@
             "x": 0,
             "y": 32
           },
-          "id": 9,
+          "id": 10,
           "links": [],
           "maxDataPoints": 100,
           "targets": [
@@ -875,7 +973,7 @@
             "type": "prometheus",
             "uid": "${datasource}"
           },
-          "description": "How many client requests is the fleet handling right now?",
+          "description": "How many client requests is the fleet handling right now, per endpoint?",
           "fieldConfig": {
             "defaults": {
               "thresholds": {
@@ -903,7 +1001,8 @@
                 "showPoints": "auto",
                 "pointSize": 5,
                 "stacking": {
-                  "mode": "none"
+                  "mode": "normal",
+                  "group": "A"
                 },
                 "scaleDistribution": {
                   "type": "linear",
@@ -929,17 +1028,17 @@
             "x": 12,
             "y": 32
           },
-          "id": 10,
+          "id": 11,
           "links": [],
           "maxDataPoints": 100,
           "targets": [
             {
-              "expr": "sum (acme_llm_current_load{job=~\"$job\", instance=~\"$instance\", cluster=\"eu-1\", env!~\"dev.*\"})",
+              "expr": "sum by (endpoint) (acme_llm_current_load{job=~\"$job\", instance=~\"$instance\", endpoint=~\"$endpoint\", cluster=\"eu-1\", env!~\"dev.*\"})",
               "format": "time_series",
               "hide": false,
               "interval": "",
               "intervalFactor": 1,
-              "legendFormat": "in flight",
+              "legendFormat": "{{endpoint}}",
               "refId": "A",
               "instant": false,
               "datasource": {
@@ -1026,7 +1125,7 @@
             "x": 0,
             "y": 40
           },
-          "id": 11,
+          "id": 12,
           "links": [],
           "maxDataPoints": 100,
           "targets": [
@@ -1183,7 +1282,7 @@
             "x": 12,
             "y": 40
           },
-          "id": 12,
+          "id": 13,
           "links": [],
           "maxDataPoints": 100,
           "targets": [
@@ -1280,7 +1379,7 @@
             "x": 0,
             "y": 48
           },
-          "id": 13,
+          "id": 14,
           "links": [],
           "maxDataPoints": 100,
           "targets": [
@@ -1405,7 +1504,7 @@
             "x": 12,
             "y": 48
           },
-          "id": 14,
+          "id": 15,
           "links": [],
           "maxDataPoints": 100,
           "targets": [
@@ -1502,7 +1601,7 @@
             "x": 0,
             "y": 56
           },
-          "id": 15,
+          "id": 16,
           "links": [],
           "maxDataPoints": 100,
           "targets": [
@@ -1629,7 +1728,7 @@
             "x": 12,
             "y": 56
           },
-          "id": 16,
+          "id": 17,
           "links": [],
           "maxDataPoints": 100,
           "targets": [
@@ -1740,7 +1839,7 @@
             "x": 0,
             "y": 64
           },
-          "id": 17,
+          "id": 18,
           "links": [],
           "maxDataPoints": 100,
           "targets": [
@@ -1947,6 +2046,33 @@
               "uid": "${datasource}"
             },
             "query": "label_values(acme_llm_requests_total{job=~\"$job\", instance=~\"$instance\", cluster=\"eu-1\", env!~\"dev.*\"}, team)",
+            "refresh": 2,
+            "includeAll": true,
+            "multi": true,
+            "allValue": ".*",
+            "sort": 1,
+            "current": {
+              "selected": true,
+              "text": [
+                "All"
+              ],
+              "value": [
+                "$__all"
+              ]
+            },
+            "options": [],
+            "hide": 0,
+            "regex": ""
+          },
+          {
+            "name": "endpoint",
+            "label": "Endpoint",
+            "type": "query",
+            "datasource": {
+              "type": "prometheus",
+              "uid": "${datasource}"
+            },
+            "query": "label_values(acme_llm_requests_total{job=~\"$job\", instance=~\"$instance\", cluster=\"eu-1\", env!~\"dev.*\"}, endpoint)",
             "refresh": 2,
             "includeAll": true,
             "multi": true,
@@ -3466,6 +3592,33 @@
             "options": [],
             "hide": 0,
             "regex": ""
+          },
+          {
+            "name": "endpoint",
+            "label": "Endpoint",
+            "type": "query",
+            "datasource": {
+              "type": "prometheus",
+              "uid": "${datasource}"
+            },
+            "query": "label_values(acme_llm_requests_total{job=~\"$job\", instance=~\"$instance\", cluster=\"eu-1\", env!~\"dev.*\"}, endpoint)",
+            "refresh": 2,
+            "includeAll": true,
+            "multi": true,
+            "allValue": ".*",
+            "sort": 1,
+            "current": {
+              "selected": true,
+              "text": [
+                "All"
+              ],
+              "value": [
+                "$__all"
+              ]
+            },
+            "options": [],
+            "hide": 0,
+            "regex": ""
           }
         ]
       },
@@ -3497,7 +3650,7 @@
       "annotations": {
         "list": []
       },
-      "description": "Spend in US dollars as LiteLLM prices it, tokens by team and type, unpriced traffic, top spenders, budgets left and budget resets.",
+      "description": "Spend in US dollars as LiteLLM prices it, tokens by team and type, unpriced traffic, top spenders, spend and errors by caller (with attribution on), budgets left and budget resets.",
       "editable": false,
       "graphTooltip": 1,
       "links": [],
@@ -4068,7 +4221,7 @@
           "maxDataPoints": 100,
           "targets": [
             {
-              "expr": "3600 * sum by (team, token_type) (rate(acme_llm_tokens_used_total{job=~\"$job\", instance=~\"$instance\", provider=~\"$provider\", model=~\"$model\", team=~\"$team\", token_type=~\"input|output\", cluster=\"eu-1\", env!~\"dev.*\"}[$__rate_interval]))",
+              "expr": "3600 * sum by (team, token_type) (rate(acme_llm_tokens_used_total{job=~\"$job\", instance=~\"$instance\", provider=~\"$provider\", model=~\"$model\", team=~\"$team\", cluster=\"eu-1\", env!~\"dev.*\"}[$__rate_interval]))",
               "format": "time_series",
               "hide": false,
               "interval": "",
@@ -4184,7 +4337,7 @@
             "type": "prometheus",
             "uid": "${datasource}"
           },
-          "description": "Of those tokens, how many per hour were cached or cache-creation input, reasoning or audio? Each is a share of input or output, not extra.",
+          "description": "Of those tokens, how many per hour were cached or cache-creation input, reasoning or audio? Each is a part of input or output, not extra.",
           "fieldConfig": {
             "defaults": {
               "thresholds": {
@@ -4243,12 +4396,12 @@
           "maxDataPoints": 100,
           "targets": [
             {
-              "expr": "3600 * sum by (model, token_type) (rate(acme_llm_tokens_used_total{job=~\"$job\", instance=~\"$instance\", provider=~\"$provider\", model=~\"$model\", team=~\"$team\", token_type!~\"input|output\", cluster=\"eu-1\", env!~\"dev.*\"}[$__rate_interval]))",
+              "expr": "3600 * sum by (model, detail) (rate(acme_llm_token_details_total{job=~\"$job\", instance=~\"$instance\", provider=~\"$provider\", model=~\"$model\", team=~\"$team\", cluster=\"eu-1\", env!~\"dev.*\"}[$__rate_interval]))",
               "format": "time_series",
               "hide": false,
               "interval": "",
               "intervalFactor": 1,
-              "legendFormat": "{{model}} {{token_type}}",
+              "legendFormat": "{{model}} {{detail}}",
               "refId": "A",
               "instant": false,
               "datasource": {
@@ -4379,6 +4532,472 @@
             "type": "prometheus",
             "uid": "${datasource}"
           },
+          "description": "Which 10 callers of the chosen dimension spent most in this time range? With tags, a request counts under each of its tags.",
+          "fieldConfig": {
+            "defaults": {
+              "thresholds": {
+                "mode": "absolute",
+                "steps": [
+                  {
+                    "color": "green",
+                    "value": null
+                  }
+                ]
+              },
+              "custom": {
+                "align": "auto",
+                "displayMode": "auto",
+                "filterable": false
+              },
+              "unit": "currencyUSD"
+            },
+            "overrides": []
+          },
+          "gridPos": {
+            "h": 8,
+            "w": 12,
+            "x": 0,
+            "y": 40
+          },
+          "id": 11,
+          "links": [],
+          "maxDataPoints": 100,
+          "targets": [
+            {
+              "expr": "topk(10, sum by (caller) (increase(acme_llm_caller_spend_usd_total{job=~\"$job\", instance=~\"$instance\", dimension=\"$dimension\", cluster=\"eu-1\", env!~\"dev.*\"}[$__range])))",
+              "format": "table",
+              "hide": false,
+              "interval": "",
+              "intervalFactor": 1,
+              "legendFormat": "",
+              "refId": "A",
+              "instant": true,
+              "datasource": {
+                "type": "prometheus",
+                "uid": "${datasource}"
+              }
+            }
+          ],
+          "title": "Top 10 callers by spend",
+          "transparent": false,
+          "transformations": [
+            {
+              "id": "organize",
+              "options": {
+                "excludeByName": {
+                  "Time": true,
+                  "__name__": true
+                },
+                "renameByName": {
+                  "Value": "spend"
+                }
+              }
+            }
+          ],
+          "options": {
+            "showHeader": true,
+            "sortBy": [
+              {
+                "displayName": "spend",
+                "desc": true
+              }
+            ]
+          },
+          "type": "table"
+        },
+        {
+          "datasource": {
+            "type": "prometheus",
+            "uid": "${datasource}"
+          },
+          "description": "How many US dollars per hour does each of the top callers spend? With tags, a request counts under each of its tags.",
+          "fieldConfig": {
+            "defaults": {
+              "thresholds": {
+                "mode": "absolute",
+                "steps": [
+                  {
+                    "color": "green",
+                    "value": null
+                  }
+                ]
+              },
+              "color": {
+                "mode": "palette-classic"
+              },
+              "custom": {
+                "axisPlacement": "auto",
+                "axisLabel": "",
+                "drawStyle": "line",
+                "lineInterpolation": "linear",
+                "barAlignment": 0,
+                "lineWidth": 1,
+                "fillOpacity": 10,
+                "gradientMode": "none",
+                "spanNulls": false,
+                "showPoints": "auto",
+                "pointSize": 5,
+                "stacking": {
+                  "mode": "none"
+                },
+                "scaleDistribution": {
+                  "type": "linear",
+                  "log": 2
+                },
+                "hideFrom": {
+                  "tooltip": false,
+                  "viz": false,
+                  "legend": false
+                },
+                "thresholdsStyle": {
+                  "mode": "off"
+                }
+              },
+              "mappings": [],
+              "unit": "currencyUSD"
+            },
+            "overrides": []
+          },
+          "gridPos": {
+            "h": 8,
+            "w": 12,
+            "x": 12,
+            "y": 40
+          },
+          "id": 12,
+          "links": [],
+          "maxDataPoints": 100,
+          "targets": [
+            {
+              "expr": "topk(10, 3600 * sum by (caller) (rate(acme_llm_caller_spend_usd_total{job=~\"$job\", instance=~\"$instance\", dimension=\"$dimension\", cluster=\"eu-1\", env!~\"dev.*\"}[$__rate_interval])))",
+              "format": "time_series",
+              "hide": false,
+              "interval": "",
+              "intervalFactor": 1,
+              "legendFormat": "{{caller}}",
+              "refId": "A",
+              "instant": false,
+              "datasource": {
+                "type": "prometheus",
+                "uid": "${datasource}"
+              }
+            }
+          ],
+          "title": "Spend rate by caller (USD per hour)",
+          "transparent": false,
+          "transformations": [],
+          "options": {
+            "legend": {
+              "displayMode": "table",
+              "placement": "right",
+              "calcs": [
+                "mean",
+                "max"
+              ]
+            },
+            "tooltip": {
+              "mode": "multi",
+              "sort": "desc"
+            }
+          },
+          "type": "timeseries"
+        },
+        {
+          "datasource": {
+            "type": "prometheus",
+            "uid": "${datasource}"
+          },
+          "description": "How many client requests per second does each of the top callers send?",
+          "fieldConfig": {
+            "defaults": {
+              "thresholds": {
+                "mode": "absolute",
+                "steps": [
+                  {
+                    "color": "green",
+                    "value": null
+                  }
+                ]
+              },
+              "color": {
+                "mode": "palette-classic"
+              },
+              "custom": {
+                "axisPlacement": "auto",
+                "axisLabel": "",
+                "drawStyle": "line",
+                "lineInterpolation": "linear",
+                "barAlignment": 0,
+                "lineWidth": 1,
+                "fillOpacity": 10,
+                "gradientMode": "none",
+                "spanNulls": false,
+                "showPoints": "auto",
+                "pointSize": 5,
+                "stacking": {
+                  "mode": "none"
+                },
+                "scaleDistribution": {
+                  "type": "linear",
+                  "log": 2
+                },
+                "hideFrom": {
+                  "tooltip": false,
+                  "viz": false,
+                  "legend": false
+                },
+                "thresholdsStyle": {
+                  "mode": "off"
+                }
+              },
+              "mappings": [],
+              "unit": "reqps"
+            },
+            "overrides": []
+          },
+          "gridPos": {
+            "h": 8,
+            "w": 8,
+            "x": 0,
+            "y": 48
+          },
+          "id": 13,
+          "links": [],
+          "maxDataPoints": 100,
+          "targets": [
+            {
+              "expr": "topk(10, sum by (caller) (rate(acme_llm_caller_requests_total{job=~\"$job\", instance=~\"$instance\", dimension=\"$dimension\", cluster=\"eu-1\", env!~\"dev.*\"}[$__rate_interval])))",
+              "format": "time_series",
+              "hide": false,
+              "interval": "",
+              "intervalFactor": 1,
+              "legendFormat": "{{caller}}",
+              "refId": "A",
+              "instant": false,
+              "datasource": {
+                "type": "prometheus",
+                "uid": "${datasource}"
+              }
+            }
+          ],
+          "title": "Requests by caller",
+          "transparent": false,
+          "transformations": [],
+          "options": {
+            "legend": {
+              "displayMode": "table",
+              "placement": "right",
+              "calcs": [
+                "mean",
+                "max"
+              ]
+            },
+            "tooltip": {
+              "mode": "multi",
+              "sort": "desc"
+            }
+          },
+          "type": "timeseries"
+        },
+        {
+          "datasource": {
+            "type": "prometheus",
+            "uid": "${datasource}"
+          },
+          "description": "What share of each caller's requests failed (a 4xx or 5xx answer)?",
+          "fieldConfig": {
+            "defaults": {
+              "thresholds": {
+                "mode": "absolute",
+                "steps": [
+                  {
+                    "color": "green",
+                    "value": null
+                  }
+                ]
+              },
+              "color": {
+                "mode": "palette-classic"
+              },
+              "custom": {
+                "axisPlacement": "auto",
+                "axisLabel": "",
+                "drawStyle": "line",
+                "lineInterpolation": "linear",
+                "barAlignment": 0,
+                "lineWidth": 1,
+                "fillOpacity": 10,
+                "gradientMode": "none",
+                "spanNulls": false,
+                "showPoints": "auto",
+                "pointSize": 5,
+                "stacking": {
+                  "mode": "none"
+                },
+                "scaleDistribution": {
+                  "type": "linear",
+                  "log": 2
+                },
+                "hideFrom": {
+                  "tooltip": false,
+                  "viz": false,
+                  "legend": false
+                },
+                "thresholdsStyle": {
+                  "mode": "off"
+                }
+              },
+              "mappings": [],
+              "unit": "percent"
+            },
+            "overrides": []
+          },
+          "gridPos": {
+            "h": 8,
+            "w": 8,
+            "x": 8,
+            "y": 48
+          },
+          "id": 14,
+          "links": [],
+          "maxDataPoints": 100,
+          "targets": [
+            {
+              "expr": "100 * sum by (caller) (rate(acme_llm_caller_requests_total{job=~\"$job\", instance=~\"$instance\", dimension=\"$dimension\", status_code!=\"200\", cluster=\"eu-1\", env!~\"dev.*\"}[$__rate_interval])) / sum by (caller) (rate(acme_llm_caller_requests_total{job=~\"$job\", instance=~\"$instance\", dimension=\"$dimension\", cluster=\"eu-1\", env!~\"dev.*\"}[$__rate_interval]))",
+              "format": "time_series",
+              "hide": false,
+              "interval": "",
+              "intervalFactor": 1,
+              "legendFormat": "{{caller}}",
+              "refId": "A",
+              "instant": false,
+              "datasource": {
+                "type": "prometheus",
+                "uid": "${datasource}"
+              }
+            }
+          ],
+          "title": "Error share by caller",
+          "transparent": false,
+          "transformations": [],
+          "options": {
+            "legend": {
+              "displayMode": "table",
+              "placement": "right",
+              "calcs": [
+                "mean",
+                "max"
+              ]
+            },
+            "tooltip": {
+              "mode": "multi",
+              "sort": "desc"
+            }
+          },
+          "type": "timeseries"
+        },
+        {
+          "datasource": {
+            "type": "prometheus",
+            "uid": "${datasource}"
+          },
+          "description": "How many input and output tokens per hour does each of the top callers use?",
+          "fieldConfig": {
+            "defaults": {
+              "thresholds": {
+                "mode": "absolute",
+                "steps": [
+                  {
+                    "color": "green",
+                    "value": null
+                  }
+                ]
+              },
+              "color": {
+                "mode": "palette-classic"
+              },
+              "custom": {
+                "axisPlacement": "auto",
+                "axisLabel": "",
+                "drawStyle": "line",
+                "lineInterpolation": "linear",
+                "barAlignment": 0,
+                "lineWidth": 1,
+                "fillOpacity": 10,
+                "gradientMode": "none",
+                "spanNulls": false,
+                "showPoints": "auto",
+                "pointSize": 5,
+                "stacking": {
+                  "mode": "none"
+                },
+                "scaleDistribution": {
+                  "type": "linear",
+                  "log": 2
+                },
+                "hideFrom": {
+                  "tooltip": false,
+                  "viz": false,
+                  "legend": false
+                },
+                "thresholdsStyle": {
+                  "mode": "off"
+                }
+              },
+              "mappings": [],
+              "unit": "suffix: tokens/h"
+            },
+            "overrides": []
+          },
+          "gridPos": {
+            "h": 8,
+            "w": 8,
+            "x": 16,
+            "y": 48
+          },
+          "id": 15,
+          "links": [],
+          "maxDataPoints": 100,
+          "targets": [
+            {
+              "expr": "topk(10, 3600 * sum by (caller, token_type) (rate(acme_llm_caller_tokens_total{job=~\"$job\", instance=~\"$instance\", dimension=\"$dimension\", cluster=\"eu-1\", env!~\"dev.*\"}[$__rate_interval])))",
+              "format": "time_series",
+              "hide": false,
+              "interval": "",
+              "intervalFactor": 1,
+              "legendFormat": "{{caller}} {{token_type}}",
+              "refId": "A",
+              "instant": false,
+              "datasource": {
+                "type": "prometheus",
+                "uid": "${datasource}"
+              }
+            }
+          ],
+          "title": "Billed tokens by caller",
+          "transparent": false,
+          "transformations": [],
+          "options": {
+            "legend": {
+              "displayMode": "table",
+              "placement": "right",
+              "calcs": [
+                "mean",
+                "max"
+              ]
+            },
+            "tooltip": {
+              "mode": "multi",
+              "sort": "desc"
+            }
+          },
+          "type": "timeseries"
+        },
+        {
+          "datasource": {
+            "type": "prometheus",
+            "uid": "${datasource}"
+          },
           "description": "How much of each team's, key's, user's and end user's budget is left, as of its latest request? The lowest any replica saw.",
           "fieldConfig": {
             "defaults": {
@@ -4404,9 +5023,9 @@
             "h": 8,
             "w": 12,
             "x": 0,
-            "y": 40
+            "y": 56
           },
-          "id": 11,
+          "id": 16,
           "links": [],
           "maxDataPoints": 100,
           "targets": [
@@ -4482,9 +5101,9 @@
             "h": 8,
             "w": 12,
             "x": 12,
-            "y": 40
+            "y": 56
           },
-          "id": 12,
+          "id": 17,
           "links": [],
           "maxDataPoints": 100,
           "targets": [
@@ -4587,9 +5206,9 @@
             "h": 8,
             "w": 24,
             "x": 0,
-            "y": 48
+            "y": 64
           },
-          "id": 13,
+          "id": 18,
           "links": [],
           "maxDataPoints": 100,
           "targets": [
@@ -4782,6 +5401,51 @@
                 "$__all"
               ]
             },
+            "options": [],
+            "hide": 0,
+            "regex": ""
+          },
+          {
+            "name": "endpoint",
+            "label": "Endpoint",
+            "type": "query",
+            "datasource": {
+              "type": "prometheus",
+              "uid": "${datasource}"
+            },
+            "query": "label_values(acme_llm_requests_total{job=~\"$job\", instance=~\"$instance\", cluster=\"eu-1\", env!~\"dev.*\"}, endpoint)",
+            "refresh": 2,
+            "includeAll": true,
+            "multi": true,
+            "allValue": ".*",
+            "sort": 1,
+            "current": {
+              "selected": true,
+              "text": [
+                "All"
+              ],
+              "value": [
+                "$__all"
+              ]
+            },
+            "options": [],
+            "hide": 0,
+            "regex": ""
+          },
+          {
+            "name": "dimension",
+            "label": "Caller dimension",
+            "type": "query",
+            "datasource": {
+              "type": "prometheus",
+              "uid": "${datasource}"
+            },
+            "query": "label_values(acme_llm_caller_spend_usd_total{job=~\"$job\", instance=~\"$instance\", cluster=\"eu-1\", env!~\"dev.*\"}, dimension)",
+            "refresh": 2,
+            "includeAll": false,
+            "multi": false,
+            "sort": 1,
+            "current": {},
             "options": [],
             "hide": 0,
             "regex": ""
@@ -5547,6 +6211,33 @@
             "options": [],
             "hide": 0,
             "regex": ""
+          },
+          {
+            "name": "endpoint",
+            "label": "Endpoint",
+            "type": "query",
+            "datasource": {
+              "type": "prometheus",
+              "uid": "${datasource}"
+            },
+            "query": "label_values(acme_llm_requests_total{job=~\"$job\", instance=~\"$instance\", cluster=\"eu-1\", env!~\"dev.*\"}, endpoint)",
+            "refresh": 2,
+            "includeAll": true,
+            "multi": true,
+            "allValue": ".*",
+            "sort": 1,
+            "current": {
+              "selected": true,
+              "text": [
+                "All"
+              ],
+              "value": [
+                "$__all"
+              ]
+            },
+            "options": [],
+            "hide": 0,
+            "regex": ""
           }
         ]
       },
@@ -5623,14 +6314,14 @@
           },
           {
             "alert": "LitellmHighP99Latency",
-            "expr": "histogram_quantile(0.99, sum by (model, le) (rate(acme_llm_request_duration_seconds_bucket{cluster=\"eu-1\"}[5m])))\n> 20.48\n",
+            "expr": "histogram_quantile(0.99, sum by (model, endpoint, le) (rate(acme_llm_request_duration_seconds_bucket{cluster=\"eu-1\"}[5m])))\n> 20.48\n",
             "for": "10m",
             "labels": {
               "severity": "warning"
             },
             "annotations": {
               "summary": "Client requests to a model are slow.",
-              "description": "The p99 end-to-end latency of model {{ $labels.model }} is {{ $value | printf \"%.2fs\" }} over the last 5 minutes.",
+              "description": "The p99 end-to-end latency of model {{ $labels.model }} on {{ $labels.endpoint }} is {{ $value | printf \"%.2fs\" }} over the last 5 minutes.",
               "runbook_url": "https://runbooks.acme.example/litellm#litellmhighp99latency"
             }
           },
@@ -5736,6 +6427,19 @@
               "summary": "The response cache rarely hits.",
               "description": "Only {{ $value | humanizePercentage }} of cache lookups for model {{ $labels.model }} hit over the last 5 minutes.",
               "runbook_url": "https://runbooks.acme.example/litellm#litellmcachehitratelow"
+            }
+          },
+          {
+            "alert": "LitellmCallerSpendRunaway",
+            "expr": "sum by (dimension, caller) (increase(acme_llm_caller_spend_usd_total{cluster=\"eu-1\"}[1h]))\n> 10 * sum by (dimension, caller) (increase(acme_llm_caller_spend_usd_total{cluster=\"eu-1\"}[1d] offset 1h)) / 24\nand\nsum by (dimension, caller) (increase(acme_llm_caller_spend_usd_total{cluster=\"eu-1\"}[1h]))\n> 5\n",
+            "for": "15m",
+            "labels": {
+              "severity": "warning"
+            },
+            "annotations": {
+              "summary": "A caller spends far more than its own baseline.",
+              "description": "Caller {{ $labels.caller }} ({{ $labels.dimension }}) spent {{ $value | printf \"%.0f\" }} USD in the last hour, over 10 times its hourly average of the day before.",
+              "runbook_url": "https://runbooks.acme.example/litellm#litellmcallerspendrunaway"
             }
           },
           {
@@ -5982,6 +6686,19 @@
           {
             "record": "provider:acme_llm_provider_errors:ratio_rate3d",
             "expr": "(\n  sum by (provider) (rate(acme_llm_provider_errors_total{error_type=~\"connection|internal_server_error|other|rate_limit|service_unavailable|timeout\", cluster=\"eu-1\"}[3d]))\nor\n  0 * sum by (provider) (rate(acme_llm_provider_requests_total{cluster=\"eu-1\"}[3d]))\n)\n/\nsum by (provider) (rate(acme_llm_provider_requests_total{cluster=\"eu-1\"}[3d]))\n"
+          }
+        ]
+      },
+      {
+        "name": "litellm-observe-callers.rules",
+        "rules": [
+          {
+            "record": "dimension_caller:acme_llm_caller_spend_usd:increase1h",
+            "expr": "sum by (dimension, caller) (increase(acme_llm_caller_spend_usd_total{cluster=\"eu-1\"}[1h]))\n"
+          },
+          {
+            "record": "dimension_caller:acme_llm_caller_spend_usd:increase1d",
+            "expr": "sum by (dimension, caller) (increase(acme_llm_caller_spend_usd_total{cluster=\"eu-1\"}[1d]))\n"
           }
         ]
       }
