@@ -295,7 +295,8 @@ def test_queries_with_options_parse(bare_prometheus, options):
     from litellm_observe.generators import options as settings_mod
 
     settings = settings_mod.load(environ={}, section=options)
-    scope = {name: ".*" for name in ("job", "instance", "provider", "model", "team")}
+    scope = {name: ".*" for name in ("job", "instance", "provider", "model", "team", "endpoint")}
+    scope["dimension"] = "key_alias"
     for data in dashboards.build_all(settings).values():
         for panel in dashboards.iter_panels(data):
             for target in panel["targets"]:
