@@ -30,7 +30,8 @@ from ..promql import selectors
 from ..promql.build import Scope
 from . import budgets, callers, cost, deployments, health, proxy, slo, upstream, workers
 from .context import Context, Declaration
-from .model import Spec
+from .model import Inhibition, Spec
+from .routing import AlertmanagerOptions
 
 ALERTS: tuple[Declaration, ...] = (
     *upstream.ALERTS,
@@ -43,6 +44,13 @@ ALERTS: tuple[Declaration, ...] = (
     *health.ALERTS,
     *slo.ALERTS,
 )
+# Inhibitions, declared beside their source alert (model.Inhibition), in the order Alertmanager's config lists them;
+# the burn's depends on its page and ticket severities (inhibitions(), below)
+INHIBITIONS = (*health.INHIBITIONS, *deployments.INHIBITIONS, *budgets.INHIBITIONS, *workers.INHIBITIONS)
+_NAMES = {d.name for d in ALERTS}
+if any(i.source not in _NAMES or not set(i.targets) <= _NAMES | {"*"} for i in INHIBITIONS):  # a typo, at import
+    raise RuntimeError("an inhibition names an alert that is not declared")
+
 RUNBOOKS_URL = "https://github.com/litellm-observe/litellm-observe/blob/main/docs/runbooks.md"
 
 
@@ -70,11 +78,16 @@ if TYPE_CHECKING:
         """What a type checker sees of the class below: the shared options and objectives by name, and one
         group per declaration (made from ALERTS at import, so only known by key here)."""
 
+        alertmanager: AlertmanagerOptions
+
         def __getattr__(self, key: str) -> Any: ...
 else:
     AlertOptions = make_dataclass(  # make_dataclass refuses two declarations with one key
         "AlertOptions",
-        [(d.key, d.group, fields.group(d.group, d.name)) for d in ALERTS],
+        [
+            ("alertmanager", AlertmanagerOptions, fields.group(AlertmanagerOptions, "Alertmanager routing")),
+            *((d.key, d.group, fields.group(d.group, d.name)) for d in ALERTS),
+        ],
         bases=(*OBJECTIVES, Shared),
         frozen=True,
         namespace={"__module__": __name__, "__doc__": "The `alerts:` options, derived from ALERTS."},
@@ -134,3 +147,9 @@ def specs(options: Inputs) -> list[Spec]:
             raise RuntimeError(f"{declaration.name}'s builder made rules named {sorted({a.name for a in spec.alerts})}")
         out.append(spec)
     return out
+
+
+def inhibitions(options: Inputs) -> list[Inhibition]:
+    """Every inhibition, for the alert options in force."""
+    burn = getattr(options.alerts, next(d.key for d in slo.ALERTS))
+    return [INHIBITIONS[0], *slo.inhibitions(burn), *INHIBITIONS[1:]]

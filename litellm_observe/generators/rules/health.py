@@ -13,7 +13,7 @@ from .. import fields
 from ..promql.build import UP as PROMETHEUS_UP
 from ..promql.selectors import equality_labels
 from .context import Context, Declaration
-from .model import COUNT, Expected, Spec, boundary, constant, counter, negative, series
+from .model import COUNT, Expected, Inhibition, Spec, boundary, constant, counter, negative, series
 
 
 @dataclass(frozen=True)
@@ -153,4 +153,15 @@ ALERTS = (
     Declaration("LitellmObserveInternalErrors", ObserveInternalErrors, observe_internal_errors),
     Declaration("LitellmObserveLabelOverflow", ObserveLabelOverflow, observe_label_overflow),
     Declaration("LitellmMetricsAbsent", MetricsAbsent, metrics_absent),
+)
+
+# While Prometheus has no data from an exporter target, every other alert of that target (instance) says nothing
+# true; with no target at all (absent: no instance), neither does any fleet-wide alert.
+INHIBITIONS = (
+    Inhibition(
+        "LitellmMetricsAbsent",
+        ("*",),
+        ("cluster", "instance"),
+        "no data from the target: its other alerts (and, with no target at all, the fleet's) are about missing data",
+    ),
 )

@@ -163,3 +163,18 @@ def constant(value: float, minutes: int) -> str:
 def series(name: str, labels: dict[str, str]) -> str:
     inner = ", ".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
     return f"{name}{{{inner}}}"
+
+
+@dataclass(frozen=True)
+class Inhibition:
+    """An Alertmanager inhibition that follows from the alerts' meaning, declared beside the source alert:
+    while `source` fires (with `source_severity`, when given), the `targets` (with `target_severity`, when
+    given) that share the `equal` labels are not notified. A label an alert does not carry counts as equal to
+    another that does not carry it (Alertmanager's rule), so `equal` may name labels only some alerts have."""
+
+    source: str
+    targets: tuple[str, ...]
+    equal: tuple[str, ...]
+    why: str
+    source_severity: str = ""
+    target_severity: str = ""

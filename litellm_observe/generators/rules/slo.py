@@ -17,7 +17,7 @@ from .. import fields
 from ..promql.build import Scope, fmt, regex_matcher
 from ..promql.durations import minutes, seconds
 from .context import Context, Declaration
-from .model import PERCENT, Alert, Case, Expected, Recording, Spec, counter, counter_end, series
+from .model import PERCENT, Alert, Case, Expected, Inhibition, Recording, Spec, counter, counter_end, series
 
 # upstream failures the caller did not cause; they count against a provider's availability
 CALLER_BLAMELESS = ("connection", "internal_server_error", "other", "rate_limit", "service_unavailable", "timeout")
@@ -275,3 +275,20 @@ def recording_cases(q: Scope, objective: Objective, base: dict[str, str]) -> dic
 
 
 ALERTS = (Declaration(ALERT, ProviderErrorBudgetBurn, spec, reads=Objective),)
+
+
+def inhibitions(burn: ProviderErrorBudgetBurn) -> tuple[Inhibition, ...]:
+    """A page-level burn silences the ticket-level burns and the error rate of the same provider (none when
+    the two severities are one)."""
+    if burn.page_severity == burn.ticket_severity:
+        return ()
+    return (
+        Inhibition(
+            ALERT,
+            (ALERT, "LitellmHighErrorRate"),
+            ("cluster", "provider"),
+            "a page-level burn of a provider's error budget says what its ticket-level burns and error rate say",
+            source_severity=burn.page_severity,
+            target_severity=burn.ticket_severity,
+        ),
+    )

@@ -16,7 +16,20 @@ from .. import fields
 from ..promql import durations
 from ..promql.build import aggregate, fmt
 from .context import Context, Declaration
-from .model import BYTES, COUNT, RATE, SECONDS, Expected, Spec, boundary, constant, counter, negative, series
+from .model import (
+    BYTES,
+    COUNT,
+    RATE,
+    SECONDS,
+    Expected,
+    Inhibition,
+    Spec,
+    boundary,
+    constant,
+    counter,
+    negative,
+    series,
+)
 from .upstream import histogram_cases
 
 GIB = 1024**3
@@ -233,4 +246,13 @@ ALERTS = (
     Declaration("LitellmWorkerMemoryGrowing", WorkerMemoryGrowing, worker_memory_growing, reads=WorkerMemory),
     Declaration("LitellmWorkersKilled", WorkersKilled, workers_killed),
     Declaration("LitellmEventLoopLagHigh", EventLoopLagHigh, event_loop_lag_high),
+)
+
+INHIBITIONS = (
+    Inhibition(
+        "LitellmWorkerMemoryHigh",
+        ("LitellmWorkerMemoryGrowing",),
+        ("cluster", "instance"),
+        "a worker over the memory limit already need not be predicted to reach it",
+    ),
 )
