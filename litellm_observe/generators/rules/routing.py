@@ -30,7 +30,9 @@ class AlertmanagerOptions:
     info_receiver: str = fields.option(
         "", "empty, or a receiver name", lambda v: v == "" or v.strip() == v, "where info alerts go (empty: nowhere)"
     )
-    webhook_url: str = fields.url("", "a webhook every receiver posts to (empty: receivers with no integration)")
+    webhook_url: str = fields.url(
+        "", "a webhook the page and ticket receivers post to (empty: receivers with no integration)"
+    )
 
 
 def matcher(label: str, value: str, regex: bool = False, negative: bool = False) -> str:
@@ -57,7 +59,9 @@ def config(o: AlertmanagerOptions, inhibitions: list[Inhibition]) -> dict:
     """Alertmanager's configuration file, as a mapping."""
 
     def receiver(name: str) -> dict:
+        """`litellm-default` is nowhere: no integration, whatever `webhook_url` says."""
         hook = {"webhook_configs": [{"url": o.webhook_url, "send_resolved": True}]} if o.webhook_url else {}
+        hook = {} if name == DEFAULT else hook
         return {"name": name, **hook}
 
     routes = [
