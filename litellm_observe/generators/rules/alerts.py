@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from ...settings import Settings
 from .. import fields
+from ..dashboards import exporter_health, overview, providers, spend
 from ..promql import selectors
 from ..promql.build import Scope
 from . import budgets, callers, cost, deployments, health, proxy, slo, upstream, workers
@@ -61,6 +62,10 @@ class Shared:
         RUNBOOKS_URL, "each alert's runbook_url: this, `#`, the alert's name in lower case"
     )
     scrape_job: str = fields.label_value("litellm", "the Prometheus job scraping the exporters (LitellmMetricsAbsent)")
+    grafana_url: str = fields.url(
+        "http://localhost:3000",
+        "Grafana's address: each alert's `dashboard` annotation links to its dashboard there (empty: no link)",
+    )
 
     def matchers(self) -> tuple[selectors.Matcher, ...]:
         return selectors.parse(self.selector)
@@ -124,6 +129,26 @@ def objective(cls: type | None, alerts: AlertOptions):
     return None if cls is None else cls(**{f.name: getattr(alerts, f.name) for f in dataclass_fields(cls)})
 
 
+# the dashboard that shows each topic module's alerts (dashboards' uids)
+DASHBOARD_OF = {
+    upstream.__name__: providers.UID,
+    deployments.__name__: providers.UID,
+    slo.__name__: providers.UID,
+    cost.__name__: spend.UID,
+    callers.__name__: spend.UID,
+    budgets.__name__: spend.UID,
+    proxy.__name__: overview.UID,
+    workers.__name__: overview.UID,
+    health.__name__: exporter_health.UID,
+}
+if any(d.build.__module__ not in DASHBOARD_OF for d in ALERTS):  # a new topic module without a dashboard
+    raise RuntimeError("an alert module has no dashboard in alerts.DASHBOARD_OF")
+
+
+def dashboard_url(declaration: Declaration, grafana_url: str) -> str:
+    return f"{grafana_url.rstrip('/')}/d/{DASHBOARD_OF[declaration.build.__module__]}" if grafana_url else ""
+
+
 def context(declaration: Declaration, options: Inputs) -> Context:
     a = options.alerts
     return Context(
@@ -136,6 +161,7 @@ def context(declaration: Declaration, options: Inputs) -> Context:
         a.scrape_job,
         options.settings.port,
         a.matchers(),
+        dashboard_url(declaration, a.grafana_url),
     )
 
 
