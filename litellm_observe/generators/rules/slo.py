@@ -33,6 +33,17 @@ class Objective:
     slo_error_types: tuple[str, ...] = fields.error_types(
         CALLER_BLAMELESS, "the error types that count against a provider's availability"
     )
+    slo_min_calls: float = fields.positive(
+        20,
+        "upstream calls a provider must have had in the short window before its error ratio may alert "
+        "(a cold start's first failures or a trickle of traffic are no outage)",
+    )
+
+
+def enough_calls(q: Scope, objective: Objective, window: str) -> str:
+    """`and` this: the providers with at least `slo_min_calls` upstream calls over `window`."""
+    calls = q.sum_increase(q.sample(PROVIDER_REQUESTS), ("provider",), window)
+    return f"and on (provider)\n{calls} >= {fmt(objective.slo_min_calls)}\n"
 
 
 @dataclass(frozen=True)
@@ -102,6 +113,7 @@ def alerts(c: Context[ProviderErrorBudgetBurn, Objective]) -> list[Alert]:
         f = fmt(factor(w, a))
         threshold = f"({f} * (1 - {fmt(a.slo_objective)}))"
         expr = f"{ratio_record(w.long, c.scope)} > {threshold}\nand\n{ratio_record(w.short, c.scope)} > {threshold}\n"
+        expr += enough_calls(c.scope, a, w.short)
         description = (
             "Provider {provider} is spending its availability error budget " + f"{f}x as fast as a "
             f"{fmt(a.slo_objective * 100)} % objective over {a.slo_window} allows: " + "{value} of "
