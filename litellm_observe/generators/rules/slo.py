@@ -201,6 +201,19 @@ def spec(c: Context[ProviderErrorBudgetBurn, Objective]) -> Spec:
             ((last, ()),),
         )
     )
+    # Half the calls failing from a cold start, but fewer calls in the fastest pair's short window than
+    # slo_min_calls: the fast page waits (checked after its `for`, before any slower pair's could pass)
+    fast = WINDOWS[0]
+    trickle = o.slo_min_calls / minutes(fast.short) / 2
+    t = 1 + minutes(fast.for_) + 2
+    if t < 1 + min(minutes(w.for_) for w in WINDOWS[1:]):
+        cases.append(
+            Case(
+                f"half failing, too few calls in {fast.short} to judge: the {fast.long}/{fast.short} page waits",
+                _calls(c, 0.5, None, t + 5, trickle),
+                ((t, ()),),
+            )
+        )
     # Errors stop at 30m: by 40m the 5m window is clean, so the 1h/5m page resolves while 1h is still high.
     ratio, end, t = factors[0] * 1.25 * budget(o), 30, 40
     cases.append(
@@ -213,17 +226,19 @@ def spec(c: Context[ProviderErrorBudgetBurn, Objective]) -> Spec:
     return Spec(tuple(rules), tuple(cases))
 
 
-def _calls(c: Context[ProviderErrorBudgetBurn, Objective], ratio: float, end: int | None, length: int):
-    """1000 calls a minute to one provider, `ratio` of them failing (until `end`)."""
+def _calls(
+    c: Context[ProviderErrorBudgetBurn, Objective], ratio: float, end: int | None, length: int, per_minute: float = 1000
+):
+    """`per_minute` calls a minute to one provider, `ratio` of them failing (until `end`)."""
     labels = {**c.base, "provider": "openai", "model": "gpt-4o"}
-    q, failed = c.scope, ratio * 1000
+    q, failed = c.scope, ratio * per_minute
     errors = (
         counter(failed, length)
         if end is None
         else f"{counter(failed, end)} {counter_end(failed, end)!r}+0x{length - end}"
     )
     return (
-        (series(q.sample(PROVIDER_REQUESTS), {**labels, "status_code": "200"}), counter(1000, length)),
+        (series(q.sample(PROVIDER_REQUESTS), {**labels, "status_code": "200"}), counter(per_minute, length)),
         (series(q.sample(PROVIDER_ERRORS), {**labels, "error_type": c.objective.slo_error_types[0]}), errors),
     )
 

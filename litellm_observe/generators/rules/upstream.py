@@ -145,6 +145,9 @@ def high_error_rate(c: Context[HighErrorRate, slo.Objective]) -> Spec:
             g.for_,
         ),
     ]
+    # every call failing, but fewer calls in 5 minutes than alerts.slo_min_calls: a cold start or a trickle
+    trickle = c.objective.slo_min_calls / 5 / 2
+    cases.append(negative("all failing, too few calls to judge", calls("proxy-a:9464", trickle, 1.0), g.for_))
     if "bad_request" not in c.objective.slo_error_types:
         cases.append(
             negative(
