@@ -312,9 +312,10 @@ def inhibitions(burn: ProviderErrorBudgetBurn) -> tuple[Inhibition, ...]:
     return (
         Inhibition(
             ALERT,
-            (ALERT, "LitellmHighErrorRate"),
+            (ALERT, "LitellmHighErrorRate", "LitellmDeploymentDown", "LitellmDeploymentCoolingDownOften"),
             ("cluster", "provider"),
-            "a page-level burn of a provider's error budget says what its ticket-level burns and error rate say",
+            "a page-level burn of a provider's error budget says what its ticket-level burns, its error rate and "
+            "its deployments' cooldowns say",
             source_severity=burn.page_severity,
             target_severity=burn.ticket_severity,
         ),
