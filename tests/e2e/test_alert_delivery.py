@@ -65,7 +65,7 @@ def _options(webhook: str):
                 "metrics_absent": {"for": "10s"},
                 # above the fast burn's 7.2 %: at recovery the error rate clears before the page does (README)
                 "high_error_rate": {"for": "3m", "ratio": 0.08},
-                "high_proxy_overhead": {"seconds": 2.5},
+                "high_proxy_overhead": {"seconds": 1.0},
                 "event_loop_lag_high": {"seconds": 2.5},
                 "alertmanager": {"webhook_url": webhook, "group_interval": "5s"},
             }
@@ -166,7 +166,11 @@ def test_an_outage_pages_once_resolves_once_and_a_silent_exporter_is_all_that_is
                     timeout=600,
                     what="the burn resolved",
                 )
-                wait_until(lambda: not prom.query('ALERTS{provider="mistral"}'), timeout=120, what="all clear")
+                wait_until(
+                    lambda: not prom.query('ALERTS{provider="mistral", alertstate="firing"}'),
+                    timeout=120,
+                    what="nothing firing for mistral (slower burn pairs may stay pending: they never notify)",
+                )
                 time.sleep(5)
             finally:
                 traffic.stop.set()

@@ -110,9 +110,10 @@ def test_a_real_alertmanager_groups_and_inhibits_as_declared():
                 _alert("LitellmMetricsAbsent", "critical", job="litellm", instance="proxy-a:9464"),
                 _alert("LitellmWorkersKilled", "warning", instance="proxy-a:9464"),  # the silent target's
                 _alert("LitellmWorkersKilled", "warning", instance="proxy-b:9464"),  # another target's
-                _alert("LitellmDeploymentDown", "warning", provider="openai", model="gpt-4o", deployment="eu"),
+                _alert("LitellmDeploymentDown", "warning", provider="azure", model="gpt-4o", deployment="eu"),
+                _alert("LitellmDeploymentDown", "warning", provider="openai", model="gpt-4o", deployment="us"),
                 _alert(
-                    "LitellmDeploymentCoolingDownOften", "warning", provider="openai", model="gpt-4o", deployment="eu"
+                    "LitellmDeploymentCoolingDownOften", "warning", provider="azure", model="gpt-4o", deployment="eu"
                 ),
                 _alert("LitellmCacheHitRateLow", "info", model="gpt-4o"),  # info: nowhere
             ]
@@ -130,7 +131,7 @@ def test_a_real_alertmanager_groups_and_inhibits_as_declared():
             ticket = {
                 ("LitellmHighErrorRate", "warning", "anthropic", ""),
                 ("LitellmWorkersKilled", "warning", "", "proxy-b:9464"),
-                ("LitellmDeploymentDown", "warning", "openai", ""),
+                ("LitellmDeploymentDown", "warning", "azure", ""),
             }
 
             def notified(notes: list[dict]) -> set[tuple]:
@@ -142,7 +143,8 @@ def test_a_real_alertmanager_groups_and_inhibits_as_declared():
                 ("LitellmProviderErrorBudgetBurn", "warning", "openai", ""),  # a page-level burn of the provider
                 ("LitellmHighErrorRate", "warning", "openai", ""),
                 ("LitellmWorkersKilled", "warning", "", "proxy-a:9464"),  # its target sends no data
-                ("LitellmDeploymentCoolingDownOften", "warning", "openai", ""),  # the deployment is down
+                ("LitellmDeploymentCoolingDownOften", "warning", "azure", ""),  # the deployment is down
+                ("LitellmDeploymentDown", "warning", "openai", ""),  # its provider's page says it
             }
             assert notified(notes) == page | ticket, sorted(notified(notes))
             by_receiver: dict[str, set] = {}
