@@ -26,7 +26,7 @@ from tests.support.runholder import hold_run
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.e2e
-REQ_LABELS = ("ok", "openai", "t", "200")
+REQ_LABELS = ("ok", "openai", "t", "chat_completions", "200")  # requests_total's labels, catalogue order
 
 
 def _sidecar(directory: str, port: int, nofile: int | None = None) -> subprocess.Popen:

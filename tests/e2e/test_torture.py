@@ -53,9 +53,9 @@ WRITER = textwrap.dedent("""
     for i in range(n):
         model = f"m{(i // 1500) % 8}"  # a new series now and then: records append while readers read
         done[2 * slot] = i + 1  # started increment i+1
-        store.inc("requests", (model, "p", team, "200"))
+        store.inc("requests", (model, "p", team, "chat_completions", "200"))  # the catalogue's label order
         done[2 * slot + 1] = i + 1  # finished it
-        store.observe("request_duration_seconds", (model, "p"), rnd.randrange(18), 0.25)
+        store.observe("request_duration_seconds", (model, "p", "chat_completions"), rnd.randrange(18), 0.25)
 """)
 
 

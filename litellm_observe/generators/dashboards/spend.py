@@ -134,6 +134,7 @@ def _callers(q: Queries) -> list[list]:
     """The caller section: the dimension chosen with the `dimension` variable (attribution setting; empty
     without it)."""
     by_caller = ("caller",)
+    all_requests = q.rate(CALLER_REQUESTS, by_caller)
     return [
         [
             p.table(
@@ -162,7 +163,9 @@ def _callers(q: Queries) -> list[list]:
                 "What share of each caller's requests failed (a 4xx or 5xx answer)?",
                 [
                     p.target(
-                        f"100 * {q.rate(CALLER_REQUESTS, by_caller, (FAILED,))} / {q.rate(CALLER_REQUESTS, by_caller)}",
+                        # `or 0 * all`: a caller with requests and no failure shows 0, not nothing
+                        f"100 * ({q.rate(CALLER_REQUESTS, by_caller, (FAILED,))} or 0 * {all_requests})"
+                        f" / {all_requests}",
                         "{{caller}}",
                     )
                 ],

@@ -4863,7 +4863,7 @@
           "maxDataPoints": 100,
           "targets": [
             {
-              "expr": "100 * sum by (caller) (rate(acme_llm_caller_requests_total{job=~\"$job\", instance=~\"$instance\", dimension=\"$dimension\", status_code!=\"200\", cluster=\"eu-1\", env!~\"dev.*\"}[$__rate_interval])) / sum by (caller) (rate(acme_llm_caller_requests_total{job=~\"$job\", instance=~\"$instance\", dimension=\"$dimension\", cluster=\"eu-1\", env!~\"dev.*\"}[$__rate_interval]))",
+              "expr": "100 * (sum by (caller) (rate(acme_llm_caller_requests_total{job=~\"$job\", instance=~\"$instance\", dimension=\"$dimension\", status_code!=\"200\", cluster=\"eu-1\", env!~\"dev.*\"}[$__rate_interval])) or 0 * sum by (caller) (rate(acme_llm_caller_requests_total{job=~\"$job\", instance=~\"$instance\", dimension=\"$dimension\", cluster=\"eu-1\", env!~\"dev.*\"}[$__rate_interval]))) / sum by (caller) (rate(acme_llm_caller_requests_total{job=~\"$job\", instance=~\"$instance\", dimension=\"$dimension\", cluster=\"eu-1\", env!~\"dev.*\"}[$__rate_interval]))",
               "format": "time_series",
               "hide": false,
               "interval": "",
