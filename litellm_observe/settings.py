@@ -83,7 +83,10 @@ class Settings:
     attribution: tuple[str, ...] = ()
 
     def cap_for(self, label: str) -> int:
-        if label.startswith("caller."):  # caller.<dimension>: label_caps names the dimension itself
+        """The cap of a labeller key (cap_label): a label, `entity.<type>` (the `entity` cap, per type) or
+        `caller.<dimension>` (label_caps names the dimension itself, else its share of CALLER_VALUES)."""
+        label = cap_label(label)
+        if label.startswith("caller."):
             dimension = label[len("caller.") :]
             return self.label_caps.get(dimension) or max(1, CALLER_VALUES // max(1, len(self.attribution)))
         return self.label_caps.get(label) or DEFAULT_LABEL_CAPS.get(label) or self.label_cap
@@ -95,6 +98,12 @@ class Settings:
             if data[secret] is not None:
                 data[secret] = "***"
         return data
+
+
+def cap_label(key: str) -> str:
+    """What a labeller key is capped and counted under: `caller.<dimension>` as it is, `entity.<type>` as
+    `entity` (budget entities share the `entity` cap, each type counted apart), a plain label as itself."""
+    return key if key.startswith("caller.") else key.split(".", 1)[0]
 
 
 _NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")  # fullmatch only: `$` alone would let "acme\n" through

@@ -33,6 +33,8 @@ from __future__ import annotations
 import heapq
 from typing import Any, NamedTuple
 
+from .callers import NONE, Callers
+
 GRACE_SECONDS = 5.0  # after a stream ended, how long a terminal event may still arrive
 SETTLE_SECONDS = 10.0  # after a request ended, how long an attempt's report may still arrive
 LATE_SECONDS = 600.0  # how long a request that ended without a terminal event remembers it ended
@@ -75,7 +77,7 @@ class Call:
     ended: str | None = None  # request level, once
     ended_at: float | None = None
     endpoint = "other"  # catalogue.ENDPOINTS: what the client called (endpoints.py), from the pre-call hook
-    callers: tuple[tuple[str, tuple[object, ...]], ...] = ()  # raw caller values (callers.py); () when none is on
+    callers: Callers = NONE  # raw caller values (callers.py); NONE when no dimension is on
 
     def __init__(self, call_id: str, started: float, model: object = None, user: object = None):
         self.call_id = call_id

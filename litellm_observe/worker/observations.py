@@ -431,7 +431,7 @@ def request_start(data: object, call_type: object = None, dimensions: tuple[str,
         call_id=fields.get("litellm_call_id"),
         model=fields.get("model"),
         endpoint=endpoints.endpoint(meta.get("user_api_key_request_route"), call_type),
-        callers=callers_mod.callers(meta, dimensions) if dimensions else callers_mod.NONE,
+        callers=callers_mod.callers(meta, dimensions),
     )
 
 
@@ -484,7 +484,9 @@ def success(kwargs: object, dimensions: tuple[str, ...] = ()) -> Success:
         requested=requested if requested and requested != slo.get("model_group") else None,
         team=slo_meta.get("user_api_key_team_alias") or slo_meta.get("user_api_key_team_id"),
         endpoint=endpoints.endpoint(slo_meta.get("user_api_key_request_route"), slo.get("call_type")),
-        callers=callers_mod.callers(callers_mod.request_metadata(params), dimensions) if dimensions else (),
+        callers=callers_mod.callers(callers_mod.request_metadata(params), dimensions)
+        if dimensions
+        else callers_mod.NONE,
         deployment=deployment_name(slo.get("model_id"), slo.get("model"), slo.get("api_base")),
         started=started,
         ended=ended,
@@ -530,7 +532,7 @@ def failure(request_data: object, exc: object, user: object, dimensions: tuple[s
         provider=getattr(exc, "llm_provider", None) or None,
         team=team_of(user),
         endpoint=endpoints.endpoint(meta.get("user_api_key_request_route"), fields.get("call_type")),
-        callers=callers_mod.callers(meta, dimensions) if dimensions else callers_mod.NONE,
+        callers=callers_mod.callers(meta, dimensions),
         status_code=code,
         error_type=error_types.error_type(exc, code),
         retries=retries,

@@ -229,15 +229,10 @@ class Processes:
         settings = self._settings
         rec = Recorder(writer)
 
-        def cap_for(label: str) -> int:
-            """`entity.<type>`: budget entities are capped per entity type, with the `entity` cap;
-            `caller.<dimension>`: callers per dimension (Settings.cap_for)."""
-            return settings.cap_for(label if label.startswith("caller.") else label.split(".", 1)[0])
-
         def overflowed(label: str) -> None:
-            rec.observe_label_overflow(label=label if label.startswith("caller.") else label.split(".", 1)[0])
+            rec.observe_label_overflow(label=settings_mod.cap_label(label))
 
-        labels = Labeller(LabelCaps(cap_for, directory, overflowed), self._model_names)
+        labels = Labeller(LabelCaps(settings.cap_for, directory, overflowed), self._model_names)
         budgets = BudgetResets(directory)
         calls = CallBook()
         return WorkerProcess(

@@ -54,9 +54,14 @@ def proxy(upstream, tmp_path_factory):
 
 
 def _lasting(text: str) -> set:
-    """The series that do not depend on which live worker served what: all but the most-recent gauges
-    (a live worker that served nothing yet holds none: they come and go with the workers, by design)."""
-    recent = {m.family() for m in CATALOGUE if m.gauge_mode is GaugeMode.MOSTRECENT}
+    """The series that do not depend on which live worker served what: all but the most-recent gauges and
+    the labelled live-sum gauges (in flight per endpoint): a live worker that served nothing yet holds none,
+    so they come and go with the workers, by design."""
+    recent = {
+        m.family()
+        for m in CATALOGUE
+        if m.gauge_mode is GaugeMode.MOSTRECENT or (m.gauge_mode is GaugeMode.LIVESUM and m.labels)
+    }
     return {k for k in samples(text) if k[0] not in recent}
 
 
