@@ -6597,7 +6597,7 @@
           },
           {
             "alert": "LitellmMetricsAbsent",
-            "expr": "up{job=\"litellm\"} == 0\nor\nabsent(up{job=\"litellm\"})\n",
+            "expr": "max_over_time(up{job=\"litellm\"}[2m]) == 0\nor\nabsent(up{job=\"litellm\"})\n",
             "for": "5m",
             "labels": {
               "severity": "critical"

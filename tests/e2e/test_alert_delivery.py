@@ -10,7 +10,7 @@ One scenario, in phases (each bounded in time):
 3. recovery: one resolved notification for it;
 4. one replica's exporter gone: LitellmMetricsAbsent for its instance, and nothing else.
 
-Options that differ from the defaults, and why: `for` of LitellmMetricsAbsent 10s, of LitellmHighErrorRate 3m,
+Options that differ from the defaults, and why: `for` and `window` of LitellmMetricsAbsent 10s, of LitellmHighErrorRate 3m,
 and a 5s group interval (a test cannot wait minutes); LitellmHighErrorRate's ratio 8 %, above the fast burn's
 7.2 %, so that at recovery it clears before the page does (with the default 5 % it outlasts the page by
 seconds: README, Alertmanager); LitellmHighProxyOverhead and LitellmEventLoopLagHigh thresholds raised, as
@@ -62,7 +62,7 @@ def _options(webhook: str):
         environ={},
         section={
             "alerts": {
-                "metrics_absent": {"for": "10s"},
+                "metrics_absent": {"for": "10s", "window": "10s"},
                 # above the fast burn's 7.2 %: at recovery the error rate clears before the page does (README)
                 "high_error_rate": {"for": "3m", "ratio": 0.08},
                 "high_proxy_overhead": {"seconds": 1.0},

@@ -6597,7 +6597,7 @@
           },
           {
             "alert": "LitellmMetricsAbsent",
-            "expr": "up{job=\"acme-litellm\", cluster=\"eu-1\"} == 0\nor\nabsent(up{job=\"acme-litellm\", cluster=\"eu-1\"})\n",
+            "expr": "max_over_time(up{job=\"acme-litellm\", cluster=\"eu-1\"}[2m]) == 0\nor\nabsent(up{job=\"acme-litellm\", cluster=\"eu-1\"})\n",
             "for": "5m",
             "labels": {
               "severity": "critical"
