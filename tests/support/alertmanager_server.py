@@ -16,12 +16,12 @@ import shutil
 import signal
 import subprocess
 import tempfile
-import threading
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from litellm_observe.demo.inbox import Inbox
 
 from .proxy import free_port
 
@@ -33,32 +33,8 @@ class AlertmanagerError(RuntimeError):
     pass
 
 
-class WebhookReceiver:
-    """Records each notification Alertmanager posts (its webhook JSON), in arrival order."""
-
-    def __init__(self) -> None:
-        self.notifications: list[dict] = []
-        self._lock = threading.Lock()
-        received, lock = self.notifications, self._lock
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - http.server's name
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                with lock:
-                    received.append(json.loads(body))
-                self.send_response(200)
-                self.end_headers()
-
-            def log_message(self, *args) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}/hook"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    def received(self) -> list[dict]:
-        with self._lock:
-            return list(self.notifications)
+class WebhookReceiver(Inbox):
+    """The demo's webhook receiver (litellm_observe/demo/inbox.py), with a bounded wait."""
 
     def wait_for(self, done: Callable[[list[dict]], bool], timeout: float = 60.0, what: str = "") -> list[dict]:
         deadline = time.monotonic() + timeout
@@ -68,14 +44,6 @@ class WebhookReceiver:
                 return got
             time.sleep(0.2)
         raise AlertmanagerError(f"timed out after {timeout}s waiting for {what or 'notifications'}: {self.received()}")
-
-    def __enter__(self) -> WebhookReceiver:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._server.shutdown()
-        self._server.server_close()
 
 
 class AlertmanagerServer:
