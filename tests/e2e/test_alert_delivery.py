@@ -10,16 +10,18 @@ One scenario, in phases (each bounded in time):
 3. recovery: one resolved notification for it;
 4. one replica's exporter gone: LitellmMetricsAbsent for its instance, and nothing else.
 
-Options that differ from the defaults, and why: `for` and `window` of LitellmMetricsAbsent 10s, of LitellmHighErrorRate 3m,
-and a 5s group interval (a test cannot wait minutes); LitellmHighErrorRate's ratio 8 %, above the fast burn's
-7.2 %, so that at recovery it clears before the page does (with the default 5 % it outlasts the page by
-seconds: README, Alertmanager); LitellmHighProxyOverhead and LitellmEventLoopLagHigh thresholds raised, as
-these depend on the machine (a loaded 2-core CI runner adds latency a production host does not).
+Options that differ from the defaults, and why: `for` and `window` of LitellmMetricsAbsent 10s, of
+LitellmHighErrorRate 3m, and a 5s group interval (a test cannot wait minutes); LitellmHighErrorRate's ratio 8
+%, above the fast burn's 7.2 %, so that at recovery it clears before the page does (with the default 5 % it
+outlasts the page by seconds: README, Alertmanager); LitellmHighProxyOverhead and LitellmEventLoopLagHigh
+thresholds raised, as these depend on the machine (a loaded 2-core CI runner adds latency a production host
+does not).
 """
 
 from __future__ import annotations
 
 import itertools
+import json
 import threading
 import time
 
@@ -177,7 +179,8 @@ def test_an_outage_pages_once_resolves_once_and_a_silent_exporter_is_all_that_is
                 traffic.join(60)
             notes = hook.received()
             about_mistral = [n for n in notes if any(a["labels"].get("provider") == "mistral" for a in n["alerts"])]
-            print("\n".join(f"{n['status']:9} {n['receiver']:15} {n['groupLabels']}" for n in notes))
+            for n in notes:  # as received (shown with -s, or when the test fails)
+                print(json.dumps({k: n[k] for k in ("receiver", "status", "groupLabels", "alerts")}, sort_keys=True))
             assert len(_firing(about_mistral)) == 1, about_mistral  # two replicas, two rules: one page
             assert [n["status"] for n in about_mistral] == ["firing", "resolved"]
             assert not [n for n in notes if any(a["labels"].get("provider") == "openai" for a in n["alerts"])]
@@ -194,3 +197,5 @@ def test_an_outage_pages_once_resolves_once_and_a_silent_exporter_is_all_that_is
             assert names == {"LitellmMetricsAbsent"}, later
             (gone,) = {a["labels"]["instance"] for n in absent for a in n["alerts"]}
             assert gone == proxies[1].metrics_target
+            for n in later:
+                print(json.dumps({k: n[k] for k in ("receiver", "status", "groupLabels", "alerts")}, sort_keys=True))
