@@ -11,8 +11,8 @@ One scenario, in phases (each bounded in time):
 4. one replica's exporter gone: LitellmMetricsAbsent for its instance, and nothing else.
 
 Options that differ from the defaults, and why: `for` and `window` of LitellmMetricsAbsent 10s, of
-LitellmHighErrorRate 3m, and a 5s group interval (a test cannot wait minutes); LitellmHighErrorRate's ratio 8
-%, above the fast burn's 7.2 %, so that at recovery it clears before the page does (with the default 5 % it
+LitellmHighErrorRate 3m, and a 5s group interval (a test cannot wait minutes); LitellmHighErrorRate's ratio
+8 %, above the fast burn's 7.2 %, so that at recovery it clears before the page does (with the default 5 % it
 outlasts the page by seconds: README, Alertmanager); LitellmHighProxyOverhead and LitellmEventLoopLagHigh
 thresholds raised, as these depend on the machine (a loaded 2-core CI runner adds latency a production host
 does not).
