@@ -6597,7 +6597,7 @@
           },
           {
             "alert": "LitellmMetricsAbsent",
-            "expr": "max_over_time(up{job=\"litellm\"}[2m]) == 0\nor\nabsent(up{job=\"litellm\"})\n",
+            "expr": "max_over_time(up{job=\"litellm\"}[2m]) == 0\nor\n(absent(up{job=\"litellm\"}) unless on () absent(up))\n",
             "for": "5m",
             "labels": {
               "severity": "critical"
@@ -6616,7 +6616,7 @@
         "rules": [
           {
             "alert": "LitellmProviderErrorBudgetBurn",
-            "expr": "provider:litellm_provider_errors:ratio_rate1h > (14.4 * (1 - 0.995))\nand\nprovider:litellm_provider_errors:ratio_rate5m > (14.4 * (1 - 0.995))\nand on (provider)\nsum by (provider) (increase(litellm_provider_requests_total[5m])) >= 20\n",
+            "expr": "provider:litellm_provider_errors:ratio_rate1h > (14.4 * (1 - 0.995))\nand\nprovider:litellm_provider_errors:ratio_rate5m > (14.4 * (1 - 0.995))\nand on (provider)\nsum by (provider) (increase(litellm_provider_requests_total[5m])) >= 20\nand on (provider)\nprovider:litellm_provider_errors:ratio_rate5m offset 5m\n",
             "for": "2m",
             "labels": {
               "long_window": "1h",
@@ -6632,7 +6632,7 @@
           },
           {
             "alert": "LitellmProviderErrorBudgetBurn",
-            "expr": "provider:litellm_provider_errors:ratio_rate6h > (6 * (1 - 0.995))\nand\nprovider:litellm_provider_errors:ratio_rate30m > (6 * (1 - 0.995))\nand on (provider)\nsum by (provider) (increase(litellm_provider_requests_total[30m])) >= 20\n",
+            "expr": "provider:litellm_provider_errors:ratio_rate6h > (6 * (1 - 0.995))\nand\nprovider:litellm_provider_errors:ratio_rate30m > (6 * (1 - 0.995))\nand on (provider)\nsum by (provider) (increase(litellm_provider_requests_total[30m])) >= 20\nand on (provider)\nprovider:litellm_provider_errors:ratio_rate30m offset 30m\n",
             "for": "15m",
             "labels": {
               "long_window": "6h",
@@ -6648,7 +6648,7 @@
           },
           {
             "alert": "LitellmProviderErrorBudgetBurn",
-            "expr": "provider:litellm_provider_errors:ratio_rate1d > (3 * (1 - 0.995))\nand\nprovider:litellm_provider_errors:ratio_rate2h > (3 * (1 - 0.995))\nand on (provider)\nsum by (provider) (increase(litellm_provider_requests_total[2h])) >= 20\n",
+            "expr": "provider:litellm_provider_errors:ratio_rate1d > (3 * (1 - 0.995))\nand\nprovider:litellm_provider_errors:ratio_rate2h > (3 * (1 - 0.995))\nand on (provider)\nsum by (provider) (increase(litellm_provider_requests_total[2h])) >= 20\nand on (provider)\nprovider:litellm_provider_errors:ratio_rate2h offset 2h\n",
             "for": "1h",
             "labels": {
               "long_window": "1d",
@@ -6664,7 +6664,7 @@
           },
           {
             "alert": "LitellmProviderErrorBudgetBurn",
-            "expr": "provider:litellm_provider_errors:ratio_rate3d > (1 * (1 - 0.995))\nand\nprovider:litellm_provider_errors:ratio_rate6h > (1 * (1 - 0.995))\nand on (provider)\nsum by (provider) (increase(litellm_provider_requests_total[6h])) >= 20\n",
+            "expr": "provider:litellm_provider_errors:ratio_rate3d > (1 * (1 - 0.995))\nand\nprovider:litellm_provider_errors:ratio_rate6h > (1 * (1 - 0.995))\nand on (provider)\nsum by (provider) (increase(litellm_provider_requests_total[6h])) >= 20\nand on (provider)\nprovider:litellm_provider_errors:ratio_rate6h offset 6h\n",
             "for": "3h",
             "labels": {
               "long_window": "3d",

@@ -44,7 +44,9 @@ def metrics_absent(c: Context[MetricsAbsent, None]) -> Spec:
     g, job, q, base = c.group, c.scrape_job, c.scope, c.base
     up = q.select(PROMETHEUS_UP, f'job="{job}"')
     alert = c.alert(
-        f"max_over_time({up}[{g.window}]) == 0\nor\nabsent({up})\n",
+        # `unless on() absent(up)`: a Prometheus that has scraped nothing yet (just started) is not missing a
+        # target; one that scrapes anything else, or this job's targets before they went, is
+        f"max_over_time({up}[{g.window}]) == 0\nor\n(absent({up}) unless on () absent({PROMETHEUS_UP}))\n",
         g.for_,
         g.severity,
         "Prometheus gets no metrics from a litellm-observe exporter.",
@@ -52,9 +54,10 @@ def metrics_absent(c: Context[MetricsAbsent, None]) -> Spec:
         "Prometheus has no such target).",
         COUNT,
         meaning=(
-            f"Every scrape of a target of job `{job}` in the last {g.window} failed (up = 0), or Prometheus has no target in "
-            "that job at all (up absent: the proxy is gone, service discovery lost it, or "
-            "`alerts.scrape_job` does not match the scrape config). Every other alert here is blind meanwhile."
+            f"Every scrape of a target of job `{job}` in the last {g.window} failed (up = 0), or Prometheus, "
+            "scraping other targets, has no target in that job at all (up absent: the proxy is gone, service "
+            "discovery lost it, or `alerts.scrape_job` does not match the scrape config). Every other alert here "
+            "is blind meanwhile. A Prometheus that scrapes nothing at all is for a dead man's switch to catch."
         ),
         confirm=f"{up}",
         action=(
@@ -94,6 +97,12 @@ def metrics_absent(c: Context[MetricsAbsent, None]) -> Spec:
                     (series(PROMETHEUS_UP, base), constant(1, 30)),
                     (series(PROMETHEUS_UP, down), " ".join(["1", "1", "0"] * 10)),
                 ],
+                g.for_,
+                0,
+            ),
+            negative(
+                "Prometheus just started: nothing scraped yet",
+                [("prometheus_build_info", constant(1, 30))],
                 g.for_,
                 0,
             ),

@@ -80,6 +80,19 @@ def budget(objective: Objective) -> float:
     return round(1 - objective.slo_objective, 9)
 
 
+def with_history(q: Scope, w: BurnWindow) -> str:
+    """`and` this: the providers whose short-window ratio was recorded one short window ago. On a cold start
+    (a new provider, new rules) the long window holds as little data as the short one, and a single early
+    failure would read as a slow burn; a pair judges a provider only once it has a short window of history."""
+    return f"and on (provider)\n{ratio_record(w.short, q)} offset {w.short}\n"
+
+
+def judges_from(w: BurnWindow) -> int:
+    """The first test minute a pair may judge: ratios are first recorded at minute 1 (rate needs two
+    samples), and with_history looks one short window back."""
+    return 1 + minutes(w.short)
+
+
 def ratio_record(window: str, scope: Scope) -> str:
     return f"provider:{scope.family(PROVIDER_ERRORS)}:ratio_rate{window}"
 
@@ -114,6 +127,7 @@ def alerts(c: Context[ProviderErrorBudgetBurn, Objective]) -> list[Alert]:
         threshold = f"({f} * (1 - {fmt(a.slo_objective)}))"
         expr = f"{ratio_record(w.long, c.scope)} > {threshold}\nand\n{ratio_record(w.short, c.scope)} > {threshold}\n"
         expr += enough_calls(c.scope, a, w.short)
+        expr += with_history(c.scope, w)
         description = (
             "Provider {provider} is spending its availability error budget " + f"{f}x as fast as a "
             f"{fmt(a.slo_objective * 100)} % objective over {a.slo_window} allows: " + "{value} of "
@@ -160,7 +174,7 @@ def _firing(objective: Objective, rules: list[Alert], b: float, end: int | None,
     for w, rule in zip(WINDOWS, rules):
         threshold = factor(w, objective) * budget(objective)
         held = range(t - minutes(w.for_), t + 1)
-        if held.start >= 1 and all(
+        if held.start >= judges_from(w) and all(
             _ratio(b, end, minutes(w.long), s) > threshold and _ratio(b, end, minutes(w.short), s) > threshold
             for s in held
         ):
@@ -183,7 +197,9 @@ def spec(c: Context[ProviderErrorBudgetBurn, Objective]) -> Spec:
                 f"alerts.slo_objective {o.slo_objective}: a {fmt(f)}x burn needs more "
                 "than 100 % errors; the objective is too low for these burn rates"
             )
-        fire_at = sorted({1 + minutes(w.for_) + d for w, g in zip(WINDOWS, factors) if g < b for d in (-1, 0)})
+        fire_at = sorted(
+            {judges_from(w) + minutes(w.for_) + d for w, g in zip(WINDOWS, factors) if g < b for d in (-1, 0)}
+        )
         checks = tuple((t, _firing(o, rules, ratio, None, t, labels)) for t in fire_at)
         cases.append(
             Case(
@@ -193,7 +209,7 @@ def spec(c: Context[ProviderErrorBudgetBurn, Objective]) -> Spec:
             )
         )
     b = min(factors) / 2
-    last = 1 + max(minutes(w.for_) for w in WINDOWS) + 10
+    last = max(judges_from(w) + minutes(w.for_) for w in WINDOWS) + 10
     cases.append(
         Case(
             f"burn {fmt(b)}x: under every factor, nothing fires",
@@ -205,8 +221,8 @@ def spec(c: Context[ProviderErrorBudgetBurn, Objective]) -> Spec:
     # slo_min_calls: the fast page waits (checked after its `for`, before any slower pair's could pass)
     fast = WINDOWS[0]
     trickle = o.slo_min_calls / minutes(fast.short) / 2
-    t = 1 + minutes(fast.for_) + 2
-    if t < 1 + min(minutes(w.for_) for w in WINDOWS[1:]):
+    t = judges_from(fast) + minutes(fast.for_) + 2
+    if t < min(judges_from(w) + minutes(w.for_) for w in WINDOWS[1:]):
         cases.append(
             Case(
                 f"half failing, too few calls in {fast.short} to judge: the {fast.long}/{fast.short} page waits",

@@ -6597,7 +6597,7 @@
           },
           {
             "alert": "LitellmMetricsAbsent",
-            "expr": "max_over_time(up{job=\"acme-litellm\", cluster=\"eu-1\"}[2m]) == 0\nor\nabsent(up{job=\"acme-litellm\", cluster=\"eu-1\"})\n",
+            "expr": "max_over_time(up{job=\"acme-litellm\", cluster=\"eu-1\"}[2m]) == 0\nor\n(absent(up{job=\"acme-litellm\", cluster=\"eu-1\"}) unless on () absent(up))\n",
             "for": "5m",
             "labels": {
               "severity": "critical"
@@ -6616,7 +6616,7 @@
         "rules": [
           {
             "alert": "LitellmProviderErrorBudgetBurn",
-            "expr": "provider:acme_llm_provider_errors:ratio_rate1h > (13.44 * (1 - 0.999))\nand\nprovider:acme_llm_provider_errors:ratio_rate5m > (13.44 * (1 - 0.999))\nand on (provider)\nsum by (provider) (increase(acme_llm_provider_requests_total{cluster=\"eu-1\"}[5m])) >= 20\n",
+            "expr": "provider:acme_llm_provider_errors:ratio_rate1h > (13.44 * (1 - 0.999))\nand\nprovider:acme_llm_provider_errors:ratio_rate5m > (13.44 * (1 - 0.999))\nand on (provider)\nsum by (provider) (increase(acme_llm_provider_requests_total{cluster=\"eu-1\"}[5m])) >= 20\nand on (provider)\nprovider:acme_llm_provider_errors:ratio_rate5m offset 5m\n",
             "for": "2m",
             "labels": {
               "long_window": "1h",
@@ -6632,7 +6632,7 @@
           },
           {
             "alert": "LitellmProviderErrorBudgetBurn",
-            "expr": "provider:acme_llm_provider_errors:ratio_rate6h > (5.6 * (1 - 0.999))\nand\nprovider:acme_llm_provider_errors:ratio_rate30m > (5.6 * (1 - 0.999))\nand on (provider)\nsum by (provider) (increase(acme_llm_provider_requests_total{cluster=\"eu-1\"}[30m])) >= 20\n",
+            "expr": "provider:acme_llm_provider_errors:ratio_rate6h > (5.6 * (1 - 0.999))\nand\nprovider:acme_llm_provider_errors:ratio_rate30m > (5.6 * (1 - 0.999))\nand on (provider)\nsum by (provider) (increase(acme_llm_provider_requests_total{cluster=\"eu-1\"}[30m])) >= 20\nand on (provider)\nprovider:acme_llm_provider_errors:ratio_rate30m offset 30m\n",
             "for": "15m",
             "labels": {
               "long_window": "6h",
@@ -6648,7 +6648,7 @@
           },
           {
             "alert": "LitellmProviderErrorBudgetBurn",
-            "expr": "provider:acme_llm_provider_errors:ratio_rate1d > (2.8 * (1 - 0.999))\nand\nprovider:acme_llm_provider_errors:ratio_rate2h > (2.8 * (1 - 0.999))\nand on (provider)\nsum by (provider) (increase(acme_llm_provider_requests_total{cluster=\"eu-1\"}[2h])) >= 20\n",
+            "expr": "provider:acme_llm_provider_errors:ratio_rate1d > (2.8 * (1 - 0.999))\nand\nprovider:acme_llm_provider_errors:ratio_rate2h > (2.8 * (1 - 0.999))\nand on (provider)\nsum by (provider) (increase(acme_llm_provider_requests_total{cluster=\"eu-1\"}[2h])) >= 20\nand on (provider)\nprovider:acme_llm_provider_errors:ratio_rate2h offset 2h\n",
             "for": "1h",
             "labels": {
               "long_window": "1d",
@@ -6664,7 +6664,7 @@
           },
           {
             "alert": "LitellmProviderErrorBudgetBurn",
-            "expr": "provider:acme_llm_provider_errors:ratio_rate3d > (0.933333 * (1 - 0.999))\nand\nprovider:acme_llm_provider_errors:ratio_rate6h > (0.933333 * (1 - 0.999))\nand on (provider)\nsum by (provider) (increase(acme_llm_provider_requests_total{cluster=\"eu-1\"}[6h])) >= 20\n",
+            "expr": "provider:acme_llm_provider_errors:ratio_rate3d > (0.933333 * (1 - 0.999))\nand\nprovider:acme_llm_provider_errors:ratio_rate6h > (0.933333 * (1 - 0.999))\nand on (provider)\nsum by (provider) (increase(acme_llm_provider_requests_total{cluster=\"eu-1\"}[6h])) >= 20\nand on (provider)\nprovider:acme_llm_provider_errors:ratio_rate6h offset 6h\n",
             "for": "3h",
             "labels": {
               "long_window": "3d",
