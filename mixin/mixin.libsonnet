@@ -6273,7 +6273,7 @@
         "rules": [
           {
             "alert": "LitellmHighErrorRate",
-            "expr": "provider:litellm_provider_errors:ratio_rate5m > 0.05\n",
+            "expr": "provider:litellm_provider_errors:ratio_rate5m > 0.05\nand on (provider)\nsum by (provider) (increase(litellm_provider_requests_total[5m])) >= 20\n",
             "for": "5m",
             "labels": {
               "severity": "warning"
@@ -6281,7 +6281,8 @@
             "annotations": {
               "summary": "A provider fails too many upstream calls.",
               "description": "{{ $value | humanizePercentage }} of upstream calls to provider {{ $labels.provider }} failed over the last 5 minutes.",
-              "runbook_url": "https://github.com/litellm-observe/litellm-observe/blob/main/docs/runbooks.md#litellmhigherrorrate"
+              "runbook_url": "https://github.com/litellm-observe/litellm-observe/blob/main/docs/runbooks.md#litellmhigherrorrate",
+              "dashboard": "http://localhost:3000/d/litellm-providers?var-provider={{ $labels.provider | urlquery }}"
             }
           },
           {
@@ -6295,7 +6296,8 @@
             "annotations": {
               "summary": "An upstream rate limit is nearly used up.",
               "description": "Only {{ $value | humanizePercentage }} of the requests rate limit of {{ $labels.provider }} / {{ $labels.model }} is left.",
-              "runbook_url": "https://github.com/litellm-observe/litellm-observe/blob/main/docs/runbooks.md#litellmratelimitheadroom"
+              "runbook_url": "https://github.com/litellm-observe/litellm-observe/blob/main/docs/runbooks.md#litellmratelimitheadroom",
+              "dashboard": "http://localhost:3000/d/litellm-providers?var-model={{ $labels.model | urlquery }}&var-provider={{ $labels.provider | urlquery }}"
             }
           },
           {
@@ -6309,7 +6311,8 @@
             "annotations": {
               "summary": "An upstream rate limit is nearly used up.",
               "description": "Only {{ $value | humanizePercentage }} of the tokens rate limit of {{ $labels.provider }} / {{ $labels.model }} is left.",
-              "runbook_url": "https://github.com/litellm-observe/litellm-observe/blob/main/docs/runbooks.md#litellmratelimitheadroom"
+              "runbook_url": "https://github.com/litellm-observe/litellm-observe/blob/main/docs/runbooks.md#litellmratelimitheadroom",
+              "dashboard": "http://localhost:3000/d/litellm-providers?var-model={{ $labels.model | urlquery }}&var-provider={{ $labels.provider | urlquery }}"
             }
           },
           {
@@ -6322,7 +6325,8 @@
             "annotations": {
               "summary": "Client requests to a model are slow.",
               "description": "The p99 end-to-end latency of model {{ $labels.model }} on {{ $labels.endpoint }} is {{ $value | printf \"%.2fs\" }} over the last 5 minutes.",
-              "runbook_url": "https://github.com/litellm-observe/litellm-observe/blob/main/docs/runbooks.md#litellmhighp99latency"
+              "runbook_url": "https://github.com/litellm-observe/litellm-observe/blob/main/docs/runbooks.md#litellmhighp99latency",
+              "dashboard": "http://localhost:3000/d/litellm-providers?var-endpoint={{ $labels.endpoint | urlquery }}&var-model={{ $labels.model | urlquery }}"
             }
           },
           {
@@ -6335,7 +6339,8 @@
             "annotations": {
               "summary": "Streaming responses start slowly.",
               "description": "The p95 time to first token of {{ $labels.provider }} / {{ $labels.model }} is {{ $value | printf \"%.2fs\" }} over the last 5 minutes.",
-              "runbook_url": "https://github.com/litellm-observe/litellm-observe/blob/main/docs/runbooks.md#litellmhightimetofirsttoken"
+              "runbook_url": "https://github.com/litellm-observe/litellm-observe/blob/main/docs/runbooks.md#litellmhightimetofirsttoken",
+              "dashboard": "http://localhost:3000/d/litellm-providers?var-model={{ $labels.model | urlquery }}&var-provider={{ $labels.provider | urlquery }}"
             }
           },
           {
@@ -6348,7 +6353,8 @@
             "annotations": {
               "summary": "Fallbacks from a model mostly fail.",
               "description": "{{ $value | humanizePercentage }} of fallbacks from model {{ $labels.from_model }} failed over the last 5 minutes.",
-              "runbook_url": "https://github.com/litellm-observe/litellm-observe/blob/main/docs/runbooks.md#litellmfallbacksfailing"
+              "runbook_url": "https://github.com/litellm-observe/litellm-observe/blob/main/docs/runbooks.md#litellmfallbacksfailing",
+              "dashboard": "http://localhost:3000/d/litellm-providers"
             }
           },
           {
@@ -6361,7 +6367,8 @@
             "annotations": {
               "summary": "Requests to a provider are retried many times.",
               "description": "Requests answered by provider {{ $labels.provider }} needed {{ $value | printf \"%.2f\" }} retries each over the last 5 minutes.",
-              "runbook_url": "https://github.com/litellm-observe/litellm-observe/blob/main/docs/runbooks.md#litellmretrystorm"
+              "runbook_url": "https://github.com/litellm-observe/litellm-observe/blob/main/docs/runbooks.md#litellmretrystorm",
+              "dashboard": "http://localhost:3000/d/litellm-providers?var-provider={{ $labels.provider | urlquery }}"
             }
           },
           {
@@ -6374,7 +6381,8 @@
             "annotations": {
               "summary": "A deployment fails every upstream call.",
               "description": "Deployment {{ $labels.deployment }} of model {{ $labels.model }} ({{ $labels.provider }}) failed all of its {{ $value | printf \"%.0f\" }} upstream calls over the last 10 minutes.",
-              "runbook_url": "https://github.com/litellm-observe/litellm-observe/blob/main/docs/runbooks.md#litellmdeploymentdown"
+              "runbook_url": "https://github.com/litellm-observe/litellm-observe/blob/main/docs/runbooks.md#litellmdeploymentdown",
+              "dashboard": "http://localhost:3000/d/litellm-providers?var-model={{ $labels.model | urlquery }}&var-provider={{ $labels.provider | urlquery }}"
             }
           },
           {
@@ -6387,7 +6395,8 @@
             "annotations": {
               "summary": "The router keeps taking a deployment out of rotation.",
               "description": "Deployment {{ $labels.deployment }} of model {{ $labels.model }} ({{ $labels.provider }}) was put in cooldown {{ $value | printf \"%.0f\" }} times over the last hour.",
-              "runbook_url": "https://github.com/litellm-observe/litellm-observe/blob/main/docs/runbooks.md#litellmdeploymentcoolingdownoften"
+              "runbook_url": "https://github.com/litellm-observe/litellm-observe/blob/main/docs/runbooks.md#litellmdeploymentcoolingdownoften",
+              "dashboard": "http://localhost:3000/d/litellm-providers?var-model={{ $labels.model | urlquery }}&var-provider={{ $labels.provider | urlquery }}"
             }
           },
           {
@@ -6400,7 +6409,8 @@
             "annotations": {
               "summary": "Spend is on course to exceed the daily budget.",
               "description": "Spend over the last hour projects to {{ $value | printf \"%.0f\" }} USD a day, over the budget of 1000 USD.",
-              "runbook_url": "https://github.com/litellm-observe/litellm-observe/blob/main/docs/runbooks.md#litellmspendburnhigh"
+              "runbook_url": "https://github.com/litellm-observe/litellm-observe/blob/main/docs/runbooks.md#litellmspendburnhigh",
+              "dashboard": "http://localhost:3000/d/litellm-spend"
             }
           },
           {
@@ -6413,7 +6423,8 @@
             "annotations": {
               "summary": "A model serves traffic LiteLLM cannot price.",
               "description": "{{ $value | printf \"%.0f\" }} successful calls to model {{ $labels.model }} ({{ $labels.provider }}) used tokens but got no price over the last hour.",
-              "runbook_url": "https://github.com/litellm-observe/litellm-observe/blob/main/docs/runbooks.md#litellmunpricedtraffic"
+              "runbook_url": "https://github.com/litellm-observe/litellm-observe/blob/main/docs/runbooks.md#litellmunpricedtraffic",
+              "dashboard": "http://localhost:3000/d/litellm-spend?var-model={{ $labels.model | urlquery }}&var-provider={{ $labels.provider | urlquery }}"
             }
           },
           {
@@ -6426,7 +6437,8 @@
             "annotations": {
               "summary": "The response cache rarely hits.",
               "description": "Only {{ $value | humanizePercentage }} of cache lookups for model {{ $labels.model }} hit over the last 5 minutes.",
-              "runbook_url": "https://github.com/litellm-observe/litellm-observe/blob/main/docs/runbooks.md#litellmcachehitratelow"
+              "runbook_url": "https://github.com/litellm-observe/litellm-observe/blob/main/docs/runbooks.md#litellmcachehitratelow",
+              "dashboard": "http://localhost:3000/d/litellm-spend?var-model={{ $labels.model | urlquery }}"
             }
           },
           {
@@ -6439,7 +6451,8 @@
             "annotations": {
               "summary": "A caller spends far more than its own baseline.",
               "description": "Caller {{ $labels.caller }} ({{ $labels.dimension }}) spent {{ $value | printf \"%.0f\" }} USD in the last hour, over 10 times its hourly average of the day before.",
-              "runbook_url": "https://github.com/litellm-observe/litellm-observe/blob/main/docs/runbooks.md#litellmcallerspendrunaway"
+              "runbook_url": "https://github.com/litellm-observe/litellm-observe/blob/main/docs/runbooks.md#litellmcallerspendrunaway",
+              "dashboard": "http://localhost:3000/d/litellm-spend"
             }
           },
           {
@@ -6452,7 +6465,8 @@
             "annotations": {
               "summary": "A LiteLLM budget is nearly used up.",
               "description": "The {{ $labels.entity_type }} budget of {{ $labels.entity }} has {{ $value | humanizePercentage }} left.",
-              "runbook_url": "https://github.com/litellm-observe/litellm-observe/blob/main/docs/runbooks.md#litellmbudgetnearlyexhausted"
+              "runbook_url": "https://github.com/litellm-observe/litellm-observe/blob/main/docs/runbooks.md#litellmbudgetnearlyexhausted",
+              "dashboard": "http://localhost:3000/d/litellm-spend"
             }
           },
           {
@@ -6465,12 +6479,13 @@
             "annotations": {
               "summary": "A LiteLLM budget is on course to run out before it resets.",
               "description": "At the last hour's pace the {{ $labels.entity_type }} budget of {{ $labels.entity }} would spend {{ $value | printf \"%.0f\" }} USD before it resets, more than it has left.",
-              "runbook_url": "https://github.com/litellm-observe/litellm-observe/blob/main/docs/runbooks.md#litellmbudgetexhaustedbeforereset"
+              "runbook_url": "https://github.com/litellm-observe/litellm-observe/blob/main/docs/runbooks.md#litellmbudgetexhaustedbeforereset",
+              "dashboard": "http://localhost:3000/d/litellm-spend"
             }
           },
           {
             "alert": "LitellmHighProxyOverhead",
-            "expr": "histogram_quantile(0.95, sum by (model, le) (rate(litellm_overhead_latency_seconds_bucket[5m])))\n> 0.25\n",
+            "expr": "histogram_quantile(0.95, sum by (model, le) (rate(litellm_overhead_latency_seconds_bucket[5m])))\n> 0.25\nand on (model)\nsum by (model) (increase(litellm_overhead_latency_seconds_count[5m])) >= 50\n",
             "for": "10m",
             "labels": {
               "severity": "warning"
@@ -6478,7 +6493,8 @@
             "annotations": {
               "summary": "LiteLLM itself adds too much time to requests.",
               "description": "The p95 of the time LiteLLM adds to requests for model {{ $labels.model }} is {{ $value | printf \"%.2fs\" }} over the last 5 minutes.",
-              "runbook_url": "https://github.com/litellm-observe/litellm-observe/blob/main/docs/runbooks.md#litellmhighproxyoverhead"
+              "runbook_url": "https://github.com/litellm-observe/litellm-observe/blob/main/docs/runbooks.md#litellmhighproxyoverhead",
+              "dashboard": "http://localhost:3000/d/litellm-overview?var-model={{ $labels.model | urlquery }}"
             }
           },
           {
@@ -6491,7 +6507,8 @@
             "annotations": {
               "summary": "A guardrail fails to run.",
               "description": "{{ $value | humanizePercentage }} of the runs of guardrail {{ $labels.guardrail }} failed over the last 5 minutes.",
-              "runbook_url": "https://github.com/litellm-observe/litellm-observe/blob/main/docs/runbooks.md#litellmguardrailerrors"
+              "runbook_url": "https://github.com/litellm-observe/litellm-observe/blob/main/docs/runbooks.md#litellmguardrailerrors",
+              "dashboard": "http://localhost:3000/d/litellm-overview"
             }
           },
           {
@@ -6504,12 +6521,13 @@
             "annotations": {
               "summary": "A proxy worker uses more memory than it should.",
               "description": "The largest worker of {{ $labels.instance }} holds {{ $value | humanize1024 }}B of resident memory, over the limit of 2 GiB.",
-              "runbook_url": "https://github.com/litellm-observe/litellm-observe/blob/main/docs/runbooks.md#litellmworkermemoryhigh"
+              "runbook_url": "https://github.com/litellm-observe/litellm-observe/blob/main/docs/runbooks.md#litellmworkermemoryhigh",
+              "dashboard": "http://localhost:3000/d/litellm-overview"
             }
           },
           {
             "alert": "LitellmWorkerMemoryGrowing",
-            "expr": "max by (instance) (predict_linear(litellm_worker_resident_memory_max_bytes[1h], 14400))\n> 2.14748e+09\nand\nmax by (instance) (litellm_worker_resident_memory_max_bytes) <= 2.14748e+09\n",
+            "expr": "max by (instance) (predict_linear(litellm_worker_resident_memory_max_bytes[1h], 14400))\n> 2.14748e+09\nand\nmax by (instance) (litellm_worker_resident_memory_max_bytes) <= 2.14748e+09\nand on (instance)\nmax by (instance) (litellm_worker_resident_memory_max_bytes offset 1h)\n",
             "for": "30m",
             "labels": {
               "severity": "warning"
@@ -6517,7 +6535,8 @@
             "annotations": {
               "summary": "A proxy worker's memory is on course to reach the limit within hours.",
               "description": "At the last hour's pace the largest worker of {{ $labels.instance }} would hold {{ $value | humanize1024 }}B in 4 h, over the limit of 2 GiB.",
-              "runbook_url": "https://github.com/litellm-observe/litellm-observe/blob/main/docs/runbooks.md#litellmworkermemorygrowing"
+              "runbook_url": "https://github.com/litellm-observe/litellm-observe/blob/main/docs/runbooks.md#litellmworkermemorygrowing",
+              "dashboard": "http://localhost:3000/d/litellm-overview"
             }
           },
           {
@@ -6530,7 +6549,8 @@
             "annotations": {
               "summary": "Proxy workers were killed.",
               "description": "{{ $value | printf \"%.0f\" }} worker(s) of {{ $labels.instance }} ended without exiting over the last 15 minutes.",
-              "runbook_url": "https://github.com/litellm-observe/litellm-observe/blob/main/docs/runbooks.md#litellmworkerskilled"
+              "runbook_url": "https://github.com/litellm-observe/litellm-observe/blob/main/docs/runbooks.md#litellmworkerskilled",
+              "dashboard": "http://localhost:3000/d/litellm-overview"
             }
           },
           {
@@ -6543,7 +6563,8 @@
             "annotations": {
               "summary": "Proxy workers' event loops are blocked.",
               "description": "The p99 lag of the workers' event loops on {{ $labels.instance }} is {{ $value | printf \"%.2fs\" }} over the last 5 minutes.",
-              "runbook_url": "https://github.com/litellm-observe/litellm-observe/blob/main/docs/runbooks.md#litellmeventlooplaghigh"
+              "runbook_url": "https://github.com/litellm-observe/litellm-observe/blob/main/docs/runbooks.md#litellmeventlooplaghigh",
+              "dashboard": "http://localhost:3000/d/litellm-overview"
             }
           },
           {
@@ -6556,7 +6577,8 @@
             "annotations": {
               "summary": "The litellm-observe logger is failing to record events.",
               "description": "litellm-observe lost {{ $value | printf \"%.0f\" }} events at hook {{ $labels.hook }} over the last 5 minutes.",
-              "runbook_url": "https://github.com/litellm-observe/litellm-observe/blob/main/docs/runbooks.md#litellmobserveinternalerrors"
+              "runbook_url": "https://github.com/litellm-observe/litellm-observe/blob/main/docs/runbooks.md#litellmobserveinternalerrors",
+              "dashboard": "http://localhost:3000/d/litellm-exporter-health"
             }
           },
           {
@@ -6569,12 +6591,13 @@
             "annotations": {
               "summary": "A metric label reached its cap of distinct values.",
               "description": "litellm-observe lost {{ $value | printf \"%.0f\" }} events at label {{ $labels.label }} over the last 5 minutes.",
-              "runbook_url": "https://github.com/litellm-observe/litellm-observe/blob/main/docs/runbooks.md#litellmobservelabeloverflow"
+              "runbook_url": "https://github.com/litellm-observe/litellm-observe/blob/main/docs/runbooks.md#litellmobservelabeloverflow",
+              "dashboard": "http://localhost:3000/d/litellm-exporter-health"
             }
           },
           {
             "alert": "LitellmMetricsAbsent",
-            "expr": "up{job=\"litellm\"} == 0\nor\nabsent(up{job=\"litellm\"})\n",
+            "expr": "max_over_time(up{job=\"litellm\"}[2m]) == 0\nor\n(absent(up{job=\"litellm\"}) unless on () absent(up))\n",
             "for": "5m",
             "labels": {
               "severity": "critical"
@@ -6582,7 +6605,8 @@
             "annotations": {
               "summary": "Prometheus gets no metrics from a litellm-observe exporter.",
               "description": "Exporter target {{ $labels.instance }} of job {{ $labels.job }} is down or missing (up = {{ $value | printf \"%.0f\" }}; no instance: Prometheus has no such target).",
-              "runbook_url": "https://github.com/litellm-observe/litellm-observe/blob/main/docs/runbooks.md#litellmmetricsabsent"
+              "runbook_url": "https://github.com/litellm-observe/litellm-observe/blob/main/docs/runbooks.md#litellmmetricsabsent",
+              "dashboard": "http://localhost:3000/d/litellm-exporter-health"
             }
           }
         ]
@@ -6592,7 +6616,7 @@
         "rules": [
           {
             "alert": "LitellmProviderErrorBudgetBurn",
-            "expr": "provider:litellm_provider_errors:ratio_rate1h > (14.4 * (1 - 0.995))\nand\nprovider:litellm_provider_errors:ratio_rate5m > (14.4 * (1 - 0.995))\n",
+            "expr": "provider:litellm_provider_errors:ratio_rate1h > (14.4 * (1 - 0.995))\nand\nprovider:litellm_provider_errors:ratio_rate5m > (14.4 * (1 - 0.995))\nand on (provider)\nsum by (provider) (increase(litellm_provider_requests_total[5m])) >= 20\nand on (provider)\nprovider:litellm_provider_errors:ratio_rate5m offset 5m\n",
             "for": "2m",
             "labels": {
               "long_window": "1h",
@@ -6602,12 +6626,13 @@
             "annotations": {
               "summary": "A provider is using up its availability error budget too fast.",
               "description": "Provider {{ $labels.provider }} is spending its availability error budget 14.4x as fast as a 99.5 % objective over 30d allows: {{ $value | humanizePercentage }} of upstream calls failed over the last 1h, and still over the last 5m.",
-              "runbook_url": "https://github.com/litellm-observe/litellm-observe/blob/main/docs/runbooks.md#litellmprovidererrorbudgetburn"
+              "runbook_url": "https://github.com/litellm-observe/litellm-observe/blob/main/docs/runbooks.md#litellmprovidererrorbudgetburn",
+              "dashboard": "http://localhost:3000/d/litellm-providers?var-provider={{ $labels.provider | urlquery }}"
             }
           },
           {
             "alert": "LitellmProviderErrorBudgetBurn",
-            "expr": "provider:litellm_provider_errors:ratio_rate6h > (6 * (1 - 0.995))\nand\nprovider:litellm_provider_errors:ratio_rate30m > (6 * (1 - 0.995))\n",
+            "expr": "provider:litellm_provider_errors:ratio_rate6h > (6 * (1 - 0.995))\nand\nprovider:litellm_provider_errors:ratio_rate30m > (6 * (1 - 0.995))\nand on (provider)\nsum by (provider) (increase(litellm_provider_requests_total[30m])) >= 20\nand on (provider)\nprovider:litellm_provider_errors:ratio_rate30m offset 30m\n",
             "for": "15m",
             "labels": {
               "long_window": "6h",
@@ -6617,12 +6642,13 @@
             "annotations": {
               "summary": "A provider is using up its availability error budget too fast.",
               "description": "Provider {{ $labels.provider }} is spending its availability error budget 6x as fast as a 99.5 % objective over 30d allows: {{ $value | humanizePercentage }} of upstream calls failed over the last 6h, and still over the last 30m.",
-              "runbook_url": "https://github.com/litellm-observe/litellm-observe/blob/main/docs/runbooks.md#litellmprovidererrorbudgetburn"
+              "runbook_url": "https://github.com/litellm-observe/litellm-observe/blob/main/docs/runbooks.md#litellmprovidererrorbudgetburn",
+              "dashboard": "http://localhost:3000/d/litellm-providers?var-provider={{ $labels.provider | urlquery }}"
             }
           },
           {
             "alert": "LitellmProviderErrorBudgetBurn",
-            "expr": "provider:litellm_provider_errors:ratio_rate1d > (3 * (1 - 0.995))\nand\nprovider:litellm_provider_errors:ratio_rate2h > (3 * (1 - 0.995))\n",
+            "expr": "provider:litellm_provider_errors:ratio_rate1d > (3 * (1 - 0.995))\nand\nprovider:litellm_provider_errors:ratio_rate2h > (3 * (1 - 0.995))\nand on (provider)\nsum by (provider) (increase(litellm_provider_requests_total[2h])) >= 20\nand on (provider)\nprovider:litellm_provider_errors:ratio_rate2h offset 2h\n",
             "for": "1h",
             "labels": {
               "long_window": "1d",
@@ -6632,12 +6658,13 @@
             "annotations": {
               "summary": "A provider is using up its availability error budget too fast.",
               "description": "Provider {{ $labels.provider }} is spending its availability error budget 3x as fast as a 99.5 % objective over 30d allows: {{ $value | humanizePercentage }} of upstream calls failed over the last 1d, and still over the last 2h.",
-              "runbook_url": "https://github.com/litellm-observe/litellm-observe/blob/main/docs/runbooks.md#litellmprovidererrorbudgetburn"
+              "runbook_url": "https://github.com/litellm-observe/litellm-observe/blob/main/docs/runbooks.md#litellmprovidererrorbudgetburn",
+              "dashboard": "http://localhost:3000/d/litellm-providers?var-provider={{ $labels.provider | urlquery }}"
             }
           },
           {
             "alert": "LitellmProviderErrorBudgetBurn",
-            "expr": "provider:litellm_provider_errors:ratio_rate3d > (1 * (1 - 0.995))\nand\nprovider:litellm_provider_errors:ratio_rate6h > (1 * (1 - 0.995))\n",
+            "expr": "provider:litellm_provider_errors:ratio_rate3d > (1 * (1 - 0.995))\nand\nprovider:litellm_provider_errors:ratio_rate6h > (1 * (1 - 0.995))\nand on (provider)\nsum by (provider) (increase(litellm_provider_requests_total[6h])) >= 20\nand on (provider)\nprovider:litellm_provider_errors:ratio_rate6h offset 6h\n",
             "for": "3h",
             "labels": {
               "long_window": "3d",
@@ -6647,7 +6674,8 @@
             "annotations": {
               "summary": "A provider is using up its availability error budget too fast.",
               "description": "Provider {{ $labels.provider }} is spending its availability error budget 1x as fast as a 99.5 % objective over 30d allows: {{ $value | humanizePercentage }} of upstream calls failed over the last 3d, and still over the last 6h.",
-              "runbook_url": "https://github.com/litellm-observe/litellm-observe/blob/main/docs/runbooks.md#litellmprovidererrorbudgetburn"
+              "runbook_url": "https://github.com/litellm-observe/litellm-observe/blob/main/docs/runbooks.md#litellmprovidererrorbudgetburn",
+              "dashboard": "http://localhost:3000/d/litellm-providers?var-provider={{ $labels.provider | urlquery }}"
             }
           }
         ]
@@ -6701,6 +6729,116 @@
             "expr": "sum by (dimension, caller) (increase(litellm_caller_spend_usd_total[1d]))\n"
           }
         ]
+      }
+    ]
+  },
+  alertmanagerConfig+:: {
+    "route": {
+      "receiver": "litellm-default",
+      "group_by": [
+        "alertname",
+        "cluster",
+        "provider",
+        "model",
+        "deployment"
+      ],
+      "group_wait": "30s",
+      "group_interval": "5m",
+      "repeat_interval": "4h",
+      "routes": [
+        {
+          "receiver": "litellm-page",
+          "matchers": [
+            "alertname=~\"Litellm.+\"",
+            "severity=\"critical\""
+          ]
+        },
+        {
+          "receiver": "litellm-ticket",
+          "matchers": [
+            "alertname=~\"Litellm.+\"",
+            "severity=\"warning\""
+          ]
+        }
+      ]
+    },
+    "inhibit_rules": [
+      {
+        "source_matchers": [
+          "alertname=\"LitellmMetricsAbsent\""
+        ],
+        "target_matchers": [
+          "alertname=~\"Litellm.+\"",
+          "alertname!=\"LitellmMetricsAbsent\""
+        ],
+        "equal": [
+          "cluster",
+          "instance"
+        ]
+      },
+      {
+        "source_matchers": [
+          "alertname=\"LitellmProviderErrorBudgetBurn\"",
+          "severity=\"critical\""
+        ],
+        "target_matchers": [
+          "alertname=~\"LitellmProviderErrorBudgetBurn|LitellmHighErrorRate|LitellmDeploymentDown|LitellmDeploymentCoolingDownOften\"",
+          "severity=\"warning\""
+        ],
+        "equal": [
+          "cluster",
+          "provider"
+        ]
+      },
+      {
+        "source_matchers": [
+          "alertname=\"LitellmDeploymentDown\""
+        ],
+        "target_matchers": [
+          "alertname=\"LitellmDeploymentCoolingDownOften\""
+        ],
+        "equal": [
+          "cluster",
+          "provider",
+          "model",
+          "deployment"
+        ]
+      },
+      {
+        "source_matchers": [
+          "alertname=\"LitellmBudgetExhaustedBeforeReset\""
+        ],
+        "target_matchers": [
+          "alertname=\"LitellmBudgetNearlyExhausted\""
+        ],
+        "equal": [
+          "cluster",
+          "entity_type",
+          "entity"
+        ]
+      },
+      {
+        "source_matchers": [
+          "alertname=\"LitellmWorkerMemoryHigh\""
+        ],
+        "target_matchers": [
+          "alertname=\"LitellmWorkerMemoryGrowing\""
+        ],
+        "equal": [
+          "cluster",
+          "instance"
+        ]
+      }
+    ],
+    "receivers": [
+      {
+        "name": "litellm-default"
+      },
+      {
+        "name": "litellm-page"
+      },
+      {
+        "name": "litellm-ticket"
       }
     ]
   },

@@ -1,8 +1,9 @@
 """`litellm_observe demo`: start the stack, print where to look, refresh a summary line, stop.
 
-Order: a private working directory (mkdtemp, 0700) holds the config, the generated rules, the
-master key (0600, never printed), the logs, Prometheus's data and the metrics run directory; the
-fake upstream runs in this process; the proxy and Prometheus are child processes. Whatever ends
+Order: a private working directory (mkdtemp, 0700) holds the config, the generated rules and
+Alertmanager configuration, the master key (0600, never printed), the logs, Prometheus's and
+Alertmanager's data and the metrics run directory; the fake upstream and the webhook inbox run in
+this process; the proxy, Prometheus and Alertmanager are child processes. Whatever ends
 the run (its --duration, Ctrl-C, SIGTERM, SIGHUP when its terminal closes, an error), `finally`
 stops the clients, every process
 the demo started (and what they spawned), the upstream, and removes the working directory.
@@ -24,16 +25,16 @@ from pathlib import Path
 
 import yaml
 
-from ..generators import generate
+from ..generators import alertmanager, generate
 from ..generators import options as gen_options
-from . import stack, summary
+from . import inbox, stack, summary
 from .traffic import Traffic
 from .upstream import FakeUpstream
 
 REFRESH_SECONDS = 5.0
 OUTAGE_AFTER_SECONDS = 20.0
 SCENARIOS = ("steady", "outage")
-DEFAULT_PORTS = {"proxy": 4000, "exporter": 9464, "prometheus": 9090}
+DEFAULT_PORTS = {"proxy": 4000, "exporter": 9464, "prometheus": 9090, "alertmanager": 9093}
 
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)  # besides Ctrl-C: `kill`, and the terminal closing
@@ -51,13 +52,16 @@ def run(duration: float | None, scenario: str, workers: int, clients: int) -> in
     workdir = Path(tempfile.mkdtemp(prefix="litellm-observe-demo-"))
     procs = stack.Processes(workdir)
     upstream = FakeUpstream()
+    notifications = inbox.Inbox()
     traffic: Traffic | None = None
     previous = {sig: signal.signal(sig, _interrupt) for sig in STOP_SIGNALS}
     try:
         upstream.__enter__()
+        notifications.__enter__()
         ports = {name: stack.free_port(port) for name, port in DEFAULT_PORTS.items()}
         config = workdir / "config.yaml"
-        config.write_text(yaml.safe_dump(stack.proxy_config(upstream.base_url, ports["exporter"]), sort_keys=False))
+        proxy_config = stack.proxy_config(upstream.base_url, ports["exporter"], notifications.url)
+        config.write_text(yaml.safe_dump(proxy_config, sort_keys=False))
         key_file = workdir / "master_key"
         master_key = "sk-" + secrets.token_hex(32)
         key_file.touch(mode=0o600)
@@ -72,13 +76,16 @@ def run(duration: float | None, scenario: str, workers: int, clients: int) -> in
         metrics_url = f"http://127.0.0.1:{ports['exporter']}/metrics"
         stack.wait_http(f"{proxy_url}/health/liveliness", proxy, "the proxy", workdir / "proxy.log")
         stack.wait_http(metrics_url, proxy, "the exporter", workdir / "proxy.log")
-        prometheus_url = _start_prometheus(procs, ports, generated)
+        alertmanager_url = _start_alertmanager(procs, ports, generated)
+        prometheus_url = _start_prometheus(procs, ports, generated, alertmanager_url is not None)
 
         say("")
         say(f"  proxy       {proxy_url}   (master key in {key_file})")
         say(f"  exporter    {metrics_url}")
         if prometheus_url:
             say(f"  prometheus  {prometheus_url}/graph   alerts: {prometheus_url}/alerts")
+        if alertmanager_url and prometheus_url:
+            say(f"  alertmanager {alertmanager_url}   notifications go to the demo: 'notified' on the summary line")
         say(f"  config      {config}   rules and dashboards: {generated}")
         say(
             "  try:  curl -s "
@@ -99,7 +106,7 @@ def run(duration: float | None, scenario: str, workers: int, clients: int) -> in
         say("Ctrl-C stops the demo." if duration is None else f"running for {duration:.0f} s (Ctrl-C stops earlier).")
 
         traffic = Traffic(proxy_url, master_key, clients).start()
-        _watch(metrics_url, prometheus_url, upstream, duration, scenario)
+        _watch(metrics_url, prometheus_url, notifications if alertmanager_url else None, upstream, duration, scenario)
         return 0
     except KeyboardInterrupt:
         say("\nstopping...")
@@ -115,6 +122,12 @@ def run(duration: float | None, scenario: str, workers: int, clients: int) -> in
             traffic.close()
             say("client requests by outcome: " + ", ".join(f"{k} {v}" for k, v in sorted(traffic.sent.items())))
         procs.stop()
+        delivered = notifications.received()
+        if delivered:
+            say(f"Alertmanager delivered {len(delivered)} notifications:")
+            for note in delivered:
+                say(f"  {inbox.describe(note)}")
+        notifications.__exit__(None, None, None)
         upstream.__exit__(None, None, None)
         shutil.rmtree(workdir, ignore_errors=True)
         say(f"demo stopped; every process it started has ended and {workdir} is removed")
@@ -127,7 +140,23 @@ def _interrupt(signum, frame):
     raise KeyboardInterrupt
 
 
-def _start_prometheus(procs: stack.Processes, ports: dict, generated: Path) -> str | None:
+def _start_alertmanager(procs: stack.Processes, ports: dict, generated: Path) -> str | None:
+    """Alertmanager with the generated configuration, when it and Prometheus are both installed."""
+    binary = stack.alertmanager_binary()
+    if binary is None or stack.prometheus_binary() is None:
+        if binary is None:
+            say(
+                "Alertmanager is not on the PATH, so the demo delivers no notifications. To add it: "
+                "`sudo apt-get install prometheus-alertmanager` on Debian/Ubuntu, or a release from prometheus.io."
+            )
+        return None
+    proc = procs.start_alertmanager(binary, ports["alertmanager"], generated / alertmanager.FILE)
+    url = f"http://127.0.0.1:{ports['alertmanager']}"
+    stack.wait_http(f"{url}/-/ready", proc, "Alertmanager", procs.workdir / "alertmanager.log", timeout=60)
+    return url
+
+
+def _start_prometheus(procs: stack.Processes, ports: dict, generated: Path, with_alertmanager: bool) -> str | None:
     binary = stack.prometheus_binary()
     if binary is None:
         say(
@@ -136,14 +165,20 @@ def _start_prometheus(procs: stack.Processes, ports: dict, generated: Path) -> s
         )
         return None
     rules = sorted(str(p) for p in (generated / "alerts").glob("*.yaml"))
-    proc = procs.start_prometheus(binary, ports["prometheus"], ports["exporter"], rules)
+    alertmanager_port = ports["alertmanager"] if with_alertmanager else None
+    proc = procs.start_prometheus(binary, ports["prometheus"], ports["exporter"], rules, alertmanager_port)
     url = f"http://127.0.0.1:{ports['prometheus']}"
     stack.wait_http(f"{url}/-/ready", proc, "Prometheus", procs.workdir / "prometheus.log", timeout=60)
     return url
 
 
 def _watch(
-    metrics_url: str, prometheus_url: str | None, upstream: FakeUpstream, duration: float | None, scenario: str
+    metrics_url: str,
+    prometheus_url: str | None,
+    notifications: inbox.Inbox | None,
+    upstream: FakeUpstream,
+    duration: float | None,
+    scenario: str,
 ) -> None:
     started = time.monotonic()
     before = summary.Sample.parse(_get(metrics_url), started)
@@ -161,8 +196,14 @@ def _watch(
         except OSError as e:
             say(f"[{now - started:4.0f}s] exporter not answering: {e}")
             continue
-        say(summary.line(before, after, now - started, _firing(prometheus_url)))
+        alerts = _alerts(prometheus_url)
+        firing, pending = (None, None) if alerts is None else (summary.alert_names(alerts, s) for s in STATES)
+        notified = None if notifications is None else inbox.summary(notifications.received())
+        say(summary.line(before, after, now - started, firing, pending, notified))
         before = after
+
+
+STATES = ("firing", "pending")
 
 
 def _get(url: str) -> str:
@@ -170,18 +211,11 @@ def _get(url: str) -> str:
         return r.read().decode()
 
 
-def _firing(prometheus_url: str | None) -> list[str] | None:
-    """Firing alerts as `Name{provider=...}`; None without Prometheus (or when it does not answer)."""
+def _alerts(prometheus_url: str | None) -> list[dict] | None:
+    """Prometheus' alerts (/api/v1/alerts); None without Prometheus (or when it does not answer)."""
     if prometheus_url is None:
         return None
     try:
-        alerts = json.loads(_get(f"{prometheus_url}/api/v1/alerts"))["data"]["alerts"]
-    except (OSError, ValueError, KeyError):
+        return list(json.loads(_get(f"{prometheus_url}/api/v1/alerts"))["data"]["alerts"])
+    except (OSError, ValueError, KeyError, TypeError):
         return None
-    out = []
-    for a in alerts:
-        if a.get("state") == "firing":
-            labels = a.get("labels", {})
-            where = ",".join(f'{k}="{labels[k]}"' for k in ("provider", "model") if k in labels)
-            out.append(f"{labels.get('alertname')}{{{where}}}" if where else str(labels.get("alertname")))
-    return sorted(set(out))

@@ -1,4 +1,5 @@
-"""The demo's processes: a LiteLLM proxy with this callback, and Prometheus when it is installed.
+"""The demo's processes: a LiteLLM proxy with this callback, and Prometheus and Alertmanager when they
+are installed.
 
 Invariants: every server listens on 127.0.0.1; every process the demo starts runs in its own session
 and carries DEMO_ENV in its environment, so `sweep()` finds and ends it (and anything it spawned, such
@@ -31,7 +32,9 @@ SCRAPE_INTERVAL = "5s"
 # The demo's rules differ from the defaults only here, so an outage fires within a minute or two.
 # callers the demo traffic carries (traffic.py): the Spend dashboard's caller section shows them
 DEMO_ATTRIBUTION = ("end_user", "tags", "metadata.project")
+# and Alertmanager's waits, so a notification follows a firing alert within seconds (its webhook: inbox.py)
 DEMO_ALERTS = {"high_error_rate": {"for": "30s"}}
+DEMO_ALERTMANAGER = {"group_wait": "5s", "group_interval": "30s"}
 
 
 @dataclass(frozen=True)
@@ -77,8 +80,9 @@ def free_port(preferred: int = 0) -> int:
     raise OSError("no free port on 127.0.0.1")
 
 
-def proxy_config(api_base: str, metrics_port: int) -> dict:
-    """A complete config.yaml: the models, a master key from the environment, this callback."""
+def proxy_config(api_base: str, metrics_port: int, webhook_url: str = "") -> dict:
+    """A complete config.yaml: the models, a master key from the environment, this callback; the generated
+    Alertmanager configuration delivers to `webhook_url`."""
     return {
         "model_list": [
             {
@@ -100,7 +104,7 @@ def proxy_config(api_base: str, metrics_port: int) -> dict:
             "port": metrics_port,
             "bind_address": "127.0.0.1",
             "attribution": list(DEMO_ATTRIBUTION),
-            "alerts": DEMO_ALERTS,
+            "alerts": {**DEMO_ALERTS, "alertmanager": {**DEMO_ALERTMANAGER, "webhook_url": webhook_url}},
         },
     }
 
@@ -179,12 +183,20 @@ class Processes:
             TMPDIR=str(tmp),
         )
 
-    def start_prometheus(self, binary: str, port: int, metrics_port: int, rule_files: list[str]) -> subprocess.Popen:
+    def start_prometheus(
+        self, binary: str, port: int, metrics_port: int, rule_files: list[str], alertmanager_port: int | None
+    ) -> subprocess.Popen:
         config = self.workdir / "prometheus.yml"
+        alerting = (
+            {"alerting": {"alertmanagers": [{"static_configs": [{"targets": [f"127.0.0.1:{alertmanager_port}"]}]}]}}
+            if alertmanager_port
+            else {}
+        )
         config.write_text(
             yaml.safe_dump(
                 {
                     "global": {"scrape_interval": SCRAPE_INTERVAL, "evaluation_interval": SCRAPE_INTERVAL},
+                    **alerting,
                     "rule_files": rule_files,
                     "scrape_configs": [
                         {"job_name": "litellm", "static_configs": [{"targets": [f"127.0.0.1:{metrics_port}"]}]}
@@ -202,6 +214,20 @@ class Processes:
                 "--log.level=warn",
             ],
             self.workdir / "prometheus.log",
+        )
+
+    def start_alertmanager(self, binary: str, port: int, config: Path) -> subprocess.Popen:
+        """One Alertmanager, clustering off (no gossip port), its data in the working directory."""
+        return self.spawn(
+            [
+                binary,
+                f"--config.file={config}",
+                f"--web.listen-address=127.0.0.1:{port}",
+                f"--storage.path={self.workdir / 'alertmanager-data'}",
+                "--cluster.listen-address=",
+                "--log.level=warn",
+            ],
+            self.workdir / "alertmanager.log",
         )
 
     def stop(self) -> None:
@@ -260,3 +286,8 @@ def sweep(tag: str, timeout: float = STOP_SECONDS) -> None:
 
 def prometheus_binary() -> str | None:
     return shutil.which("prometheus")
+
+
+def alertmanager_binary() -> str | None:
+    """Debian names it prometheus-alertmanager; a release from prometheus.io, alertmanager."""
+    return shutil.which("prometheus-alertmanager") or shutil.which("alertmanager")

@@ -65,8 +65,27 @@ def quantile(q: float, buckets: dict[float, float]) -> float | None:
     return lower
 
 
-def line(before: Sample, after: Sample, elapsed: float, firing: list[str] | None) -> str:
-    """One refresh: request rates by status, error share, p95, in flight, totals, firing alerts."""
+def alert_names(alerts: list[dict], state: str) -> list[str]:
+    """Prometheus' /api/v1/alerts entries in `state` as `Name{provider="...",model="..."}`, sorted, once each."""
+    out = []
+    for a in alerts:
+        if a.get("state") == state:
+            labels = a.get("labels", {})
+            where = ",".join(f'{k}="{labels[k]}"' for k in ("provider", "model") if k in labels)
+            out.append(f"{labels.get('alertname')}{{{where}}}" if where else str(labels.get("alertname")))
+    return sorted(set(out))
+
+
+def line(
+    before: Sample,
+    after: Sample,
+    elapsed: float,
+    firing: list[str] | None,
+    pending: list[str] | None = None,
+    notified: str | None = None,
+) -> str:
+    """One refresh: request rates by status, error share, p95, in flight, totals; with Prometheus, the
+    firing and pending alerts; with Alertmanager, what it delivered (inbox.summary)."""
     dt = max(after.at - before.at, 1e-9)
     delta = {code: after.requests[code] - before.requests[code] for code in after.requests}
     total = sum(delta.values())
@@ -83,4 +102,8 @@ def line(before: Sample, after: Sample, elapsed: float, firing: list[str] | None
     ]
     if firing is not None:
         parts.append("firing: " + (", ".join(firing) if firing else "none"))
+    if pending is not None:
+        parts.append("pending: " + (", ".join(pending) if pending else "none"))
+    if notified is not None:
+        parts.append(f"notified: {notified}")
     return " | ".join(parts)

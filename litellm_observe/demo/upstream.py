@@ -32,8 +32,8 @@ Behaviour is chosen by the upstream model name the proxy sends:
   demo-*          the demo's provider: latency drawn from a long-tailed spread (median DEMO_MEDIAN_SECONDS),
                    varied token counts (reasoning tokens when the name has `reasoner`), rate-limit
                    headers counting the calls of the last minute against DEMO_LIMIT_REQUESTS, and
-                   now and then a 429 (DEMO_429_RATIO) or a 500 (DEMO_500_RATIO); a name in
-                   `outage` answers 500 to every call
+                   now and then a 429 (DEMO_429_RATIO) or a 500 (DEMO_500_RATIO)
+A name in `outage` (any kind) answers 500 to every call while it is there.
 A name may carry a suffix after `--` (`fake-break--chat`): it behaves as its prefix, and `requests`
 counts it apart. Every reply is recorded in `requests` (path, model, stream, behaviour).
 
@@ -69,8 +69,10 @@ TEXT = ["hello", " world"]
 DEMO_MEDIAN_SECONDS = 0.35
 DEMO_LIMIT_REQUESTS = 600
 DEMO_LIMIT_TOKENS = 400_000
-DEMO_429_RATIO = 0.01
-DEMO_500_RATIO = 0.005
+# A healthy provider: 0.2 % of calls fail (rate limited or broken), well inside the 99.5 % availability objective
+# the generated burn-rate alerts hold providers to (slo_objective), so the steady demo raises no alert
+DEMO_429_RATIO = 0.001
+DEMO_500_RATIO = 0.001
 
 
 class _Dropped(Exception):
@@ -442,7 +444,7 @@ class FakeUpstream:
 
     def __init__(self, slow_seconds: float = SLOW_SECONDS, port: int = 0, seed: int | None = None):
         self.slow_seconds = slow_seconds
-        self.outage: set[str] = set()  # demo-* model names that answer 500 to every call
+        self.outage: set[str] = set()  # model names that answer 500 to every call, while they are in it
         self._rng = random.Random(seed)
         self._demo_calls: deque[float] = deque()
         self.stats: Counter[str] = Counter()
@@ -460,7 +462,9 @@ class FakeUpstream:
             self._calls[model] += 1
             n = self._calls[model]
         kind = model.split("--", 1)[0]  # "fake-ok--anything" behaves as fake-ok, counted apart
-        if kind == "fake-flaky":
+        if model in self.outage and not kind.startswith("demo-"):
+            kind = "fake-500"  # an outage switched on (and off) by a test
+        elif kind == "fake-flaky":
             kind = "fake-500" if n % 2 else "fake-ok"
         elif kind.startswith("demo-"):
             with self._lock:

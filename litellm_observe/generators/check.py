@@ -1,5 +1,7 @@
 """`litellm_observe check`: everything that proves the generated output under a folder.
 
+amtool checks the Alertmanager configuration (skipped, and said so, where amtool is not installed).
+
 promtool checks and unit-tests the rule files (and the PrometheusRule's groups when --kubernetes
 wrote them), checks a catalogue exposition with the configured namespace; the rule lint checks the
 alerts against our conventions and the runbooks; the dashboard lint checks every panel query. All
@@ -84,6 +86,16 @@ def _dashboard_lint(out: str, options: Options, records: frozenset[str]) -> list
     return dashboard_lint.problems(built, options.namespace, records)
 
 
+def _amtool_results(out: str, stream: TextIO) -> list[tuple]:
+    paths = sorted(glob.glob(os.path.join(out, "alertmanager", "*.yml")))
+    if not paths:
+        return [("amtool check-config", False, f"no Alertmanager configuration under {out}/alertmanager")]
+    if promtool.find_amtool() is None:
+        print(f"skip amtool check-config: {promtool.AMTOOL_HINT}", file=stream)
+        return []
+    return [(f"amtool check-config ({os.path.relpath(p, out)})", *promtool.amtool("check-config", p)) for p in paths]
+
+
 def check_all(out: str, options: Options, stream: TextIO | None = None) -> int:
     stream = stream or sys.stdout
     rule_files = sorted(glob.glob(os.path.join(out, "alerts", "*.yaml")))
@@ -98,6 +110,7 @@ def check_all(out: str, options: Options, stream: TextIO | None = None) -> int:
     except promtool.PromtoolMissing as e:
         print(str(e), file=stream)
         return 2
+    results += _amtool_results(out, stream)
     groups, found = _rule_lint(rule_files, out, options)
     results.append(("rule lint", not found, "\n".join(found)))
     found = _dashboard_lint(out, options, rule_lint.recorded(groups))

@@ -78,6 +78,16 @@ def text(default: str, doc: str) -> Any:
     return option(default, "a non-empty string on one line", lambda v: v.strip() != "" and "\n" not in v, doc)
 
 
+def url(default: str, doc: str) -> Any:
+    """An http(s) URL, or empty (not used)."""
+    return option(
+        default,
+        "empty, or an http:// or https:// URL on one line",
+        lambda v: v == "" or (v.startswith(("http://", "https://")) and v.isprintable() and " " not in v),
+        doc,
+    )
+
+
 def label_value(default: str, doc: str) -> Any:
     """A label value that goes into a PromQL string literal as written: one line, no quote or backslash."""
     return option(

@@ -23,7 +23,7 @@ import stat
 from collections.abc import Callable
 from typing import NamedTuple
 
-from . import dashboards, docs, mixin, monitors, rules
+from . import alertmanager, dashboards, docs, mixin, monitors, rules
 from .options import Options
 
 
@@ -40,6 +40,7 @@ def _docs_outputs(options: Options, kubernetes: bool = False) -> dict[str, str]:
 GENERATORS = (
     Generator("docs", _docs_outputs, docs.readme_blocks),
     Generator("rules", rules.outputs, rules.readme_blocks),
+    Generator("alertmanager", alertmanager.outputs, alertmanager.readme_blocks),
     Generator("dashboards", dashboards.outputs, dashboards.readme_blocks),
     Generator("mixin", mixin.outputs, mixin.readme_blocks),
     Generator("monitors", monitors.outputs, monitors.readme_blocks),

@@ -1,7 +1,8 @@
 """`mixin/mixin.libsonnet`: the dashboards, alerts and recording rules as a monitoring mixin.
 
 The shape monitoring-mixins specifies: an object with `grafanaDashboards` (file name -> dashboard),
-`prometheusAlerts` and `prometheusRules` (each `{groups: [...]}`), all hidden fields extended with
+`prometheusAlerts` and `prometheusRules` (each `{groups: [...]}`), and `alertmanagerConfig` (Alertmanager's
+configuration for them: generators/alertmanager.py), all hidden fields extended with
 `+::`, so a jsonnet user can vendor it and mix it with others:
 
     local litellm = import 'litellm-observe/mixin/mixin.libsonnet';
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 import json
 
-from . import dashboards, rules
+from . import alertmanager, dashboards, rules
 from .options import Options
 
 FILE = "mixin/mixin.libsonnet"
@@ -35,6 +36,7 @@ def outputs(options: Options, kubernetes: bool = False) -> dict[str, str]:
         + _field("grafanaDashboards", boards)
         + _field("prometheusAlerts", {"groups": rules.alert_groups(specs)})
         + _field("prometheusRules", {"groups": rules.recording_groups(options)})
+        + _field("alertmanagerConfig", alertmanager.config(options))
         + "}\n"
     )
     return {FILE: text}

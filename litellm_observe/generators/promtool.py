@@ -1,7 +1,8 @@
-"""A small wrapper around Prometheus' `promtool`: check rules, test rules, check metrics.
+"""A small wrapper around Prometheus' `promtool` (check rules, test rules, check metrics) and Alertmanager's
+`amtool` (check-config, routes test).
 
-promtool is found through the PROMTOOL environment variable, then PATH. What `litellm_observe check`
-runs with it is in generators/check.py.
+promtool is found through the PROMTOOL environment variable, then PATH; amtool through AMTOOL, then PATH.
+What `litellm_observe check` runs with them is in generators/check.py.
 """
 
 from __future__ import annotations
@@ -52,3 +53,26 @@ def test_rules(*paths: str) -> tuple[bool, str]:
 def check_metrics(text: str) -> tuple[bool, str]:
     """Lint a Prometheus text exposition (names, suffixes, HELP); other tests call this on /metrics."""
     return run("check", "metrics", stdin=text)
+
+
+AMTOOL_HINT = (
+    "amtool not found: it comes with Alertmanager (Debian/Ubuntu: `sudo apt-get install prometheus-alertmanager`); "
+    "put it on PATH or set AMTOOL=/path/to/amtool."
+)
+
+
+def find_amtool(environ: Mapping[str, str] = os.environ) -> str | None:
+    """amtool through AMTOOL, then PATH; None when there is none."""
+    explicit = environ.get("AMTOOL")
+    if explicit:
+        return explicit if os.path.isfile(explicit) and os.access(explicit, os.X_OK) else None
+    return shutil.which("amtool", path=environ.get("PATH"))
+
+
+def amtool(*args: str) -> tuple[bool, str]:
+    """Run amtool; (exit status 0, combined output). Raises PromtoolMissing when there is no amtool."""
+    found = find_amtool()
+    if found is None:
+        raise PromtoolMissing(AMTOOL_HINT)
+    proc = subprocess.run([found, *args], capture_output=True, text=True, timeout=120)
+    return proc.returncode == 0, (proc.stdout + proc.stderr).strip()

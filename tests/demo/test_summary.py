@@ -82,3 +82,24 @@ def test_quantile_lies_inside_the_bucket_that_holds_its_rank(counts, q):
     rank = q * running
     i = next(i for i, e in enumerate(edges) if cumulative[e] >= rank)
     assert (edges[i - 1] if i else 0.0) <= value <= edges[i]
+
+
+ALERTS = [
+    {"state": "firing", "labels": {"alertname": "LitellmHighErrorRate", "provider": "mistral", "severity": "warning"}},
+    {"state": "firing", "labels": {"alertname": "LitellmHighErrorRate", "provider": "mistral", "instance": "b"}},
+    {"state": "pending", "labels": {"alertname": "LitellmMetricsAbsent", "instance": "a"}},
+    {"state": "inactive", "labels": {"alertname": "LitellmDeploymentDown", "model": "m"}},
+]
+
+
+def test_alerts_by_state_once_each_with_their_provider_and_model():
+    assert summary.alert_names(ALERTS, "firing") == ['LitellmHighErrorRate{provider="mistral"}']
+    assert summary.alert_names(ALERTS, "pending") == ["LitellmMetricsAbsent"]
+    assert summary.alert_names([], "firing") == []
+
+
+def test_the_line_names_pending_alerts_and_what_was_notified():
+    s = summary.Sample.parse(TEXT, 5.0)
+    text = summary.line(s, s, 10.0, [], ["LitellmMetricsAbsent"], "none")
+    assert text.endswith(" | firing: none | pending: LitellmMetricsAbsent | notified: none")
+    assert summary.line(s, s, 10.0, [], [], None).endswith(" | firing: none | pending: none")

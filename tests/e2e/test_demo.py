@@ -123,14 +123,24 @@ def test_outage_fires_the_alert_and_closing_the_terminal_cleans_up(tmp_path):
         assert total(text, "caller_requests", dimension="end_user", caller="acme") > 0
         assert total(text, "caller_spend_usd", dimension="tags", caller="support-bot") > 0
         assert total(text, "caller_requests", dimension="metadata.project", caller="atlas") > 0
-        # the live summary shows the alert too
+        # the live summary shows the alert too, and Alertmanager's notification of it
         demo.wait_for(r'firing: LitellmHighErrorRate\{provider="mistral"\}', 30)
         assert re.search(r"\d+\.\d req/s \(200 \d", demo.text)
+        if stack.alertmanager_binary():
+            demo.wait_for(
+                r'notified: \d+ \(last: firing Litellm\w+\{provider="mistral"\} to litellm-(page|ticket)\)', 60
+            )
     finally:
         if demo.proc.poll() is None:
             demo.proc.send_signal(signal.SIGHUP)  # the terminal closed (Ctrl-C: test_readme.py)
     assert demo.finish() == 0
     assert "stopping..." in demo.text
+    if stack.alertmanager_binary():
+        # the listing at the end: every notification about mistral (a ticket for the error rate, then the
+        # page for the burn, which inhibits it), none about the healthy provider
+        listed = demo.text.split("Alertmanager delivered", 1)[1]
+        assert 'firing LitellmHighErrorRate{provider="mistral"} to litellm-ticket' in listed
+        assert "openai" not in listed
     _ended_cleanly(demo, workdir)
 
 

@@ -340,7 +340,7 @@ def test_dashboard_lint_names_the_dashboard_panel_and_query():
     found = dashboard_lint.problems(broken, DEFAULT.namespace)
     assert found == [
         f"{uid} / {panel['title']} / {panel['targets'][0].get('refId', '?')}: target-promql-rule: "
-        "rate() on 'litellm_current_load', a gauge: only counters and histogram buckets may be rated"
+        "rate() on 'litellm_current_load', a gauge: only counters, histogram buckets and _count may be rated"
     ]
 
 

@@ -62,6 +62,7 @@ def test_aggregations_are_written_one_way():
         ('sum(increase(litellm_tokens_remaining{model=~"$model"}[1h]))', "increase() on 'litellm_tokens_remaining'"),
         ("SUM(IRATE(litellm_current_load[5m]))", "irate() on 'litellm_current_load'"),  # keywords in any case
         ("sum(rate(litellm_request_duration_seconds_sum[5m]))", "a histogram _sum series"),
+        ("sum(rate(litellm_current_load[5m])) + sum(rate(litellm_request_duration_seconds_count[5m]))", "a gauge"),
         ("sum(rate(up[5m]))", "rate() on 'up', a Prometheus gauge"),
         ("sum(rate(litellm_provider_latency_seconds_bucket[5m]))", "read outside histogram_quantile"),
         (

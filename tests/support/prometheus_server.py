@@ -5,7 +5,8 @@
         result = prom.query('sum(rate(x_total[1m]))')
 
 It scrapes every second: the given jobs, and itself (job `prometheus`) so that `up` and
-`scrape_*` exist for a second job too. Every wait is bounded in time.
+`scrape_*` exist for a second job too; with `rule_files` it evaluates them every second, and with
+`alertmanager` it sends their alerts there. Every wait is bounded in time.
 """
 
 from __future__ import annotations
@@ -81,12 +82,21 @@ class PrometheusAPI:
 
 
 class PrometheusServer(PrometheusAPI):
-    def __init__(self, jobs: dict[str, list[str]], scrape_interval: str = "1s", binary: str | None = None):
+    def __init__(
+        self,
+        jobs: dict[str, list[str]],
+        scrape_interval: str = "1s",
+        binary: str | None = None,
+        rule_files: tuple[str, ...] = (),
+        alertmanager: str | None = None,
+    ):
         self.binary = binary or shutil.which("prometheus")
         if not self.binary:
             raise PrometheusError("prometheus not on PATH: apt-get install prometheus (scripts/test does)")
         self.jobs = jobs
         self.scrape_interval = scrape_interval
+        self.rule_files = rule_files  # absolute paths, evaluated every scrape interval
+        self.alertmanager = alertmanager  # host:port of an Alertmanager to send alerts to
         self.port = free_port()
         super().__init__(f"http://127.0.0.1:{self.port}")
         self._dir: tempfile.TemporaryDirectory | None = None
@@ -96,7 +106,7 @@ class PrometheusServer(PrometheusAPI):
     def _config(self) -> dict:
         scrape = [{"job_name": name, "static_configs": [{"targets": targets}]} for name, targets in self.jobs.items()]
         scrape.append({"job_name": "prometheus", "static_configs": [{"targets": [f"127.0.0.1:{self.port}"]}]})
-        return {
+        config = {
             "global": {
                 "scrape_interval": self.scrape_interval,
                 "scrape_timeout": self.scrape_interval,
@@ -104,6 +114,11 @@ class PrometheusServer(PrometheusAPI):
             },
             "scrape_configs": scrape,
         }
+        if self.rule_files:
+            config["rule_files"] = list(self.rule_files)
+        if self.alertmanager:
+            config["alerting"] = {"alertmanagers": [{"static_configs": [{"targets": [self.alertmanager]}]}]}
+        return config
 
     def start(self) -> PrometheusServer:
         self._dir = tempfile.TemporaryDirectory(prefix="prometheus-test-")

@@ -197,11 +197,13 @@ def _use_problems(s: Selection, sample: Sample) -> list[str]:
     out = []
     names = [f.name for f in s.frames]
     m, bucket = sample.metric, sample.suffix == "_bucket"
-    if names and names[-1] in COUNTING and not (m and (m.kind is Kind.COUNTER or bucket)):
+    # a histogram's _count is a counter of its observations (how many requests); its _sum alone means nothing
+    counts = sample.suffix == "_count"
+    if names and names[-1] in COUNTING and not (m and (m.kind is Kind.COUNTER or bucket or counts)):
         kind = (
             f"a {m.kind.value}" + (f" {sample.suffix} series" if sample.suffix else "") if m else "a Prometheus gauge"
         )
-        out.append(f"{names[-1]}() on {s.name!r}, {kind}: only counters and histogram buckets may be rated")
+        out.append(f"{names[-1]}() on {s.name!r}, {kind}: only counters, histogram buckets and _count may be rated")
     quantile = next((i for i, f in enumerate(s.frames) if f.name == "histogram_quantile"), None)
     if quantile is not None and not bucket:
         out.append(f"histogram_quantile over {s.name!r}, which is not a histogram's _bucket series")

@@ -26,11 +26,13 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from ...settings import Settings
 from .. import fields
+from ..dashboards import exporter_health, overview, providers, spend
 from ..promql import selectors
 from ..promql.build import Scope
 from . import budgets, callers, cost, deployments, health, proxy, slo, upstream, workers
 from .context import Context, Declaration
-from .model import Spec
+from .model import Inhibition, Spec
+from .routing import AlertmanagerOptions
 
 ALERTS: tuple[Declaration, ...] = (
     *upstream.ALERTS,
@@ -43,6 +45,13 @@ ALERTS: tuple[Declaration, ...] = (
     *health.ALERTS,
     *slo.ALERTS,
 )
+# Inhibitions, declared beside their source alert (model.Inhibition), in the order Alertmanager's config lists them;
+# the burn's depends on its page and ticket severities (inhibitions(), below)
+INHIBITIONS = (*health.INHIBITIONS, *deployments.INHIBITIONS, *budgets.INHIBITIONS, *workers.INHIBITIONS)
+_NAMES = {d.name for d in ALERTS}
+if any(i.source not in _NAMES or not set(i.targets) <= _NAMES | {"*"} for i in INHIBITIONS):  # a typo, at import
+    raise RuntimeError("an inhibition names an alert that is not declared")
+
 RUNBOOKS_URL = "https://github.com/litellm-observe/litellm-observe/blob/main/docs/runbooks.md"
 
 
@@ -53,6 +62,10 @@ class Shared:
         RUNBOOKS_URL, "each alert's runbook_url: this, `#`, the alert's name in lower case"
     )
     scrape_job: str = fields.label_value("litellm", "the Prometheus job scraping the exporters (LitellmMetricsAbsent)")
+    grafana_url: str = fields.url(
+        "http://localhost:3000",
+        "Grafana's address: each alert's `dashboard` annotation links to its dashboard there (empty: no link)",
+    )
 
     def matchers(self) -> tuple[selectors.Matcher, ...]:
         return selectors.parse(self.selector)
@@ -70,11 +83,16 @@ if TYPE_CHECKING:
         """What a type checker sees of the class below: the shared options and objectives by name, and one
         group per declaration (made from ALERTS at import, so only known by key here)."""
 
+        alertmanager: AlertmanagerOptions
+
         def __getattr__(self, key: str) -> Any: ...
 else:
     AlertOptions = make_dataclass(  # make_dataclass refuses two declarations with one key
         "AlertOptions",
-        [(d.key, d.group, fields.group(d.group, d.name)) for d in ALERTS],
+        [
+            ("alertmanager", AlertmanagerOptions, fields.group(AlertmanagerOptions, "Alertmanager routing")),
+            *((d.key, d.group, fields.group(d.group, d.name)) for d in ALERTS),
+        ],
         bases=(*OBJECTIVES, Shared),
         frozen=True,
         namespace={"__module__": __name__, "__doc__": "The `alerts:` options, derived from ALERTS."},
@@ -111,6 +129,26 @@ def objective(cls: type | None, alerts: AlertOptions):
     return None if cls is None else cls(**{f.name: getattr(alerts, f.name) for f in dataclass_fields(cls)})
 
 
+# the dashboard that shows each topic module's alerts (dashboards' uids)
+DASHBOARD_OF = {
+    upstream.__name__: providers.UID,
+    deployments.__name__: providers.UID,
+    slo.__name__: providers.UID,
+    cost.__name__: spend.UID,
+    callers.__name__: spend.UID,
+    budgets.__name__: spend.UID,
+    proxy.__name__: overview.UID,
+    workers.__name__: overview.UID,
+    health.__name__: exporter_health.UID,
+}
+if any(d.build.__module__ not in DASHBOARD_OF for d in ALERTS):  # a new topic module without a dashboard
+    raise RuntimeError("an alert module has no dashboard in alerts.DASHBOARD_OF")
+
+
+def dashboard_url(declaration: Declaration, grafana_url: str) -> str:
+    return f"{grafana_url.rstrip('/')}/d/{DASHBOARD_OF[declaration.build.__module__]}" if grafana_url else ""
+
+
 def context(declaration: Declaration, options: Inputs) -> Context:
     a = options.alerts
     return Context(
@@ -123,6 +161,7 @@ def context(declaration: Declaration, options: Inputs) -> Context:
         a.scrape_job,
         options.settings.port,
         a.matchers(),
+        dashboard_url(declaration, a.grafana_url),
     )
 
 
@@ -134,3 +173,9 @@ def specs(options: Inputs) -> list[Spec]:
             raise RuntimeError(f"{declaration.name}'s builder made rules named {sorted({a.name for a in spec.alerts})}")
         out.append(spec)
     return out
+
+
+def inhibitions(options: Inputs) -> list[Inhibition]:
+    """Every inhibition, for the alert options in force."""
+    burn = getattr(options.alerts, next(d.key for d in slo.ALERTS))
+    return [INHIBITIONS[0], *slo.inhibitions(burn), *INHIBITIONS[1:]]

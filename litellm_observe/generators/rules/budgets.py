@@ -18,7 +18,7 @@ from .. import fields
 from ..promql import durations
 from ..promql.build import aggregate, fmt
 from .context import Context, Declaration
-from .model import COUNT, PERCENT, Expected, Spec, boundary, constant, negative, series
+from .model import COUNT, PERCENT, Expected, Inhibition, Spec, boundary, constant, negative, series
 
 ENTITY = ("entity_type", "entity")
 ON = f"on ({', '.join(ENTITY)})"
@@ -153,4 +153,13 @@ def budget_exhausted_before_reset(c: Context[BudgetExhaustedBeforeReset, None]) 
 ALERTS = (
     Declaration("LitellmBudgetNearlyExhausted", BudgetNearlyExhausted, budget_nearly_exhausted),
     Declaration("LitellmBudgetExhaustedBeforeReset", BudgetExhaustedBeforeReset, budget_exhausted_before_reset),
+)
+
+INHIBITIONS = (
+    Inhibition(
+        "LitellmBudgetExhaustedBeforeReset",
+        ("LitellmBudgetNearlyExhausted",),
+        ("cluster", "entity_type", "entity"),
+        "a budget that will run out before its reset is also nearly exhausted",
+    ),
 )

@@ -49,13 +49,23 @@ class Context(Generic[G, Obj]):
     scrape_job: str  # `alerts.scrape_job`
     exporter_port: int  # the exporter's port (runtime setting `port`), for runbook text
     selector: tuple[Matcher, ...]  # `alerts.selector`, parsed
+    dashboard_url: str = ""  # the dashboard that shows this alert's signal, or "" (alerts.py: DASHBOARD_OF)
 
     def alert(
         self, expr: str, for_: str, severity: str, summary: str, description: str, value: ValueFormat, **details
     ) -> Alert:
         """A rule of this alert: named after the declaration, linking to its runbook section."""
         return Alert(
-            self.name, expr, for_, severity, summary, description, value, runbook_url=self.runbook_url, **details
+            self.name,
+            expr,
+            for_,
+            severity,
+            summary,
+            description,
+            value,
+            runbook_url=self.runbook_url,
+            dashboard_url=self.dashboard_url,
+            **details,
         )
 
 

@@ -18,7 +18,7 @@ from .. import fields
 from ..promql import durations
 from ..promql.build import fmt
 from .context import Context, Declaration
-from .model import COUNT, MODEL, Expected, Spec, boundary, constant, counter, negative, series
+from .model import COUNT, MODEL, Expected, Inhibition, Spec, boundary, constant, counter, negative, series
 
 PMD = ("provider", "model", "deployment")
 WINDOW = "10m"
@@ -158,4 +158,13 @@ def deployment_cooling_down_often(c: Context[DeploymentCoolingDownOften, None]) 
 ALERTS = (
     Declaration("LitellmDeploymentDown", DeploymentDown, deployment_down),
     Declaration("LitellmDeploymentCoolingDownOften", DeploymentCoolingDownOften, deployment_cooling_down_often),
+)
+
+INHIBITIONS = (
+    Inhibition(
+        "LitellmDeploymentDown",
+        ("LitellmDeploymentCoolingDownOften",),
+        ("cluster", "provider", "model", "deployment"),
+        "a deployment in cooldown now also cools down often: the outage is the news",
+    ),
 )

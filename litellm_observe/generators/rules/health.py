@@ -10,10 +10,11 @@ from dataclasses import dataclass
 
 from ...catalogue import INTERNAL_ERRORS, LABEL_OVERFLOW, Metric
 from .. import fields
+from ..promql import durations
 from ..promql.build import UP as PROMETHEUS_UP
 from ..promql.selectors import equality_labels
 from .context import Context, Declaration
-from .model import COUNT, Expected, Spec, boundary, constant, counter, negative, series
+from .model import COUNT, Expected, Inhibition, Spec, boundary, constant, counter, negative, series
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,11 @@ class ObserveLabelOverflow:
 @dataclass(frozen=True)
 class MetricsAbsent:
     for_: str = fields.duration("5m")
+    window: str = fields.duration(
+        "2m",
+        "pending only once every scrape of a target in this window failed (one missed scrape is not news); "
+        "make it several scrape intervals",
+    )
     severity: str = fields.severity("critical", "the alert's severity label (with no metrics, no other alert can fire)")
 
 
@@ -38,7 +44,9 @@ def metrics_absent(c: Context[MetricsAbsent, None]) -> Spec:
     g, job, q, base = c.group, c.scrape_job, c.scope, c.base
     up = q.select(PROMETHEUS_UP, f'job="{job}"')
     alert = c.alert(
-        f"{up} == 0\nor\nabsent({up})\n",
+        # `unless on() absent(up)`: a Prometheus that has scraped nothing yet (just started) is not missing a
+        # target; one that scrapes anything else, or this job's targets before they went, is
+        f"max_over_time({up}[{g.window}]) == 0\nor\n(absent({up}) unless on () absent({PROMETHEUS_UP}))\n",
         g.for_,
         g.severity,
         "Prometheus gets no metrics from a litellm-observe exporter.",
@@ -46,9 +54,10 @@ def metrics_absent(c: Context[MetricsAbsent, None]) -> Spec:
         "Prometheus has no such target).",
         COUNT,
         meaning=(
-            f"A target of job `{job}` failed its scrapes (up = 0), or Prometheus has no target in "
-            "that job at all (up absent: the proxy is gone, service discovery lost it, or "
-            "`alerts.scrape_job` does not match the scrape config). Every other alert here is blind meanwhile."
+            f"Every scrape of a target of job `{job}` in the last {g.window} failed (up = 0), or Prometheus, "
+            "scraping other targets, has no target in that job at all (up absent: the proxy is gone, service "
+            "discovery lost it, or `alerts.scrape_job` does not match the scrape config). Every other alert here "
+            "is blind meanwhile. A Prometheus that scrapes nothing at all is for a dead man's switch to catch."
         ),
         confirm=f"{up}",
         action=(
@@ -64,10 +73,15 @@ def metrics_absent(c: Context[MetricsAbsent, None]) -> Spec:
         (alert,),
         (
             boundary(
+                # up 1 until minute 5, then 0: the window is all failures `window` later (both ends of a
+                # range are inclusive in Prometheus 2), and the alert fires `for` after that
                 "one replica's exporter down",
-                [(series(PROMETHEUS_UP, base), constant(1, 30)), (series(PROMETHEUS_UP, down), constant(0, 30))],
+                [
+                    (series(PROMETHEUS_UP, base), constant(1, 30)),
+                    (series(PROMETHEUS_UP, down), f"{constant(1, 4)} {constant(0, 25)}"),
+                ],
                 g.for_,
-                0,
+                5 + durations.minutes(g.window),
                 (Expected(alert, down, 0),),
             ),
             boundary(
@@ -76,6 +90,21 @@ def metrics_absent(c: Context[MetricsAbsent, None]) -> Spec:
                 g.for_,
                 0,
                 (Expected(alert, absent_labels, 1),),
+            ),
+            negative(
+                "one replica misses a scrape now and then",
+                [
+                    (series(PROMETHEUS_UP, base), constant(1, 30)),
+                    (series(PROMETHEUS_UP, down), " ".join(["1", "1", "0"] * 10)),
+                ],
+                g.for_,
+                0,
+            ),
+            negative(
+                "Prometheus just started: nothing scraped yet",
+                [("prometheus_build_info", constant(1, 30))],
+                g.for_,
+                0,
             ),
             negative(
                 "every exporter up",
@@ -153,4 +182,15 @@ ALERTS = (
     Declaration("LitellmObserveInternalErrors", ObserveInternalErrors, observe_internal_errors),
     Declaration("LitellmObserveLabelOverflow", ObserveLabelOverflow, observe_label_overflow),
     Declaration("LitellmMetricsAbsent", MetricsAbsent, metrics_absent),
+)
+
+# While Prometheus has no data from an exporter target, every other alert of that target (instance) says nothing
+# true; with no target at all (absent: no instance), neither does any fleet-wide alert.
+INHIBITIONS = (
+    Inhibition(
+        "LitellmMetricsAbsent",
+        ("*",),
+        ("cluster", "instance"),
+        "no data from the target: its other alerts (and, with no target at all, the fleet's) are about missing data",
+    ),
 )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from urllib.parse import quote_plus
 
 from ..promql import durations
 
@@ -43,6 +44,9 @@ def _humanize1024(v: float) -> str:
 BYTES = ValueFormat("humanize1024", _humanize1024)
 
 
+DASHBOARD_VARIABLES = ("provider", "model", "team", "endpoint")  # dashboards/promql.py LABEL_VARIABLES
+
+
 @dataclass(frozen=True)
 class Alert:
     name: str
@@ -58,6 +62,7 @@ class Alert:
     confirm: str = ""  # a PromQL query
     action: str = ""
     runbook_url: str = ""  # its section of the runbooks (context.Context.alert sets it)
+    dashboard_url: str = ""  # the dashboard that shows it (`alerts.grafana_url`/d/<uid>; context sets it), or ""
 
     def annotations(self, labels: dict[str, str] | None = None, value: float | None = None) -> dict[str, str]:
         """The rule's annotations (templates) or, given labels and value, their expansion."""
@@ -67,11 +72,24 @@ class Alert:
         else:
             fill = {k: labels.get(k, "") for k in _placeholders(self.description)}
             fill["value"] = self.value.py(0.0 if value is None else value)
-        return {
+        out = {
             "summary": self.summary,
             "description": self.description.format(**fill),
             "runbook_url": self.runbook_url,
         }
+        if self.dashboard_url:
+            out["dashboard"] = self._dashboard(labels)
+        return out
+
+    def _dashboard(self, labels: dict[str, str] | None) -> str:
+        """The dashboard link, its variables set to the alert's labels (those of its description that are
+        dashboard variables): a template, or its expansion given labels."""
+        shown = [k for k in _placeholders(self.description) if k in DASHBOARD_VARIABLES]
+        if labels is None:
+            query = [f"var-{k}={{{{ $labels.{k} | urlquery }}}}" for k in shown]
+        else:
+            query = [f"var-{k}={quote_plus(labels.get(k, ''))}" for k in shown]
+        return self.dashboard_url + ("?" + "&".join(query) if query else "")
 
     def rule(self) -> dict:
         return {
@@ -163,3 +181,18 @@ def constant(value: float, minutes: int) -> str:
 def series(name: str, labels: dict[str, str]) -> str:
     inner = ", ".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
     return f"{name}{{{inner}}}"
+
+
+@dataclass(frozen=True)
+class Inhibition:
+    """An Alertmanager inhibition that follows from the alerts' meaning, declared beside the source alert:
+    while `source` fires (with `source_severity`, when given), the `targets` (with `target_severity`, when
+    given) that share the `equal` labels are not notified. A label an alert does not carry counts as equal to
+    another that does not carry it (Alertmanager's rule), so `equal` may name labels only some alerts have."""
+
+    source: str
+    targets: tuple[str, ...]
+    equal: tuple[str, ...]
+    why: str
+    source_severity: str = ""
+    target_severity: str = ""

@@ -12,7 +12,7 @@ from ...catalogue import GUARDRAIL_REQUESTS, OVERHEAD_LATENCY
 from .. import fields
 from ..promql.build import fmt
 from .context import Context, Declaration
-from .model import PERCENT, RATE, SECONDS, Expected, Spec, above, boundary, counter, negative, series
+from .model import MODEL, PERCENT, RATE, SECONDS, Expected, Spec, above, boundary, counter, negative, series
 from .upstream import histogram_cases
 
 
@@ -23,6 +23,7 @@ class HighProxyOverhead:
         OVERHEAD_LATENCY,
         "fires when the p95 of the time LiteLLM adds to a model's requests over 5m is above this",
     )
+    min_requests: float = fields.positive(50, "... over at least this many of the model's requests in those 5m")
     for_: str = fields.duration("10m")
     severity: str = fields.severity("warning")
 
@@ -36,8 +37,10 @@ class GuardrailErrors:
 
 def high_proxy_overhead(c: Context[HighProxyOverhead, None]) -> Spec:
     g, q = c.group, c.scope
+    counted = q.sum_increase(q.sample(OVERHEAD_LATENCY, "_count"), ("model",), RATE)  # how many requests
     alert = c.alert(
-        f"{q.quantile(0.95, OVERHEAD_LATENCY, ('model', 'le'), RATE)}\n> {fmt(g.seconds)}\n",
+        f"{q.quantile(0.95, OVERHEAD_LATENCY, ('model', 'le'), RATE)}\n> {fmt(g.seconds)}\n"
+        f"and on (model)\n{counted} >= {fmt(g.min_requests)}\n",
         g.for_,
         g.severity,
         "LiteLLM itself adds too much time to requests.",
@@ -46,7 +49,8 @@ def high_proxy_overhead(c: Context[HighProxyOverhead, None]) -> Spec:
         meaning=(
             f"More than 5 % of this model's requests spent over {fmt(g.seconds)} s inside LiteLLM itself "
             "(auth, key and budget lookups, routing, callbacks), not waiting for the upstream. LiteLLM reports "
-            "it for non-streamed successes."
+            f"it for non-streamed successes. Judged only over {fmt(g.min_requests)} requests or more in 5 minutes: "
+            "a cold start's first requests (imports, caches, connections) are slow and prove nothing."
         ),
         confirm=q.quantile(0.95, OVERHEAD_LATENCY, ("model", "provider", "le"), RATE),
         action=(
@@ -55,7 +59,22 @@ def high_proxy_overhead(c: Context[HighProxyOverhead, None]) -> Spec:
             "Overview dashboard); add workers or replicas."
         ),
     )
-    return Spec((alert,), histogram_cases(c, alert, OVERHEAD_LATENCY, g.seconds, 0.95, {"model": "gpt-4o"}))
+    cases = histogram_cases(c, alert, OVERHEAD_LATENCY, g.seconds, 0.95, {"model": "gpt-4o"})
+    return Spec((alert,), cases + (_cold_start(c, alert, g.seconds, g.min_requests),))
+
+
+def _cold_start(c: Context[HighProxyOverhead, None], alert, threshold: float, min_requests: float):
+    """A few slow requests (fewer than min_requests in any 5 minutes), all over the threshold: no alert."""
+    buckets = OVERHEAD_LATENCY.buckets
+    upper = buckets[buckets.index(threshold) + 1]
+    bucket = c.scope.sample(OVERHEAD_LATENCY)
+    per_minute = max(1.0, min_requests / 5 / 2)  # half the minimum over 5 minutes
+    out = []
+    for le in (threshold, upper, float("inf")):
+        labels = {**c.base, **MODEL, "le": "+Inf" if le == float("inf") else repr(le)}
+        out.append((series(bucket, labels), counter(per_minute if le >= upper else 0, 40)))
+    out.append((series(c.scope.sample(OVERHEAD_LATENCY, "_count"), {**c.base, **MODEL}), counter(per_minute, 40)))
+    return negative("slow, but too few requests to judge (a cold start)", out, alert.for_)
 
 
 def guardrail_errors(c: Context[GuardrailErrors, None]) -> Spec:

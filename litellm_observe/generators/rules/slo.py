@@ -17,7 +17,7 @@ from .. import fields
 from ..promql.build import Scope, fmt, regex_matcher
 from ..promql.durations import minutes, seconds
 from .context import Context, Declaration
-from .model import PERCENT, Alert, Case, Expected, Recording, Spec, counter, counter_end, series
+from .model import PERCENT, Alert, Case, Expected, Inhibition, Recording, Spec, counter, counter_end, series
 
 # upstream failures the caller did not cause; they count against a provider's availability
 CALLER_BLAMELESS = ("connection", "internal_server_error", "other", "rate_limit", "service_unavailable", "timeout")
@@ -33,6 +33,17 @@ class Objective:
     slo_error_types: tuple[str, ...] = fields.error_types(
         CALLER_BLAMELESS, "the error types that count against a provider's availability"
     )
+    slo_min_calls: float = fields.positive(
+        20,
+        "upstream calls a provider must have had in the short window before its error ratio may alert "
+        "(a cold start's first failures or a trickle of traffic are no outage)",
+    )
+
+
+def enough_calls(q: Scope, objective: Objective, window: str) -> str:
+    """`and` this: the providers with at least `slo_min_calls` upstream calls over `window`."""
+    calls = q.sum_increase(q.sample(PROVIDER_REQUESTS), ("provider",), window)
+    return f"and on (provider)\n{calls} >= {fmt(objective.slo_min_calls)}\n"
 
 
 @dataclass(frozen=True)
@@ -69,6 +80,19 @@ def budget(objective: Objective) -> float:
     return round(1 - objective.slo_objective, 9)
 
 
+def with_history(q: Scope, w: BurnWindow) -> str:
+    """`and` this: the providers whose short-window ratio was recorded one short window ago. On a cold start
+    (a new provider, new rules) the long window holds as little data as the short one, and a single early
+    failure would read as a slow burn; a pair judges a provider only once it has a short window of history."""
+    return f"and on (provider)\n{ratio_record(w.short, q)} offset {w.short}\n"
+
+
+def judges_from(w: BurnWindow) -> int:
+    """The first test minute a pair may judge: ratios are first recorded at minute 1 (rate needs two
+    samples), and with_history looks one short window back."""
+    return 1 + minutes(w.short)
+
+
 def ratio_record(window: str, scope: Scope) -> str:
     return f"provider:{scope.family(PROVIDER_ERRORS)}:ratio_rate{window}"
 
@@ -102,6 +126,8 @@ def alerts(c: Context[ProviderErrorBudgetBurn, Objective]) -> list[Alert]:
         f = fmt(factor(w, a))
         threshold = f"({f} * (1 - {fmt(a.slo_objective)}))"
         expr = f"{ratio_record(w.long, c.scope)} > {threshold}\nand\n{ratio_record(w.short, c.scope)} > {threshold}\n"
+        expr += enough_calls(c.scope, a, w.short)
+        expr += with_history(c.scope, w)
         description = (
             "Provider {provider} is spending its availability error budget " + f"{f}x as fast as a "
             f"{fmt(a.slo_objective * 100)} % objective over {a.slo_window} allows: " + "{value} of "
@@ -148,7 +174,7 @@ def _firing(objective: Objective, rules: list[Alert], b: float, end: int | None,
     for w, rule in zip(WINDOWS, rules):
         threshold = factor(w, objective) * budget(objective)
         held = range(t - minutes(w.for_), t + 1)
-        if held.start >= 1 and all(
+        if held.start >= judges_from(w) and all(
             _ratio(b, end, minutes(w.long), s) > threshold and _ratio(b, end, minutes(w.short), s) > threshold
             for s in held
         ):
@@ -171,7 +197,9 @@ def spec(c: Context[ProviderErrorBudgetBurn, Objective]) -> Spec:
                 f"alerts.slo_objective {o.slo_objective}: a {fmt(f)}x burn needs more "
                 "than 100 % errors; the objective is too low for these burn rates"
             )
-        fire_at = sorted({1 + minutes(w.for_) + d for w, g in zip(WINDOWS, factors) if g < b for d in (-1, 0)})
+        fire_at = sorted(
+            {judges_from(w) + minutes(w.for_) + d for w, g in zip(WINDOWS, factors) if g < b for d in (-1, 0)}
+        )
         checks = tuple((t, _firing(o, rules, ratio, None, t, labels)) for t in fire_at)
         cases.append(
             Case(
@@ -181,7 +209,7 @@ def spec(c: Context[ProviderErrorBudgetBurn, Objective]) -> Spec:
             )
         )
     b = min(factors) / 2
-    last = 1 + max(minutes(w.for_) for w in WINDOWS) + 10
+    last = max(judges_from(w) + minutes(w.for_) for w in WINDOWS) + 10
     cases.append(
         Case(
             f"burn {fmt(b)}x: under every factor, nothing fires",
@@ -189,6 +217,19 @@ def spec(c: Context[ProviderErrorBudgetBurn, Objective]) -> Spec:
             ((last, ()),),
         )
     )
+    # Half the calls failing from a cold start, but fewer calls in the fastest pair's short window than
+    # slo_min_calls: the fast page waits (checked after its `for`, before any slower pair's could pass)
+    fast = WINDOWS[0]
+    trickle = o.slo_min_calls / minutes(fast.short) / 2
+    t = judges_from(fast) + minutes(fast.for_) + 2
+    if t < min(judges_from(w) + minutes(w.for_) for w in WINDOWS[1:]):
+        cases.append(
+            Case(
+                f"half failing, too few calls in {fast.short} to judge: the {fast.long}/{fast.short} page waits",
+                _calls(c, 0.5, None, t + 5, trickle),
+                ((t, ()),),
+            )
+        )
     # Errors stop at 30m: by 40m the 5m window is clean, so the 1h/5m page resolves while 1h is still high.
     ratio, end, t = factors[0] * 1.25 * budget(o), 30, 40
     cases.append(
@@ -201,17 +242,19 @@ def spec(c: Context[ProviderErrorBudgetBurn, Objective]) -> Spec:
     return Spec(tuple(rules), tuple(cases))
 
 
-def _calls(c: Context[ProviderErrorBudgetBurn, Objective], ratio: float, end: int | None, length: int):
-    """1000 calls a minute to one provider, `ratio` of them failing (until `end`)."""
+def _calls(
+    c: Context[ProviderErrorBudgetBurn, Objective], ratio: float, end: int | None, length: int, per_minute: float = 1000
+):
+    """`per_minute` calls a minute to one provider, `ratio` of them failing (until `end`)."""
     labels = {**c.base, "provider": "openai", "model": "gpt-4o"}
-    q, failed = c.scope, ratio * 1000
+    q, failed = c.scope, ratio * per_minute
     errors = (
         counter(failed, length)
         if end is None
         else f"{counter(failed, end)} {counter_end(failed, end)!r}+0x{length - end}"
     )
     return (
-        (series(q.sample(PROVIDER_REQUESTS), {**labels, "status_code": "200"}), counter(1000, length)),
+        (series(q.sample(PROVIDER_REQUESTS), {**labels, "status_code": "200"}), counter(per_minute, length)),
         (series(q.sample(PROVIDER_ERRORS), {**labels, "error_type": c.objective.slo_error_types[0]}), errors),
     )
 
@@ -275,3 +318,21 @@ def recording_cases(q: Scope, objective: Objective, base: dict[str, str]) -> dic
 
 
 ALERTS = (Declaration(ALERT, ProviderErrorBudgetBurn, spec, reads=Objective),)
+
+
+def inhibitions(burn: ProviderErrorBudgetBurn) -> tuple[Inhibition, ...]:
+    """A page-level burn silences the ticket-level burns and the error rate of the same provider (none when
+    the two severities are one)."""
+    if burn.page_severity == burn.ticket_severity:
+        return ()
+    return (
+        Inhibition(
+            ALERT,
+            (ALERT, "LitellmHighErrorRate", "LitellmDeploymentDown", "LitellmDeploymentCoolingDownOften"),
+            ("cluster", "provider"),
+            "a page-level burn of a provider's error budget says what its ticket-level burns, its error rate and "
+            "its deployments' cooldowns say",
+            source_severity=burn.page_severity,
+            target_severity=burn.ticket_severity,
+        ),
+    )

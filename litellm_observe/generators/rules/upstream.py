@@ -101,7 +101,7 @@ class RetryStorm:
 def high_error_rate(c: Context[HighErrorRate, slo.Objective]) -> Spec:
     g, q, base = c.group, c.scope, c.base
     alert = c.alert(
-        f"{slo.ratio_record(RATE, q)} > {fmt(g.ratio)}\n",
+        f"{slo.ratio_record(RATE, q)} > {fmt(g.ratio)}\n" + slo.enough_calls(q, c.objective, RATE),
         g.for_,
         g.severity,
         "A provider fails too many upstream calls.",
@@ -145,6 +145,9 @@ def high_error_rate(c: Context[HighErrorRate, slo.Objective]) -> Spec:
             g.for_,
         ),
     ]
+    # every call failing, but fewer calls in 5 minutes than alerts.slo_min_calls: a cold start or a trickle
+    trickle = c.objective.slo_min_calls / 5 / 2
+    cases.append(negative("all failing, too few calls to judge", calls("proxy-a:9464", trickle, 1.0), g.for_))
     if "bad_request" not in c.objective.slo_error_types:
         cases.append(
             negative(
@@ -224,7 +227,9 @@ def histogram_cases(
             count = 60 if le >= le_with_all else 0
             le_text = "+Inf" if le == float("inf") else repr(le)
             out.append((series(bucket, {**base, **MODEL, **(extra or {}), "le": le_text}), counter(count, 40)))
-        return out
+        # and its _count, as a real histogram has (a rule may ask how many observations there were)
+        total = series(c.scope.sample(histogram, "_count"), {**base, **MODEL, **(extra or {})})
+        return [*out, (total, counter(60, 40))]
 
     # histogram_quantile interpolates linearly inside the bucket
     slow = threshold + (upper - threshold) * quantile

@@ -16,7 +16,20 @@ from .. import fields
 from ..promql import durations
 from ..promql.build import aggregate, fmt
 from .context import Context, Declaration
-from .model import BYTES, COUNT, RATE, SECONDS, Expected, Spec, boundary, constant, counter, negative, series
+from .model import (
+    BYTES,
+    COUNT,
+    RATE,
+    SECONDS,
+    Expected,
+    Inhibition,
+    Spec,
+    boundary,
+    constant,
+    counter,
+    negative,
+    series,
+)
 from .upstream import histogram_cases
 
 GIB = 1024**3
@@ -114,7 +127,9 @@ def worker_memory_growing(c: Context[WorkerMemoryGrowing, WorkerMemory]) -> Spec
     horizon = HORIZON_HOURS * 3600
     largest = q.gauge("max", WORKER_MEMORY_MAX, INSTANCE)
     predicted = aggregate("max", INSTANCE, f"predict_linear({q.select(memory)}[1h], {horizon})")
-    expr = f"{predicted}\n> {fmt(limit)}\nand\n{largest} <= {fmt(limit)}\n"
+    # an hour of history first: the hour after a start is the workers' start-up growth, no trend
+    history = aggregate("max", INSTANCE, f"{q.select(memory)} offset 1h")
+    expr = f"{predicted}\n> {fmt(limit)}\nand\n{largest} <= {fmt(limit)}\nand on (instance)\n{history}\n"
     alert = c.alert(
         expr,
         g.for_,
@@ -127,7 +142,9 @@ def worker_memory_growing(c: Context[WorkerMemoryGrowing, WorkerMemory]) -> Spec
         meaning=(
             f"The largest worker's resident memory grew over the last hour at a pace that reaches "
             f"`alerts.worker_memory_limit_bytes` ({_gib(limit)}) within {HORIZON_HOURS} hours; it is still "
-            "under it (LitellmWorkerMemoryHigh takes over there)."
+            "under it (LitellmWorkerMemoryHigh takes over there). Judged only once the exporter has an hour of "
+            "history: in its first hour a proxy's workers grow as they import and warm their caches, which is "
+            "no trend."
         ),
         confirm=largest,
         action=(
@@ -142,20 +159,28 @@ def worker_memory_growing(c: Context[WorkerMemoryGrowing, WorkerMemory]) -> Spec
     return Spec(
         (alert,),
         (
+            # from minute 60 on there is an hour of history: pending from then, firing `for` later
             boundary(
                 "memory climbing towards the limit",
-                [(series(memory, labels), counter(per_minute, 120, start))],
+                [(series(memory, labels), counter(per_minute, 180, start))],
                 g.for_,
-                1,
+                60,
                 (
                     Expected(
                         alert,
                         {"instance": "proxy-a:9464"},
-                        start + per_minute * (1 + durations.minutes(g.for_)) + per_minute * 60 * HORIZON_HOURS,
+                        start + per_minute * (60 + durations.minutes(g.for_)) + per_minute * 60 * HORIZON_HOURS,
                     ),
                 ),
             ),
             negative("memory flat", [(series(memory, labels), constant(start, 120))], g.for_),
+            # a start: as steep as above, but the exporter is younger than an hour when `for` has passed
+            negative(
+                "start-up growth in the first hour",
+                [(series(memory, labels), counter(per_minute, 50, start))],
+                g.for_,
+                1,
+            ),
         ),
     )
 
@@ -233,4 +258,13 @@ ALERTS = (
     Declaration("LitellmWorkerMemoryGrowing", WorkerMemoryGrowing, worker_memory_growing, reads=WorkerMemory),
     Declaration("LitellmWorkersKilled", WorkersKilled, workers_killed),
     Declaration("LitellmEventLoopLagHigh", EventLoopLagHigh, event_loop_lag_high),
+)
+
+INHIBITIONS = (
+    Inhibition(
+        "LitellmWorkerMemoryHigh",
+        ("LitellmWorkerMemoryGrowing",),
+        ("cluster", "instance"),
+        "a worker over the memory limit already need not be predicted to reach it",
+    ),
 )
