@@ -47,3 +47,13 @@ def test_bench_scrape_quick_prints_ours_and_stock():
     assert ours == stock == expected
     renders = int(re.search(r"ours : \d+ rounds -> (\d+) rendering", out).group(1))
     assert renders >= 1
+
+
+def test_bench_proxy_quick_prints_every_arm_and_ours_counted_every_request():
+    out = run("bench_proxy.py")
+    for arm in ("no callback", "no-op CustomLogger", "litellm_observe"):
+        row = next(line for line in out.splitlines() if line.startswith(arm + " "))
+        assert len(re.findall(r"[-+]?\d+\.\d+%?", row)) == 5, row
+    counted, sent = re.search(r"^litellm_observe: ([\d,]+) requests counted of ([\d,]+) sent", out, re.M).groups()
+    assert counted == sent
+    assert re.search(r"^ours adds -?\d+ µs of the proxy tree's CPU per request", out, re.M)

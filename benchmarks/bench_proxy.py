@@ -1,0 +1,253 @@
+"""What the logger costs the proxy itself: a real LiteLLM proxy (4 workers) in front of the fake upstream,
+started alternately in three arms, each run measured the same way:
+
+- `none`: no callback at all;
+- `noop`: a `CustomLogger` whose hooks do nothing (LiteLLM's own work per registered callback);
+- `ours`: `litellm_observe.proxy_handler`, with its exporter scraped every --scrape-every seconds.
+
+Per run: start the proxy, send --warmup requests, then --requests chat completions at a fixed concurrency
+(--concurrency clients on one asyncio loop, the openai-style JSON body over httpx), stop the proxy. The
+figures: requests per second and p50/p99 latency as the clients saw them, and above all the CPU (user +
+system, from /proc/<pid>/stat, clock ticks) that the proxy's process tree spent over the measured
+requests, per request. The tree is the supervisor, its workers, what they spawned (our exporter: a child
+of a worker in its own session) and the children they reaped (cutime/cstime). The fake upstream and the
+clients run in this process, outside the tree. On a shared 2-core machine throughput swings by more than
+the cost being looked for; CPU per request of the tree is the figure to compare. Each arm's figures are
+the medians of --runs runs, the arms interleaved (none, noop, ours, none, ...).
+
+    python benchmarks/bench_proxy.py                   # 3 runs per arm, 3,000 requests each
+    python benchmarks/bench_proxy.py --quick           # tiny sizes (smoke test)
+    python benchmarks/bench_proxy.py --baseline 63bccb3   # a fourth arm: that revision of ours
+
+Prints a table and exits 0; it asserts nothing about timings.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path[:0] = [ROOT, HERE]
+
+from litellm_observe.demo.upstream import FakeUpstream  # noqa: E402
+from tests.support.metrics import total  # noqa: E402
+from tests.support.proxy import Proxy, free_port  # noqa: E402
+
+TICK = os.sysconf("SC_CLK_TCK")
+NOOP_MODULE = "from litellm.integrations.custom_logger import CustomLogger\n\nhandler = CustomLogger()\n"
+LABELS = {
+    "none": "no callback",
+    "noop": "no-op CustomLogger",
+    "ours": "litellm_observe",
+    "baseline": "litellm_observe (baseline)",
+}
+
+
+def _stat(pid: int) -> tuple[int, int] | None:
+    """(ppid, utime + stime + cutime + cstime in ticks) of a live process; None when it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return int(fields[1]), sum(int(v) for v in fields[11:15])
+
+
+def tree_ticks(root: int, extra: tuple[int, ...] = ()) -> int:
+    """CPU ticks of `root`, its descendants (by ppid) and `extra` pids, as /proc says now."""
+    stats = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit() and (s := _stat(int(entry))):
+            stats[int(entry)] = s
+    members, frontier = set(), {root, *extra}
+    while frontier:
+        members |= frontier
+        frontier = {pid for pid, (ppid, _) in stats.items() if ppid in frontier} - members
+    return sum(stats[pid][1] for pid in members if pid in stats)
+
+
+def config(arm: str, api_base: str, metrics_port: int) -> dict:
+    callbacks = {"none": [], "noop": ["noop_logger.handler"]}.get(arm, ["litellm_observe.proxy_handler"])
+    out: dict = {
+        "model_list": [
+            {
+                "model_name": "gpt",
+                "litellm_params": {
+                    "model": "openai/fake-ok",
+                    "api_base": api_base,
+                    "api_key": "fake",
+                    "input_cost_per_token": 1e-6,
+                    "output_cost_per_token": 2e-6,
+                },
+            }
+        ],
+        "router_settings": {"num_retries": 0},
+        "litellm_settings": {"callbacks": callbacks} if callbacks else {},
+        "general_settings": {"master_key": "os.environ/LITELLM_MASTER_KEY"},
+    }
+    if arm in ("ours", "baseline"):
+        out["litellm_observe"] = {"port": metrics_port, "bind_address": "127.0.0.1"}
+    return out
+
+
+async def _load(proxy: Proxy, count: int, concurrency: int, scrape_every: float | None) -> tuple[list[float], int]:
+    """`count` requests from `concurrency` clients; latencies of the answered ones, and the failures."""
+    latencies: list[float] = []
+    failed = 0
+    left = iter(range(count))
+    body = {"model": "gpt", "messages": [{"role": "user", "content": "hi"}]}
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(timeout=60, limits=limits, headers=proxy.headers()) as client:
+
+        async def one_client() -> None:
+            nonlocal failed
+            for _ in left:
+                t = time.perf_counter()
+                try:
+                    r = await client.post(f"{proxy.url}/v1/chat/completions", json=body)
+                    ok = r.status_code == 200
+                except httpx.HTTPError:
+                    ok = False
+                if ok:
+                    latencies.append(time.perf_counter() - t)
+                else:
+                    failed += 1
+
+        async def scraper() -> None:
+            while scrape_every:
+                await asyncio.sleep(scrape_every)
+                try:
+                    await client.get(proxy.metrics_url)
+                except httpx.HTTPError:
+                    pass
+
+        scraping = asyncio.ensure_future(scraper())
+        await asyncio.gather(*(one_client() for _ in range(concurrency)))
+        scraping.cancel()
+    return latencies, failed
+
+
+def run_arm(arm: str, args, upstream: FakeUpstream, workdir: Path, pythonpath: str | None) -> dict:
+    metrics_port = free_port()
+    env = {"PYTHONPATH": os.pathsep.join(filter(None, (pythonpath, ROOT)))} if pythonpath else {}
+    proxy = Proxy(
+        workdir,
+        upstream.base_url,
+        workers=args.workers,
+        config=config(arm, upstream.base_url, metrics_port),
+        expect_exporter=arm in ("ours", "baseline"),
+        files={"noop_logger.py": NOOP_MODULE} if arm == "noop" else None,
+        env=env,
+    )
+    if arm not in ("ours", "baseline"):
+        proxy.config.pop("litellm_observe", None)  # Proxy adds our section by default
+    with proxy:
+        asyncio.run(_load(proxy, args.warmup, args.concurrency, None))
+        exporter = (proxy.exporter_pid(),) if arm in ("ours", "baseline") else ()
+        scrape = args.scrape_every if arm in ("ours", "baseline") else None
+        before, started = tree_ticks(proxy.proc.pid, exporter), time.perf_counter()
+        latencies, failed = asyncio.run(_load(proxy, args.requests, args.concurrency, scrape))
+        wall, after = time.perf_counter() - started, tree_ticks(proxy.proc.pid, exporter)
+        counted = _counted(proxy, args.warmup + args.requests) if arm in ("ours", "baseline") else None
+    latencies.sort()
+    answered = len(latencies)
+    return {
+        "rps": answered / wall,
+        "p50": latencies[answered // 2] if answered else float("nan"),
+        "p99": latencies[min(answered - 1, int(answered * 0.99))] if answered else float("nan"),
+        "cpu_us": (after - before) / TICK * 1e6 / max(answered, 1),
+        "failed": failed,
+        "sent": args.warmup + args.requests,
+        "counted": counted,
+    }
+
+
+def _counted(proxy: Proxy, sent: int) -> float:
+    """requests_total summed from a scrape, once it stops changing or reaches `sent` (success events are
+    logged just after the answer): proof that the arm recorded what it served."""
+    seen, deadline = -1.0, time.monotonic() + 15
+    while time.monotonic() < deadline:
+        now = total(proxy.scrape(), "requests")
+        if now >= sent or now == seen:
+            return now
+        seen = now
+        time.sleep(1)
+    return seen
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--runs", type=int, default=3, help="runs per arm (default 3)")
+    p.add_argument("--requests", type=int, default=3000, help="measured requests per run (default 3000)")
+    p.add_argument("--warmup", type=int, default=300, help="requests before measuring (default 300)")
+    p.add_argument("--concurrency", type=int, default=8, help="clients at once (default 8)")
+    p.add_argument("--workers", type=int, default=4, help="proxy workers (default 4)")
+    p.add_argument("--scrape-every", type=float, default=5.0, help="seconds between scrapes of ours (default 5)")
+    p.add_argument("--baseline", metavar="REF", help="also a git revision of ours, as a fourth arm")
+    p.add_argument("--quick", action="store_true", help="1 run, 60 requests, 2 workers")
+    args = p.parse_args(argv)
+    if args.quick:
+        args.runs, args.requests, args.warmup, args.workers = 1, 60, 10, 2
+    arms = ["none", "noop", "ours"] + (["baseline"] if args.baseline else [])
+    baseline_path = None
+    if args.baseline:
+        from baseline import extract
+
+        baseline_path = extract(args.baseline)
+    load_before = os.getloadavg()
+    began = time.time()
+    results: dict[str, list[dict]] = {arm: [] for arm in arms}
+    with FakeUpstream() as upstream, tempfile.TemporaryDirectory(prefix="bench-proxy-") as tmp:
+        for run in range(args.runs):
+            for arm in arms:
+                workdir = Path(tmp) / f"{arm}-{run}"
+                r = run_arm(arm, args, upstream, workdir, baseline_path if arm == "baseline" else None)
+                results[arm].append(r)
+                print(
+                    f"run {run + 1} {arm:<8} {r['rps']:7.1f} req/s  p50 {r['p50'] * 1e3:6.1f} ms  "
+                    f"p99 {r['p99'] * 1e3:6.1f} ms  CPU {r['cpu_us']:8.0f} µs/request  failed {r['failed']}",
+                    flush=True,
+                )
+    print()
+    print(
+        f"{args.workers} workers, {args.concurrency} clients, {args.requests:,} requests per run (after "
+        f"{args.warmup:,}), medians of {args.runs} runs per arm; load average before "
+        f"{' '.join(f'{v:.2f}' for v in load_before)}, after {' '.join(f'{v:.2f}' for v in os.getloadavg())}"
+    )
+    head = f"{'arm':<28} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'CPU µs/req':>11} {'vs none':>8} {'vs noop':>8}"
+    print(head)
+    print("-" * len(head))
+    med = {arm: {k: statistics.median(r[k] for r in rs) for k in rs[0]} for arm, rs in results.items()}
+    for arm in arms:
+        m = med[arm]
+        vs_none = (m["cpu_us"] / med["none"]["cpu_us"] - 1) * 100
+        vs_noop = (m["cpu_us"] / med["noop"]["cpu_us"] - 1) * 100
+        print(
+            f"{LABELS[arm]:<28} {m['rps']:8.1f} {m['p50'] * 1e3:8.1f} {m['p99'] * 1e3:8.1f} {m['cpu_us']:11.0f} "
+            f"{vs_none:+7.1f}% {vs_noop:+7.1f}%"
+        )
+    for arm in arms:
+        for r in results[arm]:
+            if r["counted"] is not None:
+                print(f"{LABELS[arm]}: {r['counted']:,.0f} requests counted of {r['sent']:,} sent")
+    added = med["ours"]["cpu_us"] - med["noop"]["cpu_us"]
+    print(
+        f"ours adds {added:.0f} µs of the proxy tree's CPU per request over a no-op callback "
+        f"({added / med['none']['cpu_us'] * 100:+.2f}% of the proxy's own CPU per request without callbacks)"
+    )
+    print(f"total wall time {time.time() - began:.1f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
