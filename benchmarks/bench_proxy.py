@@ -45,6 +45,41 @@ from tests.support.proxy import Proxy, free_port  # noqa: E402
 
 TICK = os.sysconf("SC_CLK_TCK")
 NOOP_MODULE = "from litellm.integrations.custom_logger import CustomLogger\n\nhandler = CustomLogger()\n"
+# The ours arm's callback: litellm_observe's own handler, with the CPU of every hook it runs counted inside the
+# proxy: time.thread_time_ns around ObserveLogger._guard, the one funnel every hook goes through (hooks never
+# await inside it), written to $BENCH_HOOKS_DIR/hooks-<pid> as "ns calls" every 20 calls (outside the timing).
+TIMED_MODULE = """import os
+import time
+
+import litellm_observe
+
+handler = litellm_observe.proxy_handler
+_guard = getattr(handler, "_guard", None)
+_out = os.environ["BENCH_HOOKS_DIR"]
+_spent = [0, 0]
+
+
+def _flush():
+    name = os.path.join(_out, "hooks-%d" % os.getpid())
+    with open(name + ".tmp", "w") as f:
+        f.write("%d %d\\n" % (_spent[0], _spent[1]))
+    os.replace(name + ".tmp", name)
+
+
+def _timed(*args, **kwargs):
+    started = time.thread_time_ns()
+    try:
+        return _guard(*args, **kwargs)
+    finally:
+        _spent[0] += time.thread_time_ns() - started
+        _spent[1] += 1
+        if _spent[1] % 20 == 0:
+            _flush()
+
+
+if _guard is not None:
+    handler._guard = _timed
+"""
 LABELS = {
     "none": "no callback",
     "noop": "no-op CustomLogger",
@@ -77,7 +112,7 @@ def tree_ticks(root: int, extra: tuple[int, ...] = ()) -> int:
 
 
 def config(arm: str, api_base: str, metrics_port: int) -> dict:
-    callbacks = {"none": [], "noop": ["noop_logger.handler"]}.get(arm, ["litellm_observe.proxy_handler"])
+    callbacks = {"none": [], "noop": ["noop_logger.handler"]}.get(arm, ["timed_ours.handler"])
     out: dict = {
         "model_list": [
             {
@@ -137,28 +172,48 @@ async def _load(proxy: Proxy, count: int, concurrency: int, scrape_every: float 
     return latencies, failed
 
 
+def hook_totals(folder: Path) -> tuple[int, int]:
+    """(ns, calls) summed over the workers' hooks-<pid> files."""
+    ns = calls = 0
+    for path in folder.glob("hooks-*[0-9]"):
+        try:
+            a, b = path.read_text().split()
+        except (OSError, ValueError):
+            continue
+        ns, calls = ns + int(a), calls + int(b)
+    return ns, calls
+
+
 def run_arm(arm: str, args, upstream: FakeUpstream, workdir: Path, pythonpath: str | None) -> dict:
     metrics_port = free_port()
-    env = {"PYTHONPATH": os.pathsep.join(filter(None, (pythonpath, ROOT)))} if pythonpath else {}
+    ours = arm in ("ours", "baseline")
+    hooks = workdir / "hooks"
+    hooks.mkdir(parents=True, exist_ok=True)
+    env = {"BENCH_HOOKS_DIR": str(hooks)}
+    if pythonpath:
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, (pythonpath, ROOT)))
+    files = {"noop": {"noop_logger.py": NOOP_MODULE}}.get(arm, {"timed_ours.py": TIMED_MODULE} if ours else None)
     proxy = Proxy(
         workdir,
         upstream.base_url,
         workers=args.workers,
         config=config(arm, upstream.base_url, metrics_port),
-        expect_exporter=arm in ("ours", "baseline"),
-        files={"noop_logger.py": NOOP_MODULE} if arm == "noop" else None,
+        expect_exporter=ours,
+        files=files,
         env=env,
     )
     if arm not in ("ours", "baseline"):
         proxy.config.pop("litellm_observe", None)  # Proxy adds our section by default
     with proxy:
         asyncio.run(_load(proxy, args.warmup, args.concurrency, None))
-        exporter = (proxy.exporter_pid(),) if arm in ("ours", "baseline") else ()
-        scrape = args.scrape_every if arm in ("ours", "baseline") else None
+        exporter = (proxy.exporter_pid(),) if ours else ()
+        scrape = args.scrape_every if ours else None
+        hooks_before, exporter_before = hook_totals(hooks), sum(_stat(p)[1] for p in exporter if _stat(p))
         before, started = tree_ticks(proxy.proc.pid, exporter), time.perf_counter()
         latencies, failed = asyncio.run(_load(proxy, args.requests, args.concurrency, scrape))
         wall, after = time.perf_counter() - started, tree_ticks(proxy.proc.pid, exporter)
-        counted = _counted(proxy, args.warmup + args.requests) if arm in ("ours", "baseline") else None
+        hooks_after, exporter_after = hook_totals(hooks), sum(_stat(p)[1] for p in exporter if _stat(p))
+        counted = _counted(proxy, args.warmup + args.requests) if ours else None
     latencies.sort()
     answered = len(latencies)
     return {
@@ -166,6 +221,10 @@ def run_arm(arm: str, args, upstream: FakeUpstream, workdir: Path, pythonpath: s
         "p50": latencies[answered // 2] if answered else float("nan"),
         "p99": latencies[min(answered - 1, int(answered * 0.99))] if answered else float("nan"),
         "cpu_us": (after - before) / TICK * 1e6 / max(answered, 1),
+        # ours only: the CPU of our hooks inside the workers, and of our exporter, per measured request
+        "hooks_us": (hooks_after[0] - hooks_before[0]) / 1e3 / max(answered, 1) if ours else None,
+        "hook_calls": (hooks_after[1] - hooks_before[1]) / max(answered, 1) if ours else None,
+        "exporter_us": (exporter_after - exporter_before) / TICK * 1e6 / max(answered, 1) if ours else None,
         "failed": failed,
         "sent": args.warmup + args.requests,
         "counted": counted,
@@ -227,7 +286,10 @@ def main(argv=None) -> int:
     head = f"{'arm':<28} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'CPU µs/req':>11} {'vs none':>8} {'vs noop':>8}"
     print(head)
     print("-" * len(head))
-    med = {arm: {k: statistics.median(r[k] for r in rs) for k in rs[0]} for arm, rs in results.items()}
+    med = {
+        arm: {k: statistics.median(r[k] for r in rs) for k in rs[0] if rs[0][k] is not None}
+        for arm, rs in results.items()
+    }
     for arm in arms:
         m = med[arm]
         vs_none = (m["cpu_us"] / med["none"]["cpu_us"] - 1) * 100
@@ -240,6 +302,15 @@ def main(argv=None) -> int:
         for r in results[arm]:
             if r["counted"] is not None:
                 print(f"{LABELS[arm]}: {r['counted']:,.0f} requests counted of {r['sent']:,} sent")
+    for arm in arms:
+        if "hooks_us" in med[arm]:
+            m = med[arm]
+            inside = m["hooks_us"] + m["exporter_us"]
+            print(
+                f"{LABELS[arm]}, counted inside the proxy: hooks {m['hooks_us']:.1f} µs per request "
+                f"({m['hook_calls']:.1f} hook calls), exporter {m['exporter_us']:.1f} µs per request; together "
+                f"{inside / med['none']['cpu_us'] * 100:.2f}% of the proxy's own CPU per request"
+            )
     added = med["ours"]["cpu_us"] - med["noop"]["cpu_us"]
     print(
         f"ours adds {added:.0f} µs of the proxy tree's CPU per request over a no-op callback "

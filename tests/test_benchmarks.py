@@ -57,3 +57,10 @@ def test_bench_proxy_quick_prints_every_arm_and_ours_counted_every_request():
     counted, sent = re.search(r"^litellm_observe: ([\d,]+) requests counted of ([\d,]+) sent", out, re.M).groups()
     assert counted == sent
     assert re.search(r"^ours adds -?\d+ µs of the proxy tree's CPU per request", out, re.M)
+    # our hooks were timed inside the workers: about three hook calls per request (pre-call, attempt, success)
+    calls = float(
+        re.search(
+            r"^litellm_observe, counted inside the proxy: hooks [\d.]+ µs per request \(([\d.]+) hook", out, re.M
+        ).group(1)
+    )
+    assert calls >= 2
