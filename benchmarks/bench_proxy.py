@@ -40,6 +40,7 @@ ROOT = os.path.dirname(HERE)
 sys.path[:0] = [ROOT, HERE]
 
 from litellm_observe.demo.upstream import FakeUpstream  # noqa: E402
+from litellm_observe.rundir.runs import stat_fields  # noqa: E402
 from tests.support.metrics import total  # noqa: E402
 from tests.support.proxy import Proxy, free_port  # noqa: E402
 
@@ -90,12 +91,13 @@ LABELS = {
 
 def _stat(pid: int) -> tuple[int, int] | None:
     """(ppid, utime + stime + cutime + cstime in ticks) of a live process; None when it is gone."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    return int(fields[1]), sum(int(v) for v in fields[11:15])
+    fields = stat_fields(pid)
+    return (int(fields[1]), sum(int(v) for v in fields[11:15])) if fields else None
+
+
+def ticks(pids: tuple[int, ...]) -> int:
+    """CPU ticks of these processes (those still alive)."""
+    return sum(s[1] for s in map(_stat, pids) if s)
 
 
 def tree_ticks(root: int, extra: tuple[int, ...] = ()) -> int:
@@ -208,11 +210,11 @@ def run_arm(arm: str, args, upstream: FakeUpstream, workdir: Path, pythonpath: s
         asyncio.run(_load(proxy, args.warmup, args.concurrency, None))
         exporter = (proxy.exporter_pid(),) if ours else ()
         scrape = args.scrape_every if ours else None
-        hooks_before, exporter_before = hook_totals(hooks), sum(_stat(p)[1] for p in exporter if _stat(p))
+        hooks_before, exporter_before = hook_totals(hooks), ticks(exporter)
         before, started = tree_ticks(proxy.proc.pid, exporter), time.perf_counter()
         latencies, failed = asyncio.run(_load(proxy, args.requests, args.concurrency, scrape))
         wall, after = time.perf_counter() - started, tree_ticks(proxy.proc.pid, exporter)
-        hooks_after, exporter_after = hook_totals(hooks), sum(_stat(p)[1] for p in exporter if _stat(p))
+        hooks_after, exporter_after = hook_totals(hooks), ticks(exporter)
         counted = _counted(proxy, args.warmup + args.requests) if ours else None
     latencies.sort()
     answered = len(latencies)

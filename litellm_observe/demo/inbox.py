@@ -12,6 +12,8 @@ import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from .summary import named
+
 MAX_BODY = 1 << 20  # Alertmanager's notifications are a few KiB; a larger body is cut here
 
 
@@ -58,9 +60,7 @@ def describe(note: dict) -> str:
     """`firing LitellmHighErrorRate{provider="mistral"} to litellm-ticket`: one notification in a line."""
     if "unreadable" in note:
         return "unreadable notification"
-    labels = note.get("groupLabels") or {}
-    where = ",".join(f'{k}="{labels[k]}"' for k in ("provider", "model", "deployment", "instance") if k in labels)
-    name = str(labels.get("alertname", "?")) + (f"{{{where}}}" if where else "")
+    name = named(note.get("groupLabels") or {}, ("provider", "model", "deployment", "instance"), "?")
     return f"{note.get('status', '?')} {name} to {note.get('receiver', '?')}"
 
 

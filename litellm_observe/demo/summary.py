@@ -65,15 +65,16 @@ def quantile(q: float, buckets: dict[float, float]) -> float | None:
     return lower
 
 
+def named(labels: dict, keys: tuple[str, ...], default: str = "None") -> str:
+    """`Name{k="v",...}`: the alertname with those of `keys` the labels carry (no braces when none)."""
+    where = ",".join(f'{k}="{labels[k]}"' for k in keys if k in labels)
+    name = str(labels.get("alertname", default))
+    return f"{name}{{{where}}}" if where else name
+
+
 def alert_names(alerts: list[dict], state: str) -> list[str]:
     """Prometheus' /api/v1/alerts entries in `state` as `Name{provider="...",model="..."}`, sorted, once each."""
-    out = []
-    for a in alerts:
-        if a.get("state") == state:
-            labels = a.get("labels", {})
-            where = ",".join(f'{k}="{labels[k]}"' for k in ("provider", "model") if k in labels)
-            out.append(f"{labels.get('alertname')}{{{where}}}" if where else str(labels.get("alertname")))
-    return sorted(set(out))
+    return sorted({named(a.get("labels", {}), ("provider", "model")) for a in alerts if a.get("state") == state})
 
 
 def line(

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import tempfile
@@ -21,9 +20,11 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable
 
+from litellm_observe.demo import stack
 from litellm_observe.demo.inbox import Inbox
 
 from .proxy import free_port
+from .waiting import wait_until
 
 READY_TIMEOUT = 30.0
 STOP_TIMEOUT = 10.0
@@ -37,18 +38,20 @@ class WebhookReceiver(Inbox):
     """The demo's webhook receiver (litellm_observe/demo/inbox.py), with a bounded wait."""
 
     def wait_for(self, done: Callable[[list[dict]], bool], timeout: float = 60.0, what: str = "") -> list[dict]:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            got = self.received()
-            if done(got):
-                return got
-            time.sleep(0.2)
-        raise AlertmanagerError(f"timed out after {timeout}s waiting for {what or 'notifications'}: {self.received()}")
+        """The notifications received, once `done` holds for them (polled every 0.2 s, bounded by `timeout`)."""
+        (got,) = wait_until(
+            lambda: (notes,) if done(notes := self.received()) else None,
+            timeout,
+            0.2,
+            what or "notifications",
+            detail=lambda: str(self.received()),
+        )
+        return got
 
 
 class AlertmanagerServer:
     def __init__(self, config_text: str, binary: str | None = None):
-        self.binary = binary or shutil.which("prometheus-alertmanager") or shutil.which("alertmanager")
+        self.binary = binary or stack.alertmanager_binary()
         if not self.binary:
             raise AlertmanagerError(
                 "alertmanager not on PATH: apt-get install prometheus-alertmanager (scripts/test does)"
