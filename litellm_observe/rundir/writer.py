@@ -30,11 +30,16 @@ Key = tuple[str, tuple[str, ...]]  # (metric, label values in the catalogue's or
 
 class SampleWriter:
     """One process's sample file. Thread-safe: each write takes the writer's lock, looks its series up (one
-    dict lookup; a new series is appended to the file) and makes one or two 8-byte stores."""
+    dict lookup; a new series is appended to the file) and makes one or two 8-byte stores.
+
+    The hot path (rundir/record.py's Slots) skips the lookup: it keeps each series' `index`, takes `lock`
+    once for several stores and writes `values[i]` itself. An index stays valid for the writer's life
+    (records only append; `republish` keeps every offset); `values` is the current view, to be read under
+    the lock after the last `index` that may have created a series (a new series may map the file anew)."""
 
     def __init__(self, directory: Directory | str, initial_size: int = INITIAL_SIZE):
         directory = directory if isinstance(directory, Directory) else Directory(directory)
-        self._lock = threading.Lock()
+        self.lock = threading.RLock()  # re-entrant: a write inside a held `with lock:` cannot hang the proxy
         self._index: dict[Key, int] = {}
         self.path = directory.new_sample_file()
         fd, tmp = create_locked(self.path)  # the flock is held until this process ends
@@ -49,7 +54,7 @@ class SampleWriter:
                 pass
             raise
         self._fd = fd
-        self._values: memoryview[float] = self._file.doubles
+        self.values: memoryview[float] = self._file.doubles
 
     def unlinked(self) -> bool:
         """Whether this writer's file was removed from its directory (by hand, or by a cleaner that
@@ -64,7 +69,7 @@ class SampleWriter:
         of every value as of now, through the same `.new`, lock, rename handshake. Every value stays at
         its offset, so writes go on unchanged; none is lost, since they wait on the writer's lock
         meanwhile. Raises OSError when it cannot (the writer then keeps its old file)."""
-        with self._lock:
+        with self.lock:
             path = directory.join(os.path.basename(self.path))
             fd, tmp = create_locked(path)
             try:
@@ -79,7 +84,7 @@ class SampleWriter:
                 raise
             old, old_fd = self._file, self._fd
             self._file, self._fd, self.path = new, fd, path
-            self._values = new.doubles
+            self.values = new.doubles
             old.close()
             os.close(old_fd)
 
@@ -88,34 +93,40 @@ class SampleWriter:
         metric, labels = key
         m = BY_NAME[metric]
         index = self._file.append(samplefile.encode_key(metric, m.schema, labels), m.value_slots())
-        self._values = self._file.doubles  # the file may have grown: a new view
+        self.values = self._file.doubles  # the file may have grown: a new view
         self._index[key] = index
         return index
 
     def reserve(self, metric: str, labels: tuple[str, ...]) -> None:
-        with self._lock:
+        with self.lock:
             if (metric, labels) not in self._index:
                 self._new((metric, labels))
+
+    def index(self, key: Key) -> int:
+        """The index in `values` of a series' first value, the series created if new. The caller holds
+        `lock`, and reads `values` again afterwards."""
+        i = self._index.get(key)
+        return self._new(key) if i is None else i
 
     # The four writes. Each store is `values[i] = ...`: one aligned 8-byte write (rundir/samplefile.py). The
     # view is read after the lookup: creating a series may have grown the file and mapped it again.
     def inc(self, metric: str, labels: tuple[str, ...], amount: float = 1.0) -> None:
         """Counter: `amount` added."""
         key = (metric, labels)
-        with self._lock:
+        with self.lock:
             i = self._index.get(key)
             if i is None:
                 i = self._new(key)
-            self._values[i] += amount
+            self.values[i] += amount
 
     def observe(self, metric: str, labels: tuple[str, ...], bucket_index: int, amount: float) -> None:
         """Histogram: one count into its (non-cumulative) bucket slot, `amount` into the sum slot."""
         key = (metric, labels)
-        with self._lock:
+        with self.lock:
             i = self._index.get(key)
             if i is None:
                 i = self._new(key)
-            values = self._values
+            values = self.values
             values[i + bucket_index] += 1.0
             values[i + _SUM_SLOT[metric]] += amount
 
@@ -123,28 +134,28 @@ class SampleWriter:
         """Gauge, most recent value (or the largest, for a live-max gauge: the exporter compares): the
         value, then when it was written."""
         key = (metric, labels)
-        with self._lock:
+        with self.lock:
             i = self._index.get(key)
             if i is None:
                 i = self._new(key)
-            values = self._values
+            values = self.values
             values[i] = value
             values[i + 1] = when
 
     def add(self, metric: str, labels: tuple[str, ...], delta: float, when: float) -> None:
         """Gauge increment (in-flight requests, live workers, their memory)."""
         key = (metric, labels)
-        with self._lock:
+        with self.lock:
             i = self._index.get(key)
             if i is None:
                 i = self._new(key)
-            values = self._values
+            values = self.values
             values[i] += delta
             values[i + 1] = when
 
     def close(self) -> None:
         """Unmap and close the file (its values are released views from then on: a write raises)."""
-        with self._lock:
+        with self.lock:
             self._file.close()
             os.close(self._fd)
 

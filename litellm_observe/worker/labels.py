@@ -136,12 +136,19 @@ class LabelCaps:
 
 
 MODEL_REFRESH_SECONDS = 10.0
+MAX_REMEMBERED = 8192
 
 
 class Labeller:
     """Label values of one process. `model_names` gives the proxy's public model groups (wildcard entries
     included), or None outside a proxy, where every name is a model group; it is asked again at most every
-    MODEL_REFRESH_SECONDS, and only for a name not seen in the list."""
+    MODEL_REFRESH_SECONDS, and only for a name not seen in the list. `generation` counts the reads of the list:
+    what was resolved from an earlier read may resolve differently now (worker/series.py's caches).
+
+    Answers for text values are remembered (at most MAX_REMEMBERED, forgotten all at once when full, and at
+    every read of the model list), but never `overflow` (counted at every sighting) nor `unlisted` (looked up
+    again as the list may have grown): a remembered answer is the one the caps and the list give now, since
+    an admitted value stays admitted for the run."""
 
     def __init__(self, caps: LabelCaps, model_names: Callable[[], Iterable[str] | None]):
         self._caps = caps
@@ -150,9 +157,23 @@ class Labeller:
         self._patterns: list[str] = []
         self._checked = 0.0
         self._any_model = False  # outside a proxy (no model list): every name is a model group
+        self.generation = 0
+        self._remembered: dict[tuple[str | None, str], str] = {}  # (label name, or None for a model; value)
+
+    def _remember(self, key: tuple[str | None, str], answer: str) -> str:
+        if answer is not OVERFLOW and answer is not UNLISTED:
+            if len(self._remembered) >= MAX_REMEMBERED:
+                self._remembered.clear()
+            self._remembered[key] = answer
+        return answer
 
     def label(self, name: str, value: object) -> str:
         """`name`'s label value for `value` (an `entity.<type>` name is capped per entity type)."""
+        if type(value) is str:
+            answer = self._remembered.get((name, value))
+            if answer is None:
+                answer = self._remember((name, value), self._caps.admit(name, clean(value)))
+            return answer
         return self._caps.admit(name, clean(value))
 
     def caller(self, dimension: str, value: object) -> str:
@@ -164,11 +185,23 @@ class Labeller:
         return self._caps.admit("caller." + dimension, cleaned)
 
     def team(self, value: object) -> str:
-        return self._caps.admit("team", clean(value))
+        return self.label("team", value)
 
     def model(self, name: object) -> str:
         """A model group label: a group of the proxy's model list (or the wildcard entry it matches),
         `unlisted` for any other name, `unknown` when missing."""
+        if type(name) is str:
+            answer = self._remembered.get((None, name))
+            if answer is None:
+                generation = self.generation
+                answer = self._model(name)
+                if generation != self.generation:  # the list was read: what was remembered may be stale
+                    self._remembered.clear()
+                self._remember((None, name), answer)
+            return answer
+        return self._model(name)
+
+    def _model(self, name: object) -> str:
         value = clean(name)
         if value == UNKNOWN:
             return value
@@ -176,6 +209,7 @@ class Labeller:
             now = time.monotonic()
             if now - self._checked > MODEL_REFRESH_SECONDS or not self._checked:
                 self._checked = now
+                self.generation += 1
                 names = self._model_names()
                 self._any_model = names is None
                 if names is None:  # not inside a proxy: every name is a model group

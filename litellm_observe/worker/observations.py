@@ -1,7 +1,9 @@
 """LiteLLM's hook payloads turned into small typed observations: what the logger records, and nothing else.
 
 Pure: no I/O, no clock, no state; every function takes a hook's arguments and returns one observation,
-or raises nothing (a field that is missing or of another type becomes None). Field by field, what is
+or raises nothing (a field that is missing or of another type becomes None). Two pure functions of text
+that every request repeats (a deployment's name, a budget's reset time) remember their last answers
+(functools.lru_cache, bounded): the same answer, found instead of worked out. Field by field, what is
 read and from where is the payload contract (tests/support/contract.py); the functions here are tested
 against payloads captured from real proxies of each LiteLLM version of the matrix
 (tests/fixtures/payloads/, tests/worker/test_observations.py).
@@ -26,6 +28,7 @@ callers.py (the request metadata's caller fields, only for the dimensions a prox
 from __future__ import annotations
 
 import datetime
+import functools
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -62,8 +65,10 @@ def number(value: object) -> float | None:
     # mypy cannot narrow through `kind` (one type() call instead of several isinstance() calls: this runs a dozen
     # times per event); the tests on `kind` are the narrowing, hence the two ignores
     kind = type(value)
-    if kind is float:  # the common case first
+    if kind is float:  # the common cases first: a float, or nothing
         return value if value - value == 0.0 else None  # type: ignore[operator,return-value]  # nan, inf: nan
+    if value is None:
+        return None
     if kind is not int and (kind is bool or not isinstance(value, (int, float)) or isinstance(value, bool)):
         return None
     try:
@@ -111,7 +116,19 @@ def deployment_name(model_id: object, model: object, api_base: object) -> object
     """A deployment's label value: the `model_info.id` the proxy config gave it (operators give readable
     ids), else a short stable name from its model and api_base host (`fake-ok@127.0.0.1:4000`).
     LiteLLM's own ids for deployments configured without one are 64-hex hashes: not readable, not used.
-    Never a key: nothing here reads one."""
+    Never a key: nothing here reads one. Text arguments are answered from a small cache (the same few
+    deployments answer every request); anything else is worked out each time."""
+    if (
+        (model_id is None or type(model_id) is str)
+        and (model is None or type(model) is str)
+        and (api_base is None or type(api_base) is str)
+    ):
+        return _deployment_name(model_id, model, api_base)
+    return _deployment_name.__wrapped__(model_id, model, api_base)
+
+
+@functools.lru_cache(maxsize=1024)
+def _deployment_name(model_id: object, model: object, api_base: object) -> object:
     if isinstance(model_id, str) and model_id and not (len(model_id) >= 32 and set(model_id) <= _HASH_ID):
         return model_id
     if not isinstance(model, str) or not model:
@@ -181,7 +198,7 @@ class BudgetReading:
     """A budget's gauges, where metadata carries a maximum."""
 
     entity_type: str  # team, key, user, end_user
-    entity: object
+    entity: str  # its alias or id (text: observations never read another type)
     max_usd: float
     remaining_usd: float | None  # max minus (spend carried + this request's cost); None when spend is unknown
     reset_at: float | None  # epoch seconds of the next reset
@@ -211,11 +228,21 @@ _BUDGETS = (
 
 def moment(value: object) -> float | None:
     """Epoch seconds of an ISO 8601 string or a datetime (a budget's reset time)."""
-    if isinstance(value, str) and 0 < len(value) <= 64:
-        try:
-            value = datetime.datetime.fromisoformat(value)
-        except ValueError:
-            return None
+    if isinstance(value, str):
+        return _iso_moment(str(value)) if 0 < len(value) <= 64 else None
+    return _moment(value)
+
+
+@functools.lru_cache(maxsize=1024)
+def _iso_moment(value: str) -> float | None:
+    """moment() of a string, cached: every request of a key carries the same reset time."""
+    try:
+        return _moment(datetime.datetime.fromisoformat(value))
+    except ValueError:
+        return None
+
+
+def _moment(value: object) -> float | None:
     if isinstance(value, datetime.datetime):
         if value.tzinfo is None:
             value = value.replace(tzinfo=datetime.UTC)

@@ -18,6 +18,36 @@ from .callers import Callers
 from .calls import Call, CallBook
 from .deployments import Reading
 from .labels import Labeller
+from .series import (
+    AUDIO_INPUT_TOKENS,
+    AUDIO_OUTPUT_TOKENS,
+    BUDGET_MAX,
+    BUDGET_REMAINING,
+    BUDGET_RESET,
+    CACHE_CREATION_TOKENS,
+    CACHE_HITS,
+    CACHE_MISSES,
+    CACHED_INPUT_TOKENS,
+    DEPLOYMENT_STATE,
+    INPUT_TOKENS,
+    OUTPUT_TOKENS,
+    OVERHEAD,
+    PROVIDER_LATENCY,
+    PROVIDER_REQUESTS,
+    REASONING_TOKENS,
+    REQUEST_DURATION,
+    REQUESTS,
+    REQUESTS_LIMIT,
+    REQUESTS_REMAINING,
+    SPEND,
+    TIME_PER_OUTPUT_TOKEN,
+    TIME_TO_FIRST_TOKEN,
+    TOKENS_LIMIT,
+    TOKENS_REMAINING,
+    UNPRICED,
+    SeriesCache,
+    SuccessSeries,
+)
 
 CLIENT_CLOSED = "client_disconnected"  # error_type of a request whose client went away mid-stream
 CLIENT_CLOSED_STATUS = 499  # nginx's and LiteLLM's own code for a client that closed the request
@@ -42,98 +72,104 @@ class Recording:
         self._calls = calls  # guardrail runs are counted once per run (calls.first_guardrail_report)
         self._budgets = budgets
         self._caching_on = caching_on
+        self._series = SeriesCache(rec, labels)
         self.states: dict[tuple[str, str, str], float] = {}
 
     # ---- request level ---------------------------------------------------------------------------
     def success(self, o: obs.Success, call: Call | None, request_level: bool, mono: float, now: float) -> None:
-        """A success event; `request_level`: it is the request's end (calls.py said so), so the request counts."""
-        rec, labels = self.rec, self.labels
-        provider = labels.label("provider", o.provider)
-        served = labels.model(o.model_group)
-        model = labels.model(o.requested) if o.requested else served
-        team = labels.team(o.team)
+        """A success event; `request_level`: it is the request's end (calls.py said so), so the request counts.
+        Its series are written by index (series.py), under one take of the writer's lock."""
+        endpoint = o.endpoint if call is None else call.endpoint
+        deployment = None if o.cache_hit else o.deployment  # a cache hit writes no deployment's series
+        s = self._series.success(o.provider, o.model_group, o.requested, o.team, endpoint, deployment)
         callers = o.callers if call is None else call.callers
         if callers:  # labelled once per event, so an overflow is counted once
             callers = self.caller_labels(callers)
+        if o.guardrails:
+            self.guardrails(o.call_id, o.guardrails, mono)
         if request_level:
-            endpoint = o.endpoint if call is None else call.endpoint
-            rec.requests(model=model, provider=provider, team=team, endpoint=endpoint, status_code="200")
             if callers:
                 self.caller_requests(callers, "200")
-            if o.ended is None:
-                d = None
-            elif call is not None:  # from the pre-call hook (monotonic) to LiteLLM's end (wall), step-proof
-                d = duration((o.ended - now) + (mono - call.started))
-            else:
-                d = duration(o.ended - o.started) if o.started is not None else None
-            if d is not None:
-                rec.request_duration_seconds(model=model, provider=provider, endpoint=endpoint, value=d)
-            if o.cache_hit:
-                rec.cache_hits(model=served)
             if call is not None:
                 self.retries(call)
             elif o.retries:  # a request this process saw no start of: the router's own count
-                rec.retries(provider=provider, model=served, amount=o.retries)
-        if o.overhead is not None:
-            rec.overhead_latency_seconds(model=model, provider=provider, value=o.overhead)
-        if o.guardrails:
-            self.guardrails(o.call_id, o.guardrails, mono)
-        if o.cache_hit:
-            return  # no upstream call: no attempt, tokens or spend
-        if self._caching_on():
-            rec.cache_misses(model=served)
-        self._answered(o, provider, served, labels.label("deployment", o.deployment), now)
-        if o.prompt_tokens:
-            rec.tokens_used(provider=provider, model=served, team=team, token_type="input", amount=o.prompt_tokens)
-        if o.completion_tokens:
-            rec.tokens_used(provider=provider, model=served, team=team, token_type="output", amount=o.completion_tokens)
-        for detail, tokens in (
-            ("cached_input", o.cached_tokens),
-            ("reasoning", o.reasoning_tokens),
-            ("cache_creation_input", o.cache_creation_tokens),
-            ("audio_input", o.audio_input_tokens),
-            ("audio_output", o.audio_output_tokens),
-        ):
-            if tokens:
-                rec.token_details(provider=provider, model=served, team=team, detail=detail, amount=tokens)
-        if o.cost:
-            rec.spend_usd(provider=provider, model=served, team=team, amount=o.cost)
-        elif o.prompt_tokens or o.completion_tokens:
-            rec.unpriced_requests(provider=provider, model=served)
+                self.rec.retries(provider=s.provider, model=s.served, amount=o.retries)
+        budgets = [] if o.cache_hit else [(self._series.budget(b.entity_type, b.entity), b) for b in o.budgets]
+        resets = () if o.cache_hit else self._budgets.observe(o.budget_sightings)
+        with s.store.lock:
+            if request_level:
+                s.inc(REQUESTS)
+                if o.ended is None:
+                    d = None
+                elif call is not None:  # from the pre-call hook (monotonic) to LiteLLM's end (wall), step-proof
+                    d = duration((o.ended - now) + (mono - call.started))
+                else:
+                    d = duration(o.ended - o.started) if o.started is not None else None
+                if d is not None:
+                    s.observe(REQUEST_DURATION, d)
+                if o.cache_hit:
+                    s.inc(CACHE_HITS)
+            if o.overhead is not None:
+                s.observe(OVERHEAD, o.overhead)
+            if o.cache_hit:
+                return  # no upstream call: no attempt, tokens or spend
+            if self._caching_on():
+                s.inc(CACHE_MISSES)
+            self._answered(o, s, now)
+            prompt, completion = o.prompt_tokens, o.completion_tokens
+            if prompt:
+                s.inc(INPUT_TOKENS, prompt)
+            if completion:
+                s.inc(OUTPUT_TOKENS, completion)
+            if o.cached_tokens:
+                s.inc(CACHED_INPUT_TOKENS, o.cached_tokens)
+            if o.reasoning_tokens:
+                s.inc(REASONING_TOKENS, o.reasoning_tokens)
+            if o.cache_creation_tokens:
+                s.inc(CACHE_CREATION_TOKENS, o.cache_creation_tokens)
+            if o.audio_input_tokens:
+                s.inc(AUDIO_INPUT_TOKENS, o.audio_input_tokens)
+            if o.audio_output_tokens:
+                s.inc(AUDIO_OUTPUT_TOKENS, o.audio_output_tokens)
+            if o.cost:
+                s.inc(SPEND, o.cost)
+            elif prompt or completion:
+                s.inc(UNPRICED)
+            if o.requests_remaining is not None:
+                s.set(REQUESTS_REMAINING, o.requests_remaining, now)
+            if o.requests_limit is not None:
+                s.set(REQUESTS_LIMIT, o.requests_limit, now)
+            if o.tokens_remaining is not None:
+                s.set(TOKENS_REMAINING, o.tokens_remaining, now)
+            if o.tokens_limit is not None:
+                s.set(TOKENS_LIMIT, o.tokens_limit, now)
+            for budget, b in budgets:
+                budget.set(BUDGET_MAX, b.max_usd, now)
+                if b.remaining_usd is not None:
+                    budget.set(BUDGET_REMAINING, b.remaining_usd, now)
+                if b.reset_at is not None:
+                    budget.set(BUDGET_RESET, b.reset_at, now)
         if callers:
             self.caller_usage(callers, o.cost, o.prompt_tokens, o.completion_tokens)
-        if o.requests_remaining is not None:
-            rec.requests_remaining(provider=provider, model=served, value=o.requests_remaining, when=now)
-        if o.requests_limit is not None:
-            rec.requests_limit(provider=provider, model=served, value=o.requests_limit, when=now)
-        if o.tokens_remaining is not None:
-            rec.tokens_remaining(provider=provider, model=served, value=o.tokens_remaining, when=now)
-        if o.tokens_limit is not None:
-            rec.tokens_limit(provider=provider, model=served, value=o.tokens_limit, when=now)
-        for entity_type in self._budgets.observe(o.budget_sightings):
-            rec.budget_resets(entity_type=entity_type)
-        for b in o.budgets:
-            entity = labels.label("entity." + b.entity_type, b.entity)
-            rec.budget_max_usd(entity_type=b.entity_type, entity=entity, value=b.max_usd, when=now)
-            if b.remaining_usd is not None:
-                rec.budget_remaining_usd(entity_type=b.entity_type, entity=entity, value=b.remaining_usd, when=now)
-            if b.reset_at is not None:
-                rec.budget_reset_seconds(entity_type=b.entity_type, entity=entity, value=b.reset_at, when=now)
+        for entity_type in resets:
+            self.rec.budget_resets(entity_type=entity_type)
 
-    def _answered(self, o: obs.Success, provider: str, served: str, deployment: str, now: float) -> None:
-        """The upstream call that answered: its attempt, the deployment's health, its timings."""
-        rec = self.rec
-        rec.provider_requests(provider=provider, model=served, deployment=deployment, status_code="200")
-        self.state(provider, served, deployment, HEALTHY, now)
-        if o.started is not None and o.ended is not None and (d := duration(o.ended - o.started)) is not None:
-            rec.provider_latency_seconds(provider=provider, model=served, deployment=deployment, value=d)
-        if o.stream and o.first_token is not None and o.started is not None:
-            if (d := duration(o.first_token - o.started)) is not None:
-                rec.time_to_first_token_seconds(provider=provider, model=served, value=d)
+    def _answered(self, o: obs.Success, s: SuccessSeries, now: float) -> None:
+        """The upstream call that answered: its attempt, the deployment's health, its timings. The caller holds
+        the writer's lock."""
+        s.inc(PROVIDER_REQUESTS)
+        s.set(DEPLOYMENT_STATE, HEALTHY, now)
+        self.states[s.deployment_key] = HEALTHY
+        started, ended = o.started, o.ended
+        if started is not None and ended is not None and (d := duration(ended - started)) is not None:
+            s.observe(PROVIDER_LATENCY, d)
+        if o.stream and o.first_token is not None and started is not None:
+            if (d := duration(o.first_token - started)) is not None:
+                s.observe(TIME_TO_FIRST_TOKEN, d)
             completion = o.completion_tokens
-            if completion is not None and completion > 1 and o.ended is not None:
-                if (d := duration((o.ended - o.first_token) / (completion - 1))) is not None:
-                    rec.time_per_output_token_seconds(provider=provider, model=served, value=d)
+            if completion is not None and completion > 1 and ended is not None:
+                if (d := duration((ended - o.first_token) / (completion - 1))) is not None:
+                    s.observe(TIME_PER_OUTPUT_TOKEN, d)
 
     def request_failed(
         self,

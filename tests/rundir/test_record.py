@@ -9,10 +9,13 @@ import pathlib
 from types import SimpleNamespace
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from litellm_observe.catalogue import BY_NAME, CATALOGUE, GaugeMode, Kind
 from litellm_observe.rundir import samplefile
-from litellm_observe.rundir.record import Recorder, value_parameters
+from litellm_observe.rundir.layout import prepare
+from litellm_observe.rundir.record import Recorder, Slots, value_parameters
 from litellm_observe.rundir.writer import SampleWriter
 
 PACKAGE = pathlib.Path(__file__).resolve().parent.parent.parent / "litellm_observe"
@@ -60,7 +63,7 @@ def test_every_metric_has_a_method_but_the_exporters_own(tmp_path):
     # the methods are the class's (written out, no longer set on each instance): the recorder's public attributes
     rec = SimpleNamespace(**{name: getattr(recorder, name) for name in dir(recorder) if not name.startswith("_")})
     expected = {m.name for m in CATALOGUE if m.gauge_mode is not GaugeMode.EXPORTER}
-    assert {name for name in vars(rec) if name != "store"} == expected
+    assert {name for name in vars(rec) if name not in ("store", "key")} == expected
 
 
 def _call_sites():
@@ -79,6 +82,45 @@ def _call_sites():
                     node.args,
                     {k.arg for k in node.keywords},
                 )
+
+
+def _key_sites():
+    """(file, line, metric, keyword names) of every `key("<metric>", ...)` / `rec.key("<metric>", ...)` call."""
+    for path in PACKAGE.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not isinstance(node, ast.Call):
+                continue
+            func = node.func
+            name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
+            if name == "key" and node.args and isinstance(node.args[0], ast.Constant):
+                yield path.relative_to(PACKAGE), node.lineno, node.args[0].value, node.args[1:], node.keywords
+
+
+def test_every_slots_key_names_exactly_the_metrics_labels():
+    sites = list(_key_sites())
+    assert len(sites) > 20  # the checker finds the hot path's keys (worker/series.py)
+    wrong = []
+    for path, line, metric, args, keywords in sites:
+        m = BY_NAME.get(metric)
+        names = [k.arg for k in keywords]
+        if m is None or args or None in names or sorted(names) != sorted(m.labels):
+            wrong.append(f"{path}:{line}: key({metric!r}, {', '.join(map(str, names))})")
+    assert wrong == []
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: Recorder.key("requests", model="m", provider="p", team="t", endpoint="e"),  # a label missing
+        lambda: Recorder.key("requests", model="m", provider="p", team="t", endpoint="e", status="200"),
+        lambda: Recorder.key("cache_hits", model="m", provider="p"),  # extra
+        lambda: Recorder.key("no_such_metric", model="m"),
+        lambda: Recorder.key("build_info", version="1"),  # the exporter's own, never stored
+    ],
+)
+def test_a_wrong_key_is_a_type_error(call):
+    with pytest.raises(TypeError):
+        call()
 
 
 def test_every_call_site_names_exactly_the_metrics_labels():
@@ -130,3 +172,86 @@ def test_each_method_writes_its_metric_with_its_labels_in_catalogue_order(tmp_pa
         method(**labels, value=3.0, when=4.0)
         expected = (3.0, 4.0)
     assert _records(store.path) == {(m.name, m.labels): expected}
+
+
+# ---- Slots: the hot path's writes by index ----------------------------------------------------------------
+def _one_write(target, m, labels, value, when):
+    """One write of metric `m` through a Recorder method or through Slots position 0."""
+    if isinstance(target, Recorder):
+        method = getattr(target, m.name)
+        if m.kind is Kind.COUNTER:
+            method(**labels, amount=value)
+        elif m.kind is Kind.HISTOGRAM:
+            method(**labels, value=value)
+        elif m.gauge_mode is GaugeMode.LIVESUM:
+            method(**labels, delta=value, when=when)
+        else:
+            method(**labels, value=value, when=when)
+        return
+    with target.store.lock:
+        if m.kind is Kind.COUNTER:
+            target.inc(0, value)
+        elif m.kind is Kind.HISTOGRAM:
+            target.observe(0, value)
+        elif m.gauge_mode is GaugeMode.LIVESUM:
+            target.add(0, value, when)
+        else:
+            target.set(0, value, when)
+
+
+_VALUES = st.floats(min_value=0, max_value=1e6, allow_nan=False)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    writes=st.lists(
+        st.tuples(st.sampled_from(WRITTEN), st.sampled_from(["a", "b", "ü"]), _VALUES, _VALUES), max_size=40
+    )
+)
+def test_slots_store_what_the_recorder_stores(tmp_path_factory, writes):
+    """The same writes through Recorder methods and through Slots give the same records, in the same order:
+    the hot path stores what the named-label path does."""
+    by_method, by_slots = (
+        SampleWriter(str(tmp_path_factory.mktemp("m"))),
+        SampleWriter(str(tmp_path_factory.mktemp("s"))),
+    )
+    rec = Recorder(by_method)
+    slots: dict[tuple[str, str], Slots] = {}
+    for m, label_value, value, when in writes:
+        labels = {label: label_value for label in m.labels}
+        _one_write(rec, m, labels, value, when)
+        key = (m.name, label_value)
+        if key not in slots:
+            slots[key] = Slots(by_slots, [Recorder.key(m.name, **labels)])
+        _one_write(slots[key], m, labels, value, when)
+    assert samplefile.read(by_slots.path).records == samplefile.read(by_method.path).records
+
+
+def test_slots_create_a_series_only_when_first_written(tmp_path):
+    store = SampleWriter(str(tmp_path))
+    slots = Slots(
+        store,
+        [Recorder.key("cache_hits", model="m"), Recorder.key("requests_remaining", provider="p", model="m")],
+    )
+    with store.lock:
+        slots.inc(0, 2.0)
+    assert _records(store.path) == {("cache_hits", ("m",)): (2.0,)}  # no gauge nobody set
+    with store.lock:
+        slots.set(1, 5.0, 9.0)
+        slots.inc(0)
+    assert _records(store.path) == {("cache_hits", ("m",)): (3.0,), ("requests_remaining", ("p", "m")): (5.0, 9.0)}
+
+
+def test_slots_keep_writing_across_growth_and_republish(tmp_path):
+    """An index stays valid when the file grows (mapped anew) and when it is published again elsewhere."""
+    store = SampleWriter(prepare(str(tmp_path / "a")), initial_size=4096)
+    slots = Slots(store, [Recorder.key("cache_hits", model="m")])
+    rec = Recorder(store)
+    for n in range(200):  # grows the file several times
+        rec.cache_misses(model=f"model-{n}")
+        with store.lock:
+            slots.inc(0)
+    store.republish(prepare(str(tmp_path / "b")))
+    with store.lock:
+        slots.inc(0)
+    assert _records(store.path)[("cache_hits", ("m",))] == (201.0,)

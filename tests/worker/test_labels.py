@@ -190,3 +190,49 @@ def test_never_more_than_cap_distinct_values(values, cap):
         out = {workers[i % 3].admit("team", v) for i, v in enumerate(values)}
         assert len(out - {OVERFLOW}) <= cap
         assert len(out - {OVERFLOW}) == min(cap, len(set(values)))
+
+
+# ---- Labeller: remembered answers are the ones the caps and the model list give now -------------------------
+def _labeller(names, cap=100, overflows=None):
+    from litellm_observe.worker.labels import Labeller
+
+    caps = LabelCaps(lambda label: cap, None, (overflows if overflows is not None else []).append)
+    return Labeller(caps, lambda: names)
+
+
+def test_an_overflow_is_counted_at_every_sighting_of_a_remembered_label():
+    overflows = []
+    labeller = _labeller(None, cap=1, overflows=overflows)
+    assert [labeller.label("provider", v) for v in ("a", "b", "a", "b", "b")] == [
+        "a",
+        OVERFLOW,
+        "a",
+        OVERFLOW,
+        OVERFLOW,
+    ]
+    assert overflows == ["provider"] * 3
+
+
+def test_a_model_the_list_lost_is_unlisted_after_the_list_is_read_again(monkeypatch):
+    clock = [1000.0]
+    monkeypatch.setattr("litellm_observe.worker.labels.time.monotonic", lambda: clock[0])
+    names = ["gpt", "claude"]
+    labeller = _labeller(names)
+    assert labeller.model("gpt") == "gpt" and labeller.model("mistral") == UNLISTED
+    names.remove("gpt")
+    names.append("mistral")
+    assert labeller.model("gpt") == "gpt"  # remembered, as before: the list is read only for a name not in it
+    clock[0] += 60
+    assert labeller.model("mistral") == "mistral"  # not remembered as unlisted: looked up, the list read again
+    assert labeller.model("gpt") == UNLISTED  # what was remembered from the old list is forgotten
+
+
+def test_remembered_answers_are_bounded(monkeypatch):
+    from litellm_observe.worker import labels as labels_mod
+
+    monkeypatch.setattr(labels_mod, "MAX_REMEMBERED", 16)
+    labeller = _labeller(None, cap=10_000)
+    for n in range(500):
+        assert labeller.label("deployment", f"d-{n}") == f"d-{n}"
+        assert labeller.model(f"m-{n}") == f"m-{n}"
+    assert len(labeller._remembered) <= 16
