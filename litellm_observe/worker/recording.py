@@ -17,8 +17,12 @@ from .budgets import BudgetResets
 from .callers import Callers
 from .calls import Call, CallBook
 from .deployments import Reading
-from .labels import Labeller
+from .labels import UNKNOWN, Labeller
 from .series import (
+    ATTEMPT_ERRORS,
+    ATTEMPT_LATENCY,
+    ATTEMPT_REQUESTS,
+    ATTEMPT_STATE,
     AUDIO_INPUT_TOKENS,
     AUDIO_OUTPUT_TOKENS,
     BUDGET_MAX,
@@ -29,6 +33,9 @@ from .series import (
     CACHE_MISSES,
     CACHED_INPUT_TOKENS,
     DEPLOYMENT_STATE,
+    FAILED_DURATION,
+    FAILED_ERRORS,
+    FAILED_REQUESTS,
     INPUT_TOKENS,
     OUTPUT_TOKENS,
     OVERHEAD,
@@ -72,16 +79,23 @@ class Recording:
         self._calls = calls  # guardrail runs are counted once per run (calls.first_guardrail_report)
         self._budgets = budgets
         self._caching_on = caching_on
-        self._series = SeriesCache(rec, labels)
+        self._series = SeriesCache(rec)
         self.states: dict[tuple[str, str, str], float] = {}
 
     # ---- request level ---------------------------------------------------------------------------
     def success(self, o: obs.Success, call: Call | None, request_level: bool, mono: float, now: float) -> None:
         """A success event; `request_level`: it is the request's end (calls.py said so), so the request counts.
         Its series are written by index (series.py), under one take of the writer's lock."""
-        endpoint = o.endpoint if call is None else call.endpoint
-        deployment = None if o.cache_hit else o.deployment  # a cache hit writes no deployment's series
-        s = self._series.success(o.provider, o.model_group, o.requested, o.team, endpoint, deployment)
+        labels = self.labels
+        served = labels.model(o.model_group)
+        s = self._series.success(
+            labels.model(o.requested) if o.requested else served,
+            labels.label("provider", o.provider),
+            served,
+            labels.team(o.team),
+            o.endpoint if call is None else call.endpoint,
+            UNKNOWN if o.cache_hit else labels.label("deployment", o.deployment),  # a cache hit has no attempt
+        )
         callers = o.callers if call is None else call.callers
         if callers:  # labelled once per event, so an overflow is counted once
             callers = self.caller_labels(callers)
@@ -94,7 +108,10 @@ class Recording:
                 self.retries(call)
             elif o.retries:  # a request this process saw no start of: the router's own count
                 self.rec.retries(provider=s.provider, model=s.served, amount=o.retries)
-        budgets = [] if o.cache_hit else [(self._series.budget(b.entity_type, b.entity), b) for b in o.budgets]
+        budgets = [
+            (self._series.budget(b.entity_type, labels.label("entity." + b.entity_type, b.entity)), b)
+            for b in o.budgets
+        ]
         resets = () if o.cache_hit else self._budgets.observe(o.budget_sightings)
         with s.store.lock:
             if request_level:
@@ -185,21 +202,22 @@ class Recording:
     ) -> None:
         """A request that ended failed: what the client was answered (`started`, `now`: monotonic)."""
         labels = self.labels
-        model, provider_label, status = labels.model(requested), labels.label("provider", provider), str(code)
-        team_label = labels.team(team)
-        self.rec.requests(model=model, provider=provider_label, team=team_label, endpoint=endpoint, status_code=status)
-        self.rec.errors(
-            model=model,
-            provider=provider_label,
-            team=team_label,
-            endpoint=endpoint,
-            error_type=labels.label("error_type", error_type),
-            status_code=status,
+        status = str(code)
+        s = self._series.request_failure(
+            labels.model(requested),
+            labels.label("provider", provider),
+            labels.team(team),
+            endpoint,
+            labels.label("error_type", error_type),
+            status,
         )
         if callers:
             self.caller_requests(self.caller_labels(callers), status)
-        if started is not None and (d := duration(now - started)) is not None:
-            self.rec.request_duration_seconds(model=model, provider=provider_label, endpoint=endpoint, value=d)
+        with s.store.lock:
+            s.inc(FAILED_REQUESTS)
+            s.inc(FAILED_ERRORS)
+            if started is not None and (d := duration(now - started)) is not None:
+                s.observe(FAILED_DURATION, d)
 
     def stream_answered(self, call: Call, end: float) -> None:
         """A stream that ended cleanly and alone (no terminal event came): answered, as far as it went."""
@@ -290,15 +308,20 @@ class Recording:
     def attempt_failed(self, o: obs.FailedAttempt, now: float) -> None:
         """One upstream call failed (its first report): the attempt, its error, the deployment's health."""
         labels = self.labels
-        provider, model = labels.label("provider", o.provider), labels.model(o.model_group)
-        deployment = labels.label("deployment", o.deployment)
-        self.rec.provider_requests(
-            provider=provider, model=model, deployment=deployment, status_code=str(o.status_code)
+        s = self._series.attempt_failure(
+            labels.label("provider", o.provider),
+            labels.model(o.model_group),
+            labels.label("deployment", o.deployment),
+            str(o.status_code),
+            o.error_type,
         )
-        self.rec.provider_errors(provider=provider, model=model, deployment=deployment, error_type=o.error_type)
-        self.state(provider, model, deployment, PARTIAL_OUTAGE, now)
-        if o.began is not None and (d := duration(now - o.began)) is not None:
-            self.rec.provider_latency_seconds(provider=provider, model=model, deployment=deployment, value=d)
+        with s.store.lock:
+            s.inc(ATTEMPT_REQUESTS)
+            s.inc(ATTEMPT_ERRORS)
+            s.set(ATTEMPT_STATE, PARTIAL_OUTAGE, now)
+            self.states[s.deployment_key] = PARTIAL_OUTAGE
+            if o.began is not None and (d := duration(now - o.began)) is not None:
+                s.observe(ATTEMPT_LATENCY, d)
 
     def unreported_attempts(self, call: Call, count: int, code: int, error_type: str | None) -> None:
         """Attempts of a settled request that nobody reported, counted as what ended them (flow.py decides)."""

@@ -1,30 +1,25 @@
-"""The series a success event may write, resolved once per label set: the hot path's Slots (rundir/record.py).
+"""The series an event may write, per label set: the hot path's Slots (rundir/record.py).
 
 A success event writes up to twenty series (the request, its attempt, the deployment's state, timings, tokens,
-spend, rate-limit headroom, budgets). Resolving its label values (cleaning, caps, the model list: labels.py)
-and looking each series up on every event cost more than everything else the logger does; here they are done
-once per raw label set, and an event's writes are stores by index.
+spend, rate-limit headroom, budgets), a failure half a dozen. Looking each series up on every event (a key
+built, hashed and found, the lock taken) cost more than all else the logger did; here each label set's
+series are made once, as Slots, and an event's writes are stores by index.
 
-Invariants:
-- A cached label set resolves to what labels.py would say now: only label sets whose every value was admitted
-  (never `overflow`, never `unlisted`) are cached, an admitted value stays admitted for the run, and the cache
-  is emptied whenever the labeller reads the proxy's model list anew (`Labeller.generation`). An `overflow` or
-  `unlisted` value is resolved on every event, so it is counted (observe_label_overflow) and looked up again
-  as labels.py does.
-- Only raw values that are str or None are cache keys (a payload's other objects may not hash, or hash by
-  identity); any other label set is resolved for its event alone.
-- Each cache holds at most MAX_CACHED entries (emptied when full): bounded memory whatever the payloads.
+Keyed by label values, as labels.py resolved them for this event (resolving stays per event: an `overflow`
+is counted at every sighting, an `unlisted` name looked up again), so a cached entry is right for as long as
+the writer lives: a label set names the same series for good. Each cache holds at most MAX_CACHED entries
+(emptied when full): bounded memory whatever the traffic.
 """
 
 from __future__ import annotations
 
+from typing import Any, TypeVar
+
 from ..rundir.record import Recorder, Slots
-from .labels import OVERFLOW, UNLISTED, Labeller
 
 MAX_CACHED = 4096
-_NOT_CACHED = frozenset((OVERFLOW, UNLISTED))
 
-# Series a success event may write, by position in SuccessSeries (the order of success_keys below)
+# Series a success event may write, by position in SuccessSeries (the order of its keys)
 (
     REQUESTS,
     REQUEST_DURATION,
@@ -53,12 +48,16 @@ _NOT_CACHED = frozenset((OVERFLOW, UNLISTED))
 
 # budget gauges of one entity, by position in BudgetSeries
 BUDGET_MAX, BUDGET_REMAINING, BUDGET_RESET = range(3)
+# a failed upstream call, by position in AttemptFailureSeries
+ATTEMPT_REQUESTS, ATTEMPT_ERRORS, ATTEMPT_STATE, ATTEMPT_LATENCY = range(4)
+# a failed request, by position in RequestFailureSeries
+FAILED_REQUESTS, FAILED_ERRORS, FAILED_DURATION = range(3)
 
 
 class SuccessSeries(Slots):
     """The series of one label set of a success event, and its label values (for what is not written here)."""
 
-    __slots__ = ("model", "provider", "served", "team", "endpoint", "deployment", "deployment_key", "cacheable")
+    __slots__ = ("model", "provider", "served", "team", "deployment_key")
 
     def __init__(
         self,
@@ -101,15 +100,13 @@ class SuccessSeries(Slots):
             ),
         )
         self.model, self.provider, self.served, self.team = model, provider, served, team
-        self.endpoint, self.deployment = endpoint, deployment
         self.deployment_key = (provider, served, deployment)  # Recording.states
-        self.cacheable = not _NOT_CACHED.intersection((model, provider, served, team, deployment))
 
 
 class BudgetSeries(Slots):
     """The budget gauges of one entity."""
 
-    __slots__ = ("cacheable",)
+    __slots__ = ()
 
     def __init__(self, rec: Recorder, entity_type: str, entity: str):
         key = rec.key
@@ -121,66 +118,119 @@ class BudgetSeries(Slots):
                 key("budget_reset_seconds", entity_type=entity_type, entity=entity),
             ),
         )
-        self.cacheable = entity != OVERFLOW
+
+
+class AttemptFailureSeries(Slots):
+    """The series of one failed upstream call's label set."""
+
+    __slots__ = ("deployment_key",)
+
+    def __init__(self, rec: Recorder, provider: str, model: str, deployment: str, status_code: str, error_type: str):
+        key = rec.key
+        super().__init__(
+            rec.store,
+            (
+                key(
+                    "provider_requests", provider=provider, model=model, deployment=deployment, status_code=status_code
+                ),
+                key("provider_errors", provider=provider, model=model, deployment=deployment, error_type=error_type),
+                key("deployment_state", provider=provider, model=model, deployment=deployment),
+                key("provider_latency_seconds", provider=provider, model=model, deployment=deployment),
+            ),
+        )
+        self.deployment_key = (provider, model, deployment)  # Recording.states
+
+
+class RequestFailureSeries(Slots):
+    """The series of one failed request's label set."""
+
+    __slots__ = ()
+
+    def __init__(
+        self, rec: Recorder, model: str, provider: str, team: str, endpoint: str, error_type: str, status_code: str
+    ):
+        key = rec.key
+        super().__init__(
+            rec.store,
+            (
+                key("requests", model=model, provider=provider, team=team, endpoint=endpoint, status_code=status_code),
+                key(
+                    "errors",
+                    model=model,
+                    provider=provider,
+                    team=team,
+                    endpoint=endpoint,
+                    error_type=error_type,
+                    status_code=status_code,
+                ),
+                key("request_duration_seconds", model=model, provider=provider, endpoint=endpoint),
+            ),
+        )
+
+
+_S = TypeVar("_S", bound=Slots)
 
 
 class SeriesCache:
-    """SuccessSeries per raw label set and BudgetSeries per raw entity, of one process (module docstring)."""
+    """The Slots of each label set this process wrote, per kind of event (module docstring)."""
 
-    def __init__(self, rec: Recorder, labels: Labeller):
-        self._rec, self._labels = rec, labels
-        self._success: dict[tuple[object, ...], SuccessSeries] = {}
+    def __init__(self, rec: Recorder):
+        self._rec = rec
+        self._success: dict[tuple[str, ...], SuccessSeries] = {}
         self._budgets: dict[tuple[str, str], BudgetSeries] = {}
-        self._generation = labels.generation
+        self._attempt_failures: dict[tuple[str, ...], AttemptFailureSeries] = {}
+        self._request_failures: dict[tuple[str, ...], RequestFailureSeries] = {}
 
-    def _fresh(self) -> None:
-        if self._labels.generation != self._generation:  # the model list was read anew
-            self._generation = self._labels.generation
-            self._success.clear()
-            self._budgets.clear()
+    def _made(self, cache: dict[Any, _S], key: tuple[str, ...], series: _S) -> _S:
+        if len(cache) >= MAX_CACHED:
+            cache.clear()
+        cache[key] = series
+        return series
 
     def success(
-        self, provider: object, group: object, requested: object, team: object, endpoint: str, deployment: object
+        self, model: str, provider: str, served: str, team: str, endpoint: str, deployment: str
     ) -> SuccessSeries:
-        """The series of a success event: `group` served it, the client asked for `requested` when a fallback
-        served another group (else None)."""
-        self._fresh()
-        raw = (provider, group, requested, team, endpoint, deployment)
-        plain = True
-        for value in raw:
-            if value is not None and type(value) is not str:
-                plain = False
-                break
-        if plain and (series := self._success.get(raw)) is not None:
-            return series
-        labels = self._labels
-        served = labels.model(group)
-        series = SuccessSeries(
-            self._rec,
-            model=labels.model(requested) if requested else served,
-            provider=labels.label("provider", provider),
-            served=served,
-            team=labels.team(team),
-            endpoint=endpoint,
-            deployment=labels.label("deployment", deployment),
-        )
-        if plain and series.cacheable:
-            self._fresh()  # a read of the model list while resolving: entries from before are stale, this one not
-            if len(self._success) >= MAX_CACHED:
-                self._success.clear()
-            self._success[raw] = series
+        """The series of a success event: `served` is the group that served it, `model` the one the client
+        asked for."""
+        key = (model, provider, served, team, endpoint, deployment)
+        series = self._success.get(key)
+        if series is None:
+            series = self._made(
+                self._success,
+                key,
+                SuccessSeries(
+                    self._rec,
+                    model=model,
+                    provider=provider,
+                    served=served,
+                    team=team,
+                    endpoint=endpoint,
+                    deployment=deployment,
+                ),
+            )
         return series
 
     def budget(self, entity_type: str, entity: str) -> BudgetSeries:
-        """The budget gauges of an entity (its raw name: a str, observations.budget_readings)."""
-        self._fresh()
-        raw = (entity_type, entity)
-        if (series := self._budgets.get(raw)) is not None:
-            return series
-        series = BudgetSeries(self._rec, entity_type, self._labels.label("entity." + entity_type, entity))
-        if series.cacheable:
-            self._fresh()
-            if len(self._budgets) >= MAX_CACHED:
-                self._budgets.clear()
-            self._budgets[raw] = series
+        key = (entity_type, entity)
+        series = self._budgets.get(key)
+        if series is None:
+            series = self._made(self._budgets, key, BudgetSeries(self._rec, entity_type, entity))
+        return series
+
+    def attempt_failure(
+        self, provider: str, model: str, deployment: str, status_code: str, error_type: str
+    ) -> AttemptFailureSeries:
+        key = (provider, model, deployment, status_code, error_type)
+        series = self._attempt_failures.get(key)
+        if series is None:
+            series = self._made(self._attempt_failures, key, AttemptFailureSeries(self._rec, *key))
+        return series
+
+    def request_failure(
+        self, model: str, provider: str, team: str, endpoint: str, error_type: str, status_code: str
+    ) -> RequestFailureSeries:
+        key = (model, provider, team, endpoint, error_type, status_code)
+        series = self._request_failures.get(key)
+        if series is None:
+            series = self._made(self._request_failures, key, RequestFailureSeries(self._rec, *key))
         return series

@@ -1,4 +1,4 @@
-"""series: label sets resolved once, cached only while labels.py would resolve them the same way."""
+"""series: each label set's series made once, written by index, in a bounded cache."""
 
 from __future__ import annotations
 
@@ -6,93 +6,63 @@ from litellm_observe.rundir import samplefile
 from litellm_observe.rundir.record import Recorder
 from litellm_observe.rundir.writer import SampleWriter
 from litellm_observe.worker import series as series_mod
-from litellm_observe.worker.labels import OVERFLOW, UNLISTED, LabelCaps, Labeller
-from litellm_observe.worker.series import REQUESTS, SeriesCache
+from litellm_observe.worker.series import (
+    ATTEMPT_ERRORS,
+    ATTEMPT_REQUESTS,
+    BUDGET_MAX,
+    FAILED_ERRORS,
+    FAILED_REQUESTS,
+    REQUESTS,
+    SeriesCache,
+)
 
 
-class ModelList:
-    def __init__(self, names):
-        self.names, self.reads = list(names), 0
-
-    def __call__(self):
-        self.reads += 1
-        return self.names
+def _records(store):
+    return {samplefile.decode_key(k)[::2]: v for k, v in samplefile.read(store.path).records}
 
 
-def _cache(tmp_path, model_names=None, cap=100):
-    overflows = []
-    store = SampleWriter(str(tmp_path))
-    rec = Recorder(store)
-    labeller = Labeller(LabelCaps(lambda label: cap, None, overflows.append), model_names or (lambda: None))
-    return SeriesCache(rec, labeller), labeller, overflows, store
-
-
-def test_a_label_set_is_resolved_once(tmp_path):
-    cache, _, _, _ = _cache(tmp_path)
-    first = cache.success("openai", "gpt", None, "team-a", "chat", "dep-1")
-    assert cache.success("openai", "gpt", None, "team-a", "chat", "dep-1") is first
-    assert (first.model, first.provider, first.served, first.team, first.deployment) == (
-        "gpt",
-        "openai",
-        "gpt",
-        "team-a",
-        "dep-1",
+def test_a_label_set_is_made_once(tmp_path):
+    cache = SeriesCache(Recorder(SampleWriter(str(tmp_path))))
+    first = cache.success("gpt", "openai", "gpt", "team-a", "chat", "dep-1")
+    assert cache.success("gpt", "openai", "gpt", "team-a", "chat", "dep-1") is first
+    assert cache.success("claude", "openai", "gpt", "team-a", "chat", "dep-1") is not first  # a fallback
+    assert cache.budget("key", "k") is cache.budget("key", "k") is not cache.budget("team", "k")
+    assert cache.attempt_failure("p", "m", "d", "429", "rate_limit") is cache.attempt_failure(
+        "p", "m", "d", "429", "rate_limit"
     )
-    fallback = cache.success("openai", "gpt", "claude", "team-a", "chat", "dep-1")
-    assert fallback is not first and (fallback.model, fallback.served) == ("claude", "gpt")
 
 
-def test_an_overflowing_value_is_resolved_and_counted_on_every_event(tmp_path):
-    cache, _, overflows, _ = _cache(tmp_path, cap=1)
-    cache.success("openai", "gpt", None, "team-a", "chat", "dep-1")  # admits team-a
-    a = cache.success("openai", "gpt", None, "team-b", "chat", "dep-1")
-    b = cache.success("openai", "gpt", None, "team-b", "chat", "dep-1")
-    assert a.team == b.team == OVERFLOW and a is not b
-    assert overflows.count("team") == 2  # once per event, as labels.py counts it
-
-
-def test_an_unlisted_model_is_looked_up_again_and_a_new_list_empties_the_cache(tmp_path, monkeypatch):
-    models = ModelList(["gpt"])
-    clock = [1000.0]
-    monkeypatch.setattr("litellm_observe.worker.labels.time.monotonic", lambda: clock[0])
-    cache, labeller, _, _ = _cache(tmp_path, models)
-    listed = cache.success("openai", "gpt", None, "t", "chat", "d")
-    assert cache.success("openai", "new-model", None, "t", "chat", "d").served == UNLISTED
-    models.names.append("new-model")
-    clock[0] += 60  # past MODEL_REFRESH_SECONDS: the labeller reads the list again
-    assert cache.success("openai", "new-model", None, "t", "chat", "d").served == "new-model"
-    assert cache.success("openai", "gpt", None, "t", "chat", "d") is not listed  # resolved anew after the read
-    assert labeller.generation == models.reads
-
-
-def test_values_that_are_not_str_are_never_cache_keys(tmp_path):
-    cache, _, _, _ = _cache(tmp_path)
-    a = cache.success(["openai"], 3, None, {"x": 1}, "chat", None)  # unhashable: must not raise
-    b = cache.success(["openai"], 3, None, {"x": 1}, "chat", None)
-    assert a is not b and (a.provider, a.served, a.team) == (b.provider, b.served, b.team)
-
-
-def test_the_cache_is_bounded(tmp_path, monkeypatch):
-    monkeypatch.setattr(series_mod, "MAX_CACHED", 8)
-    cache, _, _, _ = _cache(tmp_path, cap=1000)
-    for n in range(50):
-        cache.success("openai", "gpt", None, f"team-{n}", "chat", "d")
-        cache.budget("key", f"key-{n}")
-    assert len(cache._success) <= 8 and len(cache._budgets) <= 8
-
-
-def test_an_overflowing_entity_is_not_cached(tmp_path):
-    cache, _, overflows, _ = _cache(tmp_path, cap=1)
-    assert cache.budget("key", "k1") is cache.budget("key", "k1")
-    assert cache.budget("key", "k2") is not cache.budget("key", "k2")
-    assert overflows == ["entity.key", "entity.key"]
-
-
-def test_writes_land_on_the_resolved_labels(tmp_path):
-    cache, _, _, store = _cache(tmp_path)
-    s = cache.success("openai", "gpt", None, None, "chat", "dep-1")
+def test_writes_land_on_their_label_sets(tmp_path):
+    store = SampleWriter(str(tmp_path))
+    cache = SeriesCache(Recorder(store))
+    ok = cache.success("gpt", "openai", "gpt", "unknown", "chat", "dep-1")
+    attempt = cache.attempt_failure("openai", "gpt", "dep-1", "429", "rate_limit")
+    failed = cache.request_failure("gpt", "openai", "unknown", "chat", "rate_limit", "429")
     with store.lock:
-        s.inc(REQUESTS)
-        s.inc(REQUESTS)
-    records = {samplefile.decode_key(k)[::2]: v for k, v in samplefile.read(store.path).records}
-    assert records == {("requests", ("gpt", "openai", "unknown", "chat", "200")): (2.0,)}
+        ok.inc(REQUESTS)
+        ok.inc(REQUESTS)
+        attempt.inc(ATTEMPT_REQUESTS)
+        attempt.inc(ATTEMPT_ERRORS)
+        failed.inc(FAILED_REQUESTS)
+        failed.inc(FAILED_ERRORS)
+        cache.budget("key", "k").set(BUDGET_MAX, 10.0, 5.0)
+    assert _records(store) == {
+        ("requests", ("gpt", "openai", "unknown", "chat", "200")): (2.0,),
+        ("provider_requests", ("openai", "gpt", "dep-1", "429")): (1.0,),
+        ("provider_errors", ("openai", "gpt", "dep-1", "rate_limit")): (1.0,),
+        ("requests", ("gpt", "openai", "unknown", "chat", "429")): (1.0,),
+        ("errors", ("gpt", "openai", "unknown", "chat", "rate_limit", "429")): (1.0,),
+        ("budget_max_usd", ("key", "k")): (10.0, 5.0),
+    }
+
+
+def test_the_caches_are_bounded_and_a_remade_series_writes_on(tmp_path, monkeypatch):
+    monkeypatch.setattr(series_mod, "MAX_CACHED", 8)
+    store = SampleWriter(str(tmp_path))
+    cache = SeriesCache(Recorder(store))
+    for n in range(50):
+        for team in (f"team-{n}", "team-0"):
+            with store.lock:
+                cache.success("gpt", "openai", "gpt", team, "chat", "d").inc(REQUESTS)
+    assert all(len(c) <= 8 for c in (cache._success, cache._budgets))
+    assert _records(store)[("requests", ("gpt", "openai", "team-0", "chat", "200"))] == (51.0,)
