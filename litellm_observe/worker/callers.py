@@ -46,9 +46,9 @@ _AGENT_PREFIXES = ("user-agent:", "mozilla/")
 def request_metadata(holder: Mapping[str, Any]) -> Mapping[str, Any]:
     """The request's metadata within a hook's mapping (request data, or an event's litellm_params)."""
     meta = holder.get("metadata")
-    if not isinstance(meta, Mapping) or not meta:
+    if meta is None or not (type(meta) is dict or isinstance(meta, Mapping)) or not meta:  # a dict: no ABC check
         meta = holder.get("litellm_metadata")
-    return meta if isinstance(meta, Mapping) else {}
+    return meta if type(meta) is dict or (meta is not None and isinstance(meta, Mapping)) else {}
 
 
 def callers(meta: Mapping[str, Any], dimensions: tuple[str, ...]) -> Callers:

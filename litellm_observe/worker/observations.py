@@ -56,7 +56,9 @@ def _blank(cls: type[_T]) -> _T:
 
 def mapping(value: object) -> Mapping[str, Any]:
     """A mapping, or an empty one (LiteLLM hands some hooks a MappingProxyType, not a dict)."""
-    return value if type(value) is dict or isinstance(value, Mapping) else _EMPTY
+    if type(value) is dict:  # the common case; then None, without the ABC's isinstance machinery
+        return value
+    return _EMPTY if value is None or not isinstance(value, Mapping) else value
 
 
 def number(value: object) -> float | None:
