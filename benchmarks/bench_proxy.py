@@ -1,8 +1,11 @@
 """What the logger costs the proxy itself: a real LiteLLM proxy (4 workers) in front of the fake upstream,
-started alternately in three arms, each run measured the same way:
+started alternately in four arms, each run measured the same way:
 
 - `none`: no callback at all;
 - `noop`: a `CustomLogger` whose hooks do nothing (LiteLLM's own work per registered callback);
+- `hollow`: `litellm_observe.proxy_handler` with its exporter, every hook's work taken out (the funnel every
+  hook goes through, `ObserveLogger._guard`, returns at once): what LiteLLM spends calling the hooks we
+  implement, and what our background threads and exporter cost, without our hooks' own work;
 - `ours`: `litellm_observe.proxy_handler`, with its exporter scraped every --scrape-every seconds.
 
 Per run: start the proxy, send --warmup requests, then --requests chat completions at a fixed concurrency
@@ -13,11 +16,11 @@ requests, per request. The tree is the supervisor, its workers, what they spawne
 of a worker in its own session) and the children they reaped (cutime/cstime). The fake upstream and the
 clients run in this process, outside the tree. On a shared 2-core machine throughput swings by more than
 the cost being looked for; CPU per request of the tree is the figure to compare. Each arm's figures are
-the medians of --runs runs, the arms interleaved (none, noop, ours, none, ...).
+the medians of --runs runs, the arms interleaved (none, noop, hollow, ours, none, ...).
 
     python benchmarks/bench_proxy.py                   # 3 runs per arm, 3,000 requests each
     python benchmarks/bench_proxy.py --quick           # tiny sizes (smoke test)
-    python benchmarks/bench_proxy.py --baseline 63bccb3   # a fourth arm: that revision of ours
+    python benchmarks/bench_proxy.py --baseline 63bccb3   # a fifth arm: that revision of ours
 
 Prints a table and exits 0; it asserts nothing about timings.
 """
@@ -58,6 +61,7 @@ handler = litellm_observe.proxy_handler
 _guard = getattr(handler, "_guard", None)
 _out = os.environ["BENCH_HOOKS_DIR"]
 _spent = [0, 0]
+_WORK = True  # False in the hollow arm: every hook returns at once
 
 
 def _flush():
@@ -70,7 +74,7 @@ def _flush():
 def _timed(*args, **kwargs):
     started = time.thread_time_ns()
     try:
-        return _guard(*args, **kwargs)
+        return _guard(*args, **kwargs) if _WORK else None
     finally:
         _spent[0] += time.thread_time_ns() - started
         _spent[1] += 1
@@ -81,9 +85,11 @@ def _timed(*args, **kwargs):
 if _guard is not None:
     handler._guard = _timed
 """
+HOLLOW_MODULE = TIMED_MODULE.replace("_WORK = True", "_WORK = False")
 LABELS = {
     "none": "no callback",
     "noop": "no-op CustomLogger",
+    "hollow": "litellm_observe, hooks emptied",
     "ours": "litellm_observe",
     "baseline": "litellm_observe (baseline)",
 }
@@ -132,7 +138,7 @@ def config(arm: str, api_base: str, metrics_port: int) -> dict:
         "litellm_settings": {"callbacks": callbacks} if callbacks else {},
         "general_settings": {"master_key": "os.environ/LITELLM_MASTER_KEY"},
     }
-    if arm in ("ours", "baseline"):
+    if arm in ("ours", "baseline", "hollow"):
         out["litellm_observe"] = {"port": metrics_port, "bind_address": "127.0.0.1"}
     return out
 
@@ -188,13 +194,15 @@ def hook_totals(folder: Path) -> tuple[int, int]:
 
 def run_arm(arm: str, args, upstream: FakeUpstream, workdir: Path, pythonpath: str | None) -> dict:
     metrics_port = free_port()
-    ours = arm in ("ours", "baseline")
+    ours = arm in ("ours", "baseline", "hollow")
     hooks = workdir / "hooks"
     hooks.mkdir(parents=True, exist_ok=True)
     env = {"BENCH_HOOKS_DIR": str(hooks)}
     if pythonpath:
         env["PYTHONPATH"] = os.pathsep.join(filter(None, (pythonpath, ROOT)))
-    files = {"noop": {"noop_logger.py": NOOP_MODULE}}.get(arm, {"timed_ours.py": TIMED_MODULE} if ours else None)
+    files = {"noop": {"noop_logger.py": NOOP_MODULE}, "hollow": {"timed_ours.py": HOLLOW_MODULE}}.get(
+        arm, {"timed_ours.py": TIMED_MODULE} if ours else None
+    )
     proxy = Proxy(
         workdir,
         upstream.base_url,
@@ -204,7 +212,7 @@ def run_arm(arm: str, args, upstream: FakeUpstream, workdir: Path, pythonpath: s
         files=files,
         env=env,
     )
-    if arm not in ("ours", "baseline"):
+    if not ours:
         proxy.config.pop("litellm_observe", None)  # Proxy adds our section by default
     with proxy:
         asyncio.run(_load(proxy, args.warmup, args.concurrency, None))
@@ -215,7 +223,7 @@ def run_arm(arm: str, args, upstream: FakeUpstream, workdir: Path, pythonpath: s
         latencies, failed = asyncio.run(_load(proxy, args.requests, args.concurrency, scrape))
         wall, after = time.perf_counter() - started, tree_ticks(proxy.proc.pid, exporter)
         hooks_after, exporter_after = hook_totals(hooks), ticks(exporter)
-        counted = _counted(proxy, args.warmup + args.requests) if ours else None
+        counted = _counted(proxy, args.warmup + args.requests) if ours and arm != "hollow" else None
     latencies.sort()
     answered = len(latencies)
     return {
@@ -259,7 +267,7 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     if args.quick:
         args.runs, args.requests, args.warmup, args.workers = 1, 60, 10, 2
-    arms = ["none", "noop", "ours"] + (["baseline"] if args.baseline else [])
+    arms = ["none", "noop", "hollow", "ours"] + (["baseline"] if args.baseline else [])
     baseline_path = None
     if args.baseline:
         from baseline import extract
@@ -305,7 +313,7 @@ def main(argv=None) -> int:
             if r["counted"] is not None:
                 print(f"{LABELS[arm]}: {r['counted']:,.0f} requests counted of {r['sent']:,} sent")
     for arm in arms:
-        if "hooks_us" in med[arm]:
+        if "hooks_us" in med[arm] and arm != "hollow":
             m = med[arm]
             inside = m["hooks_us"] + m["exporter_us"]
             print(
@@ -313,11 +321,17 @@ def main(argv=None) -> int:
                 f"({m['hook_calls']:.1f} hook calls), exporter {m['exporter_us']:.1f} µs per request; together "
                 f"{inside / med['none']['cpu_us'] * 100:.2f}% of the proxy's own CPU per request"
             )
-    added = med["ours"]["cpu_us"] - med["noop"]["cpu_us"]
-    print(
-        f"ours adds {added:.0f} µs of the proxy tree's CPU per request over a no-op callback "
-        f"({added / med['none']['cpu_us'] * 100:+.2f}% of the proxy's own CPU per request without callbacks)"
-    )
+    own = med["none"]["cpu_us"]
+    for what, more, less in (
+        ("ours adds", "ours", "noop"),
+        ("  of which LiteLLM calling our hooks, our threads and exporter (hollow - noop)", "hollow", "noop"),
+        ("  and our hooks' work (ours - hollow)", "ours", "hollow"),
+    ):
+        added = med[more]["cpu_us"] - med[less]["cpu_us"]
+        print(
+            f"{what}: {added:.0f} µs of the proxy tree's CPU per request "
+            f"({added / own * 100:+.2f}% of the proxy's own CPU per request without callbacks)"
+        )
     print(f"total wall time {time.time() - began:.1f} s")
     return 0
 

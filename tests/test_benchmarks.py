@@ -51,12 +51,14 @@ def test_bench_scrape_quick_prints_ours_and_stock():
 
 def test_bench_proxy_quick_prints_every_arm_and_ours_counted_every_request():
     out = run("bench_proxy.py")
-    for arm in ("no callback", "no-op CustomLogger", "litellm_observe"):
+    for arm in ("no callback", "no-op CustomLogger", "litellm_observe, hooks emptied", "litellm_observe"):
         row = next(line for line in out.splitlines() if line.startswith(arm + " "))
         assert len(re.findall(r"[-+]?\d+\.\d+%?", row)) == 5, row
     counted, sent = re.search(r"^litellm_observe: ([\d,]+) requests counted of ([\d,]+) sent", out, re.M).groups()
     assert counted == sent
-    assert re.search(r"^ours adds -?\d+ µs of the proxy tree's CPU per request", out, re.M)
+    assert re.search(r"^ours adds: -?\d+ µs of the proxy tree's CPU per request", out, re.M)
+    assert re.search(r"^  of which LiteLLM calling our hooks.*: -?\d+ µs", out, re.M)
+    assert re.search(r"^  and our hooks' work \(ours - hollow\): -?\d+ µs", out, re.M)
     # our hooks were timed inside the workers: about three hook calls per request (pre-call, attempt, success)
     calls = float(
         re.search(

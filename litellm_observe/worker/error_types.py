@@ -68,6 +68,8 @@ MAX_DIGITS = 18  # a status code or a rate-limit header; anything longer is not 
 def ascii_int(raw: str) -> int | None:
     """'429' -> 429; None for anything but at most MAX_DIGITS ASCII digits ('²' passes
     str.isdigit, not int()). Bounded work whatever the input; never raises."""
+    if len(raw) <= MAX_DIGITS and raw.isdigit() and raw.isascii():  # the common case: digits alone
+        return int(raw)
     raw = raw[: MAX_DIGITS + 64].strip()
     return int(raw) if len(raw) <= MAX_DIGITS and raw.isascii() and raw.isdigit() else None
 
