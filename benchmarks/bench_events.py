@@ -88,7 +88,9 @@ def _recorded(name: str, run_dir: str) -> float | None:
 
 
 def child(args) -> None:
-    sys.path[:0] = [HERE, os.path.dirname(HERE)]  # benchmarks/ and the repository (the payload library)
+    # benchmarks/ and the repository (the payload library), after PYTHONPATH: a baseline's package comes first
+    pythonpath = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    sys.path[:0] = [*pythonpath, HERE, os.path.dirname(HERE)]
     import asyncio
 
     from tests.support.payloads import synthetic as events
@@ -120,6 +122,9 @@ def child(args) -> None:
         "ns": {p: statistics.median(v) for p, v in per.items()},
         "sent": sent,
         "recorded": _recorded(args.child, run_dir),
+        "package": os.path.dirname(sys.modules["litellm_observe"].__file__ or "")
+        if "litellm_observe" in sys.modules
+        else None,
     }
     shutil.rmtree(run_dir, ignore_errors=True)
     print("RESULT " + json.dumps(out), flush=True)
@@ -185,7 +190,10 @@ def main(argv=None) -> int:
         try:  # alternate the two versions, so that both see the same machine over the same minutes
             res["baseline_runs"], res["ours_runs"] = [], [res["ours"]]
             for i in range(args.repeat):
-                res["baseline_runs"].append(run_child("baseline", args, pythonpath=folder))
+                run = run_child("baseline", args, pythonpath=folder)
+                if not (run["package"] or "").startswith(folder):  # the package measured is the one extracted
+                    raise SystemExit(f"the baseline child imported {run['package']}, not the package in {folder}")
+                res["baseline_runs"].append(run)
                 if i < args.repeat - 1:
                     res["ours_runs"].append(run_child("ours", args))
         finally:
@@ -227,6 +235,7 @@ def main(argv=None) -> int:
             )
         counted = [r["recorded"] for r in res["baseline_runs"]]
         print(f"baseline counted {counted} of {res['baseline_runs'][0]['sent']:,} sent per run")
+        print(f"baseline package imported from the extracted {args.baseline}: {res['baseline_runs'][0]['package']}")
     print(f"total wall time {time.time() - started:.1f} s")
     return 0
 

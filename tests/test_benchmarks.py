@@ -9,10 +9,10 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def run(script: str) -> str:
+def run(script: str, *more: str) -> str:
     env = {k: v for k, v in os.environ.items() if k != "PROMETHEUS_MULTIPROC_DIR"}
     proc = subprocess.run(
-        [sys.executable, os.path.join(ROOT, "benchmarks", script), "--quick"],
+        [sys.executable, os.path.join(ROOT, "benchmarks", script), "--quick", *more],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -34,6 +34,15 @@ def test_bench_events_quick_prints_ours_and_builtin():
     for name in ("litellm_observe", "LiteLLM built-in"):
         counted, sent = re.search(rf"^{name}: ([\d,]+) requests counted of ([\d,]+) sent", out, re.M).groups()
         assert counted == sent
+
+
+def test_bench_events_baseline_measures_the_extracted_revision():
+    """The baseline's children import the package extracted from git, not this tree's (the repository on sys.path
+    once shadowed it, and a "before" measured the "after")."""
+    out = run("bench_events.py", "--baseline", "HEAD", "--repeat", "1")
+    package = re.search(r"^baseline package imported from the extracted HEAD: (\S+)$", out, re.M).group(1)
+    assert "bench-baseline-" in package and not package.startswith(ROOT)
+    assert re.search(r"^success request \(all hooks\) +[\d.]+ \(", out, re.M)
 
 
 def test_bench_scrape_quick_prints_ours_and_stock():
