@@ -499,9 +499,9 @@ class Aggregator:
             add = snap.sums.setdefault
             for key, values in sums:
                 add(key, []).append(values)
-            add = snap.gauges.setdefault
+            add_gauge = snap.gauges.setdefault
             for key, pair in gauges:
-                add(key, []).append(pair)
+                add_gauge(key, []).append(pair)
 
     def _decode_live(self, path: str, records: list) -> tuple[list, list]:
         """A live file's records as (series, sum contributions) and (series, (gauge value, written at)); decoded
