@@ -17,9 +17,16 @@ workers' files into the archive; it is reported on its own row, and the rows aft
 are steady state. Last, 8 threads scrape at once to show concurrent scrapes sharing one
 rendering (SharedRender.renders counts the renderings).
 
+Then, ours alone at each of --sizes series per worker (2,000, 20,000 and 100,000 by default), each size in
+a fresh child process: 4 live workers, then --sizes-recycled recycled ones (a steady scrape after folding
+reads one archive whatever the number folded, so a few suffice), fewer scrapes at the larger sizes, and the
+scraping process's memory from /proc/self/status: VmRSS before the exporter exists, VmRSS after the
+scrapes and VmHWM (its peak). With --baseline REF the sizes table has REF's figures beside, one run each.
+
     python benchmarks/bench_scrape.py            # 4 live + 100 recycled, 2,000 series each
     python benchmarks/bench_scrape.py --quick    # tiny sizes (smoke test)
     python benchmarks/bench_scrape.py --baseline 63bccb3   # also ours as of that revision, side by side
+    python benchmarks/bench_scrape.py --sizes 2000,20000   # other sizes for the per-size table
 
 Prints tables and exits 0; it asserts nothing about timings.
 """
@@ -220,10 +227,23 @@ def fmt_row(label: str, ours: dict | None, stock: dict | None) -> str:
     return f"{label:<44} {cell(ours)}   {cell(stock)}"
 
 
+def memory_mb() -> dict:
+    """This process's resident memory now and at its peak (MB), from /proc/self/status."""
+    out = {}
+    with open("/proc/self/status") as f:
+        for line in f:
+            name, _, value = line.partition(":")
+            if name in ("VmRSS", "VmHWM"):
+                out[name] = int(value.split()[0]) / 1024
+    return out
+
+
 def ours_only(args) -> dict:
-    """Scenarios A and B for ours alone (run in a child, possibly on a baseline version)."""
+    """Scenarios A and B for ours alone (run in a child, possibly on a baseline version), and the memory
+    of the scraping process."""
     from baseline import exporter_class
 
+    base = memory_mb()["VmRSS"]
     run_dir = tempfile.mkdtemp(prefix="bench-scrape-ours-")
     exporter = exporter_class()(run_dir, settings_mod.load(environ={}, section={}))
     workers = Workers(multiprocessing.get_context("fork"))
@@ -234,10 +254,60 @@ def ours_only(args) -> dict:
         workers.recycle("ours", run_dir, args.series, args.recycled)
         first = timed(lambda: exporter.render(None)[0], 1)
         b = timed(lambda: exporter.render(None)[0], args.scrapes)
+        mem = memory_mb()
     finally:
         workers.stop()
         shutil.rmtree(run_dir, ignore_errors=True)
-    return {"A": a, "B first": first, "B steady": b}
+    return {"A": a, "B first": first, "B steady": b, "rss_base": base, "rss": mem["VmRSS"], "hwm": mem["VmHWM"]}
+
+
+def child(args, series: int, recycled: int, scrapes: int, path: str | None = None) -> dict:
+    """`ours_only` in a fresh process; `path` first on PYTHONPATH (a baseline's package) when given."""
+    env = dict(os.environ)
+    if path:
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [path, env.get("PYTHONPATH")]))
+    sizes = ["--live", str(args.live), "--recycled", str(recycled), "--series", str(series)]
+    proc = subprocess.run(
+        [sys.executable, os.path.abspath(__file__), *sizes, "--scrapes", str(scrapes), "--only-ours"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=3600,
+    )
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("RESULT ")]
+    if proc.returncode != 0 or not lines:
+        sys.stderr.write(proc.stdout[-3000:] + proc.stderr[-3000:])
+        raise SystemExit(f"child at {series} series ({path or 'this tree'}) failed")
+    return json.loads(lines[-1][len("RESULT ") :])
+
+
+def per_size(args) -> None:
+    """Ours at each of --sizes, this tree (and --baseline, one run each)."""
+    import baseline
+
+    folder = baseline.extract(args.baseline) if args.baseline else None
+    versions = [("this tree", None)] + ([(args.baseline, folder)] if folder else [])
+    print(
+        f"\nours per size: {args.live} live workers x N series, then + {args.sizes_recycled} recycled; "
+        "wall ms (median), memory of the scraping process in MB (RSS before the exporter -> after the scrapes, peak)"
+    )
+    head = f"{'series':>8} {'version':<10} {'A':>8} {'B first':>9} {'B steady':>9} {'B/A':>6}  {'RSS':>16} {'peak':>7}"
+    print(head)
+    print("-" * len(head))
+    try:
+        for n in args.sizes:
+            scrapes = max(2, min(args.scrapes, args.scrapes * 2_000 // n)) if n > 2_000 else args.scrapes
+            for name, path in versions:
+                r = child(args, n, args.sizes_recycled, scrapes, path)
+                a, b = r["A"]["wall"] * 1e3, r["B steady"]["wall"] * 1e3
+                print(
+                    f"{n:>8,} {name[:10]:<10} {a:>8.1f} {r['B first']['wall'] * 1e3:>9.1f} {b:>9.1f} {b / a:>5.2f}x"
+                    f"  {r['rss_base']:>6.0f} -> {r['rss']:>6.0f} {r['hwm']:>7.0f}",
+                    flush=True,
+                )
+    finally:
+        if folder:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def compare_baseline(args) -> None:
@@ -303,10 +373,18 @@ def main(argv=None) -> int:
     p.add_argument("--threads", type=int, default=8, help="concurrent scrapes")
     p.add_argument("--baseline", metavar="REF", help="also measure ours as of this git revision (before/after)")
     p.add_argument("--repeat", type=int, default=3, help="runs of each version with --baseline, alternated")
+    p.add_argument(
+        "--sizes",
+        type=lambda text: [int(n) for n in text.split(",") if n],
+        default=[2_000, 20_000, 100_000],
+        help="series per worker for the per-size table (comma-separated; empty to skip it)",
+    )
+    p.add_argument("--sizes-recycled", type=int, default=8, help="recycled workers per size in the per-size table")
     p.add_argument("--only-ours", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.quick:
         args.live, args.recycled, args.series, args.scrapes, args.threads, args.repeat = 2, 6, 200, 2, 4, 1
+        args.sizes, args.sizes_recycled = [200, 400], 2
     if args.only_ours:
         print("RESULT " + json.dumps(ours_only(args)), flush=True)
         return 0
@@ -394,6 +472,8 @@ def main(argv=None) -> int:
     shutil.rmtree(STOCK_DIR, ignore_errors=True)
     if args.baseline:
         compare_baseline(args)
+    if args.sizes:
+        per_size(args)
     return 0
 
 

@@ -49,6 +49,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
+from operator import is_
 
 from ..catalogue import BY_NAME, WORKER_EXITS, WORKER_STARTS, GaugeMode, Kind
 from ..rundir import samplefile
@@ -61,6 +62,7 @@ VANISHED_SECONDS = 30.0  # how long a vanished directory's live files stand in f
 
 SeriesKey = tuple[str, tuple[str, ...]]
 Series = dict[SeriesKey, list[float]]
+Kept = dict[SeriesKey, tuple[list, list[float]]]  # per series: the contributions summed last, and their sums
 QUARANTINED, RETRIED = "quarantined", "retried"
 ErrorHook = Callable[[str, str, BaseException], None]
 Source = tuple[str, Callable[[], list | None], Callable[[], object]]  # (name, read records, remove)
@@ -103,7 +105,14 @@ class Snapshot:
         return self
 
     def series(self) -> Series:
+        return self.combined({})[0]
+
+    def combined(self, kept: Kept) -> tuple[Series, Kept]:
+        """Every series, combined per catalogue rules, and what to pass as `kept` next time. A series whose
+        contributions are the very objects `kept` summed (a file read unchanged returns the same records:
+        samplefile.FileReader) takes `kept`'s sums, the same bits fsum would give again."""
         out: Series = {}
+        keep: Kept = {}
         for key, gauges in self.gauges.items():
             mode = BY_NAME[key[0]].gauge_mode
             if mode is GaugeMode.MOSTRECENT:
@@ -113,13 +122,19 @@ class Snapshot:
             else:
                 out[key] = [exact_sum([p[0] for p in gauges])]
         for key, parts in self.sums.items():
+            last = kept.get(key)
+            if last is not None and len(last[0]) == len(parts) and all(map(is_, last[0], parts)):
+                out[key] = last[1]
+                keep[key] = last
+                continue
             width = len(parts[0])
             out[key] = (
                 list(parts[0])
                 if len(parts) == 1
                 else [exact_sum(col) for col in zip(*(p for p in parts if len(p) == width))]
             )
-        return out
+            keep[key] = (parts, out[key])
+        return out, keep
 
 
 def fill(last: Series, now: Series) -> Series:
@@ -150,6 +165,8 @@ class Aggregator:
         self._dir_identity: tuple[int, int] | None = None  # the directory last read (st_dev, st_ino)
         self._vanished: tuple[list, dict[str, list]] | None = None  # its archive and live files, as last read
         self._orphans: dict[str, tuple[float, list]] = {}  # live file name -> (deadline, records last read)
+        self._decoded: dict[str, tuple[list, list, list]] = {}  # path -> (records, their sums, their gauges)
+        self._kept: Kept = {}  # the last sums per series and what they summed (Snapshot.combined)
 
     # ---- reading one file ----------------------------------------------------------------------
     def _decode(self, key: bytes) -> SeriesKey | None:
@@ -206,6 +223,7 @@ class Aggregator:
         reader = self._readers.pop(path, None)
         if reader is not None:
             reader.close()
+        self._decoded.pop(path, None)
         if records:
             self._cache.pop(path, None)
 
@@ -454,12 +472,10 @@ class Aggregator:
         got = self._read(self.dir.archive, writer_may_live=False)
         if got is not None:
             snap.complete &= got[1]
-            halves, merged = self._archive(got[0])
-            for key, (hi, lo) in halves.items():
-                snap.add_sum(key, hi)
-                snap.add_sum(key, lo)
+            halves, merged = self._decode_archive(got[0])
+            snap.sums.update((key, [hi, lo]) for key, (hi, lo) in halves.items())  # the first contributions read
         files = self.dir.sample_files()
-        for path in (set(self._cache) | set(self._readers)) - set(files) - {self.dir.archive}:
+        for path in (set(self._cache) | set(self._readers) | set(self._decoded)) - set(files) - {self.dir.archive}:
             self._forget(path, records=True)
         names = {os.path.basename(p) for p in files}
         for name, (_, records) in list(self._orphans.items()):
@@ -479,20 +495,46 @@ class Aggregator:
                 continue
             records, complete = got
             snap.complete &= complete
-            for key, values in records:
-                decoded = self._decode(key)
-                if decoded is None or decoded[0] == MERGED:
-                    continue
-                if BY_NAME[decoded[0]].kind is Kind.GAUGE:
-                    snap.gauges.setdefault(decoded, []).append((values[0], values[1]))
-                else:
-                    snap.add_sum(decoded, values)
+            sums, gauges = self._decode_live(path, records)
+            add = snap.sums.setdefault
+            for key, values in sums:
+                add(key, []).append(values)
+            add_gauge = snap.gauges.setdefault
+            for key, pair in gauges:
+                add_gauge(key, []).append(pair)
+
+    def _decode_live(self, path: str, records: list) -> tuple[list, list]:
+        """A live file's records as (series, sum contributions) and (series, (gauge value, written at)); decoded
+        again only when the reader returns other records (the same object while the file is unchanged)."""
+        kept = self._decoded.get(path)
+        if kept is not None and kept[0] is records:
+            return kept[1], kept[2]
+        sums, gauges = [], []
+        for key, values in records:
+            decoded = self._decode(key)
+            if decoded is None or decoded[0] == MERGED:
+                continue
+            if BY_NAME[decoded[0]].kind is Kind.GAUGE:
+                gauges.append((decoded, (values[0], values[1])))
+            else:
+                sums.append((decoded, values))
+        self._decoded[path] = (records, sums, gauges)
+        return sums, gauges
+
+    def _decode_archive(self, records: list) -> tuple[dict[SeriesKey, tuple[tuple, tuple]], set[str]]:
+        """`_archive(records)`, kept while the archive's reader returns the same records."""
+        kept = self._decoded.get(self.dir.archive)
+        if kept is not None and kept[0] is records:
+            return kept[1][0], kept[1][1]
+        halves, merged = self._archive(records)
+        self._decoded[self.dir.archive] = (records, [halves, merged], [])
+        return halves, merged
 
     def collect(self, children: Iterable[Aggregator] = ()) -> Series:
         """Every series, combined per catalogue rules. Safe to serve even when a file could not
         be read: then filled from the last values this aggregator returned."""
         snap = self.snapshot(children)
-        now = snap.series()
+        now, self._kept = snap.combined(self._kept)
         if not snap.complete:
             now = fill(self.last, now)
         self.last = now

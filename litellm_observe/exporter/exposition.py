@@ -9,13 +9,13 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future
 
-from prometheus_client import CollectorRegistry
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.exposition import choose_encoder
 from prometheus_client.utils import floatToGoString
 
 from .. import __version__, compat
 from ..catalogue import CATALOGUE, GaugeMode, Kind
+from . import textformat
 from .aggregate import Series
 
 
@@ -60,14 +60,6 @@ def families(series: Series, namespace: str, now: float | None = None) -> list:
     return out
 
 
-class _Collector:
-    def __init__(self, produce: Callable[[], list]):
-        self._produce = produce
-
-    def collect(self):
-        return self._produce()
-
-
 class Rendering:
     """One rendering's bytes, and their gzip made at most once for every scrape sharing it."""
 
@@ -85,11 +77,15 @@ class Rendering:
 
 class SharedRender:
     """Render on demand; scrapes that arrive while a rendering of the same format runs
-    wait for it and share its bytes (and its gzip) instead of starting their own."""
+    wait for it and share its bytes (and its gzip) instead of starting their own.
 
-    def __init__(self, produce_families: Callable[[], list]):
-        self._registry = CollectorRegistry(auto_describe=False)
-        self._registry.register(_Collector(produce_families))
+    `produce` returns the series to serve; each format is written by a textformat writer (the bytes
+    prometheus_client writes for `families()`), one per content type, kept across renderings."""
+
+    def __init__(self, produce: Callable[[], Series], namespace: str):
+        self._produce = produce
+        self._namespace = namespace
+        self._writers: dict[str, textformat.Write] = {}  # content type -> its writer (only its leader uses it)
         self._lock = threading.Lock()
         self._running: dict[str, Future] = {}
         self.renders = 0  # how many renderings ran (tests read it)
@@ -104,7 +100,10 @@ class SharedRender:
         if running is not None:
             return running.result(), content_type
         try:
-            result = Rendering(encoder(self._registry))
+            write = self._writers.get(content_type)
+            if write is None:
+                write = self._writers[content_type] = textformat.writer(encoder, self._namespace)
+            result = Rendering(write(self._produce(), time.time()))
             self.renders += 1
             fut.set_result(result)
             return result, content_type

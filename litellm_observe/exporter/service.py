@@ -29,8 +29,8 @@ from ..rundir.layout import Directory, UnsafeDirectory, private_dir
 from ..rundir.record import Recorder
 from ..rundir.runs import Membership, Root, claim_ended, hold_dir, remove_claimed
 from ..rundir.writer import SampleWriter
-from .aggregate import QUARANTINED, VANISHED_SECONDS, Aggregator
-from .exposition import SharedRender, families
+from .aggregate import QUARANTINED, VANISHED_SECONDS, Aggregator, Series
+from .exposition import SharedRender
 from .http import Headers, MetricsServer
 
 log = logging.getLogger("litellm_observe.exporter")
@@ -54,7 +54,7 @@ class Exporter:
         self._runs: dict[str, Aggregator] = {}
         self._vanished_at: dict[str, float] = {}
         self._fold_lock = threading.Lock()
-        self.render = SharedRender(self._families)
+        self.render = SharedRender(self._series, settings.namespace)
         self._expected = self._credentials(settings)
 
     @staticmethod
@@ -128,9 +128,9 @@ class Exporter:
         remove_claimed(run.path, claims.pop(run.path))
         self._runs.pop(run.path, None)
 
-    def _families(self) -> list:
+    def _series(self) -> Series:
         self.fold()
-        return families(self.aggregator.collect(self._children()), self.settings.namespace)
+        return self.aggregator.collect(self._children())
 
     def authorized(self, header: str | None) -> bool:
         if not self._expected:

@@ -19,7 +19,7 @@ REQ_LINE = 'litellm_requests_total{endpoint="chat_completions",model="ok",provid
 
 
 def render(series, ns="litellm") -> str:
-    return SharedRender(lambda: families(series, ns))(None)[0].decode()
+    return SharedRender(lambda: series, ns)(None)[0].decode()
 
 
 def sample_map(text):
@@ -83,7 +83,7 @@ def test_namespace_build_info_and_zero_load():
 
 
 def test_openmetrics_negotiation():
-    r = SharedRender(lambda: families({REQ: [1.0]}, "litellm"))
+    r = SharedRender(lambda: {REQ: [1.0]}, "litellm")
     body, ctype, _ = r("application/openmetrics-text; version=1.0.0")
     assert ctype.startswith("application/openmetrics-text")
     assert body.rstrip().endswith(b"# EOF")
@@ -99,7 +99,7 @@ def test_wants_gzip():
 
 
 def test_gzip_is_made_once_per_shared_rendering():
-    r = SharedRender(lambda: families({REQ: [1.0]}, "litellm"))
+    r = SharedRender(lambda: {REQ: [1.0]}, "litellm")
     rendering, _ = r.rendering(None)
     body, _, headers = r(None, "gzip")
     assert headers == {"Content-Encoding": "gzip"} and gzip.decompress(body).startswith(b"# HELP")
@@ -139,13 +139,13 @@ def test_shared_render_single_flight(monkeypatch):
     started, release = threading.Event(), threading.Event()
     produced = []
 
-    def slow_families():
+    def slow_series():
         produced.append(1)
         started.set()
         assert release.wait(60), "never released"
-        return families({REQ: [float(len(produced))]}, "litellm")
+        return {REQ: [float(len(produced))]}
 
-    render_ = SharedRender(slow_families)
+    render_ = SharedRender(slow_series, "litellm")
     results = [None] * n
 
     def scrape(i):
@@ -173,9 +173,9 @@ def test_shared_render_error_reaches_waiters_and_then_recovers():
         calls.append(1)
         if len(calls) == 1:
             raise RuntimeError("boom")
-        return families({}, "litellm")
+        return {}
 
-    r = SharedRender(failing)
+    r = SharedRender(failing, "litellm")
     with pytest.raises(RuntimeError):
         r(None)
     assert r(None)[0]

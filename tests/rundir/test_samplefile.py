@@ -153,3 +153,22 @@ def test_a_reader_never_sees_a_value_go_down_while_a_writer_runs_at_full_speed(t
     finally:
         stop.set()
         writer.join(30)
+
+
+def test_a_reader_returns_its_last_read_while_the_bits_are_unchanged(tmp_path):
+    f, path = _mapped(tmp_path)
+    a = f.append(sf.encode_key("m", "s", ("x",)), 2)
+    f.append(sf.encode_key("m", "s", ("y",)), 1)
+    reader = sf.FileReader(path)
+    first = reader.read()
+    assert reader.read() is first  # nothing written: the same object
+    for value in (-0.0, 0.0, 5.0, float("nan"), 0.0):  # == would call -0.0 and 0.0 the same, and NaN not itself
+        f.put(a, value)
+        got = reader.read()
+        assert got is not first and struct.pack("<d", got.records[0][1][0]) == struct.pack("<d", value)
+        assert reader.read() is got
+        first = got
+    f.append(sf.encode_key("m", "s", ("z",)), 1)  # a new record is a change too
+    assert [k for k, _ in reader.read().records][-1] == sf.encode_key("m", "s", ("z",))
+    reader.close()
+    f.close()

@@ -1,0 +1,105 @@
+"""textformat: the same bytes as prometheus_client's encoders over exposition.families(), for every
+format choose_encoder picks, on random series, across successive renderings (its caches)."""
+
+from __future__ import annotations
+
+from functools import partial
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from prometheus_client.exposition import choose_encoder
+
+from litellm_observe.catalogue import CATALOGUE, Kind
+from litellm_observe.exporter import textformat
+from litellm_observe.exporter.textformat import TextWriter, format_of, reference
+
+ACCEPTS = (
+    "",
+    "text/plain;version=0.0.4",
+    "application/openmetrics-text;version=1.0.0",
+    "application/openmetrics-text; version=1.0.0; escaping=allow-utf-8",
+    "application/openmetrics-text; version=1.0.0; escaping=dots",
+    "application/openmetrics-text; version=1.0.0; escaping=values",
+    "text/plain;version=1.0.0;escaping=allow-utf-8",
+    "text/plain;version=1.0.0;escaping=dots",
+    "text/plain;version=1.0.0;escaping=values",
+)
+ENCODERS = [choose_encoder(a)[0] for a in ACCEPTS]
+NOW = 1.7e9
+
+label_value = st.text(st.characters(blacklist_categories=("Cs",)), max_size=6) | st.sampled_from(
+    ['"', "\\", "\n", "le", "+Inf", "{", "}", "=", ","]
+)
+value = st.floats(allow_nan=True, allow_infinity=True) | st.sampled_from([0.0, -0.0, 1234567.0, 1e22, NOW + 5])
+
+
+@st.composite
+def series(draw):
+    out = {}
+    for _ in range(draw(st.integers(0, 12))):
+        m = draw(st.sampled_from(CATALOGUE))
+        width = len(m.labels) if draw(st.integers(0, 9)) else draw(st.integers(0, 7))  # mostly the right width
+        labels = tuple(draw(label_value) for _ in range(width))
+        slots = m.value_slots() if m.kind is Kind.HISTOGRAM else 1
+        if not draw(st.integers(0, 9)):
+            slots = draw(st.integers(1, slots + 2))  # a wrong shape, sometimes
+        out[(m.name, labels)] = [draw(value) for _ in range(slots)]
+    return out
+
+
+@st.composite
+def changed(draw, before):
+    """`before` with some values changed (or their sign of zero), some series gone and some added."""
+    out = {}
+    for key, values in before.items():
+        action = draw(st.integers(0, 3))
+        if action == 0:
+            continue
+        if action == 1:
+            values = [draw(value) if draw(st.booleans()) else -v if v == 0 else v for v in values]
+        out[key] = list(values)
+    out.update(draw(series()))
+    return out
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data(), encoder=st.sampled_from(ENCODERS), namespace=st.sampled_from(["litellm", "acme", ""]))
+def test_same_bytes_as_the_reference_across_renderings(data, encoder, namespace):
+    fast = TextWriter(namespace, format_of(encoder)).write
+    slow = reference(encoder, namespace)
+    first = data.draw(series())
+    assert fast(first, NOW) == slow(first, NOW)
+    second = data.draw(changed(first))
+    assert fast(second, NOW + 7) == slow(second, NOW + 7)  # what was kept from the first is right, or redone
+    assert fast(second, NOW + 7) == slow(second, NOW + 7)  # and all of it kept
+
+
+def test_every_format_choose_encoder_picks_is_written_fast_with_this_prometheus_client():
+    for encoder in ENCODERS:
+        write = textformat.writer(encoder, "litellm")
+        assert isinstance(getattr(write, "__self__", None), TextWriter), encoder
+
+
+def test_an_encoder_it_does_not_know_is_written_by_the_reference():
+    def other(registry):
+        return b"other"
+
+    assert format_of(other) is None
+    assert format_of(partial(ENCODERS[2], unknown=1)) is None
+    assert textformat.writer(other, "litellm")({}, NOW) == b"other"
+
+
+def test_a_format_that_fails_the_probe_is_written_by_the_reference(monkeypatch):
+    monkeypatch.setattr(TextWriter, "write", lambda self, series, now: b"wrong")
+    write = textformat.writer(ENCODERS[0], "litellm")
+    assert write({}, NOW) == reference(ENCODERS[0], "litellm")({}, NOW)
+
+
+def test_kept_lines_follow_the_series_of_the_last_rendering():
+    req = CATALOGUE[0]
+    writer = TextWriter("litellm", format_of(ENCODERS[0]))
+    keys = [(req.name, (str(i),) * len(req.labels)) for i in range(5)]
+    writer.write({k: [1.0] for k in keys}, NOW)
+    writer.write({k: [2.0] for k in keys[:2]}, NOW)
+    kept = next(m for m in writer._metrics if m.m is req)
+    assert set(kept._lines) == {k[1] for k in keys[:2]}
