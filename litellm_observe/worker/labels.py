@@ -142,8 +142,7 @@ MAX_REMEMBERED = 8192
 class Labeller:
     """Label values of one process. `model_names` gives the proxy's public model groups (wildcard entries
     included), or None outside a proxy, where every name is a model group; it is asked again at most every
-    MODEL_REFRESH_SECONDS, and only for a name not seen in the list. `generation` counts the reads of the list:
-    what was resolved from an earlier read may resolve differently now (worker/series.py's caches).
+    MODEL_REFRESH_SECONDS, and only for a name not seen in the list.
 
     Answers for text values are remembered (at most MAX_REMEMBERED, forgotten all at once when full, and at
     every read of the model list), but never `overflow` (counted at every sighting) nor `unlisted` (looked up
@@ -157,7 +156,6 @@ class Labeller:
         self._patterns: list[str] = []
         self._checked = 0.0
         self._any_model = False  # outside a proxy (no model list): every name is a model group
-        self.generation = 0
         self._remembered: dict[tuple[str | None, str], str] = {}  # (label name, or None for a model; value)
 
     def _remember(self, key: tuple[str | None, str], answer: str) -> str:
@@ -193,11 +191,7 @@ class Labeller:
         if type(name) is str:
             answer = self._remembered.get((None, name))
             if answer is None:
-                generation = self.generation
-                answer = self._model(name)
-                if generation != self.generation:  # the list was read: what was remembered may be stale
-                    self._remembered.clear()
-                self._remember((None, name), answer)
+                answer = self._remember((None, name), self._model(name))
             return answer
         return self._model(name)
 
@@ -209,7 +203,7 @@ class Labeller:
             now = time.monotonic()
             if now - self._checked > MODEL_REFRESH_SECONDS or not self._checked:
                 self._checked = now
-                self.generation += 1
+                self._remembered.clear()  # read anew: what was answered from the old list may differ now
                 names = self._model_names()
                 self._any_model = names is None
                 if names is None:  # not inside a proxy: every name is a model group

@@ -41,16 +41,13 @@ from .series import (
     OVERHEAD,
     PROVIDER_LATENCY,
     PROVIDER_REQUESTS,
+    RATELIMIT,
     REASONING_TOKENS,
     REQUEST_DURATION,
     REQUESTS,
-    REQUESTS_LIMIT,
-    REQUESTS_REMAINING,
     SPEND,
     TIME_PER_OUTPUT_TOKEN,
     TIME_TO_FIRST_TOKEN,
-    TOKENS_LIMIT,
-    TOKENS_REMAINING,
     UNPRICED,
     SeriesCache,
     SuccessSeries,
@@ -138,28 +135,22 @@ class Recording:
                 s.inc(INPUT_TOKENS, prompt)
             if completion:
                 s.inc(OUTPUT_TOKENS, completion)
-            if o.cached_tokens:
-                s.inc(CACHED_INPUT_TOKENS, o.cached_tokens)
-            if o.reasoning_tokens:
-                s.inc(REASONING_TOKENS, o.reasoning_tokens)
-            if o.cache_creation_tokens:
-                s.inc(CACHE_CREATION_TOKENS, o.cache_creation_tokens)
-            if o.audio_input_tokens:
-                s.inc(AUDIO_INPUT_TOKENS, o.audio_input_tokens)
-            if o.audio_output_tokens:
-                s.inc(AUDIO_OUTPUT_TOKENS, o.audio_output_tokens)
+            for detail, tokens in (
+                (CACHED_INPUT_TOKENS, o.cached_tokens),
+                (REASONING_TOKENS, o.reasoning_tokens),
+                (CACHE_CREATION_TOKENS, o.cache_creation_tokens),
+                (AUDIO_INPUT_TOKENS, o.audio_input_tokens),
+                (AUDIO_OUTPUT_TOKENS, o.audio_output_tokens),
+            ):
+                if tokens:
+                    s.inc(detail, tokens)
             if o.cost:
                 s.inc(SPEND, o.cost)
             elif prompt or completion:
                 s.inc(UNPRICED)
-            if o.requests_remaining is not None:
-                s.set(REQUESTS_REMAINING, o.requests_remaining, now)
-            if o.requests_limit is not None:
-                s.set(REQUESTS_LIMIT, o.requests_limit, now)
-            if o.tokens_remaining is not None:
-                s.set(TOKENS_REMAINING, o.tokens_remaining, now)
-            if o.tokens_limit is not None:
-                s.set(TOKENS_LIMIT, o.tokens_limit, now)
+            for gauge, value in zip(RATELIMIT, o.ratelimit):  # both in RATELIMIT_HEADERS' order
+                if value is not None:
+                    s.set(gauge, value, now)
             for budget, b in budgets:
                 budget.set(BUDGET_MAX, b.max_usd, now)
                 if b.remaining_usd is not None:

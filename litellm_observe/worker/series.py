@@ -46,6 +46,9 @@ MAX_CACHED = 4096
     TOKENS_LIMIT,
 ) = range(23)
 
+# the x-ratelimit gauges, in observations.RATELIMIT_HEADERS' order (Success.ratelimit)
+RATELIMIT = (REQUESTS_REMAINING, REQUESTS_LIMIT, TOKENS_REMAINING, TOKENS_LIMIT)
+
 # budget gauges of one entity, by position in BudgetSeries
 BUDGET_MAX, BUDGET_REMAINING, BUDGET_RESET = range(3)
 # a failed upstream call, by position in AttemptFailureSeries
