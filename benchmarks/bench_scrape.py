@@ -261,7 +261,7 @@ def ours_only(args) -> dict:
     return {"A": a, "B first": first, "B steady": b, "rss_base": base, "rss": mem["VmRSS"], "hwm": mem["VmHWM"]}
 
 
-def child(args, series: int, recycled: int, scrapes: int, path: str | None = None) -> dict:
+def child(args, series: int, recycled: int, scrapes: int, path: str | None = None, timeout: int = 3600) -> dict:
     """`ours_only` in a fresh process; `path` first on PYTHONPATH (a baseline's package) when given."""
     env = dict(os.environ)
     if path:
@@ -272,7 +272,7 @@ def child(args, series: int, recycled: int, scrapes: int, path: str | None = Non
         env=env,
         capture_output=True,
         text=True,
-        timeout=3600,
+        timeout=timeout,
     )
     lines = [line for line in proc.stdout.splitlines() if line.startswith("RESULT ")]
     if proc.returncode != 0 or not lines:
@@ -314,36 +314,11 @@ def compare_baseline(args) -> None:
     import baseline
 
     folder = baseline.extract(args.baseline)
-    sizes = [
-        "--live",
-        str(args.live),
-        "--recycled",
-        str(args.recycled),
-        "--series",
-        str(args.series),
-        "--scrapes",
-        str(args.scrapes),
-        "--only-ours",
-    ]
     runs: dict[str, list] = {"baseline": [], "this tree": []}
     try:  # alternate the two versions, so that both see the same machine over the same minutes
         for _ in range(args.repeat):
             for name, path in (("baseline", folder), ("this tree", None)):
-                env = dict(os.environ)
-                if path:
-                    env["PYTHONPATH"] = os.pathsep.join(filter(None, [path, env.get("PYTHONPATH")]))
-                proc = subprocess.run(
-                    [sys.executable, os.path.abspath(__file__), *sizes],
-                    env=env,
-                    capture_output=True,
-                    text=True,
-                    timeout=1800,
-                )
-                lines = [line for line in proc.stdout.splitlines() if line.startswith("RESULT ")]
-                if proc.returncode != 0 or not lines:
-                    sys.stderr.write(proc.stdout[-3000:] + proc.stderr[-3000:])
-                    raise SystemExit(f"baseline child {name} failed")
-                runs[name].append(json.loads(lines[-1][len("RESULT ") :]))
+                runs[name].append(child(args, args.series, args.recycled, args.scrapes, path, timeout=1800))
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     print(

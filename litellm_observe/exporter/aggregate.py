@@ -104,9 +104,6 @@ class Snapshot:
         self.complete &= other.complete
         return self
 
-    def series(self) -> Series:
-        return self.combined({})[0]
-
     def combined(self, kept: Kept) -> tuple[Series, Kept]:
         """Every series, combined per catalogue rules, and what to pass as `kept` next time. A series whose
         contributions are the very objects `kept` summed (a file read unchanged returns the same records:
