@@ -8,7 +8,11 @@ Each worker is a real forked process that writes the same SERIES series (by defa
          same metric names, labels and buckets.
 Scenarios, for both:
   A  4 live workers, no recycles;
-  B  the same 4 live workers + 100 recycled workers (each wrote its series and exited).
+  B  the same 4 live workers + 100 recycled workers (each wrote its series and exited);
+each idle (nothing written between scrapes: ours then reads the files, finds them unchanged and serves
+the last rendering) and under traffic (each live worker increments 20 random counter series of its own
+every 10 ms, about 2,000 increments/s, more than a busy proxy worker's requests; the scraper pauses 20 ms
+between scrapes, so every live file has changed at each scrape: the figure to plan with).
 A scrape is a full rendering of the text format: `Exporter.render(None)` for ours,
 `generate_latest` over a registry holding a `MultiProcessCollector` for stock. Wall time
 (time.perf_counter) and CPU time (time.process_time, the scraping process) are medians
@@ -45,6 +49,7 @@ os.environ["PROMETHEUS_MULTIPROC_DIR"] = STOCK_DIR
 import argparse  # noqa: E402
 import json  # noqa: E402
 import multiprocessing  # noqa: E402
+import random  # noqa: E402
 import shutil  # noqa: E402
 import statistics  # noqa: E402
 import subprocess  # noqa: E402
@@ -57,6 +62,7 @@ from litellm_observe import settings as settings_mod  # noqa: E402
 from litellm_observe.catalogue import BY_NAME  # noqa: E402
 
 COUNTER, HISTOGRAM = BY_NAME["requests"], BY_NAME["request_duration_seconds"]
+TRAFFIC_BATCH, TRAFFIC_PAUSE = 20, 0.01  # under traffic: each live worker ~2,000 increments/s, spread over its series
 STATUSES = ("200", "429", "500")
 
 
@@ -120,8 +126,39 @@ def worker(kind: str, run_dir: str, total: int, conn) -> None:
     keep = _write_ours(run_dir, total) if kind == "ours" else _write_stock(total)
     if conn is not None:  # a live worker: stay until told to go
         conn.send("ready")
-        conn.recv()
+        _serve(kind, keep, total, conn)
     del keep
+
+
+def _serve(kind: str, keep, total: int, conn) -> None:
+    """A live worker until "stop" (or an hour): after "traffic", TRAFFIC_BATCH increments of random counter
+    series of its own every TRAFFIC_PAUSE seconds, until "quiet"; it sends back how many it made."""
+    counters, _ = series(total)
+    rng = random.Random(os.getpid())
+    if kind == "ours":
+        name = COUNTER.name
+
+        def inc(labels):
+            keep.inc(name, labels, 1.0)
+
+    else:
+
+        def inc(labels):
+            keep[0].labels(*labels).inc()
+
+    writing, made, deadline = False, 0, time.monotonic() + 3600
+    while time.monotonic() < deadline:
+        if conn.poll(TRAFFIC_PAUSE if writing else 60):
+            message = conn.recv()
+            if message == "stop":
+                return
+            if writing and message == "quiet":
+                conn.send(made)
+            writing = message == "traffic"
+        if writing:
+            for _ in range(TRAFFIC_BATCH):
+                inc(rng.choice(counters))
+            made += TRAFFIC_BATCH
 
 
 class Workers:
@@ -135,9 +172,9 @@ class Workers:
             parent, child = self.ctx.Pipe()
             p = self.ctx.Process(target=worker, args=(kind, run_dir, total, child), daemon=True)
             p.start()
-            started.append((p, parent))
+            started.append((p, parent, kind))
         self.live += started
-        for _p, parent in started:  # each has written its series
+        for _p, parent, _kind in started:  # each has written its series
             if not parent.poll(120):
                 raise SystemExit(f"a live {kind} worker did not start")
             parent.recv()
@@ -157,13 +194,28 @@ class Workers:
                     raise SystemExit(f"a recycled {kind} worker failed with exit code {p.exitcode}")
             done += len(procs)
 
+    def traffic(self, kind: str, on: bool) -> int:
+        """Start ("traffic") or end ("quiet") writing in the live workers of `kind`; on ending, the increments
+        they made."""
+        mine = [parent for _p, parent, of in self.live if of == kind]
+        for parent in mine:
+            parent.send("traffic" if on else "quiet")
+        if on:
+            return 0
+        made = 0
+        for parent in mine:
+            if not parent.poll(60):
+                raise SystemExit(f"a live {kind} worker did not answer")
+            made += parent.recv()
+        return made
+
     def stop(self) -> None:
-        for _p, parent in self.live:
+        for _p, parent, _kind in self.live:
             try:
                 parent.send("stop")
             except OSError:
                 pass
-        for p, _ in self.live:
+        for p, _parent, _kind in self.live:
             p.join(30)
             if p.is_alive():
                 p.terminate()
@@ -172,9 +224,23 @@ class Workers:
 
 
 # ---- scraping -------------------------------------------------------------------------------
-def timed(scrape, n: int) -> dict:
+def under_traffic(workers: Workers, kind: str, scrape, n: int) -> dict:
+    """`timed` while the live workers of `kind` write (Workers.traffic); with the increments they made."""
+    workers.traffic(kind, True)
+    try:
+        time.sleep(TRAFFIC_PAUSE * 5)  # every worker has written since the last scrape
+        out = timed(scrape, n, pause=TRAFFIC_PAUSE * 2)
+    finally:
+        out_made = workers.traffic(kind, False)
+    out["made"] = out_made
+    return out
+
+
+def timed(scrape, n: int, pause: float = 0.0) -> dict:
     walls, cpus, body = [], [], b""
     for _ in range(n):
+        if pause:
+            time.sleep(pause)  # under traffic: the files change between scrapes
         w, c = time.perf_counter(), time.process_time()
         body = scrape()
         cpus.append(time.process_time() - c)
@@ -251,14 +317,25 @@ def ours_only(args) -> dict:
         workers.start_live("ours", run_dir, args.series, args.live)
         exporter.render(None)
         a = timed(lambda: exporter.render(None)[0], args.scrapes)
+        a_traffic = under_traffic(workers, "ours", lambda: exporter.render(None)[0], args.scrapes)
         workers.recycle("ours", run_dir, args.series, args.recycled)
         first = timed(lambda: exporter.render(None)[0], 1)
         b = timed(lambda: exporter.render(None)[0], args.scrapes)
+        b_traffic = under_traffic(workers, "ours", lambda: exporter.render(None)[0], args.scrapes)
         mem = memory_mb()
     finally:
         workers.stop()
         shutil.rmtree(run_dir, ignore_errors=True)
-    return {"A": a, "B first": first, "B steady": b, "rss_base": base, "rss": mem["VmRSS"], "hwm": mem["VmHWM"]}
+    return {
+        "A": a,
+        "A traffic": a_traffic,
+        "B first": first,
+        "B steady": b,
+        "B traffic": b_traffic,
+        "rss_base": base,
+        "rss": mem["VmRSS"],
+        "hwm": mem["VmHWM"],
+    }
 
 
 def child(args, series: int, recycled: int, scrapes: int, path: str | None = None, timeout: int = 3600) -> dict:
@@ -291,7 +368,10 @@ def per_size(args) -> None:
         f"\nours per size: {args.live} live workers x N series, then + {args.sizes_recycled} recycled; "
         "wall ms (median), memory of the scraping process in MB (RSS before the exporter -> after the scrapes, peak)"
     )
-    head = f"{'series':>8} {'version':<10} {'A':>8} {'B first':>9} {'B steady':>9} {'B/A':>6}  {'RSS':>16} {'peak':>7}"
+    head = (
+        f"{'series':>8} {'version':<10} {'A':>8} {'A traf':>8} {'B first':>9} {'B steady':>9} {'B traf':>8}"
+        f" {'B/A traf':>8}  {'RSS':>16} {'peak':>7}"
+    )
     print(head)
     print("-" * len(head))
     try:
@@ -300,8 +380,10 @@ def per_size(args) -> None:
             for name, path in versions:
                 r = child(args, n, args.sizes_recycled, scrapes, path)
                 a, b = r["A"]["wall"] * 1e3, r["B steady"]["wall"] * 1e3
+                at, bt = (r.get(k, {}).get("wall", float("nan")) * 1e3 for k in ("A traffic", "B traffic"))
                 print(
-                    f"{n:>8,} {name[:10]:<10} {a:>8.1f} {r['B first']['wall'] * 1e3:>9.1f} {b:>9.1f} {b / a:>5.2f}x"
+                    f"{n:>8,} {name[:10]:<10} {a:>8.1f} {at:>8.1f} {r['B first']['wall'] * 1e3:>9.1f} {b:>9.1f}"
+                    f" {bt:>8.1f} {bt / at:>7.2f}x"
                     f"  {r['rss_base']:>6.0f} -> {r['rss']:>6.0f} {r['hwm']:>7.0f}",
                     flush=True,
                 )
@@ -326,7 +408,7 @@ def compare_baseline(args) -> None:
         "each, alternated; median (and range) of the runs' medians"
     )
     print(f"{'scenario':<28} {'baseline':>20} {'this tree':>20} {'change':>8}")
-    for scenario in ("A", "B first", "B steady"):
+    for scenario in ("A", "A traffic", "B first", "B steady", "B traffic"):
         old = sorted(r[scenario]["wall"] * 1e3 for r in runs["baseline"])
         now = sorted(r[scenario]["wall"] * 1e3 for r in runs["this tree"])
         o, n = statistics.median(old), statistics.median(now)
@@ -387,6 +469,8 @@ def main(argv=None) -> int:
         workers.start_live("stock", run_dir, args.series, args.live)
         ours(), stock()  # warm-up (imports, decode caches)
         a_ours, a_stock = timed(ours, args.scrapes), timed(stock, args.scrapes)
+        a_ours_t = under_traffic(workers, "ours", ours, args.scrapes)
+        a_stock_t = under_traffic(workers, "stock", stock, args.scrapes)
 
         t = time.time()
         workers.recycle("ours", run_dir, args.series, args.recycled)
@@ -404,6 +488,8 @@ def main(argv=None) -> int:
         conc_ours = statistics.median(concurrent(ours, args.threads) for _ in range(rounds))
         renders = exporter.render.renders - renders_before
         conc_stock = concurrent(stock, args.threads)  # one round: no sharing, each thread renders
+        b_ours_t = under_traffic(workers, "ours", ours, args.scrapes)
+        b_stock_t = under_traffic(workers, "stock", stock, min(args.scrapes, 3))
     finally:
         workers.stop()
 
@@ -417,17 +503,26 @@ def main(argv=None) -> int:
     print(head)
     print("-" * len(head))
     print(fmt_row(f"A  {args.live} live, no recycles", a_ours, a_stock))
+    print(fmt_row("A  under traffic", a_ours_t, a_stock_t))
     print(fmt_row(f"B  {args.live} live + {args.recycled} recycled: first scrape", b_first_ours, b_first_stock))
     print(fmt_row(f"B  {args.live} live + {args.recycled} recycled: steady state", b_ours, b_stock))
-    ratio_ours, ratio_stock = b_ours["wall"] / a_ours["wall"], b_stock["wall"] / a_stock["wall"]
-    print(f"{'B steady / A (wall)':<44} {ratio_ours:>8.2f}x {'':>9}   {ratio_stock:>8.2f}x")
+    print(fmt_row("B  under traffic", b_ours_t, b_stock_t))
+    for label, (a, b) in (("", (a_ours, b_ours)), (" under traffic", (a_ours_t, b_ours_t))):
+        ratio_stock = (b_stock if not label else b_stock_t)["wall"] / (a_stock if not label else a_stock_t)["wall"]
+        print(f"{'B / A (wall)' + label:<44} {b['wall'] / a['wall']:>8.2f}x {'':>9}   {ratio_stock:>8.2f}x")
+    print(
+        f"under traffic each live worker increments {TRAFFIC_BATCH} random counter series every "
+        f"{TRAFFIC_PAUSE * 1e3:.0f} ms while the scraper waits {TRAFFIC_PAUSE * 2e3:.0f} ms between scrapes: "
+        f"increments made ours {a_ours_t['made'] + b_ours_t['made']:,}, stock {a_stock_t['made'] + b_stock_t['made']:,}"
+    )
     print(
         f"\nworker files before the first scrape after recycling: ours {files_ours} "
         f"(+ archive; {files_ours_after} after it), stock {files_stock} .db files"
     )
     print(
-        f"litellm_requests_total summed over series: ours {b_ours['requests']:,.0f}, stock "
-        f"{b_stock['requests']:,.0f} (expected {n_workers * len(series(args.series)[0]):,})"
+        f"litellm_requests_total summed over series (steady state, after A's traffic): ours "
+        f"{b_ours['requests']:,.0f} (expected {n_workers * len(series(args.series)[0]) + a_ours_t['made']:,}), "
+        f"stock {b_stock['requests']:,.0f} (expected {n_workers * len(series(args.series)[0]) + a_stock_t['made']:,})"
     )
     print(
         f"exposition size: ours {b_ours['bytes']:,} bytes, stock {b_stock['bytes']:,} bytes "

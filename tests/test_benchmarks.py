@@ -49,11 +49,14 @@ def test_bench_scrape_quick_prints_ours_and_stock():
     out = run("bench_scrape.py")
     header = next(line for line in out.splitlines() if line.startswith("scenario"))
     assert "ours wall" in header and "stock wall" in header
-    assert sum(line.startswith(("A ", "B ")) for line in out.splitlines()) == 4
-    ours, stock, expected = re.search(
-        r"summed over series: ours ([\d,]+), stock ([\d,]+) \(expected ([\d,]+)\)", out
+    assert sum(line.startswith(("A ", "B ")) for line in out.splitlines()) == 7
+    assert re.search(r"^A  under traffic +\d", out, re.M) and re.search(r"^B  under traffic +\d", out, re.M)
+    ours, ours_expected, stock, stock_expected = re.search(
+        r"summed over series .*: ours ([\d,]+) \(expected ([\d,]+)\), stock ([\d,]+) \(expected ([\d,]+)\)", out
     ).groups()
-    assert ours == stock == expected
+    assert ours == ours_expected and stock == stock_expected  # every increment made under traffic, counted
+    made = re.search(r"increments made ours ([\d,]+), stock ([\d,]+)", out).groups()
+    assert all(int(n.replace(",", "")) > 0 for n in made)
     renders = int(re.search(r"ours : \d+ rounds -> (\d+) rendering", out).group(1))
     assert renders >= 1
 

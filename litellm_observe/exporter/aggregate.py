@@ -92,6 +92,7 @@ class Snapshot:
     sums: dict[SeriesKey, list[tuple[float, ...]]] = field(default_factory=dict)
     gauges: dict[SeriesKey, list[tuple[float, float]]] = field(default_factory=dict)  # (value, written at)
     complete: bool = True
+    unchanged: bool = False  # every source read returned the records of the last read: nothing added (collect)
 
     def add_sum(self, key: SeriesKey, values: tuple[float, ...]) -> None:
         self.sums.setdefault(key, []).append(values)
@@ -153,6 +154,7 @@ class Aggregator:
     def __init__(self, directory: Directory | str, on_error: ErrorHook | None = None, retry_log_seconds: float = 60.0):
         self.dir = directory if isinstance(directory, Directory) else Directory(directory)
         self._keys: dict[bytes, SeriesKey | None] = {}
+        self._live_keys: dict[bytes, tuple[SeriesKey, bool] | None] = {}
         self._on_error = on_error or (lambda outcome, path, err: None)
         self._retry_log_seconds = retry_log_seconds
         self._retry_logged = -1e9
@@ -162,8 +164,9 @@ class Aggregator:
         self._dir_identity: tuple[int, int] | None = None  # the directory last read (st_dev, st_ino)
         self._vanished: tuple[list, dict[str, list]] | None = None  # its archive and live files, as last read
         self._orphans: dict[str, tuple[float, list]] = {}  # live file name -> (deadline, records last read)
-        self._decoded: dict[str, tuple[list, list, list]] = {}  # path -> (records, their sums, their gauges)
+        self._decoded: dict[str, tuple[list, list]] = {}  # the archive's path -> (records, [halves, merged])
         self._kept: Kept = {}  # the last sums per series and what they summed (Snapshot.combined)
+        self._sources: list[list] | None = None  # the records `last` was combined from, when complete and alone
 
     # ---- reading one file ----------------------------------------------------------------------
     def _decode(self, key: bytes) -> SeriesKey | None:
@@ -438,10 +441,13 @@ class Aggregator:
         )
 
     # ---- reading everything ----------------------------------------------------------------------
-    def snapshot(self, children: Iterable[Aggregator] = ()) -> Snapshot:
+    def snapshot(self, children: Iterable[Aggregator] = (), reuse: bool = False) -> Snapshot:
         """Every contribution of the directory (the archive's halves and each live file), and of
         `children` read while this directory's folding is held off, so a child folded into this
-        archive meanwhile is never missed nor counted twice."""
+        archive meanwhile is never missed nor counted twice.
+
+        `reuse` (collect, with no children): when every file read returns the very records of the read
+        `last` was combined from, the snapshot is left empty with `unchanged` set instead."""
         snap = Snapshot()
         if not self._check_identity():  # removed: the last values stand until it is there again
             snap.complete = self._vanished is None
@@ -456,7 +462,7 @@ class Aggregator:
                 return snap
         try:
             with locked(self.dir.compact_lock, shared=True):
-                self._read_all(snap)
+                self._read_all(snap, reuse)
                 for child in children:
                     snap.merge(child.snapshot())
         except OSError as e:  # even the lock could not be opened: serve the last values
@@ -464,16 +470,33 @@ class Aggregator:
             snap.complete = False
         return snap
 
-    def _read_all(self, snap: Snapshot) -> None:
+    def _read_all(self, snap: Snapshot, reuse: bool) -> None:
+        reads: list[list] = []  # the records of every source read: the archive's first, then each live file's
+        halves: dict[SeriesKey, tuple[tuple, tuple]] = {}
         merged: set[str] = set()
         got = self._read(self.dir.archive, writer_may_live=False)
         if got is not None:
             snap.complete &= got[1]
+            reads.append(got[0])
             halves, merged = self._decode_archive(got[0])
-            snap.sums.update((key, [hi, lo]) for key, (hi, lo) in halves.items())  # the first contributions read
         files = self.dir.sample_files()
         for path in (set(self._cache) | set(self._readers) | set(self._decoded)) - set(files) - {self.dir.archive}:
             self._forget(path, records=True)
+        live: list[list] = []
+        for path in files:
+            if os.path.basename(path) in merged:
+                continue  # folded by a compaction that crashed before deleting it
+            got = self._read(path, writer_may_live=True)
+            if got is not None:
+                snap.complete &= got[1]
+                reads.append(got[0])
+                live.append(got[0])
+        alone = reuse and snap.complete and not self._orphans
+        last, self._sources = self._sources, (reads if alone else None)
+        if alone and last is not None and len(reads) == len(last) and all(map(is_, reads, last)):
+            snap.unchanged = True
+            return
+        snap.sums.update((key, [hi, lo]) for key, (hi, lo) in halves.items())  # the first contributions read
         names = {os.path.basename(p) for p in files}
         for name, (_, records) in list(self._orphans.items()):
             if name in names or name in merged:  # published again by its writer, or folded
@@ -484,39 +507,30 @@ class Aggregator:
                 decoded = self._decode(key)
                 if decoded is not None and decoded[0] != MERGED and BY_NAME[decoded[0]].kind is not Kind.GAUGE:
                     snap.add_sum(decoded, values)
-        for path in files:
-            if os.path.basename(path) in merged:
-                continue  # folded by a compaction that crashed before deleting it
-            got = self._read(path, writer_may_live=True)
-            if got is None:
-                continue
-            records, complete = got
-            snap.complete &= complete
-            sums, gauges = self._decode_live(path, records)
-            add = snap.sums.setdefault
-            for key, values in sums:
-                add(key, []).append(values)
-            add_gauge = snap.gauges.setdefault
-            for key, pair in gauges:
-                add_gauge(key, []).append(pair)
+        add, add_gauge = snap.sums.setdefault, snap.gauges.setdefault
+        known, series_of = self._live_keys, self._live_series
+        for records in live:
+            for key, values in records:
+                live_key = known[key] if key in known else series_of(key)
+                if live_key is None:
+                    continue
+                if live_key[1]:
+                    add_gauge(live_key[0], []).append((values[0], values[1]))  # (value, written at)
+                else:
+                    add(live_key[0], []).append(values)
 
-    def _decode_live(self, path: str, records: list) -> tuple[list, list]:
-        """A live file's records as (series, sum contributions) and (series, (gauge value, written at)); decoded
-        again only when the reader returns other records (the same object while the file is unchanged)."""
-        kept = self._decoded.get(path)
-        if kept is not None and kept[0] is records:
-            return kept[1], kept[2]
-        sums, gauges = [], []
-        for key, values in records:
-            decoded = self._decode(key)
-            if decoded is None or decoded[0] == MERGED:
-                continue
-            if BY_NAME[decoded[0]].kind is Kind.GAUGE:
-                gauges.append((decoded, (values[0], values[1])))
-            else:
-                sums.append((decoded, values))
-        self._decoded[path] = (records, sums, gauges)
-        return sums, gauges
+    def _live_series(self, key: bytes) -> tuple[SeriesKey, bool] | None:
+        """A live file's record key as (series, whether a gauge); None for what a live file's sum skips."""
+        try:
+            return self._live_keys[key]
+        except KeyError:
+            pass
+        decoded = self._decode(key)
+        out = None if decoded is None or decoded[0] == MERGED else (decoded, BY_NAME[decoded[0]].kind is Kind.GAUGE)
+        if len(self._live_keys) > 200_000:
+            self._live_keys.clear()
+        self._live_keys[key] = out
+        return out
 
     def _decode_archive(self, records: list) -> tuple[dict[SeriesKey, tuple[tuple, tuple]], set[str]]:
         """`_archive(records)`, kept while the archive's reader returns the same records."""
@@ -524,13 +538,18 @@ class Aggregator:
         if kept is not None and kept[0] is records:
             return kept[1][0], kept[1][1]
         halves, merged = self._archive(records)
-        self._decoded[self.dir.archive] = (records, [halves, merged], [])
+        self._decoded[self.dir.archive] = (records, [halves, merged])
         return halves, merged
 
     def collect(self, children: Iterable[Aggregator] = ()) -> Series:
         """Every series, combined per catalogue rules. Safe to serve even when a file could not
-        be read: then filled from the last values this aggregator returned."""
-        snap = self.snapshot(children)
+        be read: then filled from the last values this aggregator returned. When no file changed since
+        the last complete collect (and there are no children), that collect's very dict, at the cost of
+        reading the files."""
+        children = list(children)
+        snap = self.snapshot(children, reuse=not children)
+        if snap.unchanged:
+            return self.last
         now, self._kept = snap.combined(self._kept)
         if not snap.complete:
             now = fill(self.last, now)

@@ -276,22 +276,38 @@ class _MetricText:
 
 
 class TextWriter:
-    """Writes series in one format, keeping what it can for the next rendering (see the module docstring)."""
+    """Writes series in one format, keeping what it can for the next rendering (see the module docstring).
+
+    Given the very `series` object of the last call again (Aggregator.collect returns its last dict when no
+    file changed; a dict given here is never changed afterwards), each metric's text is the last call's,
+    but for countdowns, which depend on `now`."""
 
     def __init__(self, namespace: str, fmt: Format):
         names = _Names(fmt)
         self._metrics = [_MetricText(m, namespace, names) for m in CATALOGUE]
         self._end = b"# EOF\n" if fmt.openmetrics else b""
+        self._series: Series | None = None
+        self._grouped: dict[str, dict[Labels, list[float]]] = {}
+        self._texts: list[bytes | None] = [None] * len(self._metrics)
 
     def write(self, series: Series, now: float) -> bytes:
-        grouped: dict[str, dict[Labels, list[float]]] = {}
-        for (name, labels), values in series.items():
-            rows = grouped.get(name)
-            if rows is None:
-                rows = grouped[name] = {}
-            rows[labels] = values
+        if series is not self._series:
+            grouped: dict[str, dict[Labels, list[float]]] = {}
+            for (name, labels), values in series.items():
+                rows = grouped.get(name)
+                if rows is None:
+                    rows = grouped[name] = {}
+                rows[labels] = values
+            self._series, self._grouped = series, grouped
+            self._texts = [None] * len(self._metrics)
         out: list[bytes] = []
-        for metric in self._metrics:
-            metric.write(grouped.get(metric.m.name, {}), now, out)
+        texts, grouped = self._texts, self._grouped
+        for i, metric in enumerate(self._metrics):
+            text = texts[i]
+            if text is None or metric.m.countdown:
+                part: list[bytes] = []
+                metric.write(grouped.get(metric.m.name, {}), now, part)
+                text = texts[i] = b"".join(part)
+            out.append(text)
         out.append(self._end)
         return b"".join(out)

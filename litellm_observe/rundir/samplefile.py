@@ -83,6 +83,9 @@ def _pad(key_len: int) -> int:
     return (-(RECORD.size + key_len)) % 8
 
 
+Record = tuple[bytes, tuple[float, ...]]  # (key, values)
+
+
 @dataclass
 class Parsed:
     records: list[tuple[bytes, tuple[float, ...]]]
@@ -182,7 +185,9 @@ class FileReader:
     A read that finds the file's bytes exactly as last served returns the last `Parsed` (the
     same object: callers may reuse what they derived from it). `_served` holds the bits of the
     values last returned (packed from them, never from a bulk copy), so "unchanged" is exact:
-    a bulk copy that equals them saw every value as served, whatever it tore.
+    a bulk copy that equals them saw every value as served, whatever it tore. The same holds per
+    record: where a file changed, a record whose values are as served is the last read's very
+    (key, values) object, so callers can reuse what they derived per series (aggregate.Snapshot).
     """
 
     def __init__(self, path: str):
@@ -238,16 +243,32 @@ class FileReader:
             if self._last is not None and seen == self._served:
                 return self._last
         doubles = mapping.doubles
-        records: list[tuple[bytes, tuple[float, ...]]] = [
-            (key, tuple(doubles[first : first + slots].tolist())) for key, first, slots in self._layout
-        ]
-        parsed = Parsed(records, not problem, problem)
-        if not problem:
-            served = bytearray(seen)
-            for (_, first, slots), (_, values) in zip(self._layout, records):
-                _values(slots).pack_into(served, first * 8 - HEADER.size, *values)
-            self._last, self._served = parsed, bytes(served)
+        records: list[tuple[bytes, tuple[float, ...]]]
+        if problem:
+            records = [(key, tuple(doubles[first : first + slots].tolist())) for key, first, slots in self._layout]
+            return Parsed(records, False, problem)
+        records, served = self._changed(doubles, seen)
+        parsed = Parsed(records, True)
+        self._last, self._served = parsed, bytes(served)
         return parsed
+
+    def _changed(self, doubles: memoryview[float], seen: bytes) -> tuple[list[Record], bytearray]:
+        """Every record, and the bits served (`seen` with each value as loaded): the last read's very record
+        where its values' bytes are as served (the reasoning of the class docstring, per record), loaded
+        again where they changed, so a caller can tell per series."""
+        last, old, base = (self._last.records if self._last else []), self._served, HEADER.size
+        served = bytearray(seen)
+        records: list[Record] = []
+        for i, (key, first, slots) in enumerate(self._layout):
+            start = first * 8 - base
+            end = start + slots * 8
+            if i < len(last) and seen[start:end] == old[start:end]:
+                records.append(last[i])
+            else:
+                values = tuple(doubles[first : first + slots].tolist())
+                _values(slots).pack_into(served, start, *values)
+                records.append((key, values))
+        return records, served
 
     def close(self) -> None:
         if self._mapping is not None:

@@ -395,3 +395,41 @@ def _merged_names(d) -> set:
         if metric == MERGED:
             names.add(labels[0])
     return names
+
+
+def test_collect_returns_its_last_dict_only_while_no_file_changed(tmp_path):
+    live = worker(tmp_path, 2, hist_bucket=0)
+    worker(tmp_path, 3).close()
+    agg = Aggregator(str(tmp_path))
+    agg.compact()
+    first = agg.collect()
+    assert agg.collect() is first  # archive and live file unchanged: nothing combined again
+    live.inc(*REQ, 1.0)
+    second = agg.collect()
+    assert second is not first and second[REQ] == [6.0] and first[REQ] == [5.0]
+    assert agg.collect() is second
+    other = worker(tmp_path, 4)  # a new file is a change
+    assert agg.collect()[REQ] == [10.0]
+    other.close()
+    assert agg.compact() == 1  # a new archive is a change
+    third = agg.collect()
+    assert third[REQ] == [10.0] and agg.collect() is third
+    live.close()
+
+
+def test_collect_with_children_or_after_an_incomplete_read_combines_again(tmp_path, fail_open):
+    live = worker(tmp_path, 2)
+    agg = Aggregator(str(tmp_path))
+    child_dir = tmp_path / "child"
+    child_dir.mkdir()
+    child = Aggregator(str(child_dir))
+    first = agg.collect([child])
+    assert agg.collect([child]) is not first and agg.collect([child]) == first
+    fail_open[os.path.basename(live.path)] = errno.EMFILE
+    agg._forget(live.path)  # its reader reopens the file: that fails now
+    partial = agg.collect()
+    assert partial[REQ] == [2.0]  # the last values, served
+    fail_open.clear()
+    live.inc(*REQ, 1.0)
+    assert agg.collect()[REQ] == [3.0]
+    live.close()

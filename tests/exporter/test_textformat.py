@@ -103,3 +103,18 @@ def test_kept_lines_follow_the_series_of_the_last_rendering():
     writer.write({k: [2.0] for k in keys[:2]}, NOW)
     kept = next(m for m in writer._metrics if m.m is req)
     assert set(kept._lines) == {k[1] for k in keys[:2]}
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data(), encoder=st.sampled_from(ENCODERS))
+def test_the_same_series_again_is_the_same_bytes_as_the_reference_at_a_later_now(data, encoder):
+    """The very dict given again (Aggregator.collect's when no file changed) reuses each metric's text but a
+    countdown's, which is the seconds until a moment and so moves with `now`."""
+    fast = TextWriter("litellm", format_of(encoder)).write
+    slow = reference(encoder, "litellm")
+    countdown = next(m for m in CATALOGUE if m.countdown)
+    same = data.draw(series())
+    same[(countdown.name, ("x",) * len(countdown.labels))] = [NOW + 60]
+    assert fast(same, NOW) == slow(same, NOW)
+    later = fast(same, NOW + 30)
+    assert later == slow(same, NOW + 30) and later != fast(dict(same), NOW)

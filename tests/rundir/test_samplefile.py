@@ -172,3 +172,64 @@ def test_a_reader_returns_its_last_read_while_the_bits_are_unchanged(tmp_path):
     assert [k for k, _ in reader.read().records][-1] == sf.encode_key("m", "s", ("z",))
     reader.close()
     f.close()
+
+
+def test_a_reader_reuses_each_unchanged_record_and_loads_each_changed_one(tmp_path):
+    f, path = _mapped(tmp_path)
+    slots = [f.append(sf.encode_key("m", "s", (name,)), 2) for name in ("x", "y", "z")]
+    reader = sf.FileReader(path)
+    first = reader.read().records
+    f.put(slots[1] + 1, 3.0)
+    second = reader.read().records
+    assert second[0] is first[0] and second[2] is first[2]  # unchanged: the very records
+    assert second[1] is not first[1] and second[1][1] == (0.0, 3.0)
+    f.put(slots[1] + 1, -0.0)
+    third = reader.read().records
+    f.put(slots[1] + 1, 0.0)  # bits, not ==: 0.0 after -0.0 is a change
+    fourth = reader.read().records
+    assert fourth[1] is not third[1] and struct.pack("<d", fourth[1][1][1]) == struct.pack("<d", 0.0)
+    assert fourth[0] is first[0] and fourth[2] is first[2]
+    reader.close()
+    f.close()
+
+
+OPERATIONS = st.lists(
+    st.one_of(
+        st.tuples(st.just("put"), st.integers(0, 63), st.floats(allow_nan=True, allow_infinity=True)),
+        st.tuples(st.just("append"), st.integers(1, 4), st.just(0.0)),
+        st.tuples(st.just("read"), st.just(0), st.just(0.0)),
+    ),
+    max_size=60,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(OPERATIONS)
+def test_a_followed_file_reads_as_a_fresh_parse_and_reuses_exactly_the_unchanged_records(tmp_path_factory, ops):
+    """Whatever the writes between reads, a FileReader's records have the bits a fresh parse of the file has,
+    and a record is the last read's very object exactly when its bits did not change."""
+    f, path = _mapped(tmp_path_factory.mktemp("follow"), size=1024)
+    cells = [f.append(sf.encode_key("m", "s", ("0",)), 2)]
+    width = {cells[0]: 2}
+    reader = sf.FileReader(path)
+    last = reader.read().records
+
+    def bits(records):
+        return [(k, struct.pack(f"<{len(v)}d", *v)) for k, v in records]
+
+    for op, n, value in ops + [("read", 0, 0.0)]:
+        if op == "put":
+            start = cells[n % len(cells)]
+            f.put(start + n % width[start], value)
+        elif op == "append":
+            start = f.append(sf.encode_key("m", "s", (str(len(cells)),)), n)
+            cells.append(start)
+            width[start] = n
+        else:
+            now = reader.read().records
+            assert bits(now) == bits(sf.read_whole(path).records)
+            for i, record in enumerate(now[: len(last)]):
+                assert (record is last[i]) == (bits([record]) == bits([last[i]]))
+            last = now
+    reader.close()
+    f.close()
