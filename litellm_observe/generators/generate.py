@@ -23,7 +23,7 @@ import stat
 from collections.abc import Callable
 from typing import NamedTuple
 
-from . import alertmanager, dashboards, docs, mixin, monitors, rules
+from . import alertmanager, autoscaling, dashboards, docs, mixin, monitors, rules, slo_specs
 from .options import Options
 
 
@@ -44,6 +44,8 @@ GENERATORS = (
     Generator("dashboards", dashboards.outputs, dashboards.readme_blocks),
     Generator("mixin", mixin.outputs, mixin.readme_blocks),
     Generator("monitors", monitors.outputs, monitors.readme_blocks),
+    Generator("slo_specs", slo_specs.outputs, slo_specs.readme_blocks),
+    Generator("autoscaling", autoscaling.outputs, autoscaling.readme_blocks),
 )
 README = "README.md"
 MANIFEST = ".litellm-observe-manifest"

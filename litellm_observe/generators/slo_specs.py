@@ -1,0 +1,112 @@
+"""`slo/`: the provider availability SLO (rules/slo.py) as specifications for the SLO tools SRE teams run:
+a Sloth `prometheus/v1` spec and a Pyrra `ServiceLevelObjective`.
+
+Both are built from the same `alerts:` options as the burn-rate rules (`slo_objective`, `slo_window`,
+`slo_error_types`, the shared `selector`) and select the same series as their error ratio: the upstream
+calls of each provider (`provider_requests_total`), and those that failed for a reason the caller did not
+cause (`provider_errors_total{error_type=~...}`), summed by provider. tests/generators/test_slo_specs.py
+evaluates the three in promtool over the same input and checks they agree.
+
+What differs, and why:
+- Sloth's error query adds `or 0 * total`, as the recording rule does, so a provider with calls and no
+  failures has ratio 0, not no data. Pyrra takes metric selectors, not queries: its ratio has no data for a
+  provider that has not failed yet (its own behaviour).
+- Sloth gets the SLO window from its command line (`sloth generate --default-slo-period`, 30d or 28d with
+  its built-in windows); its alert windows are the Google SRE workbook's, which are ours (rules/slo.WINDOWS).
+  Pyrra takes the window in the spec, and picks its own burn-rate windows from it.
+- Our alerts also need `slo_min_calls` calls in the short window and a short window of history before a
+  pair may fire; neither tool has these, so their alerts can fire on a trickle of traffic.
+"""
+
+from __future__ import annotations
+
+from ..catalogue import PROVIDER_ERRORS, PROVIDER_REQUESTS
+from .options import Options
+from .promql.build import Scope, fmt, regex_matcher
+from .rules import alerts, slo
+from .rules.yamlout import dump
+
+SLOTH_FILE = "slo/sloth-provider-availability.yaml"
+PYRRA_FILE = "slo/pyrra-provider-availability.yaml"
+SLO_NAME = "provider-availability"
+SLOTH_WINDOW = "{{.window}}"  # Sloth's template for each window it records
+DESCRIPTION = (
+    "Share of a provider's upstream calls (from the LiteLLM proxy) that did not fail for a reason the caller "
+    "did not cause"
+)
+
+
+def _objective(options: Options) -> slo.Objective:
+    return alerts.objective(slo.Objective, options.alerts)
+
+
+def _counted(objective: slo.Objective) -> str:
+    return regex_matcher("error_type", objective.slo_error_types)
+
+
+def sloth_queries(q: Scope, objective: slo.Objective, window: str = SLOTH_WINDOW) -> tuple[str, str]:
+    """(error query, total query) of the Sloth spec, over `window` (Sloth's template by default)."""
+    total = q.sum_rate(q.sample(PROVIDER_REQUESTS), ("provider",), window)
+    failed = q.sum_rate(q.sample(PROVIDER_ERRORS), ("provider",), window, _counted(objective))
+    return f"({failed} or 0 * {total})", total
+
+
+def pyrra_selectors(q: Scope, objective: slo.Objective) -> tuple[str, str]:
+    """(errors, total) metric selectors of the Pyrra spec."""
+    return q.select(q.sample(PROVIDER_ERRORS), _counted(objective)), q.select(q.sample(PROVIDER_REQUESTS))
+
+
+def sloth_spec(options: Options) -> dict:
+    o, q = _objective(options), alerts.scope(options)
+    error_query, total_query = sloth_queries(q, o)
+    burn = options.alerts.provider_error_budget_burn
+    period = f"over {o.slo_window} (run sloth with --default-slo-period={o.slo_window})"
+    return {
+        "version": "prometheus/v1",
+        "service": "litellm",
+        "labels": {"app.kubernetes.io/part-of": "litellm-observe"},
+        "slos": [
+            {
+                "name": SLO_NAME,
+                "objective": float(fmt(o.slo_objective * 100)),
+                "description": f"{DESCRIPTION}, {period}.",
+                "sli": {"events": {"error_query": error_query, "total_query": total_query}},
+                "alerting": {
+                    "name": "LitellmProviderAvailabilitySLO",
+                    "annotations": {"summary": "A provider is using up its availability error budget too fast."},
+                    "page_alert": {"labels": {"severity": burn.page_severity}},
+                    "ticket_alert": {"labels": {"severity": burn.ticket_severity}},
+                },
+            }
+        ],
+    }
+
+
+def pyrra_spec(options: Options) -> dict:
+    o, q = _objective(options), alerts.scope(options)
+    errors, total = pyrra_selectors(q, o)
+    return {
+        "apiVersion": "pyrra.dev/v1alpha1",
+        "kind": "ServiceLevelObjective",
+        "metadata": {
+            "name": f"litellm-{SLO_NAME}",
+            "labels": {"app.kubernetes.io/part-of": "litellm-observe", "prometheus": "k8s", "role": "alert-rules"},
+        },
+        "spec": {
+            "target": fmt(o.slo_objective * 100),
+            "window": o.slo_window,
+            "description": DESCRIPTION + ".",
+            "indicator": {
+                "ratio": {"errors": {"metric": errors}, "total": {"metric": total}, "grouping": ["provider"]},
+            },
+        },
+    }
+
+
+def outputs(options: Options, kubernetes: bool = False) -> dict[str, str]:
+    head = "# Generated by `litellm_observe generate` from the alerts: options: do not edit.\n"
+    return {SLOTH_FILE: head + dump(sloth_spec(options)), PYRRA_FILE: head + dump(pyrra_spec(options))}
+
+
+def readme_blocks(options: Options) -> dict[str, str]:
+    return {}
