@@ -78,3 +78,17 @@ def test_bench_proxy_quick_prints_every_arm_and_ours_counted_every_request():
         ).group(1)
     )
     assert calls >= 2
+
+
+def test_bench_fleet_quick_scrapes_every_replica_and_times_every_panel_and_rule_group():
+    out = run("bench_fleet.py")
+    row = re.search(r"^ +3 +(\d+) +([\d,]+) +([\d,]+) ", out, re.M)
+    assert row, out
+    up, per_replica, head = (int(g.replace(",", "")) for g in row.groups())
+    assert up == 3 and per_replica > 1000 and head >= 3 * per_replica  # every replica scraped, all of it kept
+    for group in ("litellm-observe-slo.rules", "litellm-observe.alerts", "litellm-observe-slo.alerts"):
+        assert re.search(rf"^{re.escape(group)} +\d+\.\d", out, re.M), group
+    for uid in ("litellm-overview", "litellm-providers", "litellm-spend", "litellm-exporter-health"):
+        assert re.search(rf"^{uid} +\d+ +\d+\.\d", out, re.M), uid
+    targets, empty = re.search(r"\((\d+) targets, (\d+) returned no series\)", out).groups()
+    assert int(targets) > 50 and int(empty) == 0  # the simulated fleet lights every panel up

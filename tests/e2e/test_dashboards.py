@@ -9,7 +9,6 @@ at least one series, except the panels in NO_DATA, each with the reason it canno
 
 from __future__ import annotations
 
-import datetime
 import re
 import time
 from pathlib import Path
@@ -21,6 +20,7 @@ from litellm_observe.demo.upstream import FakeUpstream
 from litellm_observe.generators import dashboards
 from litellm_observe.generators.options import Options as Settings  # what the generators read
 from tests.support import load
+from tests.support.grafana import grafana_regex_escape, interpolate, panel_scope, resolve_variables
 from tests.support.metrics import total
 from tests.support.prometheus_server import PrometheusError, PrometheusServer
 from tests.support.proxy import PRICE, Proxy, default_config, free_port
@@ -30,8 +30,6 @@ pytestmark = pytest.mark.e2e
 SUPPORT = Path(__file__).parent.parent / "support"
 
 JOB = "litellm"
-RATE_INTERVAL = "1m"  # what Grafana computes with its default 15s scrape interval setting: 4 x 15s
-DASHBOARD_RANGE = "6h"  # the dashboards' default time range, now-6h to now
 NO_DATA = {
     (
         "litellm-spend",
@@ -58,57 +56,6 @@ ZERO_IS_RIGHT = {
     "series at 0, so the panel shows 0 rather than no data",
 }
 INF = float("inf")
-
-
-def grafana_regex_escape(value: str) -> str:
-    """Grafana's prometheusSpecialRegexEscape: the value as a regex, inside a PromQL string."""
-    return re.sub(r"([$^*{}\[\]'+?.()|\\])", r"\\\\\1", value)
-
-
-def all_value(variable: dict, values: list[str]) -> str:
-    """What `$var` becomes when All is selected (Grafana's Prometheus multi-value formatting)."""
-    if variable.get("allValue"):
-        return variable["allValue"]
-    escaped = [grafana_regex_escape(v) for v in values]
-    return escaped[0] if len(escaped) == 1 else "(" + "|".join(escaped) + ")"
-
-
-def interpolate(text: str, scope: dict[str, str]) -> str:
-    def sub(m: re.Match) -> str:
-        name = m.group(1) or m.group(2)
-        assert name in scope, f"unknown Grafana variable ${name} in {text}"
-        return scope[name]
-
-    return re.sub(r"\$\{(\w+)\}|\$(\w+)", sub, text)
-
-
-def resolve_variables(prom: PrometheusServer, data: dict) -> tuple[dict[str, str], dict[str, list[str]]]:
-    """Each query variable's options (from Prometheus, as Grafana lists them) and its All value."""
-    scope, options = {}, {}
-    for variable in data["templating"]["list"]:
-        if variable["type"] != "query":
-            continue
-        m = re.fullmatch(r"label_values\((.+), (\w+)\)", variable["query"])
-        assert m, variable["query"]
-        match, label = interpolate(m.group(1), scope), m.group(2)
-        options[variable["name"]] = prom.label_values(label, match)
-        if variable["multi"]:
-            scope[variable["name"]] = all_value(variable, options[variable["name"]])
-        else:  # a single-value variable (the caller dimension): Grafana selects the first option it lists
-            assert options[variable["name"]], f"{variable['name']} lists nothing"
-            scope[variable["name"]] = options[variable["name"]][0]
-    return scope, options
-
-
-def seconds_since_midnight() -> int:
-    now = datetime.datetime.now()
-    # a panel showing "today so far" right after midnight legitimately has little; keep 5 minutes
-    return max(300, int((now - now.replace(hour=0, minute=0, second=0, microsecond=0)).total_seconds()))
-
-
-def panel_scope(panel: dict, variables: dict[str, str]) -> dict[str, str]:
-    rng = f"{seconds_since_midnight()}s" if panel.get("timeFrom") == "now/d" else DASHBOARD_RANGE
-    return {**variables, "__rate_interval": RATE_INTERVAL, "__range": rng, "__interval": "15s"}
 
 
 @pytest.fixture(scope="module")

@@ -89,6 +89,7 @@ class PrometheusServer(PrometheusAPI):
         binary: str | None = None,
         rule_files: tuple[str, ...] = (),
         alertmanager: str | None = None,
+        scrape_configs: tuple[dict, ...] = (),
     ):
         self.binary = binary or shutil.which("prometheus")
         if not self.binary:
@@ -97,6 +98,7 @@ class PrometheusServer(PrometheusAPI):
         self.scrape_interval = scrape_interval
         self.rule_files = rule_files  # absolute paths, evaluated every scrape interval
         self.alertmanager = alertmanager  # host:port of an Alertmanager to send alerts to
+        self.scrape_configs = scrape_configs  # whole scrape jobs, beside `jobs` (benchmarks/fleet.py's)
         self.port = free_port()
         super().__init__(f"http://127.0.0.1:{self.port}")
         self._dir: tempfile.TemporaryDirectory | None = None
@@ -105,6 +107,7 @@ class PrometheusServer(PrometheusAPI):
 
     def _config(self) -> dict:
         scrape = [{"job_name": name, "static_configs": [{"targets": targets}]} for name, targets in self.jobs.items()]
+        scrape += list(self.scrape_configs)
         scrape.append({"job_name": "prometheus", "static_configs": [{"targets": [f"127.0.0.1:{self.port}"]}]})
         config = {
             "global": {
