@@ -50,7 +50,8 @@ class VictoriaStack(PrometheusAPI):
     ):
         absent = missing()
         if absent:
-            raise PrometheusError(f"{', '.join(absent)} not on PATH: apt-get install victoria-metrics (scripts/test does)")
+            names = ", ".join(absent)
+            raise PrometheusError(f"{names} not on PATH: apt-get install victoria-metrics (scripts/test does)")
         self.jobs, self.rule_files, self.alertmanager, self.interval = jobs, rule_files, alertmanager, interval
         self.vm_port, self.agent_port, self.alert_port = free_port(), free_port(), free_port()
         super().__init__(f"http://127.0.0.1:{self.vm_port}")
