@@ -106,6 +106,14 @@ def run(n: int, args) -> dict:
                 for row in prom.query(f"max_over_time(prometheus_rule_group_last_duration_seconds[{window}])")
             },
         }
+        result["rules"] = sorted(
+            (
+                (float(rule.get("evaluationTime", 0.0)), group["name"], rule.get("name", ""))
+                for group in prom.api("rules", {})["groups"]
+                for rule in group["rules"]
+            ),
+            reverse=True,
+        )
         result["panels"] = panels(prom, args.minutes, args.interval, args.repeat)
         return result
     finally:
@@ -132,6 +140,10 @@ def report(results: list[dict], top: int) -> None:
     print(f"{'group':<36}" + "".join(f"{'N=' + str(r['n']):>10}" for r in results))
     for g in groups:
         print(f"{g:<36}" + "".join(f"{r['groups'].get(g, float('nan')) * 1e3:>10.1f}" for r in results))
+    last = results[-1]
+    print(f"\nslowest rules at N={last['n']}, their last evaluation (`evaluationTime` of /api/v1/rules):")
+    for seconds, group, name in last["rules"][:top]:
+        print(f"  {seconds * 1e3:>8.1f} ms  {group}: {name}")
     print("\npanel queries, ms (the slower of the instant and the range query over the run; median of repeats)")
     uids = sorted({p[0] for r in results for p in r["panels"]})
     print(f"{'dashboard':<28}{'targets':>8}" + "".join(f"{'max N=' + str(r['n']):>12}" for r in results))
@@ -139,7 +151,6 @@ def report(results: list[dict], top: int) -> None:
         count = sum(1 for p in results[0]["panels"] if p[0] == uid)
         cells = "".join(f"{max(p[2] for p in r['panels'] if p[0] == uid) * 1e3:>12.1f}" for r in results)
         print(f"{uid:<28}{count:>8}{cells}")
-    last = results[-1]
     empty = sum(1 for p in last["panels"] if p[3] == 0)
     print(f"\nslowest panels at N={last['n']} ({len(last['panels'])} targets, {empty} returned no series):")
     for uid, title, seconds, series in sorted(last["panels"], key=lambda p: -p[2])[:top]:
