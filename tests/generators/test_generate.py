@@ -66,7 +66,16 @@ def fake_generators(monkeypatch):
 
 
 def test_the_generators_are_wired_explicitly_in_order():
-    assert [g.name for g in generate.GENERATORS] == ["docs", "rules", "alertmanager", "dashboards", "mixin", "monitors"]
+    assert [g.name for g in generate.GENERATORS] == [
+        "docs",
+        "rules",
+        "alertmanager",
+        "dashboards",
+        "mixin",
+        "monitors",
+        "slo_specs",
+        "autoscaling",
+    ]
     assert not any("importlib" in line for line in open(generate.__file__, encoding="utf-8"))
 
 
