@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from ..catalogue import REQUESTS, TOKENS_USED, Metric
 from .options import Options
-from .promql.build import Scope
+from .promql.build import Scope, selector
 from .rules import alerts
 from .rules.yamlout import dump
 
@@ -44,20 +44,15 @@ CUSTOM_METRICS = (
 MIN_REPLICAS, MAX_REPLICAS = 2, 200
 
 
-def _matchers(scope: Scope, *more: str) -> str:
-    return ",".join([*more, *scope.matchers])
-
-
 def adapter_rule(scope: Scope, metric: CustomMetric) -> dict:
     series = scope.sample(metric.counter)
-    on_pods = _matchers(scope, 'namespace!=""', 'pod!=""')
+    # the adapter fills in the pods it asks for (<<.LabelMatchers>>); the selector's matchers go beside them
+    asked = selector("<<.Series>>", ("<<.LabelMatchers>>", *scope.matchers))
     return {
-        "seriesQuery": f"{series}{{{on_pods}}}",
+        "seriesQuery": scope.select(series, 'namespace!=""', 'pod!=""'),
         "resources": {"overrides": {"namespace": {"resource": "namespace"}, "pod": {"resource": "pod"}}},
         "name": {"matches": f"^{series}$", "as": metric.name},
-        "metricsQuery": (
-            f"sum by (<<.GroupBy>>) (rate(<<.Series>>{{{_matchers(scope, '<<.LabelMatchers>>')}}}[{RATE_WINDOW}]))"
-        ),
+        "metricsQuery": f"sum by (<<.GroupBy>>) (rate({asked}[{RATE_WINDOW}]))",
     }
 
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from ..catalogue import PROVIDER_ERRORS, PROVIDER_REQUESTS
 from .options import Options
-from .promql.build import Scope, fmt, regex_matcher
+from .promql.build import Scope, fmt
 from .rules import alerts, slo
 from .rules.yamlout import dump
 
@@ -40,20 +40,16 @@ def _objective(options: Options) -> slo.Objective:
     return alerts.objective(slo.Objective, options.alerts)
 
 
-def _counted(objective: slo.Objective) -> str:
-    return regex_matcher("error_type", objective.slo_error_types)
-
-
 def sloth_queries(q: Scope, objective: slo.Objective, window: str = SLOTH_WINDOW) -> tuple[str, str]:
     """(error query, total query) of the Sloth spec, over `window` (Sloth's template by default)."""
-    total = q.sum_rate(q.sample(PROVIDER_REQUESTS), ("provider",), window)
-    failed = q.sum_rate(q.sample(PROVIDER_ERRORS), ("provider",), window, _counted(objective))
+    failed, total = slo.rates(q, objective, window)
     return f"({failed} or 0 * {total})", total
 
 
 def pyrra_selectors(q: Scope, objective: slo.Objective) -> tuple[str, str]:
     """(errors, total) metric selectors of the Pyrra spec."""
-    return q.select(q.sample(PROVIDER_ERRORS), _counted(objective)), q.select(q.sample(PROVIDER_REQUESTS))
+    errors = q.select(q.sample(PROVIDER_ERRORS), slo.counted_errors(objective))
+    return errors, q.select(q.sample(PROVIDER_REQUESTS))
 
 
 def sloth_spec(options: Options) -> dict:

@@ -101,12 +101,22 @@ def windows() -> list[str]:
     return sorted({d for w in WINDOWS for d in (w.long, w.short)}, key=seconds)
 
 
+def counted_errors(objective: Objective) -> str:
+    """The matcher of the upstream failures that count against a provider's availability."""
+    return regex_matcher("error_type", objective.slo_error_types)
+
+
+def rates(q: Scope, objective: Objective, window: str) -> tuple[str, str]:
+    """(counted failures, upstream calls) per second per provider over `window`: the SLO's two sides, which
+    the recording rules and the Sloth spec (generators/slo_specs.py) both read."""
+    failed = q.sum_rate(q.sample(PROVIDER_ERRORS), ("provider",), window, counted_errors(objective))
+    return failed, q.sum_rate(q.sample(PROVIDER_REQUESTS), ("provider",), window)
+
+
 def recording_rules(q: Scope, objective: Objective) -> list[Recording]:
-    counted = regex_matcher("error_type", objective.slo_error_types)
     rules = []
     for w in windows():
-        total = q.sum_rate(q.sample(PROVIDER_REQUESTS), ("provider",), w)
-        failed = q.sum_rate(q.sample(PROVIDER_ERRORS), ("provider",), w, counted)
+        failed, total = rates(q, objective, w)
         # `or 0 * total`: a provider with calls and no failures has ratio 0, not no data
         expr = f"(\n  {failed}\nor\n  0 * {total}\n)\n/\n{total}\n"
         rules.append(
