@@ -37,9 +37,8 @@ sys.path[:0] = [HERE, os.path.dirname(HERE)]
 
 from fleet import FleetServer, scrape_config  # noqa: E402
 
-from litellm_observe.generators import dashboards, rules  # noqa: E402
-from litellm_observe.generators.options import Options  # noqa: E402
-from tests.support.grafana import interpolate, panel_scope, resolve_variables  # noqa: E402
+from litellm_observe.generators import rules  # noqa: E402
+from tests.support.grafana import panel_queries  # noqa: E402
 from tests.support.prometheus_server import PrometheusServer  # noqa: E402
 
 REPO = os.path.dirname(HERE)
@@ -65,18 +64,13 @@ def panels(prom: PrometheusServer, minutes: float, step: str, repeat: int) -> li
     out = []
     end = time.time()
     start = end - minutes * 60
-    for uid, data in dashboards.build_all(Options()).items():
-        variables, _ = resolve_variables(prom, data)
-        for panel in dashboards.iter_panels(data):
-            scope = panel_scope(panel, variables)
-            for target in panel["targets"]:
-                expr = interpolate(target["expr"], scope)
-                instant, got = _timed(lambda e=expr: prom.query(e), repeat)
-                ranged, _ = _timed(
-                    lambda e=expr: prom.api("query_range", {"query": e, "start": start, "end": end, "step": step}),
-                    repeat,
-                )
-                out.append((uid, f"{panel['title']} [{target['refId']}]", max(instant, ranged), len(got or [])))
+    for uid, panel, target, expr in panel_queries(prom):
+        instant, got = _timed(lambda e=expr: prom.query(e), repeat)
+        ranged, _ = _timed(
+            lambda e=expr: prom.api("query_range", {"query": e, "start": start, "end": end, "step": step}),
+            repeat,
+        )
+        out.append((uid, f"{panel['title']} [{target['refId']}]", max(instant, ranged), len(got or [])))
     return out
 
 

@@ -20,43 +20,23 @@ does not).
 
 from __future__ import annotations
 
-import itertools
 import json
-import threading
 import time
 
-import httpx
 import pytest
 
 from litellm_observe.demo.upstream import FakeUpstream
 from litellm_observe.generators import alertmanager, rules
 from litellm_observe.generators import options as options_mod
 from tests.support.alertmanager_server import AlertmanagerServer, WebhookReceiver
+from tests.support.outage import OUTAGE_MODEL, Traffic, two_model_config
 from tests.support.prometheus_server import PrometheusServer
-from tests.support.proxy import PRICE, Proxy, default_config, free_port
+from tests.support.proxy import Proxy
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.e2e
-OUTAGE_MODEL = "fake-ok--mistral"
 HEALTHY_SECONDS = 300  # also the history a burn pair needs before it judges a provider (slo.with_history)
 BURN = "LitellmProviderErrorBudgetBurn"
-
-
-def _config(api_base: str) -> dict:
-    config = default_config(api_base, free_port())
-    config["model_list"] = [
-        {
-            "model_name": "gpt",
-            "litellm_params": {"model": "openai/fake-ok", "api_base": api_base, "api_key": "x", **PRICE},
-        },
-        {
-            "model_name": "mistral-small",
-            "litellm_params": {"model": f"mistral/{OUTAGE_MODEL}", "api_base": api_base, "api_key": "x", **PRICE},
-        },
-    ]
-    config["router_settings"] = {"num_retries": 0, "disable_cooldowns": True}
-    config["litellm_settings"].pop("cache", None)
-    return config
 
 
 def _options(webhook: str):
@@ -73,30 +53,6 @@ def _options(webhook: str):
             }
         },
     )
-
-
-class Traffic(threading.Thread):
-    """Chat completions to both models through both replicas, until stopped (each request bounded)."""
-
-    def __init__(self, proxies: list[Proxy]):
-        super().__init__(daemon=True)
-        self.proxies, self.stop, self.sent = proxies, threading.Event(), 0
-
-    def run(self) -> None:
-        with httpx.Client(timeout=30) as client:
-            for proxy, model in itertools.cycle(itertools.product(self.proxies, ("gpt", "mistral-small"))):
-                if self.stop.is_set():
-                    return
-                try:
-                    client.post(
-                        f"{proxy.url}/v1/chat/completions",
-                        headers=proxy.headers(),
-                        json={"model": model, "messages": [{"role": "user", "content": "hi"}]},
-                    )
-                except httpx.HTTPError:
-                    pass
-                self.sent += 1
-                self.stop.wait(0.05)
 
 
 def _firing(notes: list[dict], **match: str) -> list[dict]:
@@ -116,7 +72,7 @@ def test_an_outage_pages_once_resolves_once_and_a_silent_exporter_is_all_that_is
             (out / path).parent.mkdir(parents=True, exist_ok=True)
             (out / path).write_text(text)
         proxies = [
-            Proxy(tmp_path / f"replica-{i}", upstream.base_url, workers=2, config=_config(upstream.base_url))
+            Proxy(tmp_path / f"replica-{i}", upstream.base_url, workers=2, config=two_model_config(upstream.base_url))
             for i in range(2)
         ]
         with (

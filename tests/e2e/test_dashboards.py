@@ -20,7 +20,7 @@ from litellm_observe.demo.upstream import FakeUpstream
 from litellm_observe.generators import dashboards
 from litellm_observe.generators.options import Options as Settings  # what the generators read
 from tests.support import load
-from tests.support.grafana import grafana_regex_escape, interpolate, panel_scope, resolve_variables
+from tests.support.grafana import grafana_regex_escape, interpolate, panel_queries, panel_scope, resolve_variables
 from tests.support.metrics import total
 from tests.support.prometheus_server import PrometheusError, PrometheusServer
 from tests.support.proxy import PRICE, Proxy, default_config, free_port
@@ -148,17 +148,12 @@ def _signal_jobs(tag: str) -> list[dict]:
 
 def run_all_panels(prom: PrometheusServer):
     results = []  # (uid, panel title, refId, expr, series, error)
-    for uid, data in dashboards.build_all(Settings()).items():
-        variables, _ = resolve_variables(prom, data)
-        for panel in dashboards.iter_panels(data):
-            scope = panel_scope(panel, variables)
-            for target in panel["targets"]:
-                expr = interpolate(target["expr"], scope)
-                try:
-                    series, error = prom.query(expr), None
-                except Exception as e:  # noqa: BLE001 - reported per query below
-                    series, error = [], str(e)
-                results.append((uid, panel["title"], target["refId"], expr, series, error))
+    for uid, panel, target, expr in panel_queries(prom):
+        try:
+            series, error = prom.query(expr), None
+        except Exception as e:  # noqa: BLE001 - reported per query below
+            series, error = [], str(e)
+        results.append((uid, panel["title"], target["refId"], expr, series, error))
     return results
 
 

@@ -17,20 +17,18 @@ minutes), a 5s group interval, the machine-dependent thresholds raised (as in te
 
 from __future__ import annotations
 
-import itertools
-import threading
 import time
 
-import httpx
 import pytest
 
 from litellm_observe.demo.upstream import FakeUpstream
-from litellm_observe.generators import alertmanager, dashboards, rules
+from litellm_observe.generators import alertmanager, rules
 from litellm_observe.generators import options as options_mod
 from tests.support.alertmanager_server import AlertmanagerServer, WebhookReceiver
-from tests.support.grafana import interpolate, panel_scope, resolve_variables
+from tests.support.grafana import panel_queries
+from tests.support.outage import OUTAGE_MODEL, Traffic, two_model_config
 from tests.support.prometheus_server import PrometheusAPI, PrometheusServer
-from tests.support.proxy import PRICE, Proxy, default_config, free_port
+from tests.support.proxy import Proxy
 from tests.support.victoriametrics import VictoriaStack, missing
 from tests.support.waiting import wait_until
 
@@ -38,25 +36,12 @@ pytestmark = [
     pytest.mark.e2e,
     pytest.mark.skipif(bool(missing()), reason="victoria-metrics, vmagent, vmalert: apt-get install victoria-metrics"),
 ]
-OUTAGE_MODEL = "fake-ok--mistral"
 HEALTHY_SECONDS = 45
 ALERT = "LitellmHighErrorRate"
 
 
 def _config(api_base: str) -> dict:
-    config = default_config(api_base, free_port())
-    config["model_list"] = [
-        {
-            "model_name": "gpt",
-            "litellm_params": {"model": "openai/fake-ok", "api_base": api_base, "api_key": "x", **PRICE},
-        },
-        {
-            "model_name": "mistral-small",
-            "litellm_params": {"model": f"mistral/{OUTAGE_MODEL}", "api_base": api_base, "api_key": "x", **PRICE},
-        },
-    ]
-    config["router_settings"] = {"num_retries": 0, "disable_cooldowns": True}
-    config["litellm_settings"].pop("cache", None)
+    config = two_model_config(api_base)
     config["litellm_observe"]["attribution"] = ["end_user"]  # the spend-by-caller panels have a caller to show
     return config
 
@@ -73,29 +58,6 @@ def _options(webhook: str):
             }
         },
     )
-
-
-class Traffic(threading.Thread):
-    """Chat completions to both models, until stopped (each request bounded)."""
-
-    def __init__(self, proxy: Proxy):
-        super().__init__(daemon=True)
-        self.proxy, self.stop = proxy, threading.Event()
-
-    def run(self) -> None:
-        with httpx.Client(timeout=30) as client:
-            for model in itertools.cycle(("gpt", "mistral-small")):
-                if self.stop.is_set():
-                    return
-                try:
-                    client.post(
-                        f"{self.proxy.url}/v1/chat/completions",
-                        headers=self.proxy.headers(),
-                        json={"model": model, "user": "svc-a", "messages": [{"role": "user", "content": "hi"}]},
-                    )
-                except httpx.HTTPError:
-                    pass
-                self.stop.wait(0.05)
 
 
 def _firing_in_prometheus(prom: PrometheusServer) -> set[tuple]:
@@ -118,17 +80,12 @@ def _panels_with_data(api: PrometheusAPI) -> tuple[set[tuple[str, str, str]], li
     number here: MetricsQL drops NaN results where PromQL returns them (the cache hit rate with no cache
     lookups is 0/0), and Grafana shows neither as a value."""
     with_data, refused = set(), []
-    for uid, data in dashboards.build_all(options_mod.Options()).items():
-        variables, _ = resolve_variables(api, data)
-        for panel in dashboards.iter_panels(data):
-            scope = panel_scope(panel, variables)
-            for target in panel["targets"]:
-                expr = interpolate(target["expr"], scope)
-                try:
-                    if any(row["value"][1] != "NaN" for row in api.query(expr)):
-                        with_data.add((uid, panel["title"], target["refId"]))
-                except Exception as e:  # noqa: BLE001 - collected, reported below
-                    refused.append(f"{uid} / {panel['title']} [{target['refId']}]: {e}\n  {expr}")
+    for uid, panel, target, expr in panel_queries(api):
+        try:
+            if any(row["value"][1] != "NaN" for row in api.query(expr)):
+                with_data.add((uid, panel["title"], target["refId"]))
+        except Exception as e:  # noqa: BLE001 - collected, reported below
+            refused.append(f"{uid} / {panel['title']} [{target['refId']}]: {e}\n  {expr}")
     return with_data, refused
 
 
@@ -151,7 +108,7 @@ def test_victoriametrics_fires_what_prometheus_fires_and_answers_every_panel(tmp
         ):
             prom.wait_for('up{job="litellm"} == 1', timeout=60)
             vm.wait_for('up{job="litellm"} == 1', timeout=60)
-            traffic = Traffic(proxy)
+            traffic = Traffic([proxy], {"user": "svc-a"})
             traffic.start()
             try:
                 # 1. healthy: nothing fires in either

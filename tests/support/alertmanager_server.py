@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import tempfile
 import time
@@ -23,6 +22,7 @@ from collections.abc import Callable
 from litellm_observe.demo import stack
 from litellm_observe.demo.inbox import Inbox
 
+from .processes import stop_group
 from .proxy import free_port
 from .waiting import wait_until
 
@@ -131,13 +131,7 @@ class AlertmanagerServer:
 
     def stop(self) -> None:
         proc, self._proc = self._proc, None
-        if proc and proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(STOP_TIMEOUT)
+        stop_group(proc, STOP_TIMEOUT)
         if self._log:
             self._log.close()
             self._log = None

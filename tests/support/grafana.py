@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import datetime
 import re
+from collections.abc import Iterator
 
+from litellm_observe.generators import dashboards
+from litellm_observe.generators.options import Options
 from tests.support.prometheus_server import PrometheusAPI
 
 RATE_INTERVAL = "1m"  # what Grafana computes with its default 15s scrape interval setting: 4 x 15s
@@ -62,3 +65,14 @@ def seconds_since_midnight() -> int:
 def panel_scope(panel: dict, variables: dict[str, str]) -> dict[str, str]:
     rng = f"{seconds_since_midnight()}s" if panel.get("timeFrom") == "now/d" else DASHBOARD_RANGE
     return {**variables, "__rate_interval": RATE_INTERVAL, "__range": rng, "__interval": "15s"}
+
+
+def panel_queries(api: PrometheusAPI, options: Options | None = None) -> Iterator[tuple[str, dict, dict, str]]:
+    """(dashboard uid, panel, target, the query Grafana sends) for every target of every dashboard generated
+    with `options`, variables listed from `api` and set to All."""
+    for uid, data in dashboards.build_all(options or Options()).items():
+        variables, _ = resolve_variables(api, data)
+        for panel in dashboards.iter_panels(data):
+            scope = panel_scope(panel, variables)
+            for target in panel["targets"]:
+                yield uid, panel, target, interpolate(target["expr"], scope)

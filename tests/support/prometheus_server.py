@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import subprocess
 import tempfile
 import time
@@ -24,6 +23,7 @@ import urllib.request
 
 import yaml
 
+from .processes import stop_group
 from .proxy import free_port
 
 READY_TIMEOUT = 30.0
@@ -176,13 +176,7 @@ class PrometheusServer(PrometheusAPI):
 
     def stop(self) -> None:
         proc, self._proc = self._proc, None
-        if proc and proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)  # our own session: only prometheus is in it
-            try:
-                proc.wait(STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(STOP_TIMEOUT)
+        stop_group(proc, STOP_TIMEOUT)
         if self._log:
             self._log.close()
             self._log = None

@@ -19,7 +19,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import subprocess
 import tempfile
 import time
@@ -28,6 +27,7 @@ import urllib.request
 
 import yaml
 
+from .processes import stop_group
 from .prometheus_server import PrometheusAPI, PrometheusError
 from .proxy import free_port
 
@@ -154,13 +154,7 @@ class VictoriaStack(PrometheusAPI):
     def stop(self) -> None:
         procs, self._procs = self._procs, []
         for _name, proc, log in reversed(procs):
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGTERM)
-                try:
-                    proc.wait(STOP_TIMEOUT)
-                except subprocess.TimeoutExpired:
-                    os.killpg(proc.pid, signal.SIGKILL)
-                    proc.wait(STOP_TIMEOUT)
+            stop_group(proc, STOP_TIMEOUT)
             log.close()
         if self._dir:
             self._dir.cleanup()
