@@ -6269,7 +6269,7 @@
   prometheusAlerts+:: {
     "groups": [
       {
-        "name": "litellm-observe.alerts",
+        "name": "litellm-observe-upstream.alerts",
         "rules": [
           {
             "alert": "LitellmHighErrorRate",
@@ -6316,34 +6316,6 @@
             }
           },
           {
-            "alert": "LitellmHighP99Latency",
-            "expr": "histogram_quantile(0.99, sum by (model, endpoint, le) (rate(litellm_request_duration_seconds_bucket[5m])))\n> 30\n",
-            "for": "10m",
-            "labels": {
-              "severity": "warning"
-            },
-            "annotations": {
-              "summary": "Client requests to a model are slow.",
-              "description": "The p99 end-to-end latency of model {{ $labels.model }} on {{ $labels.endpoint }} is {{ $value | printf \"%.2fs\" }} over the last 5 minutes.",
-              "runbook_url": "https://github.com/litellm-observe/litellm-observe/blob/main/docs/runbooks.md#litellmhighp99latency",
-              "dashboard": "http://localhost:3000/d/litellm-providers?var-endpoint={{ $labels.endpoint | urlquery }}&var-model={{ $labels.model | urlquery }}"
-            }
-          },
-          {
-            "alert": "LitellmHighTimeToFirstToken",
-            "expr": "histogram_quantile(0.95, sum by (provider, model, le) (rate(litellm_time_to_first_token_seconds_bucket[5m])))\n> 5\n",
-            "for": "10m",
-            "labels": {
-              "severity": "warning"
-            },
-            "annotations": {
-              "summary": "Streaming responses start slowly.",
-              "description": "The p95 time to first token of {{ $labels.provider }} / {{ $labels.model }} is {{ $value | printf \"%.2fs\" }} over the last 5 minutes.",
-              "runbook_url": "https://github.com/litellm-observe/litellm-observe/blob/main/docs/runbooks.md#litellmhightimetofirsttoken",
-              "dashboard": "http://localhost:3000/d/litellm-providers?var-model={{ $labels.model | urlquery }}&var-provider={{ $labels.provider | urlquery }}"
-            }
-          },
-          {
             "alert": "LitellmFallbacksFailing",
             "expr": "sum by (from_model) (rate(litellm_fallbacks_total{success=\"false\"}[5m]))\n/\nsum by (from_model) (rate(litellm_fallbacks_total[5m]))\n> 0.5\n",
             "for": "10m",
@@ -6370,7 +6342,45 @@
               "runbook_url": "https://github.com/litellm-observe/litellm-observe/blob/main/docs/runbooks.md#litellmretrystorm",
               "dashboard": "http://localhost:3000/d/litellm-providers?var-provider={{ $labels.provider | urlquery }}"
             }
+          }
+        ]
+      },
+      {
+        "name": "litellm-observe-latency.alerts",
+        "rules": [
+          {
+            "alert": "LitellmHighP99Latency",
+            "expr": "histogram_quantile(0.99, sum by (model, endpoint, le) (rate(litellm_request_duration_seconds_bucket[5m])))\n> 30\n",
+            "for": "10m",
+            "labels": {
+              "severity": "warning"
+            },
+            "annotations": {
+              "summary": "Client requests to a model are slow.",
+              "description": "The p99 end-to-end latency of model {{ $labels.model }} on {{ $labels.endpoint }} is {{ $value | printf \"%.2fs\" }} over the last 5 minutes.",
+              "runbook_url": "https://github.com/litellm-observe/litellm-observe/blob/main/docs/runbooks.md#litellmhighp99latency",
+              "dashboard": "http://localhost:3000/d/litellm-providers?var-endpoint={{ $labels.endpoint | urlquery }}&var-model={{ $labels.model | urlquery }}"
+            }
           },
+          {
+            "alert": "LitellmHighTimeToFirstToken",
+            "expr": "histogram_quantile(0.95, sum by (provider, model, le) (rate(litellm_time_to_first_token_seconds_bucket[5m])))\n> 5\n",
+            "for": "10m",
+            "labels": {
+              "severity": "warning"
+            },
+            "annotations": {
+              "summary": "Streaming responses start slowly.",
+              "description": "The p95 time to first token of {{ $labels.provider }} / {{ $labels.model }} is {{ $value | printf \"%.2fs\" }} over the last 5 minutes.",
+              "runbook_url": "https://github.com/litellm-observe/litellm-observe/blob/main/docs/runbooks.md#litellmhightimetofirsttoken",
+              "dashboard": "http://localhost:3000/d/litellm-providers?var-model={{ $labels.model | urlquery }}&var-provider={{ $labels.provider | urlquery }}"
+            }
+          }
+        ]
+      },
+      {
+        "name": "litellm-observe-deployments.alerts",
+        "rules": [
           {
             "alert": "LitellmDeploymentDown",
             "expr": "sum by (provider, model, deployment) (increase(litellm_provider_errors_total[10m])) > 0\nunless on (provider, model, deployment)\nsum by (provider, model, deployment) (increase(litellm_provider_requests_total{status_code=~\"2..\"}[10m])) > 0\n",
@@ -6398,7 +6408,12 @@
               "runbook_url": "https://github.com/litellm-observe/litellm-observe/blob/main/docs/runbooks.md#litellmdeploymentcoolingdownoften",
               "dashboard": "http://localhost:3000/d/litellm-providers?var-model={{ $labels.model | urlquery }}&var-provider={{ $labels.provider | urlquery }}"
             }
-          },
+          }
+        ]
+      },
+      {
+        "name": "litellm-observe-cost.alerts",
+        "rules": [
           {
             "alert": "LitellmSpendBurnHigh",
             "expr": "sum(increase(litellm_spend_usd_total[1h])) * 24\n> 1000\n",
@@ -6440,7 +6455,12 @@
               "runbook_url": "https://github.com/litellm-observe/litellm-observe/blob/main/docs/runbooks.md#litellmcachehitratelow",
               "dashboard": "http://localhost:3000/d/litellm-spend?var-model={{ $labels.model | urlquery }}"
             }
-          },
+          }
+        ]
+      },
+      {
+        "name": "litellm-observe-callers.alerts",
+        "rules": [
           {
             "alert": "LitellmCallerSpendRunaway",
             "expr": "sum by (dimension, caller) (increase(litellm_caller_spend_usd_total[1h]))\n> 10 * sum by (dimension, caller) (increase(litellm_caller_spend_usd_total[1d] offset 1h)) / 24\nand\nsum by (dimension, caller) (increase(litellm_caller_spend_usd_total[1h]))\n> 5\n",
@@ -6454,7 +6474,12 @@
               "runbook_url": "https://github.com/litellm-observe/litellm-observe/blob/main/docs/runbooks.md#litellmcallerspendrunaway",
               "dashboard": "http://localhost:3000/d/litellm-spend"
             }
-          },
+          }
+        ]
+      },
+      {
+        "name": "litellm-observe-budgets.alerts",
+        "rules": [
           {
             "alert": "LitellmBudgetNearlyExhausted",
             "expr": "min by (entity_type, entity) (litellm_budget_remaining_usd)\n/ on (entity_type, entity)\n(max by (entity_type, entity) (litellm_budget_max_usd) > 0)\n< 0.1\n",
@@ -6482,7 +6507,12 @@
               "runbook_url": "https://github.com/litellm-observe/litellm-observe/blob/main/docs/runbooks.md#litellmbudgetexhaustedbeforereset",
               "dashboard": "http://localhost:3000/d/litellm-spend"
             }
-          },
+          }
+        ]
+      },
+      {
+        "name": "litellm-observe-proxy.alerts",
+        "rules": [
           {
             "alert": "LitellmHighProxyOverhead",
             "expr": "histogram_quantile(0.95, sum by (model, le) (rate(litellm_overhead_latency_seconds_bucket[5m])))\n> 0.25\nand on (model)\nsum by (model) (increase(litellm_overhead_latency_seconds_count[5m])) >= 50\n",
@@ -6510,7 +6540,12 @@
               "runbook_url": "https://github.com/litellm-observe/litellm-observe/blob/main/docs/runbooks.md#litellmguardrailerrors",
               "dashboard": "http://localhost:3000/d/litellm-overview"
             }
-          },
+          }
+        ]
+      },
+      {
+        "name": "litellm-observe-workers.alerts",
+        "rules": [
           {
             "alert": "LitellmWorkerMemoryHigh",
             "expr": "max by (instance) (litellm_worker_resident_memory_max_bytes)\n> 2.14748e+09\n",
@@ -6566,7 +6601,12 @@
               "runbook_url": "https://github.com/litellm-observe/litellm-observe/blob/main/docs/runbooks.md#litellmeventlooplaghigh",
               "dashboard": "http://localhost:3000/d/litellm-overview"
             }
-          },
+          }
+        ]
+      },
+      {
+        "name": "litellm-observe-health.alerts",
+        "rules": [
           {
             "alert": "LitellmObserveInternalErrors",
             "expr": "sum by (hook) (increase(litellm_observe_internal_errors_total[5m])) > 0\n",
@@ -6692,12 +6732,18 @@
             "expr": "(\n  sum by (provider) (rate(litellm_provider_errors_total{error_type=~\"connection|internal_server_error|other|rate_limit|service_unavailable|timeout\"}[5m]))\nor\n  0 * sum by (provider) (rate(litellm_provider_requests_total[5m]))\n)\n/\nsum by (provider) (rate(litellm_provider_requests_total[5m]))\n"
           },
           {
-            "record": "provider:litellm_provider_errors:ratio_rate30m",
-            "expr": "(\n  sum by (provider) (rate(litellm_provider_errors_total{error_type=~\"connection|internal_server_error|other|rate_limit|service_unavailable|timeout\"}[30m]))\nor\n  0 * sum by (provider) (rate(litellm_provider_requests_total[30m]))\n)\n/\nsum by (provider) (rate(litellm_provider_requests_total[30m]))\n"
-          },
-          {
             "record": "provider:litellm_provider_errors:ratio_rate1h",
             "expr": "(\n  sum by (provider) (rate(litellm_provider_errors_total{error_type=~\"connection|internal_server_error|other|rate_limit|service_unavailable|timeout\"}[1h]))\nor\n  0 * sum by (provider) (rate(litellm_provider_requests_total[1h]))\n)\n/\nsum by (provider) (rate(litellm_provider_requests_total[1h]))\n"
+          }
+        ]
+      },
+      {
+        "name": "litellm-observe-slo-slow.rules",
+        "interval": "2m",
+        "rules": [
+          {
+            "record": "provider:litellm_provider_errors:ratio_rate30m",
+            "expr": "(\n  sum by (provider) (rate(litellm_provider_errors_total{error_type=~\"connection|internal_server_error|other|rate_limit|service_unavailable|timeout\"}[30m]))\nor\n  0 * sum by (provider) (rate(litellm_provider_requests_total[30m]))\n)\n/\nsum by (provider) (rate(litellm_provider_requests_total[30m]))\n"
           },
           {
             "record": "provider:litellm_provider_errors:ratio_rate2h",

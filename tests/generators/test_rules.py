@@ -10,6 +10,7 @@ import yaml
 from litellm_observe.config import SettingsError
 from litellm_observe.generators import check, generate, promtool, rules
 from litellm_observe.generators.options import load
+from litellm_observe.generators.promql import durations as promql_durations
 from litellm_observe.generators.promql import lint as promql_lint
 from litellm_observe.generators.promql.build import fmt
 from litellm_observe.generators.rules import alerts, lint, slo
@@ -86,6 +87,53 @@ def test_slo_windows_follow_the_workbook(default_output):
     assert records == {
         f"provider:litellm_provider_errors:ratio_rate{w}" for w in ("5m", "30m", "1h", "2h", "6h", "1d", "3d")
     }
+
+
+def test_each_topic_has_its_own_alert_group_holding_exactly_its_alerts(default_output):
+    groups = yaml.safe_load(default_output.files[rules.ALERTS_FILE])["groups"]
+    held = {g["name"]: [r["alert"] for r in g["rules"]] for g in groups}
+    topics = {d.build.__module__.rsplit(".", 1)[-1] for d in alerts.ALERTS}
+    assert set(held) == {f"litellm-observe-{t}.alerts" for t in topics}  # one group per topic module
+    for name, names in held.items():
+        assert names, name
+        assert {rules.alert_group(d) for d in alerts.ALERTS if d.name in names} == {name}
+    declared = [d.name for d in alerts.ALERTS]
+    assert sorted(set(sum(held.values(), []))) == sorted(declared)  # every alert, each in one group
+    assert held["litellm-observe-upstream.alerts"][:2] == ["LitellmHighErrorRate", "LitellmRateLimitHeadroom"]
+
+
+def test_ratios_only_patient_alerts_read_are_recorded_in_a_slower_group(default_output):
+    groups = {g["name"]: g for g in yaml.safe_load(default_output.files[rules.RULES_FILE])["groups"]}
+    fast, slow = groups[rules.RECORDING_GROUP], groups[rules.SLOW_GROUP]
+    assert "interval" not in fast and slow["interval"] == slo.SLOW_INTERVAL == "2m"
+    ratio = "provider:litellm_provider_errors:ratio_rate"
+    # the page's fast pair (1h/5m, for 2m) and LitellmHighErrorRate (5m, for 5m) read 5m and 1h
+    assert [r["record"] for r in fast["rules"]] == [ratio + w for w in ("5m", "1h")]
+    assert [r["record"] for r in slow["rules"]] == [ratio + w for w in ("30m", "2h", "6h", "1d", "3d")]
+    # every alert reading a slow ratio holds for PATIENT (five evaluations of that group) or longer
+    readers = [
+        r
+        for g in yaml.safe_load(default_output.files[rules.ALERTS_FILE])["groups"]
+        for r in g["rules"]
+        if any(rule["record"] in r["expr"] for rule in slow["rules"])
+    ]
+    assert {r["alert"] for r in readers} == {"LitellmProviderErrorBudgetBurn"}
+    assert min(promql_durations.seconds(r["for"]) for r in readers) == promql_durations.seconds("15m")
+    assert promql_durations.seconds(slo.PATIENT) == 5 * promql_durations.seconds(slo.SLOW_INTERVAL)
+
+
+RATIO = "provider:litellm_provider_errors:ratio_rate"
+
+
+def test_an_impatient_reader_keeps_a_ratio_at_the_evaluation_interval():
+    patient = rules.alert_groups(alerts.specs(settings()))
+    impatient = [
+        *patient,
+        {"name": "x", "rules": [{"alert": "X", "for": "9m", "expr": f"{RATIO}6h > 1"}]},
+    ]
+    assert "6h" in rules.slow_windows(settings(), patient)
+    assert "6h" not in rules.slow_windows(settings(), impatient)
+    assert "3d" in rules.slow_windows(settings(), impatient)  # a word match: ratio_rate6h is not ratio_rate3d's
 
 
 def test_burn_factors_scale_with_the_slo_window():

@@ -8,8 +8,12 @@ The alerts are those of the registry (alerts.ALERTS), in its order; the options 
 
 from __future__ import annotations
 
+import re
+
+from ..promql.durations import seconds
 from . import alerts, callers, runbooks, slo, unit_tests
 from .alerts import Inputs
+from .context import Declaration
 from .model import Recording, Spec
 from .yamlout import dump
 
@@ -19,13 +23,20 @@ TESTS_DIR = "alerts/tests"
 RUNBOOKS = "docs/runbooks.md"
 KUBERNETES_FILE = "alerts/kubernetes/litellm-prometheusrule.yaml"
 RECORDING_GROUP = "litellm-observe-slo.rules"
+SLOW_GROUP = "litellm-observe-slo-slow.rules"
 CALLER_GROUP = callers.GROUP
-ALERT_GROUPS = ("litellm-observe.alerts", "litellm-observe-slo.alerts")
 
 
-def slo_recording_rules(options: Inputs) -> list[Recording]:
-    """The SLO's error ratios, one per window its burn-rate pairs use."""
-    return slo.recording_rules(alerts.scope(options), alerts.objective(slo.Objective, options.alerts))
+def alert_group(declaration: Declaration) -> str:
+    """The group of a declaration's alert: one per topic module (rules/upstream.py: litellm-observe-upstream.alerts),
+    as kubernetes-mixin groups by area. Prometheus evaluates groups side by side and each group's rules one after
+    the other, so a group holds one topic's few rules and its evaluation time stays that of its own rules."""
+    return f"litellm-observe-{declaration.build.__module__.rsplit('.', 1)[-1]}.alerts"
+
+
+def slo_recording_rules(options: Inputs, among: list[str] | None = None) -> list[Recording]:
+    """The SLO's error ratios, one per window its burn-rate pairs use (or per window of `among`)."""
+    return slo.recording_rules(alerts.scope(options), alerts.objective(slo.Objective, options.alerts), among)
 
 
 def recording_rules(options: Inputs) -> list[Recording]:
@@ -33,20 +44,42 @@ def recording_rules(options: Inputs) -> list[Recording]:
     return slo_recording_rules(options) + callers.recording_rules(alerts.scope(options))
 
 
-def recording_groups(options: Inputs) -> list[dict]:
+def slow_windows(options: Inputs, alerting: list[dict]) -> list[str]:
+    """The SLO windows whose ratio every alert that reads it holds `for` slo.PATIENT or longer (slo.SLOW_INTERVAL)."""
+    q = alerts.scope(options)
+
+    def patient(window: str) -> bool:
+        reads = re.compile(rf"\b{re.escape(slo.ratio_record(window, q))}\b")
+        readers = [r for g in alerting for r in g["rules"] if reads.search(r["expr"])]
+        return all(seconds(r.get("for", "0s")) >= seconds(slo.PATIENT) for r in readers)
+
+    return [w for w in slo.windows() if patient(w)]
+
+
+def recording_groups(options: Inputs, alerting: list[dict] | None = None) -> list[dict]:
+    """The SLO's ratios (those only patient alerts read in SLOW_GROUP), then spend per caller. `alerting`: the
+    alert groups (alert_groups), made from the options when not given."""
+
     def rules(recorded: list[Recording]) -> list[dict]:
         return [{"record": r.record, "expr": r.expr} for r in recorded]
 
+    slow = slow_windows(options, alert_groups(alerts.specs(options)) if alerting is None else alerting)
+    fast = [w for w in slo.windows() if w not in slow]
     return [
-        {"name": RECORDING_GROUP, "rules": rules(slo_recording_rules(options))},
+        {"name": RECORDING_GROUP, "rules": rules(slo_recording_rules(options, fast))},
+        {"name": SLOW_GROUP, "interval": slo.SLOW_INTERVAL, "rules": rules(slo_recording_rules(options, slow))},
         {"name": CALLER_GROUP, "rules": rules(callers.recording_rules(alerts.scope(options)))},
     ]
 
 
 def alert_groups(specs: list[Spec]) -> list[dict]:
-    plain = [a.rule() for sp in specs if sp.name != slo.ALERT for a in sp.alerts]
-    burn = [a.rule() for sp in specs if sp.name == slo.ALERT for a in sp.alerts]
-    return [{"name": ALERT_GROUPS[0], "rules": plain}, {"name": ALERT_GROUPS[1], "rules": burn}]
+    """The alerts of `specs` (one per declaration, in ALERTS order), one group per topic, in ALERTS order."""
+    if [s.name for s in specs] != [d.name for d in alerts.ALERTS]:
+        raise ValueError("alert_groups takes the specs of every declaration, in ALERTS order")
+    groups: dict[str, list[dict]] = {}
+    for declaration, spec in zip(alerts.ALERTS, specs):
+        groups.setdefault(alert_group(declaration), []).extend(a.rule() for a in spec.alerts)
+    return [{"name": name, "rules": rules} for name, rules in groups.items()]
 
 
 def prometheus_rule(groups: list[dict]) -> dict:
@@ -63,9 +96,11 @@ def prometheus_rule(groups: list[dict]) -> dict:
 
 def outputs(options: Inputs, kubernetes: bool = False) -> dict[str, str]:
     specs = alerts.specs(options)
-    recording, alerting = recording_groups(options), alert_groups(specs)
+    alerting = alert_groups(specs)
+    recording = recording_groups(options, alerting)
     rule_files = [RULES_FILE.split("/")[-1], ALERTS_FILE.split("/")[-1]]
-    order = [RECORDING_GROUP, CALLER_GROUP, *ALERT_GROUPS]
+    # promtool evaluates the groups in this order each step (unit_tests._header): recording rules first
+    order = [g["name"] for g in recording + alerting]
     files = {
         RULES_FILE: dump({"groups": recording}),
         ALERTS_FILE: dump({"groups": alerting}),
@@ -90,7 +125,8 @@ def outputs(options: Inputs, kubernetes: bool = False) -> dict[str, str]:
 
 def readme_blocks(options: Inputs) -> dict[str, str]:
     rows = ["| alert | severity | for | what it means |", "| --- | --- | --- | --- |"]
-    for spec in alerts.specs(options):
+    specs = alerts.specs(options)
+    for spec in specs:
         for a in spec.alerts:
             extra = ", ".join(f"{k}={v}" for k, v in a.labels.items())
             rows.append(
@@ -100,6 +136,12 @@ def readme_blocks(options: Inputs) -> dict[str, str]:
     rows += ["", f"Recording rules (`{RULES_FILE}`; the dashboards may use them):", ""]
     rows += [f"- `{r.record}`: {r.meaning}" for r in recording_rules(options)]
     rows += [
+        "",
+        f"Rule groups: the alerts in one group per topic (`{alert_group(alerts.ALERTS[0])}`, ...; Prometheus "
+        "evaluates groups side by side and a group's rules one after another); the SLO ratios that only alerts "
+        f"holding `for` {slo.PATIENT} or longer read ({', '.join(slow_windows(options, alert_groups(specs)))}) "
+        f"in `{SLOW_GROUP}`, evaluated every {slo.SLOW_INTERVAL}, the others in `{RECORDING_GROUP}` at your "
+        "evaluation interval.",
         "",
         f"Alerting rules are in `{ALERTS_FILE}`, their promtool unit tests in `{TESTS_DIR}/`, runbooks in "
         f"`{RUNBOOKS}`. Each alert's threshold, `for` and severity are options of its group under `alerts:` "

@@ -29,13 +29,14 @@ from .. import fields
 from ..dashboards import exporter_health, overview, providers, spend
 from ..promql import selectors
 from ..promql.build import Scope
-from . import budgets, callers, cost, deployments, health, proxy, slo, upstream, workers
+from . import budgets, callers, cost, deployments, health, latency, proxy, slo, upstream, workers
 from .context import Context, Declaration
 from .model import Inhibition, Spec
 from .routing import AlertmanagerOptions
 
 ALERTS: tuple[Declaration, ...] = (
     *upstream.ALERTS,
+    *latency.ALERTS,
     *deployments.ALERTS,
     *cost.ALERTS,
     *callers.ALERTS,
@@ -132,6 +133,7 @@ def objective(cls: type | None, alerts: AlertOptions):
 # the dashboard that shows each topic module's alerts (dashboards' uids)
 DASHBOARD_OF = {
     upstream.__name__: providers.UID,
+    latency.__name__: providers.UID,
     deployments.__name__: providers.UID,
     slo.__name__: providers.UID,
     cost.__name__: spend.UID,

@@ -1,6 +1,6 @@
 """What one alert is made of: its declaration, and the context its builder reads.
 
-Each topic module (upstream.py, deployments.py, cost.py, budgets.py, proxy.py, workers.py, health.py,
+Each topic module (upstream.py, latency.py, deployments.py, cost.py, budgets.py, proxy.py, workers.py, health.py,
 slo.py) ends with `ALERTS`, one `Declaration` per alert: the alert's name, its option group (a
 dataclass beside it), its builder, and the shared objective it reads, if any. alerts.py joins those
 tables into the one registry the options and the rule files are derived from.

@@ -12,8 +12,8 @@ from ...catalogue import GUARDRAIL_REQUESTS, OVERHEAD_LATENCY
 from .. import fields
 from ..promql.build import fmt
 from .context import Context, Declaration
+from .latency import histogram_cases
 from .model import MODEL, PERCENT, RATE, SECONDS, Expected, Spec, above, boundary, counter, negative, series
-from .upstream import histogram_cases
 
 
 @dataclass(frozen=True)

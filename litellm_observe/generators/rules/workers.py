@@ -16,6 +16,7 @@ from .. import fields
 from ..promql import durations
 from ..promql.build import aggregate, fmt
 from .context import Context, Declaration
+from .latency import histogram_cases
 from .model import (
     BYTES,
     COUNT,
@@ -30,7 +31,6 @@ from .model import (
     negative,
     series,
 )
-from .upstream import histogram_cases
 
 GIB = 1024**3
 INSTANCE = ("instance",)  # the gauges are already over a replica's live workers: one series per replica

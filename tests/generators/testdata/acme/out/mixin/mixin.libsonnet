@@ -6269,7 +6269,7 @@
   prometheusAlerts+:: {
     "groups": [
       {
-        "name": "litellm-observe.alerts",
+        "name": "litellm-observe-upstream.alerts",
         "rules": [
           {
             "alert": "LitellmHighErrorRate",
@@ -6316,34 +6316,6 @@
             }
           },
           {
-            "alert": "LitellmHighP99Latency",
-            "expr": "histogram_quantile(0.99, sum by (model, endpoint, le) (rate(acme_llm_request_duration_seconds_bucket{cluster=\"eu-1\"}[5m])))\n> 20.48\n",
-            "for": "10m",
-            "labels": {
-              "severity": "warning"
-            },
-            "annotations": {
-              "summary": "Client requests to a model are slow.",
-              "description": "The p99 end-to-end latency of model {{ $labels.model }} on {{ $labels.endpoint }} is {{ $value | printf \"%.2fs\" }} over the last 5 minutes.",
-              "runbook_url": "https://runbooks.acme.example/litellm#litellmhighp99latency",
-              "dashboard": "http://localhost:3000/d/litellm-providers?var-endpoint={{ $labels.endpoint | urlquery }}&var-model={{ $labels.model | urlquery }}"
-            }
-          },
-          {
-            "alert": "LitellmHighTimeToFirstToken",
-            "expr": "histogram_quantile(0.95, sum by (provider, model, le) (rate(acme_llm_time_to_first_token_seconds_bucket{cluster=\"eu-1\"}[5m])))\n> 5\n",
-            "for": "10m",
-            "labels": {
-              "severity": "warning"
-            },
-            "annotations": {
-              "summary": "Streaming responses start slowly.",
-              "description": "The p95 time to first token of {{ $labels.provider }} / {{ $labels.model }} is {{ $value | printf \"%.2fs\" }} over the last 5 minutes.",
-              "runbook_url": "https://runbooks.acme.example/litellm#litellmhightimetofirsttoken",
-              "dashboard": "http://localhost:3000/d/litellm-providers?var-model={{ $labels.model | urlquery }}&var-provider={{ $labels.provider | urlquery }}"
-            }
-          },
-          {
             "alert": "LitellmFallbacksFailing",
             "expr": "sum by (from_model) (rate(acme_llm_fallbacks_total{success=\"false\", cluster=\"eu-1\"}[5m]))\n/\nsum by (from_model) (rate(acme_llm_fallbacks_total{cluster=\"eu-1\"}[5m]))\n> 0.5\n",
             "for": "10m",
@@ -6370,7 +6342,45 @@
               "runbook_url": "https://runbooks.acme.example/litellm#litellmretrystorm",
               "dashboard": "http://localhost:3000/d/litellm-providers?var-provider={{ $labels.provider | urlquery }}"
             }
+          }
+        ]
+      },
+      {
+        "name": "litellm-observe-latency.alerts",
+        "rules": [
+          {
+            "alert": "LitellmHighP99Latency",
+            "expr": "histogram_quantile(0.99, sum by (model, endpoint, le) (rate(acme_llm_request_duration_seconds_bucket{cluster=\"eu-1\"}[5m])))\n> 20.48\n",
+            "for": "10m",
+            "labels": {
+              "severity": "warning"
+            },
+            "annotations": {
+              "summary": "Client requests to a model are slow.",
+              "description": "The p99 end-to-end latency of model {{ $labels.model }} on {{ $labels.endpoint }} is {{ $value | printf \"%.2fs\" }} over the last 5 minutes.",
+              "runbook_url": "https://runbooks.acme.example/litellm#litellmhighp99latency",
+              "dashboard": "http://localhost:3000/d/litellm-providers?var-endpoint={{ $labels.endpoint | urlquery }}&var-model={{ $labels.model | urlquery }}"
+            }
           },
+          {
+            "alert": "LitellmHighTimeToFirstToken",
+            "expr": "histogram_quantile(0.95, sum by (provider, model, le) (rate(acme_llm_time_to_first_token_seconds_bucket{cluster=\"eu-1\"}[5m])))\n> 5\n",
+            "for": "10m",
+            "labels": {
+              "severity": "warning"
+            },
+            "annotations": {
+              "summary": "Streaming responses start slowly.",
+              "description": "The p95 time to first token of {{ $labels.provider }} / {{ $labels.model }} is {{ $value | printf \"%.2fs\" }} over the last 5 minutes.",
+              "runbook_url": "https://runbooks.acme.example/litellm#litellmhightimetofirsttoken",
+              "dashboard": "http://localhost:3000/d/litellm-providers?var-model={{ $labels.model | urlquery }}&var-provider={{ $labels.provider | urlquery }}"
+            }
+          }
+        ]
+      },
+      {
+        "name": "litellm-observe-deployments.alerts",
+        "rules": [
           {
             "alert": "LitellmDeploymentDown",
             "expr": "sum by (provider, model, deployment) (increase(acme_llm_provider_errors_total{cluster=\"eu-1\"}[10m])) > 0\nunless on (provider, model, deployment)\nsum by (provider, model, deployment) (increase(acme_llm_provider_requests_total{status_code=~\"2..\", cluster=\"eu-1\"}[10m])) > 0\n",
@@ -6398,7 +6408,12 @@
               "runbook_url": "https://runbooks.acme.example/litellm#litellmdeploymentcoolingdownoften",
               "dashboard": "http://localhost:3000/d/litellm-providers?var-model={{ $labels.model | urlquery }}&var-provider={{ $labels.provider | urlquery }}"
             }
-          },
+          }
+        ]
+      },
+      {
+        "name": "litellm-observe-cost.alerts",
+        "rules": [
           {
             "alert": "LitellmSpendBurnHigh",
             "expr": "sum(increase(acme_llm_spend_usd_total{cluster=\"eu-1\"}[1h])) * 24\n> 250\n",
@@ -6440,7 +6455,12 @@
               "runbook_url": "https://runbooks.acme.example/litellm#litellmcachehitratelow",
               "dashboard": "http://localhost:3000/d/litellm-spend?var-model={{ $labels.model | urlquery }}"
             }
-          },
+          }
+        ]
+      },
+      {
+        "name": "litellm-observe-callers.alerts",
+        "rules": [
           {
             "alert": "LitellmCallerSpendRunaway",
             "expr": "sum by (dimension, caller) (increase(acme_llm_caller_spend_usd_total{cluster=\"eu-1\"}[1h]))\n> 10 * sum by (dimension, caller) (increase(acme_llm_caller_spend_usd_total{cluster=\"eu-1\"}[1d] offset 1h)) / 24\nand\nsum by (dimension, caller) (increase(acme_llm_caller_spend_usd_total{cluster=\"eu-1\"}[1h]))\n> 5\n",
@@ -6454,7 +6474,12 @@
               "runbook_url": "https://runbooks.acme.example/litellm#litellmcallerspendrunaway",
               "dashboard": "http://localhost:3000/d/litellm-spend"
             }
-          },
+          }
+        ]
+      },
+      {
+        "name": "litellm-observe-budgets.alerts",
+        "rules": [
           {
             "alert": "LitellmBudgetNearlyExhausted",
             "expr": "min by (entity_type, entity) (acme_llm_budget_remaining_usd{cluster=\"eu-1\"})\n/ on (entity_type, entity)\n(max by (entity_type, entity) (acme_llm_budget_max_usd{cluster=\"eu-1\"}) > 0)\n< 0.1\n",
@@ -6482,7 +6507,12 @@
               "runbook_url": "https://runbooks.acme.example/litellm#litellmbudgetexhaustedbeforereset",
               "dashboard": "http://localhost:3000/d/litellm-spend"
             }
-          },
+          }
+        ]
+      },
+      {
+        "name": "litellm-observe-proxy.alerts",
+        "rules": [
           {
             "alert": "LitellmHighProxyOverhead",
             "expr": "histogram_quantile(0.95, sum by (model, le) (rate(acme_llm_overhead_latency_seconds_bucket{cluster=\"eu-1\"}[5m])))\n> 0.25\nand on (model)\nsum by (model) (increase(acme_llm_overhead_latency_seconds_count{cluster=\"eu-1\"}[5m])) >= 50\n",
@@ -6510,7 +6540,12 @@
               "runbook_url": "https://runbooks.acme.example/litellm#litellmguardrailerrors",
               "dashboard": "http://localhost:3000/d/litellm-overview"
             }
-          },
+          }
+        ]
+      },
+      {
+        "name": "litellm-observe-workers.alerts",
+        "rules": [
           {
             "alert": "LitellmWorkerMemoryHigh",
             "expr": "max by (instance) (acme_llm_worker_resident_memory_max_bytes{cluster=\"eu-1\"})\n> 2.14748e+09\n",
@@ -6566,7 +6601,12 @@
               "runbook_url": "https://runbooks.acme.example/litellm#litellmeventlooplaghigh",
               "dashboard": "http://localhost:3000/d/litellm-overview"
             }
-          },
+          }
+        ]
+      },
+      {
+        "name": "litellm-observe-health.alerts",
+        "rules": [
           {
             "alert": "LitellmObserveInternalErrors",
             "expr": "sum by (hook) (increase(acme_llm_observe_internal_errors_total{cluster=\"eu-1\"}[5m])) > 0\n",
@@ -6692,12 +6732,18 @@
             "expr": "(\n  sum by (provider) (rate(acme_llm_provider_errors_total{error_type=~\"connection|internal_server_error|other|rate_limit|service_unavailable|timeout\", cluster=\"eu-1\"}[5m]))\nor\n  0 * sum by (provider) (rate(acme_llm_provider_requests_total{cluster=\"eu-1\"}[5m]))\n)\n/\nsum by (provider) (rate(acme_llm_provider_requests_total{cluster=\"eu-1\"}[5m]))\n"
           },
           {
-            "record": "provider:acme_llm_provider_errors:ratio_rate30m",
-            "expr": "(\n  sum by (provider) (rate(acme_llm_provider_errors_total{error_type=~\"connection|internal_server_error|other|rate_limit|service_unavailable|timeout\", cluster=\"eu-1\"}[30m]))\nor\n  0 * sum by (provider) (rate(acme_llm_provider_requests_total{cluster=\"eu-1\"}[30m]))\n)\n/\nsum by (provider) (rate(acme_llm_provider_requests_total{cluster=\"eu-1\"}[30m]))\n"
-          },
-          {
             "record": "provider:acme_llm_provider_errors:ratio_rate1h",
             "expr": "(\n  sum by (provider) (rate(acme_llm_provider_errors_total{error_type=~\"connection|internal_server_error|other|rate_limit|service_unavailable|timeout\", cluster=\"eu-1\"}[1h]))\nor\n  0 * sum by (provider) (rate(acme_llm_provider_requests_total{cluster=\"eu-1\"}[1h]))\n)\n/\nsum by (provider) (rate(acme_llm_provider_requests_total{cluster=\"eu-1\"}[1h]))\n"
+          }
+        ]
+      },
+      {
+        "name": "litellm-observe-slo-slow.rules",
+        "interval": "2m",
+        "rules": [
+          {
+            "record": "provider:acme_llm_provider_errors:ratio_rate30m",
+            "expr": "(\n  sum by (provider) (rate(acme_llm_provider_errors_total{error_type=~\"connection|internal_server_error|other|rate_limit|service_unavailable|timeout\", cluster=\"eu-1\"}[30m]))\nor\n  0 * sum by (provider) (rate(acme_llm_provider_requests_total{cluster=\"eu-1\"}[30m]))\n)\n/\nsum by (provider) (rate(acme_llm_provider_requests_total{cluster=\"eu-1\"}[30m]))\n"
           },
           {
             "record": "provider:acme_llm_provider_errors:ratio_rate2h",
