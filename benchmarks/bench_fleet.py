@@ -52,6 +52,12 @@ def _value(prom: PrometheusServer, expr: str) -> float:
     return float(got[0]["value"][1]) if got else float("nan")
 
 
+def _per_group(prom: PrometheusServer, over_time: str, window: str) -> dict[str, float]:
+    """Each rule group's `over_time` (max_over_time, avg_over_time) of its last evaluation's duration, seconds."""
+    rows = prom.query(f"{over_time}(prometheus_rule_group_last_duration_seconds[{window}])")
+    return {row["metric"]["rule_group"].split(";")[-1]: float(row["value"][1]) for row in rows}
+
+
 def _timed(call, repeat: int) -> tuple[float, object]:
     walls, out = [], None
     for _ in range(repeat):
@@ -100,14 +106,8 @@ def run(n: int, args) -> dict:
             # every group's evaluations together, wall seconds per second of the run: what splitting groups
             # leaves unchanged and evaluating a group less often reduces
             "rule load": _value(prom, f"sum(rate(prometheus_rule_group_duration_seconds_sum[{window}]))"),
-            "groups": {
-                row["metric"]["rule_group"].split(";")[-1]: float(row["value"][1])
-                for row in prom.query(f"max_over_time(prometheus_rule_group_last_duration_seconds[{window}])")
-            },
-            "groups mean": {
-                row["metric"]["rule_group"].split(";")[-1]: float(row["value"][1])
-                for row in prom.query(f"avg_over_time(prometheus_rule_group_last_duration_seconds[{window}])")
-            },
+            "groups": _per_group(prom, "max_over_time", window),
+            "groups mean": _per_group(prom, "avg_over_time", window),
         }
         result["rules"] = sorted(
             (

@@ -92,7 +92,7 @@ def _expected(o: options_mod.Options, record: str, with_zeros: bool) -> list[dic
 def test_sloth_and_pyrra_select_the_series_of_our_error_ratio(tmp_path, alert_options):
     o = load(alert_options)
     q, objective = alerts.scope(o), alerts.objective(slo.Objective, o.alerts)
-    ours = rules.recording_groups(o)[0]
+    ours = rules.recording_groups(o, rules.alert_groups(alerts.specs(o)))[0]
     assert ours["name"] == rules.RECORDING_GROUP
     error_query, total_query = slo_specs.sloth_queries(q, objective, "5m")
     sloth = yaml.safe_load(slo_specs.outputs(o)[slo_specs.SLOTH_FILE])["slos"][0]["sli"]["events"]

@@ -56,14 +56,14 @@ def slow_windows(options: Inputs, alerting: list[dict]) -> list[str]:
     return [w for w in slo.windows() if patient(w)]
 
 
-def recording_groups(options: Inputs, alerting: list[dict] | None = None) -> list[dict]:
+def recording_groups(options: Inputs, alerting: list[dict]) -> list[dict]:
     """The SLO's ratios (those only patient alerts read in SLOW_GROUP), then spend per caller. `alerting`: the
-    alert groups (alert_groups), made from the options when not given."""
+    alert groups (alert_groups) that read them."""
 
     def rules(recorded: list[Recording]) -> list[dict]:
         return [{"record": r.record, "expr": r.expr} for r in recorded]
 
-    slow = slow_windows(options, alert_groups(alerts.specs(options)) if alerting is None else alerting)
+    slow = slow_windows(options, alerting)
     fast = [w for w in slo.windows() if w not in slow]
     return [
         {"name": RECORDING_GROUP, "rules": rules(slo_recording_rules(options, fast))},
