@@ -65,16 +65,21 @@ def number(value: object) -> float | None:
     """A finite float from an int or float (not bool); None for anything else. The one number parser of the
     worker: observations, budget resets and cooldown readings all read numbers through it."""
     # mypy cannot narrow through `kind` (one type() call instead of several isinstance() calls: this runs a dozen
-    # times per event); the tests on `kind` are the narrowing, hence the two ignores
+    # times per event); the tests on `kind` are the narrowing, hence the ignores
     kind = type(value)
     if kind is float:  # the common cases first: a float, or nothing
         return value if value - value == 0.0 else None  # type: ignore[operator,return-value]  # nan, inf: nan
     if value is None:
         return None
-    if kind is not int and (kind is bool or not isinstance(value, (int, float)) or isinstance(value, bool)):
+    if kind is int:  # token counts: an int's float is finite, or it overflows
+        try:
+            return float(value)  # type: ignore[arg-type]
+        except OverflowError:
+            return None
+    if kind is bool or not isinstance(value, (int, float)):  # bool cannot be subclassed: kind is enough
         return None
     try:
-        result = float(value)  # type: ignore[arg-type]  # an int past 1e308 raises OverflowError
+        result = float(value)  # an int subclass past 1e308 raises OverflowError
     except OverflowError:
         return None
     return result if math.isfinite(result) else None

@@ -75,6 +75,35 @@ def test_the_fallback(version):
     assert (o.from_group, o.to_group, o.success) == ("primary", "ok", True)
 
 
+class _Small(int):
+    pass
+
+
+@given(
+    st.one_of(
+        st.integers(min_value=-(10**400), max_value=10**400),
+        st.floats(allow_nan=True, allow_infinity=True),
+        st.booleans(),
+        st.none(),
+        st.text(max_size=3),
+        st.builds(_Small, st.integers(min_value=-(10**20), max_value=10**20)),
+    )
+)
+def test_number_is_a_finite_float_of_an_int_or_float_and_nothing_else(value):
+    """number() against the definition it replaces: a finite float of an int or float, never of a bool."""
+    import math
+
+    expected = None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        try:
+            f = float(value)
+        except OverflowError:
+            f = math.inf
+        expected = f if math.isfinite(f) else None
+    got = obs.number(value)
+    assert got == expected and (got is None or type(got) is float)
+
+
 def test_bad_amounts_are_named_never_kept():
     kwargs = payloads.template("async_log_success_event")
     slo = kwargs["kwargs"]["standard_logging_object"]
