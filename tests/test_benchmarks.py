@@ -59,8 +59,10 @@ def test_bench_scrape_quick_prints_ours_and_stock():
     out = run("bench_scrape.py")
     header = next(line for line in out.splitlines() if line.startswith("scenario"))
     assert "ours wall" in header and "stock wall" in header
-    assert sum(line.startswith(("A ", "B ")) for line in out.splitlines()) == 7
+    assert sum(line.startswith(("A ", "B ")) for line in out.splitlines()) == 10  # 7 scenarios, 3 ratios
     assert re.search(r"^A  under traffic +\d", out, re.M) and re.search(r"^B  under traffic +\d", out, re.M)
+    assert re.search(r"^A  after \d+ writes per live worker +\d", out, re.M)
+    assert re.search(r"^B / A \(wall\) after \d+ writes +[\d.]+x", out, re.M)
     ours, ours_expected, stock, stock_expected = re.search(
         r"summed over series .*: ours ([\d,]+) \(expected ([\d,]+)\), stock ([\d,]+) \(expected ([\d,]+)\)", out
     ).groups()
