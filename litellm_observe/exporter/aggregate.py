@@ -62,7 +62,9 @@ VANISHED_SECONDS = 30.0  # how long a vanished directory's live files stand in f
 
 SeriesKey = tuple[str, tuple[str, ...]]
 Series = dict[SeriesKey, list[float]]
-Kept = dict[SeriesKey, tuple[list, list[float]]]  # per series: the contributions summed last, and their sums
+# per series: the archive's halves and the other contributions summed last, and their sums
+Kept = dict[SeriesKey, tuple[tuple | None, list, list[float]]]
+Halves = tuple[tuple[float, ...], tuple[float, ...]]  # a folded sum as double-double (hi, lo)
 QUARANTINED, RETRIED = "quarantined", "retried"
 ErrorHook = Callable[[str, str, BaseException], None]
 Source = tuple[str, Callable[[], list | None], Callable[[], object]]  # (name, read records, remove)
@@ -87,8 +89,11 @@ def double_double(parts: list[float]) -> tuple[float, float]:
 
 @dataclass
 class Snapshot:
-    """What one read saw: per series, the contributions still to be combined."""
+    """What one read saw: per series, the contributions still to be combined. The archive's halves stay in
+    `base`, the very dict (and tuples) of the last read while the archive is unchanged, so a scrape does not
+    build them into every series again; `sums` holds every other contribution."""
 
+    base: dict[SeriesKey, Halves] = field(default_factory=dict)
     sums: dict[SeriesKey, list[tuple[float, ...]]] = field(default_factory=dict)
     gauges: dict[SeriesKey, list[tuple[float, float]]] = field(default_factory=dict)  # (value, written at)
     complete: bool = True
@@ -97,7 +102,15 @@ class Snapshot:
     def add_sum(self, key: SeriesKey, values: tuple[float, ...]) -> None:
         self.sums.setdefault(key, []).append(values)
 
+    def contributions(self) -> list[tuple[SeriesKey, tuple[float, ...]]]:
+        """Every contribution, one (series, values) each: the archive's halves, then the rest."""
+        out = [(key, half) for key, halves in self.base.items() for half in halves]
+        out += [(key, part) for key, parts in self.sums.items() for part in parts]
+        return out
+
     def merge(self, other: Snapshot) -> Snapshot:
+        for key, halves in other.base.items():  # a child's archive: contributions like any other here
+            self.sums.setdefault(key, []).extend(halves)
         for key, sums in other.sums.items():
             self.sums.setdefault(key, []).extend(sums)
         for key, gauges in other.gauges.items():
@@ -119,20 +132,34 @@ class Snapshot:
                 out[key] = [max(p[0] for p in gauges)]
             else:
                 out[key] = [exact_sum([p[0] for p in gauges])]
+        base = self.base
         for key, parts in self.sums.items():
+            halves = base.get(key)
             last = kept.get(key)
-            if last is not None and len(last[0]) == len(parts) and all(map(is_, last[0], parts)):
-                out[key] = last[1]
+            if last is not None and last[0] is halves and len(last[1]) == len(parts) and all(map(is_, last[1], parts)):
+                out[key] = last[2]
                 keep[key] = last
                 continue
-            width = len(parts[0])
-            out[key] = (
-                list(parts[0])
-                if len(parts) == 1
-                else [exact_sum(col) for col in zip(*(p for p in parts if len(p) == width))]
-            )
-            keep[key] = (parts, out[key])
+            out[key] = _summed(parts if halves is None else [*halves, *parts])
+            keep[key] = (halves, parts, out[key])
+        for key in base.keys() - self.sums.keys():  # folded series no live file writes
+            halves = base[key]
+            last = kept.get(key)
+            if last is not None and last[0] is halves and not last[1]:
+                out[key] = last[2]
+                keep[key] = last
+                continue
+            out[key] = _summed(list(halves))
+            keep[key] = (halves, [], out[key])
         return out, keep
+
+
+def _summed(parts: list[tuple[float, ...]]) -> list[float]:
+    """One series' contributions summed slot by slot (the first one's width; another width is skipped)."""
+    width = len(parts[0])
+    if len(parts) == 1:
+        return list(parts[0])
+    return [exact_sum(col) for col in zip(*(p for p in parts if len(p) == width))]
 
 
 def fill(last: Series, now: Series) -> Series:
@@ -282,9 +309,9 @@ class Aggregator:
         halves, merged = self._archive(records)
         return {key: [hi, lo] for key, (hi, lo) in halves.items()}, merged
 
-    def _archive(self, records: list) -> tuple[dict[SeriesKey, tuple[tuple, tuple]], set[str]]:
+    def _archive(self, records: list) -> tuple[dict[SeriesKey, Halves], set[str]]:
         """An archive's records: per series its (hi, lo) halves, and the names already folded."""
-        halves: dict[SeriesKey, tuple[tuple, tuple]] = {}
+        halves: dict[SeriesKey, Halves] = {}
         merged: set[str] = set()
         for key, values in records:
             decoded = self._decode(key)
@@ -434,7 +461,7 @@ class Aggregator:
             snap = agg.snapshot()
             if not snap.complete:
                 return None
-            return [(key, part) for key, parts in snap.sums.items() for part in parts]
+            return snap.contributions()
 
         return self._fold(
             [(os.path.basename(a.dir.path), partial(contributions, a), partial(remove, a.dir)) for a in ended]
@@ -472,7 +499,7 @@ class Aggregator:
 
     def _read_all(self, snap: Snapshot, reuse: bool) -> None:
         reads: list[list] = []  # the records of every source read: the archive's first, then each live file's
-        halves: dict[SeriesKey, tuple[tuple, tuple]] = {}
+        halves: dict[SeriesKey, Halves] = {}
         merged: set[str] = set()
         got = self._read(self.dir.archive, writer_may_live=False)
         if got is not None:
@@ -496,7 +523,7 @@ class Aggregator:
         if alone and last is not None and len(reads) == len(last) and all(map(is_, reads, last)):
             snap.unchanged = True
             return
-        snap.sums.update((key, [hi, lo]) for key, (hi, lo) in halves.items())  # the first contributions read
+        snap.base = halves  # the same dict while the archive is unchanged (Snapshot.combined)
         names = {os.path.basename(p) for p in files}
         for name, (_, records) in list(self._orphans.items()):
             if name in names or name in merged:  # published again by its writer, or folded
@@ -532,7 +559,7 @@ class Aggregator:
         self._live_keys[key] = out
         return out
 
-    def _decode_archive(self, records: list) -> tuple[dict[SeriesKey, tuple[tuple, tuple]], set[str]]:
+    def _decode_archive(self, records: list) -> tuple[dict[SeriesKey, Halves], set[str]]:
         """`_archive(records)`, kept while the archive's reader returns the same records."""
         kept = self._decoded.get(self.dir.archive)
         if kept is not None and kept[0] is records:

@@ -9,8 +9,11 @@ import math
 import os
 import shutil
 import struct
+import tempfile
 
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from litellm_observe.catalogue import BY_NAME
 from litellm_observe.exporter.aggregate import QUARANTINED, RETRIED, Aggregator, exact_sum
@@ -433,3 +436,66 @@ def test_collect_with_children_or_after_an_incomplete_read_combines_again(tmp_pa
     live.inc(*REQ, 1.0)
     assert agg.collect()[REQ] == [3.0]
     live.close()
+
+
+_SERIES = (REQ, SPEND, ("requests", ("other", "openai", "t", "chat_completions", "200")))
+
+
+_ONE = 1.0
+# a series only folded writers wrote, folded again: the archive's halves change, nothing else does
+_REFOLDED = [("new", 0, 0, _ONE), ("inc", 0, 0, _ONE), ("die", 0, 0, _ONE), ("compact", 0, 0, _ONE)] * 2
+_REFOLDED.insert(4, ("collect", 0, 0, _ONE))
+# a series a live writer keeps unchanged while the archive's halves of it change
+_BESIDE_A_LIVE_ONE = [("new", 0, 0, _ONE), ("inc", 0, 0, _ONE)] + [
+    ("new", 0, 0, _ONE),
+    ("inc", 1, 0, 2.0),
+    ("die", 1, 0, _ONE),
+    ("compact", 0, 0, _ONE),
+    ("collect", 0, 0, _ONE),
+] * 2
+
+
+@settings(max_examples=200, deadline=None)
+@example(_REFOLDED)
+@example(_BESIDE_A_LIVE_ONE)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["new", "inc", "observe", "die", "compact", "collect"]),
+            st.integers(0, 3),
+            st.integers(0, len(_SERIES) - 1),
+            st.floats(min_value=1e-9, max_value=1e12, allow_nan=False),
+        ),
+        max_size=40,
+    )
+)
+def test_what_collect_reuses_equals_a_fresh_read_bit_for_bit(ops):
+    """collect() keeps the last sums of every series whose contributions are unchanged, and the archive's halves
+    apart from the live files' records (Snapshot.base); a fresh Aggregator has nothing to reuse. After any
+    sequence of writes, writer deaths, folds and collects, both give the same bits for every series."""
+    d = tempfile.mkdtemp(prefix="agg-reuse-")
+    live: list[SampleWriter] = []
+    agg = Aggregator(d)
+    try:
+        for op, who, series, amount in [*ops, ("collect", 0, 0, 1.0)]:
+            if op == "new" and len(live) < 4:
+                live.append(SampleWriter(d))
+            elif op in ("inc", "observe") and live:
+                w = live[who % len(live)]
+                if op == "inc":
+                    w.inc(*_SERIES[series], amount)
+                else:
+                    w.observe(*HIST, who, amount)
+            elif op == "die" and live:
+                live.pop(who % len(live)).close()
+            elif op == "compact":
+                agg.compact()
+            elif op == "collect":
+                got, fresh = agg.collect(), Aggregator(d).collect()
+                assert got.keys() == fresh.keys()
+                for k in got:
+                    assert [struct.pack("<d", v) for v in got[k]] == [struct.pack("<d", v) for v in fresh[k]], k
+    finally:
+        for w in live:
+            w.close()
+        shutil.rmtree(d, ignore_errors=True)
