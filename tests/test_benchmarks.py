@@ -80,6 +80,8 @@ def test_bench_proxy_quick_prints_every_arm_and_ours_counted_every_request():
         assert len(re.findall(r"[-+]?\d+\.\d+%?", row)) == 5, row
     counted, sent = re.search(r"^litellm_observe: ([\d,]+) requests counted of ([\d,]+) sent", out, re.M).groups()
     assert counted == sent
+    hooks, in_gc = re.search(r"hooks ([\d.]+) µs per request .*\n.*cyclic GC.*: ([\d.]+) µs per request", out).groups()
+    assert 0 <= float(in_gc) <= float(hooks)  # the collections timed are a part of the hooks' time
     assert re.search(r"^ours adds: -?\d+ µs of the proxy tree's CPU per request", out, re.M)
     assert re.search(r"^  of which LiteLLM calling our hooks.*: -?\d+ µs", out, re.M)
     assert re.search(r"^  and our hooks' work \(ours - hollow\): -?\d+ µs", out, re.M)
