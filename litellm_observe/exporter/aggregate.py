@@ -62,9 +62,9 @@ VANISHED_SECONDS = 30.0  # how long a vanished directory's live files stand in f
 
 SeriesKey = tuple[str, tuple[str, ...]]
 Series = dict[SeriesKey, list[float]]
-# per series: the archive's halves and the other contributions summed last, and their sums
-Kept = dict[SeriesKey, tuple[tuple | None, list, list[float]]]
 Halves = tuple[tuple[float, ...], tuple[float, ...]]  # a folded sum as double-double (hi, lo)
+# per series: the archive's halves and the other contributions summed last, and their sums
+Kept = dict[SeriesKey, tuple[Halves | None, list, list[float]]]
 QUARANTINED, RETRIED = "quarantined", "retried"
 ErrorHook = Callable[[str, str, BaseException], None]
 Source = tuple[str, Callable[[], list | None], Callable[[], object]]  # (name, read records, remove)
@@ -142,7 +142,9 @@ class Snapshot:
                 continue
             out[key] = _summed(parts if halves is None else [*halves, *parts])
             keep[key] = (halves, parts, out[key])
-        for key in base.keys() - self.sums.keys():  # folded series no live file writes
+        # folded series no live file writes: a loop of their own (one loop over the union of the keys, with an
+        # empty list per series, measured 0.7 ms more a scrape at 4 x 2,000 series and 100 folded)
+        for key in base.keys() - self.sums.keys():
             halves = base[key]
             last = kept.get(key)
             if last is not None and last[0] is halves and not last[1]:
