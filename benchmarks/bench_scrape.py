@@ -202,30 +202,26 @@ class Workers:
                     raise SystemExit(f"a recycled {kind} worker failed with exit code {p.exitcode}")
             done += len(procs)
 
+    def _tell(self, kind: str, message: str, answered: bool) -> list:
+        """Send `message` to every live worker of `kind`; their answers when `answered` (each within 60 s)."""
+        mine = [parent for _p, parent, of in self.live if of == kind]
+        for parent in mine:
+            parent.send(message)
+        answers = []
+        for parent in mine if answered else ():
+            if not parent.poll(60):
+                raise SystemExit(f"a live {kind} worker did not answer")
+            answers.append(parent.recv())
+        return answers
+
     def traffic(self, kind: str, on: bool) -> int:
         """Start ("traffic") or end ("quiet") writing in the live workers of `kind`; on ending, the increments
         they made."""
-        mine = [parent for _p, parent, of in self.live if of == kind]
-        for parent in mine:
-            parent.send("traffic" if on else "quiet")
-        if on:
-            return 0
-        made = 0
-        for parent in mine:
-            if not parent.poll(60):
-                raise SystemExit(f"a live {kind} worker did not answer")
-            made += parent.recv()
-        return made
+        return sum(self._tell(kind, "traffic" if on else "quiet", answered=not on))
 
     def step(self, kind: str) -> None:
         """Each live worker of `kind` makes exactly TRAFFIC_BATCH increments; returns once all have."""
-        mine = [parent for _p, parent, of in self.live if of == kind]
-        for parent in mine:
-            parent.send("step")
-        for parent in mine:
-            if not parent.poll(60):
-                raise SystemExit(f"a live {kind} worker did not answer")
-            parent.recv()
+        self._tell(kind, "step", answered=True)
 
     def stop(self) -> None:
         for _p, parent, _kind in self.live:
