@@ -3,6 +3,8 @@ version of the matrix (tests/support/payloads.py), and against hostile input."""
 
 from __future__ import annotations
 
+import math
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -75,7 +77,7 @@ def test_the_fallback(version):
     assert (o.from_group, o.to_group, o.success) == ("primary", "ok", True)
 
 
-class _Small(int):
+class _IntSubclass(int):
     pass
 
 
@@ -86,13 +88,11 @@ class _Small(int):
         st.booleans(),
         st.none(),
         st.text(max_size=3),
-        st.builds(_Small, st.integers(min_value=-(10**20), max_value=10**20)),
+        st.builds(_IntSubclass, st.integers(min_value=-(10**20), max_value=10**20)),
     )
 )
 def test_number_is_a_finite_float_of_an_int_or_float_and_nothing_else(value):
     """number() against the definition it replaces: a finite float of an int or float, never of a bool."""
-    import math
-
     expected = None
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         try:
