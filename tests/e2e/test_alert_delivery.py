@@ -86,6 +86,10 @@ def test_an_outage_pages_once_resolves_once_and_a_silent_exporter_is_all_that_is
             ) as prom,
         ):
             prom.wait_for('count(up{job="litellm"} == 1) == 2', timeout=60)
+            # judge from the first evaluation that saw both targets: one that fell between Prometheus' first
+            # scrape of itself and its first of theirs found `up{job="litellm"}` absent while `up` was not, and
+            # left LitellmMetricsAbsent pending (without an instance label) until the next (a CI run saw it)
+            prom.wait_for_evaluation(after=time.time())
             traffic = Traffic(proxies)
             traffic.start()
             try:

@@ -11,8 +11,10 @@ It scrapes every second: the given jobs, and itself (job `prometheus`) so that `
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -33,6 +35,16 @@ HTTP_TIMEOUT = 10.0
 
 class PrometheusError(RuntimeError):
     pass
+
+
+def _epoch(rfc3339: str) -> float:
+    """Seconds since the epoch of a time the API gives (RFC 3339, to the nanosecond, in any offset)."""
+    m = re.fullmatch(r"(.+T\d\d:\d\d:\d\d)(\.\d+)?(Z|[+-]\d\d:\d\d)", rfc3339)
+    if m is None:
+        raise PrometheusError(f"not an RFC 3339 time: {rfc3339!r}")
+    whole, fraction, offset = m.groups()
+    at = datetime.datetime.fromisoformat(whole + ("+00:00" if offset == "Z" else offset))
+    return at.timestamp() + float(fraction or 0)
 
 
 class PrometheusAPI:
@@ -63,6 +75,22 @@ class PrometheusAPI:
         if data["resultType"] == "scalar":
             return [{"metric": {}, "value": data["result"]}]
         return data["result"]
+
+    def wait_for_evaluation(self, after: float, timeout: float = 30.0) -> None:
+        """Wait until every group holding an alerting rule was last evaluated later than `after` (seconds
+        since the epoch; this Prometheus shares our clock). The state of the alerts before that evaluation is
+        not yet about what Prometheus saw at `after`: a rule evaluated just before the targets' first scrape
+        may stand pending until its next evaluation."""
+
+        def evaluated() -> bool:
+            groups = [g for g in self.api("rules", {"type": "alert"})["groups"] if g["rules"]]
+            return bool(groups) and all(_epoch(g["lastEvaluation"]) > after for g in groups)
+
+        deadline = time.monotonic() + timeout
+        while not evaluated():
+            if time.monotonic() > deadline:
+                raise PrometheusError(f"alerting rules not evaluated since {after} after {timeout}s")
+            time.sleep(0.2)
 
     def label_values(self, label: str, match: str) -> list[str]:
         """What Grafana's `label_values(match, label)` lists."""
