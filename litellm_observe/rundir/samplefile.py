@@ -48,7 +48,7 @@ RECORD = struct.Struct("<II")
 USED_INDEX = 1  # `used` is the second u64 of the header
 MAX_SLOTS = 4096
 MAX_KEY = 64 * 1024
-COMPARE_GROUP = 16  # records compared as one run of bytes before one by one (FileReader._changed)
+COMPARE_GROUP = 16  # records compared as one run of bytes first, then in halves (FileReader._changed)
 GROW_STEP = 64 * 1024  # on a nearly full filesystem the file grows by this much instead of doubling
 
 
@@ -92,6 +92,10 @@ class Parsed:
     records: list[tuple[bytes, tuple[float, ...]]]
     complete: bool  # False: a record past the last good one did not parse (a live writer's torn tail)
     problem: str = ""
+    # FileReader: `records` differs from the records list `since` (the reader's previous complete read) only at
+    # the indices in `changed` (values loaded again, or records appended); None when not known
+    since: list[tuple[bytes, tuple[float, ...]]] | None = None
+    changed: list[int] | None = None
 
 
 class _Walk:
@@ -248,40 +252,49 @@ class FileReader:
         if problem:
             records = [(key, tuple(doubles[first : first + slots].tolist())) for key, first, slots in self._layout]
             return Parsed(records, False, problem)
-        records, served = self._changed(doubles, seen)
-        parsed = Parsed(records, True)
+        since = self._last.records if self._last is not None else None
+        records, served, changed = self._changed(doubles, seen)
+        parsed = Parsed(records, True, since=since, changed=changed if since is not None else None)
         self._last, self._served = parsed, bytes(served)
         return parsed
 
-    def _changed(self, doubles: memoryview[float], seen: bytes) -> tuple[list[Record], bytearray]:
-        """Every record, and the bits served (`seen` with each value as loaded): the last read's very record
-        where its values' bytes are as served (the reasoning of the class docstring, per record), loaded
-        again where they changed, so a caller can tell per series."""
+    def _changed(self, doubles: memoryview[float], seen: bytes) -> tuple[list[Record], bytearray, list[int]]:
+        """Every record, the bits served (`seen` with each value as loaded), and the indices of the records
+        loaded again: the last read's very record where its values' bytes are as served (the reasoning of the
+        class docstring, per record), loaded again where they changed, so a caller can tell per series.
+
+        Runs of records are compared as one span of bytes (keys never change, so only values can differ): runs
+        of COMPARE_GROUP first, and a run that differs in halves, down to single records, so a changed record
+        costs a few comparisons, not one per record of its run."""
         last, old, base = (self._last.records if self._last else []), self._served, HEADER.size
         served = bytearray(seen)
         records: list[Record] = []
+        changed: list[int] = []
         layout, known = self._layout, len(last)
-        for group in range(0, len(layout), COMPARE_GROUP):
-            # a run of records first: where its bytes are all as served (keys never change, so only values can
-            # differ), every record in it is as served; else record by record
-            end_group = min(group + COMPARE_GROUP, len(layout))
-            if end_group <= known:
-                start = layout[group][1] * 8 - base
-                end = (layout[end_group - 1][1] + layout[end_group - 1][2]) * 8 - base
-                if seen[start:end] == old[start:end]:
-                    records += last[group:end_group]
-                    continue
-            for i in range(group, end_group):
-                key, first, slots = layout[i]
-                start = first * 8 - base
-                end = start + slots * 8
-                if i < known and seen[start:end] == old[start:end]:
-                    records.append(last[i])
-                else:
-                    values = tuple(doubles[first : first + slots].tolist())
-                    _values(slots).pack_into(served, start, *values)
-                    records.append((key, values))
-        return records, served
+
+        def load(i: int) -> None:
+            key, first, slots = layout[i]
+            values = tuple(doubles[first : first + slots].tolist())
+            _values(slots).pack_into(served, first * 8 - base, *values)
+            records.append((key, values))
+            changed.append(i)
+
+        runs = [(lo, min(lo + COMPARE_GROUP, known)) for lo in range(0, known, COMPARE_GROUP)]
+        runs.reverse()  # a stack, taken from its end: records come out in order
+        while runs:
+            lo, hi = runs.pop()
+            start = layout[lo][1] * 8 - base
+            end = (layout[hi - 1][1] + layout[hi - 1][2]) * 8 - base
+            if seen[start:end] == old[start:end]:
+                records += last[lo:hi]
+            elif hi - lo > 1:
+                mid = (lo + hi) // 2
+                runs += ((mid, hi), (lo, mid))
+            else:
+                load(lo)
+        for i in range(known, len(layout)):
+            load(i)
+        return records, served, changed
 
     def close(self) -> None:
         if self._mapping is not None:

@@ -207,7 +207,8 @@ OPERATIONS = st.lists(
 @given(OPERATIONS)
 def test_a_followed_file_reads_as_a_fresh_parse_and_reuses_exactly_the_unchanged_records(tmp_path_factory, ops):
     """Whatever the writes between reads, a FileReader's records have the bits a fresh parse of the file has,
-    and a record is the last read's very object exactly when its bits did not change."""
+    a record is the last read's very object exactly when its bits did not change, and the read names those
+    that are not (`changed`, since the last read)."""
     f, path = _mapped(tmp_path_factory.mktemp("follow"), size=1024)
     cells = [f.append(sf.encode_key("m", "s", ("0",)), 2)]
     width = {cells[0]: 2}
@@ -226,10 +227,14 @@ def test_a_followed_file_reads_as_a_fresh_parse_and_reuses_exactly_the_unchanged
             cells.append(start)
             width[start] = n
         else:
-            now = reader.read().records
+            parsed = reader.read()
+            now = parsed.records
             assert bits(now) == bits(sf.read_whole(path).records)
             for i, record in enumerate(now[: len(last)]):
                 assert (record is last[i]) == (bits([record]) == bits([last[i]]))
+            if now is not last:  # `changed` names exactly the records that are not the last read's
+                assert parsed.since is last
+                assert parsed.changed == [i for i, r in enumerate(now) if i >= len(last) or r is not last[i]]
             last = now
     reader.close()
     f.close()
