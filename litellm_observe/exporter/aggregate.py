@@ -98,6 +98,7 @@ class Snapshot:
     gauges: dict[SeriesKey, list[tuple[float, float]]] = field(default_factory=dict)  # (value, written at)
     complete: bool = True
     unchanged: bool = False  # every source read returned the records of the last read: nothing added (collect)
+    stepped: Series | None = None  # the series, when this read was the last one plus known changes (collect)
 
     def add_sum(self, key: SeriesKey, values: tuple[float, ...]) -> None:
         self.sums.setdefault(key, []).append(values)
@@ -156,12 +157,42 @@ class Snapshot:
         return out, keep
 
 
+class Stepped(dict):
+    """A Series that is `previous` but for the values of the series in `changed` (Aggregator._stepped), so
+    whatever was made from `previous` needs making again only for those (textformat.TextWriter). When a newer
+    step is made from this one, `previous` is let go: steps never hold more than the dict before them."""
+
+    __slots__ = ("previous", "changed")
+
+    def __init__(self, previous: Series, changed: list[SeriesKey]):
+        super().__init__(previous)
+        self.previous: Series | None = previous
+        self.changed = changed
+
+
 def _summed(parts: list[tuple[float, ...]]) -> list[float]:
     """One series' contributions summed slot by slot (the first one's width; another width is skipped)."""
     width = len(parts[0])
     if len(parts) == 1:
         return list(parts[0])
     return [exact_sum(col) for col in zip(*(p for p in parts if len(p) == width))]
+
+
+def combine_one(key: SeriesKey, parts: Iterable[tuple[float, ...]], folded: int) -> list[float]:
+    """One series combined from its contributions in read order, the first `folded` of them the archive's
+    halves: what Snapshot.combined gives that series (a gauge the archive holds, which no archive written here
+    does, takes the archive's sum there too)."""
+    if BY_NAME[key[0]].kind is not Kind.GAUGE:
+        return _summed(list(parts))
+    if folded:
+        return _summed(list(parts)[:folded])
+    gauges = [(p[0], p[1]) for p in parts]
+    mode = BY_NAME[key[0]].gauge_mode
+    if mode is GaugeMode.MOSTRECENT:
+        return [max(gauges, key=lambda p: p[1])[0]]
+    if mode is GaugeMode.LIVEMAX:
+        return [max(p[0] for p in gauges)]
+    return [exact_sum([p[0] for p in gauges])]
 
 
 def fill(last: Series, now: Series) -> Series:
@@ -195,7 +226,13 @@ class Aggregator:
         self._orphans: dict[str, tuple[float, list]] = {}  # live file name -> (deadline, records last read)
         self._decoded: dict[str, tuple[list, list]] = {}  # the archive's path -> (records, [halves, merged])
         self._kept: Kept = {}  # the last sums per series and what they summed (Snapshot.combined)
-        self._sources: list[list] | None = None  # the records `last` was combined from, when complete and alone
+        # the sources `last` was combined from, when complete and alone: their paths and records
+        self._sources: tuple[list[str], list[list]] | None = None
+        self._parsed: dict[str, samplefile.Parsed] = {}  # path -> what its reader returned last (_read)
+        # per series, every contribution to it in `_parts_from` (the records of one collect's sources), by its
+        # place in read order (`_order`): what a scrape that finds a few records changed recombines (_stepped)
+        self._parts: dict[SeriesKey, dict[int, tuple[float, ...]]] = {}
+        self._parts_from: list[list] | None = None
 
     # ---- reading one file ----------------------------------------------------------------------
     def _decode(self, key: bytes) -> SeriesKey | None:
@@ -253,6 +290,7 @@ class Aggregator:
         if reader is not None:
             reader.close()
         self._decoded.pop(path, None)
+        self._parsed.pop(path, None)
         if records:
             self._cache.pop(path, None)
 
@@ -287,7 +325,9 @@ class Aggregator:
         if parsed.complete:
             if not once:
                 self._cache[path] = (None if writer_may_live else _identity(path), parsed.records)
+                self._parsed[path] = parsed
             return parsed.records, True
+        self._parsed.pop(path, None)
         if writer_may_live and not writer_gone(path):
             # a live writer's tail not yet visible: what parses, and the rest as last read
             seen = dict(cached[1]) if cached else {}
@@ -501,12 +541,14 @@ class Aggregator:
 
     def _read_all(self, snap: Snapshot, reuse: bool) -> None:
         reads: list[list] = []  # the records of every source read: the archive's first, then each live file's
+        paths: list[str] = []  # and the path of each
         halves: dict[SeriesKey, Halves] = {}
         merged: set[str] = set()
         got = self._read(self.dir.archive, writer_may_live=False)
         if got is not None:
             snap.complete &= got[1]
             reads.append(got[0])
+            paths.append(self.dir.archive)
             halves, merged = self._decode_archive(got[0])
         files = self.dir.sample_files()
         for path in (set(self._cache) | set(self._readers) | set(self._decoded)) - set(files) - {self.dir.archive}:
@@ -519,12 +561,17 @@ class Aggregator:
             if got is not None:
                 snap.complete &= got[1]
                 reads.append(got[0])
+                paths.append(path)
                 live.append(got[0])
         alone = reuse and snap.complete and not self._orphans
-        last, self._sources = self._sources, (reads if alone else None)
-        if alone and last is not None and len(reads) == len(last) and all(map(is_, reads, last)):
-            snap.unchanged = True
-            return
+        last, self._sources = self._sources, ((paths, reads) if alone else None)
+        if alone and last is not None and last[0] == paths:
+            if all(map(is_, reads, last[1])):
+                snap.unchanged = True
+                return
+            snap.stepped = self._stepped(paths, reads, last[1])
+            if snap.stepped is not None:
+                return
         snap.base = halves  # the same dict while the archive is unchanged (Snapshot.combined)
         names = {os.path.basename(p) for p in files}
         for name, (_, records) in list(self._orphans.items()):
@@ -547,6 +594,74 @@ class Aggregator:
                     add_gauge(live_key[0], []).append((values[0], values[1]))  # (value, written at)
                 else:
                     add(live_key[0], []).append(values)
+
+    # ---- a scrape that finds a few records changed -----------------------------------------------
+    def _order(self, path: str, source: int, index: int) -> int:
+        """A contribution's place in read order: the archive's halves (index 0 hi, 1 lo) first, then each live
+        file's records, file by file, record by record (Snapshot.combined sums and picks in that order)."""
+        return index if path == self.dir.archive else ((source + 1) << 40) + index
+
+    def _parts_of(self, paths: list[str], reads: list[list]) -> dict[SeriesKey, dict[int, tuple[float, ...]]]:
+        """Every contribution of these sources, per series, in read order."""
+        parts: dict[SeriesKey, dict[int, tuple[float, ...]]] = {}
+        known, series_of = self._live_keys, self._live_series
+        for source, (path, records) in enumerate(zip(paths, reads)):
+            if path == self.dir.archive:
+                for key, (hi, lo) in self._decode_archive(records)[0].items():
+                    parts[key] = {0: hi, 1: lo}
+                continue
+            base = (source + 1) << 40
+            for index, (key, values) in enumerate(records):
+                live_key = known[key] if key in known else series_of(key)
+                if live_key is not None:
+                    parts.setdefault(live_key[0], {})[base + index] = values
+        return parts
+
+    def _stepped(self, paths: list[str], reads: list[list], last: list[list]) -> Series | None:
+        """The series of `reads`, when each source that changed since `last` (the sources `self.last` was
+        combined from, at the same paths) is a live file whose reader says which records changed: only the
+        series those records feed are combined again, the rest are `self.last`'s. None otherwise (a full read).
+
+        Exact: each recombined series takes every contribution it has in `reads`, in read order, so it gets
+        the bits Snapshot.combined would give it (tests/exporter/test_aggregate.py compares the two)."""
+        steps = []
+        for path, records, before in zip(paths, reads, last):
+            if records is before:
+                continue
+            parsed = self._parsed.get(path)
+            if path == self.dir.archive or parsed is None or parsed.records is not records:
+                return None
+            if parsed.since is not before or parsed.changed is None:
+                return None
+            steps.append((path, records, parsed.changed))
+        parts = self._parts if self._parts_from is last else self._parts_of(paths, last)
+        self._parts_from = None  # until the step below is whole
+        known, series_of = self._live_keys, self._live_series
+        dirty: dict[SeriesKey, bool] = {}  # series -> a contribution was added (not only replaced)
+        for path, records, changed in steps:
+            base = self._order(path, paths.index(path), 0)
+            for index in changed:
+                key, values = records[index]
+                live_key = known[key] if key in known else series_of(key)
+                if live_key is None:
+                    continue
+                series = live_key[0]
+                mine = parts.get(series)
+                if mine is None:
+                    mine = parts[series] = {}
+                added = base + index not in mine
+                mine[base + index] = values
+                dirty[series] = dirty.get(series, False) or added
+        out = Stepped(self.last, list(dirty))
+        for series, added in dirty.items():
+            mine = parts[series]
+            if added and len(mine) > 1:
+                mine = parts[series] = dict(sorted(mine.items()))  # read order again
+            out[series] = combine_one(series, mine.values(), (0 in mine) + (1 in mine))
+        if isinstance(self.last, Stepped):
+            self.last.previous = None
+        self._parts, self._parts_from = parts, reads
+        return out
 
     def _live_series(self, key: bytes) -> tuple[SeriesKey, bool] | None:
         """A live file's record key as (series, whether a gauge); None for what a live file's sum skips."""
@@ -578,6 +693,9 @@ class Aggregator:
         children = list(children)
         snap = self.snapshot(children, reuse=not children)
         if snap.unchanged:
+            return self.last
+        if snap.stepped is not None:
+            self.last = snap.stepped
             return self.last
         now, self._kept = snap.combined(self._kept)
         if not snap.complete:

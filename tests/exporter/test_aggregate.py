@@ -16,6 +16,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from litellm_observe.catalogue import BY_NAME
+from litellm_observe.exporter import aggregate
 from litellm_observe.exporter.aggregate import QUARANTINED, RETRIED, Aggregator, exact_sum
 from litellm_observe.rundir import samplefile
 from litellm_observe.rundir.files import write_atomically
@@ -438,7 +439,50 @@ def test_collect_with_children_or_after_an_incomplete_read_combines_again(tmp_pa
     live.close()
 
 
+def test_a_scrape_that_finds_one_record_changed_combines_only_its_series_again(tmp_path, monkeypatch):
+    a, b = worker(tmp_path, 2.0), worker(tmp_path, 3.0)
+    a.inc(*SPEND, 0.5)
+    agg = Aggregator(str(tmp_path))
+    first = agg.collect()
+    combined = []
+    monkeypatch.setattr(aggregate, "combine_one", lambda key, *rest: combined.append(key) or [0.0])
+    b.inc(*REQ, 1.0)
+    second = agg.collect()
+    assert combined == [REQ] and second[SPEND] is first[SPEND]  # the other series: the very list
+    b.inc(*SPEND, 0.25)  # a series b never wrote: a record appended to b's file
+    agg.collect()
+    assert combined == [REQ, SPEND]
+    monkeypatch.undo()
+    b.inc(*REQ, 1.0)
+    b.inc(*SPEND, 0.25)
+    assert agg.collect() == Aggregator(str(tmp_path)).collect() == {REQ: [7.0], SPEND: [1.0]}
+    a.close()
+    b.close()
+
+
+def test_a_gauge_a_planted_archive_holds_reads_the_same_stepped_or_whole(tmp_path):
+    """No archive written here holds a gauge (dead writers' gauges drop out); one planted by hand does, and a
+    scrape that recombines only changed series serves it as a whole read would."""
+    gauge = ("worker_resident_memory_max_bytes", ())
+    planted(tmp_path / ARCHIVE, (key(*gauge), (7.0, 0.0)))
+    w = worker(tmp_path)
+    w.set(*gauge, 3.0, 1.0)
+    agg = Aggregator(str(tmp_path))
+    agg.collect()
+    w.set(*gauge, 9.0, 2.0)
+    assert agg.collect()[gauge] == Aggregator(str(tmp_path)).collect()[gauge]
+    w.close()
+
+
 _SERIES = (REQ, SPEND, ("requests", ("other", "openai", "t", "chat_completions", "200")))
+# one gauge of each way workers' values combine; a "set" op writes one at a time of only three values, so that
+# two workers' latest writes tie (the first in read order wins)
+_GAUGES = (
+    ("budget_max_usd", ("key", "k")),
+    ("worker_resident_memory_max_bytes", ()),
+    ("workers_resident_memory_bytes", ()),
+    ("budget_max_usd", ("key", "j")),
+)
 
 
 _ONE = 1.0
@@ -454,16 +498,23 @@ _BESIDE_A_LIVE_ONE = [("new", 0, 0, _ONE), ("inc", 0, 0, _ONE)] + [
     ("collect", 0, 0, _ONE),
 ] * 2
 
+# two writers' latest sets of a gauge tie (when 2 = int(2.0) % 3 = int(5.0) % 3): the first in read order wins.
+# Two gauges, set by the two writers in opposite orders: whichever file is read first (names are random), one
+# of them gains, in a scrape that recombines only it, a contribution that comes before the one it had
+_TIED = [("new", 0, 0, _ONE), ("new", 0, 0, _ONE), ("inc", 0, 0, _ONE), ("inc", 1, 0, _ONE)]  # both files made
+_TIED += [("set", 1, 0, 2.0), ("set", 0, 0, 5.0), ("set", 0, 3, 2.0), ("set", 1, 3, 5.0)]
+
 
 @settings(max_examples=200, deadline=None)
 @example(_REFOLDED)
 @example(_BESIDE_A_LIVE_ONE)
+@example(_TIED)
 @given(
     st.lists(
         st.tuples(
-            st.sampled_from(["new", "inc", "observe", "die", "compact", "collect"]),
+            st.sampled_from(["new", "inc", "observe", "set", "die", "compact", "collect"]),
             st.integers(0, 3),
-            st.integers(0, len(_SERIES) - 1),
+            st.integers(0, len(_GAUGES) - 1),
             st.floats(min_value=1e-9, max_value=1e12, allow_nan=False),
         ),
         max_size=40,
@@ -471,30 +522,34 @@ _BESIDE_A_LIVE_ONE = [("new", 0, 0, _ONE), ("inc", 0, 0, _ONE)] + [
 )
 def test_what_collect_reuses_equals_a_fresh_read_bit_for_bit(ops):
     """collect() keeps the last sums of every series whose contributions are unchanged, and the archive's halves
-    apart from the live files' records (Snapshot.base); a fresh Aggregator has nothing to reuse. After any
-    sequence of writes, writer deaths, folds and collects, both give the same bits for every series."""
+    apart from the live files' records (Snapshot.base); where only some records changed, it combines only their
+    series again (Aggregator._stepped); a fresh Aggregator has nothing to reuse. After any sequence of writes,
+    gauge sets, writer deaths, folds and collects, both give the same bits for every series."""
     d = tempfile.mkdtemp(prefix="agg-reuse-")
     live: list[SampleWriter] = []
     agg = Aggregator(d)
     try:
-        for op, who, series, amount in [*ops, ("collect", 0, 0, 1.0)]:
+        for op, who, series, amount in ops:
             if op == "new" and len(live) < 4:
                 live.append(SampleWriter(d))
-            elif op in ("inc", "observe") and live:
+            elif op in ("inc", "observe", "set") and live:
                 w = live[who % len(live)]
                 if op == "inc":
-                    w.inc(*_SERIES[series], amount)
-                else:
+                    w.inc(*_SERIES[series % len(_SERIES)], amount)
+                elif op == "observe":
                     w.observe(*HIST, who, amount)
+                else:
+                    w.set(*_GAUGES[series], amount, float(int(amount) % 3))
             elif op == "die" and live:
                 live.pop(who % len(live)).close()
             elif op == "compact":
                 agg.compact()
             elif op == "collect":
-                got, fresh = agg.collect(), Aggregator(d).collect()
-                assert got.keys() == fresh.keys()
-                for k in got:
-                    assert [struct.pack("<d", v) for v in got[k]] == [struct.pack("<d", v) for v in fresh[k]], k
+                agg.collect()  # once more with nothing changed, then as after every op
+            got, fresh = agg.collect(), Aggregator(d).collect()
+            assert got.keys() == fresh.keys()
+            for k in got:
+                assert [struct.pack("<d", v) for v in got[k]] == [struct.pack("<d", v) for v in fresh[k]], (op, k)
     finally:
         for w in live:
             w.close()
