@@ -28,7 +28,7 @@ from prometheus_client.utils import floatToGoString
 
 from .. import __version__, compat
 from ..catalogue import CATALOGUE, GaugeMode, Kind, Metric
-from .aggregate import Series
+from .aggregate import Series, Stepped
 
 try:  # prometheus_client >= 0.22: escaping schemes
     from prometheus_client.openmetrics import exposition as om
@@ -206,6 +206,9 @@ class _MetricText:
         self._keys: set[Labels] = set()
         self._sorted: list[Labels] = []
         self._lines: dict[Labels, tuple[bytes, bytes, object]] = {}  # labels -> (bits shown, lines, label text)
+        self._head = b""  # the header and any line before the series, as last written
+        self._shown: list[bytes] = []  # each series' lines as last written, in order
+        self._at: dict[Labels, int] = {}  # a series' place in _shown
 
     def _pairs(self, labels: Labels) -> str:
         return ",".join(self.names.pair(self.m.labels[i], labels[i]) for i in self.order)
@@ -213,44 +216,64 @@ class _MetricText:
     def _line(self, pairs: str, value: float) -> bytes:
         return f"{self.names.prefix(self.sample, pairs)}{go(value)}\n".encode()
 
-    def write(self, rows: dict[Labels, list[float]], now: float, out: list[bytes]) -> None:
-        out.append(self.header)
-        if self.fixed:
-            out.append(self.fixed)
-        elif self.idle and not rows:
-            out.append(self.idle)
+    def write(self, rows: dict[Labels, list[float]], now: float) -> bytes:
+        """The metric's text for these series."""
+        self._head = self.header + (self.fixed or (self.idle if not rows else b""))
         if rows.keys() != self._keys:
             self._keys = set(rows)
             self._sorted = sorted(k for k in rows if len(k) == self.width)
             self._lines = {k: v for k, v in self._lines.items() if k in rows}
-        lines = self._lines
-        if self.m.kind is Kind.HISTOGRAM:
-            slots = len(self.edges) + 1
-            bits = _bits(slots).pack
-            for labels in self._sorted:
-                values = rows[labels]
-                if len(values) != slots:
-                    continue
-                key = bits(*values)
-                got = lines.get(labels)
-                if got is None or got[0] != key:
-                    got = (key, *self._histogram(labels, values, got))
-                    lines[labels] = got
-                out.append(got[1])
-            return
-        countdown = self.m.countdown
-        pack = _bits(1).pack
+        shown: list[bytes] = []
+        at: dict[Labels, int] = {}
+        line = self._histogram_line if self.m.kind is Kind.HISTOGRAM else self._sample_line
         for labels in self._sorted:
-            value = rows[labels][0]
-            if countdown:
-                value = max(0.0, value - now)
-            key = pack(value)
-            got = lines.get(labels)
-            if got is None or got[0] != key:
-                prefix = got[2] if got is not None else self.names.prefix(self.sample, self._pairs(labels))
-                got = (key, f"{prefix}{go(value)}\n".encode(), prefix)
-                lines[labels] = got
-            out.append(got[1])
+            got = line(labels, rows[labels], now)
+            if got is not None:
+                at[labels] = len(shown)
+                shown.append(got)
+        self._shown, self._at = shown, at
+        return self._head + b"".join(shown)
+
+    def update(self, rows: dict[Labels, list[float]], changed: list[Labels], now: float) -> bytes | None:
+        """The metric's text for these series, which are those of the last `write` or `update` but for the values
+        of the `changed` ones: only their lines are made again. None when that cannot be (a countdown's lines
+        depend on `now`; a series not shown last time): then `write`."""
+        if self.m.countdown:
+            return None
+        line = self._histogram_line if self.m.kind is Kind.HISTOGRAM else self._sample_line
+        shown, at = self._shown, self._at
+        for labels in changed:
+            place = at.get(labels)
+            if place is None:
+                return None
+            got = line(labels, rows[labels], now)
+            if got is None:
+                return None
+            shown[place] = got
+        return self._head + b"".join(shown)
+
+    def _sample_line(self, labels: Labels, values: list[float], now: float) -> bytes:
+        value = values[0]
+        if self.m.countdown:
+            value = max(0.0, value - now)
+        key = _bits(1).pack(value)
+        got = self._lines.get(labels)
+        if got is None or got[0] != key:
+            prefix = got[2] if got is not None else self.names.prefix(self.sample, self._pairs(labels))
+            got = (key, f"{prefix}{go(value)}\n".encode(), prefix)
+            self._lines[labels] = got
+        return got[1]
+
+    def _histogram_line(self, labels: Labels, values: list[float], now: float) -> bytes | None:
+        slots = len(self.edges) + 1
+        if len(values) != slots:
+            return None  # not this catalogue's histogram: skipped
+        key = _bits(slots).pack(*values)
+        got = self._lines.get(labels)
+        if got is None or got[0] != key:
+            got = (key, *self._histogram(labels, values, got))
+            self._lines[labels] = got
+        return got[1]
 
     def _histogram(self, labels: Labels, values: list[float], last: tuple | None) -> tuple[bytes, object]:
         if last is not None:
@@ -289,25 +312,51 @@ class TextWriter:
         self._series: Series | None = None
         self._grouped: dict[str, dict[Labels, list[float]]] = {}
         self._texts: list[bytes | None] = [None] * len(self._metrics)
+        self._place = {m.m.name: i for i, m in enumerate(self._metrics)}
 
     def write(self, series: Series, now: float) -> bytes:
         if series is not self._series:
-            grouped: dict[str, dict[Labels, list[float]]] = {}
-            for (name, labels), values in series.items():
-                rows = grouped.get(name)
-                if rows is None:
-                    rows = grouped[name] = {}
-                rows[labels] = values
-            self._series, self._grouped = series, grouped
-            self._texts = [None] * len(self._metrics)
+            changed = self._changed(series)
+            if changed is None:
+                self._regroup(series)
+            self._series = series
+            for i, labels in (changed or {}).items():
+                metric = self._metrics[i]
+                rows = self._grouped[metric.m.name]
+                self._texts[i] = metric.update(rows, labels, now)  # None: written whole below
         out: list[bytes] = []
         texts, grouped = self._texts, self._grouped
         for i, metric in enumerate(self._metrics):
             text = texts[i]
             if text is None or metric.m.countdown:
-                part: list[bytes] = []
-                metric.write(grouped.get(metric.m.name, {}), now, part)
-                text = texts[i] = b"".join(part)
+                text = texts[i] = metric.write(grouped.get(metric.m.name, {}), now)
             out.append(text)
         out.append(self._end)
         return b"".join(out)
+
+    def _regroup(self, series: Series) -> None:
+        grouped: dict[str, dict[Labels, list[float]]] = {}
+        for (name, labels), values in series.items():
+            rows = grouped.get(name)
+            if rows is None:
+                rows = grouped[name] = {}
+            rows[labels] = values
+        self._grouped = grouped
+        self._texts = [None] * len(self._metrics)
+
+    def _changed(self, series: Series) -> dict[int, list[Labels]] | None:
+        """When `series` is the last rendered one but for some series' values (aggregate.Stepped), those
+        values put in place and the labels changed per metric; None otherwise (every series grouped again)."""
+        if not isinstance(series, Stepped) or series.previous is None or series.previous is not self._series:
+            return None
+        grouped, place = self._grouped, self._place
+        changed: dict[int, list[Labels]] = {}
+        for key in series.changed:
+            name, labels = key
+            rows = grouped.get(name)
+            i = place.get(name)
+            if rows is None or i is None or labels not in rows:
+                return None  # a new series: its metric's order changes
+            rows[labels] = series[key]
+            changed.setdefault(i, []).append(labels)
+        return changed

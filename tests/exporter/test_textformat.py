@@ -11,6 +11,7 @@ from prometheus_client.exposition import choose_encoder
 
 from litellm_observe.catalogue import CATALOGUE, Kind
 from litellm_observe.exporter import textformat
+from litellm_observe.exporter.aggregate import Stepped
 from litellm_observe.exporter.textformat import TextWriter, format_of, reference
 
 ACCEPTS = (
@@ -118,3 +119,58 @@ def test_the_same_series_again_is_the_same_bytes_as_the_reference_at_a_later_now
     assert fast(same, NOW) == slow(same, NOW)
     later = fast(same, NOW + 30)
     assert later == slow(same, NOW + 30) and later != fast(dict(same), NOW)
+
+
+@st.composite
+def stepped(draw, before):
+    """A Stepped series after `before` (as Aggregator._stepped makes them): some values changed (or their sign of
+    zero, or to a wrong shape), sometimes a series added; `changed` names each, and sometimes one unchanged."""
+    keys = list(before)
+    changed = draw(st.lists(st.sampled_from(keys), unique=True)) if keys else []
+    after = Stepped(before, changed)
+    for key in changed:
+        values = before[key]
+        if draw(st.integers(0, 9)):
+            after[key] = [draw(value) if draw(st.booleans()) else -v if v == 0 else v for v in values]
+        else:
+            after[key] = [draw(value) for _ in range(draw(st.integers(1, 4)))]  # another shape
+    if draw(st.integers(0, 4)) == 0:
+        for key, values in draw(series()).items():
+            after[key] = values
+            after.changed.append(key)
+    return after
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data(), encoder=st.sampled_from(ENCODERS))
+def test_a_stepped_series_is_the_same_bytes_as_the_reference(data, encoder):
+    """A Stepped series whose `previous` was the last rendered has only its changed series' lines made again; a
+    countdown still moves with `now`; after any chain of steps, the reference's bytes."""
+    fast = TextWriter("litellm", format_of(encoder)).write
+    slow = reference(encoder, "litellm")
+    countdown = next(m for m in CATALOGUE if m.countdown)
+    last = data.draw(series())
+    last[(countdown.name, ("x",) * len(countdown.labels))] = [NOW + 60]
+    assert fast(last, NOW) == slow(last, NOW)
+    for step in range(data.draw(st.integers(1, 4))):
+        last = data.draw(stepped(last))
+        assert fast(last, NOW + step) == slow(last, NOW + step)
+
+
+def test_a_step_remakes_only_the_lines_of_the_series_it_changed(monkeypatch):
+    req = CATALOGUE[0]
+    writer = TextWriter("litellm", format_of(ENCODERS[0]))
+    keys = [(req.name, (str(i),) * len(req.labels)) for i in range(5)]
+    first = {k: [1.0] for k in keys}
+    writer.write(first, NOW)
+    made = []
+    kept = next(m for m in writer._metrics if m.m is req)
+    line = kept._sample_line
+    monkeypatch.setattr(kept, "_sample_line", lambda labels, *rest: made.append(labels) or line(labels, *rest))
+    second = Stepped(first, [keys[3]])
+    second[keys[3]] = [2.0]
+    assert writer.write(second, NOW) == reference(ENCODERS[0], "litellm")(second, NOW)
+    assert made == [keys[3][1]]
+    third = Stepped(first, [keys[3]])  # made from a dict that is not the last rendered: written whole
+    assert writer.write(third, NOW) == reference(ENCODERS[0], "litellm")(third, NOW)
+    assert len(made) == 1 + len(keys)
