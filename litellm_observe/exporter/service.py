@@ -53,7 +53,9 @@ class Exporter:
         self.aggregator = Aggregator(self.directory, on_error=self._read_error)
         self._runs: dict[str, Aggregator] = {}
         self._vanished_at: dict[str, float] = {}
-        self._fold_lock = threading.Lock()
+        # one fold or read at a time: the folding loop and scrapes in two formats (exposition.SharedRender renders
+        # them apart) go through the same file readers and aggregator state, which are not for two threads at once
+        self._lock = threading.RLock()
         self.render = SharedRender(self._series, settings.namespace)
         self._expected = self._credentials(settings)
 
@@ -108,7 +110,7 @@ class Exporter:
 
     def fold(self) -> None:
         """Fold dead writers (and, for a sidecar, ended runs) so a scrape seldom pays for it."""
-        with self._fold_lock:
+        with self._lock:
             self.aggregator.compact()
             for agg in self._children():
                 agg.compact()
@@ -129,8 +131,9 @@ class Exporter:
         self._runs.pop(run.path, None)
 
     def _series(self) -> Series:
-        self.fold()
-        return self.aggregator.collect(self._children())
+        with self._lock:
+            self.fold()
+            return self.aggregator.collect(self._children())
 
     def authorized(self, header: str | None) -> bool:
         if not self._expected:

@@ -5,8 +5,10 @@ from __future__ import annotations
 import base64
 import gzip
 import math
+import multiprocessing
 import os
 import threading
+import time
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
@@ -216,3 +218,60 @@ def test_a_non_ascii_token_matches_the_utf8_bytes_a_client_sends(tmp_path):
     finally:
         server.shutdown()
         t.join(10)
+
+
+def _write_rounds(directory: str, teams: int, rounds: int) -> None:
+    w = SampleWriter(directory)
+    for _ in range(rounds):
+        for team in range(teams):
+            w.inc("requests", ("m", "openai", f"t{team}", "chat_completions", "200"), 1.0)
+            if team % 10 == 0:
+                time.sleep(0.001)  # series appear over many scrapes, not between two
+    w.close()  # a dead writer: the next scrape folds it
+
+
+def test_scrapes_in_two_formats_at_once_while_a_worker_adds_series_count_every_request_once(tmp_path):
+    """Text and OpenMetrics scrapes render side by side (exposition.SharedRender) over one set of file readers:
+    while a worker process adds series and counts at full speed, no scrape shows a series above what was written,
+    none shows one lower than an earlier scrape of it, and the last shows every count exactly."""
+    e, _ = make(tmp_path)
+    teams, rounds = 2000, 3
+    seen: dict[str, list[dict[str, float]]] = {"text": [], "openmetrics": []}
+    accept = {"text": "text/plain", "openmetrics": "application/openmetrics-text; version=1.0.0"}
+
+    def counts(body: bytes) -> dict[str, float]:
+        out = {}
+        for line in body.decode().splitlines():
+            if line.startswith("litellm_requests_total{") and 'model="m"' in line:
+                labels, _, value = line.rpartition(" ")
+                out[labels.split('team="')[1].split('"')[0]] = float(value)
+        return out
+
+    worker = multiprocessing.get_context("fork").Process(target=_write_rounds, args=(str(tmp_path), teams, rounds))
+
+    errors: list[BaseException] = []
+
+    def scrape(fmt: str) -> None:
+        try:
+            for _ in range(2000):  # bounded: the worker takes well under that many scrapes
+                seen[fmt].append(counts(e.respond({"Accept": accept[fmt]})[2]))
+                if not worker.is_alive():
+                    return
+        except BaseException as err:
+            errors.append(err)
+
+    worker.start()
+    threads = [threading.Thread(target=scrape, args=(fmt,)) for fmt in seen]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    worker.join(60)
+    assert worker.exitcode == 0 and not errors, errors
+    final = counts(e.respond({})[2])
+    assert final == {f"t{team}": float(rounds) for team in range(teams)}
+    for fmt, scrapes in seen.items():
+        assert scrapes, fmt
+        for earlier, later in zip(scrapes, scrapes[1:]):
+            assert all(v <= rounds for v in later.values()), fmt
+            assert all(later.get(team, 0.0) >= v for team, v in earlier.items()), fmt
