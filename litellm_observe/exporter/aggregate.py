@@ -303,6 +303,11 @@ class Aggregator:
         provably the same file, unchanged since (a dead writer's, or the archive), else not.
         `once`: a dead writer's file read to be folded: read whole, no reader kept."""
         cached = self._cache.get(path)
+        if not (writer_may_live or once) and cached is not None and cached[0] is not None and path in self._readers:
+            # a file no writer changes (the archive, replaced whole, never written in place): while it is the same
+            # file, unchanged since, its records as last read, without copying and comparing its bytes
+            if cached[0] == _identity(path):
+                return cached[1], True
         try:
             parsed = samplefile.read_whole(path) if once else self._reader(path).read()
         except FileNotFoundError:

@@ -554,3 +554,23 @@ def test_what_collect_reuses_equals_a_fresh_read_bit_for_bit(ops):
         for w in live:
             w.close()
         shutil.rmtree(d, ignore_errors=True)
+
+
+def test_an_unchanged_archive_is_not_read_again_and_one_written_in_place_is(tmp_path, monkeypatch):
+    """The archive is replaced whole, never written in place: while its identity (inode, size, mtime) is the one
+    last read, its records as last read stand without copying and comparing its bytes; a change of identity,
+    even in place, reads it again."""
+    planted(tmp_path / ARCHIVE, (key(*REQ), (5.0, 0.0)))
+    agg = Aggregator(str(tmp_path))
+    reads = []
+    read = samplefile.FileReader.read
+    monkeypatch.setattr(samplefile.FileReader, "read", lambda self: reads.append(self.path) or read(self))
+    assert agg.collect()[REQ] == [5.0]
+    assert agg.collect()[REQ] == [5.0] and len(reads) == 1
+    data = bytearray((tmp_path / ARCHIVE).read_bytes())
+    at = data.rindex(struct.pack("<d", 5.0))
+    data[at : at + 8] = struct.pack("<d", 6.0)
+    with open(tmp_path / ARCHIVE, "r+b") as f:  # in place: same inode
+        f.write(data)
+    os.utime(tmp_path / ARCHIVE, ns=(1, 1))
+    assert agg.collect()[REQ] == [6.0] and len(reads) == 2
