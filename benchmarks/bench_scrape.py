@@ -364,6 +364,8 @@ def ours_only(args) -> dict:
         "rss_base": base,
         "rss": mem["VmRSS"],
         "hwm": mem["VmHWM"],
+        # what B steady must sum to: every worker's initial series, and A's traffic and writes
+        "expected": (args.live + args.recycled) * len(series(args.series)[0]) + a_traffic["made"] + a_writes["made"],
     }
 
 
@@ -446,8 +448,8 @@ def compare_baseline(args) -> None:
             f"{scenario:<28} {o:>7.1f} ({old[0]:.0f}-{old[-1]:.0f}) {n:>9.1f} ({now[0]:.0f}-{now[-1]:.0f}) "
             f"{(n / o - 1) * 100:>+7.1f}%"
         )
-    counted = {k: [r["B steady"]["requests"] for r in v] for k, v in runs.items()}
-    print(f"litellm_requests_total in B: {counted}")
+    counted = {k: [f"{r['B steady']['requests']:,.0f} of {r.get('expected', 0):,}" for r in v] for k, v in runs.items()}
+    print(f"litellm_requests_total in B (of the expected; a baseline that predates `expected` says 0): {counted}")
 
 
 def main(argv=None) -> int:
