@@ -24,6 +24,15 @@ Whenever a scrape could not read everything, it serves, per series, the larger o
 last complete values and what it could read (`Snapshot.fill`), so a counter never
 drops because of a transient error, and never counts more than was written.
 
+What a scrape costs is what changed since the last one: when the same files are read
+again, completely, and only live files changed, each reader says which records changed
+(samplefile.FileReader), and only the series those records feed are combined again, from
+their contributions kept per series across scrapes (`_stepped`); the result says which
+series changed (`Stepped`), so the text of only those is written again. Each series
+recombined takes all its contributions, in read order, so it has the bits a whole read
+would give it; anything else (a new file, a fold, an error, a sidecar's runs) is a whole
+read.
+
 A directory removed under a live run (a cleaner that ignores locks, or a hand):
 while it is missing, reads are incomplete (the last values are served). When it is
 there again (rundir/runs.py: the run's processes make it again), the first aggregator

@@ -303,7 +303,8 @@ class TextWriter:
 
     Given the very `series` object of the last call again (Aggregator.collect returns its last dict when no
     file changed; a dict given here is never changed afterwards), each metric's text is the last call's,
-    but for countdowns, which depend on `now`."""
+    but for countdowns, which depend on `now`. Given a `Stepped` series made from the last call's, only the
+    lines of the series it names are made again (and a metric's text joined again from its lines)."""
 
     def __init__(self, namespace: str, fmt: Format):
         names = _Names(fmt)
