@@ -253,7 +253,9 @@ def under_traffic(workers: Workers, kind: str, scrape, n: int) -> dict:
 def after_writes(workers: Workers, kind: str, scrape, n: int) -> dict:
     """`timed`, each scrape after every live worker of `kind` made exactly TRAFFIC_BATCH increments and
     stopped: the same work at every scrape and nothing running beside it, so B / A compares like with like
-    (under traffic, how much changed and what runs beside the scrape vary from one scrape to the next)."""
+    (under traffic, how much changed and what runs beside the scrape vary from one scrape to the next). One
+    scrape first, untimed: it reads what an earlier phase (traffic) left since its last scrape."""
+    scrape()
     out = timed(scrape, n, before=lambda: workers.step(kind))
     out["made"] = n * TRAFFIC_BATCH * sum(1 for *_, of in workers.live if of == kind)
     return out
@@ -407,7 +409,7 @@ def per_size(args) -> None:
     print("-" * len(head))
     try:
         for n in args.sizes:
-            scrapes = max(2, min(args.scrapes, args.scrapes * 2_000 // n)) if n > 2_000 else args.scrapes
+            scrapes = args.scrapes  # fewer at large sizes made a median of the first two, which run slower
             for name, path in versions:
                 r = child(args, n, args.sizes_recycled, scrapes, path)
                 a, b = r["A"]["wall"] * 1e3, r["B steady"]["wall"] * 1e3
