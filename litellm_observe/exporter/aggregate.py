@@ -624,7 +624,7 @@ class Aggregator:
                 for key, (hi, lo) in self._decode_archive(records)[0].items():
                     parts[key] = {0: hi, 1: lo}
                 continue
-            base = (source + 1) << 40
+            base = self._order(path, source, 0)
             for index, (key, values) in enumerate(records):
                 live_key = known[key] if key in known else series_of(key)
                 if live_key is not None:
