@@ -135,13 +135,7 @@ class Snapshot:
         out: Series = {}
         keep: Kept = {}
         for key, gauges in self.gauges.items():
-            mode = BY_NAME[key[0]].gauge_mode
-            if mode is GaugeMode.MOSTRECENT:
-                out[key] = [max(gauges, key=lambda p: p[1])[0]]
-            elif mode is GaugeMode.LIVEMAX:
-                out[key] = [max(p[0] for p in gauges)]
-            else:
-                out[key] = [exact_sum([p[0] for p in gauges])]
+            out[key] = _gauge(key, gauges)
         base = self.base
         for key, parts in self.sums.items():
             halves = base.get(key)
@@ -195,7 +189,12 @@ def combine_one(key: SeriesKey, parts: Iterable[tuple[float, ...]], folded: int)
         return _summed(list(parts))
     if folded:
         return _summed(list(parts)[:folded])
-    gauges = [(p[0], p[1]) for p in parts]
+    return _gauge(key, [(p[0], p[1]) for p in parts])
+
+
+def _gauge(key: SeriesKey, gauges: list[tuple[float, float]]) -> list[float]:
+    """A gauge's workers' (value, written at) pairs, in read order, combined per its catalogue mode (the most
+    recent: the first written last)."""
     mode = BY_NAME[key[0]].gauge_mode
     if mode is GaugeMode.MOSTRECENT:
         return [max(gauges, key=lambda p: p[1])[0]]

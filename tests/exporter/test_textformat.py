@@ -106,6 +106,14 @@ def test_kept_lines_follow_the_series_of_the_last_rendering():
     assert set(kept._lines) == {k[1] for k in keys[:2]}
 
 
+def with_countdown(data) -> dict:
+    """Random series and one countdown's, which is the seconds until a moment and so moves with `now`."""
+    countdown = next(m for m in CATALOGUE if m.countdown)
+    out = data.draw(series())
+    out[(countdown.name, ("x",) * len(countdown.labels))] = [NOW + 60]
+    return out
+
+
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data(), encoder=st.sampled_from(ENCODERS))
 def test_the_same_series_again_is_the_same_bytes_as_the_reference_at_a_later_now(data, encoder):
@@ -113,9 +121,7 @@ def test_the_same_series_again_is_the_same_bytes_as_the_reference_at_a_later_now
     countdown's, which is the seconds until a moment and so moves with `now`."""
     fast = TextWriter("litellm", format_of(encoder)).write
     slow = reference(encoder, "litellm")
-    countdown = next(m for m in CATALOGUE if m.countdown)
-    same = data.draw(series())
-    same[(countdown.name, ("x",) * len(countdown.labels))] = [NOW + 60]
+    same = with_countdown(data)
     assert fast(same, NOW) == slow(same, NOW)
     later = fast(same, NOW + 30)
     assert later == slow(same, NOW + 30) and later != fast(dict(same), NOW)
@@ -148,9 +154,7 @@ def test_a_stepped_series_is_the_same_bytes_as_the_reference(data, encoder):
     countdown still moves with `now`; after any chain of steps, the reference's bytes."""
     fast = TextWriter("litellm", format_of(encoder)).write
     slow = reference(encoder, "litellm")
-    countdown = next(m for m in CATALOGUE if m.countdown)
-    last = data.draw(series())
-    last[(countdown.name, ("x",) * len(countdown.labels))] = [NOW + 60]
+    last = with_countdown(data)
     assert fast(last, NOW) == slow(last, NOW)
     for step in range(data.draw(st.integers(1, 4))):
         last = data.draw(stepped(last))
