@@ -165,3 +165,57 @@ def test_budget_readings_need_an_entity_and_a_maximum():
     }  # negative: not a budget
     got = obs.budget_readings(meta, {}, 2.0)
     assert [(b.entity_type, b.entity, b.max_usd, b.remaining_usd) for b in got] == [("team", "search", 50.0, 38.0)]
+
+
+@pytest.mark.parametrize("cls", [obs.Success, obs.FailedAttempt, obs.GuardrailRun])
+def test_positional_builds_name_their_fields_in_field_order(cls):
+    """The observations built on every event are built positionally (module docstring): each argument's line names
+    its field, and the names run in the dataclass's field order, so a field added or moved without its argument
+    fails here."""
+    import dataclasses
+    import inspect
+    import re
+
+    source = inspect.getsource(obs)
+    start = source.index(f"{cls.__name__}(  # positional")
+    call = source[start : re.compile(r"\n +\)\n").search(source, start).start()]
+    named = re.findall(r"  # (\w+)$", call, re.M)
+    assert named == [f.name for f in dataclasses.fields(cls)]
+
+
+budget_values = st.one_of(
+    st.none(),
+    st.just(""),
+    st.text(max_size=4),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.integers(-5, 10**20),
+    st.booleans(),
+    st.sampled_from(["2030-01-01T00:00:00+00:00", "2029-06-01", "not a date"]),
+)
+budget_metadata = st.dictionaries(
+    st.sampled_from(
+        [
+            *obs._SLO_BUDGET_FIELDS,
+            "user_api_key_team_budget_reset_at",
+            "user_api_key_user_budget_reset_at",
+            "user_api_end_user_max_budget",
+            "user_api_key_end_user_spend",
+        ]
+    ),
+    budget_values,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(budget_metadata, budget_metadata, st.one_of(st.none(), st.floats(0, 10)))
+def test_budgets_read_in_one_step_or_field_by_field_agree(slo_meta, params_meta, cost):
+    """SLO.metadata's budget fields are read in one C call when it is a dict with every field, field by field
+    otherwise (any other mapping, a missing field): both give the same readings and sightings."""
+    from types import MappingProxyType
+
+    complete = {field: None for field in obs._SLO_BUDGET_FIELDS} | slo_meta  # the one-step read
+    for one_step, by_field in ((complete, MappingProxyType(complete)), (slo_meta, MappingProxyType(slo_meta))):
+        assert repr(obs.budget_readings(one_step, params_meta, cost)) == repr(
+            obs.budget_readings(by_field, params_meta, cost)
+        )
+        assert repr(obs.budget_sightings(one_step)) == repr(obs.budget_sightings(by_field))

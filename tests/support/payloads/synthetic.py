@@ -402,16 +402,42 @@ def failure_events(n: int = POOL, base: float | None = None) -> list[Event]:
 
 
 _CALL_IDS = itertools.count()
+_SPEND_FIELDS = (
+    "user_api_key_spend",
+    "user_api_key_team_spend",
+    "user_api_key_user_spend",
+    "user_api_key_end_user_spend",
+)
+SPEND_STEP = 10.0  # added to every spend at each pass over the pool: more than a pass adds (POOL * 0.01)
+
+
+def _advance_spend(events: list[Event]) -> None:
+    """Move every spend the events carry up by SPEND_STEP. Within one pass over the pool an entity's spend grows
+    with the event's index; without this step it would fall back at the next pass, which a logger must take for
+    a budget reset (spend dropped): every key and team "reset" every POOL requests. In a proxy a spend only grows
+    between resets, which come once a budget period."""
+    for e in events:
+        for meta in (
+            e.kwargs["standard_logging_object"]["metadata"],
+            e.kwargs["litellm_params"]["metadata"],
+            e.request_data["metadata"],
+        ):
+            for field in _SPEND_FIELDS:
+                if isinstance(meta.get(field), float):
+                    meta[field] += SPEND_STEP
 
 
 async def replay(logger, events: list[Event], count: int, hooks: str = "request") -> None:
-    """Send `count` requests, cycling through `events`, each with a fresh call id.
+    """Send `count` requests, cycling through `events`, each with a fresh call id; every spend moves up at the
+    start of each pass (_advance_spend), so it never falls between two requests of an entity.
 
     hooks="request": every hook the proxy calls for the request (module docstring);
     hooks="success-hook": only async_log_success_event (success events only).
     """
     n = len(events)
     for j in range(count):
+        if j % n == 0:
+            _advance_spend(events)
         e = events[j % n]
         cid = f"bench-{next(_CALL_IDS)}"  # unique across calls of replay: a repeated id is one request
         e.kwargs["litellm_call_id"] = cid
