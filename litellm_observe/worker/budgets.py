@@ -45,10 +45,10 @@ class BudgetResets:
         # (entity, id) -> (spend, reset time, when this worker saw it)
         self._last: OrderedDict[tuple[str, str], tuple[float | None, str | None, float]] = OrderedDict()
 
-    def observe(self, sightings: Iterable[BudgetSighting]) -> list[str]:
-        """Entity types whose reset this request is the first to count."""
+    def observe(self, sightings: Iterable[BudgetSighting], now: float | None = None) -> list[str]:
+        """Entity types whose reset this request is the first to count; `now`: the wall clock, if the caller read
+        it already (else read here, when a sighting changed)."""
         resets = []
-        now = None
         for sighting in sightings:
             spend, reset_at = sighting.spend, sighting.reset_at
             key = (sighting.entity_type, sighting.ident)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
+from ..catalogue import ENTITY_TYPES
 from ..rundir.record import Recorder
 from . import observations as obs
 from .budgets import BudgetResets
@@ -56,6 +57,7 @@ from .series import (
 CLIENT_CLOSED = "client_disconnected"  # error_type of a request whose client went away mid-stream
 CLIENT_CLOSED_STATUS = 499  # nginx's and LiteLLM's own code for a client that closed the request
 HEALTHY, PARTIAL_OUTAGE, COMPLETE_OUTAGE = 0.0, 1.0, 2.0  # deployment_state (catalogue.DEPLOYMENT_STATES)
+_ENTITY_LABELS = {t: "entity." + t for t in ENTITY_TYPES}  # the label name of each entity type's cap (labels.py)
 
 
 def duration(value: float | None) -> float | None:
@@ -105,11 +107,12 @@ class Recording:
                 self.retries(call)
             elif o.retries:  # a request this process saw no start of: the router's own count
                 self.rec.retries(provider=s.provider, model=s.served, amount=o.retries)
-        budgets = [
-            (self._series.budget(b.entity_type, labels.label("entity." + b.entity_type, b.entity)), b)
-            for b in o.budgets
-        ]
-        resets = () if o.cache_hit else self._budgets.observe(o.budget_sightings)
+        if o.budgets:
+            label, series = labels.label, self._series.budget
+            budgets = [(series(b.entity_type, label(_ENTITY_LABELS[b.entity_type], b.entity)), b) for b in o.budgets]
+        else:
+            budgets = []
+        resets = self._budgets.observe(o.budget_sightings, now) if o.budget_sightings else ()
         with s.store.lock:
             if request_level:
                 s.inc(REQUESTS)

@@ -167,7 +167,7 @@ def test_budget_readings_need_an_entity_and_a_maximum():
     assert [(b.entity_type, b.entity, b.max_usd, b.remaining_usd) for b in got] == [("team", "search", 50.0, 38.0)]
 
 
-@pytest.mark.parametrize("cls", [obs.Success, obs.FailedAttempt, obs.GuardrailRun])
+@pytest.mark.parametrize("cls", [obs.Success, obs.FailedAttempt, obs.GuardrailRun, obs.RequestStart])
 def test_positional_builds_name_their_fields_in_field_order(cls):
     """The observations built on every event are built positionally (module docstring): each argument's line names
     its field, and the names run in the dataclass's field order, so a field added or moved without its argument
