@@ -13,11 +13,12 @@ values (cleaning, caps, the proxy's model list) is labels.py's job. Amounts that
 are checked here: a negative, NaN, infinite or non-numeric one is left out and named in `problems`,
 for the logger to count as an internal error; it is never added.
 
-Observations are dataclasses with named fields, read by name. The ones built on every event (Success and what
-it carries, FailedAttempt, GuardrailRun, RequestStart) are built with positional arguments, one per line in
-field order, each line ending in a comment that names its field (tests/worker/test_observations.py checks the
-names against the fields): in CPython 3.11 a call with 31 keywords matches each name against the parameters
-one by one, 1.6 µs for Success against 0.3 µs positionally. The rest are built with keywords.
+Observations are dataclasses with named fields, read by name. The ones built on every event are built with
+positional arguments, one per line in field order, each line ending in a comment that names its field
+(tests/worker/test_observations.py checks the names against the fields; a BudgetSighting's four fields fit on
+one line, in field order too): in CPython 3.11 a call with 31 keywords matches each name against the
+parameters one by one, 1.6 µs for Success against 0.3 µs positionally. The rest (FailureEvent, Fallback:
+events that a request may not even have) are built with keywords.
 
 Over 300 lines for a reason: this file is the payload contract, every field read from LiteLLM's hook
 arguments in one place (budget resets' fields too, worker/budgets.py); splitting it would split the
@@ -354,12 +355,12 @@ def _read_budget(
         return
     spend = number(raw_spend)
     out.append(
-        BudgetReading(  # positional, in field order: a tenth of the keyword call's cost (module docstring)
-            entity_type,
-            entity,
-            maximum,
-            None if spend is None else maximum - spend - cost,
-            None if raw_reset is None else moment(raw_reset),
+        BudgetReading(  # positional, in field order (module docstring)
+            entity_type,  # entity_type
+            entity,  # entity
+            maximum,  # max_usd
+            None if spend is None else maximum - spend - cost,  # remaining_usd
+            None if raw_reset is None else moment(raw_reset),  # reset_at
         )
     )
 
@@ -544,11 +545,11 @@ def attempt_start(kwargs: object) -> AttemptStart:
     params = mapping(fields.get("litellm_params"))
     # /v1/messages and /v1/responses keep the router's metadata under litellm_metadata
     meta = mapping(params.get("metadata")) or mapping(params.get("litellm_metadata"))
-    return AttemptStart(
-        call_id=fields.get("litellm_call_id"),
-        provider=fields.get("custom_llm_provider") or params.get("custom_llm_provider"),
-        model_group=meta.get("model_group"),
-        deployment=deployment_name(
+    return AttemptStart(  # positional, in field order (module docstring)
+        fields.get("litellm_call_id"),  # call_id
+        fields.get("custom_llm_provider") or params.get("custom_llm_provider"),  # provider
+        meta.get("model_group"),  # model_group
+        deployment_name(  # deployment
             mapping(params.get("model_info")).get("id"),
             meta.get("deployment") or fields.get("model"),
             params.get("api_base"),
@@ -627,18 +628,18 @@ def failure(request_data: object, exc: object, user: object, dimensions: tuple[s
     meta = callers_mod.request_metadata(fields)
     problems: list[str] = []
     retries = amount(meta.get("attempted_retries"), "attempted_retries", problems)
-    return Failure(
-        call_id=fields.get("litellm_call_id"),
-        model=fields.get("model"),
-        provider=getattr(exc, "llm_provider", None) or None,
-        team=team_of(user),
-        endpoint=endpoints.endpoint(meta.get("user_api_key_request_route"), fields.get("call_type")),
-        callers=callers_mod.callers(meta, dimensions),
-        status_code=code,
-        error_type=error_types.error_type(exc, code),
-        retries=retries,
-        retries_group=meta.get("model_group") or fields.get("model"),
-        problems=problems,
+    return Failure(  # positional, in field order (module docstring)
+        fields.get("litellm_call_id"),  # call_id
+        fields.get("model"),  # model
+        getattr(exc, "llm_provider", None) or None,  # provider
+        team_of(user),  # team
+        endpoints.endpoint(meta.get("user_api_key_request_route"), fields.get("call_type")),  # endpoint
+        callers_mod.callers(meta, dimensions),  # callers
+        code,  # status_code
+        error_types.error_type(exc, code),  # error_type
+        retries,  # retries
+        meta.get("model_group") or fields.get("model"),  # retries_group
+        problems,  # problems
     )
 
 

@@ -167,7 +167,18 @@ def test_budget_readings_need_an_entity_and_a_maximum():
     assert [(b.entity_type, b.entity, b.max_usd, b.remaining_usd) for b in got] == [("team", "search", 50.0, 38.0)]
 
 
-@pytest.mark.parametrize("cls", [obs.Success, obs.FailedAttempt, obs.GuardrailRun, obs.RequestStart])
+@pytest.mark.parametrize(
+    "cls",
+    [
+        obs.Success,
+        obs.FailedAttempt,
+        obs.GuardrailRun,
+        obs.RequestStart,
+        obs.AttemptStart,
+        obs.Failure,
+        obs.BudgetReading,
+    ],
+)
 def test_positional_builds_name_their_fields_in_field_order(cls):
     """The observations built on every event are built positionally (module docstring): each argument's line names
     its field, and the names run in the dataclass's field order, so a field added or moved without its argument
@@ -178,6 +189,7 @@ def test_positional_builds_name_their_fields_in_field_order(cls):
 
     source = inspect.getsource(obs)
     start = source.index(f"{cls.__name__}(  # positional")
+    assert source.count(f"{cls.__name__}(  # positional") == 1
     call = source[start : re.compile(r"\n +\)\n").search(source, start).start()]
     named = re.findall(r"  # (\w+)$", call, re.M)
     assert named == [f.name for f in dataclasses.fields(cls)]
