@@ -33,7 +33,7 @@ def request_started(p: WorkerProcess, data: object, user: object, call_type: obj
     call.endpoint = start.endpoint
     if start.callers:
         call.callers = start.callers
-    p.rec.current_load(endpoint=start.endpoint, delta=1.0, when=time.time())
+    p.recording.load(start.endpoint, 1.0, time.time())
     if now >= p.next_sweep:
         _sweep(p, now)
 
@@ -168,7 +168,7 @@ def _unload(p: WorkerProcess, call: calls.Call) -> None:
     """The request stops counting in flight (end of stream, or its end, whichever is first)."""
     if call.in_load:
         call.in_load = False
-        p.rec.current_load(endpoint=call.endpoint, delta=-1.0, when=time.time())
+        p.recording.load(call.endpoint, -1.0, time.time())
 
 
 def _sweep(p: WorkerProcess, now: float) -> None:

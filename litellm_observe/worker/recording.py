@@ -228,6 +228,12 @@ class Recording:
         if (d := duration(end - call.started)) is not None:
             self.rec.request_duration_seconds(model=model, provider=provider, endpoint=call.endpoint, value=d)
 
+    def load(self, endpoint: str, delta: float, now: float) -> None:
+        """A request starts (+1) or stops (-1) counting in flight (current_load, by endpoint)."""
+        s = self._series.load(endpoint)
+        with s.store.lock:
+            s.add(0, delta, now)
+
     # ---- callers (only when the attribution setting names dimensions) -----------------------------
     def caller_labels(self, callers: Callers) -> Callers:
         """Raw caller values as label values (labels.py: cleaned, private ones redacted, capped per dimension);

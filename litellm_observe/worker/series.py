@@ -171,6 +171,15 @@ class RequestFailureSeries(Slots):
         )
 
 
+class LoadSeries(Slots):
+    """The in-flight gauge of one endpoint (current_load): +1 at a request's start, -1 at its end."""
+
+    __slots__ = ()
+
+    def __init__(self, rec: Recorder, endpoint: str):
+        super().__init__(rec.store, (rec.key("current_load", endpoint=endpoint),))
+
+
 _S = TypeVar("_S", bound=Slots)
 
 
@@ -183,8 +192,9 @@ class SeriesCache:
         self._budgets: dict[tuple[str, str], BudgetSeries] = {}
         self._attempt_failures: dict[tuple[str, ...], AttemptFailureSeries] = {}
         self._request_failures: dict[tuple[str, ...], RequestFailureSeries] = {}
+        self._loads: dict[str, LoadSeries] = {}  # by endpoint (catalogue.ENDPOINTS: a handful)
 
-    def _made(self, cache: dict[Any, _S], key: tuple[str, ...], series: _S) -> _S:
+    def _made(self, cache: dict[Any, _S], key: object, series: _S) -> _S:
         if len(cache) >= MAX_CACHED:
             cache.clear()
         cache[key] = series
@@ -236,4 +246,10 @@ class SeriesCache:
         series = self._request_failures.get(key)
         if series is None:
             series = self._made(self._request_failures, key, RequestFailureSeries(self._rec, *key))
+        return series
+
+    def load(self, endpoint: str) -> LoadSeries:
+        series = self._loads.get(endpoint)
+        if series is None:
+            series = self._made(self._loads, endpoint, LoadSeries(self._rec, endpoint))
         return series
