@@ -172,6 +172,8 @@ class Labeller:
             if answer is None:
                 answer = self._remember((name, value), self._caps.admit(name, clean(value)))
             return answer
+        if value is None:  # a key without a team, an event without a deployment: common, and always unknown
+            return UNKNOWN
         return self._caps.admit(name, clean(value))
 
     def caller(self, dimension: str, value: object) -> str:

@@ -236,3 +236,17 @@ def test_remembered_answers_are_bounded(monkeypatch):
         assert labeller.label("deployment", f"d-{n}") == f"d-{n}"
         assert labeller.model(f"m-{n}") == f"m-{n}"
     assert len(labeller._remembered) <= 16
+
+
+def test_a_missing_value_is_unknown_and_takes_no_room_under_the_cap():
+    overflows = []
+    labeller = _labeller(None, cap=1, overflows=overflows)
+    assert [labeller.label("team", v) for v in (None, 0, None, "search", "", "ads")] == [
+        "unknown",
+        "0",
+        "unknown",
+        OVERFLOW,
+        "unknown",
+        OVERFLOW,
+    ]
+    assert overflows == ["team", "team"]
