@@ -130,6 +130,127 @@ def child(args) -> None:
     print("RESULT " + json.dumps(out), flush=True)
 
 
+# ---- child: where ours spends an event (--breakdown) ----------------------------------------------
+# Timed parts: (label, owner, attribute). Hooks are coroutine methods of the logger; the rest are functions of
+# the worker's modules, looked up through their module (or class) at every call, so a timer put there is seen.
+HOOKS = (
+    "async_pre_call_hook",
+    "async_log_success_event",
+    "async_post_call_success_hook",
+    "async_log_failure_event",
+    "async_post_call_failure_deployment_hook",
+    "async_post_call_failure_hook",
+)
+
+
+def _parts():
+    from litellm_observe.worker import budgets, observations, recording
+
+    return (
+        ("  observations.success (parse)", observations, "success"),
+        ("    budget_readings", observations, "budget_readings"),
+        ("    budget_sightings", observations, "budget_sightings"),
+        ("  Recording.success (record)", recording.Recording, "success"),
+        ("    BudgetResets.observe", budgets.BudgetResets, "observe"),
+        ("  observations.request_start", observations, "request_start"),
+        ("  observations.failure", observations, "failure"),
+        ("  observations.failed_attempt", observations, "failed_attempt"),
+        ("  Recording.request_failed", recording.Recording, "request_failed"),
+        ("  Recording.attempt_failed", recording.Recording, "attempt_failed"),
+    )
+
+
+def breakdown_child(args) -> None:
+    """CPU per call of each of our hooks, and of the parse and record steps inside them: thread_time_ns around
+    each, minus what a timer costs around nothing (calibrated here). A part's figure includes the timers of the
+    parts inside it (one calibration each)."""
+    sys.path[:0] = [HERE, os.path.dirname(HERE)]
+    import asyncio
+    import functools
+
+    from tests.support.payloads import synthetic as events
+
+    clock = time.thread_time_ns
+    spent: dict[str, list[int]] = {}  # label -> [ns, calls]
+
+    def timed(label, fn, is_async):
+        slot = spent.setdefault(label, [0, 0])
+        if is_async:
+
+            @functools.wraps(fn)
+            async def wrapper(*a, **k):
+                started = clock()
+                try:
+                    return await fn(*a, **k)  # our hooks never suspend: the time inside is ours
+                finally:
+                    slot[0] += clock() - started
+                    slot[1] += 1
+
+        else:
+
+            @functools.wraps(fn)
+            def wrapper(*a, **k):
+                started = clock()
+                try:
+                    return fn(*a, **k)
+                finally:
+                    slot[0] += clock() - started
+                    slot[1] += 1
+
+        return wrapper
+
+    # a timer around nothing, as the parts are timed
+    def nothing():
+        return None
+
+    empty = timed("empty", nothing, False)
+    for _ in range(200_000):
+        empty()
+    timer_ns = spent.pop("empty")[0] / 200_000
+
+    successes, failures = events.success_events(), events.failure_events()
+    logger = _make_logger("ours", tempfile.mkdtemp(prefix="bench-events-run-"))
+
+    async def main():
+        await events.replay(logger, successes, args.warmup)
+        await events.replay(logger, failures, max(args.warmup // 4, 1))
+        for hook in HOOKS:
+            setattr(logger, hook, timed(hook, getattr(logger, hook), True))
+        for label, owner, name in _parts():
+            setattr(owner, name, timed(label, getattr(owner, name), False))
+        phases = {}
+        for phase, evts, count in (("success", successes, args.success), ("failure", failures, args.failure)):
+            for slot in spent.values():
+                slot[:] = [0, 0]
+            await events.replay(logger, evts, count)
+            phases[phase] = {label: list(slot) for label, slot in spent.items() if slot[1]}
+        return phases
+
+    phases = asyncio.run(main())
+    print("RESULT " + json.dumps({"phases": phases, "timer_ns": timer_ns}), flush=True)
+
+
+def print_breakdown(args) -> None:
+    res = run_child("breakdown", args)
+    timer = res["timer_ns"]
+    order = list(HOOKS) + [label for label, _, _ in _parts()]
+    for phase, requests in (("success", args.success), ("failure", args.failure)):
+        spent = res["phases"][phase]
+        print(
+            f"\n{phase} request: where ours spends it, µs of CPU (thread_time_ns, minus {timer / 1e3:.2f} µs a "
+            f"timer costs around nothing), {requests:,} requests"
+        )
+        head = f"{'hook / step inside it':<44} {'calls':>8} {'µs/call':>8} {'µs/request':>11}"
+        print(head)
+        print("-" * len(head))
+        for label in order:
+            if label not in spent:
+                continue
+            ns, calls = spent[label]
+            per_call = ns / calls - timer
+            print(f"{label:<44} {calls:>8,} {per_call / 1e3:>8.2f} {per_call * calls / requests / 1e3:>11.2f}")
+
+
 # ---- parent: run the three children, print the table ----------------------------------------
 def run_child(name: str, args, pythonpath: str | None = None) -> dict:
     multiproc = tempfile.mkdtemp(prefix=f"bench-events-{name}-")
@@ -171,14 +292,21 @@ def main(argv=None) -> int:
     p.add_argument("--baseline", metavar="REF", help="also measure ours as of this git revision (before/after)")
     p.add_argument("--repeat", type=int, default=3, help="runs of each version with --baseline, alternated")
     p.add_argument("--attribution", metavar="DIMS", help="ours with these caller dimensions on (comma-separated)")
-    p.add_argument("--child", choices=LOGGERS + ("baseline",), help=argparse.SUPPRESS)
+    p.add_argument("--breakdown", action="store_true", help="only ours: CPU per call of each hook and step")
+    p.add_argument("--child", choices=LOGGERS + ("baseline", "breakdown"), help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.attribution:
         os.environ["BENCH_ATTRIBUTION"] = args.attribution  # the children inherit it
     if args.quick:
         args.success, args.failure, args.warmup, args.rounds, args.repeat = 300, 100, 100, 1, 1
+    if args.child == "breakdown":
+        breakdown_child(args)
+        return 0
     if args.child:
         child(args)
+        return 0
+    if args.breakdown:
+        print_breakdown(args)
         return 0
 
     started = time.time()

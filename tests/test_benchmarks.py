@@ -55,6 +55,28 @@ def test_bench_events_baseline_measures_the_extracted_revision():
     assert re.search(r"^success request \(all hooks\) +[\d.]+ \(", out, re.M)
 
 
+def test_bench_events_breakdown_times_every_hook_and_step_a_request_goes_through():
+    """--breakdown: every hook of each kind of request, and the parse and record steps inside them, were timed
+    (called once per request, or once per success that carries budgets)."""
+    out = run("bench_events.py", "--breakdown")
+    quick_success, quick_failure = 300, 100  # --quick's sizes
+    table = re.compile(r"^(success|failure) request: where ours spends it.*?\n(.*?)(?:\n\n|\Z)", re.M | re.S)
+    tables = dict(table.findall(out))
+    calls = {
+        kind: {line[:44].strip(): int(line[44:53].replace(",", "")) for line in table.splitlines()[2:]}
+        for kind, table in tables.items()
+    }
+    for hook in ("async_pre_call_hook", "async_log_success_event", "async_post_call_success_hook"):
+        assert calls["success"][hook] == quick_success
+    for step in ("observations.success (parse)", "Recording.success (record)", "observations.request_start"):
+        assert calls["success"][step] == quick_success
+    assert 0 < calls["success"]["budget_readings"] <= quick_success  # cache hits carry none
+    for hook in ("async_pre_call_hook", "async_log_failure_event", "async_post_call_failure_hook"):
+        assert calls["failure"][hook] == quick_failure
+    for step in ("observations.failure", "Recording.request_failed", "Recording.attempt_failed"):
+        assert calls["failure"][step] == quick_failure
+
+
 def test_bench_scrape_quick_prints_ours_and_stock():
     out = run("bench_scrape.py")
     header = next(line for line in out.splitlines() if line.startswith("scenario"))
