@@ -52,9 +52,10 @@ NOOP_MODULE = "from litellm.integrations.custom_logger import CustomLogger\n\nha
 # The ours arm's callback: litellm_observe's own handler, with the CPU of every hook it runs counted inside the
 # proxy: time.thread_time_ns around ObserveLogger._guard, the one funnel every hook goes through (hooks never
 # await inside it), written to $BENCH_HOOKS_DIR/hooks-<pid> as "ns calls gc_ns" every 20 calls (outside the
-# timing). gc_ns: the part of ns spent in collections of Python's cyclic GC that started inside a hook (a gc
-# callback times them): a collection runs when allocations pass a threshold, whoever made the rest of the
-# garbage, and walks the whole proxy's young objects; so it is ours only in proportion to what we allocate.
+# timing), then a line "hook ns calls" per hook name. gc_ns: the part of ns spent in collections of Python's
+# cyclic GC that started inside a hook (a gc callback times them): a collection runs when allocations pass a
+# threshold, whoever made the rest of the garbage, and walks the whole proxy's young objects; so it is ours only
+# in proportion to what we allocate.
 TIMED_MODULE = """import gc
 import os
 import time
@@ -65,6 +66,7 @@ handler = litellm_observe.proxy_handler
 _guard = getattr(handler, "_guard", None)
 _out = os.environ["BENCH_HOOKS_DIR"]
 _spent = [0, 0, 0]  # ns in hooks, hook calls, ns of those in gc collections
+_per_hook = {}  # hook name -> [ns, calls]
 _inside = [False, 0]  # in a hook; when the collection under way started
 _WORK = True  # False in the hollow arm: every hook returns at once
 
@@ -73,6 +75,8 @@ def _flush():
     name = os.path.join(_out, "hooks-%d" % os.getpid())
     with open(name + ".tmp", "w") as f:
         f.write("%d %d %d\\n" % tuple(_spent))
+        for hook, (ns, calls) in sorted(_per_hook.items()):
+            f.write("%s %d %d\\n" % (hook, ns, calls))
     os.replace(name + ".tmp", name)
 
 
@@ -91,8 +95,14 @@ def _timed(*args, **kwargs):
         return _guard(*args, **kwargs) if _WORK else None
     finally:
         _inside[0] = False
-        _spent[0] += time.thread_time_ns() - started
+        spent = time.thread_time_ns() - started
+        _spent[0] += spent
         _spent[1] += 1
+        slot = _per_hook.get(args[0])  # _guard(hook, handler, ...): the hook's name first
+        if slot is None:
+            slot = _per_hook[args[0]] = [0, 0]
+        slot[0] += spent
+        slot[1] += 1
         if _spent[1] % 20 == 0:
             _flush()
 
@@ -196,16 +206,22 @@ async def _load(proxy: Proxy, count: int, concurrency: int, scrape_every: float 
     return latencies, failed
 
 
-def hook_totals(folder: Path) -> tuple[int, int, int]:
-    """(ns, calls, ns in gc collections) summed over the workers' hooks-<pid> files."""
+def hook_totals(folder: Path) -> tuple[int, int, int, dict[str, tuple[int, int]]]:
+    """(ns, calls, ns in gc collections, {hook: (ns, calls)}) summed over the workers' hooks-<pid> files."""
     ns = calls = gc_ns = 0
+    per_hook: dict[str, tuple[int, int]] = {}
     for path in folder.glob("hooks-*[0-9]"):
         try:
-            a, b, c = path.read_text().split()
+            first, *rest = path.read_text().splitlines()
+            a, b, c = first.split()
+            hooks = [(hook, int(h_ns), int(h_calls)) for hook, h_ns, h_calls in (line.split() for line in rest)]
         except (OSError, ValueError):
             continue
         ns, calls, gc_ns = ns + int(a), calls + int(b), gc_ns + int(c)
-    return ns, calls, gc_ns
+        for hook, h_ns, h_calls in hooks:
+            was = per_hook.get(hook, (0, 0))
+            per_hook[hook] = (was[0] + h_ns, was[1] + h_calls)
+    return ns, calls, gc_ns, per_hook
 
 
 def run_arm(arm: str, args, upstream: FakeUpstream, workdir: Path, pythonpath: str | None) -> dict:
@@ -251,6 +267,15 @@ def run_arm(arm: str, args, upstream: FakeUpstream, workdir: Path, pythonpath: s
         "hooks_us": (hooks_after[0] - hooks_before[0]) / 1e3 / max(answered, 1) if ours else None,
         "hook_calls": (hooks_after[1] - hooks_before[1]) / max(answered, 1) if ours else None,
         "hooks_gc_us": (hooks_after[2] - hooks_before[2]) / 1e3 / max(answered, 1) if ours else None,
+        # ours only: µs per call of each hook, over the measured requests
+        "per_hook": {
+            hook: (ns - hooks_before[3].get(hook, (0, 0))[0])
+            / 1e3
+            / max(calls - hooks_before[3].get(hook, (0, 0))[1], 1)
+            for hook, (ns, calls) in hooks_after[3].items()
+        }
+        if ours
+        else None,
         "exporter_us": (exporter_after - exporter_before) / TICK * 1e6 / max(answered, 1) if ours else None,
         "failed": failed,
         "sent": args.warmup + args.requests,
@@ -314,7 +339,11 @@ def main(argv=None) -> int:
     print(head)
     print("-" * len(head))
     med = {
-        arm: {k: statistics.median(r[k] for r in rs) for k in rs[0] if rs[0][k] is not None}
+        arm: {
+            k: statistics.median(r[k] for r in rs)
+            for k in rs[0]
+            if rs[0][k] is not None and not isinstance(rs[0][k], dict)
+        }
         for arm, rs in results.items()
     }
     for arm in arms:
@@ -338,6 +367,11 @@ def main(argv=None) -> int:
                 f"({m['hook_calls']:.1f} hook calls), exporter {m['exporter_us']:.1f} µs per request; together "
                 f"{inside / med['none']['cpu_us'] * 100:.2f}% of the proxy's own CPU per request"
             )
+            hooks = sorted({hook for r in results[arm] for hook in r["per_hook"] or {}})
+            per_call = {
+                h: statistics.median(r["per_hook"][h] for r in results[arm] if h in r["per_hook"]) for h in hooks
+            }
+            print("  per hook, µs per call (median of runs): " + ", ".join(f"{h} {per_call[h]:.1f}" for h in hooks))
             print(
                 f"  of the hooks' time, in collections of Python's cyclic GC that started inside a hook: "
                 f"{m['hooks_gc_us']:.1f} µs per request; without them, hooks and exporter are "

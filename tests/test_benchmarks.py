@@ -102,7 +102,9 @@ def test_bench_proxy_quick_prints_every_arm_and_ours_counted_every_request():
         assert len(re.findall(r"[-+]?\d+\.\d+%?", row)) == 5, row
     counted, sent = re.search(r"^litellm_observe: ([\d,]+) requests counted of ([\d,]+) sent", out, re.M).groups()
     assert counted == sent
-    hooks, in_gc = re.search(r"hooks ([\d.]+) µs per request .*\n.*cyclic GC.*: ([\d.]+) µs per request", out).groups()
+    hooks, in_gc = re.search(
+        r"hooks ([\d.]+) µs per request .*\n.*\n.*cyclic GC.*: ([\d.]+) µs per request", out
+    ).groups()
     assert 0 <= float(in_gc) <= float(hooks)  # the collections timed are a part of the hooks' time
     assert re.search(r"^ours adds: -?\d+ µs of the proxy tree's CPU per request", out, re.M)
     assert re.search(r"^  of which LiteLLM calling our hooks.*: -?\d+ µs", out, re.M)
@@ -114,6 +116,10 @@ def test_bench_proxy_quick_prints_every_arm_and_ours_counted_every_request():
         ).group(1)
     )
     assert calls >= 2
+    # and each hook apart: the three every request goes through
+    per_hook = re.search(r"^litellm_observe, counted inside.*\n  per hook, µs per call .*?: (.*)$", out, re.M).group(1)
+    timed = dict(re.findall(r"(\w+) ([\d.]+)", per_hook))
+    assert {"async_pre_call_hook", "log_pre_api_call", "async_log_success_event"} <= set(timed)
 
 
 def test_bench_fleet_quick_scrapes_every_replica_and_times_every_panel_and_rule_group():
