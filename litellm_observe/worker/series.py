@@ -177,7 +177,8 @@ class LoadSeries(Slots):
     __slots__ = ()
 
     def __init__(self, rec: Recorder, endpoint: str):
-        super().__init__(rec.store, (rec.key("current_load", endpoint=endpoint),))
+        key = rec.key
+        super().__init__(rec.store, (key("current_load", endpoint=endpoint),))
 
 
 _S = TypeVar("_S", bound=Slots)
