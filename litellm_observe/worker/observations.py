@@ -278,7 +278,11 @@ def budget_readings(
 ) -> list[BudgetReading]:
     """Budgets of the request's team, key (by alias only), user and end user, where metadata carries a maximum, in
     that order. A field is read from SLO.metadata, else (missing or None there) from the request's metadata (where
-    LiteLLM puts team and user reset times and the end user's maximum)."""
+    LiteLLM puts team and user reset times and the end user's maximum).
+
+    Written out per entity, not as a loop over a table of fields: a table-driven version (each field with its
+    position in the one-step read) measured 2.9 µs a call against this one's 1.9 (2026-12-06), on every event
+    that carries budgets."""
     (
         team_alias,
         team_id,
