@@ -3,8 +3,8 @@ started alternately in four arms, each run measured the same way:
 
 - `none`: no callback at all;
 - `noop`: a `CustomLogger` whose hooks do nothing (LiteLLM's own work per registered callback);
-- `hollow`: `litellm_observe.proxy_handler` with its exporter, every hook's work taken out (the funnel every
-  hook goes through, `ObserveLogger._guard`, returns at once): what LiteLLM spends calling the hooks we
+- `hollow`: `litellm_observe.proxy_handler` with its exporter, every hook's work taken out (the funnels every
+  hook goes through, `ObserveLogger._hook` and `_guard`, return at once): what LiteLLM spends calling the hooks we
   implement, and what our background threads and exporter cost, without our hooks' own work;
 - `ours`: `litellm_observe.proxy_handler`, with its exporter scraped every --scrape-every seconds.
 
@@ -50,12 +50,15 @@ from tests.support.proxy import Proxy, free_port  # noqa: E402
 TICK = os.sysconf("SC_CLK_TCK")
 NOOP_MODULE = "from litellm.integrations.custom_logger import CustomLogger\n\nhandler = CustomLogger()\n"
 # The ours arm's callback: litellm_observe's own handler, with the CPU of every hook it runs counted inside the
-# proxy: time.thread_time_ns around ObserveLogger._guard, the one funnel every hook goes through (hooks never
-# await inside it), written to $BENCH_HOOKS_DIR/hooks-<pid> as "ns calls gc_ns" every 20 calls (outside the
-# timing), then a line "hook ns calls" per hook name. gc_ns: the part of ns spent in collections of Python's
-# cyclic GC that started inside a hook (a gc callback times them): a collection runs when allocations pass a
-# threshold, whoever made the rest of the garbage, and walks the whole proxy's young objects; so it is ours only
-# in proportion to what we allocate.
+# proxy: time.thread_time_ns around the funnels every hook call goes through (hooks never await inside them):
+# ObserveLogger._hook (a hook's call: queued for its batch, or recorded at once), ObserveLogger._guard (timers,
+# and every hook in revisions before batching) and WorkerProcess.record_pending (a batch the event loop runs),
+# each counted only when no other is under way (a batch recorded inside a hook's call is that call's time).
+# Written to $BENCH_HOOKS_DIR/hooks-<pid> as "ns calls gc_ns" every 20 calls (outside the timing), then a line
+# "name ns calls" per hook name, and `batch` for the batches. gc_ns: the part of ns spent in collections of
+# Python's cyclic GC that started inside a hook (a gc callback times them): a collection runs when allocations
+# pass a threshold, whoever made the rest of the garbage, and walks the whole proxy's young objects; so it is
+# ours only in proportion to what we allocate.
 TIMED_MODULE = """import gc
 import os
 import time
@@ -64,10 +67,16 @@ import litellm_observe
 
 handler = litellm_observe.proxy_handler
 _guard = getattr(handler, "_guard", None)
+_hook = getattr(handler, "_hook", None)
+try:
+    from litellm_observe.worker.process import WorkerProcess
+except ImportError:  # a baseline laid out otherwise
+    WorkerProcess = None
+_record = getattr(WorkerProcess, "record_pending", None)
 _out = os.environ["BENCH_HOOKS_DIR"]
-_spent = [0, 0, 0]  # ns in hooks, hook calls, ns of those in gc collections
-_per_hook = {}  # hook name -> [ns, calls]
-_inside = [False, 0]  # in a hook; when the collection under way started
+_spent = [0, 0, 0]  # ns in hooks and batches, hook calls, ns of those in gc collections
+_per_hook = {}  # hook name (or "batch") -> [ns, calls]
+_inside = [False, 0]  # in a hook or batch; when the collection under way started
 _WORK = True  # False in the hollow arm: every hook returns at once
 
 
@@ -88,28 +97,47 @@ def _collecting(phase, info):
             _spent[2] += time.thread_time_ns() - _inside[1]
 
 
-def _timed(*args, **kwargs):
+def _timing(name, fn, args, kwargs):
+    if _inside[0]:
+        return fn(*args, **kwargs)  # inside a timed call: counted there
     started = time.thread_time_ns()
     _inside[0] = True
     try:
-        return _guard(*args, **kwargs) if _WORK else None
+        return fn(*args, **kwargs) if _WORK else None
     finally:
         _inside[0] = False
         spent = time.thread_time_ns() - started
         _spent[0] += spent
-        _spent[1] += 1
-        slot = _per_hook.get(args[0])  # _guard(hook, handler, ...): the hook's name first
+        if name != "batch":
+            _spent[1] += 1
+        slot = _per_hook.get(name)
         if slot is None:
-            slot = _per_hook[args[0]] = [0, 0]
+            slot = _per_hook[name] = [0, 0]
         slot[0] += spent
         slot[1] += 1
-        if _spent[1] % 20 == 0:
+        if slot[1] % 20 == 0:
             _flush()
 
 
+def _timed_guard(*args, **kwargs):
+    return _timing(args[0], _guard, args, kwargs)  # _guard(hook, handler, ...): the hook's name first
+
+
+def _timed_hook(*args, **kwargs):
+    return _timing(args[0], _hook, args, kwargs)
+
+
+def _timed_record(*args, **kwargs):
+    return _timing("batch", _record, args, kwargs)
+
+
 if _guard is not None:
-    handler._guard = _timed
+    handler._guard = _timed_guard
     gc.callbacks.append(_collecting)
+if _hook is not None:
+    handler._hook = _timed_hook
+if _record is not None:
+    WorkerProcess.record_pending = _timed_record
 """
 HOLLOW_MODULE = TIMED_MODULE.replace("_WORK = True", "_WORK = False")
 LABELS = {

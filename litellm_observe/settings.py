@@ -40,6 +40,7 @@ DEFAULT_LABEL_CAPS = {"team": 500, "provider": 50}
 # turning more of them on never multiplies the series: caller series stay under CALLER_VALUES x (status codes + 3).
 CALLER_VALUES = 1000
 MAX_DIMENSIONS = 8
+MAX_EVENT_BATCH_SECONDS = 1.0  # how late a hook call may be recorded at most (event_batch_seconds)
 # metadata keys that name a secret or a person's address: never a caller dimension (compared lower-cased, `-` as `_`)
 PRIVATE_METADATA_KEYS = (
     "api_key",
@@ -79,6 +80,8 @@ class Settings:
     basic_auth_password: str | None = None
     inflight_timeout_seconds: float = 900.0  # a request not ended after this no longer counts as in flight
     error_log_interval_seconds: float = 60.0  # internal errors are logged at most once per hook per interval
+    # hook calls made in the event loop are recorded in batches, at most this long after the call (0: at once)
+    event_batch_seconds: float = 0.1
     # caller dimensions (README "Who spent it"): key_alias, user, end_user, tags, metadata.<key>; none by default
     attribution: tuple[str, ...] = ()
 
@@ -159,6 +162,12 @@ def _validate(s: Settings) -> Settings:
     check("label_cap", s.label_cap >= 1, "must be >= 1", s.label_cap)
     check("inflight_timeout_seconds", s.inflight_timeout_seconds > 0, "must be > 0", s.inflight_timeout_seconds)
     check("error_log_interval_seconds", s.error_log_interval_seconds > 0, "must be > 0", s.error_log_interval_seconds)
+    check(
+        "event_batch_seconds",
+        0 <= s.event_batch_seconds <= MAX_EVENT_BATCH_SECONDS,
+        f"must be between 0 (record at once) and {MAX_EVENT_BATCH_SECONDS}",
+        s.event_batch_seconds,
+    )
     check(
         "basic_auth_password",
         (s.basic_auth_username is None) == (s.basic_auth_password is None),

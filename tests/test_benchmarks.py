@@ -120,6 +120,7 @@ def test_bench_proxy_quick_prints_every_arm_and_ours_counted_every_request():
     per_hook = re.search(r"^litellm_observe, counted inside.*\n  per hook, µs per call .*?: (.*)$", out, re.M).group(1)
     timed = dict(re.findall(r"(\w+) ([\d.]+)", per_hook))
     assert {"async_pre_call_hook", "log_pre_api_call", "async_log_success_event"} <= set(timed)
+    assert "batch" in timed  # the batches the event loop ran (event_batch_seconds is on by default) are timed too
 
 
 def test_bench_fleet_quick_scrapes_every_replica_and_times_every_panel_and_rule_group():

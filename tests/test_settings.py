@@ -128,6 +128,10 @@ def test_proxy_config_path(monkeypatch, tmp_path):
         ({"namespace": "has-dash"}, {}, "litellm_observe.namespace"),
         ({"inflight_timeout_seconds": 0}, {}, "litellm_observe.inflight_timeout_seconds"),
         ({"inflight_timeout_seconds": "soon"}, {}, "litellm_observe.inflight_timeout_seconds"),
+        ({"event_batch_seconds": -0.1}, {}, "litellm_observe.event_batch_seconds"),
+        ({"event_batch_seconds": 1.5}, {}, "litellm_observe.event_batch_seconds"),
+        ({"event_batch_seconds": float("nan")}, {}, "litellm_observe.event_batch_seconds"),
+        ({}, {"LITELLM_OBSERVE_EVENT_BATCH_SECONDS": "later"}, "litellm_observe.event_batch_seconds"),
         ({"bearer_token": 5}, {}, "litellm_observe.bearer_token"),
         ({"basic_auth_username": "u"}, {}, "litellm_observe.basic_auth_password"),
         ({"no_such_key": 1}, {}, "litellm_observe.no_such_key"),
@@ -410,3 +414,9 @@ def test_caller_dimensions_share_a_bounded_number_of_values_unless_label_caps_na
         == 9
     )
     assert four.cap_for("user") == four.label_cap  # a label that is not a caller dimension keeps its cap
+
+
+def test_event_batches_default_to_a_tenth_of_a_second_and_zero_records_at_once():
+    assert settings.load(section={}, environ={}).event_batch_seconds == 0.1
+    assert settings.load(section={"event_batch_seconds": 0}, environ={}).event_batch_seconds == 0.0
+    assert settings.load(section={}, environ={"LITELLM_OBSERVE_EVENT_BATCH_SECONDS": "1"}).event_batch_seconds == 1.0

@@ -4,12 +4,13 @@ hook's arguments. It parses them (observations.py), keeps the requests in flight
 calls these through its guard, which counts and logs whatever they raise.
 
 Deadlines and what this process timed itself run on the monotonic clock (a wall clock step never moves
-them); LiteLLM's timestamps and the gauges' `when` are wall clock.
+them); LiteLLM's timestamps and the gauges' `when` are wall clock. Nothing here reads a clock: the time of a
+hook call is `p.mono` and `p.wall`, read when LiteLLM called the hook (logger.py sets them), so a call
+recorded with a later batch is timed as when it was made.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable
 
 from . import calls
@@ -26,14 +27,14 @@ def request_started(p: WorkerProcess, data: object, user: object, call_type: obj
     """async_pre_call_hook: the request counts in flight until its stream or the request ends; what it called
     and who called are kept for its end."""
     start = obs.request_start(data, call_type, p.attribution)
-    now = time.monotonic()
+    now = p.mono
     call = p.calls.begin(start.call_id, now, start.model, user)
     if call is None:
         return
     call.endpoint = start.endpoint
     if start.callers:
         call.callers = start.callers
-    p.recording.load(start.endpoint, 1.0, time.time())
+    p.recording.load(start.endpoint, 1.0, p.wall)
     if now >= p.next_sweep:
         _sweep(p, now)
 
@@ -42,13 +43,13 @@ def attempt_started(p: WorkerProcess, kwargs: object) -> None:
     """log_pre_api_call: once per upstream attempt (retries and fallback steps too; not for cache hits)."""
     start = obs.attempt_start(kwargs)
     if p.calls.known(start.call_id):
-        p.calls.attempt_started(start.call_id, time.monotonic(), (start.provider, start.model_group, start.deployment))
+        p.calls.attempt_started(start.call_id, p.mono, (start.provider, start.model_group, start.deployment))
 
 
 def stream_ended(p: WorkerProcess, request_data: object, how: str, error: object, error_frame: bool) -> None:
     """async_post_call_streaming_iterator_hook, as the stream ends: a disconnect ends the request here."""
     call_id = obs.mapping(request_data).get("litellm_call_id")
-    now = time.monotonic()
+    now = p.mono
     call = p.calls.get(call_id)
     if call is None:
         return
@@ -74,7 +75,7 @@ def succeeded(p: WorkerProcess, kwargs: object) -> None:
     """async_log_success_event: ends the request, unless a disconnect or a stream that ended alone ended it
     already (LiteLLM sends a success event for billing after a client disconnect); reports its attempt."""
     o = obs.success(kwargs, p.attribution)
-    mono, now = time.monotonic(), time.time()
+    mono, now = p.mono, p.wall
     book = p.calls
     if book.next_due() is not None:
         settle(p, mono)
@@ -97,13 +98,13 @@ def failure_reported(p: WorkerProcess, kwargs: object) -> None:
     o = obs.failure_event(kwargs)
     p.calls.remember_error(o.call_id, o.error)
     if o.guardrails:  # a request a guardrail blocked: its runs are only here
-        p.recording.guardrails(o.call_id, o.guardrails, time.monotonic())
+        p.recording.guardrails(o.call_id, o.guardrails, p.mono)
 
 
 def request_failed(p: WorkerProcess, request_data: object, exc: object, user: object) -> None:
     """async_post_call_failure_hook: ends the request as failed, unless it ended already."""
     o = obs.failure(request_data, exc, user, p.attribution)
-    now = time.monotonic()
+    now = p.mono
     if p.calls.next_due() is not None:
         settle(p, now)
     call = p.calls.get(o.call_id)
@@ -139,8 +140,8 @@ def attempt_failed(p: WorkerProcess, request_data: object, exc: object) -> None:
     p.calls.remember_error(o.call_id, exc)
     if not p.calls.attempt_failed(o.call_id):
         return  # the same attempt reported twice (/v1/messages through the Responses API)
-    p.recording.attempt_failed(o, time.time())
-    if p.cooldowns.failed(time.monotonic()) and p.cooldowns.next_read is not None:
+    p.recording.attempt_failed(o, p.wall)
+    if p.cooldowns.failed(p.mono) and p.cooldowns.next_read is not None:
         p.timers.read_cooldowns_at(p.cooldowns.next_read)
 
 
@@ -151,7 +152,7 @@ def fell_back(p: WorkerProcess, original_model_group: object, kwargs: object, su
 
 def cooldowns_read(p: WorkerProcess, reading: Reading) -> None:
     """A read of the router's cooldowns (the logger's read_cooldowns): recorded, and the next one scheduled."""
-    now = time.time()
+    now = p.wall
     for e in reading.errors:
         p.internal_error("cooldowns", e)
     p.recording.cooldowns(reading, now)
@@ -168,7 +169,7 @@ def _unload(p: WorkerProcess, call: calls.Call) -> None:
     """The request stops counting in flight (end of stream, or its end, whichever is first)."""
     if call.in_load:
         call.in_load = False
-        p.recording.load(call.endpoint, -1.0, time.time())
+        p.recording.load(call.endpoint, -1.0, p.wall)
 
 
 def _sweep(p: WorkerProcess, now: float) -> None:
@@ -205,7 +206,7 @@ def settle(p: WorkerProcess, now: float) -> None:
 
 def settle_now(p: WorkerProcess) -> None:
     """The settle timer fired."""
-    settle(p, time.monotonic())
+    settle(p, p.mono)
 
 
 def _stream_ended_alone(p: WorkerProcess, call: calls.Call) -> None:

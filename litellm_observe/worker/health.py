@@ -74,6 +74,7 @@ class WorkerHealth:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._due = 0.0
         self._ticks = 0
+        self.before_exit: Callable[[], None] | None = None  # run first at a clean exit (hook calls still waiting)
 
     # ---- start and exit ------------------------------------------------------------------------
     def started(self) -> None:
@@ -91,6 +92,11 @@ class WorkerHealth:
         if self._exited or os.getpid() != self._pid:
             return
         self._exited = True
+        if self.before_exit is not None:
+            try:
+                self.before_exit()
+            except Exception as e:  # noqa: BLE001 - never raise at exit
+                self._on_error("worker_exit", e)
         try:
             now = time.time()
             self.rec.worker_exits(reason="recycled")

@@ -42,6 +42,7 @@ from .labels import OVERFLOW, UNKNOWN, UNLISTED
 from .process import Processes, WorkerProcess
 
 _Args = TypeVarTuple("_Args")
+MAX_PENDING = 256  # hook calls a batch holds at most: a full one is recorded at once (bounded memory and pause)
 
 
 def _router_model_names() -> Iterable[str] | None:
@@ -91,14 +92,50 @@ class ObserveLogger(CustomLogger):
         self._processes.current()
 
     # ---- the guard -------------------------------------------------------------------------------
+    def _hook(
+        self, hook: str, handler: Callable[[WorkerProcess, *_Args], None], *args: *_Args, opening: bool = True
+    ) -> None:
+        """A LiteLLM hook's call: `handler(process, *args)` with this process's state (built if needed, unless not
+        `opening`; nothing runs while metrics are off), timed as now (process.mono, process.wall). With
+        `event_batch_seconds` set, a call made in the event loop is queued and recorded with its batch: the first
+        call queued schedules the batch that many seconds later on its loop (README "What it costs the proxy").
+        The calls waiting and this one are recorded at once when there is no running loop here (a thread's call),
+        when MAX_PENDING wait, or when the batch waits on another loop (one that may have stopped: asyncio.run per
+        call). Whatever a handler raises is counted under `hook` and logged."""
+        try:
+            p = self._processes.current() if opening else self._processes.live()
+            if p is None:
+                return
+            mono, wall = time.monotonic(), time.time()
+            if p.batch_seconds:
+                try:
+                    loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+                except RuntimeError:
+                    loop = None  # a thread's call
+                pending = p.pending
+                pending.append((hook, handler, args, mono, wall))
+                if loop is None or len(pending) >= MAX_PENDING or (len(pending) > 1 and loop is not p.batch_loop):
+                    p.record_pending()  # at once: no loop here, a full batch, or a batch another loop may never run
+                elif len(pending) == 1:  # the first call since the last batch: schedule the next
+                    loop.call_later(p.batch_seconds, p.record_pending)
+                    p.batch_loop = loop
+                return
+            p.mono, p.wall = mono, wall
+            handler(p, *args)
+        except Exception as e:
+            self._internal_error(hook, e)
+
     def _guard(
         self, hook: str, handler: Callable[[WorkerProcess, *_Args], None], *args: *_Args, opening: bool = True
     ) -> None:
-        """Run `handler(process, *args)` with this process's state (built if needed, unless not `opening`;
-        nothing runs while metrics are off); whatever it raises is counted under `hook` and logged."""
+        """Run `handler(process, *args)` now, after the hook calls waiting for their batch (timers, the cooldown
+        reader); otherwise as _hook."""
         try:
             p = self._processes.current() if opening else self._processes.live()
             if p is not None:
+                if p.pending:
+                    p.record_pending()
+                p.mono, p.wall = time.monotonic(), time.time()
                 handler(p, *args)
         except Exception as e:
             self._internal_error(hook, e)
@@ -109,12 +146,12 @@ class ObserveLogger(CustomLogger):
 
     # ---- the hooks ---------------------------------------------------------------------------------
     async def async_pre_call_hook(self, user_api_key_dict: Any, cache: Any, data: Any, call_type: Any) -> None:
-        self._guard("async_pre_call_hook", flow.request_started, data, user_api_key_dict, call_type)
+        self._hook("async_pre_call_hook", flow.request_started, data, user_api_key_dict, call_type)
         return None
 
     def log_pre_api_call(self, model: Any, messages: Any, kwargs: Any) -> None:
         """Once per upstream attempt (retries and fallback steps too; not for cache hits)."""
-        self._guard("log_pre_api_call", flow.attempt_started, kwargs, opening=False)
+        self._hook("log_pre_api_call", flow.attempt_started, kwargs, opening=False)
 
     async def async_post_call_streaming_iterator_hook(
         self, user_api_key_dict: Any, response: Any, request_data: Any
@@ -132,20 +169,20 @@ class ObserveLogger(CustomLogger):
             how, error = calls.RAISED, e
             raise
         finally:
-            self._guard(
+            self._hook(
                 "async_post_call_streaming_iterator_hook", flow.stream_ended, request_data, how, error, error_frame
             )
 
     async def async_log_success_event(self, kwargs: Any, response_obj: Any, start_time: Any, end_time: Any) -> None:
-        self._guard("async_log_success_event", flow.succeeded, kwargs)
+        self._hook("async_log_success_event", flow.succeeded, kwargs)
 
     async def async_log_failure_event(self, kwargs: Any, response_obj: Any, start_time: Any, end_time: Any) -> None:
-        self._guard("async_log_failure_event", flow.failure_reported, kwargs)
+        self._hook("async_log_failure_event", flow.failure_reported, kwargs)
 
     async def async_post_call_failure_hook(
         self, request_data: Any, original_exception: Any, user_api_key_dict: Any, traceback_str: Any = None
     ) -> None:
-        self._guard(
+        self._hook(
             "async_post_call_failure_hook", flow.request_failed, request_data, original_exception, user_api_key_dict
         )
         return None
@@ -153,14 +190,14 @@ class ObserveLogger(CustomLogger):
     async def async_post_call_failure_deployment_hook(
         self, request_data: Any, exception: Any, call_type: Any, fallback_depth: Any = None
     ) -> None:
-        self._guard("async_post_call_failure_deployment_hook", flow.attempt_failed, request_data, exception)
+        self._hook("async_post_call_failure_deployment_hook", flow.attempt_failed, request_data, exception)
         return None
 
     async def log_success_fallback_event(self, original_model_group: Any, kwargs: Any, original_exception: Any) -> None:
-        self._guard("log_success_fallback_event", flow.fell_back, original_model_group, kwargs, True)
+        self._hook("log_success_fallback_event", flow.fell_back, original_model_group, kwargs, True)
 
     async def log_failure_fallback_event(self, original_model_group: Any, kwargs: Any, original_exception: Any) -> None:
-        self._guard("log_failure_fallback_event", flow.fell_back, original_model_group, kwargs, False)
+        self._hook("log_failure_fallback_event", flow.fell_back, original_model_group, kwargs, False)
 
     # ---- timers, the supervisor, tests ----------------------------------------------------------------
     def _on_timer(self) -> None:
@@ -187,15 +224,26 @@ class ObserveLogger(CustomLogger):
         return p.keep_run() if p is not None else False
 
     def settle(self, now: float | None = None) -> None:
-        """Settle what is due by `now` on the monotonic clock (default: the present); the event loop's
-        timer does this in a proxy, tests call it with a time in the future."""
+        """Settle what is due by `now` on the monotonic clock (default: the present), after recording the hook
+        calls waiting; the event loop's timer does this in a proxy, tests call it with a time in the future."""
         p = self._processes.current()
         if p is not None:
+            p.record_pending()
+            p.wall = time.time()
             flow.settle(p, time.monotonic() if now is None else now)
+
+    def flush(self) -> None:
+        """Record the hook calls waiting for their batch now."""
+        p = self._processes.live()
+        if p is not None:
+            p.record_pending()
 
     def inflight(self) -> int:
         p = self._processes.live()
-        return flow.inflight(p) if p is not None else 0
+        if p is None:
+            return 0
+        p.record_pending()
+        return flow.inflight(p)
 
     @property
     def process(self) -> WorkerProcess | None:

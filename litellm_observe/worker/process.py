@@ -13,6 +13,7 @@ import asyncio
 import logging
 import os
 import time
+from collections import deque
 from collections.abc import Callable, Coroutine, Iterable
 from typing import Any
 
@@ -68,6 +69,7 @@ class WorkerProcess:
         inflight_timeout: float,
         internal_error: InternalError,
         attribution: tuple[str, ...] = (),
+        batch_seconds: float = 0.0,
     ):
         self.generation, self.pid = _generation, os.getpid()
         self.writer, self.rec, self.directory, self.membership = writer, rec, directory, membership
@@ -77,6 +79,29 @@ class WorkerProcess:
         self.internal_error = internal_error
         self.attribution = attribution  # the caller dimensions turned on (settings.attribution)
         self.next_sweep = 0.0  # when requests that never ended are next looked for (flow.py)
+        # Hook calls waiting for their batch (logger.py): (hook, handler, arguments, monotonic, wall clock), in the
+        # order they were made; `batch_seconds` 0: none wait. `mono` and `wall` are the clock readings of the call
+        # being handled (taken when the hook was called): flow.py reads the time from them, never the clocks.
+        self.batch_seconds = batch_seconds
+        self.pending: deque[tuple[str, Callable[..., None], tuple[Any, ...], float, float]] = deque()
+        self.mono, self.wall = 0.0, 0.0
+        self.batch_loop: asyncio.AbstractEventLoop | None = None  # the loop the batch was scheduled on last
+
+    def record_pending(self) -> None:
+        """Record the hook calls waiting for their batch, in the order they were made, each with the clock readings
+        of its call; what one raises is counted under its hook and the rest go on. Safe against a thread that
+        queues meanwhile (a deque's append and popleft are atomic): whoever queues into an empty deque makes sure
+        a batch follows (logger.py)."""
+        pending = self.pending
+        while True:
+            try:
+                hook, handler, args, self.mono, self.wall = pending.popleft()
+            except IndexError:
+                return
+            try:
+                handler(self, *args)
+            except Exception as e:
+                self.internal_error(hook, e)
 
     def start_probe(self) -> None:
         """The loop-lag probe needs this worker's event loop: the proxy builds the logger inside it at
@@ -235,7 +260,7 @@ class Processes:
         labels = Labeller(LabelCaps(settings.cap_for, directory, overflowed), self._model_names)
         budgets = BudgetResets(directory)
         calls = CallBook()
-        return WorkerProcess(
+        process = WorkerProcess(
             writer=writer,
             rec=rec,
             directory=directory,
@@ -250,4 +275,7 @@ class Processes:
             inflight_timeout=settings.inflight_timeout_seconds,
             internal_error=self._internal_error,
             attribution=settings.attribution,
+            batch_seconds=settings.event_batch_seconds,
         )
+        process.health.before_exit = process.record_pending  # a clean exit records what waits first
+        return process

@@ -17,8 +17,10 @@ MODELS = ["ok", "bad500"]
 
 
 def make_logger(directory: str, *, caching=True, models=MODELS, section=None, router=None) -> ObserveLogger:
+    """Hook calls are recorded at once (event_batch_seconds 0) unless `section` says otherwise: these tests read
+    what a call recorded right after it (test_batching.py drives the batches)."""
     return ObserveLogger(
-        settings_mod.load(environ={}, section=section or {}),
+        settings_mod.load(environ={}, section={"event_batch_seconds": 0, **(section or {})}),
         run_directory=str(directory),
         model_names=lambda: list(models),
         caching_on=lambda: caching,

@@ -43,7 +43,8 @@ DRIVER = textwrap.dedent("""
         asyncio.run(lg.async_log_success_event(ev.success_kwargs(call_id=f"c{i}", model_group=f"m{i}",
                                                                  team=f"team-{i}"), None, None, None))
 
-    section = {"metrics_dir": mnt, "label_caps": {"model": 100000, "team": 100000}, "exporter": False}
+    section = {"metrics_dir": mnt, "label_caps": {"model": 100000, "team": 100000}, "exporter": False,
+               "event_batch_seconds": 0}
     if phase == "full-later":
         lg = logger_mod.ObserveLogger(settings_mod.load(environ={}, section=section),
                                       model_names=lambda: None, caching_on=lambda: False)

@@ -280,7 +280,7 @@ def test_outside_a_proxy_every_model_is_a_model(tmp_path):
     from litellm_observe.worker.logger import ObserveLogger
 
     lg = ObserveLogger(
-        settings_mod.load(environ={}, section={}),
+        settings_mod.load(environ={}, section={"event_batch_seconds": 0}),
         run_directory=str(tmp_path),
         model_names=lambda: None,
         caching_on=lambda: False,
@@ -394,7 +394,7 @@ def test_unwritable_metrics_dir_setting(tmp_path):
     from litellm_observe.worker.logger import ObserveLogger
 
     lg = ObserveLogger(
-        settings_mod.load(environ={}, section={"metrics_dir": _unwritable(tmp_path)}),
+        settings_mod.load(environ={}, section={"metrics_dir": _unwritable(tmp_path), "event_batch_seconds": 0}),
         model_names=lambda: ["ok"],
         caching_on=lambda: False,
         start_exporter=False,
@@ -409,7 +409,7 @@ def test_metrics_dir_setting_makes_a_run_directory(tmp_path):
     from litellm_observe.worker.logger import ObserveLogger
 
     lg = ObserveLogger(
-        settings_mod.load(environ={}, section={"metrics_dir": str(tmp_path)}),
+        settings_mod.load(environ={}, section={"metrics_dir": str(tmp_path), "event_batch_seconds": 0}),
         model_names=lambda: ["ok"],
         caching_on=lambda: False,
         start_exporter=False,
@@ -652,7 +652,7 @@ def test_a_run_directory_removed_under_the_logger_is_made_again_with_every_count
 
     base = tmp_path / "base"
     lg = ObserveLogger(
-        settings_mod.load(environ={}, section={"metrics_dir": str(base)}),
+        settings_mod.load(environ={}, section={"metrics_dir": str(base), "event_batch_seconds": 0}),
         model_names=lambda: ["ok"],
         caching_on=lambda: False,
         start_exporter=False,

@@ -1,0 +1,154 @@
+"""Hook calls recorded in batches (settings.event_batch_seconds; logger.py's _hook, process.py's
+record_pending): nothing is recorded before its batch, everything after it, in the order the calls were
+made and timed as when they were made; a call from a thread, a full batch, a batch left on another loop and a
+clean exit record what waits at once."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import time
+
+from litellm_observe.worker import flow
+from litellm_observe.worker import logger as logger_mod
+from tests.support import events as ev
+from tests.support import rundirs
+
+
+def _logger(tmp_path, seconds: float):
+    return ev.make_logger(tmp_path, section={"event_batch_seconds": seconds})
+
+
+def _pre_call(lg, call_id: str) -> None:
+    return lg.async_pre_call_hook(ev.user(), None, {"litellm_call_id": call_id, "model": "ok"}, "completion")
+
+
+def _requests(tmp_path) -> float:
+    return rundirs.total(rundirs.series(tmp_path), "requests")
+
+
+def _in_flight(tmp_path) -> float:
+    return rundirs.total(rundirs.series(tmp_path), "current_load")
+
+
+def test_calls_are_recorded_by_their_batch_in_order_and_timed_as_made(tmp_path):
+    lg = _logger(tmp_path, 1.0)
+
+    async def main():
+        await _pre_call(lg, "a")
+        assert _in_flight(tmp_path) == 0  # queued: the batch has not run (nothing awaited the loop since)
+        await asyncio.sleep(0.3)
+        await lg.async_log_success_event(ev.success_kwargs(call_id="a", now=time.time()), None, None, None)
+        assert _requests(tmp_path) == 0
+        await asyncio.sleep(1.2)  # the batch, scheduled 1 s after the first call, has run
+        assert _requests(tmp_path) == 1
+        assert _in_flight(tmp_path) == 0  # +1, then -1: in the order made
+
+    asyncio.run(main())
+    duration = rundirs.metric_series(rundirs.series(tmp_path), "request_duration_seconds")
+    (values,) = duration.values()
+    assert sum(values[:-1]) == 1
+    # from the pre-call hook to the success event, as made (0.3 s apart), not as recorded (in one batch)
+    assert values[-1] >= 0.3
+
+
+def test_timers_and_settle_record_what_waits_first(tmp_path):
+    lg = _logger(tmp_path, 1.0)
+
+    async def main():
+        await _pre_call(lg, "a")
+        await lg.async_log_success_event(ev.success_kwargs(call_id="a"), None, None, None)
+        assert _requests(tmp_path) == 0
+        lg.settle()
+        assert _requests(tmp_path) == 1
+
+    asyncio.run(main())
+
+
+def test_a_call_from_a_thread_records_the_calls_waiting_and_itself_at_once(tmp_path):
+    lg = _logger(tmp_path, 1.0)
+
+    async def main():
+        await _pre_call(lg, "a")
+        assert _in_flight(tmp_path) == 0
+        await asyncio.to_thread(
+            lg.log_pre_api_call,
+            "fake-ok",
+            [],
+            {"litellm_call_id": "a", "litellm_params": {"metadata": {"model_group": "ok"}}},
+        )
+        assert _in_flight(tmp_path) == 1  # the pre-call hook, recorded before the thread's call
+        assert lg.calls.get("a").attempts == 1  # and the attempt found its request: the order was kept
+
+    asyncio.run(main())
+
+
+def test_a_full_batch_is_recorded_at_once(tmp_path):
+    lg = _logger(tmp_path, 1.0)
+
+    async def main():
+        for i in range(logger_mod.MAX_PENDING - 1):
+            await lg.async_log_success_event(ev.success_kwargs(call_id=f"c{i}"), None, None, None)
+        assert _requests(tmp_path) == 0
+        await lg.async_log_success_event(ev.success_kwargs(call_id="last"), None, None, None)
+        assert _requests(tmp_path) == logger_mod.MAX_PENDING
+
+    asyncio.run(main())
+
+
+def test_a_batch_left_on_a_stopped_loop_is_recorded_by_the_next_call(tmp_path):
+    lg = _logger(tmp_path, 1.0)
+    asyncio.run(lg.async_log_success_event(ev.success_kwargs(call_id="a"), None, None, None))
+    assert _requests(tmp_path) == 0  # its loop ended before the batch ran
+    asyncio.run(lg.async_log_success_event(ev.success_kwargs(call_id="b"), None, None, None))
+    assert _requests(tmp_path) == 2  # another loop: what waited and this call, at once
+    lg.flush()
+    assert _requests(tmp_path) == 2
+
+
+def test_an_error_in_a_batch_is_counted_under_its_hook_and_the_rest_recorded(tmp_path, monkeypatch):
+    lg = _logger(tmp_path, 1.0)
+    real = flow.succeeded
+
+    def succeeded(p, kwargs):
+        if kwargs.get("litellm_call_id") == "bad":
+            raise RuntimeError("boom")
+        real(p, kwargs)
+
+    monkeypatch.setattr(flow, "succeeded", succeeded)
+
+    async def main():
+        for call_id in ("a", "bad", "b"):
+            await lg.async_log_success_event(ev.success_kwargs(call_id=call_id), None, None, None)
+        lg.flush()
+
+    asyncio.run(main())
+    data = rundirs.series(tmp_path)
+    assert rundirs.total(data, "requests") == 2
+    assert rundirs.value(data, "observe_internal_errors", "async_log_success_event") == 1
+
+
+EXIT_SCRIPT = """
+import asyncio, sys
+sys.path.insert(0, {root!r})
+from tests.support import events as ev
+lg = ev.make_logger({run!r}, section={{"event_batch_seconds": 1.0}})
+
+async def main():
+    for i in range(5):
+        await lg.async_log_success_event(ev.success_kwargs(call_id=f"c{{i}}"), None, None, None)
+    # returns at once: the batch, one second away, never runs in this loop
+
+asyncio.run(main())
+"""
+
+
+def test_a_clean_exit_records_what_waits_before_the_worker_exits(tmp_path):
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    script = EXIT_SCRIPT.format(root=root, run=str(tmp_path))
+    subprocess.run([sys.executable, "-c", script], check=True, timeout=120, cwd=root)
+    data = rundirs.series(tmp_path)
+    assert rundirs.total(data, "requests") == 5
+    assert rundirs.value(data, "worker_exits", "recycled") == 1
