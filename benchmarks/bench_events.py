@@ -40,7 +40,7 @@ PHASES = (
 
 
 # ---- child: one logger in its own process --------------------------------------------------
-def _make_logger(name: str, run_dir: str):
+def _make_logger(name: str, run_dir: str, batch_seconds: float | None = None):
     if name == "noop":
         from litellm.integrations.custom_logger import CustomLogger
 
@@ -53,6 +53,8 @@ def _make_logger(name: str, run_dir: str):
 
         dimensions = os.environ.get("BENCH_ATTRIBUTION")  # --attribution (ours only: a baseline may predate it)
         section = {"attribution": dimensions.split(",")} if dimensions and name == "ours" else {}
+        if batch_seconds is not None:
+            section["event_batch_seconds"] = batch_seconds
         return logger_class()(
             settings_mod.load(environ={}, section=section),
             run_directory=run_dir,
@@ -209,7 +211,8 @@ def breakdown_child(args) -> None:
     timer_ns = spent.pop("empty")[0] / 200_000
 
     successes, failures = events.success_events(), events.failure_events()
-    logger = _make_logger("ours", tempfile.mkdtemp(prefix="bench-events-run-"))
+    # each call recorded as it is made (event_batch_seconds 0), so that each hook's time is its own work
+    logger = _make_logger("ours", tempfile.mkdtemp(prefix="bench-events-run-"), batch_seconds=0)
 
     async def main():
         await events.replay(logger, successes, args.warmup)

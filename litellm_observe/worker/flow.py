@@ -1,7 +1,10 @@
-"""What each hook does in this worker process: one function per hook, given the process (process.py) and the
-hook's arguments. It parses them (observations.py), keeps the requests in flight and decides how each ended
-(calls.py), settles what is due, and has recording.py record the outcome. No CustomLogger here: logger.py
-calls these through its guard, which counts and logs whatever they raise.
+"""What each hook does in this worker process: per hook, a reader and a function that acts, both given the process
+(process.py). The reader runs when LiteLLM calls the hook: it parses the hook's arguments (observations.py) into
+what the act needs, a snapshot, since LiteLLM goes on using and changing its payloads afterwards. The act runs
+then or with a later batch (logger.py): it keeps the requests in flight and decides how each ended (calls.py),
+settles what is due, and has recording.py record the outcome; it touches nothing of LiteLLM's but the exception
+and auth objects. No CustomLogger here: logger.py calls these through its guard, which counts and logs whatever
+they raise.
 
 Deadlines and what this process timed itself run on the monotonic clock (a wall clock step never moves
 them); LiteLLM's timestamps and the gauges' `when` are wall clock. Nothing here reads a clock: the time of a
@@ -23,10 +26,15 @@ SWEEP_SECONDS = 30.0  # how often requests that never ended are looked for
 
 
 # ---- the hooks ---------------------------------------------------------------------------------------
-def request_started(p: WorkerProcess, data: object, user: object, call_type: object = None) -> None:
+def read_request_start(
+    p: WorkerProcess, data: object, user: object, call_type: object = None
+) -> tuple[obs.RequestStart, object]:
+    return obs.request_start(data, call_type, p.attribution), user
+
+
+def request_started(p: WorkerProcess, start: obs.RequestStart, user: object) -> None:
     """async_pre_call_hook: the request counts in flight until its stream or the request ends; what it called
     and who called are kept for its end."""
-    start = obs.request_start(data, call_type, p.attribution)
     now = p.mono
     call = p.calls.begin(start.call_id, now, start.model, user)
     if call is None:
@@ -39,16 +47,24 @@ def request_started(p: WorkerProcess, data: object, user: object, call_type: obj
         _sweep(p, now)
 
 
-def attempt_started(p: WorkerProcess, kwargs: object) -> None:
+def read_attempt_start(p: WorkerProcess, kwargs: object) -> tuple[obs.AttemptStart]:
+    return (obs.attempt_start(kwargs),)
+
+
+def attempt_started(p: WorkerProcess, start: obs.AttemptStart) -> None:
     """log_pre_api_call: once per upstream attempt (retries and fallback steps too; not for cache hits)."""
-    start = obs.attempt_start(kwargs)
     if p.calls.known(start.call_id):
         p.calls.attempt_started(start.call_id, p.mono, (start.provider, start.model_group, start.deployment))
 
 
-def stream_ended(p: WorkerProcess, request_data: object, how: str, error: object, error_frame: bool) -> None:
+def read_stream_end(
+    p: WorkerProcess, request_data: object, how: str, error: object, error_frame: bool
+) -> tuple[object, str, object, bool]:
+    return obs.mapping(request_data).get("litellm_call_id"), how, error, error_frame
+
+
+def stream_ended(p: WorkerProcess, call_id: object, how: str, error: object, error_frame: bool) -> None:
     """async_post_call_streaming_iterator_hook, as the stream ends: a disconnect ends the request here."""
-    call_id = obs.mapping(request_data).get("litellm_call_id")
     now = p.mono
     call = p.calls.get(call_id)
     if call is None:
@@ -71,10 +87,13 @@ def stream_ended(p: WorkerProcess, request_data: object, how: str, error: object
     settle(p, now)
 
 
-def succeeded(p: WorkerProcess, kwargs: object) -> None:
+def read_success(p: WorkerProcess, kwargs: object) -> tuple[obs.Success]:
+    return (obs.success(kwargs, p.attribution),)
+
+
+def succeeded(p: WorkerProcess, o: obs.Success) -> None:
     """async_log_success_event: ends the request, unless a disconnect or a stream that ended alone ended it
     already (LiteLLM sends a success event for billing after a client disconnect); reports its attempt."""
-    o = obs.success(kwargs, p.attribution)
     mono, now = p.mono, p.wall
     book = p.calls
     if book.next_due() is not None:
@@ -92,18 +111,24 @@ def succeeded(p: WorkerProcess, kwargs: object) -> None:
     p.recording.success(o, call, request_level, mono, now)
 
 
-def failure_reported(p: WorkerProcess, kwargs: object) -> None:
+def read_failure_event(p: WorkerProcess, kwargs: object) -> tuple[obs.FailureEvent]:
+    return (obs.failure_event(kwargs),)
+
+
+def failure_reported(p: WorkerProcess, o: obs.FailureEvent) -> None:
     """async_log_failure_event: not counted (it fires once for several failed attempts, or once per attempt,
     depending on the path): only remembered, to say why a stream that ended alone failed."""
-    o = obs.failure_event(kwargs)
     p.calls.remember_error(o.call_id, o.error)
     if o.guardrails:  # a request a guardrail blocked: its runs are only here
         p.recording.guardrails(o.call_id, o.guardrails, p.mono)
 
 
-def request_failed(p: WorkerProcess, request_data: object, exc: object, user: object) -> None:
+def read_failure(p: WorkerProcess, request_data: object, exc: object, user: object) -> tuple[obs.Failure, object]:
+    return obs.failure(request_data, exc, user, p.attribution), exc
+
+
+def request_failed(p: WorkerProcess, o: obs.Failure, exc: object) -> None:
     """async_post_call_failure_hook: ends the request as failed, unless it ended already."""
-    o = obs.failure(request_data, exc, user, p.attribution)
     now = p.mono
     if p.calls.next_due() is not None:
         settle(p, now)
@@ -134,9 +159,12 @@ def request_failed(p: WorkerProcess, request_data: object, exc: object, user: ob
         p.recording.router_retries(o.provider, o.retries_group, o.retries)
 
 
-def attempt_failed(p: WorkerProcess, request_data: object, exc: object) -> None:
+def read_failed_attempt(p: WorkerProcess, request_data: object, exc: object) -> tuple[obs.FailedAttempt, object]:
+    return obs.failed_attempt(request_data, exc), exc
+
+
+def attempt_failed(p: WorkerProcess, o: obs.FailedAttempt, exc: object) -> None:
     """async_post_call_failure_deployment_hook: one upstream call failed; the router's cooldowns are read soon."""
-    o = obs.failed_attempt(request_data, exc)
     p.calls.remember_error(o.call_id, exc)
     if not p.calls.attempt_failed(o.call_id):
         return  # the same attempt reported twice (/v1/messages through the Responses API)
@@ -145,9 +173,13 @@ def attempt_failed(p: WorkerProcess, request_data: object, exc: object) -> None:
         p.timers.read_cooldowns_at(p.cooldowns.next_read)
 
 
-def fell_back(p: WorkerProcess, original_model_group: object, kwargs: object, success: bool) -> None:
+def read_fallback(p: WorkerProcess, original_model_group: object, kwargs: object, success: bool) -> tuple[obs.Fallback]:
+    return (obs.fallback(original_model_group, kwargs, success),)
+
+
+def fell_back(p: WorkerProcess, o: obs.Fallback) -> None:
     """log_success_fallback_event, log_failure_fallback_event."""
-    p.recording.fallback(obs.fallback(original_model_group, kwargs, success))
+    p.recording.fallback(o)
 
 
 def cooldowns_read(p: WorkerProcess, reading: Reading) -> None:

@@ -42,6 +42,7 @@ from .labels import OVERFLOW, UNKNOWN, UNLISTED
 from .process import Processes, WorkerProcess
 
 _Args = TypeVarTuple("_Args")
+_Seen = TypeVarTuple("_Seen")
 MAX_PENDING = 256  # hook calls a batch holds at most: a full one is recorded at once (bounded memory and pause)
 
 
@@ -93,27 +94,34 @@ class ObserveLogger(CustomLogger):
 
     # ---- the guard -------------------------------------------------------------------------------
     def _hook(
-        self, hook: str, handler: Callable[[WorkerProcess, *_Args], None], *args: *_Args, opening: bool = True
+        self,
+        hook: str,
+        act: Callable[[WorkerProcess, *_Seen], None],
+        read: Callable[[WorkerProcess, *_Args], tuple[*_Seen]],
+        *args: *_Args,
+        opening: bool = True,
     ) -> None:
-        """A LiteLLM hook's call: `handler(process, *args)` with this process's state (built if needed, unless not
-        `opening`; nothing runs while metrics are off), timed as now (process.mono, process.wall). With
-        `event_batch_seconds` set, a call made in the event loop is queued and recorded with its batch: the first
-        call queued schedules the batch that many seconds later on its loop (README "What it costs the proxy").
-        The calls waiting and this one are recorded at once when there is no running loop here (a thread's call),
-        when MAX_PENDING wait, or when the batch waits on another loop (one that may have stopped: asyncio.run per
-        call). Whatever a handler raises is counted under `hook` and logged."""
+        """A LiteLLM hook's call, with this process's state (built if needed, unless not `opening`; nothing runs
+        while metrics are off): `read(process, *args)` at once (what the call says, parsed before LiteLLM goes on
+        changing its payload), then `act(process, *what_was_read)`, timed as now (process.mono, process.wall).
+        With `event_batch_seconds` set, a call made in the event loop is queued for its batch: the first call
+        queued schedules it that many seconds later on its loop (README "How it works with several workers").
+        What waits and this call are acted on at once when there is no running loop here (a thread's call), when
+        MAX_PENDING wait, or when the batch waits on another loop (one that may have stopped: asyncio.run per
+        call). Whatever `read` or `act` raises is counted under `hook` and logged."""
         try:
             p = self._processes.current() if opening else self._processes.live()
             if p is None:
                 return
             mono, wall = time.monotonic(), time.time()
+            seen = read(p, *args)
             if p.batch_seconds:
                 try:
                     loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
                 except RuntimeError:
                     loop = None  # a thread's call
                 pending = p.pending
-                pending.append((hook, handler, args, mono, wall))
+                pending.append((hook, act, seen, mono, wall))
                 if loop is None or len(pending) >= MAX_PENDING or (len(pending) > 1 and loop is not p.batch_loop):
                     p.record_pending()  # at once: no loop here, a full batch, or a batch another loop may never run
                 elif len(pending) == 1:  # the first call since the last batch: schedule the next
@@ -121,7 +129,7 @@ class ObserveLogger(CustomLogger):
                     p.batch_loop = loop
                 return
             p.mono, p.wall = mono, wall
-            handler(p, *args)
+            act(p, *seen)
         except Exception as e:
             self._internal_error(hook, e)
 
@@ -146,12 +154,19 @@ class ObserveLogger(CustomLogger):
 
     # ---- the hooks ---------------------------------------------------------------------------------
     async def async_pre_call_hook(self, user_api_key_dict: Any, cache: Any, data: Any, call_type: Any) -> None:
-        self._hook("async_pre_call_hook", flow.request_started, data, user_api_key_dict, call_type)
+        self._hook(
+            "async_pre_call_hook",
+            flow.request_started,
+            flow.read_request_start,
+            data,
+            user_api_key_dict,
+            call_type,
+        )
         return None
 
     def log_pre_api_call(self, model: Any, messages: Any, kwargs: Any) -> None:
         """Once per upstream attempt (retries and fallback steps too; not for cache hits)."""
-        self._hook("log_pre_api_call", flow.attempt_started, kwargs, opening=False)
+        self._hook("log_pre_api_call", flow.attempt_started, flow.read_attempt_start, kwargs, opening=False)
 
     async def async_post_call_streaming_iterator_hook(
         self, user_api_key_dict: Any, response: Any, request_data: Any
@@ -170,34 +185,53 @@ class ObserveLogger(CustomLogger):
             raise
         finally:
             self._hook(
-                "async_post_call_streaming_iterator_hook", flow.stream_ended, request_data, how, error, error_frame
+                "async_post_call_streaming_iterator_hook",
+                flow.stream_ended,
+                flow.read_stream_end,
+                request_data,
+                how,
+                error,
+                error_frame,
             )
 
     async def async_log_success_event(self, kwargs: Any, response_obj: Any, start_time: Any, end_time: Any) -> None:
-        self._hook("async_log_success_event", flow.succeeded, kwargs)
+        self._hook("async_log_success_event", flow.succeeded, flow.read_success, kwargs)
 
     async def async_log_failure_event(self, kwargs: Any, response_obj: Any, start_time: Any, end_time: Any) -> None:
-        self._hook("async_log_failure_event", flow.failure_reported, kwargs)
+        self._hook("async_log_failure_event", flow.failure_reported, flow.read_failure_event, kwargs)
 
     async def async_post_call_failure_hook(
         self, request_data: Any, original_exception: Any, user_api_key_dict: Any, traceback_str: Any = None
     ) -> None:
         self._hook(
-            "async_post_call_failure_hook", flow.request_failed, request_data, original_exception, user_api_key_dict
+            "async_post_call_failure_hook",
+            flow.request_failed,
+            flow.read_failure,
+            request_data,
+            original_exception,
+            user_api_key_dict,
         )
         return None
 
     async def async_post_call_failure_deployment_hook(
         self, request_data: Any, exception: Any, call_type: Any, fallback_depth: Any = None
     ) -> None:
-        self._hook("async_post_call_failure_deployment_hook", flow.attempt_failed, request_data, exception)
+        self._hook(
+            "async_post_call_failure_deployment_hook",
+            flow.attempt_failed,
+            flow.read_failed_attempt,
+            request_data,
+            exception,
+        )
         return None
 
     async def log_success_fallback_event(self, original_model_group: Any, kwargs: Any, original_exception: Any) -> None:
-        self._hook("log_success_fallback_event", flow.fell_back, original_model_group, kwargs, True)
+        self._hook("log_success_fallback_event", flow.fell_back, flow.read_fallback, original_model_group, kwargs, True)
 
     async def log_failure_fallback_event(self, original_model_group: Any, kwargs: Any, original_exception: Any) -> None:
-        self._hook("log_failure_fallback_event", flow.fell_back, original_model_group, kwargs, False)
+        self._hook(
+            "log_failure_fallback_event", flow.fell_back, flow.read_fallback, original_model_group, kwargs, False
+        )
 
     # ---- timers, the supervisor, tests ----------------------------------------------------------------
     def _on_timer(self) -> None:

@@ -79,9 +79,10 @@ class WorkerProcess:
         self.internal_error = internal_error
         self.attribution = attribution  # the caller dimensions turned on (settings.attribution)
         self.next_sweep = 0.0  # when requests that never ended are next looked for (flow.py)
-        # Hook calls waiting for their batch (logger.py): (hook, handler, arguments, monotonic, wall clock), in the
-        # order they were made; `batch_seconds` 0: none wait. `mono` and `wall` are the clock readings of the call
-        # being handled (taken when the hook was called): flow.py reads the time from them, never the clocks.
+        # Hook calls waiting for their batch (logger.py): (hook, act, what its reader read, monotonic, wall
+        # clock), in the order they were made; `batch_seconds` 0: none wait. `mono` and `wall` are the clock
+        # readings of the call being handled (taken when the hook was called): flow.py reads the time from them,
+        # never the clocks.
         self.batch_seconds = batch_seconds
         self.pending: deque[tuple[str, Callable[..., None], tuple[Any, ...], float, float]] = deque()
         self.mono, self.wall = 0.0, 0.0

@@ -1,7 +1,7 @@
 """Hook calls recorded in batches (settings.event_batch_seconds; logger.py's _hook, process.py's
 record_pending): nothing is recorded before its batch, everything after it, in the order the calls were
 made and timed as when they were made; a call from a thread, a full batch, a batch left on another loop and a
-clean exit record what waits at once."""
+clean exit record what waits at once; a call's payload is read when the call is made."""
 
 from __future__ import annotations
 
@@ -52,6 +52,29 @@ def test_calls_are_recorded_by_their_batch_in_order_and_timed_as_made(tmp_path):
     assert sum(values[:-1]) == 1
     # from the pre-call hook to the success event, as made (0.3 s apart), not as recorded (in one batch)
     assert values[-1] >= 0.3
+
+
+def test_a_payload_changed_after_its_hook_returned_is_recorded_as_it_was_at_the_call(tmp_path):
+    """LiteLLM goes on using the dicts it hands the hooks (the logging object's model_call_details is one per
+    request, written until its end): a call is read when it is made, and only acted on with its batch."""
+    lg = _logger(tmp_path, 1.0)
+
+    async def main():
+        data = {"litellm_call_id": "a", "model": "ok"}
+        await lg.async_pre_call_hook(ev.user(), None, data, "completion")
+        kwargs = ev.success_kwargs(call_id="a", model_group="ok")
+        await lg.async_log_success_event(kwargs, None, None, None)
+        data["litellm_call_id"] = kwargs["litellm_call_id"] = "changed"
+        kwargs["standard_logging_object"]["model_group"] = "bad500"
+        kwargs["standard_logging_object"]["completion_tokens"] = 1000
+        lg.flush()
+
+    asyncio.run(main())
+    data = rundirs.series(tmp_path)
+    assert rundirs.total(data, "requests", model="ok") == 1
+    assert rundirs.total(data, "requests", model="bad500") == 0
+    assert rundirs.total(data, "tokens_used", token_type="output") == 7
+    assert rundirs.total(data, "current_load") == 0  # the success ended the request its pre-call hook began
 
 
 def test_timers_and_settle_record_what_waits_first(tmp_path):
@@ -112,10 +135,10 @@ def test_an_error_in_a_batch_is_counted_under_its_hook_and_the_rest_recorded(tmp
     lg = _logger(tmp_path, 1.0)
     real = flow.succeeded
 
-    def succeeded(p, kwargs):
-        if kwargs.get("litellm_call_id") == "bad":
+    def succeeded(p, o):
+        if o.call_id == "bad":
             raise RuntimeError("boom")
-        real(p, kwargs)
+        real(p, o)
 
     monkeypatch.setattr(flow, "succeeded", succeeded)
 
