@@ -1,10 +1,13 @@
 """The CustomLogger the proxy calls: a thin adapter from LiteLLM's hooks to this process's state.
 
 Each hook keeps the base class's parameter names (LiteLLM calls hooks with keyword arguments) and hands its
-arguments, through one guard, to flow.py, which parses them (observations.py), decides how the request ended
-(calls.py) and records it (recording.py, labels.py). The guard gets this process's state (process.py: built
-once per process) and catches everything: nothing raises into LiteLLM; what cannot be recorded is counted in
-observe_internal_errors_total under the hook's name and logged at a bounded rate (errors.py).
+arguments, through one guard (_hook), to a pair of flow.py's functions: a reader that parses them at once
+(observations.py), and an act that decides how the request ended (calls.py) and records it (recording.py,
+labels.py), at once or with the next batch (settings.event_batch_seconds; process.py keeps the queue). The
+guard gets this process's state (process.py: built once per process) and catches everything: nothing raises
+into LiteLLM; what cannot be recorded is counted in observe_internal_errors_total under the hook's name and
+logged at a bounded rate (errors.py). Timers and the cooldown reader go through _guard, which records what
+waits first.
 
 Which hook counts what (README "Where each number comes from"):
   request level  the first of: async_post_call_failure_hook, async_log_success_event, the streaming
