@@ -86,7 +86,8 @@ class WorkerProcess:
         self.batch_seconds = batch_seconds
         self.pending: deque[tuple[str, Callable[..., None], tuple[Any, ...], float, float]] = deque()
         self.mono, self.wall = 0.0, 0.0
-        self.batch_loop: asyncio.AbstractEventLoop | None = None  # the loop the batch was scheduled on last
+        # the worker's event loop (the loop-lag probe's, start_probe): only calls made in it wait for a batch
+        self.batch_loop: asyncio.AbstractEventLoop | None = None
 
     def record_pending(self) -> None:
         """Record the hook calls waiting for their batch, in the order they were made, each with the clock readings
@@ -106,11 +107,14 @@ class WorkerProcess:
 
     def start_probe(self) -> None:
         """The loop-lag probe needs this worker's event loop: the proxy builds the logger inside it at
-        start-up; elsewhere the first hook that runs in a loop starts it."""
+        start-up; elsewhere the first hook that runs in a loop starts it. Batches run on that loop too."""
         try:
-            self.health.start_probe(asyncio.get_running_loop())
+            loop = asyncio.get_running_loop()
         except RuntimeError:
-            pass  # no running loop here
+            return  # no running loop here
+        self.health.start_probe(loop)
+        if self.batch_loop is None:
+            self.batch_loop = loop
 
     def keep_run(self) -> bool:
         """When the run directory (or this process's sample file) was removed under this process, by a cleaner

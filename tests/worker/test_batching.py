@@ -121,14 +121,16 @@ def test_a_full_batch_is_recorded_at_once(tmp_path):
     asyncio.run(main())
 
 
-def test_a_batch_left_on_a_stopped_loop_is_recorded_by_the_next_call(tmp_path):
+def test_only_the_workers_loop_batches_a_batch_left_on_a_stopped_loop_is_recorded_by_the_next_call(tmp_path):
     lg = _logger(tmp_path, 1.0)
     asyncio.run(lg.async_log_success_event(ev.success_kwargs(call_id="a"), None, None, None))
-    assert _requests(tmp_path) == 0  # its loop ended before the batch ran
+    assert _requests(tmp_path) == 0  # the first loop a hook ran in is the worker's; it ended before the batch ran
     asyncio.run(lg.async_log_success_event(ev.success_kwargs(call_id="b"), None, None, None))
     assert _requests(tmp_path) == 2  # another loop: what waited and this call, at once
+    asyncio.run(lg.async_log_success_event(ev.success_kwargs(call_id="c"), None, None, None))
+    assert _requests(tmp_path) == 3  # and every call from another loop, at once
     lg.flush()
-    assert _requests(tmp_path) == 2
+    assert _requests(tmp_path) == 3
 
 
 def test_an_error_in_a_batch_is_counted_under_its_hook_and_the_rest_recorded(tmp_path, monkeypatch):
