@@ -71,7 +71,9 @@ class WorkerHealth:
         self._pid = os.getpid()
         self._memory = 0  # what this worker last added to workers_resident_memory_bytes
         self._exited = False
-        self._loop: asyncio.AbstractEventLoop | None = None
+        # the worker's event loop, the probe's (the first start_probe was given); hook calls made in it wait for
+        # their batch (logger.py)
+        self.loop: asyncio.AbstractEventLoop | None = None
         self._due = 0.0
         self._ticks = 0
         self.before_exit: Callable[[], None] | None = None  # run first at a clean exit (hook calls still waiting)
@@ -119,22 +121,22 @@ class WorkerHealth:
     # ---- loop lag ------------------------------------------------------------------------------
     @property
     def probing(self) -> bool:
-        return self._loop is not None
+        return self.loop is not None
 
     def start_probe(self, loop: asyncio.AbstractEventLoop) -> None:
-        if self._loop is None:
-            self._loop = loop
+        if self.loop is None:
+            self.loop = loop
             self._schedule()
 
     def _schedule(self) -> None:
-        loop = self._loop
+        loop = self.loop
         if loop is None:  # not probing
             return
         self._due = loop.time() + INTERVAL
         loop.call_at(self._due, self._tick)
 
     def _tick(self) -> None:
-        loop = self._loop
+        loop = self.loop
         if loop is None:  # not probing
             return
         try:

@@ -107,8 +107,8 @@ class ObserveLogger(CustomLogger):
         """A LiteLLM hook's call, with this process's state (built if needed, unless not `opening`; nothing runs
         while metrics are off): `read(process, *args)` at once (what the call says, parsed before LiteLLM goes on
         changing its payload), then `act(process, *what_was_read)`, timed as now (process.mono, process.wall).
-        With `event_batch_seconds` set, a call made in the worker's event loop (process.batch_loop: the loop the
-        first hook ran in, the proxy's) is queued for its batch: the first call queued schedules it that many
+        With `event_batch_seconds` set, a call made in the worker's event loop (process.health.loop: the loop-lag
+        probe's, the proxy's) is queued for its batch: the first call queued schedules it that many
         seconds later (README "How it works with several workers"). What waits and this call are acted on at
         once when the call comes from anywhere else (a thread, another loop: asyncio.run per call, whose loop
         stops) or when MAX_PENDING wait. Whatever `read` or `act` raises is counted under `hook` and logged."""
@@ -125,7 +125,7 @@ class ObserveLogger(CustomLogger):
                     loop = None  # a thread's call
                 pending = p.pending
                 pending.append((hook, act, seen, mono, wall))
-                if loop is None or loop is not p.batch_loop or len(pending) >= MAX_PENDING:
+                if loop is None or loop is not p.health.loop or len(pending) >= MAX_PENDING:
                     p.record_pending()  # at once: not in the worker's loop (a thread, another loop), or a full batch
                 elif len(pending) == 1:  # the first call since the last batch: schedule the next
                     loop.call_later(p.batch_seconds, p.record_pending)

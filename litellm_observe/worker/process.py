@@ -86,8 +86,6 @@ class WorkerProcess:
         self.batch_seconds = batch_seconds
         self.pending: deque[tuple[str, Callable[..., None], tuple[Any, ...], float, float]] = deque()
         self.mono, self.wall = 0.0, 0.0
-        # the worker's event loop (the loop-lag probe's, start_probe): only calls made in it wait for a batch
-        self.batch_loop: asyncio.AbstractEventLoop | None = None
 
     def record_pending(self) -> None:
         """Record the hook calls waiting for their batch, in the order they were made, each with the clock readings
@@ -113,8 +111,6 @@ class WorkerProcess:
         except RuntimeError:
             return  # no running loop here
         self.health.start_probe(loop)
-        if self.batch_loop is None:
-            self.batch_loop = loop
 
     def keep_run(self) -> bool:
         """When the run directory (or this process's sample file) was removed under this process, by a cleaner
