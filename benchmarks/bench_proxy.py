@@ -9,14 +9,15 @@ started alternately in four arms, each run measured the same way:
 - `ours`: `litellm_observe.proxy_handler`, with its exporter scraped every --scrape-every seconds.
 
 Per run: start the proxy, send --warmup requests, then --requests chat completions at a fixed concurrency
-(--concurrency clients on one asyncio loop, the openai-style JSON body over httpx), stop the proxy. The
-figures: requests per second and p50/p99 latency as the clients saw them, and above all the CPU (user +
-system, from /proc/<pid>/stat, clock ticks) that the proxy's process tree spent over the measured
-requests, per request. The tree is the supervisor, its workers, what they spawned (our exporter: a child
-of a worker in its own session) and the children they reaped (cutime/cstime). The fake upstream and the
-clients run in this process, outside the tree. On a shared 2-core machine throughput swings by more than
-the cost being looked for; CPU per request of the tree is the figure to compare. Each arm's figures are
-the medians of --runs runs, the arms interleaved (none, noop, hollow, ours, none, ...).
+(--concurrency clients on one asyncio loop, the openai-style JSON body over httpx), stop the proxy. The figures:
+requests per second and p50/p99 latency as the clients saw them, and above all the CPU (user + system, from
+/proc/<pid>/stat, clock ticks) that the proxy's process tree spent over the measured requests and the BATCHES_LAND
+seconds after the last (while their last batches are recorded), per request. The tree is the supervisor, its
+workers, what they spawned (our exporter: a child of a worker in its own session) and the children they reaped
+(cutime/cstime). The fake upstream and the clients run in this process, outside the tree. The ours arm runs this
+tree's package (PYTHONPATH), whichever is installed. On a shared 2-core machine throughput swings by more than the
+cost being looked for; CPU per request of the tree is the figure to compare. Each arm's figures are the medians of
+--runs runs, the arms interleaved (none, noop, hollow, ours, none, ...).
 
     python benchmarks/bench_proxy.py                   # 3 runs per arm, 3,000 requests each
     python benchmarks/bench_proxy.py --quick           # tiny sizes (smoke test)
@@ -44,21 +45,26 @@ sys.path[:0] = [ROOT, HERE]
 
 from litellm_observe.demo.upstream import FakeUpstream  # noqa: E402
 from litellm_observe.rundir.runs import stat_fields  # noqa: E402
+from litellm_observe.settings import MAX_EVENT_BATCH_SECONDS  # noqa: E402
 from tests.support.metrics import total  # noqa: E402
 from tests.support.proxy import Proxy, free_port  # noqa: E402
 
 TICK = os.sysconf("SC_CLK_TCK")
+# Seconds after the last request by which its hook calls are recorded: a batch runs at most
+# event_batch_seconds after its first call. Waited after the warm-up and after the measured requests (their CPU
+# counted, the requests per second not), so that each measure holds its own requests' batches and no others'.
+BATCHES_LAND = MAX_EVENT_BATCH_SECONDS + 0.5
 NOOP_MODULE = "from litellm.integrations.custom_logger import CustomLogger\n\nhandler = CustomLogger()\n"
 # The ours arm's callback: litellm_observe's own handler, with the CPU of every hook it runs counted inside the
 # proxy: time.thread_time_ns around the funnels every hook call goes through (hooks never await inside them):
-# ObserveLogger._hook (a hook's call: queued for its batch, or recorded at once), ObserveLogger._guard (timers,
-# and every hook in revisions before batching) and WorkerProcess.record_pending (a batch the event loop runs),
-# each counted only when no other is under way (a batch recorded inside a hook's call is that call's time).
-# Written to $BENCH_HOOKS_DIR/hooks-<pid> as "ns calls gc_ns" every 20 calls (outside the timing), then a line
-# "name ns calls" per hook name, and `batch` for the batches. gc_ns: the part of ns spent in collections of
-# Python's cyclic GC that started inside a hook (a gc callback times them): a collection runs when allocations
-# pass a threshold, whoever made the rest of the garbage, and walks the whole proxy's young objects; so it is
-# ours only in proportion to what we allocate.
+# ObserveLogger._hook (a hook's call: queued for its batch, or recorded at once), ObserveLogger._guard (timers, and
+# every hook in revisions before batching) and WorkerProcess.record_pending (a batch the event loop runs), each
+# counted only when no other is under way (a batch recorded inside a hook's call is that call's time). Written to
+# $BENCH_HOOKS_DIR/hooks-<pid> as "ns calls gc_ns" after every batch and every 20th call of a hook (outside the
+# timing), then a line "name ns calls" per hook name, and `batch` for the batches. gc_ns: the part of ns spent in
+# collections of Python's cyclic GC that started inside a hook (a gc callback times them): a collection runs when
+# allocations pass a threshold, whoever made the rest of the garbage, and walks the whole proxy's young objects; so
+# it is ours only in proportion to what we allocate.
 TIMED_MODULE = """import gc
 import os
 import time
@@ -115,7 +121,7 @@ def _timing(name, fn, args, kwargs):
             slot = _per_hook[name] = [0, 0]
         slot[0] += spent
         slot[1] += 1
-        if slot[1] % 20 == 0:
+        if name == "batch" or slot[1] % 20 == 0:  # a batch follows every hook call: the file is complete after it
             _flush()
 
 
@@ -258,7 +264,7 @@ def run_arm(arm: str, args, upstream: FakeUpstream, workdir: Path, pythonpath: s
     hooks = workdir / "hooks"
     hooks.mkdir(parents=True, exist_ok=True)
     env = {"BENCH_HOOKS_DIR": str(hooks)}
-    if pythonpath:
+    if ours:  # this tree's package (or the baseline's), whatever is installed: a worktree measures itself
         env["PYTHONPATH"] = os.pathsep.join(filter(None, (pythonpath, ROOT)))
     files = {"noop": {"noop_logger.py": NOOP_MODULE}, "hollow": {"timed_ours.py": HOLLOW_MODULE}}.get(
         arm, {"timed_ours.py": TIMED_MODULE} if ours else None
@@ -278,10 +284,13 @@ def run_arm(arm: str, args, upstream: FakeUpstream, workdir: Path, pythonpath: s
         asyncio.run(_load(proxy, args.warmup, args.concurrency, None))
         exporter = (proxy.exporter_pid(),) if ours else ()
         scrape = args.scrape_every if ours else None
+        time.sleep(BATCHES_LAND)  # the warm-up's last batches are recorded before the measure starts
         hooks_before, exporter_before = hook_totals(hooks), ticks(exporter)
         before, started = tree_ticks(proxy.proc.pid, exporter), time.perf_counter()
         latencies, failed = asyncio.run(_load(proxy, args.requests, args.concurrency, scrape))
-        wall, after = time.perf_counter() - started, tree_ticks(proxy.proc.pid, exporter)
+        wall = time.perf_counter() - started
+        time.sleep(BATCHES_LAND)  # and the measured requests' last batches inside it, in every arm alike
+        after = tree_ticks(proxy.proc.pid, exporter)
         hooks_after, exporter_after = hook_totals(hooks), ticks(exporter)
         counted = _counted(proxy, args.warmup + args.requests) if ours and arm != "hollow" else None
     latencies.sort()
@@ -312,15 +321,16 @@ def run_arm(arm: str, args, upstream: FakeUpstream, workdir: Path, pythonpath: s
 
 
 def _counted(proxy: Proxy, sent: int) -> float:
-    """requests_total summed from a scrape, once it stops changing or reaches `sent` (success events are
-    logged just after the answer): proof that the arm recorded what it served."""
-    seen, deadline = -1.0, time.monotonic() + 15
+    """requests_total summed from a scrape, once it reaches `sent` or stops changing for longer than a batch
+    (event_batch_seconds, 1 s at most) and the exporter's fold take (success events are logged just after the
+    answer): proof that the arm recorded what it served."""
+    seen, deadline = -1.0, time.monotonic() + 30
     while time.monotonic() < deadline:
         now = total(proxy.scrape(), "requests")
         if now >= sent or now == seen:
             return now
         seen = now
-        time.sleep(1)
+        time.sleep(3)
     return seen
 
 
