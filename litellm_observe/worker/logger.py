@@ -108,10 +108,10 @@ class ObserveLogger(CustomLogger):
         while metrics are off): `read(process, *args)` at once (what the call says, parsed before LiteLLM goes on
         changing its payload), then `act(process, *what_was_read)`, timed as now (process.mono, process.wall).
         With `event_batch_seconds` set, a call made in the worker's event loop (process.health.loop: the loop-lag
-        probe's, the proxy's) is queued for its batch: the first call queued schedules it that many
-        seconds later (README "How it works with several workers"). What waits and this call are acted on at
-        once when the call comes from anywhere else (a thread, another loop: asyncio.run per call, whose loop
-        stops) or when MAX_PENDING wait. Whatever `read` or `act` raises is counted under `hook` and logged."""
+        probe's, the proxy's) is queued for its batch: the first call queued schedules it that many seconds later
+        (README "How it works with several workers"). What waits and this call are acted on at once when the call
+        comes from anywhere else (a thread, another loop: asyncio.run per call, whose loop stops) or when
+        MAX_PENDING wait. Whatever `read` or `act` raises is counted under `hook` and logged."""
         try:
             p = self._processes.current() if opening else self._processes.live()
             if p is None:
