@@ -81,7 +81,7 @@ class Settings:
     inflight_timeout_seconds: float = 900.0  # a request not ended after this no longer counts as in flight
     error_log_interval_seconds: float = 60.0  # internal errors are logged at most once per hook per interval
     # hook calls made in the event loop are recorded in batches, at most this long after the call (0: at once)
-    event_batch_seconds: float = 0.1
+    event_batch_seconds: float = 1.0
     # caller dimensions (README "Who spent it"): key_alias, user, end_user, tags, metadata.<key>; none by default
     attribution: tuple[str, ...] = ()
 

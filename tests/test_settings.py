@@ -416,7 +416,7 @@ def test_caller_dimensions_share_a_bounded_number_of_values_unless_label_caps_na
     assert four.cap_for("user") == four.label_cap  # a label that is not a caller dimension keeps its cap
 
 
-def test_event_batches_default_to_a_tenth_of_a_second_and_zero_records_at_once():
-    assert settings.load(section={}, environ={}).event_batch_seconds == 0.1
+def test_event_batches_default_to_a_second_and_zero_records_at_once():
+    assert settings.load(section={}, environ={}).event_batch_seconds == 1.0
     assert settings.load(section={"event_batch_seconds": 0}, environ={}).event_batch_seconds == 0.0
-    assert settings.load(section={}, environ={"LITELLM_OBSERVE_EVENT_BATCH_SECONDS": "1"}).event_batch_seconds == 1.0
+    assert settings.load(section={}, environ={"LITELLM_OBSERVE_EVENT_BATCH_SECONDS": "0.5"}).event_batch_seconds == 0.5
