@@ -321,16 +321,16 @@ def run_arm(arm: str, args, upstream: FakeUpstream, workdir: Path, pythonpath: s
 
 
 def _counted(proxy: Proxy, sent: int) -> float:
-    """requests_total summed from a scrape, once it reaches `sent` or stops changing for longer than a batch
-    (event_batch_seconds, 1 s at most) and the exporter's fold take (success events are logged just after the
-    answer): proof that the arm recorded what it served."""
+    """requests_total summed from a scrape, once it reaches `sent` or stops changing for BATCHES_LAND (longer
+    than a batch waits: success events are logged just after the answer, and recorded with their batch): proof
+    that the arm recorded what it served."""
     seen, deadline = -1.0, time.monotonic() + 30
     while time.monotonic() < deadline:
         now = total(proxy.scrape(), "requests")
         if now >= sent or now == seen:
             return now
         seen = now
-        time.sleep(3)
+        time.sleep(BATCHES_LAND)
     return seen
 
 
