@@ -3,7 +3,9 @@
 LiteLLM has no hook for its budget reset job. Each request's metadata carries, for
 the key, its user, its team and its end user, the current spend and (for keys) the
 next reset time. A worker sees a reset when, for the same entity, the reset time
-moved forward or the spend dropped since that worker's previous request for it.
+moved forward or the spend dropped since that worker's previous sighting of it: the
+latest request for the entity of each batch of events (recording.py's
+write_budgets; a batch without batching is one event).
 
 Workers see different requests, so one reset is seen by up to every worker. Each
 entity has a claim file in the run directory; under its flock, a worker counts the
@@ -13,7 +15,9 @@ entity (the reset it sees happened after that sighting), then stamps the claim.
 Not seen: an entity with no request after its reset; resets on a proxy without a
 database (there is no spend to reset); a reset while the spend was already 0 and
 the key has no reset time; two resets of one entity between two of a worker's
-requests for it count once.
+sightings of it count once; a reset in the batch of a worker's first sighting of
+the entity; a reset after which the entity spent, in the same batch, more than it
+had before.
 """
 
 from __future__ import annotations

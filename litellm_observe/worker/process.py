@@ -80,28 +80,32 @@ class WorkerProcess:
         self.attribution = attribution  # the caller dimensions turned on (settings.attribution)
         self.next_sweep = 0.0  # when requests that never ended are next looked for (flow.py)
         # Hook calls waiting for their batch (logger.py): (hook, act, what its reader read, monotonic, wall
-        # clock), in the order they were made; `batch_seconds` 0: none wait. `mono` and `wall` are the clock
-        # readings of the call being handled (taken when the hook was called): flow.py reads the time from them,
-        # never the clocks.
+        # clock), in the order they were made; `batch_seconds` 0: each call is a batch of one, recorded at once.
+        # `mono` and `wall` are the clock readings of the call being handled (taken when the hook was called):
+        # flow.py reads the time from them, never the clocks.
         self.batch_seconds = batch_seconds
         self.pending: deque[tuple[str, Callable[..., None], tuple[Any, ...], float, float]] = deque()
         self.mono, self.wall = 0.0, 0.0
 
     def record_pending(self) -> None:
         """Record the hook calls waiting for their batch, in the order they were made, each with the clock readings
-        of its call; what one raises is counted under its hook and the rest go on. Safe against a thread that
-        queues meanwhile (a deque's append and popleft are atomic): whoever queues into an empty deque makes sure
-        a batch follows (logger.py)."""
+        of its call; what one raises is counted under its hook and the rest go on; then the budgets they carried
+        (Recording.write_budgets). Safe against a thread that queues meanwhile (a deque's append and popleft are
+        atomic): whoever queues into an empty deque makes sure a batch follows (logger.py)."""
         pending = self.pending
         while True:
             try:
                 hook, handler, args, self.mono, self.wall = pending.popleft()
             except IndexError:
-                return
+                break
             try:
                 handler(self, *args)
             except Exception as e:
                 self.internal_error(hook, e)
+        try:
+            self.recording.write_budgets()  # in batches, once per batch (recording.py)
+        except Exception as e:
+            self.internal_error("async_log_success_event", e)  # budgets come with success events only
 
     def start_probe(self) -> None:
         """The loop-lag probe needs this worker's event loop: the proxy builds the logger inside it at
@@ -271,7 +275,9 @@ class Processes:
             cooldowns=CooldownWatch(directory, self._router),
             health=WorkerHealth(rec, self._internal_error),
             calls=calls,
-            recording=Recording(rec, labels, calls, budgets, self._caching_on),
+            recording=Recording(
+                rec, labels, calls, budgets, self._caching_on, batched=settings.event_batch_seconds > 0
+            ),
             timers=Timers(self._on_settle, self._read_cooldowns),
             inflight_timeout=settings.inflight_timeout_seconds,
             internal_error=self._internal_error,

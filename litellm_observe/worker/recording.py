@@ -57,6 +57,7 @@ from .series import (
 CLIENT_CLOSED = "client_disconnected"  # error_type of a request whose client went away mid-stream
 CLIENT_CLOSED_STATUS = 499  # nginx's and LiteLLM's own code for a client that closed the request
 HEALTHY, PARTIAL_OUTAGE, COMPLETE_OUTAGE = 0.0, 1.0, 2.0  # deployment_state (catalogue.DEPLOYMENT_STATES)
+_BUDGET_SLOTS = 6  # a budget's three gauges, each a value and when (Recording._budget_gauges)
 _ENTITY_LABELS = {t: "entity." + t for t in ENTITY_TYPES}  # the label name of each entity type's cap (labels.py)
 
 
@@ -71,15 +72,27 @@ class Recording:
     outage only if nothing this process saw since said otherwise)."""
 
     def __init__(
-        self, rec: Recorder, labels: Labeller, calls: CallBook, budgets: BudgetResets, caching_on: Callable[[], bool]
+        self,
+        rec: Recorder,
+        labels: Labeller,
+        calls: CallBook,
+        budgets: BudgetResets,
+        caching_on: Callable[[], bool],
+        batched: bool = False,
     ):
         self.rec = rec
+        self.batched = batched  # budgets kept for write_budgets at each batch's end, else written at once
         self.labels = labels
         self._calls = calls  # guardrail runs are counted once per run (calls.first_guardrail_report)
         self._budgets = budgets
         self._caching_on = caching_on
         self._series = SeriesCache(rec)
         self.states: dict[tuple[str, str, str], float] = {}
+        # Budgets wait for write_budgets (the end of each batch): by (entity type, entity label), each gauge's
+        # latest value and when, in BudgetSeries' order (value, when, value, when, ...; None: not read); by
+        # (entity type, id), each entity's latest sighting and when
+        self._budget_gauges: dict[tuple[str, str], list[float | None]] = {}
+        self._budget_sightings: dict[tuple[str, str], tuple[obs.BudgetSighting, float]] = {}
 
     # ---- request level ---------------------------------------------------------------------------
     def success(self, o: obs.Success, call: Call | None, request_level: bool, mono: float, now: float) -> None:
@@ -107,12 +120,11 @@ class Recording:
                 self.retries(call)
             elif o.retries:  # a request this process saw no start of: the router's own count
                 self.rec.retries(provider=s.provider, model=s.served, amount=o.retries)
-        if o.budgets:
-            label, series = labels.label, self._series.budget
-            budgets = [(series(b.entity_type, label(_ENTITY_LABELS[b.entity_type], b.entity)), b) for b in o.budgets]
-        else:
-            budgets = []
-        resets = self._budgets.observe(o.budget_sightings, now) if o.budget_sightings else ()
+        if o.budgets or o.budget_sightings:
+            if self.batched:
+                self._keep_budgets(o, now)
+            else:
+                self._write_budgets(o, now)
         with s.store.lock:
             if request_level:
                 s.inc(REQUESTS)
@@ -154,16 +166,72 @@ class Recording:
             for gauge, value in zip(RATELIMIT, o.ratelimit):  # both in RATELIMIT_HEADERS' order
                 if value is not None:
                     s.set(gauge, value, now)
-            for budget, b in budgets:
-                budget.set(BUDGET_MAX, b.max_usd, now)
-                if b.remaining_usd is not None:
-                    budget.set(BUDGET_REMAINING, b.remaining_usd, now)
-                if b.reset_at is not None:
-                    budget.set(BUDGET_RESET, b.reset_at, now)
         if callers:
             self.caller_usage(callers, o.cost, o.prompt_tokens, o.completion_tokens)
-        for entity_type in resets:
-            self.rec.budget_resets(entity_type=entity_type)
+
+    def _write_budgets(self, o: obs.Success, now: float) -> None:
+        """Without batches: the event's budgets written, and its sightings seen, at once."""
+        if o.budgets:
+            label, series = self.labels.label, self._series.budget
+            with self.rec.store.lock:
+                for b in o.budgets:
+                    budget = series(b.entity_type, label(_ENTITY_LABELS[b.entity_type], b.entity))
+                    budget.set(BUDGET_MAX, b.max_usd, now)
+                    if b.remaining_usd is not None:
+                        budget.set(BUDGET_REMAINING, b.remaining_usd, now)
+                    if b.reset_at is not None:
+                        budget.set(BUDGET_RESET, b.reset_at, now)
+        if o.budget_sightings:
+            for entity_type in self._budgets.observe(o.budget_sightings, now):
+                self.rec.budget_resets(entity_type=entity_type)
+
+    def _keep_budgets(self, o: obs.Success, now: float) -> None:
+        """In batches: the event's budgets kept for write_budgets, each gauge's and each entity's latest."""
+        if o.budgets:  # labelled now, so an overflow is counted at every reading
+            label, gauges = self.labels.label, self._budget_gauges
+            for b in o.budgets:
+                key = (b.entity_type, label(_ENTITY_LABELS[b.entity_type], b.entity))
+                latest = gauges.get(key)
+                if latest is None:
+                    latest = gauges[key] = [None] * _BUDGET_SLOTS
+                latest[0], latest[1] = b.max_usd, now  # BUDGET_MAX
+                if b.remaining_usd is not None:
+                    latest[2], latest[3] = b.remaining_usd, now  # BUDGET_REMAINING
+                if b.reset_at is not None:
+                    latest[4], latest[5] = b.reset_at, now  # BUDGET_RESET
+        if o.budget_sightings:
+            sightings = self._budget_sightings
+            for sighting in o.budget_sightings:
+                sightings[(sighting.entity_type, sighting.ident)] = (sighting, now)
+
+    def write_budgets(self) -> None:
+        """In batches: write the budgets the success events since the last call carried: each gauge's latest value (with
+        when it was read), and each entity's latest sighting to the reset detector (budgets.py), which counts
+        the resets it sees. Called at the end of every batch (process.py), where a batch of a second holds a
+        few hundred requests of a few dozen keys, teams and users: a gauge written once per batch, not once
+        per request, ends with the value and time it would have had, as every series is written in order and
+        nothing reads between; the detector compares an entity's latest sighting of each batch with its
+        latest of an earlier one (budgets.py: what that leaves unseen)."""
+        gauges, sightings = self._budget_gauges, self._budget_sightings
+        if gauges:
+            self._budget_gauges = {}
+            series = self._series.budget
+            with self.rec.store.lock:
+                for (entity_type, entity), latest in list(gauges.items()):  # a copy: a thread may add
+                    budget = series(entity_type, entity)
+                    maximum, when, remaining, remaining_when, reset, reset_when = latest
+                    if maximum is not None and when is not None:
+                        budget.set(BUDGET_MAX, maximum, when)
+                    if remaining is not None and remaining_when is not None:
+                        budget.set(BUDGET_REMAINING, remaining, remaining_when)
+                    if reset is not None and reset_when is not None:
+                        budget.set(BUDGET_RESET, reset, reset_when)
+        if sightings:
+            self._budget_sightings = {}
+            observe, rec = self._budgets.observe, self.rec
+            for sighting, when in list(sightings.values()):
+                for entity_type in observe((sighting,), when):
+                    rec.budget_resets(entity_type=entity_type)
 
     def _answered(self, o: obs.Success, s: SuccessSeries, now: float) -> None:
         """The upstream call that answered: its attempt, the deployment's health, its timings. The caller holds

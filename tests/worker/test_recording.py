@@ -3,6 +3,12 @@ Recorder and no CustomLogger (the logger's hooks are tested end to end in test_l
 
 from __future__ import annotations
 
+import dataclasses
+import tempfile
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from litellm_observe.catalogue import TOKEN_TYPES  # noqa: E402
 from litellm_observe.rundir import samplefile  # noqa: E402
 from litellm_observe.rundir.record import Recorder  # noqa: E402
@@ -56,9 +62,13 @@ def test_labels_are_cleaned_and_capped():
 
 
 def _recording(tmp_path, caching=False):
-    store = SampleWriter(str(tmp_path))
+    return _recording_in(str(tmp_path), caching)
+
+
+def _recording_in(directory: str, caching=False, batched=False):
+    store = SampleWriter(directory)
     labels, _ = _labeller()
-    return Recording(Recorder(store), labels, CallBook(), BudgetResets(None), lambda: caching), store
+    return Recording(Recorder(store), labels, CallBook(), BudgetResets(None), lambda: caching, batched), store
 
 
 def test_a_success_records_its_request_attempt_tokens_spend_and_headers(tmp_path):
@@ -94,3 +104,81 @@ def test_a_failed_request_and_its_retries(tmp_path):
     assert got[("errors", ("ok", "openai", "t", "embeddings", "service_unavailable", "503"))] == (1.0,)
     assert got[("retries", ("openai", "ok"))] == (2.0,)
     assert got[("request_duration_seconds", ("ok", "openai", "embeddings"))][-1] == 2.5
+
+
+# ---- budgets: written once per batch (Recording.write_budgets) --------------------------------------------------
+_BUDGET_METRICS = ("budget_max_usd", "budget_remaining_usd", "budget_reset_seconds")
+_base_success = obs.success(ev.success_kwargs(call_id="b"))
+
+readings = st.builds(
+    obs.BudgetReading,
+    st.sampled_from(["team", "key"]),
+    st.sampled_from(["a", "b"]),
+    st.floats(0, 100),
+    st.one_of(st.none(), st.floats(-100, 100)),
+    st.one_of(st.none(), st.floats(1.7e9, 1.8e9)),
+)
+
+
+def _budget_records(store) -> dict:
+    return {k: v for k, v in _records(store.path).items() if k[0] in _BUDGET_METRICS}
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.lists(readings, max_size=3), max_size=8))
+def test_budget_gauges_written_once_per_batch_end_as_if_written_at_each_request(requests):
+    """Each request's budget readings (`requests`: one list per request, at increasing times), written with each
+    request (no batches) or once after them all (one batch): the same values and times in every gauge (a reading
+    without a remaining amount or a reset time leaves the earlier one's)."""
+    got = []
+    for batched in (False, True):
+        with tempfile.TemporaryDirectory() as d:
+            recording, store = _recording_in(d, batched=batched)
+            for i, budgets in enumerate(requests):
+                recording.success(dataclasses.replace(_base_success, budgets=budgets), None, False, 0.0, 1000.0 + i)
+            before_the_batch_end = _budget_records(store)
+            recording.write_budgets()
+            got.append(_budget_records(store))
+            if batched:
+                assert not before_the_batch_end  # kept for the batch's end
+    assert got[0] == got[1]
+    if any(requests):
+        assert got[1]  # written at all
+
+
+def _sighting(spend: float) -> obs.BudgetSighting:
+    return obs.BudgetSighting("key", "hash-1", spend, None)
+
+
+def _resets(store) -> float:
+    return sum(v[0] for (metric, _), v in _records(store.path).items() if metric == "budget_resets")
+
+
+def test_a_reset_is_seen_between_an_entitys_latest_sightings_of_two_batches(tmp_path):
+    recording, store = _recording_in(str(tmp_path), batched=True)
+    for spend, now in ((5.0, 1000.0), (6.0, 1001.0)):  # the first batch: the worker first sees the key
+        recording.success(dataclasses.replace(_base_success, budget_sightings=[_sighting(spend)]), None, False, 0, now)
+    recording.write_budgets()
+    assert _resets(store) == 0
+    for spend, now in ((7.0, 1002.0), (0.0, 1003.0), (0.5, 1004.0)):  # reset in the middle of the second batch
+        recording.success(dataclasses.replace(_base_success, budget_sightings=[_sighting(spend)]), None, False, 0, now)
+    recording.write_budgets()
+    assert _resets(store) == 1  # its latest, 0.5, below the first batch's latest, 6
+    recording.write_budgets()  # nothing new: nothing seen again
+    assert _resets(store) == 1
+
+
+def test_a_reset_in_the_batch_that_first_sees_the_entity_is_not_seen(tmp_path):
+    """The limit README "Budget resets: what is and is not seen" states: only the batch's latest sighting counts."""
+    recording, store = _recording_in(str(tmp_path), batched=True)
+    for spend, now in ((5.0, 1000.0), (0.0, 1001.0)):
+        recording.success(dataclasses.replace(_base_success, budget_sightings=[_sighting(spend)]), None, False, 0, now)
+    recording.write_budgets()
+    assert _resets(store) == 0
+
+
+def test_without_batches_every_sighting_is_seen(tmp_path):
+    recording, store = _recording(tmp_path)
+    for spend, now in ((5.0, 1000.0), (0.0, 1001.0)):
+        recording.success(dataclasses.replace(_base_success, budget_sightings=[_sighting(spend)]), None, False, 0, now)
+    assert _resets(store) == 1
