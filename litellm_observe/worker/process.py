@@ -80,9 +80,9 @@ class WorkerProcess:
         self.attribution = attribution  # the caller dimensions turned on (settings.attribution)
         self.next_sweep = 0.0  # when requests that never ended are next looked for (flow.py)
         # Hook calls waiting for their batch (logger.py): (hook, act, what its reader read, monotonic, wall
-        # clock), in the order they were made; `batch_seconds` 0: each call is a batch of one, recorded at once.
-        # `mono` and `wall` are the clock readings of the call being handled (taken when the hook was called):
-        # flow.py reads the time from them, never the clocks.
+        # clock), in the order they were made; `batch_seconds` 0: none wait. `mono` and `wall` are the clock
+        # readings of the call being handled (taken when the hook was called): flow.py reads the time from them,
+        # never the clocks.
         self.batch_seconds = batch_seconds
         self.pending: deque[tuple[str, Callable[..., None], tuple[Any, ...], float, float]] = deque()
         self.mono, self.wall = 0.0, 0.0

@@ -155,6 +155,38 @@ def test_an_error_in_a_batch_is_counted_under_its_hook_and_the_rest_recorded(tmp
     assert rundirs.value(data, "observe_internal_errors", "async_log_success_event") == 1
 
 
+
+def test_budgets_are_written_at_the_batchs_end_and_an_error_there_is_counted(tmp_path, monkeypatch):
+    """A batch's budgets are written after its calls (Recording.write_budgets); what that raises is counted under
+    the success event's hook, and the calls stay recorded."""
+    from litellm_observe.worker.recording import Recording
+
+    lg = _logger(tmp_path, 1.0)
+
+    def with_budget(call_id: str):
+        kwargs = ev.success_kwargs(call_id=call_id)
+        meta = kwargs["standard_logging_object"]["metadata"]
+        meta.update({"user_api_key_team_alias": "search", "user_api_key_team_max_budget": 100.0})
+        return kwargs
+
+    async def main():
+        await lg.async_log_success_event(with_budget("a"), None, None, None)
+        assert not rundirs.metric_series(rundirs.series(tmp_path), "budget_max_usd")  # waits for the batch
+        lg.flush()
+        assert rundirs.value(rundirs.series(tmp_path), "budget_max_usd", "team", "search") == 100.0
+
+        def broken(self):
+            raise RuntimeError("boom")
+
+        monkeypatch.setattr(Recording, "write_budgets", broken)
+        await lg.async_log_success_event(with_budget("b"), None, None, None)
+        lg.flush()
+
+    asyncio.run(main())
+    data = rundirs.series(tmp_path)
+    assert rundirs.total(data, "requests") == 2
+    assert rundirs.value(data, "observe_internal_errors", "async_log_success_event") == 1
+
 EXIT_SCRIPT = """
 import asyncio, sys
 sys.path.insert(0, {root!r})
