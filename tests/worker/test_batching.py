@@ -155,7 +155,6 @@ def test_an_error_in_a_batch_is_counted_under_its_hook_and_the_rest_recorded(tmp
     assert rundirs.value(data, "observe_internal_errors", "async_log_success_event") == 1
 
 
-
 def test_budgets_are_written_at_the_batchs_end_and_an_error_there_is_counted(tmp_path, monkeypatch):
     """A batch's budgets are written after its calls (Recording.write_budgets); what that raises is counted under
     the success event's hook, and the calls stay recorded."""
@@ -186,6 +185,7 @@ def test_budgets_are_written_at_the_batchs_end_and_an_error_there_is_counted(tmp
     data = rundirs.series(tmp_path)
     assert rundirs.total(data, "requests") == 2
     assert rundirs.value(data, "observe_internal_errors", "async_log_success_event") == 1
+
 
 EXIT_SCRIPT = """
 import asyncio, sys
