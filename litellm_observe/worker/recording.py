@@ -205,12 +205,12 @@ class Recording:
                 sightings[(sighting.entity_type, sighting.ident)] = (sighting, now)
 
     def write_budgets(self) -> None:
-        """In batches: write the budgets the success events since the last call carried: each gauge's latest value (with
-        when it was read), and each entity's latest sighting to the reset detector (budgets.py), which counts
-        the resets it sees. Called at the end of every batch (process.py), where a batch of a second holds a
-        few hundred requests of a few dozen keys, teams and users: a gauge written once per batch, not once
-        per request, ends with the value and time it would have had, as every series is written in order and
-        nothing reads between; the detector compares an entity's latest sighting of each batch with its
+        """In batches: write the budgets the success events since the last call carried: each gauge's latest
+        value (with when it was read), and each entity's latest sighting to the reset detector (budgets.py),
+        which counts the resets it sees. Called at the end of every batch (process.py), where a batch of a second
+        holds a few hundred requests of a few dozen keys, teams and users: a gauge written once per batch, not
+        once per request, ends with the value and time it would have had, as every series is written in order
+        and nothing reads between; the detector compares an entity's latest sighting of each batch with its
         latest of an earlier one (budgets.py: what that leaves unseen)."""
         gauges, sightings = self._budget_gauges, self._budget_sightings
         if gauges:
