@@ -124,7 +124,7 @@ class Recording:
             if self.batched:
                 self._keep_budgets(o, now)
             else:
-                self._write_budgets(o, now)
+                self._write_budgets_now(o, now)
         with s.store.lock:
             if request_level:
                 s.inc(REQUESTS)
@@ -169,7 +169,7 @@ class Recording:
         if callers:
             self.caller_usage(callers, o.cost, o.prompt_tokens, o.completion_tokens)
 
-    def _write_budgets(self, o: obs.Success, now: float) -> None:
+    def _write_budgets_now(self, o: obs.Success, now: float) -> None:
         """Without batches: the event's budgets written, and its sightings seen, at once."""
         if o.budgets:
             label, series = self.labels.label, self._series.budget
