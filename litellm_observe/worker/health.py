@@ -21,6 +21,7 @@ import asyncio
 import atexit
 import multiprocessing.util
 import os
+import threading
 import time
 import weakref
 from collections.abc import Callable
@@ -71,9 +72,10 @@ class WorkerHealth:
         self._pid = os.getpid()
         self._memory = 0  # what this worker last added to workers_resident_memory_bytes
         self._exited = False
-        # the worker's event loop, the probe's (the first start_probe was given); hook calls made in it wait for
-        # their batch (logger.py)
+        # the worker's event loop, the probe's (the first start_probe was given, from inside it), and the thread
+        # that runs it: hook calls made in it wait for their batch (logger.py)
         self.loop: asyncio.AbstractEventLoop | None = None
+        self.loop_thread: int | None = None
         self._due = 0.0
         self._ticks = 0
         self.before_exit: Callable[[], None] | None = None  # run first at a clean exit (hook calls still waiting)
@@ -124,8 +126,9 @@ class WorkerHealth:
         return self.loop is not None
 
     def start_probe(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Probe `loop`, the one running in this thread (called from inside it)."""
         if self.loop is None:
-            self.loop = loop
+            self.loop, self.loop_thread = loop, threading.get_ident()
             self._schedule()
 
     def _schedule(self) -> None:

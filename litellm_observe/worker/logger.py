@@ -29,6 +29,7 @@ import asyncio
 import sys
 import time
 from collections.abc import AsyncGenerator, Callable, Iterable
+from threading import get_ident
 from typing import Any, TypeVarTuple
 
 from litellm.integrations.custom_logger import CustomLogger
@@ -108,10 +109,11 @@ class ObserveLogger(CustomLogger):
         while metrics are off): `read(process, *args)` at once (what the call says, parsed before LiteLLM goes on
         changing its payload), then `act(process, *what_was_read)`, timed as now (process.mono, process.wall).
         With `event_batch_seconds` set, a call made in the worker's event loop (process.health.loop: the loop-lag
-        probe's, the proxy's) is queued for its batch: the first call queued schedules it that many seconds later
-        (README "How it works with several workers"). What waits and this call are acted on at once when the call
-        comes from anywhere else (a thread, another loop: asyncio.run per call, whose loop stops) or when
-        MAX_PENDING wait. Whatever `read` or `act` raises is counted under `hook` and logged."""
+        probe's, the proxy's; its thread while it runs) is queued for its batch: the first call queued schedules
+        it that many seconds later (README "How it works with several workers"). What waits and this call are
+        acted on at once when the call comes from anywhere else (a thread, another loop: asyncio.run per call,
+        whose loop stops) or when MAX_PENDING wait. Whatever `read` or `act` raises is counted under `hook` and
+        logged."""
         try:
             p = self._processes.current() if opening else self._processes.live()
             if p is None:
@@ -119,13 +121,18 @@ class ObserveLogger(CustomLogger):
             mono, wall = time.monotonic(), time.time()
             seen = read(p, *args)
             if p.batch_seconds:
-                try:
-                    loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
-                except RuntimeError:
-                    loop = None  # a thread's call
                 pending = p.pending
                 pending.append((hook, act, seen, mono, wall))
-                if loop is None or loop is not p.health.loop or len(pending) >= MAX_PENDING:
+                # In the worker's loop: its thread, while it runs (a loop runs in one thread, one loop at a time;
+                # not asyncio.get_running_loop(), whose getpid() is a system call on every call: 0.2 µs a hook)
+                health = p.health
+                loop = health.loop
+                if (
+                    loop is None
+                    or get_ident() != health.loop_thread
+                    or not loop.is_running()
+                    or len(pending) >= MAX_PENDING
+                ):
                     p.record_pending()  # at once: not in the worker's loop (a thread, another loop), or a full batch
                 elif len(pending) == 1:  # the first call since the last batch: schedule the next
                     loop.call_later(p.batch_seconds, p.record_pending)

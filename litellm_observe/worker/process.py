@@ -187,7 +187,7 @@ class Processes:
         """This process's state, built if needed; None while metrics are off here."""
         p = self._process
         if p is not None and p.generation == _generation:
-            if not p.health.probing:
+            if p.health.loop is None:  # not probing yet (the attribute, not the property: every hook call)
                 p.start_probe()
             return p
         if self._tried_in == _generation and time.monotonic() < self._retry_at:

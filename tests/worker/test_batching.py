@@ -108,6 +108,19 @@ def test_a_call_from_a_thread_records_the_calls_waiting_and_itself_at_once(tmp_p
     asyncio.run(main())
 
 
+def test_a_call_from_another_loop_in_another_thread_is_recorded_at_once(tmp_path):
+    lg = _logger(tmp_path, 1.0)
+
+    async def main():
+        await _pre_call(lg, "a")  # the worker's loop: waits for its batch
+        assert _in_flight(tmp_path) == 0
+        # a thread with a loop of its own, while the worker's loop runs: not the worker's loop
+        await asyncio.to_thread(asyncio.run, _pre_call(lg, "b"))
+        assert _in_flight(tmp_path) == 2
+
+    asyncio.run(main())
+
+
 def test_a_full_batch_is_recorded_at_once(tmp_path):
     lg = _logger(tmp_path, 1.0)
 
