@@ -13,6 +13,7 @@ median of --rounds rounds.
     python benchmarks/bench_events.py --quick    # tiny sizes (smoke test)
     python benchmarks/bench_events.py --baseline 63bccb3   # also that revision of ours, side by side
     python benchmarks/bench_events.py --attribution key_alias,user,end_user,tags   # ours with callers on
+    python benchmarks/bench_events.py --instructions --baseline REF   # instructions per request (valgrind)
 
 Prints a table and exits 0; it asserts nothing about timings.
 """
@@ -22,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -135,6 +137,138 @@ def child(args) -> None:
     }
     shutil.rmtree(run_dir, ignore_errors=True)
     print("RESULT " + json.dumps(out), flush=True)
+
+
+# ---- child and parent: instructions per request (--instructions) --------------------------------------
+INSTRUCTION_SIZES = (500, 2_500)  # requests replayed in the two runs whose difference is counted
+I_REFS = re.compile(r"I\s+refs:\s+([\d,]+)")
+
+
+def instructions_child(args) -> None:
+    """Replay `args.count` requests of `args.kind` after a warm-up, untimed: valgrind counts the instructions of
+    the whole process, and the parent takes the difference of two runs of different sizes (the start-up, the
+    imports and the warm-up cancel out)."""
+    pythonpath = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    sys.path[:0] = [*pythonpath, HERE, os.path.dirname(HERE)]
+    import asyncio
+    import gc
+
+    from tests.support.payloads import synthetic as events
+
+    successes, failures = events.success_events(), events.failure_events()
+    run_dir = tempfile.mkdtemp(prefix="bench-events-run-")
+    logger = _make_logger(args.child, run_dir)
+    flush = getattr(logger, "flush", None) if args.child in ("ours", "baseline") else None
+
+    async def main():
+        await events.replay(logger, successes, args.warmup)
+        await events.replay(logger, failures, max(args.warmup // 4, 1))
+        if flush is not None:
+            flush()
+        gc.collect()
+        gc.freeze()  # what the warm-up left is not traversed again: the counts are of the replay
+        await events.replay(logger, successes if args.kind == "success" else failures, args.count)
+        if flush is not None:
+            flush()
+
+    asyncio.run(main())
+    shutil.rmtree(run_dir, ignore_errors=True)
+
+
+def _refs(name: str, kind: str, count: int, args, pythonpath: str | None) -> int:
+    """Instructions valgrind's cachegrind counted for one child run (user space: not the kernel's)."""
+    multiproc = tempfile.mkdtemp(prefix=f"bench-events-{name}-")
+    env = {
+        **os.environ,
+        "PROMETHEUS_MULTIPROC_DIR": multiproc,
+        "LITELLM_LOCAL_MODEL_COST_MAP": "True",
+        "PYTHONHASHSEED": "0",  # the same hashes, so the same dict probes, in every run
+    }
+    if pythonpath:
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [pythonpath, env.get("PYTHONPATH")]))
+    cmd = [
+        "valgrind",
+        "--tool=cachegrind",
+        "--cache-sim=no",
+        "--cachegrind-out-file=/dev/null",
+        sys.executable,
+        os.path.abspath(__file__),
+        "--child",
+        name,
+        "--kind",
+        kind,
+        "--count",
+        str(count),
+        "--warmup",
+        str(args.warmup),
+    ]
+    try:
+        proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=1800)
+    finally:
+        shutil.rmtree(multiproc, ignore_errors=True)
+    found = I_REFS.findall(proc.stderr)
+    if proc.returncode != 0 or not found:
+        sys.stderr.write(proc.stdout[-2000:] + proc.stderr[-4000:])
+        raise SystemExit(f"valgrind child {name!r} ({kind}, {count}) failed with exit code {proc.returncode}")
+    return int(found[-1].replace(",", ""))
+
+
+def per_request(small: tuple[int, int], large: tuple[int, int]) -> float:
+    """Instructions per request from two runs, each (requests replayed, instructions counted)."""
+    (n1, i1), (n2, i2) = small, large
+    return (i2 - i1) / (n2 - n1)
+
+
+def print_instructions(args) -> None:
+    """Instructions per request, ours (and a baseline) against the no-op loop: the same on every run of the same
+    code on the same machine, where CPU time on a shared machine moves by more than most changes. Not LiteLLM's
+    built-in (a thousand times our requests' instructions under valgrind would take an hour)."""
+    if shutil.which("valgrind") is None:
+        raise SystemExit("--instructions needs valgrind (Debian: apt-get install valgrind)")
+    from concurrent.futures import ThreadPoolExecutor
+
+    started = time.time()
+    sizes = (50, 250) if args.quick else INSTRUCTION_SIZES
+    arms: list[tuple[str, str, str | None]] = [("noop", "noop", None), ("ours", "ours", None)]
+    folder = None
+    if args.baseline:
+        import baseline
+
+        folder = baseline.extract(args.baseline)
+        arms.append(("baseline", "baseline", folder))
+    kinds = ("success",) if args.quick else ("success", "failure")  # quick: each run is mostly the imports (~50 s)
+    jobs = [(arm, name, path, kind, n) for arm, name, path in arms for kind in kinds for n in sizes]
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, min(os.cpu_count() or 1, 4))) as pool:
+            counts = list(pool.map(lambda j: _refs(j[1], j[3], j[4], args, j[2]), jobs))
+    finally:
+        if folder is not None:
+            shutil.rmtree(folder, ignore_errors=True)
+    refs = {(arm, kind, n): c for (arm, _, _, kind, n), c in zip(jobs, counts)}
+    per = {
+        (arm, kind): per_request((sizes[0], refs[(arm, kind, sizes[0])]), (sizes[1], refs[(arm, kind, sizes[1])]))
+        for arm, _, _ in arms
+        for kind in kinds
+    }
+    print(
+        f"\ninstructions per request (valgrind cachegrind, user space; runs of {sizes[1]:,} and {sizes[0]:,} "
+        f"requests after a warm-up of {args.warmup:,}, the difference; net = minus the no-op loop)"
+    )
+    head = f"{'request':<10} {'loop':>8} {'ours':>9} {'ours net':>9}"
+    if args.baseline:
+        head += f" {'baseline net':>13} {'change':>8}"
+    print(head)
+    print("-" * len(head))
+    for kind in kinds:
+        loop, ours = per[("noop", kind)], per[("ours", kind)]
+        row = f"{kind:<10} {loop:>8,.0f} {ours:>9,.0f} {ours - loop:>9,.0f}"
+        if args.baseline:
+            old = per[("baseline", kind)] - loop
+            row += f" {old:>13,.0f} {((ours - loop) / old - 1) * 100 if old > 0 else float('nan'):>+7.1f}%"
+        print(row)
+    if args.baseline:
+        print(f"baseline: ours as of {args.baseline}")
+    print(f"total wall time {time.time() - started:.1f} s")
 
 
 # ---- child: where ours spends an event (--breakdown) ----------------------------------------------
@@ -301,6 +435,9 @@ def main(argv=None) -> int:
     p.add_argument("--repeat", type=int, default=3, help="runs of each version with --baseline, alternated")
     p.add_argument("--attribution", metavar="DIMS", help="ours with these caller dimensions on (comma-separated)")
     p.add_argument("--breakdown", action="store_true", help="only ours: CPU per call of each hook and step")
+    p.add_argument("--instructions", action="store_true", help="instructions per request under valgrind, not CPU time")
+    p.add_argument("--count", type=int, help=argparse.SUPPRESS)  # an instruction-count child's requests
+    p.add_argument("--kind", choices=("success", "failure"), default="success", help=argparse.SUPPRESS)
     p.add_argument("--child", choices=LOGGERS + ("baseline", "breakdown"), help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.attribution:
@@ -310,11 +447,17 @@ def main(argv=None) -> int:
     if args.child == "breakdown":
         breakdown_child(args)
         return 0
+    if args.child and args.count is not None:
+        instructions_child(args)
+        return 0
     if args.child:
         child(args)
         return 0
     if args.breakdown:
         print_breakdown(args)
+        return 0
+    if args.instructions:
+        print_instructions(args)
         return 0
 
     started = time.time()

@@ -4,9 +4,11 @@ benchmarks report figures, tests check behaviour."""
 import os
 import pathlib
 import re
+import shutil
 import subprocess
 import sys
 
+import pytest
 import yaml
 
 from litellm_observe.generators import rules
@@ -75,6 +77,17 @@ def test_bench_events_breakdown_times_every_hook_and_step_a_request_goes_through
         assert calls["failure"][hook] == quick_failure
     for step in ("observations.failure", "Recording.request_failed", "Recording.attempt_failed"):
         assert calls["failure"][step] == quick_failure
+
+
+@pytest.mark.skipif(shutil.which("valgrind") is None, reason="valgrind missing (scripts/test installs it)")
+def test_bench_events_instructions_counts_ours_above_the_loop():
+    """--instructions: valgrind counts each arm's instructions in two runs of different sizes; the difference per
+    request is ours above the no-op loop (--quick: success requests only)."""
+    out = run("bench_events.py", "--instructions")
+    row = next(line for line in out.splitlines() if line.startswith("success "))
+    loop, ours, net = (float(x.replace(",", "")) for x in row.split()[1:4])
+    assert loop > 0 and ours > loop and net == pytest.approx(ours - loop, abs=1), row
+    assert net > 1_000  # ours reads, books and records every request: thousands of instructions, not a few
 
 
 def test_bench_scrape_quick_prints_ours_and_stock():
