@@ -54,8 +54,8 @@ class BudgetResets:
         it already (else read here, when a sighting changed)."""
         resets = []
         for sighting in sightings:
-            spend, reset_at = sighting.spend, sighting.reset_at
-            key = (sighting.entity_type, sighting.ident)
+            entity_type, ident, spend, reset_at = sighting  # observations.BUDGET_SIGHTING_FIELDS
+            key = (entity_type, ident)
             previous = self._last.get(key)
             if previous is not None and previous[0] == spend and previous[1] == reset_at:
                 self._last.move_to_end(key)  # nothing changed: the common case, no clock read
@@ -70,8 +70,8 @@ class BudgetResets:
             old_spend, old_reset, seen_at = previous
             moved = reset_at is not None and old_reset is not None and reset_at > old_reset
             dropped = spend is not None and old_spend is not None and spend < old_spend
-            if (moved or dropped) and self._claim(f"{sighting.entity_type}\0{sighting.ident}", seen_at, now):
-                resets.append(sighting.entity_type)
+            if (moved or dropped) and self._claim(f"{entity_type}\0{ident}", seen_at, now):
+                resets.append(entity_type)
         return resets
 
     def _claim(self, entity: str, seen_at: float, now: float) -> bool:

@@ -174,13 +174,13 @@ class Recording:
         if o.budgets:
             label, series = self.labels.label, self._series.budget
             with self.rec.store.lock:
-                for b in o.budgets:
-                    budget = series(b.entity_type, label(_ENTITY_LABELS[b.entity_type], b.entity))
-                    budget.set(BUDGET_MAX, b.max_usd, now)
-                    if b.remaining_usd is not None:
-                        budget.set(BUDGET_REMAINING, b.remaining_usd, now)
-                    if b.reset_at is not None:
-                        budget.set(BUDGET_RESET, b.reset_at, now)
+                for entity_type, entity, max_usd, remaining_usd, reset_at in o.budgets:  # BUDGET_READING_FIELDS
+                    budget = series(entity_type, label(_ENTITY_LABELS[entity_type], entity))
+                    budget.set(BUDGET_MAX, max_usd, now)
+                    if remaining_usd is not None:
+                        budget.set(BUDGET_REMAINING, remaining_usd, now)
+                    if reset_at is not None:
+                        budget.set(BUDGET_RESET, reset_at, now)
         if o.budget_sightings:
             for entity_type in self._budgets.observe(o.budget_sightings, now):
                 self.rec.budget_resets(entity_type=entity_type)
@@ -189,20 +189,20 @@ class Recording:
         """In batches: the event's budgets kept for write_budgets, each gauge's and each entity's latest."""
         if o.budgets:  # labelled now, so an overflow is counted at every reading
             label, gauges = self.labels.label, self._budget_gauges
-            for b in o.budgets:
-                key = (b.entity_type, label(_ENTITY_LABELS[b.entity_type], b.entity))
+            for entity_type, entity, max_usd, remaining_usd, reset_at in o.budgets:  # BUDGET_READING_FIELDS
+                key = (entity_type, label(_ENTITY_LABELS[entity_type], entity))
                 latest = gauges.get(key)
                 if latest is None:
                     latest = gauges[key] = [None] * _BUDGET_SLOTS
-                latest[0], latest[1] = b.max_usd, now  # BUDGET_MAX
-                if b.remaining_usd is not None:
-                    latest[2], latest[3] = b.remaining_usd, now  # BUDGET_REMAINING
-                if b.reset_at is not None:
-                    latest[4], latest[5] = b.reset_at, now  # BUDGET_RESET
+                latest[0], latest[1] = max_usd, now  # BUDGET_MAX
+                if remaining_usd is not None:
+                    latest[2], latest[3] = remaining_usd, now  # BUDGET_REMAINING
+                if reset_at is not None:
+                    latest[4], latest[5] = reset_at, now  # BUDGET_RESET
         if o.budget_sightings:
             sightings = self._budget_sightings
             for sighting in o.budget_sightings:
-                sightings[(sighting.entity_type, sighting.ident)] = (sighting, now)
+                sightings[sighting[:2]] = (sighting, now)  # by (entity_type, ident): BUDGET_SIGHTING_FIELDS
 
     def write_budgets(self) -> None:
         """In batches: write the budgets the success events since the last call carried: each gauge's latest

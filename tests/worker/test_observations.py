@@ -164,7 +164,7 @@ def test_budget_readings_need_an_entity_and_a_maximum():
         "user_api_key_user_max_budget": -1,
     }  # negative: not a budget
     got = obs.budget_readings(meta, {}, 2.0)
-    assert [(b.entity_type, b.entity, b.max_usd, b.remaining_usd) for b in got] == [("team", "search", 50.0, 38.0)]
+    assert [b[:4] for b in got] == [("team", "search", 50.0, 38.0)]  # entity_type, entity, max_usd, remaining_usd
 
 
 @pytest.mark.parametrize(
@@ -176,7 +176,6 @@ def test_budget_readings_need_an_entity_and_a_maximum():
         obs.RequestStart,
         obs.AttemptStart,
         obs.Failure,
-        obs.BudgetReading,
     ],
 )
 def test_positional_builds_name_their_fields_in_field_order(cls):
@@ -193,6 +192,37 @@ def test_positional_builds_name_their_fields_in_field_order(cls):
     call = source[start : re.compile(r"\n +\)\n").search(source, start).start()]
     named = re.findall(r"  # (\w+)$", call, re.M)
     assert named == [f.name for f in dataclasses.fields(cls)]
+
+
+def test_a_budget_readings_build_names_its_fields_in_their_order():
+    """A BudgetReading is a plain tuple (module docstring): its build names each value's field, in
+    BUDGET_READING_FIELDS' order, which is the order recording.py unpacks it in."""
+    import inspect
+    import re
+
+    source = inspect.getsource(obs)
+    start = source.index("(  # a BudgetReading, in BUDGET_READING_FIELDS' order")
+    build = source[start : re.compile(r"\n +\)\n").search(source, start).start()]
+    assert re.findall(r"  # (\w+)$", build, re.M) == list(obs.BUDGET_READING_FIELDS)
+    reading = obs.budget_readings(
+        {"user_api_key_team_alias": "t", "user_api_key_team_max_budget": 10, "user_api_key_team_spend": 4},
+        {"user_api_key_team_budget_reset_at": "2030-01-01T00:00:00+00:00"},
+        1.0,
+    )[0]
+    assert dict(zip(obs.BUDGET_READING_FIELDS, reading)) == {
+        "entity_type": "team",
+        "entity": "t",
+        "max_usd": 10.0,
+        "remaining_usd": 5.0,
+        "reset_at": 1893456000.0,
+    }
+    sighting = obs.budget_sightings({"user_api_key_hash": "h", "user_api_key_spend": 2.5})[0]
+    assert dict(zip(obs.BUDGET_SIGHTING_FIELDS, sighting)) == {
+        "entity_type": "key",
+        "ident": "h",
+        "spend": 2.5,
+        "reset_at": None,
+    }
 
 
 budget_values = st.one_of(
