@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from litellm_observe.worker import error_types
 from litellm_observe.worker import observations as obs
 from tests.support.payloads import captured as payloads
 
@@ -102,6 +103,40 @@ def test_number_is_a_finite_float_of_an_int_or_float_and_nothing_else(value):
         expected = f if math.isfinite(f) else None
     got = obs.number(value)
     assert got == expected and (got is None or type(got) is float)
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.one_of(
+        st.integers(min_value=-(10**400), max_value=10**400),
+        st.integers(min_value=-3, max_value=3),
+        st.sampled_from([10**308, 10**308 + 1, -(10**308), 2**1024, -(2**1024), -0.0, 0.0, -1e-300]),
+        st.floats(allow_nan=True, allow_infinity=True),
+        st.booleans(),
+        st.none(),
+        st.text(max_size=3),
+        st.integers(min_value=-(10**20), max_value=10**20).map(str),
+        st.builds(_IntSubclass, st.integers(min_value=-(10**20), max_value=10**20)),
+    )
+)
+def test_amount_and_header_value_answer_as_number_does(value):
+    """amount() and header_value() answer the common cases inline: the same answers as their definitions through
+    number() (a float's sign and type included), and a bad amount named in `problems` as before."""
+    problems: list[str] = []
+    got = obs.amount(value, "x", problems)
+    n = obs.number(value)
+    if value is None:
+        expected, bad = None, False
+    elif n is None or n < 0:
+        expected, bad = None, True
+    else:
+        expected, bad = n, False
+    assert repr(got) == repr(expected) and (got is None or type(got) is float)
+    assert bool(problems) == bad
+    header = obs.header_value(value)
+    raw = error_types.ascii_int(value) if isinstance(value, str) else value
+    expected_header = None if value is None else obs.number(raw)
+    assert repr(header) == repr(expected_header)
 
 
 def test_bad_amounts_are_named_never_kept():
