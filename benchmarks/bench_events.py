@@ -91,20 +91,35 @@ def _recorded(name: str, run_dir: str) -> float | None:
     return None
 
 
-def child(args) -> None:
-    # benchmarks/ and the repository (the payload library), after PYTHONPATH: a baseline's package comes first
+def _child_logger(args):
+    """A child's replay library, run directory, logger and flush (ours since the batches: what waits is recorded by
+    it, inside the measure). benchmarks/ and the repository (the payload library) go on sys.path after PYTHONPATH:
+    a baseline's package comes first."""
     pythonpath = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
     sys.path[:0] = [*pythonpath, HERE, os.path.dirname(HERE)]
-    import asyncio
-
     from tests.support.payloads import synthetic as events
 
-    successes, failures = events.success_events(), events.failure_events()
     run_dir = tempfile.mkdtemp(prefix="bench-events-run-")
     logger = _make_logger(args.child, run_dir)
-
-    # ours since the batches: record what waits, inside the timing
     flush = getattr(logger, "flush", None) if args.child in ("ours", "baseline") else None
+    return events, run_dir, logger, flush
+
+
+def _child_env(name: str, pythonpath: str | None) -> tuple[dict[str, str], str]:
+    """A child's environment (multiprocess mode in an empty directory, LiteLLM offline, a baseline's package first
+    on PYTHONPATH), and that directory, for the caller to remove."""
+    multiproc = tempfile.mkdtemp(prefix=f"bench-events-{name}-")
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": multiproc, "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
+    if pythonpath:
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [pythonpath, env.get("PYTHONPATH")]))
+    return env, multiproc
+
+
+def child(args) -> None:
+    import asyncio
+
+    events, run_dir, logger, flush = _child_logger(args)
+    successes, failures = events.success_events(), events.failure_events()
 
     async def measure(evts, count, hooks="request") -> int:
         start = time.process_time_ns()
@@ -148,17 +163,11 @@ def instructions_child(args) -> None:
     """Replay `args.count` requests of `args.kind` after a warm-up, untimed: valgrind counts the instructions of
     the whole process, and the parent takes the difference of two runs of different sizes (the start-up, the
     imports and the warm-up cancel out)."""
-    pythonpath = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
-    sys.path[:0] = [*pythonpath, HERE, os.path.dirname(HERE)]
     import asyncio
     import gc
 
-    from tests.support.payloads import synthetic as events
-
+    events, run_dir, logger, flush = _child_logger(args)
     successes, failures = events.success_events(), events.failure_events()
-    run_dir = tempfile.mkdtemp(prefix="bench-events-run-")
-    logger = _make_logger(args.child, run_dir)
-    flush = getattr(logger, "flush", None) if args.child in ("ours", "baseline") else None
 
     async def main():
         await events.replay(logger, successes, args.warmup)
@@ -177,15 +186,8 @@ def instructions_child(args) -> None:
 
 def _refs(name: str, kind: str, count: int, args, pythonpath: str | None) -> int:
     """Instructions valgrind's cachegrind counted for one child run (user space: not the kernel's)."""
-    multiproc = tempfile.mkdtemp(prefix=f"bench-events-{name}-")
-    env = {
-        **os.environ,
-        "PROMETHEUS_MULTIPROC_DIR": multiproc,
-        "LITELLM_LOCAL_MODEL_COST_MAP": "True",
-        "PYTHONHASHSEED": "0",  # the same hashes, so the same dict probes, in every run
-    }
-    if pythonpath:
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [pythonpath, env.get("PYTHONPATH")]))
+    env, multiproc = _child_env(name, pythonpath)
+    env["PYTHONHASHSEED"] = "0"  # the same hashes, so the same dict probes, in every run
     cmd = [
         "valgrind",
         "--tool=cachegrind",
@@ -395,10 +397,7 @@ def print_breakdown(args) -> None:
 
 # ---- parent: run the three children, print the table ----------------------------------------
 def run_child(name: str, args, pythonpath: str | None = None) -> dict:
-    multiproc = tempfile.mkdtemp(prefix=f"bench-events-{name}-")
-    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": multiproc, "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
-    if pythonpath:
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [pythonpath, env.get("PYTHONPATH")]))
+    env, multiproc = _child_env(name, pythonpath)
     cmd = [
         sys.executable,
         os.path.abspath(__file__),
