@@ -49,6 +49,7 @@ RATELIMIT_HEADERS = (
     "x_ratelimit_limit_tokens",
 )
 _EMPTY: Mapping[str, Any] = {}
+_FLOAT_INT = 10**308  # an int up to this has a float (float() overflows past about 1.8e308)
 
 
 def mapping(value: object) -> Mapping[str, Any]:
@@ -123,7 +124,6 @@ def header_value(value: object) -> float | None:
     return number(value)
 
 
-_FLOAT_INT = 10**308  # an int up to this has a float (float() overflows past about 1.8e308)
 _HASH_ID = frozenset("0123456789abcdef")
 
 
@@ -213,8 +213,8 @@ def guardrail_runs(slo: Mapping[str, Any]) -> list[GuardrailRun]:
 #   remaining_usd  max minus (spend carried + this request's cost); None when spend is unknown
 #   reset_at       epoch seconds of the next reset
 # Budget readings and sightings are tuples, not dataclasses, and are read by unpacking in that order: a request
-# carries several, and a tuple is built without a Python call (three budgets a request: 9,100 instructions less,
-# 4 % of a success request; bench_events.py --instructions, benchmarks/README.md).
+# carries several, and a tuple is built without a Python call (three budgets a request: about 9,000 instructions
+# fewer, 4 % of a success request; bench_events.py --instructions, benchmarks/README.md).
 BUDGET_READING_FIELDS = ("entity_type", "entity", "max_usd", "remaining_usd", "reset_at")
 BudgetReading = tuple[str, str, float, float | None, float | None]
 
