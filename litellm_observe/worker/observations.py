@@ -85,6 +85,8 @@ def number(value: object) -> float | None:
 
 def epoch(value: object) -> float | None:
     """Seconds since the epoch from a float or a datetime."""
+    if type(value) is float and value - value == 0.0:  # number()'s first answer, inline (a start, an end: each event)
+        return value
     if isinstance(value, datetime.datetime):
         try:
             return value.timestamp()
@@ -368,11 +370,12 @@ def _read_budget(
     raw_reset: object,
     cost: float,
 ) -> None:
-    """Appends the entity's reading, if it has a maximum."""
-    maximum = number(raw_max)
+    """Appends the entity's reading, if it has a maximum. A finite float (what LiteLLM's metadata carries) is taken
+    as number() would take it, without the call: two of them a budget, three budgets a request."""
+    maximum = raw_max if type(raw_max) is float and raw_max - raw_max == 0.0 else number(raw_max)
     if maximum is None or maximum < 0:
         return
-    spend = number(raw_spend)
+    spend = raw_spend if type(raw_spend) is float and raw_spend - raw_spend == 0.0 else number(raw_spend)
     out.append(
         (  # a BudgetReading, in BUDGET_READING_FIELDS' order
             entity_type,  # entity_type

@@ -139,6 +139,32 @@ def test_amount_and_header_value_answer_as_number_does(value):
     assert repr(header) == repr(expected_header)
 
 
+numbers_and_more = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.sampled_from([-0.0, 0.0, -1e-300, 1e308]),
+    st.integers(min_value=-3, max_value=3),
+    st.integers(min_value=-(10**400), max_value=10**400),
+    st.booleans(),
+    st.none(),
+    st.text(max_size=3),
+    st.builds(_IntSubclass, st.integers(min_value=-(10**20), max_value=10**20)),
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(numbers_and_more, numbers_and_more, numbers_and_more)
+def test_epoch_and_a_budgets_numbers_answer_as_number_does(value, raw_max, raw_spend):
+    """epoch() and _read_budget take a finite float without calling number(): the answers number() gives."""
+    assert repr(obs.epoch(value)) == repr(obs.number(value))
+    out: list = []
+    obs._read_budget(out, "team", "t", raw_max, raw_spend, None, 1.0)
+    maximum, spend = obs.number(raw_max), obs.number(raw_spend)
+    if maximum is None or maximum < 0:
+        assert out == []
+    else:
+        assert repr(out) == repr([("team", "t", maximum, None if spend is None else maximum - spend - 1.0, None)])
+
+
 def test_bad_amounts_are_named_never_kept():
     kwargs = payloads.template("async_log_success_event")
     slo = kwargs["kwargs"]["standard_logging_object"]
