@@ -182,6 +182,8 @@ def instructions_child(args) -> None:
 
     asyncio.run(main())
     shutil.rmtree(run_dir, ignore_errors=True)
+    package = sys.modules.get("litellm_observe")
+    print("RESULT " + json.dumps({"package": os.path.dirname(getattr(package, "__file__", None) or "")}), flush=True)
 
 
 def _refs(name: str, kind: str, count: int, args, pythonpath: str | None) -> int:
@@ -209,9 +211,13 @@ def _refs(name: str, kind: str, count: int, args, pythonpath: str | None) -> int
     finally:
         shutil.rmtree(multiproc, ignore_errors=True)
     found = I_REFS.findall(proc.stderr)
-    if proc.returncode != 0 or not found:
+    results = [line for line in proc.stdout.splitlines() if line.startswith("RESULT ")]
+    if proc.returncode != 0 or not found or not results:
         sys.stderr.write(proc.stdout[-2000:] + proc.stderr[-4000:])
         raise SystemExit(f"valgrind child {name!r} ({kind}, {count}) failed with exit code {proc.returncode}")
+    package = json.loads(results[-1][len("RESULT ") :])["package"]
+    if pythonpath and not package.startswith(pythonpath):  # the package measured is the one extracted
+        raise SystemExit(f"the baseline child imported {package}, not the package in {pythonpath}")
     return int(found[-1].replace(",", ""))
 
 
