@@ -105,14 +105,29 @@ def _child_logger(args):
     return events, run_dir, logger, flush
 
 
-def _child_env(name: str, pythonpath: str | None) -> tuple[dict[str, str], str]:
-    """A child's environment (multiprocess mode in an empty directory, LiteLLM offline, a baseline's package first
-    on PYTHONPATH), and that directory, for the caller to remove."""
+def _run_child(
+    name: str, child_args: list[str], pythonpath: str | None, timeout: float, wrapper: tuple[str, ...] = ()
+) -> subprocess.CompletedProcess[str]:
+    """This script as child `name`, in multiprocess mode in an empty directory removed afterwards, LiteLLM offline,
+    a baseline's package first on PYTHONPATH. With a `wrapper` in front (valgrind), the same hashes in every run
+    (PYTHONHASHSEED), so the same dict probes and the same instruction counts."""
     multiproc = tempfile.mkdtemp(prefix=f"bench-events-{name}-")
     env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": multiproc, "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
+    if wrapper:
+        env["PYTHONHASHSEED"] = "0"
     if pythonpath:
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [pythonpath, env.get("PYTHONPATH")]))
-    return env, multiproc
+    cmd = [*wrapper, sys.executable, os.path.abspath(__file__), "--child", name, *child_args]
+    try:
+        return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
+    finally:
+        shutil.rmtree(multiproc, ignore_errors=True)
+
+
+def _result(proc: subprocess.CompletedProcess[str]) -> dict | None:
+    """The last RESULT line a child printed, or None."""
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("RESULT ")]
+    return json.loads(lines[-1][len("RESULT ") :]) if lines else None
 
 
 def child(args) -> None:
@@ -188,34 +203,18 @@ def instructions_child(args) -> None:
 
 def _refs(name: str, kind: str, count: int, args, pythonpath: str | None) -> int:
     """Instructions valgrind's cachegrind counted for one child run (user space: not the kernel's)."""
-    env, multiproc = _child_env(name, pythonpath)
-    env["PYTHONHASHSEED"] = "0"  # the same hashes, so the same dict probes, in every run
-    cmd = [
-        "valgrind",
-        "--tool=cachegrind",
-        "--cache-sim=no",
-        "--cachegrind-out-file=/dev/null",
-        sys.executable,
-        os.path.abspath(__file__),
-        "--child",
+    proc = _run_child(
         name,
-        "--kind",
-        kind,
-        "--count",
-        str(count),
-        "--warmup",
-        str(args.warmup),
-    ]
-    try:
-        proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=1800)
-    finally:
-        shutil.rmtree(multiproc, ignore_errors=True)
-    found = I_REFS.findall(proc.stderr)
-    results = [line for line in proc.stdout.splitlines() if line.startswith("RESULT ")]
-    if proc.returncode != 0 or not found or not results:
+        ["--kind", kind, "--count", str(count), "--warmup", str(args.warmup)],
+        pythonpath,
+        1800,
+        ("valgrind", "--tool=cachegrind", "--cache-sim=no", "--cachegrind-out-file=/dev/null"),
+    )
+    found, result = I_REFS.findall(proc.stderr), _result(proc)
+    if proc.returncode != 0 or not found or result is None:
         sys.stderr.write(proc.stdout[-2000:] + proc.stderr[-4000:])
         raise SystemExit(f"valgrind child {name!r} ({kind}, {count}) failed with exit code {proc.returncode}")
-    package = json.loads(results[-1][len("RESULT ") :])["package"]
+    package = result["package"]
     if pythonpath and not package.startswith(pythonpath):  # the package measured is the one extracted
         raise SystemExit(f"the baseline child imported {package}, not the package in {pythonpath}")
     return int(found[-1].replace(",", ""))
@@ -403,30 +402,13 @@ def print_breakdown(args) -> None:
 
 # ---- parent: run the three children, print the table ----------------------------------------
 def run_child(name: str, args, pythonpath: str | None = None) -> dict:
-    env, multiproc = _child_env(name, pythonpath)
-    cmd = [
-        sys.executable,
-        os.path.abspath(__file__),
-        "--child",
-        name,
-        "--success",
-        str(args.success),
-        "--failure",
-        str(args.failure),
-        "--warmup",
-        str(args.warmup),
-        "--rounds",
-        str(args.rounds),
-    ]
-    try:
-        proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=900)
-    finally:
-        shutil.rmtree(multiproc, ignore_errors=True)
-    lines = [line for line in proc.stdout.splitlines() if line.startswith("RESULT ")]
-    if proc.returncode != 0 or not lines:
+    sizes = ["--success", str(args.success), "--failure", str(args.failure), "--warmup", str(args.warmup)]
+    proc = _run_child(name, [*sizes, "--rounds", str(args.rounds)], pythonpath, 900)
+    result = _result(proc)
+    if proc.returncode != 0 or result is None:
         sys.stderr.write(proc.stdout[-4000:] + proc.stderr[-4000:])
         raise SystemExit(f"benchmark child {name!r} failed with exit code {proc.returncode}")
-    return json.loads(lines[-1][len("RESULT ") :])
+    return result
 
 
 def main(argv=None) -> int:
