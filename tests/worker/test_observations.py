@@ -295,18 +295,14 @@ budget_values = st.one_of(
     st.booleans(),
     st.sampled_from(["2030-01-01T00:00:00+00:00", "2029-06-01", "not a date"]),
 )
-budget_metadata = st.dictionaries(
-    st.sampled_from(
-        [
-            *obs._SLO_BUDGET_FIELDS,
-            "user_api_key_team_budget_reset_at",
-            "user_api_key_user_budget_reset_at",
-            "user_api_end_user_max_budget",
-            "user_api_key_end_user_spend",
-        ]
-    ),
-    budget_values,
-)
+budget_metadata_fields = [
+    *obs._SLO_BUDGET_FIELDS,
+    "user_api_key_team_budget_reset_at",
+    "user_api_key_user_budget_reset_at",
+    "user_api_end_user_max_budget",
+    "user_api_key_end_user_spend",
+]
+budget_metadata = st.dictionaries(st.sampled_from(budget_metadata_fields), budget_values)
 
 
 @settings(max_examples=300, deadline=None)
@@ -322,3 +318,59 @@ def test_budgets_read_in_one_step_or_field_by_field_agree(slo_meta, params_meta,
             obs.budget_readings(by_field, params_meta, cost)
         )
         assert repr(obs.budget_sightings(one_step)) == repr(obs.budget_sightings(by_field))
+
+
+_BUDGET_ENTITIES = (  # entity type, its names (the first that is text wins), maximum, spend, reset time
+    ("team", ("user_api_key_team_alias", "user_api_key_team_id"), "user_api_key_team_max_budget",
+     "user_api_key_team_spend", "user_api_key_team_budget_reset_at"),
+    ("key", ("user_api_key_alias",), "user_api_key_max_budget", "user_api_key_spend", "user_api_key_budget_reset_at"),
+    ("user", ("user_api_key_user_id",), "user_api_key_user_max_budget", "user_api_key_user_spend",
+     "user_api_key_user_budget_reset_at"),
+    ("end_user", ("user_api_key_end_user_id",), "user_api_end_user_max_budget", None, None),
+)  # fmt: skip
+
+
+def _readings_as_documented(slo_meta: dict, params_meta: dict, cost: float | None) -> list:
+    """budget_readings' docstring as a table: each field from SLO.metadata, else from the request's metadata; an
+    entity named by non-empty text with a maximum that is a number, not negative."""
+
+    def field(name):
+        value = slo_meta.get(name)
+        return params_meta.get(name) if value is None else value
+
+    out = []
+    for entity_type, names, max_field, spend_field, reset_field in _BUDGET_ENTITIES:
+        entity = next((v for v in map(field, names) if isinstance(v, str) and v), None)
+        maximum = obs.number(field(max_field))
+        if entity is None or maximum is None or maximum < 0:
+            continue
+        spend = obs.number(field(spend_field)) if spend_field else None
+        reset = field(reset_field) if reset_field else None
+        remaining = None if spend is None else maximum - spend - (cost or 0.0)
+        out.append((entity_type, entity, maximum, remaining, None if reset is None else obs.moment(reset)))
+    return out
+
+
+def _kind_of(field: str) -> st.SearchStrategy:
+    """Values that read as something, or nearly, for a budget field of this kind."""
+    if field.endswith(("_alias", "_id", "_hash")):
+        return st.sampled_from([None, "", "a", 1])
+    if field.endswith("_reset_at"):
+        return st.sampled_from([None, "", "2030-01-01T00:00:00+00:00", "not a date"])
+    return st.sampled_from([None, 1.0, 2, True, -1.0, float("nan")])  # maximums and spends
+
+
+dense_metadata = st.fixed_dictionaries({f: _kind_of(f) for f in budget_metadata_fields})  # None: as if missing
+
+
+@settings(max_examples=1500, deadline=None)
+@given(
+    st.one_of(st.tuples(budget_metadata, budget_metadata), st.tuples(dense_metadata, dense_metadata)),
+    st.one_of(st.none(), st.floats(0, 10)),
+)
+def test_budget_readings_are_the_documented_table(metadata, cost):
+    """Dense metadata: every field, of its kind, so that names, maximums and fallbacks read as something often."""
+    slo_meta, params_meta = metadata
+    assert repr(obs.budget_readings(slo_meta, params_meta, cost)) == repr(
+        _readings_as_documented(slo_meta, params_meta, cost)
+    )
