@@ -80,5 +80,7 @@ def of_call_type(call_type: object) -> str:
 
 
 def endpoint(route: object, call_type: object) -> str:
-    """The route decides; the call type when there is no route."""
-    return of_route(route) or of_call_type(call_type)
+    """The route decides; the call type when there is no route. A route of_route remembers is answered without
+    the call (two a request)."""
+    found = _MEMO.get(route) if type(route) is str else None
+    return found if found is not None else of_route(route) or of_call_type(call_type)

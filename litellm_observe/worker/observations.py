@@ -435,12 +435,17 @@ def budget_sightings(metadata: Mapping[str, Any]) -> list[BudgetSighting]:
         end_user_id,
     ) = _slo_budget_fields(metadata)
     out: list[BudgetSighting] = []  # each in BUDGET_SIGHTING_FIELDS' order
+    # number() and reset_stamp() inline for what LiteLLM's metadata carries (finite floats, text): the same answers
     if isinstance(key_hash, str) and key_hash:
-        out.append(("key", key_hash[:MAX_BUDGET_ID], number(key_spend), reset_stamp(key_reset)))
+        spend = key_spend if type(key_spend) is float and key_spend - key_spend == 0.0 else number(key_spend)
+        reset = key_reset[:64] if type(key_reset) is str and key_reset else reset_stamp(key_reset)
+        out.append(("key", key_hash[:MAX_BUDGET_ID], spend, reset))
     if isinstance(user_id, str) and user_id:
-        out.append(("user", user_id[:MAX_BUDGET_ID], number(user_spend), None))
+        spend = user_spend if type(user_spend) is float and user_spend - user_spend == 0.0 else number(user_spend)
+        out.append(("user", user_id[:MAX_BUDGET_ID], spend, None))
     if isinstance(team_id, str) and team_id:
-        out.append(("team", team_id[:MAX_BUDGET_ID], number(team_spend), None))
+        spend = team_spend if type(team_spend) is float and team_spend - team_spend == 0.0 else number(team_spend)
+        out.append(("team", team_id[:MAX_BUDGET_ID], spend, None))
     if isinstance(end_user_id, str) and end_user_id:
         spend = number(metadata.get("user_api_key_end_user_spend"))
         out.append(("end_user", end_user_id[:MAX_BUDGET_ID], spend, None))
@@ -601,6 +606,9 @@ def success(kwargs: object, dimensions: tuple[str, ...] = ()) -> Success:
     cache_creation = usage.get("cache_creation_input_tokens")
     if cache_creation is None:
         cache_creation = details.get("cache_creation_tokens")
+    # amounts most requests lack: amount()'s first answer (None) without the call
+    reasoning, audio_in = completion_details.get("reasoning_tokens"), details.get("audio_tokens")
+    audio_out = completion_details.get("audio_tokens")
     problems: list[str] = []  # filled in this order: the first bad amount is the one logged
     cost = amount(slo.get("response_cost"), "response_cost", problems)
     return Success(  # positional, in field order (module docstring): each line names its field
@@ -624,10 +632,12 @@ def success(kwargs: object, dimensions: tuple[str, ...] = ()) -> Success:
         amount(slo.get("completion_tokens"), "completion_tokens", problems),  # completion_tokens
         amount(details.get("cached_tokens"), "cached_tokens", problems),  # cached_tokens
         amount(meta.get("attempted_retries"), "attempted_retries", problems),  # retries
-        amount(completion_details.get("reasoning_tokens"), "reasoning_tokens", problems),  # reasoning_tokens
-        amount(cache_creation, "cache_creation_input_tokens", problems),  # cache_creation_tokens
-        amount(details.get("audio_tokens"), "audio_input_tokens", problems),  # audio_input_tokens
-        amount(completion_details.get("audio_tokens"), "audio_output_tokens", problems),  # audio_output_tokens
+        None if reasoning is None else amount(reasoning, "reasoning_tokens", problems),  # reasoning_tokens
+        None  # cache_creation_tokens
+        if cache_creation is None
+        else amount(cache_creation, "cache_creation_input_tokens", problems),
+        None if audio_in is None else amount(audio_in, "audio_input_tokens", problems),  # audio_input_tokens
+        None if audio_out is None else amount(audio_out, "audio_output_tokens", problems),  # audio_output_tokens
         cost,  # cost
         header_value(headers.get("x_ratelimit_remaining_requests")),  # requests_remaining
         header_value(headers.get("x_ratelimit_limit_requests")),  # requests_limit

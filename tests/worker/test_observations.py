@@ -176,6 +176,32 @@ def test_bad_amounts_are_named_never_kept():
     )
 
 
+@pytest.mark.parametrize(
+    "path, field, problem",
+    [
+        (("prompt_tokens_details", "cached_tokens"), "cached_tokens", "cached_tokens"),
+        (("completion_tokens_details", "reasoning_tokens"), "reasoning_tokens", "reasoning_tokens"),
+        (("cache_creation_input_tokens",), "cache_creation_tokens", "cache_creation_input_tokens"),
+        (("prompt_tokens_details", "audio_tokens"), "audio_input_tokens", "audio_input_tokens"),
+        (("completion_tokens_details", "audio_tokens"), "audio_output_tokens", "audio_output_tokens"),
+    ],
+)
+def test_each_token_detail_is_kept_or_named_as_bad(path, field, problem):
+    """Read where LiteLLM puts it (SLO.metadata.usage_object): a count is kept, a bad one left out and named in
+    `problems` by its own name."""
+    for value, kept in ((5, 5.0), (-1, None), (None, None)):
+        kwargs = payloads.template("async_log_success_event")["kwargs"]
+        meta = kwargs["standard_logging_object"]["metadata"]
+        where = meta["usage_object"] = dict(meta.get("usage_object") or {})
+        for step in path[:-1]:
+            where[step] = dict(where.get(step) or {})
+            where = where[step]
+        where[path[-1]] = value
+        o = obs.success(kwargs)
+        assert getattr(o, field) == kept
+        assert [p.split(":")[0] for p in o.problems] == ([problem] if value == -1 else [])
+
+
 anything = st.recursive(
     st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), st.text(max_size=30)),
     lambda c: st.one_of(st.lists(c, max_size=3), st.dictionaries(st.text(max_size=10), c, max_size=4)),
@@ -356,11 +382,28 @@ def _kind_of(field: str) -> st.SearchStrategy:
     if field.endswith(("_alias", "_id", "_hash")):
         return st.sampled_from([None, "", "a", 1])
     if field.endswith("_reset_at"):
-        return st.sampled_from([None, "", "2030-01-01T00:00:00+00:00", "not a date"])
+        return st.sampled_from([None, "", "2030-01-01T00:00:00+00:00", "not a date", 1.5e9, 10**19, "x" * 70])
     return st.sampled_from([None, 1.0, 2, True, -1.0, float("nan")])  # maximums and spends
 
 
 dense_metadata = st.fixed_dictionaries({f: _kind_of(f) for f in budget_metadata_fields})  # None: as if missing
+
+
+def _sightings_as_documented(slo_meta: dict) -> list:
+    """budget_sightings' docstring: the entities SLO.metadata names by id (text, cut to MAX_BUDGET_ID), with their
+    spend (number()) and, for keys, reset time (reset_stamp())."""
+    out = []
+    for entity_type, ident, spend, reset in (
+        ("key", "user_api_key_hash", "user_api_key_spend", "user_api_key_budget_reset_at"),
+        ("user", "user_api_key_user_id", "user_api_key_user_spend", None),
+        ("team", "user_api_key_team_id", "user_api_key_team_spend", None),
+        ("end_user", "user_api_key_end_user_id", "user_api_key_end_user_spend", None),
+    ):
+        name = slo_meta.get(ident)
+        if isinstance(name, str) and name:
+            stamp = obs.reset_stamp(slo_meta.get(reset)) if reset else None
+            out.append((entity_type, name[: obs.MAX_BUDGET_ID], obs.number(slo_meta.get(spend)), stamp))
+    return out
 
 
 @settings(max_examples=1500, deadline=None)
@@ -368,9 +411,10 @@ dense_metadata = st.fixed_dictionaries({f: _kind_of(f) for f in budget_metadata_
     st.one_of(st.tuples(budget_metadata, budget_metadata), st.tuples(dense_metadata, dense_metadata)),
     st.one_of(st.none(), st.floats(0, 10)),
 )
-def test_budget_readings_are_the_documented_table(metadata, cost):
+def test_budget_readings_and_sightings_are_the_documented_tables(metadata, cost):
     """Dense metadata: every field, of its kind, so that names, maximums and fallbacks read as something often."""
     slo_meta, params_meta = metadata
     assert repr(obs.budget_readings(slo_meta, params_meta, cost)) == repr(
         _readings_as_documented(slo_meta, params_meta, cost)
     )
+    assert repr(obs.budget_sightings(slo_meta)) == repr(_sightings_as_documented(slo_meta))
