@@ -279,6 +279,19 @@ class Slots:
         values[i] = value
         values[i + 1] = when
 
+    def set_each(self, ks: Sequence[int], values: Sequence[float | None], when: float) -> None:
+        """Gauges as set() writes them, set()'s body inline: each value that is not None into the series at the
+        same position of `ks` (one call for a request's four x-ratelimit gauges, not four)."""
+        at = self._at
+        for k, value in zip(ks, values):
+            if value is not None:
+                i = at[k]
+                if i < 0:
+                    i = self._create(k)
+                stored = self.store.values  # after _create, which may have grown the file
+                stored[i] = value
+                stored[i + 1] = when
+
     def add(self, k: int, delta: float, when: float) -> None:
         """Live-sum gauge: `delta` added, and when."""
         i = self._at[k]

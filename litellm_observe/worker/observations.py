@@ -592,7 +592,9 @@ def success(kwargs: object, dimensions: tuple[str, ...] = ()) -> Success:
     meta = v if type(v := params.get("metadata")) is dict else mapping(v)
     slo_meta = v if type(v := slo.get("metadata")) is dict else mapping(v)
     requested = meta.get("original_model_group")
-    started, ended = epoch(slo.get("startTime")), epoch(slo.get("endTime"))
+    # epoch()'s first answer inline (LiteLLM's start and end are floats): two calls a request
+    started = v if type(v := slo.get("startTime")) is float and v - v == 0.0 else epoch(v)
+    ended = v if type(v := slo.get("endTime")) is float and v - v == 0.0 else epoch(v)
     if started is None and "start_time" in fields:
         started = epoch(fields.get("start_time"))
     stream = slo.get("stream") is True or fields.get("stream") is True

@@ -163,9 +163,7 @@ class Recording:
                 s.inc(SPEND, o.cost)
             elif prompt or completion:
                 s.inc(UNPRICED)
-            for gauge, value in zip(RATELIMIT, o.ratelimit):  # both in RATELIMIT_HEADERS' order
-                if value is not None:
-                    s.set(gauge, value, now)
+            s.set_each(RATELIMIT, o.ratelimit, now)  # both in RATELIMIT_HEADERS' order
         if callers:
             self.caller_usage(callers, o.cost, o.prompt_tokens, o.completion_tokens)
 

@@ -255,3 +255,51 @@ def test_slots_keep_writing_across_growth_and_republish(tmp_path):
     with store.lock:
         slots.inc(0)
     assert _records(store.path)[("cache_hits", ("m",))] == (201.0,)
+
+
+_GAUGES = [Recorder.key(name, provider="p", model="m") for name in ("requests_remaining", "requests_limit")]
+
+
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.tuples(st.one_of(st.none(), st.floats(0, 1e6)), st.one_of(st.none(), st.floats(0, 1e6)))))
+def test_set_each_writes_what_set_writes_for_each_value_there_is(tmp_path_factory, writes):
+    """set_each (set()'s body inline, one call for several gauges) against set() value by value, in a file that
+    starts small enough to grow (mapped anew) while a new series is created inside a call."""
+    got = []
+    for each in (True, False):
+        directory = tmp_path_factory.mktemp("set-each")
+        store = SampleWriter(prepare(str(directory)), initial_size=4096)
+        filler = Recorder(store)
+        slots = Slots(store, _GAUGES)
+        for n, values in enumerate(writes):
+            for _ in range(20):  # other series, so that the file grows between and inside the calls
+                filler.cache_misses(model=f"model-{n}-{_}")
+            with store.lock:
+                if each:
+                    slots.set_each((0, 1), values, 1000.0 + n)
+                else:
+                    for k, value in enumerate(values):
+                        if value is not None:
+                            slots.set(k, value, 1000.0 + n)
+        got.append(_records(store.path))
+    assert got[0] == got[1]
+
+
+def test_set_each_keeps_writing_when_a_series_it_creates_grows_the_file(tmp_path):
+    """The file is mapped anew when it grows, and set_each may create both its series: after m other series, for
+    every m up to a few growths, the gauges hold what was set, and for some m the file grew inside the call."""
+    grew_inside = 0
+    for m in range(120):
+        store = SampleWriter(prepare(str(tmp_path / f"m{m}")), initial_size=4096)
+        filler = Recorder(store)
+        for n in range(m):
+            filler.cache_misses(model=f"model-{n}")
+        slots = Slots(store, _GAUGES)
+        before = store.values
+        with store.lock:
+            slots.set_each((0, 1), (1.0, 2.0), 9.0)
+        grew_inside += store.values is not before
+        got = _records(store.path)
+        assert got[("requests_remaining", ("p", "m"))] == (1.0, 9.0)
+        assert got[("requests_limit", ("p", "m"))] == (2.0, 9.0)
+    assert grew_inside
