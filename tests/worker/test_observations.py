@@ -3,6 +3,7 @@ version of the matrix (tests/support/payloads.py), and against hostile input."""
 
 from __future__ import annotations
 
+import datetime
 import math
 
 import pytest
@@ -418,3 +419,17 @@ def test_budget_readings_and_sightings_are_the_documented_tables(metadata, cost)
         _readings_as_documented(slo_meta, params_meta, cost)
     )
     assert repr(obs.budget_sightings(slo_meta)) == repr(_sightings_as_documented(slo_meta))
+
+
+@pytest.mark.parametrize(
+    "value",
+    [1.7e9, float("nan"), float("inf"), -float("inf"), 1_700_000_000, True, "1.7e9", None,
+     datetime.datetime(2026, 12, 6, tzinfo=datetime.UTC)],
+)  # fmt: skip
+def test_a_successs_start_and_end_are_read_as_epoch_reads_them(value):
+    """success() reads a float start or end time inline, as epoch()'s first answer: the same as epoch()."""
+    kwargs = payloads.template("async_log_success_event")["kwargs"]
+    kwargs.pop("start_time", None)  # else a missing start is read from there
+    kwargs["standard_logging_object"]["startTime"] = kwargs["standard_logging_object"]["endTime"] = value
+    o = obs.success(kwargs)
+    assert repr((o.started, o.ended)) == repr((obs.epoch(value), obs.epoch(value)))
