@@ -130,6 +130,19 @@ def _result(proc: subprocess.CompletedProcess[str]) -> dict | None:
     return json.loads(lines[-1][len("RESULT ") :]) if lines else None
 
 
+def _imported_package() -> str | None:
+    """In a child: the folder of the litellm_observe it imported (None for a child that imported none), for its
+    RESULT line."""
+    package = sys.modules.get("litellm_observe")
+    return os.path.dirname(package.__file__ or "") if package is not None else None
+
+
+def _check_baseline(result: dict, pythonpath: str | None) -> None:
+    """A baseline child (one run with `pythonpath`) measured the package extracted there, not this tree."""
+    if pythonpath and not (result["package"] or "").startswith(pythonpath):
+        raise SystemExit(f"the baseline child imported {result['package']}, not the package in {pythonpath}")
+
+
 def child(args) -> None:
     import asyncio
 
@@ -161,9 +174,7 @@ def child(args) -> None:
         "ns": {p: statistics.median(v) for p, v in per.items()},
         "sent": sent,
         "recorded": _recorded(args.child, run_dir),
-        "package": os.path.dirname(sys.modules["litellm_observe"].__file__ or "")
-        if "litellm_observe" in sys.modules
-        else None,
+        "package": _imported_package(),
     }
     shutil.rmtree(run_dir, ignore_errors=True)
     print("RESULT " + json.dumps(out), flush=True)
@@ -197,8 +208,7 @@ def instructions_child(args) -> None:
 
     asyncio.run(main())
     shutil.rmtree(run_dir, ignore_errors=True)
-    package = sys.modules.get("litellm_observe")
-    print("RESULT " + json.dumps({"package": os.path.dirname(getattr(package, "__file__", None) or "")}), flush=True)
+    print("RESULT " + json.dumps({"package": _imported_package()}), flush=True)
 
 
 def _refs(name: str, kind: str, count: int, args, pythonpath: str | None) -> int:
@@ -214,9 +224,7 @@ def _refs(name: str, kind: str, count: int, args, pythonpath: str | None) -> int
     if proc.returncode != 0 or not found or result is None:
         sys.stderr.write(proc.stdout[-2000:] + proc.stderr[-4000:])
         raise SystemExit(f"valgrind child {name!r} ({kind}, {count}) failed with exit code {proc.returncode}")
-    package = result["package"]
-    if pythonpath and not package.startswith(pythonpath):  # the package measured is the one extracted
-        raise SystemExit(f"the baseline child imported {package}, not the package in {pythonpath}")
+    _check_baseline(result, pythonpath)
     return int(found[-1].replace(",", ""))
 
 
@@ -408,6 +416,7 @@ def run_child(name: str, args, pythonpath: str | None = None) -> dict:
     if proc.returncode != 0 or result is None:
         sys.stderr.write(proc.stdout[-4000:] + proc.stderr[-4000:])
         raise SystemExit(f"benchmark child {name!r} failed with exit code {proc.returncode}")
+    _check_baseline(result, pythonpath)
     return result
 
 
@@ -456,10 +465,7 @@ def main(argv=None) -> int:
         try:  # alternate the two versions, so that both see the same machine over the same minutes
             res["baseline_runs"], res["ours_runs"] = [], [res["ours"]]
             for i in range(args.repeat):
-                run = run_child("baseline", args, pythonpath=folder)
-                if not (run["package"] or "").startswith(folder):  # the package measured is the one extracted
-                    raise SystemExit(f"the baseline child imported {run['package']}, not the package in {folder}")
-                res["baseline_runs"].append(run)
+                res["baseline_runs"].append(run_child("baseline", args, pythonpath=folder))
                 if i < args.repeat - 1:
                     res["ours_runs"].append(run_child("ours", args))
         finally:
