@@ -5,7 +5,7 @@ the key, its user, its team and its end user, the current spend and (for keys) t
 next reset time. A worker sees a reset when, for the same entity, the reset time
 moved forward or the spend dropped since that worker's previous sighting of it: the
 latest request for the entity of each batch of events (recording.py's
-write_budgets; a batch without batching is one event).
+write_kept; a batch without batching is one event).
 
 Workers see different requests, so one reset is seen by up to every worker. Each
 entity has a claim file in the run directory; under its flock, a worker counts the

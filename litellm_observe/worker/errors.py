@@ -28,6 +28,7 @@ HOOKS = (
     "log_failure_fallback_event",
     "grace",
     "settle",
+    "batch",  # writing what a batch's acts kept (Recording.write_kept)
     "cooldowns",
     "worker_health",
     "worker_exit",

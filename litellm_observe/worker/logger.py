@@ -146,14 +146,11 @@ class ObserveLogger(CustomLogger):
         self, hook: str, handler: Callable[[WorkerProcess, *_Args], None], *args: *_Args, opening: bool = True
     ) -> None:
         """Run `handler(process, *args)` now, after the hook calls waiting for their batch (timers, the cooldown
-        reader); otherwise as _hook."""
+        reader: WorkerProcess.act_now); otherwise as _hook."""
         try:
             p = self._processes.current() if opening else self._processes.live()
             if p is not None:
-                if p.pending:
-                    p.record_pending()
-                p.mono, p.wall = time.monotonic(), time.time()
-                handler(p, *args)
+                p.act_now(handler, *args)
         except Exception as e:
             self._internal_error(hook, e)
 
@@ -271,9 +268,7 @@ class ObserveLogger(CustomLogger):
         calls waiting; the event loop's timer does this in a proxy, tests call it with a time in the future."""
         p = self._processes.current()
         if p is not None:
-            p.record_pending()
-            p.wall = time.time()
-            flow.settle(p, time.monotonic() if now is None else now)
+            p.act_now(flow.settle, time.monotonic() if now is None else now)
 
     def flush(self) -> None:
         """Record the hook calls waiting for their batch now."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Coroutine, Iterable
@@ -85,27 +86,45 @@ class WorkerProcess:
         # never the clocks.
         self.batch_seconds = batch_seconds
         self.pending: deque[tuple[str, Callable[..., None], tuple[Any, ...], float, float]] = deque()
+        # Held while acts run in batches (record_pending, act_now): re-entrant, as act_now records first
+        self.batch_lock = threading.RLock()
         self.mono, self.wall = 0.0, 0.0
 
     def record_pending(self) -> None:
         """Record the hook calls waiting for their batch, in the order they were made, each with the clock readings
-        of its call; what one raises is counted under its hook and the rest go on; then the budgets they carried
-        (Recording.write_budgets). Safe against a thread that queues meanwhile (a deque's append and popleft are
-        atomic): whoever queues into an empty deque makes sure a batch follows (logger.py)."""
+        of its call; what one raises is counted under its hook and the rest go on; then what they kept
+        (Recording.write_kept: in-flight changes, budgets). All under the batch lock, so one thread at a time
+        records and writes what the acts kept, and nothing is kept meanwhile. Safe against a thread that queues
+        meanwhile (a deque's append and popleft are atomic): whoever queues into an empty deque makes sure a batch
+        follows (logger.py)."""
         pending = self.pending
-        while True:
+        with self.batch_lock:
+            while True:
+                try:
+                    hook, handler, args, self.mono, self.wall = pending.popleft()
+                except IndexError:
+                    break
+                try:
+                    handler(self, *args)
+                except Exception as e:
+                    self.internal_error(hook, e)
             try:
-                hook, handler, args, self.mono, self.wall = pending.popleft()
-            except IndexError:
-                break
+                self.recording.write_kept()  # in batches, once per batch (recording.py)
+            except Exception as e:
+                self.internal_error("batch", e)
+
+    def act_now(self, handler: Callable[..., None], *args: Any) -> None:
+        """Run `handler(self, *args)` now (a timer's act, a settle by hand), timed as now, after the hook calls
+        waiting, and write what it kept (Recording.write_kept), under the batch lock as record_pending. What
+        `handler` raises reaches the caller, after the write."""
+        with self.batch_lock:
+            if self.pending:
+                self.record_pending()
+            self.mono, self.wall = time.monotonic(), time.time()
             try:
                 handler(self, *args)
-            except Exception as e:
-                self.internal_error(hook, e)
-        try:
-            self.recording.write_budgets()  # in batches, once per batch (recording.py)
-        except Exception as e:
-            self.internal_error("async_log_success_event", e)  # budgets come with success events only
+            finally:
+                self.recording.write_kept()
 
     def start_probe(self) -> None:
         """The loop-lag probe needs this worker's event loop: the proxy builds the logger inside it at

@@ -81,18 +81,22 @@ class Recording:
         batched: bool = False,
     ):
         self.rec = rec
-        self.batched = batched  # budgets kept for write_budgets at each batch's end, else written at once
+        self.batched = batched  # budgets and in-flight changes kept for write_kept at each batch's end, else
+        # written at once; in batches every act runs under the process's batch lock (process.py), write_kept too
         self.labels = labels
         self._calls = calls  # guardrail runs are counted once per run (calls.first_guardrail_report)
         self._budgets = budgets
         self._caching_on = caching_on
         self._series = SeriesCache(rec)
         self.states: dict[tuple[str, str, str], float] = {}
-        # Budgets wait for write_budgets (the end of each batch): by (entity type, entity label), each gauge's
+        # Budgets wait for write_kept (the end of each batch): by (entity type, entity label), each gauge's
         # latest value and when, in BudgetSeries' order (value, when, value, when, ...; None: not read); by
         # (entity type, id), each entity's latest sighting and when
         self._budget_gauges: dict[tuple[str, str], list[float | None]] = {}
         self._budget_sightings: dict[tuple[str, str], tuple[obs.BudgetSighting, float]] = {}
+        # In-flight changes wait for write_kept too: by endpoint, the sum of the batch's +1s and -1s and the
+        # latest time (a request that starts and ends in one batch writes nothing but that time)
+        self._loads: dict[str, list[float]] = {}
 
     # ---- request level ---------------------------------------------------------------------------
     def success(self, o: obs.Success, call: Call | None, request_level: bool, mono: float, now: float) -> None:
@@ -184,7 +188,7 @@ class Recording:
                 self.rec.budget_resets(entity_type=entity_type)
 
     def _keep_budgets(self, o: obs.Success, now: float) -> None:
-        """In batches: the event's budgets kept for write_budgets, each gauge's and each entity's latest."""
+        """In batches: the event's budgets kept for write_kept, each gauge's and each entity's latest."""
         if o.budgets:  # labelled now, so an overflow is counted at every reading
             label, gauges = self.labels.label, self._budget_gauges
             for entity_type, entity, max_usd, remaining_usd, reset_at in o.budgets:  # BUDGET_READING_FIELDS
@@ -202,20 +206,28 @@ class Recording:
             for sighting in o.budget_sightings:
                 sightings[sighting[:2]] = (sighting, now)  # by (entity_type, ident): BUDGET_SIGHTING_FIELDS
 
-    def write_budgets(self) -> None:
-        """In batches: write the budgets the success events since the last call carried: each gauge's latest
-        value (with when it was read), and each entity's latest sighting to the reset detector (budgets.py),
-        which counts the resets it sees. Called at the end of every batch (process.py), where a batch of a second
-        holds a few hundred requests of a few dozen keys, teams and users: a gauge written once per batch, not
-        once per request, ends with the value and time it would have had, as every series is written in order
-        and nothing reads between; the detector compares an entity's latest sighting of each batch with its
-        latest of an earlier one (budgets.py: what that leaves unseen)."""
-        gauges, sightings = self._budget_gauges, self._budget_sightings
+    def write_kept(self) -> None:
+        """In batches: write what the acts since the last call kept. The in-flight changes: each endpoint's sum
+        and latest time. The budgets the success events carried: each gauge's latest value (with when it was
+        read), and each entity's latest sighting to the reset detector (budgets.py), which counts the resets it
+        sees. Called at the end of every batch and after a timer's act (process.py), under the batch lock that
+        every act in batches runs under, so nothing is kept meanwhile; a batch of a second holds a few hundred
+        requests of a few dozen keys, teams and users: a gauge written once per batch, not once per request,
+        ends with the value and time it would have had, as every series is written in order and nothing reads
+        between; the detector compares an entity's latest sighting of each batch with its latest of an earlier
+        one (budgets.py: what that leaves unseen)."""
+        loads, gauges, sightings = self._loads, self._budget_gauges, self._budget_sightings
+        if loads:
+            self._loads = {}
+            load = self._series.load
+            with self.rec.store.lock:
+                for endpoint, (delta, changed) in loads.items():
+                    load(endpoint).add(0, delta, changed)
         if gauges:
             self._budget_gauges = {}
             series = self._series.budget
             with self.rec.store.lock:
-                for (entity_type, entity), latest in list(gauges.items()):  # a copy: a thread may add
+                for (entity_type, entity), latest in gauges.items():
                     budget = series(entity_type, entity)
                     maximum, when, remaining, remaining_when, reset, reset_when = latest
                     if maximum is not None and when is not None:
@@ -227,7 +239,7 @@ class Recording:
         if sightings:
             self._budget_sightings = {}
             observe, rec = self._budgets.observe, self.rec
-            for sighting, when in list(sightings.values()):
+            for sighting, when in sightings.values():
                 for entity_type in observe((sighting,), when):
                     rec.budget_resets(entity_type=entity_type)
 
@@ -295,7 +307,17 @@ class Recording:
             self.rec.request_duration_seconds(model=model, provider=provider, endpoint=call.endpoint, value=d)
 
     def load(self, endpoint: str, delta: float, now: float) -> None:
-        """A request starts (+1) or stops (-1) counting in flight (current_load, by endpoint)."""
+        """A request starts (+1) or stops (-1) counting in flight (current_load, by endpoint). In batches the
+        change is kept for write_kept: the sum of whole numbers is exact, so one write of the batch's sum and
+        latest time leaves what a write per change would have (tests/worker/test_recording.py)."""
+        if self.batched:
+            kept = self._loads.get(endpoint)
+            if kept is None:
+                self._loads[endpoint] = [delta, now]
+            else:
+                kept[0] += delta
+                kept[1] = now
+            return
         s = self._series.load(endpoint)
         with s.store.lock:
             s.add(0, delta, now)

@@ -108,6 +108,59 @@ def test_a_call_from_a_thread_records_the_calls_waiting_and_itself_at_once(tmp_p
     asyncio.run(main())
 
 
+def _call(coroutine) -> None:
+    """A hook's coroutine run to its end in this thread without a loop (our hooks never wait)."""
+    try:
+        coroutine.send(None)
+    except StopIteration:
+        return
+    raise AssertionError("the hook waited")
+
+
+def test_threads_recording_their_calls_at_once_record_one_at_a_time_and_lose_nothing(tmp_path, monkeypatch):
+    """Calls from threads are recorded at once, each thread its own batch: the acts and the writes of what they
+    kept (Recording.write_kept) run one at a time under the process's batch lock, so an in-flight change one
+    thread's batch kept is never lost to another's write. Each act and write here sleeps a little (releasing the
+    GIL), so without the lock the threads' batches would overlap."""
+    from litellm_observe.worker.recording import Recording
+
+    running, most = [0], [0]
+
+    def one_at_a_time(f):
+        def counted(*args):
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+            try:
+                time.sleep(0.0002)
+                return f(*args)
+            finally:
+                running[0] -= 1
+
+        return counted
+
+    monkeypatch.setattr(flow, "request_started", one_at_a_time(flow.request_started))
+    monkeypatch.setattr(flow, "succeeded", one_at_a_time(flow.succeeded))
+    monkeypatch.setattr(Recording, "write_kept", one_at_a_time(Recording.write_kept))
+    lg = _logger(tmp_path, 1.0)
+    threads, per_thread = 4, 50
+
+    def requests(t: int) -> None:
+        for i in range(per_thread):
+            _call(_pre_call(lg, f"{t}-{i}"))
+            _call(lg.async_log_success_event(ev.success_kwargs(call_id=f"{t}-{i}"), None, None, None))
+
+    async def main():
+        await _pre_call(lg, "main")  # this loop is the worker's: the threads' calls are not made in it
+        await asyncio.gather(*(asyncio.to_thread(requests, t) for t in range(threads)))
+        await lg.async_log_success_event(ev.success_kwargs(call_id="main"), None, None, None)
+        lg.flush()
+
+    asyncio.run(main())
+    assert most[0] == 1
+    assert _requests(tmp_path) == threads * per_thread + 1
+    assert _in_flight(tmp_path) == 0
+
+
 def test_a_call_from_another_loop_in_another_thread_is_recorded_at_once(tmp_path):
     lg = _logger(tmp_path, 1.0)
 
@@ -169,8 +222,8 @@ def test_an_error_in_a_batch_is_counted_under_its_hook_and_the_rest_recorded(tmp
 
 
 def test_budgets_are_written_at_the_batchs_end_and_an_error_there_is_counted(tmp_path, monkeypatch):
-    """A batch's budgets are written after its calls (Recording.write_budgets); what that raises is counted under
-    the success event's hook, and the calls stay recorded."""
+    """A batch's budgets are written after its calls (Recording.write_kept); what that raises is counted under
+    "batch", and the calls stay recorded."""
     from litellm_observe.worker.recording import Recording
 
     lg = _logger(tmp_path, 1.0)
@@ -190,14 +243,15 @@ def test_budgets_are_written_at_the_batchs_end_and_an_error_there_is_counted(tmp
         def broken(self):
             raise RuntimeError("boom")
 
-        monkeypatch.setattr(Recording, "write_budgets", broken)
+        monkeypatch.setattr(Recording, "write_kept", broken)
         await lg.async_log_success_event(with_budget("b"), None, None, None)
         lg.flush()
 
     asyncio.run(main())
     data = rundirs.series(tmp_path)
     assert rundirs.total(data, "requests") == 2
-    assert rundirs.value(data, "observe_internal_errors", "async_log_success_event") == 1
+    assert rundirs.value(data, "observe_internal_errors", "batch") == 1
+    assert rundirs.value(data, "observe_internal_errors", "async_log_success_event") == 0
 
 
 EXIT_SCRIPT = """

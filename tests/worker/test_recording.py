@@ -106,7 +106,7 @@ def test_a_failed_request_and_its_retries(tmp_path):
     assert got[("request_duration_seconds", ("ok", "openai", "embeddings"))][-1] == 2.5
 
 
-# ---- budgets: written once per batch (Recording.write_budgets) --------------------------------------------------
+# ---- budgets: written once per batch (Recording.write_kept) --------------------------------------------------
 _BUDGET_METRICS = ("budget_max_usd", "budget_remaining_usd", "budget_reset_seconds")
 _base_success = obs.success(ev.success_kwargs(call_id="b"))
 
@@ -136,13 +136,47 @@ def test_budget_gauges_written_once_per_batch_end_as_if_written_at_each_request(
             for i, budgets in enumerate(requests):
                 recording.success(dataclasses.replace(_base_success, budgets=budgets), None, False, 0.0, 1000.0 + i)
             before_the_batch_end = _budget_records(store)
-            recording.write_budgets()
+            recording.write_kept()
             got.append(_budget_records(store))
             if batched:
                 assert not before_the_batch_end  # kept for the batch's end
     assert got[0] == got[1]
     if any(requests):
         assert got[1]  # written at all
+
+
+# ---- in flight: kept per batch (Recording.load, Recording.write_kept) ----------------------------------------
+def _load_records(store) -> dict:
+    return {k: v for k, v in _records(store.path).items() if k[0] == "current_load"}
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(st.lists(st.tuples(st.sampled_from(["chat", "embeddings", "responses"]), st.sampled_from([1.0, -1.0]))))
+)
+def test_in_flight_changes_kept_per_batch_leave_what_a_write_per_change_leaves(batches):
+    """Requests starting (+1) and stopping (-1) counting in flight, at increasing times, in batches: written at
+    each change (no batches) or kept and written at each batch's end, every endpoint's gauge holds the same value
+    and time at every batch's end, and in batches nothing reaches the file before it."""
+    at_each_end: list[list[dict]] = []
+    for batched in (False, True):
+        ends = []
+        with tempfile.TemporaryDirectory() as d:
+            recording, store = _recording_in(d, batched=batched)
+            now = 1000.0
+            for batch in batches:
+                before = _load_records(store)
+                for endpoint, delta in batch:
+                    now += 0.5
+                    recording.load(endpoint, delta, now)
+                if batched:
+                    assert _load_records(store) == before  # kept for the batch's end
+                recording.write_kept()
+                ends.append(_load_records(store))
+        at_each_end.append(ends)
+    assert at_each_end[0] == at_each_end[1]
+    if any(batches):
+        assert at_each_end[1][-1]  # written at all
 
 
 def _sighting(spend: float) -> obs.BudgetSighting:
@@ -157,13 +191,13 @@ def test_a_reset_is_seen_between_an_entitys_latest_sightings_of_two_batches(tmp_
     recording, store = _recording_in(str(tmp_path), batched=True)
     for spend, now in ((5.0, 1000.0), (6.0, 1001.0)):  # the first batch: the worker first sees the key
         recording.success(dataclasses.replace(_base_success, budget_sightings=[_sighting(spend)]), None, False, 0, now)
-    recording.write_budgets()
+    recording.write_kept()
     assert _resets(store) == 0
     for spend, now in ((7.0, 1002.0), (0.0, 1003.0), (0.5, 1004.0)):  # reset in the middle of the second batch
         recording.success(dataclasses.replace(_base_success, budget_sightings=[_sighting(spend)]), None, False, 0, now)
-    recording.write_budgets()
+    recording.write_kept()
     assert _resets(store) == 1  # its latest, 0.5, below the first batch's latest, 6
-    recording.write_budgets()  # nothing new: nothing seen again
+    recording.write_kept()  # nothing new: nothing seen again
     assert _resets(store) == 1
 
 
@@ -172,7 +206,7 @@ def test_a_reset_in_the_batch_that_first_sees_the_entity_is_not_seen(tmp_path):
     recording, store = _recording_in(str(tmp_path), batched=True)
     for spend, now in ((5.0, 1000.0), (0.0, 1001.0)):
         recording.success(dataclasses.replace(_base_success, budget_sightings=[_sighting(spend)]), None, False, 0, now)
-    recording.write_budgets()
+    recording.write_kept()
     assert _resets(store) == 0
 
 
