@@ -9,7 +9,7 @@ moves them); LiteLLM's timestamps and the gauges' `when` are wall clock (`now`).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from ..catalogue import ENTITY_TYPES
 from ..rundir.record import Recorder
@@ -369,7 +369,7 @@ class Recording:
             provider=self.labels.label("provider", provider), model=self.labels.model(group), amount=retries
         )
 
-    def guardrails(self, call_id: object, runs: list[obs.GuardrailRun], mono: float) -> None:
+    def guardrails(self, call_id: object, runs: Sequence[obs.GuardrailRun], mono: float) -> None:
         for run in runs:
             if isinstance(call_id, str) and not self._calls.first_guardrail_report(
                 (call_id, run.name if isinstance(run.name, str) else None, run.hook, run.started), mono

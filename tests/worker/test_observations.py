@@ -30,7 +30,7 @@ def test_successes(version):
     found = [obs.success(args["kwargs"]) for args in payloads.of(version, "async_log_success_event")]
     assert len(found) == 4  # ok, ok streamed, flaky after its retry, primary's fallback to ok
     for o in found:
-        assert o.provider == "openai" and isinstance(o.call_id, str) and o.problems == []
+        assert o.provider == "openai" and isinstance(o.call_id, str) and o.problems == ()
         assert o.prompt_tokens == PROMPT and o.completion_tokens == COMPLETION and o.cost and o.cost > 0
         assert o.started is not None and o.ended is not None and o.ended >= o.started
         assert o.ratelimit == HEADERS and not o.cache_hit
@@ -375,7 +375,7 @@ def _readings_as_documented(slo_meta: dict, params_meta: dict, cost: float | Non
         reset = field(reset_field) if reset_field else None
         remaining = None if spend is None else maximum - spend - (cost or 0.0)
         out.append((entity_type, entity, maximum, remaining, None if reset is None else obs.moment(reset)))
-    return out
+    return tuple(out)
 
 
 def _kind_of(field: str) -> st.SearchStrategy:
@@ -404,7 +404,7 @@ def _sightings_as_documented(slo_meta: dict) -> list:
         if isinstance(name, str) and name:
             stamp = obs.reset_stamp(slo_meta.get(reset)) if reset else None
             out.append((entity_type, name[: obs.MAX_BUDGET_ID], obs.number(slo_meta.get(spend)), stamp))
-    return out
+    return tuple(out)
 
 
 @settings(max_examples=1500, deadline=None)
@@ -433,3 +433,25 @@ def test_a_successs_start_and_end_are_read_as_epoch_reads_them(value):
     kwargs["standard_logging_object"]["startTime"] = kwargs["standard_logging_object"]["endTime"] = value
     o = obs.success(kwargs)
     assert repr((o.started, o.ended)) == repr((obs.epoch(value), obs.epoch(value)))
+
+
+def test_what_an_observation_holds_is_left_untracked_by_the_cyclic_collector():
+    """Module docstring: in batches an observation waits up to a second, and what it holds (problems, guardrail
+    runs, budget readings and sightings) is tuples of text and numbers, which Python's cyclic collector stops
+    tracking at its first look; a list it would scan, and move to older generations, for as long as it lived."""
+    import gc
+
+    from tests.support.payloads import synthetic
+
+    successes = [obs.success(e.kwargs) for e in synthetic.success_events(24)]
+    failing = synthetic.failure_events(6)
+    failures = [obs.failure(e.request_data, e.exception, e.user) for e in failing]
+    failure_events = [obs.failure_event(e.kwargs) for e in failing]
+    assert all(o.budgets and o.budget_sightings for o in successes if not o.cache_hit)
+    gc.collect()
+    gc.collect()  # a tuple is left untracked once its items are: the readings first, then the tuple of them
+    for o in successes:
+        held = [o.problems, o.guardrails, o.budgets, o.budget_sightings, *o.budgets, *o.budget_sightings]
+        assert not any(gc.is_tracked(part) for part in held), o
+    assert not any(gc.is_tracked(o.problems) for o in failures)
+    assert not any(gc.is_tracked(o.guardrails) for o in failure_events)

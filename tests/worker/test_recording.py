@@ -190,11 +190,11 @@ def _resets(store) -> float:
 def test_a_reset_is_seen_between_an_entitys_latest_sightings_of_two_batches(tmp_path):
     recording, store = _recording_in(str(tmp_path), batched=True)
     for spend, now in ((5.0, 1000.0), (6.0, 1001.0)):  # the first batch: the worker first sees the key
-        recording.success(dataclasses.replace(_base_success, budget_sightings=[_sighting(spend)]), None, False, 0, now)
+        recording.success(dataclasses.replace(_base_success, budget_sightings=(_sighting(spend),)), None, False, 0, now)
     recording.write_kept()
     assert _resets(store) == 0
     for spend, now in ((7.0, 1002.0), (0.0, 1003.0), (0.5, 1004.0)):  # reset in the middle of the second batch
-        recording.success(dataclasses.replace(_base_success, budget_sightings=[_sighting(spend)]), None, False, 0, now)
+        recording.success(dataclasses.replace(_base_success, budget_sightings=(_sighting(spend),)), None, False, 0, now)
     recording.write_kept()
     assert _resets(store) == 1  # its latest, 0.5, below the first batch's latest, 6
     recording.write_kept()  # nothing new: nothing seen again
@@ -205,7 +205,7 @@ def test_a_reset_in_the_batch_that_first_sees_the_entity_is_not_seen(tmp_path):
     """The limit README "Budget resets: what is and is not seen" states: only the batch's latest sighting counts."""
     recording, store = _recording_in(str(tmp_path), batched=True)
     for spend, now in ((5.0, 1000.0), (0.0, 1001.0)):
-        recording.success(dataclasses.replace(_base_success, budget_sightings=[_sighting(spend)]), None, False, 0, now)
+        recording.success(dataclasses.replace(_base_success, budget_sightings=(_sighting(spend),)), None, False, 0, now)
     recording.write_kept()
     assert _resets(store) == 0
 
@@ -213,5 +213,5 @@ def test_a_reset_in_the_batch_that_first_sees_the_entity_is_not_seen(tmp_path):
 def test_without_batches_every_sighting_is_seen(tmp_path):
     recording, store = _recording(tmp_path)
     for spend, now in ((5.0, 1000.0), (0.0, 1001.0)):
-        recording.success(dataclasses.replace(_base_success, budget_sightings=[_sighting(spend)]), None, False, 0, now)
+        recording.success(dataclasses.replace(_base_success, budget_sightings=(_sighting(spend),)), None, False, 0, now)
     assert _resets(store) == 1
