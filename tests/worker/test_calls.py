@@ -80,6 +80,20 @@ def test_attempts_nobody_reported_are_settled():
     assert kind == "settle" and call.unreported() == 1 and call.attempt_labels == ("openai", "g")
 
 
+def test_a_request_whose_every_attempt_was_reported_is_forgotten_at_its_end():
+    """A failed attempt, then a retry that succeeded: both reported, so the request's end keeps only its id (late
+    signals are still known as late), and nothing waits to be settled."""
+    b = book()
+    b.begin("e", 0.0)
+    b.attempt_started("e", 0.0, ("openai", "g"))
+    assert b.attempt_failed("e")
+    b.attempt_started("e", 1.0, ("openai", "g"))
+    b.attempt_succeeded("e")
+    assert b.end("e", calls.SUCCESS, 2.0) is not None
+    assert b.get("e") is None and b.ended_earlier("e")
+    assert b.next_due() is None
+
+
 def test_stale_calls_are_forgotten():
     b = book()
     b.begin("old", 0.0)
