@@ -413,12 +413,22 @@ def _sightings_as_documented(slo_meta: dict) -> list:
     st.one_of(st.none(), st.floats(0, 10)),
 )
 def test_budget_readings_and_sightings_are_the_documented_tables(metadata, cost):
-    """Dense metadata: every field, of its kind, so that names, maximums and fallbacks read as something often."""
+    """Dense metadata: every field, of its kind, so that names, maximums and fallbacks read as something often. The
+    same through success(), which reads SLO.metadata's budget fields once for both."""
     slo_meta, params_meta = metadata
-    assert repr(obs.budget_readings(slo_meta, params_meta, cost)) == repr(
-        _readings_as_documented(slo_meta, params_meta, cost)
-    )
-    assert repr(obs.budget_sightings(slo_meta)) == repr(_sightings_as_documented(slo_meta))
+    readings, sightings = _readings_as_documented(slo_meta, params_meta, cost), _sightings_as_documented(slo_meta)
+    assert repr(obs.budget_readings(slo_meta, params_meta, cost)) == repr(readings)
+    assert repr(obs.budget_sightings(slo_meta)) == repr(sightings)
+    kwargs = payloads.template("async_log_success_event")["kwargs"]
+    slo = kwargs["standard_logging_object"]
+    slo["metadata"] = {
+        **{k: v for k, v in slo["metadata"].items() if k not in budget_metadata_fields},
+        **slo_meta,
+    }
+    slo["response_cost"], slo["cache_hit"] = cost, False
+    kwargs["litellm_params"]["metadata"] = params_meta
+    o = obs.success(kwargs)
+    assert repr((o.budgets, o.budget_sightings)) == repr((readings, sightings))
 
 
 @pytest.mark.parametrize(
