@@ -568,13 +568,13 @@ class Fallback:
 
 
 def request_start(data: object, call_type: object = None, dimensions: tuple[str, ...] = ()) -> RequestStart:
-    fields = mapping(data)
+    fields = data if type(data) is dict else mapping(data)  # mapping()'s first answer inline, as in success()
     meta = callers_mod.request_metadata(fields)
     return RequestStart(  # positional, in field order (module docstring)
         fields.get("litellm_call_id"),  # call_id
         fields.get("model"),  # model
         endpoints.endpoint(meta.get("user_api_key_request_route"), call_type),  # endpoint
-        callers_mod.callers(meta, dimensions),  # callers
+        callers_mod.callers(meta, dimensions) if dimensions else callers_mod.NONE,  # callers
     )
 
 
@@ -672,7 +672,7 @@ def team_of(user: object) -> object:
 
 
 def failure(request_data: object, exc: object, user: object, dimensions: tuple[str, ...] = ()) -> Failure:
-    fields = mapping(request_data)
+    fields = request_data if type(request_data) is dict else mapping(request_data)
     code = error_types.status_code(exc)
     meta = callers_mod.request_metadata(fields)
     problems: list[str] = []
@@ -683,7 +683,7 @@ def failure(request_data: object, exc: object, user: object, dimensions: tuple[s
         getattr(exc, "llm_provider", None) or None,  # provider
         team_of(user),  # team
         endpoints.endpoint(meta.get("user_api_key_request_route"), fields.get("call_type")),  # endpoint
-        callers_mod.callers(meta, dimensions),  # callers
+        callers_mod.callers(meta, dimensions) if dimensions else callers_mod.NONE,  # callers
         code,  # status_code
         error_types.error_type(exc, code),  # error_type
         retries,  # retries
