@@ -357,7 +357,7 @@ _BUDGET_ENTITIES = (  # entity type, its names (the first that is text wins), ma
 )  # fmt: skip
 
 
-def _readings_as_documented(slo_meta: dict, params_meta: dict, cost: float | None) -> list:
+def _readings_as_documented(slo_meta: dict, params_meta: dict, cost: float | None) -> tuple:
     """budget_readings' docstring as a table: each field from SLO.metadata, else from the request's metadata; an
     entity named by non-empty text with a maximum that is a number, not negative."""
 
@@ -390,7 +390,7 @@ def _kind_of(field: str) -> st.SearchStrategy:
 dense_metadata = st.fixed_dictionaries({f: _kind_of(f) for f in budget_metadata_fields})  # None: as if missing
 
 
-def _sightings_as_documented(slo_meta: dict) -> list:
+def _sightings_as_documented(slo_meta: dict) -> tuple:
     """budget_sightings' docstring: the entities SLO.metadata names by id (text, cut to MAX_BUDGET_ID), with their
     spend (number()) and, for keys, reset time (reset_stamp())."""
     out = []
@@ -448,7 +448,8 @@ def test_a_successs_start_and_end_are_read_as_epoch_reads_them(value):
 def test_what_an_observation_holds_is_left_untracked_by_the_cyclic_collector():
     """Module docstring: in batches an observation waits up to a second, and what it holds (problems, guardrail
     runs, budget readings and sightings) is tuples of text and numbers, which Python's cyclic collector stops
-    tracking at its first look; a list it would scan, and move to older generations, for as long as it lived."""
+    tracking when it looks at them (once their items are); a list it would scan, and move to older generations, for
+    as long as it lived."""
     import gc
 
     from tests.support.payloads import synthetic
