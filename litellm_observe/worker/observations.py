@@ -643,8 +643,13 @@ def success(kwargs: object, dimensions: tuple[str, ...] = ()) -> Success:
         overhead / 1000.0 if overhead is not None and overhead >= 0 else None,  # overhead
         stream,  # stream
         cache_hit,  # cache_hit
-        amount(slo.get("prompt_tokens"), "prompt_tokens", problems),  # prompt_tokens
-        amount(slo.get("completion_tokens"), "completion_tokens", problems),  # completion_tokens
+        # amount()'s answer for a whole number inline (a token count), for the two counts
+        float(v)  # prompt_tokens
+        if type(v := slo.get("prompt_tokens")) is int and 0 <= v <= _FLOAT_INT
+        else amount(v, "prompt_tokens", problems),
+        float(v)  # completion_tokens
+        if type(v := slo.get("completion_tokens")) is int and 0 <= v <= _FLOAT_INT
+        else amount(v, "completion_tokens", problems),
         amount(details.get("cached_tokens"), "cached_tokens", problems),  # cached_tokens
         amount(meta.get("attempted_retries"), "attempted_retries", problems),  # retries
         None if reasoning is None else amount(reasoning, "reasoning_tokens", problems),  # reasoning_tokens
@@ -654,10 +659,19 @@ def success(kwargs: object, dimensions: tuple[str, ...] = ()) -> Success:
         None if audio_in is None else amount(audio_in, "audio_input_tokens", problems),  # audio_input_tokens
         None if audio_out is None else amount(audio_out, "audio_output_tokens", problems),  # audio_output_tokens
         cost,  # cost
-        header_value(headers.get("x_ratelimit_remaining_requests")),  # requests_remaining
-        header_value(headers.get("x_ratelimit_limit_requests")),  # requests_limit
-        header_value(headers.get("x_ratelimit_remaining_tokens")),  # tokens_remaining
-        header_value(headers.get("x_ratelimit_limit_tokens")),  # tokens_limit
+        # header_value()'s answer for an int inline (what LiteLLM passes on), for each header
+        float(v)  # requests_remaining
+        if type(v := headers.get("x_ratelimit_remaining_requests")) is int and -_FLOAT_INT <= v <= _FLOAT_INT
+        else header_value(v),
+        float(v)  # requests_limit
+        if type(v := headers.get("x_ratelimit_limit_requests")) is int and -_FLOAT_INT <= v <= _FLOAT_INT
+        else header_value(v),
+        float(v)  # tokens_remaining
+        if type(v := headers.get("x_ratelimit_remaining_tokens")) is int and -_FLOAT_INT <= v <= _FLOAT_INT
+        else header_value(v),
+        float(v)  # tokens_limit
+        if type(v := headers.get("x_ratelimit_limit_tokens")) is int and -_FLOAT_INT <= v <= _FLOAT_INT
+        else header_value(v),
         # (every amount() above has run by now, each adding its problem, if any)
         problems or (),  # problems
         guardrail_runs(slo) if slo.get("guardrail_information") else (),  # guardrails

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from litellm_observe.worker import error_types
 from litellm_observe.worker import observations as obs
+from tests.support import events as ev
 from tests.support.payloads import captured as payloads
 
 VERSIONS = payloads.versions()
@@ -138,6 +139,15 @@ def test_amount_and_header_value_answer_as_number_does(value):
     raw = error_types.ascii_int(value) if isinstance(value, str) else value
     expected_header = None if value is None else obs.number(raw)
     assert repr(header) == repr(expected_header)
+    # success() answers the token counts and the headers inline too: the same answers, the same problems
+    kwargs = ev.success_kwargs(prompt=value, completion=value)
+    kwargs["standard_logging_object"]["hidden_params"]["additional_headers"] = dict.fromkeys(
+        obs.RATELIMIT_HEADERS, value
+    )
+    o = obs.success(kwargs)
+    assert repr((o.prompt_tokens, o.completion_tokens)) == repr((got, got))
+    assert repr(o.ratelimit) == repr((header,) * 4)
+    assert [p.split(":")[0] for p in o.problems] == (["prompt_tokens", "completion_tokens"] if bad else [])
 
 
 numbers_and_more = st.one_of(
