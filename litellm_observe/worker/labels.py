@@ -157,6 +157,9 @@ class Labeller:
         self._checked = 0.0
         self._any_model = False  # outside a proxy (no model list): every name is a model group
         self._remembered: dict[tuple[str | None, str], str] = {}  # (label name, or None for a model; value)
+        # Goes up whenever a remembered answer may change (the model list read anew): what a caller remembers of
+        # this labeller's answers holds while it stays the same (recording.py's success series by raw values)
+        self.generation = 0
 
     def _remember(self, key: tuple[str | None, str], answer: str) -> str:
         if answer is not OVERFLOW and answer is not UNLISTED:
@@ -206,6 +209,7 @@ class Labeller:
             if now - self._checked > MODEL_REFRESH_SECONDS or not self._checked:
                 self._checked = now
                 self._remembered.clear()  # read anew: what was answered from the old list may differ now
+                self.generation += 1
                 names = self._model_names()
                 self._any_model = names is None
                 if names is None:  # not inside a proxy: every name is a model group

@@ -5,19 +5,21 @@ from __future__ import annotations
 
 import dataclasses
 import tempfile
+from unittest import mock
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from litellm_observe.catalogue import TOKEN_TYPES  # noqa: E402
 from litellm_observe.rundir import samplefile  # noqa: E402
 from litellm_observe.rundir.record import Recorder  # noqa: E402
 from litellm_observe.rundir.writer import SampleWriter  # noqa: E402
+from litellm_observe.worker import labels as labels_mod  # noqa: E402
 from litellm_observe.worker import observations as obs  # noqa: E402
 from litellm_observe.worker.budgets import BudgetResets  # noqa: E402
 from litellm_observe.worker.calls import Call, CallBook  # noqa: E402
 from litellm_observe.worker.labels import OVERFLOW, UNKNOWN, UNLISTED, LabelCaps, Labeller  # noqa: E402
-from litellm_observe.worker.recording import Recording  # noqa: E402
+from litellm_observe.worker.recording import Recording, duration  # noqa: E402
 from tests.support import events as ev
 
 
@@ -106,9 +108,105 @@ def test_a_failed_request_and_its_retries(tmp_path):
     assert got[("request_duration_seconds", ("ok", "openai", "embeddings"))][-1] == 2.5
 
 
+_base_success = obs.success(ev.success_kwargs(call_id="b"))
+
+
+# ---- durations: duration()'s test, inline on a success's path --------------------------------------------------
+_instants = st.one_of(st.none(), st.floats(), st.sampled_from([0.0, 1e308, -1e308]))
+
+
+@settings(max_examples=300, deadline=None)
+@given(_instants, _instants, st.one_of(st.none(), st.floats(-10.0, 10.0)))
+def test_a_successs_durations_are_recorded_when_duration_takes_them(started, ended, began):
+    """A success's request duration (from its start, or from the pre-call hook's monotonic `began` when its call is
+    known) and its upstream latency, for any times (NaN, infinities, a clock that went back, overflow to an
+    infinite difference): recorded, with that value, exactly when duration() takes the difference."""
+    with tempfile.TemporaryDirectory() as d:
+        recording, store = _recording_in(d)
+        o = dataclasses.replace(_base_success, started=started, ended=ended, budgets=(), budget_sightings=())
+        call = None if began is None else Call("c", began)
+        recording.success(o, call, True, 0.0, 1000.0)
+        got = _records(store.path)
+    request = [v for (m, _), v in got.items() if m == "request_duration_seconds"]
+    latency = [v for (m, _), v in got.items() if m == "provider_latency_seconds"]
+    if ended is None:
+        expected = None
+    elif call is not None:
+        expected = duration((ended - 1000.0) + (0.0 - began))
+    else:
+        expected = duration(ended - started) if started is not None else None
+    assert [v[-1] for v in request] == ([] if expected is None else [expected])
+    ok = started is not None and ended is not None and duration(ended - started) is not None
+    assert [v[-1] for v in latency] == ([ended - started] if ok else [])
+
+
+# ---- a success's series, remembered by its raw values (Recording._success_by_raw) ------------------------------
+_HOSTILE = st.sampled_from([1, True, 1.0, ["a", "list"]])  # ints and bools equal to each other; unhashable
+_MODEL = st.one_of(st.sampled_from(["ok", "gpt-4o", "other", "", None]), _HOSTILE)  # listed, wildcard, unlisted
+_VALUE = st.one_of(st.sampled_from(["a", "b", "c", " openai ", None]), _HOSTILE)
+# asked for, group, provider, team, deployment, cache hit
+_raw_success = st.tuples(_MODEL, _MODEL, _VALUE, _VALUE, _VALUE, st.booleans())
+_steps = st.lists(  # a success (an index into a few raw successes, which then repeat), a new model list, or time
+    st.one_of(  # passing (the labeller reads the list anew for an unknown name only MODEL_REFRESH_SECONDS apart)
+        st.integers(0, 7), st.sampled_from([("ok", "gpt-*"), ("other",), ("a", "ok"), ()]), st.just("later")
+    ),
+    max_size=40,
+)
+_OK, _OTHER = (None, "ok", "p", "t", "d", False), (None, "other", "p", "t", "d", False)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_raw_success, min_size=1, max_size=8), _steps)
+# an overflow (a third provider) seen again; a listed group remembered, then the list read anew without it; an
+# unlisted group seen again after the list has it
+@example([_OK, (None, "ok", "q", "t", "d", False), (None, "ok", "r", "t", "d", False)], [0, 1, 2, 2, 2])
+@example([_OK, _OTHER], [0, ("other",), "later", 1, 0])
+@example([_OTHER], [0, 0, ("other",), "later", 0])
+def test_success_series_found_by_raw_values_are_those_labelling_would_give(successes, steps):
+    """Successes with raw values of every kind (text, missing, ints and bools that compare equal to each other,
+    unhashable ones), each seen again and again, labels capped at 2 values, the proxy's model list changing and
+    time passing between them: a Recording that finds a success's series by its raw values writes what one that
+    labels every event writes (its remembered series forgotten after each), and counts the same overflows."""
+    names: list[str] = ["ok", "gpt-*"]
+    clock = [0.0]  # the labeller's monotonic clock
+    got = []
+    for forget in (False, True):
+        overflows: list[str] = []
+        labels = Labeller(LabelCaps(lambda label: 2, on_overflow=overflows.append), lambda: list(names))
+        names[:] = ["ok", "gpt-*"]
+        clock[0] = 1000.0
+        with tempfile.TemporaryDirectory() as d, mock.patch.object(labels_mod, "time", mock.Mock()) as fake_time:
+            fake_time.monotonic = lambda: clock[0]
+            store = SampleWriter(d)
+            recording = Recording(Recorder(store), labels, CallBook(), BudgetResets(None), lambda: False)
+            for step in steps:
+                if isinstance(step, tuple):
+                    names[:] = step
+                    continue
+                if step == "later":
+                    clock[0] += labels_mod.MODEL_REFRESH_SECONDS + 1
+                    continue
+                requested, group, provider, team, deployment, cache_hit = successes[step % len(successes)]
+                o = dataclasses.replace(
+                    _base_success,
+                    requested=requested,
+                    model_group=group,
+                    provider=provider,
+                    team=team,
+                    deployment=deployment,
+                    cache_hit=cache_hit,
+                    budgets=(),
+                    budget_sightings=(),
+                )
+                recording.success(o, None, True, 0.0, 1000.0)
+                if forget:
+                    recording._success_by_raw.clear()
+            got.append((_records(store.path), overflows))
+    assert got[0] == got[1]
+
+
 # ---- budgets: written once per batch (Recording.write_kept) --------------------------------------------------
 _BUDGET_METRICS = ("budget_max_usd", "budget_remaining_usd", "budget_reset_seconds")
-_base_success = obs.success(ev.success_kwargs(call_id="b"))
 
 readings = st.tuples(  # BudgetReadings: observations.BUDGET_READING_FIELDS
     st.sampled_from(["team", "key"]),
