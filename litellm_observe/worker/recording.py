@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 from ..catalogue import ENTITY_TYPES
-from ..rundir.record import Recorder
+from ..rundir.record import Recorder, Slots
 from . import observations as obs
 from .budgets import BudgetResets
 from .callers import Callers
@@ -51,6 +52,8 @@ from .series import (
     TIME_PER_OUTPUT_TOKEN,
     TIME_TO_FIRST_TOKEN,
     UNPRICED,
+    AttemptFailureSeries,
+    RequestFailureSeries,
     SeriesCache,
     SuccessSeries,
 )
@@ -70,6 +73,23 @@ def duration(value: float | None) -> float | None:
 
 
 INFINITY = math.inf
+_S = TypeVar("_S", bound=Slots)
+
+
+def _remember(
+    cache: dict[tuple[object, ...], _S], raw: tuple[object, ...], texts: tuple[object, ...], key: tuple[str, ...], s: _S
+) -> None:
+    """Remember series `s`, labelled `key`, by its `raw` values (Recording.__init__), unless a raw value that
+    labelling reads (`texts`) is neither text nor None (an int and a bool can be equal keys yet other labels), or
+    `key` holds an `overflow` or an `unlisted`."""
+    if OVERFLOW in key or UNLISTED in key:
+        return
+    for value in texts:
+        if value is not None and type(value) is not str:
+            return
+    if len(cache) >= MAX_CACHED:
+        cache.clear()
+    cache[raw] = s
 
 
 class Recording:
@@ -94,13 +114,16 @@ class Recording:
         self._budgets = budgets
         self._caching_on = caching_on
         self._series = SeriesCache(rec)
-        # A success's series by its raw values (model asked for, group, provider, team, endpoint, cache hit,
+        # The series of a success, a failed request and a failed attempt by their raw values (what the
+        # observation holds: for a success the model asked for, group, provider, team, endpoint, cache hit,
         # deployment), for as long as the labeller's answers hold (its generation): found in one lookup, not
         # labelled value by value. Only text (or None) raw values, and never a label set with an `overflow` or
         # `unlisted` in it (the labeller counts the one and looks the other up again at every sighting), so an
-        # entry is what labelling would give now. At most MAX_CACHED entries (emptied when full).
+        # entry is what labelling would give now (_remember). At most MAX_CACHED entries each (emptied when full).
         self._success_by_raw: dict[tuple[object, ...], SuccessSeries] = {}
-        self._success_generation = labels.generation
+        self._request_failure_by_raw: dict[tuple[object, ...], RequestFailureSeries] = {}
+        self._attempt_failure_by_raw: dict[tuple[object, ...], AttemptFailureSeries] = {}
+        self._by_raw_generation = labels.generation
         self.states: dict[tuple[str, str, str], float] = {}
         # Budgets wait for write_kept (the end of each batch): by (entity type, entity label), each gauge's
         # latest value and when, in BudgetSeries' order (value, when, value, when, ...; None: not read); by
@@ -118,9 +141,8 @@ class Recording:
         labels = self.labels
         endpoint = o.endpoint if call is None else call.endpoint
         raw = (o.requested, o.model_group, o.provider, o.team, endpoint, o.cache_hit, o.deployment)
-        if labels.generation != self._success_generation:
-            self._success_by_raw.clear()
-            self._success_generation = labels.generation
+        if labels.generation != self._by_raw_generation:
+            self._forget_series()
         try:
             s = self._success_by_raw.get(raw)
         except TypeError:  # an unhashable raw value (hostile payload): labelled below, not remembered
@@ -203,15 +225,16 @@ class Recording:
             UNKNOWN if cache_hit else labels.label("deployment", deployment),  # a cache hit has no attempt
         )
         s = self._series.success(*key)
-        if (
-            OVERFLOW not in key
-            and UNLISTED not in key
-            and all(value is None or type(value) is str for value in (requested, group, provider, team, deployment))
-        ):
-            if len(self._success_by_raw) >= MAX_CACHED:
-                self._success_by_raw.clear()
-            self._success_by_raw[raw] = s
+        _remember(self._success_by_raw, raw, (requested, group, provider, team, deployment), key, s)
         return s
+
+    def _forget_series(self) -> None:
+        """The labeller's answers may have changed (its generation moved): what was remembered by raw values
+        goes."""
+        self._success_by_raw.clear()
+        self._request_failure_by_raw.clear()
+        self._attempt_failure_by_raw.clear()
+        self._by_raw_generation = self.labels.generation
 
     def _write_budgets_now(self, o: obs.Success, now: float) -> None:
         """Without batches: the event's budgets written, and its sightings seen, at once."""
@@ -314,17 +337,28 @@ class Recording:
         started: float | None,
         now: float,
     ) -> None:
-        """A request that ended failed: what the client was answered (`started`, `now`: monotonic)."""
+        """A request that ended failed: what the client was answered (`started`, `now`: monotonic). Its series
+        found by its raw values where it can be (__init__)."""
         labels = self.labels
         status = str(code)
-        s = self._series.request_failure(
-            labels.model(requested),
-            labels.label("provider", provider),
-            labels.team(team),
-            endpoint,
-            labels.label("error_type", error_type),
-            status,
-        )
+        raw = (requested, provider, team, endpoint, error_type, code)
+        if labels.generation != self._by_raw_generation:
+            self._forget_series()
+        try:
+            s = self._request_failure_by_raw.get(raw)
+        except TypeError:  # an unhashable raw value: labelled, not remembered
+            s = None
+        if s is None:
+            key = (
+                labels.model(requested),
+                labels.label("provider", provider),
+                labels.team(team),
+                endpoint,
+                labels.label("error_type", error_type),
+                status,
+            )
+            s = self._series.request_failure(*key)
+            _remember(self._request_failure_by_raw, raw, (requested, provider, team, error_type), key, s)
         if callers:
             self.caller_requests(self.caller_labels(callers), status)
         with s.store.lock:
@@ -436,15 +470,26 @@ class Recording:
         self.states[(provider, model, deployment)] = state
 
     def attempt_failed(self, o: obs.FailedAttempt, now: float) -> None:
-        """One upstream call failed (its first report): the attempt, its error, the deployment's health."""
+        """One upstream call failed (its first report): the attempt, its error, the deployment's health. Its series
+        found by its raw values where it can be (__init__)."""
         labels = self.labels
-        s = self._series.attempt_failure(
-            labels.label("provider", o.provider),
-            labels.model(o.model_group),
-            labels.label("deployment", o.deployment),
-            str(o.status_code),
-            o.error_type,
-        )
+        raw = (o.provider, o.model_group, o.deployment, o.status_code, o.error_type)
+        if labels.generation != self._by_raw_generation:
+            self._forget_series()
+        try:
+            s = self._attempt_failure_by_raw.get(raw)
+        except TypeError:  # an unhashable raw value: labelled, not remembered
+            s = None
+        if s is None:
+            key = (
+                labels.label("provider", o.provider),
+                labels.model(o.model_group),
+                labels.label("deployment", o.deployment),
+                str(o.status_code),
+                o.error_type,
+            )
+            s = self._series.attempt_failure(*key)
+            _remember(self._attempt_failure_by_raw, raw, (o.provider, o.model_group, o.deployment), key, s)
         with s.store.lock:
             s.inc(ATTEMPT_REQUESTS)
             s.inc(ATTEMPT_ERRORS)

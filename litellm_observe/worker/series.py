@@ -7,7 +7,9 @@ series are made once, as Slots, and an event's writes are stores by index.
 
 Keyed by label values, as labels.py resolved them for this event (resolving stays per event: an `overflow`
 is counted at every sighting, an `unlisted` name looked up again), so a cached entry is right for as long as
-the writer lives: a label set names the same series for good. Each cache holds at most MAX_CACHED entries
+the writer lives: a label set names the same series for good. On top, recording.py finds a success's and a
+failure's series by the raw values it would label, while the labeller's answers hold and only where labelling
+would give the same (no `overflow`, no `unlisted`, text values only). Each cache holds at most MAX_CACHED entries
 (emptied when full): bounded memory whatever the traffic.
 """
 

@@ -140,33 +140,63 @@ def test_a_successs_durations_are_recorded_when_duration_takes_them(started, end
     assert [v[-1] for v in latency] == ([ended - started] if ok else [])
 
 
-# ---- a success's series, remembered by its raw values (Recording._success_by_raw) ------------------------------
+# ---- series remembered by their raw values (Recording._success_by_raw and the failures') ------------------------
 _HOSTILE = st.sampled_from([1, True, 1.0, ["a", "list"]])  # ints and bools equal to each other; unhashable
 _MODEL = st.one_of(st.sampled_from(["ok", "gpt-4o", "other", "", None]), _HOSTILE)  # listed, wildcard, unlisted
 _VALUE = st.one_of(st.sampled_from(["a", "b", "c", " openai ", None]), _HOSTILE)
-# asked for, group, provider, team, deployment, cache hit
-_raw_success = st.tuples(_MODEL, _MODEL, _VALUE, _VALUE, _VALUE, st.booleans())
+# what is recorded (a success, a failed request, a failed attempt) and its raw values: asked for, group, provider,
+# team, deployment (a failed request's error type), cache hit (a failure's status: 503, else 500)
+_raw_event = st.tuples(
+    st.sampled_from(["success", "request", "attempt"]), _MODEL, _MODEL, _VALUE, _VALUE, _VALUE, st.booleans()
+)
 _steps = st.lists(  # a success (an index into a few raw successes, which then repeat), a new model list, or time
     st.one_of(  # passing (the labeller reads the list anew for an unknown name only MODEL_REFRESH_SECONDS apart)
         st.integers(0, 7), st.sampled_from([("ok", "gpt-*"), ("other",), ("a", "ok"), ()]), st.just("later")
     ),
     max_size=40,
 )
-_OK, _OTHER = (None, "ok", "p", "t", "d", False), (None, "other", "p", "t", "d", False)
+_OK, _OTHER = ("success", None, "ok", "p", "t", "d", False), ("success", None, "other", "p", "t", "d", False)
+
+
+def _record_raw(recording: Recording, kind: str, asked, group, provider, team, deployment, cache_hit) -> None:
+    if kind == "request":
+        status = 503 if cache_hit else 500
+        recording.request_failed(group, provider, team, "chat_completions", (), status, deployment, None, 1.0)
+    elif kind == "attempt":
+        status = 503 if cache_hit else 500
+        recording.attempt_failed(obs.FailedAttempt("c", provider, group, deployment, status, "timeout", None), 1.0)
+    else:
+        o = dataclasses.replace(
+            _base_success,
+            requested=asked,
+            model_group=group,
+            provider=provider,
+            team=team,
+            deployment=deployment,
+            cache_hit=cache_hit,
+            budgets=(),
+            budget_sightings=(),
+        )
+        recording.success(o, None, True, 0.0, 1000.0)
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.lists(_raw_success, min_size=1, max_size=8), _steps)
+@given(st.lists(_raw_event, min_size=1, max_size=8), _steps)
 # an overflow (a third provider) seen again; a listed group remembered, then the list read anew without it; an
 # unlisted group seen again after the list has it
-@example([_OK, (None, "ok", "q", "t", "d", False), (None, "ok", "r", "t", "d", False)], [0, 1, 2, 2, 2])
+@example(
+    [_OK, ("success", None, "ok", "q", "t", "d", False), ("success", None, "ok", "r", "t", "d", False)], [0, 1, 2, 2, 2]
+)
 @example([_OK, _OTHER], [0, ("other",), "later", 1, 0])
 @example([_OTHER], [0, 0, ("other",), "later", 0])
-def test_success_series_found_by_raw_values_are_those_labelling_would_give(successes, steps):
-    """Successes with raw values of every kind (text, missing, ints and bools that compare equal to each other,
-    unhashable ones), each seen again and again, labels capped at 2 values, the proxy's model list changing and
-    time passing between them: a Recording that finds a success's series by its raw values writes what one that
-    labels every event writes (its remembered series forgotten after each), and counts the same overflows."""
+@example([("request", None, g, "p", "t", "e", False) for g in ("ok", "other")], [0, ("other",), "later", 1, 0])
+@example([("request", None, "ok", "p", "t", e, False) for e in (1, True)], [0, 0, 1])  # equal keys, other labels
+def test_series_found_by_raw_values_are_those_labelling_would_give(events, steps):
+    """Successes, failed requests and failed attempts with raw values of every kind (text, missing, ints and bools
+    that compare equal to each other, unhashable ones), each seen again and again, labels capped at 2 values, the
+    proxy's model list changing and time passing between them: a Recording that finds their series by their raw
+    values writes what one that labels every event writes (its remembered series forgotten after each), and counts
+    the same overflows."""
     names: list[str] = ["ok", "gpt-*"]
     clock = [0.0]  # the labeller's monotonic clock
     got = []
@@ -186,21 +216,9 @@ def test_success_series_found_by_raw_values_are_those_labelling_would_give(succe
                 if step == "later":
                     clock[0] += labels_mod.MODEL_REFRESH_SECONDS + 1
                     continue
-                requested, group, provider, team, deployment, cache_hit = successes[step % len(successes)]
-                o = dataclasses.replace(
-                    _base_success,
-                    requested=requested,
-                    model_group=group,
-                    provider=provider,
-                    team=team,
-                    deployment=deployment,
-                    cache_hit=cache_hit,
-                    budgets=(),
-                    budget_sightings=(),
-                )
-                recording.success(o, None, True, 0.0, 1000.0)
+                _record_raw(recording, *events[step % len(events)])
                 if forget:
-                    recording._success_by_raw.clear()
+                    recording._forget_series()
             got.append((_records(store.path), overflows))
     assert got[0] == got[1]
 
