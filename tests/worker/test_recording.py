@@ -149,7 +149,7 @@ _VALUE = st.one_of(st.sampled_from(["a", "b", "c", " openai ", None]), _HOSTILE)
 _raw_event = st.tuples(
     st.sampled_from(["success", "request", "attempt"]), _MODEL, _MODEL, _VALUE, _VALUE, _VALUE, st.booleans()
 )
-_steps = st.lists(  # a success (an index into a few raw successes, which then repeat), a new model list, or time
+_steps = st.lists(  # an event (an index into a few raw events, which then repeat), a new model list, or time
     st.one_of(  # passing (the labeller reads the list anew for an unknown name only MODEL_REFRESH_SECONDS apart)
         st.integers(0, 7), st.sampled_from([("ok", "gpt-*"), ("other",), ("a", "ok"), ()]), st.just("later")
     ),
@@ -182,15 +182,17 @@ def _record_raw(recording: Recording, kind: str, asked, group, provider, team, d
 
 @settings(max_examples=300, deadline=None)
 @given(st.lists(_raw_event, min_size=1, max_size=8), _steps)
-# an overflow (a third provider) seen again; a listed group remembered, then the list read anew without it; an
-# unlisted group seen again after the list has it
+# An overflow (a third provider) seen again; a listed group remembered, then the list read anew without it; an
+# unlisted group seen again after the list has it; a failed request's listed group, as the second; a failed
+# request's error types 1 and True (equal keys, other labels). An example repeats its first event where it needs it
+# remembered: the first event of a run reads the model list, and what is remembered then is forgotten at the next.
 @example(
     [_OK, ("success", None, "ok", "q", "t", "d", False), ("success", None, "ok", "r", "t", "d", False)], [0, 1, 2, 2, 2]
 )
 @example([_OK, _OTHER], [0, ("other",), "later", 1, 0])
 @example([_OTHER], [0, 0, ("other",), "later", 0])
 @example([("request", None, g, "p", "t", "e", False) for g in ("ok", "other")], [0, ("other",), "later", 1, 0])
-@example([("request", None, "ok", "p", "t", e, False) for e in (1, True)], [0, 0, 1])  # equal keys, other labels
+@example([("request", None, "ok", "p", "t", e, False) for e in (1, True)], [0, 0, 1])
 def test_series_found_by_raw_values_are_those_labelling_would_give(events, steps):
     """Successes, failed requests and failed attempts with raw values of every kind (text, missing, ints and bools
     that compare equal to each other, unhashable ones), each seen again and again, labels capped at 2 values, the
