@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from typing import TypeVar
+from typing import Generic, TypeVar
 
 from ..catalogue import ENTITY_TYPES
 from ..rundir.record import Recorder, Slots
@@ -76,20 +76,42 @@ INFINITY = math.inf
 _S = TypeVar("_S", bound=Slots)
 
 
-def _remember(
-    cache: dict[tuple[object, ...], _S], raw: tuple[object, ...], texts: tuple[object, ...], key: tuple[str, ...], s: _S
-) -> None:
-    """Remember series `s`, labelled `key`, by its `raw` values (Recording.__init__), unless a raw value that
-    labelling reads (`texts`) is neither text nor None (an int and a bool can be equal keys yet other labels), or
-    `key` holds an `overflow` or an `unlisted`."""
-    if OVERFLOW in key or UNLISTED in key:
-        return
-    for value in texts:
-        if value is not None and type(value) is not str:
+class SeriesByRaw(Generic[_S]):
+    """Series of one kind remembered by the raw values they are labelled from (Recording.__init__ says when). An
+    entry holds while `labels`' answers hold: when its generation moves (the model list read anew), all go."""
+
+    __slots__ = ("_labels", "_by_raw", "_generation")
+
+    def __init__(self, labels: Labeller):
+        self._labels = labels
+        self._by_raw: dict[tuple[object, ...], _S] = {}
+        self._generation = labels.generation
+
+    def get(self, raw: tuple[object, ...]) -> _S | None:
+        """The series remembered for `raw`, or None (also for an unhashable raw value: labelled, not remembered)."""
+        if self._labels.generation != self._generation:
+            self.clear()
+        try:
+            return self._by_raw.get(raw)
+        except TypeError:
+            return None
+
+    def keep(self, raw: tuple[object, ...], texts: tuple[object, ...], key: tuple[str, ...], s: _S) -> None:
+        """Remember series `s`, labelled `key`, by its `raw` values, unless a raw value that labelling reads
+        (`texts`) is neither text nor None (an int and a bool can be equal keys yet other labels), or `key` holds an
+        `overflow` or an `unlisted`."""
+        if OVERFLOW in key or UNLISTED in key:
             return
-    if len(cache) >= MAX_CACHED:
-        cache.clear()
-    cache[raw] = s
+        for value in texts:
+            if value is not None and type(value) is not str:
+                return
+        if len(self._by_raw) >= MAX_CACHED:
+            self._by_raw.clear()
+        self._by_raw[raw] = s
+
+    def clear(self) -> None:
+        self._by_raw.clear()
+        self._generation = self._labels.generation
 
 
 class Recording:
@@ -119,11 +141,10 @@ class Recording:
         # deployment), for as long as the labeller's answers hold (its generation): found in one lookup, not
         # labelled value by value. Only text (or None) raw values, and never a label set with an `overflow` or
         # `unlisted` in it (the labeller counts the one and looks the other up again at every sighting), so an
-        # entry is what labelling would give now (_remember). At most MAX_CACHED entries each (emptied when full).
-        self._success_by_raw: dict[tuple[object, ...], SuccessSeries] = {}
-        self._request_failure_by_raw: dict[tuple[object, ...], RequestFailureSeries] = {}
-        self._attempt_failure_by_raw: dict[tuple[object, ...], AttemptFailureSeries] = {}
-        self._by_raw_generation = labels.generation
+        # entry is what labelling would give now (SeriesByRaw). At most MAX_CACHED entries each (emptied when full).
+        self._success_by_raw: SeriesByRaw[SuccessSeries] = SeriesByRaw(labels)
+        self._request_failure_by_raw: SeriesByRaw[RequestFailureSeries] = SeriesByRaw(labels)
+        self._attempt_failure_by_raw: SeriesByRaw[AttemptFailureSeries] = SeriesByRaw(labels)
         self.states: dict[tuple[str, str, str], float] = {}
         # Budgets wait for write_kept (the end of each batch): by (entity type, entity label), each gauge's
         # latest value and when, in BudgetSeries' order (value, when, value, when, ...; None: not read); by
@@ -138,15 +159,9 @@ class Recording:
     def success(self, o: obs.Success, call: Call | None, request_level: bool, mono: float, now: float) -> None:
         """A success event; `request_level`: it is the request's end (calls.py said so), so the request counts.
         Its series are written by index (series.py), under one take of the writer's lock."""
-        labels = self.labels
         endpoint = o.endpoint if call is None else call.endpoint
         raw = (o.requested, o.model_group, o.provider, o.team, endpoint, o.cache_hit, o.deployment)
-        if labels.generation != self._by_raw_generation:
-            self._forget_series()
-        try:
-            s = self._success_by_raw.get(raw)
-        except TypeError:  # an unhashable raw value (hostile payload): labelled below, not remembered
-            s = None
+        s = self._success_by_raw.get(raw)
         if s is None:
             s = self._success_series(raw, endpoint)
         callers = o.callers if call is None else call.callers
@@ -225,16 +240,8 @@ class Recording:
             UNKNOWN if cache_hit else labels.label("deployment", deployment),  # a cache hit has no attempt
         )
         s = self._series.success(*key)
-        _remember(self._success_by_raw, raw, (requested, group, provider, team, deployment), key, s)
+        self._success_by_raw.keep(raw, (requested, group, provider, team, deployment), key, s)
         return s
-
-    def _forget_series(self) -> None:
-        """The labeller's answers may have changed (its generation moved): what was remembered by raw values
-        goes."""
-        self._success_by_raw.clear()
-        self._request_failure_by_raw.clear()
-        self._attempt_failure_by_raw.clear()
-        self._by_raw_generation = self.labels.generation
 
     def _write_budgets_now(self, o: obs.Success, now: float) -> None:
         """Without batches: the event's budgets written, and its sightings seen, at once."""
@@ -342,12 +349,7 @@ class Recording:
         labels = self.labels
         status = str(code)
         raw = (requested, provider, team, endpoint, error_type, code)
-        if labels.generation != self._by_raw_generation:
-            self._forget_series()
-        try:
-            s = self._request_failure_by_raw.get(raw)
-        except TypeError:  # an unhashable raw value: labelled, not remembered
-            s = None
+        s = self._request_failure_by_raw.get(raw)
         if s is None:
             key = (
                 labels.model(requested),
@@ -358,7 +360,7 @@ class Recording:
                 status,
             )
             s = self._series.request_failure(*key)
-            _remember(self._request_failure_by_raw, raw, (requested, provider, team, error_type), key, s)
+            self._request_failure_by_raw.keep(raw, (requested, provider, team, error_type), key, s)
         if callers:
             self.caller_requests(self.caller_labels(callers), status)
         with s.store.lock:
@@ -474,12 +476,7 @@ class Recording:
         found by its raw values where it can be (__init__)."""
         labels = self.labels
         raw = (o.provider, o.model_group, o.deployment, o.status_code, o.error_type)
-        if labels.generation != self._by_raw_generation:
-            self._forget_series()
-        try:
-            s = self._attempt_failure_by_raw.get(raw)
-        except TypeError:  # an unhashable raw value: labelled, not remembered
-            s = None
+        s = self._attempt_failure_by_raw.get(raw)
         if s is None:
             key = (
                 labels.label("provider", o.provider),
@@ -489,7 +486,7 @@ class Recording:
                 o.error_type,
             )
             s = self._series.attempt_failure(*key)
-            _remember(self._attempt_failure_by_raw, raw, (o.provider, o.model_group, o.deployment), key, s)
+            self._attempt_failure_by_raw.keep(raw, (o.provider, o.model_group, o.deployment), key, s)
         with s.store.lock:
             s.inc(ATTEMPT_REQUESTS)
             s.inc(ATTEMPT_ERRORS)

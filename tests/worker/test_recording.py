@@ -220,7 +220,12 @@ def test_series_found_by_raw_values_are_those_labelling_would_give(events, steps
                     continue
                 _record_raw(recording, *events[step % len(events)])
                 if forget:
-                    recording._forget_series()
+                    for remembered in (
+                        recording._success_by_raw,
+                        recording._request_failure_by_raw,
+                        recording._attempt_failure_by_raw,
+                    ):
+                        remembered.clear()
             got.append((_records(store.path), overflows))
     assert got[0] == got[1]
 
