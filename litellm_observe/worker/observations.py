@@ -493,9 +493,12 @@ class Success:
     model_group: object  # the group that served
     requested: object  # the group the client asked for, when a fallback served another; else None
     team: object
-    endpoint: str  # catalogue.ENDPOINTS: what the client called
+    route: object  # the route the client called and LiteLLM's call type: `endpoint`'s raw values
+    call_type: object
     callers: Callers  # raw values of the enabled caller dimensions (callers.py)
-    deployment: object
+    model_id: object  # the deployment's model_info id, model and api_base: `deployment`'s raw values
+    model: object
+    api_base: object
     started: float | None  # the upstream call's start (epoch seconds)
     ended: float | None
     first_token: float | None  # streams only
@@ -526,6 +529,18 @@ class Success:
     def ratelimit(self) -> tuple[float | None, float | None, float | None, float | None]:
         """The x-ratelimit header values, in RATELIMIT_HEADERS' order."""
         return self.requests_remaining, self.requests_limit, self.tokens_remaining, self.tokens_limit
+
+    @property
+    def endpoint(self) -> str:
+        """catalogue.ENDPOINTS: what the client called. Worked out when asked: a request whose start this process
+        saw has its endpoint already (recording.py asks only for the others)."""
+        return endpoints.endpoint(self.route, self.call_type)
+
+    @property
+    def deployment(self) -> object:
+        """The deployment's label value (deployment_name); worked out when asked, as `endpoint`: recording.py finds
+        a success's series by the raw values and names the deployment only when it labels them."""
+        return deployment_name(self.model_id, self.model, self.api_base)
 
 
 @dataclass(slots=True)
@@ -632,11 +647,14 @@ def success(kwargs: object, dimensions: tuple[str, ...] = ()) -> Success:
         slo.get("model_group") or meta.get("model_group"),  # model_group
         requested if requested and requested != slo.get("model_group") else None,  # requested
         slo_meta.get("user_api_key_team_alias") or slo_meta.get("user_api_key_team_id"),  # team
-        endpoints.endpoint(slo_meta.get("user_api_key_request_route"), slo.get("call_type")),  # endpoint
+        slo_meta.get("user_api_key_request_route"),  # route
+        slo.get("call_type"),  # call_type
         callers_mod.callers(callers_mod.request_metadata(params), dimensions)  # callers
         if dimensions
         else callers_mod.NONE,
-        deployment_name(slo.get("model_id"), slo.get("model"), slo.get("api_base")),  # deployment
+        slo.get("model_id"),  # model_id
+        slo.get("model"),  # model
+        slo.get("api_base"),  # api_base
         started,  # started
         ended,  # ended
         epoch(slo.get("completionStartTime")) if stream else None,  # first_token

@@ -137,11 +137,12 @@ class Recording:
         self._caching_on = caching_on
         self._series = SeriesCache(rec)
         # The series of a success, a failed request and a failed attempt by their raw values (what the
-        # observation holds: for a success the model asked for, group, provider, team, endpoint, cache hit,
-        # deployment), for as long as the labeller's answers hold (its generation): found in one lookup, not
-        # labelled value by value. Only text (or None) raw values, and never a label set with an `overflow` or
-        # `unlisted` in it (the labeller counts the one and looks the other up again at every sighting), so an
-        # entry is what labelling would give now (SeriesByRaw). At most MAX_CACHED entries each (emptied when full).
+        # observation holds: for a success the model asked for, group, provider, team, endpoint, cache hit, and
+        # the deployment's model id, model and api_base, named only when labelled), for as long as the labeller's
+        # answers hold (its generation): found in one lookup, not labelled value by value. Only text (or None) raw
+        # values, and never a label set with an `overflow` or `unlisted` in it (the labeller counts the one and
+        # looks the other up again at every sighting), so an entry is what labelling would give now (SeriesByRaw).
+        # At most MAX_CACHED entries each (emptied when full).
         self._success_by_raw: SeriesByRaw[SuccessSeries] = SeriesByRaw(labels)
         self._request_failure_by_raw: SeriesByRaw[RequestFailureSeries] = SeriesByRaw(labels)
         self._attempt_failure_by_raw: SeriesByRaw[AttemptFailureSeries] = SeriesByRaw(labels)
@@ -160,7 +161,7 @@ class Recording:
         """A success event; `request_level`: it is the request's end (calls.py said so), so the request counts.
         Its series are written by index (series.py), under one take of the writer's lock."""
         endpoint = o.endpoint if call is None else call.endpoint
-        raw = (o.requested, o.model_group, o.provider, o.team, endpoint, o.cache_hit, o.deployment)
+        raw = (o.requested, o.model_group, o.provider, o.team, endpoint, o.cache_hit, o.model_id, o.model, o.api_base)
         s = self._success_by_raw.get(raw)
         if s is None:
             s = self._success_series(raw, endpoint)
@@ -229,7 +230,7 @@ class Recording:
         """A success's series from its raw values (Recording.success's `raw`, `endpoint` among them), labelled;
         remembered by them when they are text and the labels neither `overflow` nor `unlisted` (__init__)."""
         labels = self.labels
-        requested, group, provider, team, _, cache_hit, deployment = raw
+        requested, group, provider, team, _, cache_hit, model_id, model, api_base = raw
         served = labels.model(group)
         key = (
             labels.model(requested) if requested else served,
@@ -237,10 +238,12 @@ class Recording:
             served,
             labels.team(team),
             endpoint,
-            UNKNOWN if cache_hit else labels.label("deployment", deployment),  # a cache hit has no attempt
+            UNKNOWN  # a cache hit has no attempt
+            if cache_hit
+            else labels.label("deployment", obs.deployment_name(model_id, model, api_base)),
         )
         s = self._series.success(*key)
-        self._success_by_raw.keep(raw, (requested, group, provider, team, deployment), key, s)
+        self._success_by_raw.keep(raw, (requested, group, provider, team, model_id, model, api_base), key, s)
         return s
 
     def _write_budgets_now(self, o: obs.Success, now: float) -> None:

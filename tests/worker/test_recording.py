@@ -172,7 +172,7 @@ def _record_raw(recording: Recording, kind: str, asked, group, provider, team, d
             model_group=group,
             provider=provider,
             team=team,
-            deployment=deployment,
+            model_id=deployment,  # the deployment's name, when text (observations.deployment_name)
             cache_hit=cache_hit,
             budgets=(),
             budget_sightings=(),
@@ -190,6 +190,7 @@ def _record_raw(recording: Recording, kind: str, asked, group, provider, team, d
     [_OK, ("success", None, "ok", "q", "t", "d", False), ("success", None, "ok", "r", "t", "d", False)], [0, 1, 2, 2, 2]
 )
 @example([_OK, _OTHER], [0, ("other",), "later", 1, 0])
+@example([_OK, ("success", None, "ok", "p", "t", "e", False)], [0, 0, 1])  # another deployment alone
 @example([_OTHER], [0, 0, ("other",), "later", 0])
 @example([("request", None, g, "p", "t", "e", False) for g in ("ok", "other")], [0, ("other",), "later", 1, 0])
 @example([("request", None, "ok", "p", "t", e, False) for e in (1, True)], [0, 0, 1])
