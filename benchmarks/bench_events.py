@@ -14,6 +14,7 @@ median of --rounds rounds.
     python benchmarks/bench_events.py --baseline 63bccb3   # also that revision of ours, side by side
     python benchmarks/bench_events.py --attribution key_alias,user,end_user,tags   # ours with callers on
     python benchmarks/bench_events.py --instructions --baseline REF   # instructions per request (valgrind)
+    python benchmarks/bench_events.py --opcodes [--baseline REF]   # bytecodes per request, by module and function
 
 Prints a table and exits 0; it asserts nothing about timings.
 """
@@ -408,6 +409,124 @@ def print_breakdown(args) -> None:
             print(f"{label:<44} {calls:>8,} {per_call / 1e3:>8.2f} {per_call * calls / requests / 1e3:>11.2f}")
 
 
+# ---- child and parent: bytecodes per request, by module and function (--opcodes) ---------------------
+OPCODE_TOP = 12  # functions listed per kind of request
+OPCODE_REQUESTS = (
+    2_400  # success requests traced at most (ten passes over the replay's 240), a quarter as many failures
+)
+
+
+def opcodes_child(args) -> None:
+    """Replay `args.success` success and `args.failure` failure requests after a warm-up with sys.settrace's opcode
+    events on, and count, per function of litellm_observe, the bytecodes it executed: where a request goes, the
+    same on every run of the same code, unlike CPU time. Generated __init__s (the observations' dataclasses) and
+    everything else (the replay, asyncio, LiteLLM's base class) each in one line of their own. With the settings'
+    batches, as the other children: what waits is recorded inside the count."""
+    import asyncio
+    import collections
+
+    args.child = "ours"  # a baseline's package comes first on sys.path, as for the other children
+    events, run_dir, logger, flush = _child_logger(args)
+    package = (_imported_package() or "") + os.sep  # its files are ours; the rest, one line
+    successes, failures = events.success_events(), events.failure_events()
+    counts: collections.Counter[str] = collections.Counter()
+    names: dict[object, str] = {}
+
+    def name_of(code) -> str:
+        found = names.get(code)
+        if found is None:
+            path = code.co_filename
+            if path.startswith(package):
+                where = os.path.relpath(path, os.path.dirname(package[:-1]))
+            else:  # code compiled from text (a dataclass's __init__: ours, in this replay) or not ours
+                where = "(generated __init__)" if path == "<string>" and code.co_name == "__init__" else "(not ours)"
+            found = names[code] = where if where.startswith("(") else f"{where}:{code.co_firstlineno} {code.co_name}"
+        return found
+
+    def trace(frame, event, arg):
+        frame.f_trace_opcodes, frame.f_trace_lines = True, False
+        key = name_of(frame.f_code)
+
+        def each(frame, event, arg):
+            if event == "opcode":
+                counts[key] += 1
+            return each
+
+        return each
+
+    async def main():
+        await events.replay(logger, successes, args.warmup)
+        await events.replay(logger, failures, max(args.warmup // 4, 1))
+        phases = {}
+        for phase, evts, count in (("success", successes, args.success), ("failure", failures, args.failure)):
+            counts.clear()
+            sys.settrace(trace)
+            try:
+                await events.replay(logger, evts, count)
+                flush()
+            finally:
+                sys.settrace(None)
+            phases[phase] = {"requests": count, "counts": dict(counts)}
+        return phases
+
+    phases = asyncio.run(main())
+    shutil.rmtree(run_dir, ignore_errors=True)
+    print("RESULT " + json.dumps({"phases": phases, "package": _imported_package()}), flush=True)
+
+
+def print_opcodes(args) -> None:
+    """Bytecodes per request of ours (and of a baseline's), by module and the functions that execute most."""
+    success, failure = min(args.success, OPCODE_REQUESTS), min(args.failure, OPCODE_REQUESTS // 4)
+    sizes = ["--success", str(success), "--failure", str(failure), "--warmup", str(args.warmup)]
+    sides = {"this tree": None}
+    folder = None
+    if args.baseline:
+        import baseline
+
+        folder = baseline.extract(args.baseline)
+        sides = {f"{args.baseline}": folder, "this tree": None}
+    try:
+        res = {}
+        for side, pythonpath in sides.items():
+            proc = _run_child("opcodes", sizes, pythonpath, 1800)
+            result = _result(proc)
+            if proc.returncode != 0 or result is None:
+                sys.stderr.write(proc.stdout[-4000:] + proc.stderr[-4000:])
+                raise SystemExit(f"opcode child failed with exit code {proc.returncode}")
+            _check_baseline(result, pythonpath)
+            res[side] = result["phases"]
+    finally:
+        if folder:
+            shutil.rmtree(folder, ignore_errors=True)
+    for phase in ("success", "failure"):
+        per = {}
+        for side, phases in res.items():
+            n = phases[phase]["requests"]
+            per[side] = {k: v / n for k, v in phases[phase]["counts"].items()}
+        requests = res["this tree"][phase]["requests"]
+        print(f"\n{phase} request: bytecodes executed per request, {requests:,} requests (sys.settrace opcode events)")
+        modules = {}
+        for side, counts in per.items():
+            for key, v in counts.items():
+                module = key.split(":")[0]
+                modules.setdefault(module, {}).setdefault(side, 0.0)
+                modules[module][side] += v
+        head = f"{'module':<40}" + "".join(f" {side:>12}" for side in per)
+        print(head)
+        print("-" * len(head))
+        order = sorted(modules, key=lambda m: (m.startswith("("), -modules[m].get("this tree", 0.0)))
+        totals = {side: sum(v for k, v in counts.items() if not k.startswith("(")) for side, counts in per.items()}
+        print(f"{'ours, all':<40}" + "".join(f" {totals[side]:>12,.0f}" for side in per))
+        for module in order:
+            print(f"{module:<40}" + "".join(f" {modules[module].get(side, 0.0):>12,.0f}" for side in per))
+        mine = per["this tree"]
+        print(f"\nthe {OPCODE_TOP} functions of ours that execute most, this tree")
+        for key, v in sorted(((k, v) for k, v in mine.items() if not k.startswith("(")), key=lambda kv: -kv[1])[
+            :OPCODE_TOP
+        ]:
+            print(f"{v:>10,.1f}  {key}")
+
+
 # ---- parent: run the three children, print the table ----------------------------------------
 def run_child(name: str, args, pythonpath: str | None = None) -> dict:
     sizes = ["--success", str(args.success), "--failure", str(args.failure), "--warmup", str(args.warmup)]
@@ -432,9 +551,10 @@ def main(argv=None) -> int:
     p.add_argument("--attribution", metavar="DIMS", help="ours with these caller dimensions on (comma-separated)")
     p.add_argument("--breakdown", action="store_true", help="only ours: CPU per call of each hook and step")
     p.add_argument("--instructions", action="store_true", help="instructions per request under valgrind, not CPU time")
+    p.add_argument("--opcodes", action="store_true", help="bytecodes per request, by module and function of ours")
     p.add_argument("--count", type=int, help=argparse.SUPPRESS)  # an instruction-count child's requests
     p.add_argument("--kind", choices=("success", "failure"), default="success", help=argparse.SUPPRESS)
-    p.add_argument("--child", choices=LOGGERS + ("baseline", "breakdown"), help=argparse.SUPPRESS)
+    p.add_argument("--child", choices=LOGGERS + ("baseline", "breakdown", "opcodes"), help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.attribution:
         os.environ["BENCH_ATTRIBUTION"] = args.attribution  # the children inherit it
@@ -442,6 +562,9 @@ def main(argv=None) -> int:
         args.success, args.failure, args.warmup, args.rounds, args.repeat = 300, 100, 100, 1, 1
     if args.child == "breakdown":
         breakdown_child(args)
+        return 0
+    if args.child == "opcodes":
+        opcodes_child(args)
         return 0
     if args.child and args.count is not None:
         instructions_child(args)
@@ -454,6 +577,9 @@ def main(argv=None) -> int:
         return 0
     if args.instructions:
         print_instructions(args)
+        return 0
+    if args.opcodes:
+        print_opcodes(args)
         return 0
 
     started = time.time()

@@ -79,6 +79,28 @@ def test_bench_events_breakdown_times_every_hook_and_step_a_request_goes_through
         assert calls["failure"][step] == quick_failure
 
 
+def test_bench_events_opcodes_counts_each_kind_of_request_by_module_and_function():
+    """--opcodes: per kind of request, ours by module (the "ours, all" line their sum), apart from generated code and
+    everything else, and the functions that execute most; the parse and record steps of each kind among them."""
+    out = run("bench_events.py", "--opcodes")
+    table = re.compile(
+        r"^(success|failure) request: bytecodes executed per request.*?\n(.*?)\n\nthe \d+ functions"
+        r".*?\n(.*?)(?:\n\n|\Z)",
+        re.M | re.S,
+    )
+    found = {kind: (modules, functions) for kind, modules, functions in table.findall(out)}
+    assert set(found) == {"success", "failure"}
+    for kind, (modules, functions) in found.items():
+        rows = {line[:40].strip(): float(line[40:].replace(",", "")) for line in modules.splitlines()[2:]}
+        ours = {name: n for name, n in rows.items() if name.startswith("litellm_observe/")}
+        assert rows["ours, all"] == pytest.approx(sum(ours.values()), abs=len(ours))  # each line rounded
+        assert rows["litellm_observe/worker/observations.py"] > 0 and rows["litellm_observe/worker/logger.py"] > 0
+        assert "(not ours)" in rows  # the replay's own loop
+        top = [line.split()[-1] for line in functions.splitlines()]
+        steps = ("success",) if kind == "success" else ("failure", "request_failed")
+        assert all(step in top for step in steps), functions
+
+
 @pytest.mark.skipif(shutil.which("valgrind") is None, reason="valgrind missing (scripts/test installs it)")
 def test_bench_events_instructions_counts_ours_above_the_loop():
     """--instructions: valgrind counts each arm's instructions in two runs of different sizes; the difference per
