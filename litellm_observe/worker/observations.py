@@ -58,6 +58,7 @@ RATELIMIT_HEADERS = (
 )
 _EMPTY: Mapping[str, Any] = {}
 _FLOAT_INT = 10**308  # an int up to this has a float (float() overflows past about 1.8e308)
+_FLOAT_INT_MIN = -_FLOAT_INT  # a constant: `-_FLOAT_INT` in a test builds a 309-digit int each time
 
 
 def mapping(value: object) -> Mapping[str, Any]:
@@ -127,7 +128,7 @@ def header_value(value: object) -> float | None:
     """An x-ratelimit header as LiteLLM passes it on: an int, or digits in a string."""
     if value is None:
         return None
-    if type(value) is int and -_FLOAT_INT <= value <= _FLOAT_INT:  # number()'s answer for an int, inline
+    if type(value) is int and _FLOAT_INT_MIN <= value <= _FLOAT_INT:  # number()'s answer for an int, inline
         return float(value)
     if isinstance(value, str):
         value = error_types.ascii_int(value)
@@ -679,16 +680,16 @@ def success(kwargs: object, dimensions: tuple[str, ...] = ()) -> Success:
         cost,  # cost
         # header_value()'s answer for an int inline (what LiteLLM passes on), for each header
         float(v)  # requests_remaining
-        if type(v := headers.get("x_ratelimit_remaining_requests")) is int and -_FLOAT_INT <= v <= _FLOAT_INT
+        if type(v := headers.get("x_ratelimit_remaining_requests")) is int and _FLOAT_INT_MIN <= v <= _FLOAT_INT
         else header_value(v),
         float(v)  # requests_limit
-        if type(v := headers.get("x_ratelimit_limit_requests")) is int and -_FLOAT_INT <= v <= _FLOAT_INT
+        if type(v := headers.get("x_ratelimit_limit_requests")) is int and _FLOAT_INT_MIN <= v <= _FLOAT_INT
         else header_value(v),
         float(v)  # tokens_remaining
-        if type(v := headers.get("x_ratelimit_remaining_tokens")) is int and -_FLOAT_INT <= v <= _FLOAT_INT
+        if type(v := headers.get("x_ratelimit_remaining_tokens")) is int and _FLOAT_INT_MIN <= v <= _FLOAT_INT
         else header_value(v),
         float(v)  # tokens_limit
-        if type(v := headers.get("x_ratelimit_limit_tokens")) is int and -_FLOAT_INT <= v <= _FLOAT_INT
+        if type(v := headers.get("x_ratelimit_limit_tokens")) is int and _FLOAT_INT_MIN <= v <= _FLOAT_INT
         else header_value(v),
         # (every amount() above has run by now, each adding its problem, if any)
         problems or (),  # problems
