@@ -411,9 +411,8 @@ def print_breakdown(args) -> None:
 
 # ---- child and parent: bytecodes per request, by module and function (--opcodes) ---------------------
 OPCODE_TOP = 12  # functions listed per kind of request
-OPCODE_REQUESTS = (
-    2_400  # success requests traced at most (ten passes over the replay's 240), a quarter as many failures
-)
+# success requests traced at most (ten passes over the replay's 240), a quarter as many failures
+OPCODE_REQUESTS = 2_400
 
 
 def opcodes_child(args) -> None:
@@ -476,8 +475,13 @@ def opcodes_child(args) -> None:
 
 def print_opcodes(args) -> None:
     """Bytecodes per request of ours (and of a baseline's), by module and the functions that execute most."""
-    success, failure = min(args.success, OPCODE_REQUESTS), min(args.failure, OPCODE_REQUESTS // 4)
-    sizes = ["--success", str(success), "--failure", str(failure), "--warmup", str(args.warmup)]
+    sized = argparse.Namespace(
+        **{
+            **vars(args),
+            "success": min(args.success, OPCODE_REQUESTS),
+            "failure": min(args.failure, OPCODE_REQUESTS // 4),
+        }
+    )
     sides = {"this tree": None}
     folder = None
     if args.baseline:
@@ -486,15 +490,7 @@ def print_opcodes(args) -> None:
         folder = baseline.extract(args.baseline)
         sides = {f"{args.baseline}": folder, "this tree": None}
     try:
-        res = {}
-        for side, pythonpath in sides.items():
-            proc = _run_child("opcodes", sizes, pythonpath, 1800)
-            result = _result(proc)
-            if proc.returncode != 0 or result is None:
-                sys.stderr.write(proc.stdout[-4000:] + proc.stderr[-4000:])
-                raise SystemExit(f"opcode child failed with exit code {proc.returncode}")
-            _check_baseline(result, pythonpath)
-            res[side] = result["phases"]
+        res = {side: run_child("opcodes", sized, pythonpath)["phases"] for side, pythonpath in sides.items()}
     finally:
         if folder:
             shutil.rmtree(folder, ignore_errors=True)
@@ -521,9 +517,8 @@ def print_opcodes(args) -> None:
             print(f"{module:<40}" + "".join(f" {modules[module].get(side, 0.0):>12,.0f}" for side in per))
         mine = per["this tree"]
         print(f"\nthe {OPCODE_TOP} functions of ours that execute most, this tree")
-        for key, v in sorted(((k, v) for k, v in mine.items() if not k.startswith("(")), key=lambda kv: -kv[1])[
-            :OPCODE_TOP
-        ]:
+        top = sorted(((k, v) for k, v in mine.items() if not k.startswith("(")), key=lambda kv: -kv[1])
+        for key, v in top[:OPCODE_TOP]:
             print(f"{v:>10,.1f}  {key}")
 
 
