@@ -8,7 +8,8 @@ CustomLogger's no-ops):
   failure  async_pre_call_hook -> async_log_failure_event (the failed attempt)
            -> async_post_call_failure_deployment_hook -> async_post_call_failure_hook
 
-The mix: 3 model groups on 2 providers, 5 teams, 12 keys; 60 % plain non-streaming
+The mix: 3 model groups on 2 providers, 5 teams, 12 keys (each key of one team and one user, as
+LiteLLM's keys are: the key's auth object carries them); 60 % plain non-streaming
 (cache_hit None), 30 % streaming, 10 % cache hits; x-ratelimit headers on upstream
 answers; failures are 429 RateLimitError, 500 InternalServerError and 408 Timeout.
 """
@@ -82,7 +83,7 @@ def _payload(
             "user_api_key_team_id": team[0],
             "user_api_key_team_alias": team[1],
             "user_api_key_team_spend": 50.0 + i * 0.01,
-            "user_api_key_user_id": f"user-{i % 7}",
+            "user_api_key_user_id": f"user-{i % KEYS % 7}",
             "user_api_key_user_email": None,
             "user_api_key_org_id": None,
             "user_api_key_request_route": "/chat/completions",
@@ -198,7 +199,7 @@ def _user(i: int, team: tuple, key_hash: str):
         key_alias=f"key-{i % KEYS}",
         team_id=team[0],
         team_alias=team[1],
-        user_id=f"user-{i % 7}",
+        user_id=f"user-{i % KEYS % 7}",
         request_route="/chat/completions",
         spend=10.0 + i * 0.01,
         max_budget=100.0,
@@ -243,7 +244,7 @@ def success_events(n: int = POOL, base: float | None = None) -> list[Event]:
     base = base or 1.7e9
     out = []
     for i in range(n):
-        model, team = MODELS[i % len(MODELS)], TEAMS[i % len(TEAMS)]
+        model, team = MODELS[i % len(MODELS)], TEAMS[i % KEYS % len(TEAMS)]
         key_hash = f"{i % KEYS:064x}"
         call_id = str(uuid.UUID(int=10_000 + i))
         cache_hit = True if i % 10 == 9 else None
@@ -327,7 +328,7 @@ def failure_events(n: int = POOL, base: float | None = None) -> list[Event]:
     base = base or 1.7e9
     out = []
     for i in range(n):
-        model, team = MODELS[i % len(MODELS)], TEAMS[i % len(TEAMS)]
+        model, team = MODELS[i % len(MODELS)], TEAMS[i % KEYS % len(TEAMS)]
         key_hash = f"{i % KEYS:064x}"
         call_id = str(uuid.UUID(int=20_000 + i))
         kind = i % 3
