@@ -305,10 +305,9 @@ def _parts():
 
     return (
         ("  observations.success (parse)", observations, "success"),
-        ("    budget_input", observations, "budget_input"),
+        ("    budget_readings", observations, "budget_readings"),
+        ("    budget_sightings", observations, "budget_sightings"),
         ("  Recording.success (record)", recording.Recording, "success"),
-        ("    budget_readings_of", observations, "budget_readings_of"),
-        ("    budget_sightings_of", observations, "budget_sightings_of"),
         ("    BudgetResets.observe", budgets.BudgetResets, "observe"),
         ("  observations.request_start", observations, "request_start"),
         ("  observations.failure", observations, "failure"),

@@ -13,11 +13,8 @@ values (cleaning, caps, the proxy's model list) is labels.py's job. Amounts that
 are checked here: a negative, NaN, infinite or non-numeric one is left out and named in `problems`,
 for the logger to count as an internal error; it is never added.
 
-Observations are dataclasses with named fields, read by name, but for a request's budget input, readings and
-sightings: plain tuples, unpacked in the order their FIELDS constants give (BudgetInput, BudgetReading). A success
-holds its budget input, what its metadata says of budgets copied at the hook, and its readings and sightings are
-worked out from that when asked (Success.budgets): in batches the recording reads only the latest input of each set
-of names a batch saw (worker/recording.py), a few dozen a batch of a few hundred requests. The ones
+Observations are dataclasses with named fields, read by name, but for a request's budget readings and sightings:
+plain tuples, several per request, unpacked in the order their FIELDS constants give (BudgetReading). The ones
 built on every event are built with positional arguments, one per line in field order, each line ending in a
 comment that names its field (tests/worker/test_observations.py checks the names against the fields, and a
 BudgetReading's against BUDGET_READING_FIELDS; a BudgetSighting's four fields fit on one line, in order too): in
@@ -25,7 +22,7 @@ CPython 3.11 a call with 31 keywords matches each name against the parameters on
 against 0.3 µs positionally. The rest (FailureEvent, Fallback: events that a request may not even have) are built
 with keywords.
 
-What an observation holds is tuples, not lists (its problems, guardrail runs, budget input; an
+What an observation holds is tuples, not lists (its problems, guardrail runs, budget readings and sightings; an
 empty one is the shared `()`): in batches an observation waits up to a second (logger.py), and a batch's lists,
 hundreds alive at once, set off Python's cyclic collector: young collections, which moved them to older
 generations, and full ones, which walk all of LiteLLM's objects. A tuple of text and numbers the collector stops
@@ -291,90 +288,22 @@ def _moment(value: object) -> float | None:
     return None
 
 
-# The request metadata's budget fields, and those of SLO.metadata that _SLO_BUDGET_FIELDS leaves out (not written by
-# every version): what budget_readings and budget_sightings fall back on or add. Read in one step each (C's map over
-# the mapping's get), whether or not a fallback is needed: fifteen gets cost less than the tests that would skip them.
-_REQUEST_BUDGET_FIELDS = (
-    "user_api_key_team_alias",
-    "user_api_key_team_id",
-    "user_api_key_team_max_budget",
-    "user_api_key_team_spend",
-    "user_api_key_team_budget_reset_at",
-    "user_api_key_alias",
-    "user_api_key_max_budget",
-    "user_api_key_spend",
-    "user_api_key_budget_reset_at",
-    "user_api_key_user_id",
-    "user_api_key_user_max_budget",
-    "user_api_key_user_spend",
-    "user_api_key_user_budget_reset_at",
-    "user_api_key_end_user_id",
-    "user_api_end_user_max_budget",
-)
-_SLO_BUDGET_EXTRA_FIELDS = (
-    "user_api_key_team_budget_reset_at",
-    "user_api_key_user_budget_reset_at",
-    "user_api_end_user_max_budget",
-    "user_api_key_end_user_spend",
-)
-# the names among _SLO_BUDGET_FIELDS' values (team alias and id, key alias and hash, user, end user) and among
-# _REQUEST_BUDGET_FIELDS' (team alias and id, key alias, user, end user)
-_slo_budget_names = operator.itemgetter(0, 1, 4, 5, 9, 12)
-_request_budget_names = operator.itemgetter(0, 1, 5, 9, 13)
-
-# What a request's metadata says of its budgets, copied at the hook (LiteLLM goes on changing its payload; every
-# value is as the payload held it) and read when needed: budget_readings_of, budget_sightings_of. A plain tuple,
-#   names     the entity names among the fields below (_slo_budget_names, _request_budget_names): which entities
-#             the request names, and under which labels. In batches, the recording reads only the latest input of
-#             each set of names (worker/recording.py: Recording.write_kept).
-#   fields    _SLO_BUDGET_FIELDS' values in SLO.metadata
-#   extra     _SLO_BUDGET_EXTRA_FIELDS' values in SLO.metadata
-#   request   _REQUEST_BUDGET_FIELDS' values in the request's metadata
-#   spent     this request's cost (0.0 when unknown)
-BUDGET_INPUT_FIELDS = ("names", "fields", "extra", "request", "spent")
-BudgetInput = tuple[tuple[Any, ...], tuple[Any, ...], tuple[Any, ...], tuple[Any, ...], float]
-
-
-def budget_input(
-    slo_meta: Mapping[str, Any],
-    params_meta: Mapping[str, Any],
-    cost: float | None,
-    fields: tuple[Any, ...] | None = None,
-) -> BudgetInput:
-    """A request's BudgetInput, from SLO.metadata and the request's metadata. `fields`:
-    _slo_budget_fields(slo_meta), when the caller read them already."""
-    if fields is None:
-        fields = _slo_budget_fields(slo_meta)
-    request = tuple(map(params_meta.get, _REQUEST_BUDGET_FIELDS))
-    return (  # a BudgetInput, in BUDGET_INPUT_FIELDS' order
-        (_slo_budget_names(fields), _request_budget_names(request)),  # names
-        fields,  # fields
-        tuple(map(slo_meta.get, _SLO_BUDGET_EXTRA_FIELDS)),  # extra
-        request,  # request
-        cost or 0.0,  # spent
-    )
-
-
 def budget_readings(
     slo_meta: Mapping[str, Any],
     params_meta: Mapping[str, Any],
     cost: float | None,
     fields: tuple[Any, ...] | None = None,
 ) -> tuple[BudgetReading, ...]:
-    """budget_readings_of the request's budget_input."""
-    return budget_readings_of(budget_input(slo_meta, params_meta, cost, fields))
-
-
-def budget_readings_of(budget: BudgetInput) -> tuple[BudgetReading, ...]:
     """Budgets of the request's team, key (by alias only), user and end user, where metadata carries a maximum, in
     that order. A field is read from SLO.metadata, else (missing or None there) from the request's metadata (where
     LiteLLM puts team and user reset times and the end user's maximum). An entity's alias or id is text that is not
-    empty.
+    empty. `fields`: _slo_budget_fields(slo_meta), when the caller read them already (success() reads them once for
+    the readings and the sightings).
 
     Written out per entity, not as a loop over a table of fields: a table-driven version (each field with its
-    position in the one-step read) measured 2.9 µs a call against this one's 1.9 (2026-12-06); the name checks and
-    the fallbacks inline, not in helpers (bench_events.py --instructions)."""
-    _, fields, extra, request, spent = budget
+    position in the one-step read) measured 2.9 µs a call against this one's 1.9 (2026-12-06), on every event
+    that carries budgets; the name checks and the fallbacks inline, not in helpers (five calls a request, 1 % of a
+    success request's instructions, bench_events.py --instructions)."""
     (
         team_alias,
         team_id,
@@ -389,68 +318,55 @@ def budget_readings_of(budget: BudgetInput) -> tuple[BudgetReading, ...]:
         user_max,
         user_spend,
         end_user_id,
-    ) = fields
-    team_reset, user_reset, end_user_max, _end_user_spend = extra
-    (
-        r_team_alias,
-        r_team_id,
-        r_team_max,
-        r_team_spend,
-        r_team_reset,
-        r_key_alias,
-        r_key_max,
-        r_key_spend,
-        r_key_reset,
-        r_user_id,
-        r_user_max,
-        r_user_spend,
-        r_user_reset,
-        r_end_user_id,
-        r_end_user_max,
-    ) = request
+    ) = _slo_budget_fields(slo_meta) if fields is None else fields
+    get, slo_get = params_meta.get, slo_meta.get
+    spent = cost or 0.0
     out: list[BudgetReading] = []
-    team = team_alias if team_alias is not None else r_team_alias
+    team = team_alias if team_alias is not None else get("user_api_key_team_alias")
     if not (isinstance(team, str) and team):
-        team = team_id if team_id is not None else r_team_id
+        team = team_id if team_id is not None else get("user_api_key_team_id")
     if isinstance(team, str) and team:
+        reset = slo_get("user_api_key_team_budget_reset_at")
         _read_budget(
             out,
             "team",
             team,
-            team_max if team_max is not None else r_team_max,
-            team_spend if team_spend is not None else r_team_spend,
-            team_reset if team_reset is not None else r_team_reset,
+            team_max if team_max is not None else get("user_api_key_team_max_budget"),
+            team_spend if team_spend is not None else get("user_api_key_team_spend"),
+            reset if reset is not None else get("user_api_key_team_budget_reset_at"),
             spent,
         )
-    key = key_alias if key_alias is not None else r_key_alias
+    key = key_alias if key_alias is not None else get("user_api_key_alias")
     if isinstance(key, str) and key:
         _read_budget(
             out,
             "key",
             key,
-            key_max if key_max is not None else r_key_max,
-            key_spend if key_spend is not None else r_key_spend,
-            key_reset if key_reset is not None else r_key_reset,
+            key_max if key_max is not None else get("user_api_key_max_budget"),
+            key_spend if key_spend is not None else get("user_api_key_spend"),
+            key_reset if key_reset is not None else get("user_api_key_budget_reset_at"),
             spent,
         )
-    user = user_id if user_id is not None else r_user_id
+    user = user_id if user_id is not None else get("user_api_key_user_id")
     if isinstance(user, str) and user:
+        reset = slo_get("user_api_key_user_budget_reset_at")
         _read_budget(
             out,
             "user",
             user,
-            user_max if user_max is not None else r_user_max,
-            user_spend if user_spend is not None else r_user_spend,
-            user_reset if user_reset is not None else r_user_reset,
+            user_max if user_max is not None else get("user_api_key_user_max_budget"),
+            user_spend if user_spend is not None else get("user_api_key_user_spend"),
+            reset if reset is not None else get("user_api_key_user_budget_reset_at"),
             spent,
         )
-    end_user = end_user_id if end_user_id is not None else r_end_user_id
+    end_user = end_user_id if end_user_id is not None else get("user_api_key_end_user_id")
     if isinstance(end_user, str) and end_user:
+        maximum = slo_get("user_api_end_user_max_budget")
         _read_budget(
             out,
             "end_user",
             end_user,
-            end_user_max if end_user_max is not None else r_end_user_max,
+            maximum if maximum is not None else get("user_api_end_user_max_budget"),
             None,
             None,
             spent,
@@ -514,13 +430,8 @@ def reset_stamp(value: object) -> str | None:
 
 
 def budget_sightings(metadata: Mapping[str, Any], fields: tuple[Any, ...] | None = None) -> tuple[BudgetSighting, ...]:
-    """budget_sightings_of the budget_input of SLO.metadata `metadata` (a sighting reads nothing else)."""
-    return budget_sightings_of(budget_input(metadata, _EMPTY, None, fields))
-
-
-def budget_sightings_of(budget: BudgetInput) -> tuple[BudgetSighting, ...]:
     """The entities a request's metadata (SLO.metadata) names by id, with their spend and next reset time: key,
-    user, team, end user, in that order."""
+    user, team, end user, in that order. `fields`, as for budget_readings."""
     (
         _team_alias,
         team_id,
@@ -535,7 +446,7 @@ def budget_sightings_of(budget: BudgetInput) -> tuple[BudgetSighting, ...]:
         _user_max,
         user_spend,
         end_user_id,
-    ) = budget[1]
+    ) = _slo_budget_fields(metadata) if fields is None else fields
     out: list[BudgetSighting] = []  # each in BUDGET_SIGHTING_FIELDS' order
     # number() and reset_stamp() inline for what LiteLLM's metadata carries (finite floats, text): the same answers
     if isinstance(key_hash, str) and key_hash:
@@ -549,7 +460,7 @@ def budget_sightings_of(budget: BudgetInput) -> tuple[BudgetSighting, ...]:
         spend = team_spend if type(team_spend) is float and team_spend - team_spend == 0.0 else number(team_spend)
         out.append(("team", team_id[:MAX_BUDGET_ID], spend, None))
     if isinstance(end_user_id, str) and end_user_id:
-        spend = number(budget[2][3])  # extra: user_api_key_end_user_spend
+        spend = number(metadata.get("user_api_key_end_user_spend"))
         out.append(("end_user", end_user_id[:MAX_BUDGET_ID], spend, None))
     return tuple(out)
 
@@ -612,7 +523,8 @@ class Success:
     tokens_limit: float | None
     problems: Sequence[str]  # amounts left out as bad
     guardrails: tuple[GuardrailRun, ...]
-    budget_input: BudgetInput | None  # what its metadata says of budgets; None for cache hits
+    budgets: tuple[BudgetReading, ...]  # not for cache hits
+    budget_sightings: tuple[BudgetSighting, ...]  # not for cache hits
 
     @property
     def ratelimit(self) -> tuple[float | None, float | None, float | None, float | None]:
@@ -630,17 +542,6 @@ class Success:
         """The deployment's label value (deployment_name); worked out when asked, as `endpoint`: recording.py finds
         a success's series by the raw values and names the deployment only when it labels them."""
         return deployment_name(self.model_id, self.model, self.api_base)
-
-    @property
-    def budgets(self) -> tuple[BudgetReading, ...]:
-        """The budget readings of `budget_input` (budget_readings_of), worked out when asked: in batches,
-        recording.py reads only each set of names' latest input."""
-        return () if self.budget_input is None else budget_readings_of(self.budget_input)
-
-    @property
-    def budget_sightings(self) -> tuple[BudgetSighting, ...]:
-        """The budget sightings of `budget_input` (budget_sightings_of), as `budgets`."""
-        return () if self.budget_input is None else budget_sightings_of(self.budget_input)
 
 
 @dataclass(slots=True)
@@ -740,6 +641,7 @@ def success(kwargs: object, dimensions: tuple[str, ...] = ()) -> Success:
     audio_out = completion_details.get("audio_tokens")
     problems: list[str] = []  # filled in this order: the first bad amount is the one logged
     cost = amount(slo.get("response_cost"), "response_cost", problems)
+    budget_fields = None if cache_hit else _slo_budget_fields(slo_meta)  # read once for readings and sightings
     return Success(  # positional, in field order (module docstring): each line names its field
         fields.get("litellm_call_id"),  # call_id
         slo.get("custom_llm_provider") or fields.get("custom_llm_provider"),  # provider
@@ -792,7 +694,8 @@ def success(kwargs: object, dimensions: tuple[str, ...] = ()) -> Success:
         # (every amount() above has run by now, each adding its problem, if any)
         problems or (),  # problems
         guardrail_runs(slo) if slo.get("guardrail_information") else (),  # guardrails
-        None if cache_hit else budget_input(slo_meta, meta, cost),  # budget_input
+        budget_readings(slo_meta, meta, cost, budget_fields) if not cache_hit else (),  # budgets
+        budget_sightings(slo_meta, budget_fields) if not cache_hit else (),  # budget_sightings
     )
 
 

@@ -147,13 +147,9 @@ class Recording:
         self._request_failure_by_raw: SeriesByRaw[RequestFailureSeries] = SeriesByRaw(labels)
         self._attempt_failure_by_raw: SeriesByRaw[AttemptFailureSeries] = SeriesByRaw(labels)
         self.states: dict[tuple[str, str, str], float] = {}
-        # Budgets wait for write_kept (the end of each batch). By the names each success's budget input gives
-        # (observations.BudgetInput), the latest input, when it came, how many came, and its place in the batch
-        # (_budget_order); read at the batch's end into, by (entity type, entity label), each gauge's latest value
-        # and when, in BudgetSeries' order (value, when, value, when, ...; None: not read), and by (entity type,
-        # id), each entity's latest sighting and when
-        self._budget_inputs: dict[tuple[object, ...], tuple[obs.BudgetInput, float, int, int]] = {}
-        self._budget_order = 0
+        # Budgets wait for write_kept (the end of each batch): by (entity type, entity label), each gauge's
+        # latest value and when, in BudgetSeries' order (value, when, value, when, ...; None: not read); by
+        # (entity type, id), each entity's latest sighting and when
         self._budget_gauges: dict[tuple[str, str], list[float | None]] = {}
         self._budget_sightings: dict[tuple[str, str], tuple[obs.BudgetSighting, float]] = {}
         # In-flight changes wait for write_kept too: by endpoint, the sum of the batch's +1s and -1s and the
@@ -181,11 +177,11 @@ class Recording:
                 self.retries(call)
             elif o.retries:  # a request this process saw no start of: the router's own count
                 self.rec.retries(provider=s.provider, model=s.served, amount=o.retries)
-        if o.budget_input is not None:
+        if o.budgets or o.budget_sightings:
             if self.batched:
-                self._keep_budgets(o.budget_input, now)
+                self._keep_budgets(o, now)
             else:
-                self._write_budgets_now(o.budget_input, now)
+                self._write_budgets_now(o, now)
         with s.store.lock:
             if request_level:
                 s.inc(REQUESTS)
@@ -250,90 +246,40 @@ class Recording:
         self._success_by_raw.keep(raw, (requested, group, provider, team, model_id, model, api_base), key, s)
         return s
 
-    def _write_budgets_now(self, budget: obs.BudgetInput, now: float) -> None:
-        """Without batches: the event's budget input read, its readings written and its sightings seen, at once."""
-        readings = obs.budget_readings_of(budget)
-        if readings:
+    def _write_budgets_now(self, o: obs.Success, now: float) -> None:
+        """Without batches: the event's budgets written, and its sightings seen, at once."""
+        if o.budgets:
             label, series = self.labels.label, self._series.budget
             with self.rec.store.lock:
-                for entity_type, entity, max_usd, remaining_usd, reset_at in readings:  # BUDGET_READING_FIELDS
-                    budget_series = series(entity_type, label(_ENTITY_LABELS[entity_type], entity))
-                    budget_series.set(BUDGET_MAX, max_usd, now)
+                for entity_type, entity, max_usd, remaining_usd, reset_at in o.budgets:  # BUDGET_READING_FIELDS
+                    budget = series(entity_type, label(_ENTITY_LABELS[entity_type], entity))
+                    budget.set(BUDGET_MAX, max_usd, now)
                     if remaining_usd is not None:
-                        budget_series.set(BUDGET_REMAINING, remaining_usd, now)
+                        budget.set(BUDGET_REMAINING, remaining_usd, now)
                     if reset_at is not None:
-                        budget_series.set(BUDGET_RESET, reset_at, now)
-        sightings = obs.budget_sightings_of(budget)
-        if sightings:
-            for entity_type in self._budgets.observe(sightings, now):
+                        budget.set(BUDGET_RESET, reset_at, now)
+        if o.budget_sightings:
+            for entity_type in self._budgets.observe(o.budget_sightings, now):
                 self.rec.budget_resets(entity_type=entity_type)
 
-    def _keep_budgets(self, budget: obs.BudgetInput, now: float) -> None:
-        """In batches: the event's budget input kept for write_kept, the latest of its names (BudgetInput's first
-        field), with when it came, how many came and its place in the batch. Names that are not hashable (no
-        LiteLLM version sends such): its readings and sightings kept at once, as _read_kept_budgets keeps them."""
-        order = self._budget_order = self._budget_order + 1
-        kept = self._budget_inputs
-        names = budget[0]
-        try:
-            seen = kept.get(names)
-        except TypeError:
-            self._keep_readings(obs.budget_readings_of(budget), obs.budget_sightings_of(budget), now, True)
-            return
-        kept[names] = (budget, now, 1 if seen is None else seen[2] + 1, order)
-
-    def _read_kept_budgets(self) -> None:
-        """The batch's kept budget inputs read (observations.budget_readings_of, budget_sightings_of) into each
-        gauge's and each entity's latest: entity labels in the order the names first came (so a cap admits
-        entities in the order their first reading came, as labelling at each event would), each labelled as many
-        times as its names came (so an overflow is counted at every reading); values in the order each names' latest
-        input came (so a gauge or sighting shared by several names ends with the latest of them).
-
-        What this leaves out: a reading that only an earlier input of the same names in the batch carried (its
-        latest input read no maximum, spend or reset time for it, where an earlier one did). The gauge then keeps
-        the value of an earlier batch. Metadata whose budget appears or goes away within a second."""
-        kept = self._budget_inputs
-        self._budget_inputs, self._budget_order = {}, 0
-        label, read = self.labels.label, []
-        for budget, now, times, order in kept.values():  # in the order the names first came
-            labelled = []
-            for entity_type, entity, max_usd, remaining_usd, reset_at in obs.budget_readings_of(budget):
-                name = _ENTITY_LABELS[entity_type]
-                entity_label = label(name, entity)
-                if entity_label is OVERFLOW:
-                    for _ in range(times - 1):
-                        label(name, entity)
-                labelled.append((entity_type, entity_label, max_usd, remaining_usd, reset_at))
-            read.append((order, labelled, obs.budget_sightings_of(budget), now))
-        read.sort()
-        for _, labelled, sightings, now in read:
-            self._keep_readings(labelled, sightings, now, False)
-
-    def _keep_readings(
-        self,
-        readings: Sequence[obs.BudgetReading],
-        sightings: Sequence[obs.BudgetSighting],
-        now: float,
-        label_them: bool,
-    ) -> None:
-        """Readings and sightings kept as each gauge's and each entity's latest; the readings' entities labelled
-        here if `label_them`, else labels already."""
-        label, gauges = self.labels.label, self._budget_gauges
-        for entity_type, entity, max_usd, remaining_usd, reset_at in readings:  # BUDGET_READING_FIELDS
-            if label_them:
-                entity = label(_ENTITY_LABELS[entity_type], entity)
-            key = (entity_type, entity)
-            latest = gauges.get(key)
-            if latest is None:
-                latest = gauges[key] = [None] * _BUDGET_SLOTS
-            latest[0], latest[1] = max_usd, now  # BUDGET_MAX
-            if remaining_usd is not None:
-                latest[2], latest[3] = remaining_usd, now  # BUDGET_REMAINING
-            if reset_at is not None:
-                latest[4], latest[5] = reset_at, now  # BUDGET_RESET
-        budget_sightings = self._budget_sightings
-        for sighting in sightings:
-            budget_sightings[sighting[:2]] = (sighting, now)  # by (entity_type, ident): BUDGET_SIGHTING_FIELDS
+    def _keep_budgets(self, o: obs.Success, now: float) -> None:
+        """In batches: the event's budgets kept for write_kept, each gauge's and each entity's latest."""
+        if o.budgets:  # labelled now, so an overflow is counted at every reading
+            label, gauges = self.labels.label, self._budget_gauges
+            for entity_type, entity, max_usd, remaining_usd, reset_at in o.budgets:  # BUDGET_READING_FIELDS
+                key = (entity_type, label(_ENTITY_LABELS[entity_type], entity))
+                latest = gauges.get(key)
+                if latest is None:
+                    latest = gauges[key] = [None] * _BUDGET_SLOTS
+                latest[0], latest[1] = max_usd, now  # BUDGET_MAX
+                if remaining_usd is not None:
+                    latest[2], latest[3] = remaining_usd, now  # BUDGET_REMAINING
+                if reset_at is not None:
+                    latest[4], latest[5] = reset_at, now  # BUDGET_RESET
+        if o.budget_sightings:
+            sightings = self._budget_sightings
+            for sighting in o.budget_sightings:
+                sightings[sighting[:2]] = (sighting, now)  # by (entity_type, ident): BUDGET_SIGHTING_FIELDS
 
     def write_kept(self) -> None:
         """In batches: write what the acts since the last call kept. The in-flight changes: each endpoint's sum
@@ -343,11 +289,8 @@ class Recording:
         every act in batches runs under, so nothing is kept meanwhile; a batch of a second holds a few hundred
         requests of a few dozen keys, teams and users: a gauge written once per batch, not once per request,
         ends with the value and time it would have had, as every series is written in order and nothing reads
-        between (but for what _read_kept_budgets leaves out: each set of names' budget input is read once a batch,
-        its latest); the detector compares an entity's latest sighting of each batch with its latest of an earlier
+        between; the detector compares an entity's latest sighting of each batch with its latest of an earlier
         one (budgets.py: what that leaves unseen)."""
-        if self._budget_inputs:
-            self._read_kept_budgets()
         loads, gauges, sightings = self._loads, self._budget_gauges, self._budget_sightings
         if loads:
             self._loads = {}

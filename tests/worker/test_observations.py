@@ -294,7 +294,7 @@ def test_positional_builds_name_their_fields_in_field_order(cls):
 
 def test_a_budget_readings_build_names_its_fields_in_their_order():
     """A BudgetReading is a plain tuple (module docstring): its build names each value's field, in
-    BUDGET_READING_FIELDS' order, which is the order recording.py unpacks it in; so does a BudgetInput's."""
+    BUDGET_READING_FIELDS' order, which is the order recording.py unpacks it in."""
     import inspect
     import re
 
@@ -313,17 +313,6 @@ def test_a_budget_readings_build_names_its_fields_in_their_order():
         "max_usd": 10.0,
         "remaining_usd": 5.0,
         "reset_at": 1893456000.0,
-    }
-    start = source.index("(  # a BudgetInput, in BUDGET_INPUT_FIELDS' order")
-    build = source[start : re.compile(r"\n +\)\n").search(source, start).start()]
-    assert re.findall(r"  # (\w+)$", build, re.M) == list(obs.BUDGET_INPUT_FIELDS)
-    budget = obs.budget_input({"user_api_key_team_alias": "t"}, {"user_api_key_user_id": "u"}, None)
-    assert dict(zip(obs.BUDGET_INPUT_FIELDS, budget)) == {
-        "names": (("t", None, None, None, None, None), (None, None, None, "u", None)),
-        "fields": ("t",) + (None,) * 12,
-        "extra": (None,) * 4,
-        "request": (None,) * 9 + ("u",) + (None,) * 5,
-        "spent": 0.0,
     }
     sighting = obs.budget_sightings({"user_api_key_hash": "h", "user_api_key_spend": 2.5})[0]
     assert dict(zip(obs.BUDGET_SIGHTING_FIELDS, sighting)) == {
@@ -468,7 +457,7 @@ def test_a_successs_start_and_end_are_read_as_epoch_reads_them(value):
 
 def test_what_an_observation_holds_is_left_untracked_by_the_cyclic_collector():
     """Module docstring: in batches an observation waits up to a second, and what it holds (problems, guardrail
-    runs, budget input) is tuples of text and numbers, which Python's cyclic collector stops
+    runs, budget readings and sightings) is tuples of text and numbers, which Python's cyclic collector stops
     tracking when it looks at them (once their items are); a list it would scan, and move to older generations, for
     as long as it lived."""
     import gc
@@ -481,11 +470,9 @@ def test_what_an_observation_holds_is_left_untracked_by_the_cyclic_collector():
     failure_events = [obs.failure_event(e.kwargs) for e in failing]
     assert all(o.budgets and o.budget_sightings for o in successes if not o.cache_hit)
     gc.collect()
-    gc.collect()
-    gc.collect()  # a tuple is left untracked once its items are: the inner tuples first, then the tuple of them
+    gc.collect()  # a tuple is left untracked once its items are: the readings first, then the tuple of them
     for o in successes:
-        budget = () if o.budget_input is None else o.budget_input
-        held = [o.problems, o.guardrails, budget, *budget, *(budget[0] if budget else ())]
+        held = [o.problems, o.guardrails, o.budgets, o.budget_sightings, *o.budgets, *o.budget_sightings]
         assert not any(gc.is_tracked(part) for part in held), o
     assert not any(gc.is_tracked(o.problems) for o in failures)
     assert not any(gc.is_tracked(o.guardrails) for o in failure_events)

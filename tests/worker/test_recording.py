@@ -4,7 +4,6 @@ Recorder and no CustomLogger (the logger's hooks are tested end to end in test_l
 from __future__ import annotations
 
 import dataclasses
-import datetime
 import tempfile
 from unittest import mock
 
@@ -124,7 +123,7 @@ def test_a_successs_durations_are_recorded_when_duration_takes_them(started, end
     infinite difference): recorded, with that value, exactly when duration() takes the difference."""
     with tempfile.TemporaryDirectory() as d:
         recording, store = _recording_in(d)
-        o = dataclasses.replace(_base_success, started=started, ended=ended, budget_input=None)
+        o = dataclasses.replace(_base_success, started=started, ended=ended, budgets=(), budget_sightings=())
         call = None if began is None else Call("c", began)
         recording.success(o, call, True, 0.0, 1000.0)
         got = _records(store.path)
@@ -175,7 +174,8 @@ def _record_raw(recording: Recording, kind: str, asked, group, provider, team, d
             team=team,
             model_id=deployment,  # the deployment's name, when text (observations.deployment_name)
             cache_hit=cache_hit,
-            budget_input=None,
+            budgets=(),
+            budget_sightings=(),
         )
         recording.success(o, None, True, 0.0, 1000.0)
 
@@ -234,32 +234,12 @@ def test_series_found_by_raw_values_are_those_labelling_would_give(events, steps
 # ---- budgets: written once per batch (Recording.write_kept) --------------------------------------------------
 _BUDGET_METRICS = ("budget_max_usd", "budget_remaining_usd", "budget_reset_seconds")
 
-_NAMES = ("a", "b")
-
-
-def _budget_input(team=None, key=None, user=None, max_usd=100.0, spend=None, reset=None, cost=None) -> obs.BudgetInput:
-    """A request's budget input (observations.budget_input) from SLO.metadata naming a team (by alias), a key and
-    a user, each with the same maximum, spend and reset time."""
-    meta: dict = {}
-    for entity, prefix in ((team, "user_api_key_team_"), (user, "user_api_key_user_")):
-        if entity is not None:
-            meta |= {prefix + ("alias" if prefix.endswith("team_") else "id"): entity, prefix + "max_budget": max_usd}
-            meta |= {prefix + "spend": spend, prefix + "budget_reset_at": reset}
-    if key is not None:
-        meta |= {"user_api_key_alias": key, "user_api_key_hash": "hash-" + key, "user_api_key_max_budget": max_usd}
-        meta |= {"user_api_key_spend": spend, "user_api_key_budget_reset_at": reset}
-    return obs.budget_input(meta, {}, cost)
-
-
-_requests_budgets = st.builds(  # each gauge read at every request of its names: what batches leave exact
-    _budget_input,
-    team=st.sampled_from([None, *_NAMES]),
-    key=st.sampled_from([None, *_NAMES]),
-    user=st.sampled_from([None, *_NAMES]),
-    max_usd=st.floats(0, 100),
-    spend=st.floats(-100, 100),
-    reset=st.datetimes(datetime.datetime(2030, 1, 1), datetime.datetime(2031, 1, 1)),
-    cost=st.one_of(st.none(), st.floats(0, 1)),
+readings = st.tuples(  # BudgetReadings: observations.BUDGET_READING_FIELDS
+    st.sampled_from(["team", "key"]),
+    st.sampled_from(["a", "b"]),
+    st.floats(0, 100),
+    st.one_of(st.none(), st.floats(-100, 100)),
+    st.one_of(st.none(), st.floats(1.7e9, 1.8e9)),
 )
 
 
@@ -268,76 +248,25 @@ def _budget_records(store) -> dict:
 
 
 @settings(max_examples=100, deadline=None)
-@given(st.lists(_requests_budgets, max_size=12))
+@given(st.lists(st.lists(readings, max_size=3), max_size=8))
 def test_budget_gauges_written_once_per_batch_end_as_if_written_at_each_request(requests):
-    """Each request's budget input (`requests`, at increasing times: teams, keys and users that several sets of
-    names share), its readings written with each request (no batches) or only each set of names' latest read and
-    written after them all (one batch): the same values and times in every gauge, where every request reads each
-    gauge of its entities (what _read_kept_budgets leaves out, the next test)."""
+    """Each request's budget readings (`requests`: one list per request, at increasing times), written with each
+    request (no batches) or once after them all (one batch): the same values and times in every gauge (a reading
+    without a remaining amount or a reset time leaves the earlier one's)."""
     got = []
     for batched in (False, True):
         with tempfile.TemporaryDirectory() as d:
             recording, store = _recording_in(d, batched=batched)
-            for i, budget in enumerate(requests):
-                o = dataclasses.replace(_base_success, budget_input=budget)
-                recording.success(o, None, False, 0.0, 1000.0 + i)
+            for i, budgets in enumerate(requests):
+                recording.success(dataclasses.replace(_base_success, budgets=budgets), None, False, 0.0, 1000.0 + i)
             before_the_batch_end = _budget_records(store)
             recording.write_kept()
             got.append(_budget_records(store))
             if batched:
                 assert not before_the_batch_end  # kept for the batch's end
     assert got[0] == got[1]
-    if any(budget[0] != ((None,) * 6, (None,) * 5) for budget in requests):
+    if any(requests):
         assert got[1]  # written at all
-
-
-def test_in_batches_a_reading_only_an_earlier_input_of_the_same_names_carried_is_left_out(tmp_path):
-    """Recording._read_kept_budgets: each set of names' latest input is read. A team's remaining amount that only
-    the batch's first request carried (the second's spend unknown) is not written; the earlier batch's stays."""
-    recording, store = _recording_in(str(tmp_path), batched=True)
-    remaining = ("budget_remaining_usd", ("team", "a"))
-    first = dataclasses.replace(_base_success, budget_input=_budget_input("a", spend=10.0))
-    recording.success(first, None, False, 0, 1)
-    recording.write_kept()
-    assert _budget_records(store)[remaining] == (90.0, 1.0)
-    for now, spend in ((2.0, 20.0), (3.0, None)):
-        o = dataclasses.replace(_base_success, budget_input=_budget_input("a", spend=spend))
-        recording.success(o, None, False, 0, now)
-    recording.write_kept()
-    assert _budget_records(store)[remaining] == (90.0, 1.0)  # not 80.0 at 2.0: the latest input had no spend
-    assert _budget_records(store)[("budget_max_usd", ("team", "a"))] == (100.0, 3.0)
-
-
-def test_an_entity_label_overflow_is_counted_at_every_reading_in_batches_too(tmp_path):
-    """With room for one key label: the keys labelled in the order their first reading came, and every reading
-    of a key past the cap counted as an overflow (labels.py), whether the readings are written at once or read
-    once a batch for each set of names."""
-    got = []
-    for batched in (False, True):
-        with tempfile.TemporaryDirectory() as d:
-            overflows: list[str] = []
-            labels = Labeller(LabelCaps(lambda label: 1, on_overflow=overflows.append), lambda: None)
-            store = SampleWriter(d)
-            recording = Recording(Recorder(store), labels, CallBook(), BudgetResets(None), lambda: False, batched)
-            for now, key in enumerate(("b", "a", "b", "a", "a")):
-                o = dataclasses.replace(_base_success, budget_input=_budget_input(key=key))
-                recording.success(o, None, False, 0, float(now))
-            recording.write_kept()
-            got.append((overflows, sorted(k for k in _budget_records(store) if k[0] == "budget_max_usd")))
-    keys = [("budget_max_usd", ("key", "b")), ("budget_max_usd", ("key", OVERFLOW))]  # a's readings: overflow's
-    assert got[0] == got[1] == (["entity.key"] * 3, keys)
-
-
-def test_a_budget_input_whose_names_are_not_hashable_is_read_at_once_in_batches(tmp_path):
-    """Recording._keep_budgets: names that cannot be a key (a list for a team alias, with the team's id beside it)
-    are read at the event; the batch's end writes what they read."""
-    recording, store = _recording_in(str(tmp_path), batched=True)
-    meta = {"user_api_key_team_alias": ["x"], "user_api_key_team_id": "t", "user_api_key_team_max_budget": 5.0}
-    o = dataclasses.replace(_base_success, budget_input=obs.budget_input(meta, {}, None))
-    recording.success(o, None, False, 0, 7.0)
-    assert not _budget_records(store)
-    recording.write_kept()
-    assert _budget_records(store)[("budget_max_usd", ("team", "t"))] == (5.0, 7.0)
 
 
 # ---- in flight: kept per batch (Recording.load, Recording.write_kept) ----------------------------------------
@@ -374,9 +303,8 @@ def test_in_flight_changes_kept_per_batch_leave_what_a_write_per_change_leaves(b
         assert at_each_end[1][-1]  # written at all
 
 
-def _sighting(spend: float) -> obs.BudgetInput:
-    """A request's budget input whose one sighting is key hash-1's, with `spend`."""
-    return obs.budget_input({"user_api_key_hash": "hash-1", "user_api_key_spend": spend}, {}, None)
+def _sighting(spend: float) -> obs.BudgetSighting:
+    return ("key", "hash-1", spend, None)  # observations.BUDGET_SIGHTING_FIELDS
 
 
 def _resets(store) -> float:
@@ -386,11 +314,11 @@ def _resets(store) -> float:
 def test_a_reset_is_seen_between_an_entitys_latest_sightings_of_two_batches(tmp_path):
     recording, store = _recording_in(str(tmp_path), batched=True)
     for spend, now in ((5.0, 1000.0), (6.0, 1001.0)):  # the first batch: the worker first sees the key
-        recording.success(dataclasses.replace(_base_success, budget_input=_sighting(spend)), None, False, 0, now)
+        recording.success(dataclasses.replace(_base_success, budget_sightings=(_sighting(spend),)), None, False, 0, now)
     recording.write_kept()
     assert _resets(store) == 0
     for spend, now in ((7.0, 1002.0), (0.0, 1003.0), (0.5, 1004.0)):  # reset in the middle of the second batch
-        recording.success(dataclasses.replace(_base_success, budget_input=_sighting(spend)), None, False, 0, now)
+        recording.success(dataclasses.replace(_base_success, budget_sightings=(_sighting(spend),)), None, False, 0, now)
     recording.write_kept()
     assert _resets(store) == 1  # its latest, 0.5, below the first batch's latest, 6
     recording.write_kept()  # nothing new: nothing seen again
@@ -401,7 +329,7 @@ def test_a_reset_in_the_batch_that_first_sees_the_entity_is_not_seen(tmp_path):
     """The limit README "Budget resets: what is and is not seen" states: only the batch's latest sighting counts."""
     recording, store = _recording_in(str(tmp_path), batched=True)
     for spend, now in ((5.0, 1000.0), (0.0, 1001.0)):
-        recording.success(dataclasses.replace(_base_success, budget_input=_sighting(spend)), None, False, 0, now)
+        recording.success(dataclasses.replace(_base_success, budget_sightings=(_sighting(spend),)), None, False, 0, now)
     recording.write_kept()
     assert _resets(store) == 0
 
@@ -409,5 +337,5 @@ def test_a_reset_in_the_batch_that_first_sees_the_entity_is_not_seen(tmp_path):
 def test_without_batches_every_sighting_is_seen(tmp_path):
     recording, store = _recording(tmp_path)
     for spend, now in ((5.0, 1000.0), (0.0, 1001.0)):
-        recording.success(dataclasses.replace(_base_success, budget_input=_sighting(spend)), None, False, 0, now)
+        recording.success(dataclasses.replace(_base_success, budget_sightings=(_sighting(spend),)), None, False, 0, now)
     assert _resets(store) == 1
