@@ -35,6 +35,16 @@ KEYS = 12
 POOL = 240  # distinct events; a run cycles through them
 
 
+def _team(i: int) -> tuple:
+    """Request i's team: its key's (a key is of one team, as LiteLLM's are)."""
+    return TEAMS[i % KEYS % len(TEAMS)]
+
+
+def _user_id(i: int) -> str:
+    """Request i's user: its key's."""
+    return f"user-{i % KEYS % 7}"
+
+
 def _payload(
     i: int,
     *,
@@ -83,7 +93,7 @@ def _payload(
             "user_api_key_team_id": team[0],
             "user_api_key_team_alias": team[1],
             "user_api_key_team_spend": 50.0 + i * 0.01,
-            "user_api_key_user_id": f"user-{i % KEYS % 7}",
+            "user_api_key_user_id": _user_id(i),
             "user_api_key_user_email": None,
             "user_api_key_org_id": None,
             "user_api_key_request_route": "/chat/completions",
@@ -199,7 +209,7 @@ def _user(i: int, team: tuple, key_hash: str):
         key_alias=f"key-{i % KEYS}",
         team_id=team[0],
         team_alias=team[1],
-        user_id=f"user-{i % KEYS % 7}",
+        user_id=_user_id(i),
         request_route="/chat/completions",
         spend=10.0 + i * 0.01,
         max_budget=100.0,
@@ -244,7 +254,7 @@ def success_events(n: int = POOL, base: float | None = None) -> list[Event]:
     base = base or 1.7e9
     out = []
     for i in range(n):
-        model, team = MODELS[i % len(MODELS)], TEAMS[i % KEYS % len(TEAMS)]
+        model, team = MODELS[i % len(MODELS)], _team(i)
         key_hash = f"{i % KEYS:064x}"
         call_id = str(uuid.UUID(int=10_000 + i))
         cache_hit = True if i % 10 == 9 else None
@@ -328,7 +338,7 @@ def failure_events(n: int = POOL, base: float | None = None) -> list[Event]:
     base = base or 1.7e9
     out = []
     for i in range(n):
-        model, team = MODELS[i % len(MODELS)], TEAMS[i % KEYS % len(TEAMS)]
+        model, team = MODELS[i % len(MODELS)], _team(i)
         key_hash = f"{i % KEYS:064x}"
         call_id = str(uuid.UUID(int=20_000 + i))
         kind = i % 3
