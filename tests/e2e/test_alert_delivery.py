@@ -34,7 +34,10 @@ from tests.support.prometheus_server import PrometheusServer
 from tests.support.proxy import Proxy
 from tests.support.waiting import wait_until
 
-pytestmark = pytest.mark.e2e
+# About 15 minutes, nearly all of it waiting on the rules' windows and `for`, at a third of a core: scripts/test
+# runs it beside the unit tests (wall_clock). Its own bound is the sum of its phases' bounds (about 2,000 s) and
+# the servers' start: pyproject's 900 s for any test is about what it takes, with no margin.
+pytestmark = [pytest.mark.e2e, pytest.mark.wall_clock, pytest.mark.timeout(2400)]
 HEALTHY_SECONDS = 300  # also the history a burn pair needs before it judges a provider (slo.with_history)
 BURN = "LitellmProviderErrorBudgetBurn"
 
