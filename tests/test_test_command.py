@@ -21,7 +21,7 @@ REPO = Path(__file__).resolve().parent.parent
 def _suite_runs() -> list[str]:
     """The `-m` expression of each `suite` run in scripts/test."""
     text = (REPO / "scripts" / "test").read_text()
-    return [m.group(1).strip('"') for m in re.finditer(r'^\s*(?:rc=0 && )?suite .*?-m ("[^"]*"|\S+)', text, re.M)]
+    return [m.group(1).strip('"') for m in re.finditer(r'^\s*(?:settled )?suite .*?-m ("[^"]*"|\S+)', text, re.M)]
 
 
 def _declared_markers() -> list[str]:
