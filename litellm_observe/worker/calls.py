@@ -169,7 +169,10 @@ class CallBook:
 
     def attempt_failed(self, call_id: object) -> bool:
         """Whether this deployment failure is the first report of its attempt (count it then)."""
-        call = self.get(call_id)
+        return self.attempt_failed_call(self.get(call_id))
+
+    def attempt_failed_call(self, call: Call | None) -> bool:
+        """`attempt_failed`, given the call itself (None: a request this process saw no start of)."""
         if call is None:
             return True
         if call.failed is None:

@@ -118,7 +118,9 @@ def read_failure_event(p: WorkerProcess, kwargs: object) -> tuple[obs.FailureEve
 def failure_reported(p: WorkerProcess, o: obs.FailureEvent) -> None:
     """async_log_failure_event: not counted (it fires once for several failed attempts, or once per attempt,
     depending on the path): only remembered, to say why a stream that ended alone failed."""
-    p.calls.remember_error(o.call_id, o.error)
+    call = p.calls.get(o.call_id)
+    if call is not None and o.error is not None:  # CallBook.remember_error, given the call
+        call.error = o.error
     if o.guardrails:  # a request a guardrail blocked: its runs are only here
         p.recording.guardrails(o.call_id, o.guardrails, p.mono)
 
@@ -128,17 +130,20 @@ def read_failure(p: WorkerProcess, request_data: object, exc: object, user: obje
 
 
 def request_failed(p: WorkerProcess, o: obs.Failure, exc: object) -> None:
-    """async_post_call_failure_hook: ends the request as failed, unless it ended already."""
+    """async_post_call_failure_hook: ends the request as failed, unless it ended already. The call is looked up
+    once and handed on (CallBook.end_call), not looked up again by its id at each step."""
     now = p.mono
-    if p.calls.next_due() is not None:
+    book = p.calls
+    if book.next_due() is not None:
         settle(p, now)
-    call = p.calls.get(o.call_id)
-    if call is None and p.calls.ended_earlier(o.call_id):
+    call = book.get(o.call_id)
+    if call is None and book.ended_earlier(o.call_id):
         return  # a late failure hook for a request that ended without one: counted once
     if call is not None:
-        if p.calls.end(o.call_id, calls.FAILURE, now) is None:
+        if book.end_call(call, calls.FAILURE, now) is None:
             return  # ended already (a disconnect, or a stream that ended alone): counted once
-        p.calls.remember_error(o.call_id, exc)
+        if exc is not None:  # the error, for its attempts' settle (a call the book forgot at its end drops it)
+            call.error = exc
         _unload(p, call)
     if o.problems:
         _problems(p, "async_post_call_failure_hook", o.problems)
@@ -164,9 +169,13 @@ def read_failed_attempt(p: WorkerProcess, request_data: object, exc: object) -> 
 
 
 def attempt_failed(p: WorkerProcess, o: obs.FailedAttempt, exc: object) -> None:
-    """async_post_call_failure_deployment_hook: one upstream call failed; the router's cooldowns are read soon."""
-    p.calls.remember_error(o.call_id, exc)
-    if not p.calls.attempt_failed(o.call_id):
+    """async_post_call_failure_deployment_hook: one upstream call failed; the router's cooldowns are read soon. The
+    call is looked up once (CallBook.remember_error and attempt_failed, given the call)."""
+    book = p.calls
+    call = book.get(o.call_id)
+    if call is not None and exc is not None:
+        call.error = exc
+    if not book.attempt_failed_call(call):
         return  # the same attempt reported twice (/v1/messages through the Responses API)
     p.recording.attempt_failed(o, p.wall)
     if p.cooldowns.failed(p.mono) and p.cooldowns.next_read is not None:
