@@ -552,13 +552,20 @@ class Failure:
     model: object  # the model group the client asked for
     provider: object
     team: object
-    endpoint: str  # catalogue.ENDPOINTS
+    route: object  # the route the client called and LiteLLM's call type: `endpoint`'s raw values
+    call_type: object
     callers: Callers
     status_code: int  # always 400..599 (error_types.status_code)
     error_type: str
     retries: float | None
     retries_group: object
     problems: Sequence[str]  # amounts left out as bad
+
+    @property
+    def endpoint(self) -> str:
+        """catalogue.ENDPOINTS: what the client called. Worked out when asked, as Success's: a request whose start
+        this process saw has its endpoint already (flow.py asks only for the others)."""
+        return endpoints.endpoint(self.route, self.call_type)
 
 
 @dataclass(slots=True)
@@ -585,7 +592,8 @@ class Fallback:
 
 def request_start(data: object, call_type: object = None, dimensions: tuple[str, ...] = ()) -> RequestStart:
     fields = data if type(data) is dict else mapping(data)  # mapping()'s first answer inline, as in success()
-    meta = callers_mod.request_metadata(fields)
+    # callers.request_metadata()'s first answer inline (the request data's metadata, a dict)
+    meta = v if type(v := fields.get("metadata")) is dict and v else callers_mod.request_metadata(fields)
     return RequestStart(  # positional, in field order (module docstring)
         fields.get("litellm_call_id"),  # call_id
         fields.get("model"),  # model
@@ -704,21 +712,38 @@ def team_of(user: object) -> object:
     return getattr(user, "team_alias", None) or getattr(user, "team_id", None)
 
 
+# The failure readers below answer what LiteLLM's payloads and exceptions carry without a call, each the first answer
+# of the general function it stands for (tests/worker/test_observations.py holds them to those functions):
+# - mapping(x): x when a dict; callers.request_metadata(fields): fields["metadata"] when a non-empty dict;
+# - error_types.status_code(exc): exc.status_code when an int (not a bool, not a subclass) in 400..599, as LiteLLM's
+#   exceptions carry it (a miss reads it again there: an attribute, read twice);
+# - error_types.error_type(exc, code): BY_CLASS of exc's own class, the first of its MRO (for every class whose
+#   metaclass does not reorder mro()), when named there;
+# - amount(v, ...): float(v) for an int 0..10**308 (a count of retries), as in success();
+# - team_of(user), epoch(None): written out (None without the logging object's details).
+
+
 def failure(request_data: object, exc: object, user: object, dimensions: tuple[str, ...] = ()) -> Failure:
     fields = request_data if type(request_data) is dict else mapping(request_data)
-    code = error_types.status_code(exc)
-    meta = callers_mod.request_metadata(fields)
+    raw = getattr(exc, "status_code", None)
+    code = raw if type(raw) is int and 400 <= raw <= 599 else error_types.status_code(exc)
+    meta = v if type(v := fields.get("metadata")) is dict and v else callers_mod.request_metadata(fields)
     problems: list[str] = []
-    retries = amount(meta.get("attempted_retries"), "attempted_retries", problems)
+    retries = (
+        float(v)
+        if type(v := meta.get("attempted_retries")) is int and 0 <= v <= _FLOAT_INT
+        else amount(v, "attempted_retries", problems)
+    )
     return Failure(  # positional, in field order (module docstring)
         fields.get("litellm_call_id"),  # call_id
         fields.get("model"),  # model
         getattr(exc, "llm_provider", None) or None,  # provider
-        team_of(user),  # team
-        endpoints.endpoint(meta.get("user_api_key_request_route"), fields.get("call_type")),  # endpoint
+        getattr(user, "team_alias", None) or getattr(user, "team_id", None),  # team
+        meta.get("user_api_key_request_route"),  # route
+        fields.get("call_type"),  # call_type
         callers_mod.callers(meta, dimensions) if dimensions else callers_mod.NONE,  # callers
         code,  # status_code
-        error_types.error_type(exc, code),  # error_type
+        v if (v := error_types.BY_CLASS.get(type(exc).__name__)) else error_types.error_type(exc, code),  # error_type
         retries,  # retries
         meta.get("model_group") or fields.get("model"),  # retries_group
         problems or (),  # problems
@@ -726,24 +751,31 @@ def failure(request_data: object, exc: object, user: object, dimensions: tuple[s
 
 
 def failed_attempt(request_data: object, exc: object) -> FailedAttempt:
-    fields = mapping(request_data)
-    meta = mapping(fields.get("metadata")) or mapping(fields.get("litellm_metadata"))
+    fields = request_data if type(request_data) is dict else mapping(request_data)
+    meta = (
+        v if type(v := fields.get("metadata")) is dict and v else mapping(v) or mapping(fields.get("litellm_metadata"))
+    )
     provider = getattr(exc, "llm_provider", None)
     if not provider:  # "openai/fake-ok": the provider is the deployment's prefix
         deployment = fields.get("model")
         provider = deployment.split("/", 1)[0] if isinstance(deployment, str) and "/" in deployment else None
-    code = error_types.status_code(exc)
-    details = mapping(getattr(fields.get("litellm_logging_obj"), "model_call_details", None))
+    raw = getattr(exc, "status_code", None)
+    code = raw if type(raw) is int and 400 <= raw <= 599 else error_types.status_code(exc)
+    details = getattr(fields.get("litellm_logging_obj"), "model_call_details", None)  # None: no start time
+    if details is not None and type(details) is not dict:
+        details = mapping(details)
     return FailedAttempt(  # positional, in field order (module docstring)
         fields.get("litellm_call_id"),  # call_id
         provider,  # provider
         meta.get("model_group"),  # model_group
         deployment_name(  # deployment
-            mapping(fields.get("model_info")).get("id"), fields.get("model"), fields.get("api_base")
+            (v if type(v := fields.get("model_info")) is dict else mapping(v)).get("id"),
+            fields.get("model"),
+            fields.get("api_base"),
         ),
         code,  # status_code
-        error_types.error_type(exc, code),  # error_type
-        epoch(details.get("api_call_start_time")),  # began
+        v if (v := error_types.BY_CLASS.get(type(exc).__name__)) else error_types.error_type(exc, code),  # error_type
+        None if details is None else epoch(details.get("api_call_start_time")),  # began
     )
 
 
@@ -758,8 +790,8 @@ class FailureEvent:
 
 
 def failure_event(kwargs: object) -> FailureEvent:
-    fields = mapping(kwargs)
-    slo = mapping(fields.get("standard_logging_object"))
+    fields = kwargs if type(kwargs) is dict else mapping(kwargs)  # mapping()'s first answer inline, as in success()
+    slo = v if type(v := fields.get("standard_logging_object")) is dict else mapping(v)
     return FailureEvent(
         call_id=fields.get("litellm_call_id"),
         error=fields.get("exception"),

@@ -7,7 +7,7 @@ import datetime
 import math
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from litellm_observe.worker import error_types
@@ -476,3 +476,202 @@ def test_what_an_observation_holds_is_left_untracked_by_the_cyclic_collector():
         assert not any(gc.is_tracked(part) for part in held), o
     assert not any(gc.is_tracked(o.problems) for o in failures)
     assert not any(gc.is_tracked(o.guardrails) for o in failure_events)
+
+
+# ---- the failure readers' fast paths, held to the general functions they stand for ---------------------------
+def _general_failure(request_data, exc, user, dimensions=()):
+    """obs.failure as written through the general functions (mapping, callers.request_metadata, status_code,
+    error_type, amount, team_of), before its fast paths: what it must answer."""
+    from litellm_observe.worker import callers as callers_mod
+
+    fields = obs.mapping(request_data)
+    code = error_types.status_code(exc)
+    meta = callers_mod.request_metadata(fields)
+    problems: list[str] = []
+    retries = obs.amount(meta.get("attempted_retries"), "attempted_retries", problems)
+    return obs.Failure(
+        fields.get("litellm_call_id"),
+        fields.get("model"),
+        getattr(exc, "llm_provider", None) or None,
+        obs.team_of(user),
+        meta.get("user_api_key_request_route"),
+        fields.get("call_type"),
+        callers_mod.callers(meta, dimensions) if dimensions else callers_mod.NONE,
+        code,
+        error_types.error_type(exc, code),
+        retries,
+        meta.get("model_group") or fields.get("model"),
+        problems or (),
+    )
+
+
+def _general_failed_attempt(request_data, exc):
+    """obs.failed_attempt as written through the general functions, before its fast paths."""
+    fields = obs.mapping(request_data)
+    meta = obs.mapping(fields.get("metadata")) or obs.mapping(fields.get("litellm_metadata"))
+    provider = getattr(exc, "llm_provider", None)
+    if not provider:
+        deployment = fields.get("model")
+        provider = deployment.split("/", 1)[0] if isinstance(deployment, str) and "/" in deployment else None
+    code = error_types.status_code(exc)
+    details = obs.mapping(getattr(fields.get("litellm_logging_obj"), "model_call_details", None))
+    return obs.FailedAttempt(
+        fields.get("litellm_call_id"),
+        provider,
+        meta.get("model_group"),
+        obs.deployment_name(
+            obs.mapping(fields.get("model_info")).get("id"), fields.get("model"), fields.get("api_base")
+        ),
+        code,
+        error_types.error_type(exc, code),
+        obs.epoch(details.get("api_call_start_time")),
+    )
+
+
+def _general_failure_event(kwargs):
+    fields = obs.mapping(kwargs)
+    slo = obs.mapping(fields.get("standard_logging_object"))
+    return obs.FailureEvent(
+        call_id=fields.get("litellm_call_id"),
+        error=fields.get("exception"),
+        guardrails=obs.guardrail_runs(slo) if slo.get("guardrail_information") else (),
+    )
+
+
+def _as_mapping_or_not(values):
+    """A dict as LiteLLM hands it, or the same as a non-dict mapping, empty, None or not a mapping at all."""
+    import types
+
+    return st.one_of(
+        values,
+        values,  # mostly what LiteLLM hands us
+        values.map(types.MappingProxyType),
+        st.just({}),
+        st.none(),
+        st.sampled_from(["text", 3, ["a"]]),
+    )
+
+
+_codes = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=300, max_value=700),
+    st.sampled_from([399, 400, 408, 429, 500, 599, 600]),  # the bounds of 400..599
+    st.integers(),
+    st.builds(_IntSubclass, st.integers(min_value=300, max_value=700)),
+    st.integers(min_value=390, max_value=610).map(str),
+    st.text(max_size=4),
+    st.floats(),
+)
+_class_names = st.sampled_from([*error_types.BY_CLASS, "Exception", "ProxyException", "MyError", "HTTPError"])
+
+
+@st.composite
+def _exceptions(draw):
+    """An exception of a class named as one of LiteLLM's or not, maybe a subclass of a named one, carrying any
+    `status_code`, `code`, `type` and `llm_provider` (or none)."""
+    base = Exception
+    if draw(st.booleans()):
+        base = type(draw(_class_names), (Exception,), {})
+    cls = type(draw(_class_names), (base,), {})
+    exc = cls("boom")
+    for attr, values in (
+        ("status_code", _codes),
+        ("code", _codes),
+        ("type", st.sampled_from(["budget_exceeded", "auth_error", "other", None])),
+        ("llm_provider", st.sampled_from(["openai", "", None])),
+    ):
+        if draw(st.booleans()):
+            setattr(exc, attr, draw(values))
+    return exc
+
+
+_text_or_none = st.one_of(st.none(), st.sampled_from(["gpt-4o", "openai/gpt-4o", "", "a" * 64]), st.integers(0, 2))
+_metadata = st.fixed_dictionaries(
+    {},
+    optional={
+        "attempted_retries": st.one_of(
+            st.none(),
+            st.booleans(),
+            st.integers(min_value=-3, max_value=5),
+            st.integers(min_value=-(10**400), max_value=10**400),
+            st.floats(),
+            st.builds(_IntSubclass, st.integers(min_value=-3, max_value=5)),
+            st.text(max_size=3),
+        ),
+        "model_group": _text_or_none,
+        "user_api_key_request_route": st.sampled_from(["/chat/completions", "/v1/messages", "/x", None, 7]),
+    },
+)
+_logging_obj = st.one_of(
+    st.none(),
+    st.builds(
+        lambda details: type("Logging", (), {"model_call_details": details})(),
+        _as_mapping_or_not(
+            st.fixed_dictionaries(
+                {},
+                optional={
+                    "api_call_start_time": st.one_of(
+                        st.none(),
+                        st.floats(),
+                        st.integers(min_value=-(10**400), max_value=10**400),
+                        st.datetimes(),
+                        st.text(max_size=3),
+                    )
+                },
+            )
+        ),
+    ),
+)
+_request_data = _as_mapping_or_not(
+    st.fixed_dictionaries(
+        {},
+        optional={
+            "litellm_call_id": st.sampled_from(["c1", None, 5]),
+            "model": _text_or_none,
+            "call_type": st.sampled_from(["acompletion", "aembedding", None]),
+            "api_base": st.sampled_from(["https://eu.example/v1", None]),
+            "metadata": _as_mapping_or_not(_metadata),
+            "litellm_metadata": _as_mapping_or_not(_metadata),
+            "model_info": _as_mapping_or_not(st.fixed_dictionaries({}, optional={"id": _text_or_none})),
+            "litellm_logging_obj": _logging_obj,
+            "standard_logging_object": _as_mapping_or_not(
+                st.fixed_dictionaries({}, optional={"guardrail_information": st.sampled_from([None, []])})
+            ),
+        },
+    )
+)
+_users = st.one_of(
+    st.none(),
+    st.builds(
+        lambda alias, team: type("Auth", (), {"team_alias": alias, "team_id": team})(),
+        st.sampled_from(["a", "", None]),
+        st.sampled_from(["t", None]),
+    ),
+)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(_request_data, _exceptions(), _users, st.sampled_from([(), ("user",)]))
+@example({"metadata": {}, "litellm_metadata": {"model_group": "g", "attempted_retries": 2}}, ValueError(), None, ())
+@example({"litellm_logging_obj": type("Logging", (), {"model_call_details": "text"})()}, ValueError(), None, ())
+def test_the_failure_readers_answer_as_the_general_functions_do(request_data, exc, user, dimensions):
+    """failure(), failed_attempt() and failure_event() answer the common cases inline (a dict, an int status code,
+    a class named in BY_CLASS, an int count of retries): the observations the general functions give, field by
+    field (repr: a NaN is equal to itself there), whatever the payload and the exception carry."""
+    got, general = (
+        obs.failure(request_data, exc, user, dimensions),
+        _general_failure(request_data, exc, user, dimensions),
+    )
+    assert repr(got) == repr(general)
+    assert got.endpoint == general.endpoint
+    assert repr(obs.failed_attempt(request_data, exc)) == repr(_general_failed_attempt(request_data, exc))
+    kwargs = request_data if not isinstance(request_data, dict) else {**request_data, "exception": exc}
+    assert repr(obs.failure_event(kwargs)) == repr(_general_failure_event(kwargs))
+    # and request_start's metadata, as callers.request_metadata reads it
+    from litellm_observe.worker import callers as callers_mod
+
+    start = obs.request_start(request_data, "acompletion", dimensions)
+    meta = callers_mod.request_metadata(obs.mapping(request_data))
+    assert start.endpoint == obs.endpoints.endpoint(meta.get("user_api_key_request_route"), "acompletion")
+    assert start.callers == (callers_mod.callers(meta, dimensions) if dimensions else callers_mod.NONE)
