@@ -73,6 +73,8 @@ def duration(value: float | None) -> float | None:
 
 
 INFINITY = math.inf
+_FAILED_COUNTS = (FAILED_REQUESTS, FAILED_ERRORS)  # a failed request's two counters (Slots.inc_each)
+_ATTEMPT_COUNTS = (ATTEMPT_REQUESTS, ATTEMPT_ERRORS)  # a failed attempt's
 _S = TypeVar("_S", bound=Slots)
 
 
@@ -367,9 +369,9 @@ class Recording:
         if callers:
             self.caller_requests(self.caller_labels(callers), status)
         with s.store.lock:
-            s.inc(FAILED_REQUESTS)
-            s.inc(FAILED_ERRORS)
-            if started is not None and (d := duration(now - started)) is not None:
+            s.inc_each(_FAILED_COUNTS)
+            # duration()'s test inline, as on a success's path (`now`, `started`: floats)
+            if started is not None and 0.0 <= (d := now - started) < INFINITY:
                 s.observe(FAILED_DURATION, d)
 
     def stream_answered(self, call: Call, end: float) -> None:
@@ -491,11 +493,11 @@ class Recording:
             s = self._series.attempt_failure(*key)
             self._attempt_failure_by_raw.keep(raw, (o.provider, o.model_group, o.deployment), key, s)
         with s.store.lock:
-            s.inc(ATTEMPT_REQUESTS)
-            s.inc(ATTEMPT_ERRORS)
+            s.inc_each(_ATTEMPT_COUNTS)
             s.set(ATTEMPT_STATE, PARTIAL_OUTAGE, now)
             self.states[s.deployment_key] = PARTIAL_OUTAGE
-            if o.began is not None and (d := duration(now - o.began)) is not None:
+            # duration()'s test inline, as on a success's path (`now`, `o.began`: floats)
+            if o.began is not None and 0.0 <= (d := now - o.began) < INFINITY:
                 s.observe(ATTEMPT_LATENCY, d)
 
     def unreported_attempts(self, call: Call, count: int, code: int, error_type: str | None) -> None:

@@ -285,6 +285,52 @@ def test_set_each_writes_what_set_writes_for_each_value_there_is(tmp_path_factor
     assert got[0] == got[1]
 
 
+_COUNTERS = [Recorder.key(name, model=f"m{n}") for n, name in enumerate(("cache_hits", "cache_misses", "cache_hits"))]
+
+
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.lists(st.integers(0, 2), max_size=3)))
+def test_inc_each_adds_what_inc_adds_to_each(tmp_path_factory, calls):
+    """inc_each (inc()'s body inline, one call for several counters) against inc() series by series, in a file that
+    starts small enough to grow (mapped anew) while a new series is created inside a call."""
+    got = []
+    for each in (True, False):
+        directory = tmp_path_factory.mktemp("inc-each")
+        store = SampleWriter(prepare(str(directory)), initial_size=4096)
+        filler = Recorder(store)
+        slots = Slots(store, _COUNTERS)
+        for n, ks in enumerate(calls):
+            for _ in range(20):  # other series, so that the file grows between and inside the calls
+                filler.cache_misses(model=f"model-{n}-{_}")
+            with store.lock:
+                if each:
+                    slots.inc_each(ks)
+                else:
+                    for k in ks:
+                        slots.inc(k)
+        got.append(_records(store.path))
+    assert got[0] == got[1]
+
+
+def test_inc_each_keeps_writing_when_a_series_it_creates_grows_the_file(tmp_path):
+    """As set_each's test below: inc_each may create its series, after m other series, for every m up to a few
+    growths; the counters hold one each, and for some m the file grew inside the call."""
+    grew_inside = 0
+    for m in range(120):
+        store = SampleWriter(prepare(str(tmp_path / f"m{m}")), initial_size=4096)
+        filler = Recorder(store)
+        for n in range(m):
+            filler.cache_misses(model=f"model-{n}")
+        slots = Slots(store, _COUNTERS)
+        before = store.values
+        with store.lock:
+            slots.inc_each((0, 1, 2))
+        grew_inside += store.values is not before
+        got = _records(store.path)
+        assert [got[key] for key in _COUNTERS] == [(1.0,)] * 3
+    assert grew_inside
+
+
 def test_set_each_keeps_writing_when_a_series_it_creates_grows_the_file(tmp_path):
     """The file is mapped anew when it grows, and set_each may create both its series: after m other series, for
     every m up to a few growths, the gauges hold what was set, and for some m the file grew inside the call."""

@@ -140,6 +140,25 @@ def test_a_successs_durations_are_recorded_when_duration_takes_them(started, end
     assert [v[-1] for v in latency] == ([ended - started] if ok else [])
 
 
+@settings(max_examples=300, deadline=None)
+@given(_instants, st.one_of(st.floats(), st.sampled_from([0.0, 1e308, -1e308])))
+def test_a_failures_durations_are_recorded_when_duration_takes_them(started, now):
+    """A failed request's duration (from the pre-call hook's `started` to `now`) and a failed attempt's latency
+    (from its `began` to `now`), duration()'s test inline in both: recorded, with that value, exactly when duration()
+    takes the difference, for any times (NaN, infinities, a clock that went back, overflow)."""
+    with tempfile.TemporaryDirectory() as d:
+        recording, store = _recording_in(d)
+        recording.request_failed("ok", "openai", "t", "embeddings", (), 503, "service_unavailable", started, now)
+        recording.attempt_failed(obs.FailedAttempt("c", "openai", "ok", "dep", 500, "timeout", started), now)
+        got = _records(store.path)
+    failed = [v for (m, _), v in got.items() if m == "request_duration_seconds"]
+    latency = [v for (m, _), v in got.items() if m == "provider_latency_seconds"]
+    expected = None if started is None else duration(now - started)
+    assert [repr(v[-1]) for v in failed] == ([] if expected is None else [repr(expected)])
+    assert [repr(v[-1]) for v in latency] == ([] if expected is None else [repr(expected)])
+    assert got[("requests", ("ok", "openai", "t", "embeddings", "503"))] == (1.0,)  # its counts, whatever the times
+
+
 # ---- series remembered by their raw values (Recording._success_by_raw and the failures') ------------------------
 _HOSTILE = st.sampled_from([1, True, 1.0, ["a", "list"]])  # ints and bools equal to each other; unhashable
 _MODEL = st.one_of(st.sampled_from(["ok", "gpt-4o", "other", "", None]), _HOSTILE)  # listed, wildcard, unlisted
