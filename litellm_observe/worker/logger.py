@@ -40,6 +40,7 @@ from ..rundir.record import Recorder
 from ..rundir.writer import SampleWriter
 from . import calls, flow, router_view
 from . import observations as obs
+from . import process as process_mod
 from .calls import CallBook
 from .errors import InternalErrors
 from .labels import OVERFLOW, UNKNOWN, UNLISTED
@@ -115,9 +116,13 @@ class ObserveLogger(CustomLogger):
         whose loop stops) or when MAX_PENDING wait. Whatever `read` or `act` raises is counted under `hook` and
         logged."""
         try:
-            p = self._processes.current() if opening else self._processes.live()
-            if p is None:
-                return
+            # Processes.current()'s first answer inline, and live()'s (every hook call: a call fewer each): this
+            # process's state, built in this process (no fork since), probing its loop
+            p = self._processes._process
+            if p is None or p.generation != process_mod._generation or p.health.loop is None:
+                p = self._processes.current() if opening else self._processes.live()
+                if p is None:
+                    return
             mono, wall = time.monotonic(), time.time()
             seen = read(p, *args)
             if p.batch_seconds:

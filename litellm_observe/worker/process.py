@@ -167,7 +167,8 @@ class WorkerProcess:
 
 class Processes:
     """The logger's WorkerProcess: `current()` builds it when this process has none (or retries, when due),
-    `live()` only looks. `disabled_reason` says why metrics are off, None while they are on."""
+    `live()` only looks. `disabled_reason` says why metrics are off, None while they are on. logger.py's guard
+    tests current()'s first answer itself (`_process` of this generation, probing), before calling either."""
 
     def __init__(
         self,
