@@ -720,7 +720,8 @@ def team_of(user: object) -> object:
 # - error_types.error_type(exc, code): BY_CLASS of exc's own class, the first of its MRO (for every class whose
 #   metaclass does not reorder mro()), when named there;
 # - amount(v, ...): float(v) for an int 0..10**308 (a count of retries), as in success();
-# - team_of(user), epoch(None): written out (None without the logging object's details).
+# - team_of(user), epoch(None), mapping(None).get(key): written out (None without the logging object's details or
+#   the deployment's model_info).
 
 
 def failure(request_data: object, exc: object, user: object, dimensions: tuple[str, ...] = ()) -> Failure:
@@ -769,7 +770,7 @@ def failed_attempt(request_data: object, exc: object) -> FailedAttempt:
         provider,  # provider
         meta.get("model_group"),  # model_group
         deployment_name(  # deployment
-            (v if type(v := fields.get("model_info")) is dict else mapping(v)).get("id"),
+            None if (v := fields.get("model_info")) is None else (v if type(v) is dict else mapping(v)).get("id"),
             fields.get("model"),
             fields.get("api_base"),
         ),
