@@ -257,95 +257,99 @@ def test_slots_keep_writing_across_growth_and_republish(tmp_path):
     assert _records(store.path)[("cache_hits", ("m",))] == (201.0,)
 
 
+def _in_one_call_and_one_by_one(tmp_path_factory, keys, calls, in_one_call, one_by_one):
+    """The records `calls` leave written both ways, `in_one_call(slots, n, call)` and `one_by_one(slots, n, call)`,
+    each in a file that starts small enough to grow (mapped anew) between the calls and inside one, as a series is
+    created there."""
+    got = []
+    for write in (in_one_call, one_by_one):
+        store = SampleWriter(prepare(str(tmp_path_factory.mktemp("each"))), initial_size=4096)
+        filler = Recorder(store)
+        slots = Slots(store, keys)
+        for n, call in enumerate(calls):
+            for i in range(20):  # other series, so that the file grows between and inside the calls
+                filler.cache_misses(model=f"model-{n}-{i}")
+            with store.lock:
+                write(slots, n, call)
+        got.append(_records(store.path))
+    return got
+
+
+def _written_after_other_series(tmp_path, keys, write):
+    """`write(slots)` into a new file after m other series, for every m up to a few growths: the records of each
+    file, and for how many m the file grew inside the call."""
+    records, grew_inside = [], 0
+    for m in range(120):
+        store = SampleWriter(prepare(str(tmp_path / f"m{m}")), initial_size=4096)
+        filler = Recorder(store)
+        for n in range(m):
+            filler.cache_misses(model=f"model-{n}")
+        slots = Slots(store, keys)
+        before = store.values
+        with store.lock:
+            write(slots)
+        grew_inside += store.values is not before
+        records.append(_records(store.path))
+    return records, grew_inside
+
+
 _GAUGES = [Recorder.key(name, provider="p", model="m") for name in ("requests_remaining", "requests_limit")]
+
+
+def _set_one_by_one(slots, n, values):
+    for k, value in enumerate(values):
+        if value is not None:
+            slots.set(k, value, 1000.0 + n)
 
 
 @settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(st.tuples(st.one_of(st.none(), st.floats(0, 1e6)), st.one_of(st.none(), st.floats(0, 1e6)))))
 def test_set_each_writes_what_set_writes_for_each_value_there_is(tmp_path_factory, writes):
-    """set_each (set()'s body inline, one call for several gauges) against set() value by value, in a file that
-    starts small enough to grow (mapped anew) while a new series is created inside a call."""
-    got = []
-    for each in (True, False):
-        directory = tmp_path_factory.mktemp("set-each")
-        store = SampleWriter(prepare(str(directory)), initial_size=4096)
-        filler = Recorder(store)
-        slots = Slots(store, _GAUGES)
-        for n, values in enumerate(writes):
-            for _ in range(20):  # other series, so that the file grows between and inside the calls
-                filler.cache_misses(model=f"model-{n}-{_}")
-            with store.lock:
-                if each:
-                    slots.set_each((0, 1), values, 1000.0 + n)
-                else:
-                    for k, value in enumerate(values):
-                        if value is not None:
-                            slots.set(k, value, 1000.0 + n)
-        got.append(_records(store.path))
+    """set_each (set()'s body inline, one call for several gauges) against set() value by value."""
+    got = _in_one_call_and_one_by_one(
+        tmp_path_factory,
+        _GAUGES,
+        writes,
+        lambda slots, n, values: slots.set_each((0, 1), values, 1000.0 + n),
+        _set_one_by_one,
+    )
     assert got[0] == got[1]
 
 
 _COUNTERS = [Recorder.key(name, model=f"m{n}") for n, name in enumerate(("cache_hits", "cache_misses", "cache_hits"))]
 
 
+def _inc_one_by_one(slots, n, ks):
+    for k in ks:
+        slots.inc(k)
+
+
 @settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(st.lists(st.integers(0, 2), max_size=3)))
 def test_inc_each_adds_what_inc_adds_to_each(tmp_path_factory, calls):
-    """inc_each (inc()'s body inline, one call for several counters) against inc() series by series, in a file that
-    starts small enough to grow (mapped anew) while a new series is created inside a call."""
-    got = []
-    for each in (True, False):
-        directory = tmp_path_factory.mktemp("inc-each")
-        store = SampleWriter(prepare(str(directory)), initial_size=4096)
-        filler = Recorder(store)
-        slots = Slots(store, _COUNTERS)
-        for n, ks in enumerate(calls):
-            for _ in range(20):  # other series, so that the file grows between and inside the calls
-                filler.cache_misses(model=f"model-{n}-{_}")
-            with store.lock:
-                if each:
-                    slots.inc_each(ks)
-                else:
-                    for k in ks:
-                        slots.inc(k)
-        got.append(_records(store.path))
+    """inc_each (inc()'s body inline, one call for several counters) against inc() series by series."""
+    got = _in_one_call_and_one_by_one(
+        tmp_path_factory, _COUNTERS, calls, lambda slots, n, ks: slots.inc_each(ks), _inc_one_by_one
+    )
     assert got[0] == got[1]
 
 
 def test_inc_each_keeps_writing_when_a_series_it_creates_grows_the_file(tmp_path):
-    """As set_each's test below: inc_each may create its series, after m other series, for every m up to a few
-    growths; the counters hold one each, and for some m the file grew inside the call."""
-    grew_inside = 0
-    for m in range(120):
-        store = SampleWriter(prepare(str(tmp_path / f"m{m}")), initial_size=4096)
-        filler = Recorder(store)
-        for n in range(m):
-            filler.cache_misses(model=f"model-{n}")
-        slots = Slots(store, _COUNTERS)
-        before = store.values
-        with store.lock:
-            slots.inc_each((0, 1, 2))
-        grew_inside += store.values is not before
-        got = _records(store.path)
+    """inc_each may create its series after m other series: the counters hold one each, and for some m the file
+    grew inside the call."""
+    records, grew_inside = _written_after_other_series(tmp_path, _COUNTERS, lambda slots: slots.inc_each((0, 1, 2)))
+    for got in records:
         assert [got[key] for key in _COUNTERS] == [(1.0,)] * 3
     assert grew_inside
 
 
 def test_set_each_keeps_writing_when_a_series_it_creates_grows_the_file(tmp_path):
-    """The file is mapped anew when it grows, and set_each may create both its series: after m other series, for
-    every m up to a few growths, the gauges hold what was set, and for some m the file grew inside the call."""
-    grew_inside = 0
-    for m in range(120):
-        store = SampleWriter(prepare(str(tmp_path / f"m{m}")), initial_size=4096)
-        filler = Recorder(store)
-        for n in range(m):
-            filler.cache_misses(model=f"model-{n}")
-        slots = Slots(store, _GAUGES)
-        before = store.values
-        with store.lock:
-            slots.set_each((0, 1), (1.0, 2.0), 9.0)
-        grew_inside += store.values is not before
-        got = _records(store.path)
+    """The file is mapped anew when it grows, and set_each may create both its series after m other series: the
+    gauges hold what was set, and for some m the file grew inside the call."""
+    records, grew_inside = _written_after_other_series(
+        tmp_path, _GAUGES, lambda slots: slots.set_each((0, 1), (1.0, 2.0), 9.0)
+    )
+    for got in records:
         assert got[("requests_remaining", ("p", "m"))] == (1.0, 9.0)
         assert got[("requests_limit", ("p", "m"))] == (2.0, 9.0)
     assert grew_inside
