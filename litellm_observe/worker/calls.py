@@ -70,7 +70,7 @@ class Call:
     attempt_began: float | None = None
     attempt_labels: tuple[object, ...] | None = None  # raw (provider, model group, deployment) of the latest attempt
     groups: dict[object, list[Any]] | None = None  # model group -> [provider, attempts]: the retries within each group
-    error: object = None  # the last exception seen (failure event, stream, failure hook)
+    error: object = None  # the last exception seen (failure event, stream, failure hooks); a hook without one leaves it
     error_frame = False  # the stream carried an in-band error (`event: error`, response.failed)
     stream_end: str | None = None
     stream_ended_at: float | None = None
@@ -167,12 +167,9 @@ class CallBook:
             else:
                 seen[0], seen[1] = labels[0], seen[1] + 1
 
-    def attempt_failed(self, call_id: object) -> bool:
-        """Whether this deployment failure is the first report of its attempt (count it then)."""
-        return self.attempt_failed_call(self.get(call_id))
-
-    def attempt_failed_call(self, call: Call | None) -> bool:
-        """`attempt_failed`, given the call itself (None: a request this process saw no start of)."""
+    def attempt_failed(self, call: Call | None) -> bool:
+        """Whether this deployment failure is the first report of its attempt (count it then), given the call the
+        failure hook looked up (None: a request this process saw no start of)."""
         if call is None:
             return True
         if call.failed is None:
@@ -186,11 +183,6 @@ class CallBook:
         call = self.get(call_id)
         if call is not None:
             call.succeeded += 1
-
-    def remember_error(self, call_id: object, error: object) -> None:
-        call = self.get(call_id)
-        if call is not None and error is not None:
-            call.error = error
 
     # ---- the request's end -----------------------------------------------------------------------
     def stream_ended(

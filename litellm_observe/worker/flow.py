@@ -119,7 +119,7 @@ def failure_reported(p: WorkerProcess, o: obs.FailureEvent) -> None:
     """async_log_failure_event: not counted (it fires once for several failed attempts, or once per attempt,
     depending on the path): only remembered, to say why a stream that ended alone failed."""
     call = p.calls.get(o.call_id)
-    if call is not None and o.error is not None:  # CallBook.remember_error, given the call
+    if call is not None and o.error is not None:  # Call.error: the last exception seen, never reset to None
         call.error = o.error
     if o.guardrails:  # a request a guardrail blocked: its runs are only here
         p.recording.guardrails(o.call_id, o.guardrails, p.mono)
@@ -170,12 +170,12 @@ def read_failed_attempt(p: WorkerProcess, request_data: object, exc: object) -> 
 
 def attempt_failed(p: WorkerProcess, o: obs.FailedAttempt, exc: object) -> None:
     """async_post_call_failure_deployment_hook: one upstream call failed; the router's cooldowns are read soon. The
-    call is looked up once (CallBook.remember_error and attempt_failed, given the call)."""
+    call is looked up once, its error kept (as failure_reported keeps it) and handed to CallBook.attempt_failed."""
     book = p.calls
     call = book.get(o.call_id)
     if call is not None and exc is not None:
         call.error = exc
-    if not book.attempt_failed_call(call):
+    if not book.attempt_failed(call):
         return  # the same attempt reported twice (/v1/messages through the Responses API)
     p.recording.attempt_failed(o, p.wall)
     if p.cooldowns.failed(p.mono) and p.cooldowns.next_read is not None:

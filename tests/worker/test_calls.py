@@ -24,7 +24,7 @@ def test_unknown_and_unusable_ids():
     b = book()
     assert b.begin(None, 0.0) is None and b.begin(3, 0.0) is None
     assert b.end("nobody", calls.SUCCESS, 1.0) is None
-    assert b.attempt_failed("nobody")  # no pre-call seen: every report counts
+    assert b.attempt_failed(b.get("nobody"))  # no pre-call seen: every report counts
     b.begin("c", 0.0)
     assert b.begin("c", 1.0) is None  # one call per id
 
@@ -61,10 +61,10 @@ def test_an_attempt_reported_twice_counts_once():
     b = book()
     b.begin("c", 0.0)
     b.attempt_started("c", 0.0, ("openai", "g"))
-    assert b.attempt_failed("c")  # /v1/messages: aresponses reports it ...
-    assert not b.attempt_failed("c")  # ... then anthropic_messages, for the same upstream call
+    assert b.attempt_failed(b.get("c"))  # /v1/messages: aresponses reports it ...
+    assert not b.attempt_failed(b.get("c"))  # ... then anthropic_messages, for the same upstream call
     b.attempt_started("c", 1.0, ("openai", "g"))  # a retry: a new attempt, reported once
-    assert b.attempt_failed("c")
+    assert b.attempt_failed(b.get("c"))
     assert b.get("c").unreported() == 0
 
 
@@ -72,7 +72,7 @@ def test_attempts_nobody_reported_are_settled():
     b = book()
     b.begin("d", 0.0)
     b.attempt_started("d", 0.0, ("openai", "g"))
-    assert b.attempt_failed("d")
+    assert b.attempt_failed(b.get("d"))
     b.attempt_started("d", 1.0, ("openai", "g"))  # a broken stream: never reported
     b.end("d", calls.FAILURE, 2.0)
     assert b.due(11.9) == []
@@ -86,7 +86,7 @@ def test_a_request_whose_every_attempt_was_reported_is_forgotten_at_its_end():
     b = book()
     b.begin("e", 0.0)
     b.attempt_started("e", 0.0, ("openai", "g"))
-    assert b.attempt_failed("e")
+    assert b.attempt_failed(b.get("e"))
     b.attempt_started("e", 1.0, ("openai", "g"))
     b.attempt_succeeded("e")
     assert b.end("e", calls.SUCCESS, 2.0) is not None
