@@ -33,8 +33,13 @@ import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-LOGGERS = ("noop", "ours", "builtin")
-LABELS = {"noop": "no-op (loop)", "ours": "litellm_observe", "builtin": "LiteLLM built-in"}
+LOGGERS = ("noop", "ours", "floor", "builtin")
+LABELS = {
+    "noop": "no-op (loop)",
+    "ours": "litellm_observe",
+    "floor": "floor (benchmarks/floor.py)",
+    "builtin": "LiteLLM built-in",
+}
 PHASES = (
     ("success", "success request (all hooks)"),
     ("success_hook", "async_log_success_event only"),
@@ -48,6 +53,10 @@ def _make_logger(name: str, run_dir: str, batch_seconds: float | None = None):
         from litellm.integrations.custom_logger import CustomLogger
 
         return CustomLogger()
+    if name == "floor":
+        from floor import FloorLogger
+
+        return FloorLogger(run_dir)
     if name in ("ours", "baseline"):
         from baseline import logger_class
 
@@ -70,8 +79,10 @@ def _make_logger(name: str, run_dir: str, batch_seconds: float | None = None):
     return PrometheusLogger()
 
 
-def _recorded(name: str, run_dir: str) -> float | None:
+def _recorded(name: str, run_dir: str, logger=None) -> float | None:
     """How many client requests the logger counted: proof that it accepted the events."""
+    if name == "floor":
+        return logger.requests_counted()
     if name in ("ours", "baseline"):
         from baseline import aggregator_class
 
@@ -174,7 +185,7 @@ def child(args) -> None:
     out = {
         "ns": {p: statistics.median(v) for p, v in per.items()},
         "sent": sent,
-        "recorded": _recorded(args.child, run_dir),
+        "recorded": _recorded(args.child, run_dir, logger),
         "package": _imported_package(),
     }
     shutil.rmtree(run_dir, ignore_errors=True)
@@ -245,7 +256,7 @@ def print_instructions(args) -> None:
 
     started = time.time()
     sizes = (50, 250) if args.quick else INSTRUCTION_SIZES
-    arms: list[tuple[str, str, str | None]] = [("noop", "noop", None), ("ours", "ours", None)]
+    arms: list[tuple[str, str, str | None]] = [("noop", "noop", None), ("ours", "ours", None), ("floor", "floor", None)]
     folder = None
     if args.baseline:
         import baseline
@@ -270,14 +281,14 @@ def print_instructions(args) -> None:
         f"\ninstructions per request (valgrind cachegrind, user space; runs of {sizes[1]:,} and {sizes[0]:,} "
         f"requests after a warm-up of {args.warmup:,}, the difference; net = minus the no-op loop)"
     )
-    head = f"{'request':<10} {'loop':>8} {'ours':>9} {'ours net':>9}"
+    head = f"{'request':<10} {'loop':>8} {'ours':>9} {'ours net':>9} {'floor':>9} {'floor net':>10}"
     if args.baseline:
         head += f" {'baseline net':>13} {'change':>8}"
     print(head)
     print("-" * len(head))
     for kind in kinds:
-        loop, ours = per[("noop", kind)], per[("ours", kind)]
-        row = f"{kind:<10} {loop:>8,.0f} {ours:>9,.0f} {ours - loop:>9,.0f}"
+        loop, ours, floor = per[("noop", kind)], per[("ours", kind)], per[("floor", kind)]
+        row = f"{kind:<10} {loop:>8,.0f} {ours:>9,.0f} {ours - loop:>9,.0f} {floor:>9,.0f} {floor - loop:>10,.0f}"
         if args.baseline:
             old = per[("baseline", kind)] - loop
             row += f" {old:>13,.0f} {((ours - loop) / old - 1) * 100 if old > 0 else float('nan'):>+7.1f}%"
@@ -596,17 +607,24 @@ def main(argv=None) -> int:
         f"\nCPU per request, µs (median of {args.rounds} round(s); {args.success:,} success + "
         f"{args.failure:,} failure requests per round; net = minus the no-op loop)"
     )
-    head = f"{'phase':<32} {'loop':>7} {'ours':>8} {'ours net':>9} {'built-in':>9} {'built-in net':>13} {'ratio':>7}"
+    head = (
+        f"{'phase':<32} {'loop':>7} {'ours':>8} {'ours net':>9} {'floor':>8} {'floor net':>10} {'built-in':>9} "
+        f"{'built-in net':>13} {'ratio':>7}"
+    )
     print(head)
     print("-" * len(head))
     for phase, label in PHASES:
         base = loop[phase] / 1e3
         ours, builtin = res["ours"]["ns"][phase] / 1e3, res["builtin"]["ns"][phase] / 1e3
+        floor = res["floor"]["ns"][phase] / 1e3
         on, bn = ours - base, builtin - base
         ratio = f"{bn / on:.1f}x" if on > 0 else "n/a"
-        print(f"{label:<32} {base:>7.2f} {ours:>8.2f} {on:>9.2f} {builtin:>9.2f} {bn:>13.2f} {ratio:>7}")
+        print(
+            f"{label:<32} {base:>7.2f} {ours:>8.2f} {on:>9.2f} {floor:>8.2f} {floor - base:>10.2f} {builtin:>9.2f} "
+            f"{bn:>13.2f} {ratio:>7}"
+        )
     print()
-    for name in ("ours", "builtin"):
+    for name in ("ours", "floor", "builtin"):
         r = res[name]
         print(f"{LABELS[name]}: {r['recorded']:,.0f} requests counted of {r['sent']:,} sent")
     print("ratio = built-in net / ours net; goal: ours <= 10 µs per success request, <= 8 µs per failure, ratio >= 80x")

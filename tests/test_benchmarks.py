@@ -41,11 +41,33 @@ def test_bench_events_quick_prints_ours_and_builtin():
     assert "ours" in header and "built-in" in header and "ratio" in header
     for phase in ("success request (all hooks)", "async_log_success_event only", "failure request (all hooks)"):
         row = next(line for line in out.splitlines() if line.startswith(phase))
-        assert len(re.findall(r"-?\d+\.\d+", row)) == 6, row
-    # both loggers accepted every event: what they counted is what was sent
-    for name in ("litellm_observe", "LiteLLM built-in"):
+        assert len(re.findall(r"-?\d+\.\d+", row)) == 8, row
+    # every logger accepted every event: what it counted is what was sent
+    for name in ("litellm_observe", "floor \\(benchmarks/floor.py\\)", "LiteLLM built-in"):
         counted, sent = re.search(rf"^{name}: ([\d,]+) requests counted of ([\d,]+) sent", out, re.M).groups()
         assert counted == sent
+
+
+def _stores_by_metric(out: str) -> dict[tuple[str, str], float]:
+    """count_writes.py's stores a request, by (kind of request, metric)."""
+    found, kind = {}, None
+    for line in out.splitlines():
+        if line in ("success", "failure"):
+            kind = line
+        elif m := re.match(r"^ +stores: (\S+) +([\d.]+)$", line):
+            found[(kind, m.group(1))] = float(m.group(2))
+    return found
+
+
+def test_the_floor_stores_what_ours_stores_with_every_write_at_once():
+    """benchmarks/floor.py is a fair floor: a request of the replay makes the same 8-byte stores, metric by metric,
+    as ours with event_batch_seconds 0 (ours in batches writes the budgets and in-flight gauges once a batch, fewer),
+    so a change to what ours writes fails here until the floor follows it."""
+    ours = _stores_by_metric(run("count_writes.py", "--batch", "0"))
+    floor = _stores_by_metric(run("count_writes.py", "--floor"))
+    assert {kind for kind, _ in ours} == {"success", "failure"}
+    assert ("success", "spend_usd") in ours and ("failure", "errors") in ours
+    assert floor == ours
 
 
 def test_bench_events_baseline_measures_the_extracted_revision():
