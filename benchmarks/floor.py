@@ -33,41 +33,38 @@ from litellm.integrations.custom_logger import CustomLogger
 
 from litellm_observe.catalogue import DURATION_BUCKETS, OVERHEAD_BUCKETS, TPOT_BUCKETS, TTFT_BUCKETS
 from litellm_observe.worker import endpoints, error_types, observations
+from litellm_observe.worker.series import (
+    AUDIO_INPUT_TOKENS,
+    AUDIO_OUTPUT_TOKENS,
+    CACHE_CREATION_TOKENS,
+    CACHE_HITS,
+    CACHE_MISSES,
+    CACHED_INPUT_TOKENS,
+    DEPLOYMENT_STATE,
+    INPUT_TOKENS,
+    OUTPUT_TOKENS,
+    OVERHEAD,
+    PROVIDER_LATENCY,
+    PROVIDER_REQUESTS,
+    REASONING_TOKENS,
+    REQUEST_DURATION,
+    REQUESTS,
+    REQUESTS_LIMIT,
+    REQUESTS_REMAINING,
+    SPEND,
+    TIME_PER_OUTPUT_TOKEN,
+    TIME_TO_FIRST_TOKEN,
+    TOKENS_LIMIT,
+    TOKENS_REMAINING,
+    UNPRICED,
+)
 
 # a histogram's sum: after its buckets and +Inf (written as literals below: a constant, not a global, per store)
 assert (len(DURATION_BUCKETS), len(OVERHEAD_BUCKETS), len(TTFT_BUCKETS), len(TPOT_BUCKETS)) == (17, 12, 17, 13)
 _EMPTY: dict = {}
 INF = float("inf")
-SETTLE = 10.0
-
-# positions in a success series' offsets tuple
-(
-    REQUESTS,
-    REQUEST_DURATION,
-    CACHE_HITS,
-    CACHE_MISSES,
-    OVERHEAD,
-    PROVIDER_REQUESTS,
-    DEPLOYMENT_STATE,
-    PROVIDER_LATENCY,
-    TTFT,
-    TPOT,
-    INPUT,
-    OUTPUT,
-    CACHED,
-    REASONING,
-    CACHE_CREATION,
-    AUDIO_IN,
-    AUDIO_OUT,
-    SPEND,
-    UNPRICED,
-    REQ_REMAINING,
-    REQ_LIMIT,
-    TOK_REMAINING,
-    TOK_LIMIT,
-    DEPLOYMENT_KEY,
-    RETRIES,
-) = range(25)
+# positions in a success series' offsets tuple: series.py's 23 (what ours' SuccessSeries holds), then two of ours
+DEPLOYMENT_KEY, RETRIES = range(23, 25)
 
 
 class FloorLogger(CustomLogger):
@@ -349,47 +346,47 @@ class FloorLogger(CustomLogger):
             if stream:
                 d = first_token - started
                 if 0.0 <= d < INF:
-                    i = s[TTFT]
+                    i = s[TIME_TO_FIRST_TOKEN]
                     v[i + bisect_left(TTFT_BUCKETS, d)] += 1.0
                     v[i + 18] += d
                 if completion > 1:
                     d = (ended - first_token) / (completion - 1)
                     if 0.0 <= d < INF:
-                        i = s[TPOT]
+                        i = s[TIME_PER_OUTPUT_TOKEN]
                         v[i + bisect_left(TPOT_BUCKETS, d)] += 1.0
                         v[i + 14] += d
             if prompt:
-                v[s[INPUT]] += prompt
+                v[s[INPUT_TOKENS]] += prompt
             if completion:
-                v[s[OUTPUT]] += completion
+                v[s[OUTPUT_TOKENS]] += completion
             if cached:
-                v[s[CACHED]] += cached
+                v[s[CACHED_INPUT_TOKENS]] += cached
             if reasoning:
-                v[s[REASONING]] += reasoning
+                v[s[REASONING_TOKENS]] += reasoning
             if cache_creation:
-                v[s[CACHE_CREATION]] += cache_creation
+                v[s[CACHE_CREATION_TOKENS]] += cache_creation
             if audio_in:
-                v[s[AUDIO_IN]] += audio_in
+                v[s[AUDIO_INPUT_TOKENS]] += audio_in
             if audio_out:
-                v[s[AUDIO_OUT]] += audio_out
+                v[s[AUDIO_OUTPUT_TOKENS]] += audio_out
             if cost:
                 v[s[SPEND]] += cost
             elif prompt or completion:
                 v[s[UNPRICED]] += 1.0
             if rr is not None:
-                i = s[REQ_REMAINING]
+                i = s[REQUESTS_REMAINING]
                 v[i] = rr
                 v[i + 1] = now
             if rl is not None:
-                i = s[REQ_LIMIT]
+                i = s[REQUESTS_LIMIT]
                 v[i] = rl
                 v[i + 1] = now
             if tr is not None:
-                i = s[TOK_REMAINING]
+                i = s[TOKENS_REMAINING]
                 v[i] = tr
                 v[i + 1] = now
             if tl is not None:
-                i = s[TOK_LIMIT]
+                i = s[TOKENS_LIMIT]
                 v[i] = tl
                 v[i + 1] = now
             # budgets: team (max, remaining), key (max, remaining, reset), user (max, remaining)
