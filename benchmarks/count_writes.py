@@ -66,12 +66,12 @@ def main() -> None:
     logger = _make_logger("floor", run_dir) if args.floor else _make_logger("ours", run_dir, batch_seconds=args.batch)
     successes, failures = events.success_events(), events.failure_events()
 
-    async def counted(evts, owner, view: str, lock: str, index: dict) -> dict:
-        """`args.requests` requests of one kind replayed with `owner`'s view and lock (attribute names) counting;
+    async def counted(evts, owner, view: str, index: dict) -> dict:
+        """`args.requests` requests of one kind replayed with `owner`'s view (its attribute `view`) and lock counting;
         the stores by metric (the series whose first double is the nearest at or below each store's index)."""
         counts: collections.Counter = collections.Counter()
         setattr(owner, view, CountingView(getattr(owner, view), counts))
-        setattr(owner, lock, CountingLock(getattr(owner, lock), counts, "writer lock takes"))
+        owner.lock = CountingLock(owner.lock, counts, "writer lock takes")
         batch = None if args.floor else logger.process
         if batch is not None:
             batch.batch_lock = CountingLock(batch.batch_lock, counts, "batch lock takes")
@@ -80,7 +80,7 @@ def main() -> None:
             logger.flush()
             batch.batch_lock = batch.batch_lock.lock
         setattr(owner, view, getattr(owner, view).view)
-        setattr(owner, lock, getattr(owner, lock).lock)
+        owner.lock = owner.lock.lock
         starts = sorted((i, key[0]) for key, i in index.items())
         for k in [k for k in counts if isinstance(k, tuple)]:
             metric = max((s for s in starts if s[0] <= k[1]), default=(0, "?"))[1]
@@ -96,7 +96,7 @@ def main() -> None:
             logger.flush()
             owner, view, index = logger.process.writer, "values", logger.process.writer._index
         return {
-            kind: await counted(evts, owner, view, "lock", index)
+            kind: await counted(evts, owner, view, index)
             for kind, evts in (("success", successes), ("failure", failures))
         }
 
