@@ -316,8 +316,7 @@ def _parts():
 
     return (
         ("  observations.success (parse)", observations, "success"),
-        ("    budget_readings", observations, "budget_readings"),
-        ("    budget_sightings", observations, "budget_sightings"),
+        ("    budgets", observations, "budgets"),
         ("  Recording.success (record)", recording.Recording, "success"),
         ("    BudgetResets.observe", budgets.BudgetResets, "observe"),
         ("  observations.request_start", observations, "request_start"),

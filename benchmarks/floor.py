@@ -273,7 +273,7 @@ class FloorLogger(CustomLogger):
                 elif retries:
                     v[s[RETRIES]] += retries
             return
-        # ---- budgets (observations.budget_readings and budget_sightings' fields)
+        # ---- budgets (the fields observations.budgets reads)
         team_alias, team_id = sm["user_api_key_team_alias"], sm["user_api_key_team_id"]
         team_max, team_spend = sm["user_api_key_team_max_budget"], sm["user_api_key_team_spend"]
         key_alias, key_hash = sm["user_api_key_alias"], sm["user_api_key_hash"]

@@ -94,7 +94,7 @@ def test_bench_events_breakdown_times_every_hook_and_step_a_request_goes_through
         assert calls["success"][hook] == quick_success
     for step in ("observations.success (parse)", "Recording.success (record)", "observations.request_start"):
         assert calls["success"][step] == quick_success
-    assert 0 < calls["success"]["budget_readings"] <= quick_success  # cache hits carry none
+    assert 0 < calls["success"]["budgets"] <= quick_success  # cache hits carry none
     for hook in ("async_pre_call_hook", "async_log_failure_event", "async_post_call_failure_hook"):
         assert calls["failure"][hook] == quick_failure
     for step in ("observations.failure", "Recording.request_failed", "Recording.attempt_failed"):

@@ -38,7 +38,7 @@ _STAMP = struct.Struct("<d")
 
 class BudgetResets:
     """What one worker saw of each entity's spend, and the claims that count each reset once across workers.
-    What a request's metadata says is observations.budget_sightings' to read."""
+    What a request's metadata says is observations.budgets' to read."""
 
     def __init__(self, directory: Directory | str | None, clock: Callable[[], float] = time.time):
         self._dir = Directory(directory) if isinstance(directory, str) else directory

@@ -288,118 +288,6 @@ def _moment(value: object) -> float | None:
     return None
 
 
-def budget_readings(
-    slo_meta: Mapping[str, Any],
-    params_meta: Mapping[str, Any],
-    cost: float | None,
-    fields: tuple[Any, ...] | None = None,
-) -> tuple[BudgetReading, ...]:
-    """Budgets of the request's team, key (by alias only), user and end user, where metadata carries a maximum, in
-    that order. A field is read from SLO.metadata, else (missing or None there) from the request's metadata (where
-    LiteLLM puts team and user reset times and the end user's maximum). An entity's alias or id is text that is not
-    empty. `fields`: _slo_budget_fields(slo_meta), when the caller read them already (success() reads them once for
-    the readings and the sightings).
-
-    Written out per entity, not as a loop over a table of fields: a table-driven version (each field with its
-    position in the one-step read) measured 2.9 µs a call against this one's 1.9 (2026-12-06), on every event
-    that carries budgets; the name checks and the fallbacks inline, not in helpers (five calls a request, 1 % of a
-    success request's instructions, bench_events.py --instructions)."""
-    (
-        team_alias,
-        team_id,
-        team_max,
-        team_spend,
-        key_alias,
-        _key_hash,
-        key_max,
-        key_spend,
-        key_reset,
-        user_id,
-        user_max,
-        user_spend,
-        end_user_id,
-    ) = _slo_budget_fields(slo_meta) if fields is None else fields
-    get, slo_get = params_meta.get, slo_meta.get
-    spent = cost or 0.0
-    out: list[BudgetReading] = []
-    team = team_alias if team_alias is not None else get("user_api_key_team_alias")
-    if not (isinstance(team, str) and team):
-        team = team_id if team_id is not None else get("user_api_key_team_id")
-    if isinstance(team, str) and team:
-        reset = slo_get("user_api_key_team_budget_reset_at")
-        _read_budget(
-            out,
-            "team",
-            team,
-            team_max if team_max is not None else get("user_api_key_team_max_budget"),
-            team_spend if team_spend is not None else get("user_api_key_team_spend"),
-            reset if reset is not None else get("user_api_key_team_budget_reset_at"),
-            spent,
-        )
-    key = key_alias if key_alias is not None else get("user_api_key_alias")
-    if isinstance(key, str) and key:
-        _read_budget(
-            out,
-            "key",
-            key,
-            key_max if key_max is not None else get("user_api_key_max_budget"),
-            key_spend if key_spend is not None else get("user_api_key_spend"),
-            key_reset if key_reset is not None else get("user_api_key_budget_reset_at"),
-            spent,
-        )
-    user = user_id if user_id is not None else get("user_api_key_user_id")
-    if isinstance(user, str) and user:
-        reset = slo_get("user_api_key_user_budget_reset_at")
-        _read_budget(
-            out,
-            "user",
-            user,
-            user_max if user_max is not None else get("user_api_key_user_max_budget"),
-            user_spend if user_spend is not None else get("user_api_key_user_spend"),
-            reset if reset is not None else get("user_api_key_user_budget_reset_at"),
-            spent,
-        )
-    end_user = end_user_id if end_user_id is not None else get("user_api_key_end_user_id")
-    if isinstance(end_user, str) and end_user:
-        maximum = slo_get("user_api_end_user_max_budget")
-        _read_budget(
-            out,
-            "end_user",
-            end_user,
-            maximum if maximum is not None else get("user_api_end_user_max_budget"),
-            None,
-            None,
-            spent,
-        )
-    return tuple(out)
-
-
-def _read_budget(
-    out: list[BudgetReading],
-    entity_type: str,
-    entity: str,
-    raw_max: object,
-    raw_spend: object,
-    raw_reset: object,
-    cost: float,
-) -> None:
-    """Appends the entity's reading, if it has a maximum. A finite float (what LiteLLM's metadata carries) is taken
-    as number() would take it, without the call: two of them a budget, three budgets a request."""
-    maximum = raw_max if type(raw_max) is float and raw_max - raw_max == 0.0 else number(raw_max)
-    if maximum is None or maximum < 0:
-        return
-    spend = raw_spend if type(raw_spend) is float and raw_spend - raw_spend == 0.0 else number(raw_spend)
-    out.append(
-        (  # a BudgetReading, in BUDGET_READING_FIELDS' order
-            entity_type,  # entity_type
-            entity,  # entity
-            maximum,  # max_usd
-            None if spend is None else maximum - spend - cost,  # remaining_usd
-            None if raw_reset is None else moment(raw_reset),  # reset_at
-        )
-    )
-
-
 # What one request's metadata says of an entity's spend (worker/budgets.py sees a reset when, between two requests
 # for the same entity, the reset time moved forward or the spend dropped): a plain tuple, as BudgetReading,
 #   entity_type  key, user, team, end_user
@@ -429,40 +317,138 @@ def reset_stamp(value: object) -> str | None:
         return None
 
 
-def budget_sightings(metadata: Mapping[str, Any], fields: tuple[Any, ...] | None = None) -> tuple[BudgetSighting, ...]:
-    """The entities a request's metadata (SLO.metadata) names by id, with their spend and next reset time: key,
-    user, team, end user, in that order. `fields`, as for budget_readings."""
+def budgets(
+    slo_meta: Mapping[str, Any],
+    params_meta: Mapping[str, Any],
+    cost: float | None,
+) -> tuple[tuple[BudgetReading, ...], tuple[BudgetSighting, ...]]:
+    """A request's budget readings and sightings, read together (one unpacking of the fields both read).
+
+    The readings: budgets of the request's team, key (by alias only), user and end user, where metadata carries a
+    maximum, in that order. A field is read from SLO.metadata, else (missing or None there) from the request's
+    metadata (where LiteLLM puts team and user reset times and the end user's maximum). An entity's alias or id is
+    text that is not empty; a maximum is a number (number()) that is not negative; remaining is maximum minus
+    (spend carried + `cost`), None when the spend is not a number; the reset time is moment()'s.
+
+    The sightings: the entities SLO.metadata (only it) names by id, with their spend (number()) and, for keys, the
+    next reset time (reset_stamp()): key, user, team, end user, in that order; an id cut to MAX_BUDGET_ID.
+
+    SLO.metadata's fields read in one step (_slo_budget_fields). Written out per entity, not as a loop over a table
+    of fields: a table-driven version measured 2.9 µs a call against 1.9 for the readings alone
+    (2026-12-06); the name checks, number()'s and moment()'s first answers inline (a finite float; reset text),
+    not in calls: these run on every success event that is not a cache hit (benchmarks/README.md, 2026-12-08).
+    tests/worker/test_observations.py holds both to the tables this docstring gives."""
     (
-        _team_alias,
+        team_alias,
         team_id,
-        _team_max,
+        team_max,
         team_spend,
-        _key_alias,
+        key_alias,
         key_hash,
-        _key_max,
+        key_max,
         key_spend,
         key_reset,
         user_id,
-        _user_max,
+        user_max,
         user_spend,
         end_user_id,
-    ) = _slo_budget_fields(metadata) if fields is None else fields
-    out: list[BudgetSighting] = []  # each in BUDGET_SIGHTING_FIELDS' order
-    # number() and reset_stamp() inline for what LiteLLM's metadata carries (finite floats, text): the same answers
+    ) = _slo_budget_fields(slo_meta)
+    get, slo_get = params_meta.get, slo_meta.get
+    spent = cost or 0.0
+    readings: list[BudgetReading] = []
+    team = team_alias if team_alias is not None else get("user_api_key_team_alias")
+    if not (isinstance(team, str) and team):
+        team = team_id if team_id is not None else get("user_api_key_team_id")
+    if isinstance(team, str) and team:
+        raw = team_max if team_max is not None else get("user_api_key_team_max_budget")
+        maximum = raw if type(raw) is float and raw - raw == 0.0 else number(raw)
+        if maximum is not None and maximum >= 0:
+            raw = team_spend if team_spend is not None else get("user_api_key_team_spend")
+            spend = raw if type(raw) is float and raw - raw == 0.0 else number(raw)
+            reset = slo_get("user_api_key_team_budget_reset_at")
+            if reset is None:
+                reset = get("user_api_key_team_budget_reset_at")
+            readings.append(
+                (  # a BudgetReading, in BUDGET_READING_FIELDS' order
+                    "team",  # entity_type
+                    team,  # entity
+                    maximum,  # max_usd
+                    None if spend is None else maximum - spend - spent,  # remaining_usd
+                    None  # reset_at
+                    if reset is None
+                    else _iso_moment(reset)
+                    if type(reset) is str and 0 < len(reset) <= 64
+                    else moment(reset),
+                )
+            )
+    key = key_alias if key_alias is not None else get("user_api_key_alias")
+    if isinstance(key, str) and key:
+        raw = key_max if key_max is not None else get("user_api_key_max_budget")
+        maximum = raw if type(raw) is float and raw - raw == 0.0 else number(raw)
+        if maximum is not None and maximum >= 0:
+            raw = key_spend if key_spend is not None else get("user_api_key_spend")
+            spend = raw if type(raw) is float and raw - raw == 0.0 else number(raw)
+            reset = key_reset if key_reset is not None else get("user_api_key_budget_reset_at")
+            readings.append(
+                (
+                    "key",
+                    key,
+                    maximum,
+                    None if spend is None else maximum - spend - spent,
+                    None
+                    if reset is None
+                    else _iso_moment(reset)
+                    if type(reset) is str and 0 < len(reset) <= 64
+                    else moment(reset),
+                )
+            )
+    user = user_id if user_id is not None else get("user_api_key_user_id")
+    if isinstance(user, str) and user:
+        raw = user_max if user_max is not None else get("user_api_key_user_max_budget")
+        maximum = raw if type(raw) is float and raw - raw == 0.0 else number(raw)
+        if maximum is not None and maximum >= 0:
+            raw = user_spend if user_spend is not None else get("user_api_key_user_spend")
+            spend = raw if type(raw) is float and raw - raw == 0.0 else number(raw)
+            reset = slo_get("user_api_key_user_budget_reset_at")
+            if reset is None:
+                reset = get("user_api_key_user_budget_reset_at")
+            readings.append(
+                (
+                    "user",
+                    user,
+                    maximum,
+                    None if spend is None else maximum - spend - spent,
+                    None
+                    if reset is None
+                    else _iso_moment(reset)
+                    if type(reset) is str and 0 < len(reset) <= 64
+                    else moment(reset),
+                )
+            )
+    end_user = end_user_id if end_user_id is not None else get("user_api_key_end_user_id")
+    if isinstance(end_user, str) and end_user:
+        raw = slo_get("user_api_end_user_max_budget")
+        if raw is None:
+            raw = get("user_api_end_user_max_budget")
+        maximum = raw if type(raw) is float and raw - raw == 0.0 else number(raw)
+        if maximum is not None and maximum >= 0:
+            readings.append(("end_user", end_user, maximum, None, None))
+    sightings: list[BudgetSighting] = []  # each in BUDGET_SIGHTING_FIELDS' order
     if isinstance(key_hash, str) and key_hash:
         spend = key_spend if type(key_spend) is float and key_spend - key_spend == 0.0 else number(key_spend)
         reset = key_reset[:64] if type(key_reset) is str and key_reset else reset_stamp(key_reset)
-        out.append(("key", key_hash[:MAX_BUDGET_ID], spend, reset))
+        sightings.append(("key", key_hash[:MAX_BUDGET_ID], spend, reset))
     if isinstance(user_id, str) and user_id:
         spend = user_spend if type(user_spend) is float and user_spend - user_spend == 0.0 else number(user_spend)
-        out.append(("user", user_id[:MAX_BUDGET_ID], spend, None))
+        sightings.append(("user", user_id[:MAX_BUDGET_ID], spend, None))
     if isinstance(team_id, str) and team_id:
         spend = team_spend if type(team_spend) is float and team_spend - team_spend == 0.0 else number(team_spend)
-        out.append(("team", team_id[:MAX_BUDGET_ID], spend, None))
+        sightings.append(("team", team_id[:MAX_BUDGET_ID], spend, None))
     if isinstance(end_user_id, str) and end_user_id:
-        spend = number(metadata.get("user_api_key_end_user_spend"))
-        out.append(("end_user", end_user_id[:MAX_BUDGET_ID], spend, None))
-    return tuple(out)
+        sightings.append(
+            ("end_user", end_user_id[:MAX_BUDGET_ID], number(slo_get("user_api_key_end_user_spend")), None)
+        )
+    return tuple(readings), tuple(sightings)
 
 
 @dataclass(slots=True)
@@ -649,7 +635,7 @@ def success(kwargs: object, dimensions: tuple[str, ...] = ()) -> Success:
     audio_out = completion_details.get("audio_tokens")
     problems: list[str] = []  # filled in this order: the first bad amount is the one logged
     cost = amount(slo.get("response_cost"), "response_cost", problems)
-    budget_fields = None if cache_hit else _slo_budget_fields(slo_meta)  # read once for readings and sightings
+    budget_readings, budget_sightings = ((), ()) if cache_hit else budgets(slo_meta, meta, cost)
     return Success(  # positional, in field order (module docstring): each line names its field
         fields.get("litellm_call_id"),  # call_id
         slo.get("custom_llm_provider") or fields.get("custom_llm_provider"),  # provider
@@ -702,8 +688,8 @@ def success(kwargs: object, dimensions: tuple[str, ...] = ()) -> Success:
         # (every amount() above has run by now, each adding its problem, if any)
         problems or (),  # problems
         guardrail_runs(slo) if slo.get("guardrail_information") else (),  # guardrails
-        budget_readings(slo_meta, meta, cost, budget_fields) if not cache_hit else (),  # budgets
-        budget_sightings(slo_meta, budget_fields) if not cache_hit else (),  # budget_sightings
+        budget_readings,  # budgets
+        budget_sightings,  # budget_sightings
     )
 
 

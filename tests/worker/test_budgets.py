@@ -10,10 +10,10 @@ from litellm_observe.worker import budgets, observations
 
 
 class BudgetResets(budgets.BudgetResets):
-    """Fed as the worker feeds it: the metadata read by observations.budget_sightings."""
+    """Fed as the worker feeds it: the metadata read by observations.budgets (its sightings)."""
 
     def observe(self, metadata):
-        return super().observe(observations.budget_sightings(metadata))
+        return super().observe(observations.budgets(metadata, {}, None)[1])
 
 
 def meta(**kw):

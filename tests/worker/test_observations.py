@@ -165,10 +165,11 @@ numbers_and_more = st.one_of(
 @settings(max_examples=500, deadline=None)
 @given(numbers_and_more, numbers_and_more, numbers_and_more)
 def test_epoch_and_a_budgets_numbers_answer_as_number_does(value, raw_max, raw_spend):
-    """epoch() and _read_budget take a finite float without calling number(): the answers number() gives."""
+    """epoch() and budgets() take a finite float without calling number(): the answers number() gives."""
     assert repr(obs.epoch(value)) == repr(obs.number(value))
-    out: list = []
-    obs._read_budget(out, "team", "t", raw_max, raw_spend, None, 1.0)
+    team = {"user_api_key_team_alias": "t", "user_api_key_team_max_budget": raw_max}
+    team["user_api_key_team_spend"] = raw_spend
+    out = list(obs.budgets(team, {}, 1.0)[0])
     maximum, spend = obs.number(raw_max), obs.number(raw_spend)
     if maximum is None or maximum < 0:
         assert out == []
@@ -261,7 +262,7 @@ def test_budget_readings_need_an_entity_and_a_maximum():
         "user_api_key_user_id": "u",
         "user_api_key_user_max_budget": -1,
     }  # negative: not a budget
-    got = obs.budget_readings(meta, {}, 2.0)
+    got = obs.budgets(meta, {}, 2.0)[0]
     assert [b[:4] for b in got] == [("team", "search", 50.0, 38.0)]  # entity_type, entity, max_usd, remaining_usd
 
 
@@ -302,11 +303,11 @@ def test_a_budget_readings_build_names_its_fields_in_their_order():
     start = source.index("(  # a BudgetReading, in BUDGET_READING_FIELDS' order")
     build = source[start : re.compile(r"\n +\)\n").search(source, start).start()]
     assert re.findall(r"  # (\w+)$", build, re.M) == list(obs.BUDGET_READING_FIELDS)
-    reading = obs.budget_readings(
+    reading = obs.budgets(
         {"user_api_key_team_alias": "t", "user_api_key_team_max_budget": 10, "user_api_key_team_spend": 4},
         {"user_api_key_team_budget_reset_at": "2030-01-01T00:00:00+00:00"},
         1.0,
-    )[0]
+    )[0][0]
     assert dict(zip(obs.BUDGET_READING_FIELDS, reading)) == {
         "entity_type": "team",
         "entity": "t",
@@ -314,7 +315,7 @@ def test_a_budget_readings_build_names_its_fields_in_their_order():
         "remaining_usd": 5.0,
         "reset_at": 1893456000.0,
     }
-    sighting = obs.budget_sightings({"user_api_key_hash": "h", "user_api_key_spend": 2.5})[0]
+    sighting = obs.budgets({"user_api_key_hash": "h", "user_api_key_spend": 2.5}, {}, None)[1][0]
     assert dict(zip(obs.BUDGET_SIGHTING_FIELDS, sighting)) == {
         "entity_type": "key",
         "ident": "h",
@@ -351,10 +352,7 @@ def test_budgets_read_in_one_step_or_field_by_field_agree(slo_meta, params_meta,
 
     complete = {field: None for field in obs._SLO_BUDGET_FIELDS} | slo_meta  # the one-step read
     for one_step, by_field in ((complete, MappingProxyType(complete)), (slo_meta, MappingProxyType(slo_meta))):
-        assert repr(obs.budget_readings(one_step, params_meta, cost)) == repr(
-            obs.budget_readings(by_field, params_meta, cost)
-        )
-        assert repr(obs.budget_sightings(one_step)) == repr(obs.budget_sightings(by_field))
+        assert repr(obs.budgets(one_step, params_meta, cost)) == repr(obs.budgets(by_field, params_meta, cost))
 
 
 _BUDGET_ENTITIES = (  # entity type, its names (the first that is text wins), maximum, spend, reset time
@@ -368,8 +366,8 @@ _BUDGET_ENTITIES = (  # entity type, its names (the first that is text wins), ma
 
 
 def _readings_as_documented(slo_meta: dict, params_meta: dict, cost: float | None) -> tuple:
-    """budget_readings' docstring as a table: each field from SLO.metadata, else from the request's metadata; an
-    entity named by non-empty text with a maximum that is a number, not negative."""
+    """budgets()' docstring on the readings, as a table: each field from SLO.metadata, else from the request's
+    metadata; an entity named by non-empty text with a maximum that is a number, not negative."""
 
     def field(name):
         value = slo_meta.get(name)
@@ -401,8 +399,8 @@ dense_metadata = st.fixed_dictionaries({f: _kind_of(f) for f in budget_metadata_
 
 
 def _sightings_as_documented(slo_meta: dict) -> tuple:
-    """budget_sightings' docstring: the entities SLO.metadata names by id (text, cut to MAX_BUDGET_ID), with their
-    spend (number()) and, for keys, reset time (reset_stamp())."""
+    """budgets()' docstring on the sightings: the entities SLO.metadata names by id (text, cut to MAX_BUDGET_ID),
+    with their spend (number()) and, for keys, reset time (reset_stamp())."""
     out = []
     for entity_type, ident, spend, reset in (
         ("key", "user_api_key_hash", "user_api_key_spend", "user_api_key_budget_reset_at"),
@@ -427,8 +425,7 @@ def test_budget_readings_and_sightings_are_the_documented_tables(metadata, cost)
     same through success(), which reads SLO.metadata's budget fields once for both."""
     slo_meta, params_meta = metadata
     readings, sightings = _readings_as_documented(slo_meta, params_meta, cost), _sightings_as_documented(slo_meta)
-    assert repr(obs.budget_readings(slo_meta, params_meta, cost)) == repr(readings)
-    assert repr(obs.budget_sightings(slo_meta)) == repr(sightings)
+    assert repr(obs.budgets(slo_meta, params_meta, cost)) == repr((readings, sightings))
     kwargs = payloads.template("async_log_success_event")["kwargs"]
     slo = kwargs["standard_logging_object"]
     slo["metadata"] = {
