@@ -153,6 +153,12 @@ class Recording:
         # latest value and when, in BudgetSeries' order (value, when, value, when, ...; None: not read); by
         # (entity type, id), each entity's latest sighting and when
         self._budget_gauges: dict[tuple[str, str], list[float | None]] = {}
+        # ... and the same lists by (entity type, raw entity) for the entities this batch labelled: one lookup a
+        # reading, not a label call. Only text entities, never one labelled `overflow` (counted at every reading,
+        # so labelled at every reading); the labeller's answer for the rest holds for the run (an admitted value
+        # stays admitted), and a label is asked for at an entity's first reading in the batch, in arrival order,
+        # as admission needs
+        self._budget_gauges_by_raw: dict[tuple[str, str], list[float | None]] = {}
         self._budget_sightings: dict[tuple[str, str], tuple[obs.BudgetSighting, float]] = {}
         # In-flight changes wait for write_kept too: by endpoint, the sum of the batch's +1s and -1s and the
         # latest time (a request that starts and ends in one batch writes nothing but that time)
@@ -267,12 +273,11 @@ class Recording:
     def _keep_budgets(self, o: obs.Success, now: float) -> None:
         """In batches: the event's budgets kept for write_kept, each gauge's and each entity's latest."""
         if o.budgets:  # labelled now, so an overflow is counted at every reading
-            label, gauges = self.labels.label, self._budget_gauges
+            by_raw = self._budget_gauges_by_raw
             for entity_type, entity, max_usd, remaining_usd, reset_at in o.budgets:  # BUDGET_READING_FIELDS
-                key = (entity_type, label(_ENTITY_LABELS[entity_type], entity))
-                latest = gauges.get(key)
+                latest = by_raw.get((entity_type, entity))
                 if latest is None:
-                    latest = gauges[key] = [None] * _BUDGET_SLOTS
+                    latest = self._budget_latest(entity_type, entity)
                 latest[0], latest[1] = max_usd, now  # BUDGET_MAX
                 if remaining_usd is not None:
                     latest[2], latest[3] = remaining_usd, now  # BUDGET_REMAINING
@@ -282,6 +287,17 @@ class Recording:
             sightings = self._budget_sightings
             for sighting in o.budget_sightings:
                 sightings[sighting[:2]] = (sighting, now)  # by (entity_type, ident): BUDGET_SIGHTING_FIELDS
+
+    def _budget_latest(self, entity_type: str, entity: str) -> list[float | None]:
+        """The batch's gauge values of an entity not yet found by its raw name: labelled (an overflow counted), and
+        remembered by raw name unless `overflow` or not plain text."""
+        value = self.labels.label(_ENTITY_LABELS[entity_type], entity)
+        latest = self._budget_gauges.get((entity_type, value))
+        if latest is None:
+            latest = self._budget_gauges[(entity_type, value)] = [None] * _BUDGET_SLOTS
+        if value is not OVERFLOW and type(entity) is str:
+            self._budget_gauges_by_raw[(entity_type, entity)] = latest
+        return latest
 
     def write_kept(self) -> None:
         """In batches: write what the acts since the last call kept. The in-flight changes: each endpoint's sum
@@ -301,7 +317,7 @@ class Recording:
                 for endpoint, (delta, changed) in loads.items():
                     load(endpoint).add(0, delta, changed)
         if gauges:
-            self._budget_gauges = {}
+            self._budget_gauges, self._budget_gauges_by_raw = {}, {}
             series = self._series.budget
             with self.rec.store.lock:
                 for (entity_type, entity), latest in gauges.items():

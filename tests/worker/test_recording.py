@@ -18,7 +18,7 @@ from litellm_observe.worker import labels as labels_mod  # noqa: E402
 from litellm_observe.worker import observations as obs  # noqa: E402
 from litellm_observe.worker.budgets import BudgetResets  # noqa: E402
 from litellm_observe.worker.calls import Call, CallBook  # noqa: E402
-from litellm_observe.worker.labels import OVERFLOW, UNKNOWN, UNLISTED, LabelCaps, Labeller  # noqa: E402
+from litellm_observe.worker.labels import OVERFLOW, UNKNOWN, UNLISTED, LabelCaps, Labeller, clean  # noqa: E402
 from litellm_observe.worker.recording import Recording, duration  # noqa: E402
 from tests.support import events as ev
 
@@ -255,7 +255,8 @@ _BUDGET_METRICS = ("budget_max_usd", "budget_remaining_usd", "budget_reset_secon
 
 readings = st.tuples(  # BudgetReadings: observations.BUDGET_READING_FIELDS
     st.sampled_from(["team", "key"]),
-    st.sampled_from(["a", "b"]),
+    # past the cap of 2 a type; two names with one label ("a", "a "); a name that is a sentinel's text
+    st.sampled_from(["a", "b", "c", "a ", "overflow", "d"]),
     st.floats(0, 100),
     st.one_of(st.none(), st.floats(-100, 100)),
     st.one_of(st.none(), st.floats(1.7e9, 1.8e9)),
@@ -266,26 +267,47 @@ def _budget_records(store) -> dict:
     return {k: v for k, v in _records(store.path).items() if k[0] in _BUDGET_METRICS}
 
 
-@settings(max_examples=100, deadline=None)
-@given(st.lists(st.lists(readings, max_size=3), max_size=8))
-def test_budget_gauges_written_once_per_batch_end_as_if_written_at_each_request(requests):
-    """Each request's budget readings (`requests`: one list per request, at increasing times), written with each
-    request (no batches) or once after them all (one batch): the same values and times in every gauge (a reading
-    without a remaining amount or a reset time leaves the earlier one's)."""
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.lists(st.lists(readings, max_size=3), max_size=6), max_size=4))
+def test_budget_gauges_written_once_per_batch_end_as_if_written_at_each_request(batches):
+    """Each request's budget readings (`batches`: requests, each a list of readings, at increasing times, in
+    batches), written with each request (no batches) or once at each batch's end: the same values and times in
+    every gauge at every batch's end (a reading without a remaining amount or a reset time leaves the earlier
+    one's), with entity labels capped at 2 a type, and the same overflows counted: one at every reading of an entity
+    past the cap, whether the batch found the entity by its raw name before (Recording._budget_gauges_by_raw)."""
     got = []
     for batched in (False, True):
+        overflows: list[str] = []
+        labels = Labeller(LabelCaps(lambda label: 2, on_overflow=overflows.append), lambda: None)
+        ends = []
         with tempfile.TemporaryDirectory() as d:
-            recording, store = _recording_in(d, batched=batched)
-            for i, budgets in enumerate(requests):
-                recording.success(dataclasses.replace(_base_success, budgets=budgets), None, False, 0.0, 1000.0 + i)
-            before_the_batch_end = _budget_records(store)
-            recording.write_kept()
-            got.append(_budget_records(store))
-            if batched:
-                assert not before_the_batch_end  # kept for the batch's end
+            store = SampleWriter(d)
+            recording = Recording(Recorder(store), labels, CallBook(), BudgetResets(None), lambda: False, batched)
+            now = 1000.0
+            for requests in batches:
+                before_the_batch_end = _budget_records(store)
+                for budgets in requests:
+                    now += 1.0
+                    recording.success(dataclasses.replace(_base_success, budgets=budgets), None, False, 0.0, now)
+                if batched:
+                    assert _budget_records(store) == before_the_batch_end  # kept for the batch's end
+                recording.write_kept()
+                ends.append(_budget_records(store))
+        got.append((ends, overflows))
     assert got[0] == got[1]
-    if any(requests):
-        assert got[1]  # written at all
+    readings_seen = [r for requests in batches for budgets in requests for r in budgets]
+    if readings_seen:
+        assert got[1][0][-1]  # written at all
+    admitted: dict[str, list[str]] = {"team": [], "key": []}  # each type's labels, first come first admitted
+    expected = 0
+    for entity_type, entity, *_ in readings_seen:
+        value = clean(entity)
+        if value == OVERFLOW:
+            continue  # a sentinel's text: neither admitted nor counted
+        if value not in admitted[entity_type] and len(admitted[entity_type]) < 2:
+            admitted[entity_type].append(value)
+        expected += value not in admitted[entity_type]  # past the cap: counted at every reading
+    assert len(got[1][1]) == expected
 
 
 # ---- in flight: kept per batch (Recording.load, Recording.write_kept) ----------------------------------------
