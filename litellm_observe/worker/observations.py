@@ -634,7 +634,12 @@ def success(kwargs: object, dimensions: tuple[str, ...] = ()) -> Success:
     reasoning, audio_in = completion_details.get("reasoning_tokens"), details.get("audio_tokens")
     audio_out = completion_details.get("audio_tokens")
     problems: list[str] = []  # filled in this order: the first bad amount is the one logged
-    cost = amount(slo.get("response_cost"), "response_cost", problems)
+    # amount()'s answer for a finite float that is not negative inline (a cost), as for the counts below
+    cost = (
+        v
+        if type(v := slo.get("response_cost")) is float and v >= 0.0 and v - v == 0.0
+        else amount(v, "response_cost", problems)
+    )
     budget_readings, budget_sightings = ((), ()) if cache_hit else budgets(slo_meta, meta, cost)
     return Success(  # positional, in field order (module docstring): each line names its field
         fields.get("litellm_call_id"),  # call_id
@@ -656,15 +661,19 @@ def success(kwargs: object, dimensions: tuple[str, ...] = ()) -> Success:
         overhead / 1000.0 if overhead is not None and overhead >= 0 else None,  # overhead
         stream,  # stream
         cache_hit,  # cache_hit
-        # amount()'s answer for a whole number inline (a token count), for the two counts
+        # amount()'s answer for a whole number inline (a token count, the router's retries), for the four counts
         float(v)  # prompt_tokens
         if type(v := slo.get("prompt_tokens")) is int and 0 <= v <= _FLOAT_INT
         else amount(v, "prompt_tokens", problems),
         float(v)  # completion_tokens
         if type(v := slo.get("completion_tokens")) is int and 0 <= v <= _FLOAT_INT
         else amount(v, "completion_tokens", problems),
-        amount(details.get("cached_tokens"), "cached_tokens", problems),  # cached_tokens
-        amount(meta.get("attempted_retries"), "attempted_retries", problems),  # retries
+        float(v)  # cached_tokens
+        if type(v := details.get("cached_tokens")) is int and 0 <= v <= _FLOAT_INT
+        else amount(v, "cached_tokens", problems),
+        float(v)  # retries
+        if type(v := meta.get("attempted_retries")) is int and 0 <= v <= _FLOAT_INT
+        else amount(v, "attempted_retries", problems),
         None if reasoning is None else amount(reasoning, "reasoning_tokens", problems),  # reasoning_tokens
         None  # cache_creation_tokens
         if cache_creation is None

@@ -139,15 +139,17 @@ def test_amount_and_header_value_answer_as_number_does(value):
     raw = error_types.ascii_int(value) if isinstance(value, str) else value
     expected_header = None if value is None else obs.number(raw)
     assert repr(header) == repr(expected_header)
-    # success() answers the token counts and the headers inline too: the same answers, the same problems
-    kwargs = ev.success_kwargs(prompt=value, completion=value)
+    # success() answers the cost, the token counts, the router's retries and the headers inline too: the same
+    # answers, the same problems, in the same order
+    kwargs = ev.success_kwargs(prompt=value, completion=value, cost=value, retries=value, cached_tokens=value)
     kwargs["standard_logging_object"]["hidden_params"]["additional_headers"] = dict.fromkeys(
         obs.RATELIMIT_HEADERS, value
     )
     o = obs.success(kwargs)
-    assert repr((o.prompt_tokens, o.completion_tokens)) == repr((got, got))
+    assert repr((o.cost, o.prompt_tokens, o.completion_tokens, o.cached_tokens, o.retries)) == repr((got,) * 5)
     assert repr(o.ratelimit) == repr((header,) * 4)
-    assert [p.split(":")[0] for p in o.problems] == (["prompt_tokens", "completion_tokens"] if bad else [])
+    named = ["response_cost", "prompt_tokens", "completion_tokens", "cached_tokens", "attempted_retries"]
+    assert [p.split(":")[0] for p in o.problems] == (named if bad else [])
 
 
 numbers_and_more = st.one_of(
