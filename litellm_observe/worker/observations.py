@@ -19,8 +19,8 @@ built on every event are built with positional arguments, one per line in field 
 comment that names its field (tests/worker/test_observations.py checks the names against the fields, and a
 BudgetReading's against BUDGET_READING_FIELDS; a BudgetSighting's four fields fit on one line, in order too): in
 CPython 3.11 a call with 31 keywords matches each name against the parameters one by one, 1.6 µs for Success
-against 0.3 µs positionally. The rest (FailureEvent, Fallback: events that a request may not even have) are built
-with keywords.
+against 0.3 µs positionally. FailureEvent too (every failed request has one); Fallback (an event most requests never
+have) is built with keywords.
 
 What an observation holds is tuples, not lists (its problems, guardrail runs, budget readings and sightings; an
 empty one is the shared `()`): in batches an observation waits up to a second (logger.py), and a batch's lists,
@@ -788,10 +788,10 @@ class FailureEvent:
 def failure_event(kwargs: object) -> FailureEvent:
     fields = kwargs if type(kwargs) is dict else mapping(kwargs)  # mapping()'s first answer inline, as in success()
     slo = v if type(v := fields.get("standard_logging_object")) is dict else mapping(v)
-    return FailureEvent(
-        call_id=fields.get("litellm_call_id"),
-        error=fields.get("exception"),
-        guardrails=guardrail_runs(slo) if slo.get("guardrail_information") else (),
+    return FailureEvent(  # positional, in field order (module docstring)
+        fields.get("litellm_call_id"),  # call_id
+        fields.get("exception"),  # error
+        guardrail_runs(slo) if slo.get("guardrail_information") else (),  # guardrails
     )
 
 

@@ -277,6 +277,7 @@ def test_budget_readings_need_an_entity_and_a_maximum():
         obs.RequestStart,
         obs.AttemptStart,
         obs.Failure,
+        obs.FailureEvent,
     ],
 )
 def test_positional_builds_name_their_fields_in_field_order(cls):
