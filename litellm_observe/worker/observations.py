@@ -42,7 +42,7 @@ import datetime
 import functools
 import math
 import operator
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -230,12 +230,10 @@ BUDGET_READING_FIELDS = ("entity_type", "entity", "max_usd", "remaining_usd", "r
 BudgetReading = tuple[str, str, float, float | None, float | None]
 
 
-# The fields of SLO.metadata success() reads (the budgets' first), and of the standard logging object itself, each
-# set read in one step (in_one_step): a C call, not a method call a field. LiteLLM writes every one of them (None
-# when unset) on every version of the matrix (get_standard_logging_object_payload, get_standard_logging_metadata;
-# tests/fixtures/payloads); a payload that lacks one is read field by field, with the same result
-# (tests/worker/test_observations.py).
-_SLO_META_FIELDS = (
+# The budget fields of SLO.metadata, read in one step (_slo_budget_fields). LiteLLM's get_standard_logging_metadata
+# writes every one of them (None when unset) on every version of the matrix; a payload that lacks one is read field
+# by field, with the same result (tests/worker/test_observations.py).
+_SLO_BUDGET_FIELDS = (
     "user_api_key_team_alias",
     "user_api_key_team_id",
     "user_api_key_team_max_budget",
@@ -249,45 +247,21 @@ _SLO_META_FIELDS = (
     "user_api_key_user_max_budget",
     "user_api_key_user_spend",
     "user_api_key_end_user_id",
-    "user_api_key_request_route",
-    "usage_object",
 )
-_slo_meta_getter = operator.itemgetter(*_SLO_META_FIELDS)
-_SLO_FIELDS = (
-    "custom_llm_provider",
-    "model_group",
-    "call_type",
-    "model_id",
-    "model",
-    "api_base",
-    "startTime",
-    "endTime",
-    "completionStartTime",
-    "stream",
-    "cache_hit",
-    "response_cost",
-    "prompt_tokens",
-    "completion_tokens",
-    "hidden_params",
-    "metadata",
-    "guardrail_information",
-)
-_slo_getter = operator.itemgetter(*_SLO_FIELDS)
+_slo_budget_getter = operator.itemgetter(*_SLO_BUDGET_FIELDS)
 
 
-def in_one_step(
-    fields: Mapping[str, Any], getter: Callable[[dict[str, Any]], tuple[Any, ...]], names: tuple[str, ...]
-) -> tuple[Any, ...]:
-    """The values of `names` in `fields`, in that order (None for a missing one): `getter`
-    (operator.itemgetter(*names)), one C call, on a plain dict that has them all; field by field otherwise (never
-    item access on another mapping: a defaultdict would grow keys in LiteLLM's payload)."""
-    if type(fields) is dict:
+def _slo_budget_fields(meta: Mapping[str, Any]) -> tuple[Any, ...]:
+    """The values of _SLO_BUDGET_FIELDS in `meta`, in that order (None for a missing one). One C call on a plain
+    dict that has them all; field by field otherwise (never item access on another mapping: a defaultdict would
+    grow keys in LiteLLM's payload)."""
+    if type(meta) is dict:
         try:
-            return getter(fields)
+            return _slo_budget_getter(meta)  # type: ignore[no-any-return]
         except KeyError:
             pass
-    get = fields.get
-    return tuple(get(name) for name in names)
+    get = meta.get
+    return tuple(get(field) for field in _SLO_BUDGET_FIELDS)
 
 
 def moment(value: object) -> float | None:
@@ -347,7 +321,6 @@ def budgets(
     slo_meta: Mapping[str, Any],
     params_meta: Mapping[str, Any],
     cost: float | None,
-    fields: tuple[Any, ...] | None = None,
 ) -> tuple[tuple[BudgetReading, ...], tuple[BudgetSighting, ...]]:
     """A request's budget readings and sightings, read together (one unpacking of the fields both read).
 
@@ -360,12 +333,11 @@ def budgets(
     The sightings: the entities SLO.metadata (only it) names by id, with their spend (number()) and, for keys, the
     next reset time (reset_stamp()): key, user, team, end user, in that order; an id cut to MAX_BUDGET_ID.
 
-    `fields`: SLO.metadata's _SLO_META_FIELDS, when the caller read them already (else read here, in one step).
-    Written out per entity, not as a loop over a table of fields: a table-driven version measured 2.9 µs a call
-    against 1.9 for the readings alone (2026-12-06); the name checks, number()'s and moment()'s first answers
-    inline (a finite float; reset text), not in calls: these run on every success event that is not a cache hit
-    (benchmarks/README.md, 2026-12-08). tests/worker/test_observations.py holds both to the tables this docstring
-    gives."""
+    SLO.metadata's fields read in one step (_slo_budget_fields). Written out per entity, not as a loop over a table
+    of fields: a table-driven version measured 2.9 µs a call against 1.9 for the readings alone
+    (2026-12-06); the name checks, number()'s and moment()'s first answers inline (a finite float; reset text),
+    not in calls: these run on every success event that is not a cache hit (benchmarks/README.md, 2026-12-08).
+    tests/worker/test_observations.py holds both to the tables this docstring gives."""
     (
         team_alias,
         team_id,
@@ -380,9 +352,7 @@ def budgets(
         user_max,
         user_spend,
         end_user_id,
-        _route,
-        _usage,
-    ) = in_one_step(slo_meta, _slo_meta_getter, _SLO_META_FIELDS) if fields is None else fields
+    ) = _slo_budget_fields(slo_meta)
     get, slo_get = params_meta.get, slo_meta.get
     spent = cost or 0.0
     readings: list[BudgetReading] = []
@@ -640,42 +610,21 @@ def success(kwargs: object, dimensions: tuple[str, ...] = ()) -> Success:
     # mapping()'s first answer inline for the plain dicts LiteLLM hands us: nine calls a request fewer, 1 % of its
     # instructions (bench_events.py --instructions)
     slo = v if type(v := fields.get("standard_logging_object")) is dict else mapping(v)
-    (  # the standard logging object's fields in one step, in _SLO_FIELDS' order
-        slo_provider,
-        slo_group,
-        call_type,
-        model_id,
-        model,
-        api_base,
-        slo_start,
-        slo_end,
-        first_token,
-        slo_stream,
-        slo_cache_hit,
-        raw_cost,
-        prompt,
-        completion,
-        hidden,
-        slo_meta,
-        guardrail_information,
-    ) = in_one_step(slo, _slo_getter, _SLO_FIELDS)
     params = v if type(v := fields.get("litellm_params")) is dict else mapping(v)
     meta = v if type(v := params.get("metadata")) is dict else mapping(v)
-    slo_meta = slo_meta if type(slo_meta) is dict else mapping(slo_meta)
-    meta_fields = in_one_step(slo_meta, _slo_meta_getter, _SLO_META_FIELDS)  # the budgets' first (budgets())
-    team_alias, team_id, route, usage = meta_fields[0], meta_fields[1], meta_fields[13], meta_fields[14]
+    slo_meta = v if type(v := slo.get("metadata")) is dict else mapping(v)
     requested = meta.get("original_model_group")
     # epoch()'s first answer inline (LiteLLM's start and end are floats): two calls a request
-    started = slo_start if type(slo_start) is float and slo_start - slo_start == 0.0 else epoch(slo_start)
-    ended = slo_end if type(slo_end) is float and slo_end - slo_end == 0.0 else epoch(slo_end)
+    started = v if type(v := slo.get("startTime")) is float and v - v == 0.0 else epoch(v)
+    ended = v if type(v := slo.get("endTime")) is float and v - v == 0.0 else epoch(v)
     if started is None and "start_time" in fields:
         started = epoch(fields.get("start_time"))
-    stream = slo_stream is True or fields.get("stream") is True
-    cache_hit = (slo_cache_hit if "cache_hit" in slo else fields.get("cache_hit")) is True
-    usage = usage if type(usage) is dict else mapping(usage)
+    stream = slo.get("stream") is True or fields.get("stream") is True
+    cache_hit = (slo.get("cache_hit") if "cache_hit" in slo else fields.get("cache_hit")) is True
+    usage = v if type(v := slo_meta.get("usage_object")) is dict else mapping(v)
     details = v if type(v := usage.get("prompt_tokens_details")) is dict else mapping(v)
     completion_details = v if type(v := usage.get("completion_tokens_details")) is dict else mapping(v)
-    hidden = hidden if type(hidden) is dict else mapping(hidden)
+    hidden = v if type(v := slo.get("hidden_params")) is dict else mapping(v)
     headers = v if type(v := hidden.get("additional_headers")) is dict else mapping(v)
     overhead = number(hidden.get("litellm_overhead_time_ms"))
     cache_creation = usage.get("cache_creation_input_tokens")
@@ -686,37 +635,38 @@ def success(kwargs: object, dimensions: tuple[str, ...] = ()) -> Success:
     audio_out = completion_details.get("audio_tokens")
     problems: list[str] = []  # filled in this order: the first bad amount is the one logged
     # amount()'s answer for a finite float that is not negative inline (a cost), as for the counts below
-    if type(raw_cost) is float and raw_cost >= 0.0 and raw_cost - raw_cost == 0.0:
-        cost: float | None = raw_cost
-    else:
-        cost = amount(raw_cost, "response_cost", problems)
-    budget_readings, budget_sightings = ((), ()) if cache_hit else budgets(slo_meta, meta, cost, meta_fields)
+    cost = (
+        v
+        if type(v := slo.get("response_cost")) is float and v >= 0.0 and v - v == 0.0
+        else amount(v, "response_cost", problems)
+    )
+    budget_readings, budget_sightings = ((), ()) if cache_hit else budgets(slo_meta, meta, cost)
     return Success(  # positional, in field order (module docstring): each line names its field
         fields.get("litellm_call_id"),  # call_id
-        slo_provider or fields.get("custom_llm_provider"),  # provider
-        slo_group or meta.get("model_group"),  # model_group
-        requested if requested and requested != slo_group else None,  # requested
-        team_alias or team_id,  # team
-        route,  # route
-        call_type,  # call_type
+        slo.get("custom_llm_provider") or fields.get("custom_llm_provider"),  # provider
+        slo.get("model_group") or meta.get("model_group"),  # model_group
+        requested if requested and requested != slo.get("model_group") else None,  # requested
+        slo_meta.get("user_api_key_team_alias") or slo_meta.get("user_api_key_team_id"),  # team
+        slo_meta.get("user_api_key_request_route"),  # route
+        slo.get("call_type"),  # call_type
         callers_mod.callers(callers_mod.request_metadata(params), dimensions)  # callers
         if dimensions
         else callers_mod.NONE,
-        model_id,  # model_id
-        model,  # model
-        api_base,  # api_base
+        slo.get("model_id"),  # model_id
+        slo.get("model"),  # model
+        slo.get("api_base"),  # api_base
         started,  # started
         ended,  # ended
-        epoch(first_token) if stream else None,  # first_token
+        epoch(slo.get("completionStartTime")) if stream else None,  # first_token
         overhead / 1000.0 if overhead is not None and overhead >= 0 else None,  # overhead
         stream,  # stream
         cache_hit,  # cache_hit
         # amount()'s answer for a whole number inline (a token count, the router's retries), for the four counts
         float(v)  # prompt_tokens
-        if type(v := prompt) is int and 0 <= v <= _FLOAT_INT
+        if type(v := slo.get("prompt_tokens")) is int and 0 <= v <= _FLOAT_INT
         else amount(v, "prompt_tokens", problems),
         float(v)  # completion_tokens
-        if type(v := completion) is int and 0 <= v <= _FLOAT_INT
+        if type(v := slo.get("completion_tokens")) is int and 0 <= v <= _FLOAT_INT
         else amount(v, "completion_tokens", problems),
         float(v)  # cached_tokens
         if type(v := details.get("cached_tokens")) is int and 0 <= v <= _FLOAT_INT
@@ -746,7 +696,7 @@ def success(kwargs: object, dimensions: tuple[str, ...] = ()) -> Success:
         else header_value(v),
         # (every amount() above has run by now, each adding its problem, if any)
         problems or (),  # problems
-        guardrail_runs(slo) if guardrail_information else (),  # guardrails
+        guardrail_runs(slo) if slo.get("guardrail_information") else (),  # guardrails
         budget_readings,  # budgets
         budget_sightings,  # budget_sightings
     )

@@ -3,7 +3,6 @@ version of the matrix (tests/support/payloads.py), and against hostile input."""
 
 from __future__ import annotations
 
-import copy
 import datetime
 import math
 
@@ -338,7 +337,7 @@ budget_values = st.one_of(
     st.sampled_from(["2030-01-01T00:00:00+00:00", "2029-06-01", "not a date"]),
 )
 budget_metadata_fields = [
-    *obs._SLO_META_FIELDS,
+    *obs._SLO_BUDGET_FIELDS,
     "user_api_key_team_budget_reset_at",
     "user_api_key_user_budget_reset_at",
     "user_api_end_user_max_budget",
@@ -354,54 +353,9 @@ def test_budgets_read_in_one_step_or_field_by_field_agree(slo_meta, params_meta,
     otherwise (any other mapping, a missing field): both give the same readings and sightings."""
     from types import MappingProxyType
 
-    complete = {field: None for field in obs._SLO_META_FIELDS} | slo_meta  # the one-step read
+    complete = {field: None for field in obs._SLO_BUDGET_FIELDS} | slo_meta  # the one-step read
     for one_step, by_field in ((complete, MappingProxyType(complete)), (slo_meta, MappingProxyType(slo_meta))):
         assert repr(obs.budgets(one_step, params_meta, cost)) == repr(obs.budgets(by_field, params_meta, cost))
-
-
-_CAPTURED_SUCCESSES = [args for v in payloads.versions() for args in payloads.of(v, "async_log_success_event")]
-
-
-@settings(max_examples=200, deadline=None)
-@given(
-    st.sets(st.sampled_from(obs._SLO_FIELDS)),
-    st.sets(st.sampled_from(obs._SLO_META_FIELDS)),
-    st.booleans(),
-    st.sampled_from(range(len(_CAPTURED_SUCCESSES))),
-)
-def test_a_success_is_read_alike_in_one_step_or_field_by_field(slo_missing, meta_missing, proxied, which):
-    """success() reads the standard logging object's fields, and its metadata's, in one C call each when they are
-    plain dicts with every field (in_one_step), field by field otherwise: a captured success of any version, with
-    any of those fields left out (then read elsewhere, or None) and its objects plain or read-only proxies, reads
-    as the same observation through either way."""
-    from types import MappingProxyType
-
-    def build(proxy: bool) -> obs.Success:
-        kwargs = copy.deepcopy(_CAPTURED_SUCCESSES[which]["kwargs"])
-        slo = kwargs["standard_logging_object"]
-        slo_meta = {k: v for k, v in slo["metadata"].items() if k not in meta_missing}
-        slo = {k: v for k, v in slo.items() if k not in slo_missing}
-        if "metadata" in slo:
-            slo["metadata"] = MappingProxyType(slo_meta) if proxy else slo_meta
-        kwargs["standard_logging_object"] = MappingProxyType(slo) if proxy else slo
-        return obs.success(kwargs)
-
-    one_step, by_field = build(False), build(True)
-    assert repr(one_step) == repr(by_field)
-    if not slo_missing and not meta_missing:
-        assert one_step.call_id is not None and one_step.model_group is not None  # a real read, not all None
-
-
-def test_a_cache_hit_is_the_logging_objects_word_else_the_kwargs():
-    """cache_hit: the standard logging object's when it has the field (even None), else the kwargs' own."""
-    for in_slo, in_kwargs, hit in (("absent", True, True), (None, True, False), (True, None, True)):
-        kwargs = payloads.template("async_log_success_event")["kwargs"]
-        slo = kwargs["standard_logging_object"]
-        slo.pop("cache_hit")
-        if in_slo != "absent":
-            slo["cache_hit"] = in_slo
-        kwargs["cache_hit"] = in_kwargs
-        assert obs.success(kwargs).cache_hit is hit
 
 
 _BUDGET_ENTITIES = (  # entity type, its names (the first that is text wins), maximum, spend, reset time
