@@ -358,6 +358,18 @@ def test_budgets_read_in_one_step_or_field_by_field_agree(slo_meta, params_meta,
         assert repr(obs.budgets(one_step, params_meta, cost)) == repr(obs.budgets(by_field, params_meta, cost))
 
 
+def test_a_cache_hit_is_the_logging_objects_word_else_the_kwargs():
+    """cache_hit: the standard logging object's when it has the field (even None), else the kwargs' own."""
+    for in_slo, in_kwargs, hit in (("absent", True, True), (None, True, False), (True, None, True)):
+        kwargs = payloads.template("async_log_success_event")["kwargs"]
+        slo = kwargs["standard_logging_object"]
+        slo.pop("cache_hit")
+        if in_slo != "absent":
+            slo["cache_hit"] = in_slo
+        kwargs["cache_hit"] = in_kwargs
+        assert obs.success(kwargs).cache_hit is hit
+
+
 _BUDGET_ENTITIES = (  # entity type, its names (the first that is text wins), maximum, spend, reset time
     ("team", ("user_api_key_team_alias", "user_api_key_team_id"), "user_api_key_team_max_budget",
      "user_api_key_team_spend", "user_api_key_team_budget_reset_at"),
